@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "record.h"
+#include "ring.h"
 
 static inline void test_ring_path(char *buf, size_t cap, const char *name)
 {
@@ -34,6 +34,26 @@ static inline int test_check(const struct tr_record *r, uint32_t producer, uint6
 	return memcmp((const unsigned char *)r + REC_CHECKSUM_FROM,
 		      (const unsigned char *)&want + REC_CHECKSUM_FROM,
 		      REC_SIZE - REC_CHECKSUM_FROM) == 0;
+}
+
+/* Create a consumer handle and attach a producer handle to a fresh ring. */
+static inline int test_ring_pair(char *path, size_t cap, const char *name, uint32_t capacity,
+				 uint64_t skip_timeout_ns, struct ring *cons, struct ring *prod)
+{
+	test_ring_path(path, cap, name);
+	struct ring_config cfg;
+	ring_config_default(&cfg);
+	cfg.capacity = capacity;
+	cfg.skip_timeout_ns = skip_timeout_ns;
+	int err = ring_create(path, &cfg, cons);
+	return err ? err : ring_attach(path, prod);
+}
+
+static inline void test_ring_unpair(const char *path, struct ring *cons, struct ring *prod)
+{
+	ring_detach(prod);
+	ring_detach(cons);
+	unlink(path);
 }
 
 static inline uint64_t test_mono_ns(void)

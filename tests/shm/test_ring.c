@@ -17,20 +17,12 @@ static struct ring cons, prod;
 
 static void make_ring(const char *name, uint32_t cap)
 {
-	test_ring_path(path, sizeof path, name);
-	struct ring_config cfg;
-	ring_config_default(&cfg);
-	cfg.capacity = cap;
-	cfg.skip_timeout_ns = 1000;
-	cr_assert_eq(ring_create(path, &cfg, &cons), 0);
-	cr_assert_eq(ring_attach(path, &prod), 0);
+	cr_assert_eq(test_ring_pair(path, sizeof path, name, cap, 1000, &cons, &prod), 0);
 }
 
 static void teardown(void)
 {
-	ring_detach(&prod);
-	ring_detach(&cons);
-	unlink(path);
+	test_ring_unpair(path, &cons, &prod);
 }
 
 static void assert_identity(void)

@@ -14,20 +14,12 @@ static struct ring cons, prod;
 
 static void make_ring(const char *name)
 {
-	test_ring_path(path, sizeof path, name);
-	struct ring_config cfg;
-	ring_config_default(&cfg);
-	cfg.capacity = 64;
-	cfg.skip_timeout_ns = 20 * 1000 * 1000;
-	cr_assert_eq(ring_create(path, &cfg, &cons), 0);
-	cr_assert_eq(ring_attach(path, &prod), 0);
+	cr_assert_eq(test_ring_pair(path, sizeof path, name, 64, 20 * 1000 * 1000, &cons, &prod), 0);
 }
 
 static void teardown(void)
 {
-	ring_detach(&prod);
-	ring_detach(&cons);
-	unlink(path);
+	test_ring_unpair(path, &cons, &prod);
 }
 
 /* Fork a producer that claims a slot, writes half a record and stops
