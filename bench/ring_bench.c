@@ -27,7 +27,9 @@
 
 #include "ring.h"
 
+#ifndef CAPACITY
 #define CAPACITY 65536u
+#endif
 #define BATCH 256
 #define REPEATS 5
 #define MAX_PRODUCERS 8
