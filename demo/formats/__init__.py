@@ -1,14 +1,17 @@
-"""Routing: which format answers a request, and the error triggers."""
+"""Routing: which format answers a request, and the error triggers
+(header x-mock-status: NNN, or model error-NNN; bad JSON is a 400)."""
 import re
 
-from . import openai
-from .common import Reply, json_reply
+from . import anthropic, dashscope, gemini, ollama, openai
+from .common import Reply
 
 MODELS = ["gpt-4o-mini", "gpt-4o", "o3-mini", "qwen-turbo", "qwen-plus",
           "claude-3-5-haiku-latest", "llama3.2", "gemini-1.5-flash", "text-embedding-3-small"]
 GEMINI = re.compile(r"^/v1(?:beta)?/models/([^/:]+):(generateContent|streamGenerateContent)$")
+ALLOW = ("Allow", "GET, HEAD, POST, OPTIONS")
+NO_BODY = (204, 205, 304)
 
-# path -> (format name, answer function, error function)
+# POST path -> (format name, answer, error)
 POST = {
     "/v1/chat/completions": ("openai", openai.chat, openai.error),
     "/v1/completions": ("openai", openai.completions, openai.error),
@@ -17,71 +20,72 @@ POST = {
     "/compatible-mode/v1/chat/completions": ("dashscope-compatible", openai.chat, openai.error),
     "/compatible-mode/v1/completions": ("dashscope-compatible", openai.completions, openai.error),
     "/compatible-mode/v1/embeddings": ("dashscope-compatible", openai.embeddings, openai.error),
+    "/api/v1/services/aigc/text-generation/generation":
+        ("dashscope", dashscope.generation, dashscope.error),
+    "/v1/messages": ("anthropic", anthropic.messages, anthropic.error),
+    "/api/chat": ("ollama", ollama.chat, ollama.error),
+    "/api/generate": ("ollama", ollama.generate, ollama.error),
 }
-NO_BODY = (204, 205, 304)
-
-
-def register(path, name, answer, err):
-    POST[path] = (name, answer, err)
+GATEWAY = ("gateway", openai.chat, openai.error)
+# GET path -> (format name, answer(req, model names))
+GET = {
+    "/v1/models": ("openai", openai.models),
+    "/compatible-mode/v1/models": ("dashscope-compatible", openai.models),
+    "/api/tags": ("ollama", ollama.tags),
+    "/v1beta/models": ("gemini", gemini.models),
+}
 
 
 def _get(req):
-    if req.path in ("/v1/models", "/compatible-mode/v1/models"):
-        return openai.models(req, MODELS)
-    for path, (_, answer, _) in GET.items():
-        if req.path == path:
-            return answer(req, MODELS)
+    if req.path in GET:
+        name, answer = GET[req.path]
+        reply = answer(req, MODELS)
+        reply.fmt = name
+        return reply
     if req.path in ("/", "/healthz"):
         return Reply(ctype="text/plain; charset=utf-8", body=b"ok\n", fmt="health")
-    return openai.error(req, 404, fmt="none")
-
-
-GET = {}
+    return _named(openai.error(req, 404), "none")
 
 
 def _route_post(req):
     m = GEMINI.match(req.path)
-    if m and "gemini" in EXTRA:
+    if m:
         req.model = req.model or m.group(1)
         req.stream = m.group(2) == "streamGenerateContent"
-        return EXTRA["gemini"]
+        return ("gemini", gemini.generate, gemini.error)
     if req.path in POST:
         return POST[req.path]
-    if req.raw and not req.bad_json and (req.model or req.body):
-        return ("gateway", openai.chat, openai.error)
+    if req.raw and not req.bad_json and req.body:
+        return GATEWAY  # gateways route by any path: answer OpenAI-format
     return None
 
 
-EXTRA = {}
+def _named(reply, name):
+    reply.fmt = name
+    return reply
 
 
 def dispatch(req):
     if req.method in ("GET", "HEAD"):
-        reply = _get(req)
-    elif req.method == "OPTIONS":
-        reply = Reply(status=204, body=b"", fmt="options",
-                      headers=[("Allow", "GET, HEAD, POST, OPTIONS")])
-    elif req.method != "POST":
-        reply = openai.error(req, 405, fmt="none")
-        reply.headers.append(("Allow", "GET, HEAD, POST, OPTIONS"))
-    else:
-        route = _route_post(req)
-        if route is None:
-            return openai.error(req, 404, fmt="none")
-        name, answer, err = route
-        status = req.trigger_status()
-        if status in NO_BODY:
-            reply = Reply(status=status, body=b"", fmt=name)
-        elif status:
-            reply = err(req, status)
-            reply.fmt = name
-            if status == 429:
-                reply.headers.append(("Retry-After", "1"))
-        else:
-            reply = answer(req)
-            reply.fmt = name
-            reply.model = req.response_model if reply.model is None else reply.model
+        return _get(req)
+    if req.method == "OPTIONS":
+        return Reply(status=204, body=b"", fmt="options", headers=[ALLOW])
+    if req.method != "POST":
+        reply = _named(openai.error(req, 405), "none")
+        reply.headers.append(ALLOW)
+        return reply
+    route = _route_post(req)
+    if route is None:
+        return _named(openai.error(req, 404), "none")
+    name, answer, err = route
+    status = req.trigger_status()
+    if status in NO_BODY:
+        return Reply(status=status, body=b"", fmt=name)
+    if status:
+        reply = _named(err(req, status), name)
+        if status == 429:
+            reply.headers.append(("Retry-After", "1"))
+        return reply
+    reply = _named(answer(req), name)
+    reply.model = req.response_model
     return reply
-
-
-__all__ = ["dispatch", "register", "MODELS", "json_reply"]

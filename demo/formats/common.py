@@ -18,7 +18,7 @@ import time
 DEFAULT_TOKENS = 8
 MAX_TOKENS_CAP = 4096
 TEXT_KEYS = {"messages", "content", "text", "parts", "prompt", "input",
-             "system", "contents", "instructions"}
+             "system", "contents", "instructions", "systemInstruction"}
 WORDS = ("The quick brown fox jumps over the lazy dog while a mock model "
          "streams exact tokens for tokenring to count").split()
 _ids = itertools.count(1)

@@ -7,10 +7,10 @@ SSE = "text/event-stream; charset=utf-8"
 CODES = {401: "invalid_api_key", 404: "model_not_found", 429: "rate_limit_exceeded"}
 
 
-def error(req, status, fmt="openai"):
+def error(req, status):
     etype, msg = error_info(status)
     obj = {"error": {"message": msg, "type": etype, "param": None, "code": CODES.get(status)}}
-    return json_reply(obj, status=status, fmt=fmt)
+    return json_reply(obj, status=status)
 
 
 def usage(plan):
@@ -29,15 +29,15 @@ def _max_tokens(req):
     return b.get("max_completion_tokens", b.get("max_tokens"))
 
 
-def _plain(req, plan, obj, fmt):
+def _plain(req, plan, obj):
     u, logged = usage(plan)
     if not plan.no_usage:
         obj["usage"] = u
     return json_reply(obj, usage=None if plan.no_usage else logged,
-                      model=req.response_model, fmt=fmt)
+                      model=req.response_model)
 
 
-def _stream(req, plan, base, first, piece, last, fmt):
+def _stream(req, plan, base, first, piece, last):
     """OpenAI SSE: first chunk, one chunk per token, last chunk, usage chunk
     only with stream_options.include_usage, then [DONE]."""
     include = (req.body.get("stream_options") or {}).get("include_usage") is True
@@ -57,10 +57,10 @@ def _stream(req, plan, base, first, piece, last, fmt):
         u, logged = usage(plan)
         events.append(Event(chunk([], usage=u), usage=logged))
     events.append(Event(sse("[DONE]")))
-    return Reply(ctype=SSE, events=events, model=req.response_model, fmt=fmt)
+    return Reply(ctype=SSE, events=events, model=req.response_model)
 
 
-def chat(req, fmt="openai"):
+def chat(req):
     plan = req.plan(_max_tokens(req))
     base = {"id": next_id("chatcmpl-mock"), "object": "chat.completion", "created": now(),
             "model": req.response_model, "system_fingerprint": "fp_mock"}
@@ -68,16 +68,16 @@ def chat(req, fmt="openai"):
         msg = {"role": "assistant", "content": plan.text(), "refusal": None}
         base["choices"] = [{"index": 0, "message": msg, "logprobs": None,
                             "finish_reason": "stop"}]
-        return _plain(req, plan, base, fmt)
+        return _plain(req, plan, base)
     base["object"] = "chat.completion.chunk"
 
     def choice(delta, finish=None):
         return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
     return _stream(req, plan, base, [choice({"role": "assistant", "content": "", "refusal": None})],
-                   lambda t: choice({"content": t}), choice({}, "stop"), fmt)
+                   lambda t: choice({"content": t}), choice({}, "stop"))
 
 
-def completions(req, fmt="openai"):
+def completions(req):
     plan = req.plan(_max_tokens(req))
     base = {"id": next_id("cmpl-mock"), "object": "text_completion", "created": now(),
             "model": req.response_model, "system_fingerprint": "fp_mock"}
@@ -86,11 +86,11 @@ def completions(req, fmt="openai"):
         return {"text": text, "index": 0, "logprobs": None, "finish_reason": finish}
     if not req.stream:
         base["choices"] = [choice(plan.text(), "stop")]
-        return _plain(req, plan, base, fmt)
-    return _stream(req, plan, base, None, choice, choice("", "stop"), fmt)
+        return _plain(req, plan, base)
+    return _stream(req, plan, base, None, choice, choice("", "stop"))
 
 
-def embeddings(req, fmt="openai"):
+def embeddings(req):
     items = req.body.get("input")
     items = items if isinstance(items, list) and not all(isinstance(i, int) for i in items) else [items]
     plan = req.plan(0)
@@ -104,13 +104,13 @@ def embeddings(req, fmt="openai"):
     if not plan.no_usage:
         obj["usage"] = {"prompt_tokens": logged["prompt"], "total_tokens": logged["total"]}
     return json_reply(obj, usage=None if plan.no_usage else logged,
-                      model=req.response_model, fmt=fmt)
+                      model=req.response_model)
 
 
 def models(req, names):
     data = [{"id": n, "object": "model", "created": 1700000000, "owned_by": "tokenring-mock"}
             for n in names]
-    return json_reply({"object": "list", "data": data}, fmt="openai")
+    return json_reply({"object": "list", "data": data})
 
 
 def _responses_usage(plan):
@@ -123,7 +123,7 @@ def _responses_usage(plan):
                         None, plan.reasoning or 0)
 
 
-def responses(req, fmt="openai-responses"):
+def responses(req):
     plan = req.plan(req.body.get("max_output_tokens"))
     rid, mid = next_id("resp_mock"), next_id("msg_mock")
     part = {"type": "output_text", "text": plan.text(), "annotations": []}
@@ -136,7 +136,7 @@ def responses(req, fmt="openai-responses"):
         resp["usage"] = u
     logged = None if plan.no_usage else logged
     if not req.stream:
-        return json_reply(resp, usage=logged, model=req.response_model, fmt=fmt)
+        return json_reply(resp, usage=logged, model=req.response_model)
     seq = iter(range(1 << 30))
 
     def ev(etype, content=False, usage_=None, **fields):
@@ -154,7 +154,7 @@ def responses(req, fmt="openai-responses"):
                ev("response.content_part.done", part=part, **where),
                ev("response.output_item.done", output_index=0, item=item),
                ev("response.completed", usage_=logged, response=resp)]
-    return Reply(ctype=SSE, events=events, model=req.response_model, fmt=fmt)
+    return Reply(ctype=SSE, events=events, model=req.response_model)
 
 
 __all__ = ["chat", "completions", "embeddings", "responses", "models", "error", "dumps"]
