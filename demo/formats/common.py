@@ -34,6 +34,7 @@ ERRORS = {
     500: ("server_error", "The server had an error processing the request"),
     502: ("server_error", "Bad gateway"),
     503: ("overloaded_error", "The engine is currently overloaded"),
+    529: ("overloaded_error", "Overloaded"),
 }
 
 
