@@ -10,6 +10,7 @@ Usage: llm_server.py [--host H] [--port N] [--log FILE] [--latency-ms MS]
 import argparse
 import json
 import os
+import signal
 import socket
 import struct
 import sys
@@ -22,6 +23,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from formats import dispatch  # noqa: E402
 from formats.common import Req  # noqa: E402
 
+ABORT_MODES = ("reset", "hang", "exit")
+
 
 class Sent:
     """What one exchange put on the wire, for the log."""
@@ -30,6 +33,8 @@ class Sent:
         self.usage, self.content_chunks, self.events = {}, 0, 0
         self.body_bytes, self.wire_bytes = 0, 0
         self.aborted, self.client_gone = None, False
+        self.t0 = time.monotonic()
+        self.ttfb = None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -60,6 +65,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def serve(self):
         cfg = self.server.cfg
+        sent = Sent()
         raw = self.read_body()
         url = urlsplit(self.path)
         headers = {k.lower(): v for k, v in self.headers.items()}
@@ -69,13 +75,14 @@ class Handler(BaseHTTPRequestHandler):
         delay = cfg.latency_ms if delay is None else delay
         if delay > 0:
             time.sleep(delay / 1000.0)
-        sent = Sent()
         try:
             self.send_reply(req, reply, sent)
         except (BrokenPipeError, ConnectionResetError):
             sent.client_gone = True
             self.close_connection = True
         self.server.log(req, reply, sent, len(raw))
+        if sent.aborted == "exit":
+            os._exit(0)
 
     def _write(self, sent, data, body_len):
         self.wfile.write(data)
@@ -83,11 +90,17 @@ class Handler(BaseHTTPRequestHandler):
         sent.body_bytes += body_len
 
     def _abort(self, req, sent, where):
-        sent.aborted = where
+        """x-mock-abort-mode: close (FIN, default), reset (RST), hang (send
+        nothing more for x-mock-hang-ms, default 10000, then close), exit (the
+        server process exits, after logging)."""
+        mode = req.headers.get("x-mock-abort-mode", "close").lower()
+        sent.aborted = where if mode not in ABORT_MODES else mode
         self.close_connection = True
-        if req.headers.get("x-mock-abort-mode", "close").lower() == "reset":
+        if mode == "hang":
+            hang = req.mock("hang-ms")
+            time.sleep((10000 if hang is None else hang) / 1000.0)
+        if mode == "reset":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            sent.aborted = "reset"
             self.connection.close()
 
     def send_reply(self, req, reply, sent):
@@ -142,6 +155,7 @@ class Handler(BaseHTTPRequestHandler):
     def _end_headers(self, sent):
         sent.wire_bytes += sum(len(h) for h in getattr(self, "_headers_buffer", [])) + 2
         self.end_headers()
+        sent.ttfb = time.monotonic()
 
 
 class Server(ThreadingHTTPServer):
@@ -151,7 +165,11 @@ class Server(ThreadingHTTPServer):
     def __init__(self, addr, cfg):
         self.cfg = cfg
         self.log_lock = threading.Lock()
-        self.log_file = open(cfg.log, "a", buffering=1) if cfg.log else None
+        self.log_file = None
+        if cfg.log == "-":
+            self.log_file = sys.stdout
+        elif cfg.log:
+            self.log_file = open(cfg.log, "a", buffering=1)
         super().__init__(addr, Handler)
 
     def log(self, req, reply, sent, request_bytes):
@@ -170,22 +188,26 @@ class Server(ThreadingHTTPServer):
             "body_bytes": sent.body_bytes, "wire_bytes": sent.wire_bytes,
             "request_bytes": request_bytes, "request_id": req.headers.get("x-request-id"),
             "aborted": sent.aborted, "client_gone": sent.client_gone,
+            "ttfb_ms": round((sent.ttfb - sent.t0) * 1000, 3) if sent.ttfb else None,
+            "duration_ms": round((time.monotonic() - sent.t0) * 1000, 3),
         }
         with self.log_lock:
             self.log_file.write(json.dumps(line, separators=(",", ":")) + "\n")
+            self.log_file.flush()
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8000, help="0: pick a free port")
-    ap.add_argument("--log", help="append one JSON line per exchange to FILE")
+    ap.add_argument("--log", help="append one JSON line per exchange to FILE (-: stdout)")
     ap.add_argument("--latency-ms", type=float, default=0.0, help="time before the first byte")
     ap.add_argument("--token-delay-ms", type=float, default=0.0, help="time between stream chunks")
     ap.add_argument("--default-model", default="mock-default",
                     help="model answered when the request names none")
     cfg = ap.parse_args(argv)
     server = Server((cfg.host, cfg.port), cfg)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print("listening on %d" % server.server_address[1], flush=True)
     try:
         server.serve_forever()

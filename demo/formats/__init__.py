@@ -37,6 +37,9 @@ GET = {
 
 
 def _get(req):
+    status = req.trigger_status()
+    if status:
+        return _named(openai.error(req, status), "none")
     if req.path in GET:
         name, answer = GET[req.path]
         reply = answer(req, MODELS)

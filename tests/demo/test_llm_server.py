@@ -346,6 +346,7 @@ class Errors(Case):
         r = raw(SRV.port, "PUT", "/v1/chat/completions", b"{}")
         self.assertEqual((r.status, r.headers["allow"]), (405, "GET, HEAD, POST, OPTIONS"))
         self.assertEqual(raw(SRV.port, "GET", "/nope").status, 404)
+        self.assertEqual(raw(SRV.port, "GET", "/v1/models", headers={"x-mock-status": "503"}).status, 503)
 
 
 class Abort(Case):
@@ -368,6 +369,34 @@ class Abort(Case):
         self.assertEqual(len(r.body), 10)
         self.assertGreater(int(r.headers["content-length"]), 10)
         self.assertLog(log, aborted="body", body_bytes=10)
+
+    def test_hang_then_close(self):
+        rid = "hang-%d" % next(_ids)
+        s = socket.create_connection(("127.0.0.1", SRV.port), timeout=0.2)
+        body = json.dumps(self.BODY).encode()
+        s.sendall(b"POST /api/chat HTTP/1.1\r\nHost: x\r\nx-request-id: %s\r\nx-mock-abort-after: 1\r\n"
+                  b"x-mock-abort-mode: hang\r\nx-mock-hang-ms: 300\r\nContent-Length: %d\r\n\r\n%s"
+                  % (rid.encode(), len(body), body))
+        got = b""
+        with self.assertRaises(socket.timeout):
+            while True:
+                got += s.recv(4096)
+        self.assertEqual(got.count(b'"done":false'), 1)
+        s.close()
+        log = SRV.log_for(rid, timeout=3)
+        self.assertLog(log, aborted="hang", events=1)
+        self.assertGreaterEqual(log["duration_ms"], 300)
+
+    def test_server_exit_mid_stream(self):
+        own = Server()
+        try:
+            r = raw(own.port, "POST", "/v1/chat/completions", self.BODY,
+                    {"x-mock-abort-after": "3", "x-mock-abort-mode": "exit", "x-request-id": "die"})
+            self.assertEqual((len(r.chunks()[0]), r.chunks()[1]), (3, False))
+            self.assertEqual(own.proc.wait(5), 0)
+            self.assertLog(own.log_for("die"), aborted="exit", events=3, content_chunks=2)
+        finally:
+            own.stop()
 
     def test_client_gone_mid_stream(self):
         rid = "gone-%d" % next(_ids)
