@@ -32,7 +32,7 @@ class Sent:
     def __init__(self):
         self.usage, self.content_chunks, self.events = {}, 0, 0
         self.body_bytes, self.wire_bytes = 0, 0
-        self.aborted, self.client_gone = None, False
+        self.aborted, self.client_gone, self.stream_error = None, False, None
         self.t0 = time.monotonic()
         self.ttfb = None
 
@@ -149,6 +149,7 @@ class Handler(BaseHTTPRequestHandler):
             sent.content_chunks += ev.content
             if ev.usage:
                 sent.usage.update(ev.usage)
+            sent.stream_error = ev.error or sent.stream_error
         if chunked:
             self._write(sent, b"0\r\n\r\n", 0)
 
@@ -188,6 +189,7 @@ class Server(ThreadingHTTPServer):
             "body_bytes": sent.body_bytes, "wire_bytes": sent.wire_bytes,
             "request_bytes": request_bytes, "request_id": req.headers.get("x-request-id"),
             "aborted": sent.aborted, "client_gone": sent.client_gone,
+            "stream_error": sent.stream_error,
             "ttfb_ms": round((sent.ttfb - sent.t0) * 1000, 3) if sent.ttfb else None,
             "duration_ms": round((time.monotonic() - sent.t0) * 1000, 3),
         }

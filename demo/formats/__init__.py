@@ -3,7 +3,7 @@
 import re
 
 from . import anthropic, dashscope, gemini, ollama, openai
-from .common import Reply
+from .common import Event, Reply, error_info, sse
 
 MODELS = ["gpt-4o-mini", "gpt-4o", "o3-mini", "qwen-turbo", "qwen-plus",
           "claude-3-5-haiku-latest", "llama3.2", "gemini-1.5-flash", "text-embedding-3-small"]
@@ -91,4 +91,25 @@ def dispatch(req):
         return reply
     reply = _named(answer(req), name)
     reply.model = req.response_model
+    cut = req.mock("stream-error-after")
+    if reply.events is not None and cut is not None:
+        status = req.mock("stream-error-status") or 500
+        reply.events = reply.events[:cut] + [Event(_error_event(name, req, err, status, cut), error=status)]
     return reply
+
+
+def _error_event(name, req, err, status, cut):
+    """A provider-shaped error in the middle of a stream (after `cut` chunks)."""
+    body = err(req, status).body.decode()
+    if name == "anthropic":
+        return sse(body, event="error")
+    if name == "openai-responses":
+        etype, msg = error_info(status)
+        return sse({"type": "error", "code": etype, "message": msg, "param": None}, event="error")
+    if name == "ollama":
+        return (body + "\n").encode()
+    if name == "dashscope":
+        return ("id:%d\nevent:error\n:HTTP_STATUS/%d\ndata:%s\n\n" % (cut + 1, status, body)).encode()
+    if name == "gemini" and req.query.get("alt") != ["sse"]:
+        return (("[" if cut == 0 else ",\r\n") + body + "]").encode()
+    return sse(body, eol="\r\n" if name == "gemini" else "\n")

@@ -145,10 +145,10 @@ class Plan:
 class Event:
     """One stream chunk: its bytes, the usage numbers it carries, whether it
     carries generated content."""
-    __slots__ = ("data", "usage", "content")
+    __slots__ = ("data", "usage", "content", "error")
 
-    def __init__(self, data, usage=None, content=False):
-        self.data, self.usage, self.content = data, usage, content
+    def __init__(self, data, usage=None, content=False, error=None):
+        self.data, self.usage, self.content, self.error = data, usage, content, error
 
 
 class Reply:

@@ -342,6 +342,19 @@ class Errors(Case):
         r, log = self.post("/api/v1/services/aigc/text-generation/generation", {"model": "error-500"})
         self.assertEqual((r.status, r.json()["code"]), (500, "InternalError"))
 
+    def test_error_mid_stream(self):
+        hdrs = {"x-mock-stream-error-after": "2", "x-mock-stream-error-status": "529"}
+        for path, body, last in [
+                ("/v1/chat/completions", {"model": "gpt-4o", "messages": MSGS, "stream": True},
+                 b'data: {"error":{"message":"Overloaded","type":"overloaded_error","param":null,"code":null}}\n\n'),
+                ("/v1/messages", {"model": "claude-3-5-haiku-latest", "messages": MSGS, "stream": True},
+                 b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'),
+                ("/api/chat", {"model": "llama3.2", "messages": MSGS}, b'{"error":"Overloaded"}\n')]:
+            r, log = self.post(path, body, hdrs)
+            chunks = self.assertStream(r, log, "")
+            self.assertEqual((len(chunks), chunks[-1]), (3, last))
+            self.assertLog(log, stream_error=529)
+
     def test_method_not_allowed_and_unknown_get(self):
         r = raw(SRV.port, "PUT", "/v1/chat/completions", b"{}")
         self.assertEqual((r.status, r.headers["allow"]), (405, "GET, HEAD, POST, OPTIONS"))
