@@ -20,41 +20,51 @@ PROMPT = ("prompt_tokens", "input_tokens", "promptTokenCount", "prompt_eval_coun
 COMPLETION = ("completion_tokens", "output_tokens", "candidatesTokenCount", "eval_count")
 
 
-def _chat(model, text, n, stream, usage=True):
-    body = {"model": model, "messages": [{"role": "user", "content": text}],
-            "max_tokens": n, "stream": stream}
-    if stream and usage:
-        body["stream_options"] = {"include_usage": True}
-    return body
+GEMINI = "/v1beta/models/gemini-1.5-flash:streamGenerateContent?alt=sse"
+DASHSCOPE = "/api/v1/services/aigc/text-generation/generation"
+# weight, model, stream, path, body kind
+SCENARIOS = [
+    (4, "gpt-4o-mini", False, "/v1/chat/completions", "chat"),
+    (4, "gpt-4o-mini", True, "/v1/chat/completions", "chat+usage"),
+    (1, "gpt-4o-mini", True, "/v1/chat/completions", "chat"),  # stream without usage
+    (2, "gpt-4o", False, "/v1/responses", "responses"),
+    (3, "qwen-turbo", True, "/compatible-mode/v1/chat/completions", "chat+usage"),
+    (2, "qwen-plus", False, DASHSCOPE, "dashscope"),
+    (3, "claude-3-5-haiku-latest", True, "/v1/messages", "chat"),
+    (2, "llama3.2", True, "/api/chat", "ollama"),
+    (2, "gemini-1.5-flash", True, GEMINI, "gemini"),
+    (1, "text-embedding-3-small", False, "/v1/embeddings", "embeddings"),
+]
 
 
-def scenarios():
-    """(weight, model, stream, builder(text, n) -> (path, body, headers))."""
-    return [
-        (4, "gpt-4o-mini", False, lambda t, n: ("/v1/chat/completions", _chat("gpt-4o-mini", t, n, False), {})),
-        (4, "gpt-4o-mini", True, lambda t, n: ("/v1/chat/completions", _chat("gpt-4o-mini", t, n, True), {})),
-        (1, "gpt-4o-mini", True, lambda t, n: ("/v1/chat/completions", _chat("gpt-4o-mini", t, n, True, False), {})),
-        (2, "gpt-4o", False, lambda t, n: ("/v1/responses", {"model": "gpt-4o", "input": t, "max_output_tokens": n}, {})),
-        (3, "qwen-turbo", True, lambda t, n: ("/compatible-mode/v1/chat/completions", _chat("qwen-turbo", t, n, True), {})),
-        (2, "qwen-plus", False, lambda t, n: ("/api/v1/services/aigc/text-generation/generation",
-                                               {"model": "qwen-plus", "input": {"prompt": t}, "parameters": {"max_tokens": n}}, {})),
-        (3, "claude-3-5-haiku-latest", True, lambda t, n: ("/v1/messages", dict(_chat("claude-3-5-haiku-latest", t, n, True)), {"anthropic-version": "2023-06-01"})),
-        (2, "llama3.2", True, lambda t, n: ("/api/chat", {"model": "llama3.2", "messages": [{"role": "user", "content": t}], "options": {"num_predict": n}}, {})),
-        (2, "gemini-1.5-flash", True, lambda t, n: ("/v1beta/models/gemini-1.5-flash:streamGenerateContent?alt=sse",
-                                                     {"contents": [{"role": "user", "parts": [{"text": t}]}], "generationConfig": {"maxOutputTokens": n}}, {})),
-        (1, "text-embedding-3-small", False, lambda t, n: ("/v1/embeddings", {"model": "text-embedding-3-small", "input": t}, {})),
-    ]
+def body_for(kind, model, stream, text, n):
+    """The request body of one scenario: text is the prompt, n the max tokens."""
+    msgs = [{"role": "user", "content": text}]
+    if kind.startswith("chat"):
+        body = {"model": model, "messages": msgs, "max_tokens": n, "stream": stream}
+        if kind == "chat+usage":
+            body["stream_options"] = {"include_usage": True}
+        return body
+    return {
+        "responses": {"model": model, "input": text, "max_output_tokens": n},
+        "dashscope": {"model": model, "input": {"prompt": text}, "parameters": {"max_tokens": n}},
+        "ollama": {"model": model, "messages": msgs, "options": {"num_predict": n}},
+        "gemini": {"contents": [{"role": "user", "parts": [{"text": text}]}],
+                   "generationConfig": {"maxOutputTokens": n}},
+        "embeddings": {"model": model, "input": text},
+    }[kind]
 
 
 def plan(count, seed):
     rng = random.Random(seed)
-    table = scenarios()
     out = []
     for i in range(count):
-        _, model, stream, build = rng.choices(table, weights=[s[0] for s in table])[0]
+        _, model, stream, path, kind = rng.choices(SCENARIOS, weights=[s[0] for s in SCENARIOS])[0]
         text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 30)))
-        path, body, headers = build(text, rng.randint(4, 40))
-        headers = dict(headers, **{"Content-Type": "application/json", "x-request-id": "traffic-%d-%d" % (seed, i)})
+        body = body_for(kind, model, stream, text, rng.randint(4, 40))
+        headers = {"Content-Type": "application/json", "x-request-id": "traffic-%d-%d" % (seed, i)}
+        if path == "/v1/messages":
+            headers["anthropic-version"] = "2023-06-01"
         if rng.random() < 0.1:
             headers["x-mock-status"] = str(rng.choice([429, 500, 503]))
         out.append((model, stream, path, body, headers))
@@ -86,9 +96,8 @@ def usage_of(objs):
     for o in objs:
         if not isinstance(o, dict):
             continue
-        for u in (o.get("usage"), (o.get("message") or {}).get("usage") if isinstance(o.get("message"), dict) else None,
-                  (o.get("response") or {}).get("usage") if isinstance(o.get("response"), dict) else None,
-                  o.get("usageMetadata"), o if "eval_count" in o else None):
+        nested = [o.get(k).get("usage") for k in ("message", "response") if isinstance(o.get(k), dict)]
+        for u in [o.get("usage"), o.get("usageMetadata"), o if "eval_count" in o else None] + nested:
             if not isinstance(u, dict):
                 continue
             for key, names in (("prompt", PROMPT), ("completion", COMPLETION)):

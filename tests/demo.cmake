@@ -6,7 +6,7 @@ if(NOT TOKENRING_PYTHON3)
   find_program(TOKENRING_PYTHON3 NAMES python3)
 endif()
 if(TOKENRING_PYTHON3)
-  foreach(suite llm_server clients)
+  foreach(suite llm_server llm_http clients)
     add_test(NAME demo_${suite}
       COMMAND ${TOKENRING_PYTHON3} -m unittest -v test_${suite}
       WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR}/demo)

@@ -5,11 +5,16 @@ import os
 import socket
 import subprocess
 import tempfile
+import itertools
 import time
+import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVER = os.path.join(ROOT, "demo", "llm_server.py")
 TRAFFIC = os.path.join(ROOT, "demo", "traffic.py")
+# 6 words: what the tests' prompts count to
+MSGS = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "one two three four"}]
+_IDS = itertools.count()
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3"
 
 
@@ -125,3 +130,46 @@ def sse_data(payload):
             if field == "data" and value and value[0] != "[DONE]":
                 out.append(json.loads(value[0]))
     return out
+
+
+class Case(unittest.TestCase):
+    """Assertions over one exchange and its log line; srv: the running Server."""
+    srv = None
+
+    def post(self, path, body, headers=None, **kw):
+        """Raw POST with a fresh x-request-id; returns (Raw, its log line)."""
+        rid = "%s-%d" % (self._testMethodName, next(_IDS))
+        r = raw(self.srv.port, "POST", path, body, dict(headers or {}, **{"x-request-id": rid}), **kw)
+        return r, self.srv.log_for(rid)
+
+    def assertLog(self, log, **want):
+        self.assertEqual({k: log[k] for k in want}, want)
+
+    def assertPlain(self, r, log, status=200):
+        self.assertEqual(r.status, status)
+        self.assertNotIn("transfer-encoding", r.headers)
+        self.assertEqual(int(r.headers["content-length"]), len(r.body))
+        self.assertEqual(r.headers["x-request-id"], log["request_id"])
+        self.assertLog(log, status=status, stream=False, body_bytes=len(r.body),
+                       wire_bytes=len(r.data), content_chunks=0, events=0, aborted=None)
+
+    def assertStream(self, r, log, ctype):
+        """Chunked, terminated, and the log's counts equal the chunks."""
+        chunks, done = r.chunks()
+        self.assertTrue(done)
+        self.assertEqual(r.headers["transfer-encoding"], "chunked")
+        self.assertNotIn("content-length", r.headers)
+        self.assertTrue(r.headers["content-type"].startswith(ctype), r.headers["content-type"])
+        self.assertLog(log, status=200, stream=True, events=len(chunks), aborted=None,
+                       body_bytes=sum(map(len, chunks)), wire_bytes=len(r.data))
+        return chunks
+
+    def assertOneEventPerChunk(self, chunks, eol=b"\n\n"):
+        for c in chunks:
+            self.assertTrue(c.endswith(eol) and c.count(eol) == 1, c)
+
+    def assertUsageLog(self, log, prompt=None, completion=None, total=None, cached=None,
+                       cache_creation=None, reasoning=None):
+        self.assertLog(log, prompt_tokens=prompt, completion_tokens=completion,
+                       total_tokens=total, cached_tokens=cached,
+                       cache_creation_tokens=cache_creation, reasoning_tokens=reasoning)
