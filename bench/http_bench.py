@@ -10,6 +10,7 @@ Modes are interleaved over the repeats so drift hits all of them alike.
 Prints a markdown table: median over repeats (min-max), ratios vs no shim,
 and the shim's added p50 next to the proxy hop's."""
 import argparse
+import json
 import os
 import re
 import resource
@@ -173,26 +174,41 @@ def main():
     ap.add_argument("--daemon", help="path to tokenringd")
     ap.add_argument("--duration", type=float, default=5)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--size", type=int, default=0,
+                    help="response body bytes (padded chat completion); 0 = small fixed body")
+    ap.add_argument("--modes", help="comma-separated subset of the modes")
+    ap.add_argument("--json", action="store_true", help="print raw results as JSON")
     args = ap.parse_args()
     modes = ["no shim", "nginx proxy hop"]
     if args.shim and args.daemon:
         modes[1:1] = ["shim in client", "shim in server"]
+    if args.modes:
+        modes = [m for m in modes if m in args.modes.split(",")]
     tmp = tempfile.mkdtemp(prefix="tokenring-bench-")
     stack = Stack(args, tmp)
+    path = "/v1/chat/completions"
+    if args.size:
+        path = "/size/%d.json" % args.size
+        with open(os.path.join(stack.static, "size", "%d.json" % args.size), "w") as f:
+            f.write(nginx.sized_body(args.size))
     res = {m: [] for m in modes}
     try:
         stack.start_daemon()
         for _ in range(args.repeats):
             for m in modes:
-                res[m].append(run_once(stack, m, args))
+                res[m].append(run_once(stack, m, args, path))
     finally:
         stack.stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
+    if args.json:
+        json.dump(res, sys.stdout)
+        print()
+        return
     base50 = statistics.median(r["p50"] for r in res["no shim"])
     base_cpu = statistics.median(r["cpu_us"] for r in res["no shim"])
     proxy_added = statistics.median(r["p50"] for r in res["nginx proxy hop"]) - base50
-    print("wrk -t1 -c1 keep-alive POST /v1/chat/completions over loopback, %gs x %d repeats; "
-          "median (min-max)\n" % (args.duration, args.repeats))
+    print("wrk -t1 -c1 keep-alive POST %s over loopback, %gs x %d repeats; "
+          "median (min-max)\n" % (path, args.duration, args.repeats))
     print("| mode | req/s | p50 µs | p99 µs | CPU µs/req (all processes) | added p50 µs | "
           "proxy hop added / this added | recorded by tokenringd |")
     print("|---|---|---|---|---|---|---|---|")
