@@ -209,11 +209,13 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--build", default=os.path.join(ROOT, "build", "bench"))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    ap.add_argument("--no-build", action="store_true", help="use --build as it is")
     args = ap.parse_args()
-    subprocess.run(["cmake", "-S", ROOT, "-B", args.build, "-DCMAKE_BUILD_TYPE=Release",
-                    "-DBUILD_TESTING=OFF"], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["cmake", "--build", args.build, "-j%d" % os.cpu_count()], check=True,
-                   stdout=subprocess.DEVNULL)
+    if not args.no_build:
+        subprocess.run(["cmake", "-S", ROOT, "-B", args.build, "-DCMAKE_BUILD_TYPE=Release",
+                        "-DBUILD_TESTING=OFF"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["cmake", "--build", args.build, "-j%d" % os.cpu_count()], check=True,
+                       stdout=subprocess.DEVNULL)
     os.makedirs(args.out, exist_ok=True)
     h = Harness(args.quick, args.build, args.out)
     h.machine()
