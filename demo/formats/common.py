@@ -67,6 +67,17 @@ def _int(value):
         return None
 
 
+def _number(value):
+    """int, else float (for milliseconds), else None."""
+    n = _int(value)
+    if n is None:
+        try:
+            n = float(value)
+        except (TypeError, ValueError):
+            return None
+    return n
+
+
 def dig(obj, *path):
     for key in path:
         if not isinstance(obj, dict):
@@ -95,7 +106,7 @@ class Req:
         self.stream = self.body.get("stream") is True
 
     def mock(self, name):
-        return _int(self.headers.get("x-mock-" + name))
+        return _number(self.headers.get("x-mock-" + name))
 
     @property
     def model_or_default(self):

@@ -150,6 +150,41 @@ class Http(Case):
         self.assertEqual(len(seen), 1)
         conn.close()
 
+    def test_pipelined_requests_answered_in_order(self):
+        reqs = b""
+        for i, path in enumerate(["/v1/chat/completions", "/api/chat", "/v1/messages"]):
+            body = json.dumps({"model": "m%d" % i, "messages": MSGS, "stream": i > 0}).encode()
+            reqs += b"POST %s HTTP/1.1\r\nHost: x\r\nx-request-id: pipe-%d\r\n%sContent-Length: %d\r\n\r\n%s" % (
+                path.encode(), i, b"Connection: close\r\n" if i == 2 else b"", len(body), body)
+        s = socket.create_connection(("127.0.0.1", self.srv.port), timeout=5)
+        s.sendall(reqs)
+        data = b""
+        while True:
+            got = s.recv(65536)
+            if not got:
+                break
+            data += got
+        s.close()
+        ids = [line.split(b": ")[1] for line in data.split(b"\r\n") if line.startswith(b"x-request-id")]
+        self.assertEqual(ids, [b"pipe-0", b"pipe-1", b"pipe-2"])
+        self.assertEqual(data.count(b"HTTP/1.1 200 OK\r\n"), 3)
+        self.assertTrue(data.endswith(b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n\r\n0\r\n\r\n"))
+
+    def test_ipv6_listen(self):
+        if not socket.has_ipv6:
+            self.skipTest("no IPv6")
+        try:
+            own = Server("--host", "::1")
+        except RuntimeError as e:
+            self.skipTest("cannot listen on ::1: %s" % e)
+        try:
+            s = socket.create_connection(("::1", own.port), timeout=5)
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            self.assertTrue(s.recv(4096).endswith(b"\r\n\r\nok\n"))
+            s.close()
+        finally:
+            own.stop()
+
     def test_http10_stream_is_close_delimited(self):
         r = raw(self.srv.port, "POST", "/api/chat", {"model": "llama3.2", "messages": MSGS}, version="HTTP/1.0")
         self.assertEqual(r.headers.get("connection"), "close")
