@@ -29,6 +29,7 @@ ERRORS = {
     401: ("authentication_error", "Incorrect API key provided"),
     403: ("permission_error", "Permission denied"),
     404: ("not_found_error", "The model does not exist"),
+    405: ("invalid_request_error", "Method not allowed"),
     408: ("timeout_error", "Request timed out"),
     429: ("rate_limit_error", "Rate limit reached, retry later"),
     500: ("server_error", "The server had an error processing the request"),

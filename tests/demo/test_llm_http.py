@@ -63,6 +63,9 @@ class Errors(Case):
         r = raw(self.srv.port, "PUT", "/v1/chat/completions", b"{}")
         self.assertEqual((r.status, r.headers["allow"]), (405, "GET, HEAD, POST, OPTIONS"))
         self.assertEqual(raw(self.srv.port, "GET", "/nope").status, 404)
+        r = raw(self.srv.port, "HEAD", "/v1/chat/completions")
+        self.assertEqual((r.status, r.headers["allow"], r.body), (405, "POST, OPTIONS", b""))
+        self.assertEqual(int(r.headers["content-length"]), len(raw(self.srv.port, "GET", "/v1/messages").body))
         self.assertEqual(raw(self.srv.port, "GET", "/v1/models", headers={"x-mock-status": "503"}).status, 503)
 
 
