@@ -173,9 +173,8 @@ class Reply:
         self.model, self.fmt = model, fmt
 
 
-def json_reply(obj, usage=None, status=200, model=None, fmt="", headers=None):
-    return Reply(status=status, body=dumps(obj).encode(), usage=usage, model=model,
-                 fmt=fmt, headers=headers)
+def json_reply(obj, usage=None, status=200):
+    return Reply(status=status, body=dumps(obj).encode(), usage=usage)
 
 
 def sse(obj, event=None, eol="\n"):
