@@ -44,6 +44,10 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # quiet: the --log file says what happened
         pass
 
+    def setup(self):
+        super().setup()  # as real servers do: no Nagle delay on small writes
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def do_GET(self):
         self.serve()
 
@@ -114,18 +118,17 @@ class Handler(BaseHTTPRequestHandler):
         if "x-request-id" in req.headers:
             self.send_header("x-request-id", req.headers["x-request-id"])
         abort_after = req.mock("abort-after")
+        abort_after = None if abort_after is None else int(abort_after)
         if reply.events is None:
             body = b"" if no_body else (reply.body or b"")
             if not no_body:
                 self.send_header("Content-Length", str(len(body)))
-            self._end_headers(sent)
             if self.command == "HEAD" or no_body:
-                return
+                return self._end_headers(sent)
             sent.usage = dict(reply.usage)
-            if abort_after is not None and abort_after < len(body):
-                self._write(sent, body[:abort_after], abort_after)
-                return self._abort(req, sent, "body")
-            return self._write(sent, body, len(body))
+            cut = abort_after is not None and abort_after < len(body)
+            self._end_headers(sent, body[:abort_after] if cut else body)
+            return self._abort(req, sent, "body") if cut else None
         chunked = self.request_version != "HTTP/1.0"
         self.send_header("Cache-Control", "no-cache")
         if chunked:
@@ -153,9 +156,11 @@ class Handler(BaseHTTPRequestHandler):
         if chunked:
             self._write(sent, b"0\r\n\r\n", 0)
 
-    def _end_headers(self, sent):
-        sent.wire_bytes += sum(len(h) for h in getattr(self, "_headers_buffer", [])) + 2
-        self.end_headers()
+    def _end_headers(self, sent, body=b""):
+        """Send the head, and a plain body with it in one write (as servers do)."""
+        head = b"".join(self._headers_buffer) + b"\r\n"
+        self._headers_buffer = []
+        self._write(sent, head + body, len(body))
         sent.ttfb = time.monotonic()
 
 
@@ -165,6 +170,8 @@ class Server(ThreadingHTTPServer):
 
     def __init__(self, addr, cfg):
         self.cfg = cfg
+        if ":" in addr[0]:
+            self.address_family = socket.AF_INET6
         self.log_lock = threading.Lock()
         self.log_file = None
         if cfg.log == "-":

@@ -6,11 +6,15 @@ and the usage it read back from the responses, per model (the request's
 model, as the daemon labels it), so a demo or test can compare.
 
 Usage: traffic.py --port N [--host H] [--requests N] [--seed S] [--concurrency C]
+                  [--curl FRACTION]   (that share of the requests sent by curl)
+                  [--latency-ms MEAN] [--token-delay-ms MEAN]  (asked of the server
+                  per request, scaled by a per-model speed and a seeded jitter)
 """
 import argparse
 import http.client
 import json
 import random
+import subprocess
 import sys
 import threading
 import time
@@ -37,6 +41,12 @@ SCENARIOS = [
 ]
 
 
+# relative slowness per model, so a demo's per-model latency differs
+SPEED = {"gpt-4o-mini": 0.6, "gpt-4o": 1.0, "qwen-turbo": 0.5, "qwen-plus": 0.9,
+         "claude-3-5-haiku-latest": 1.2, "llama3.2": 0.4, "gemini-1.5-flash": 0.7,
+         "text-embedding-3-small": 0.2}
+
+
 def body_for(kind, model, stream, text, n):
     """The request body of one scenario: text is the prompt, n the max tokens."""
     msgs = [{"role": "user", "content": text}]
@@ -55,7 +65,7 @@ def body_for(kind, model, stream, text, n):
     }[kind]
 
 
-def plan(count, seed):
+def plan(count, seed, curl_share=0.0, latency_ms=0.0, token_delay_ms=0.0):
     rng = random.Random(seed)
     out = []
     for i in range(count):
@@ -67,7 +77,13 @@ def plan(count, seed):
             headers["anthropic-version"] = "2023-06-01"
         if rng.random() < 0.1:
             headers["x-mock-status"] = str(rng.choice([429, 500, 503]))
-        out.append((model, stream, path, body, headers))
+        client = "curl" if rng.random() < curl_share else "python"
+        slow = SPEED[model] * rng.uniform(0.5, 1.5)
+        if latency_ms > 0:
+            headers["x-mock-latency-ms"] = "%.1f" % (latency_ms * slow)
+        if token_delay_ms > 0:
+            headers["x-mock-token-delay-ms"] = "%.2f" % (token_delay_ms * slow)
+        out.append((model, stream, path, body, headers, client))
     return out
 
 
@@ -109,13 +125,15 @@ def usage_of(objs):
 
 class Tally:
     def __init__(self):
-        self.lock, self.models = threading.Lock(), {}
+        self.lock, self.models, self.clients = threading.Lock(), {}, {}
 
-    def add(self, model, stream, status, usage):
+    def add(self, model, stream, status, usage, client, seconds):
         with self.lock:
+            self.clients[client] = self.clients.get(client, 0) + 1
             m = self.models.setdefault(model, {"requests": 0, "streams": 0, "status": {},
                                                "prompt_tokens": 0, "completion_tokens": 0,
-                                               "with_usage": 0, "without_usage": 0})
+                                               "with_usage": 0, "without_usage": 0, "ms": []})
+            m["ms"].append(seconds * 1000)
             m["requests"] += 1
             m["streams"] += stream
             key = str(status)
@@ -126,16 +144,39 @@ class Tally:
             m["completion_tokens"] += usage.get("completion", 0)
 
 
+def via_curl(host, port, path, body, headers):
+    """One request by curl (send/recv, its own framing); (status, type, body)."""
+    mark = b"\n--traffic-status--"
+    cmd = ["curl", "-sS", "-N", "--max-time", "30", "-o", "-", "--data-binary", "@-",
+           "-w", mark.decode() + "%{http_code} %{content_type}", "http://%s:%d%s" % (host, port, path)]
+    for name, value in headers.items():
+        cmd += ["-H", "%s: %s" % (name, value)]
+    done = subprocess.run(cmd, input=json.dumps(body).encode(), capture_output=True, timeout=60)
+    if done.returncode:
+        raise OSError("curl exit %d: %s" % (done.returncode, done.stderr.decode().strip()))
+    data, _, tail = done.stdout.rpartition(mark)
+    status, _, ctype = tail.decode().partition(" ")
+    return int(status), ctype, data
+
+
+def via_http_client(conn, path, body, headers):
+    conn.request("POST", path, json.dumps(body), headers)
+    resp = conn.getresponse()
+    return resp.status, resp.getheader("Content-Type", ""), resp.read()
+
+
 def worker(host, port, jobs, tally, errors):
     conn = http.client.HTTPConnection(host, port, timeout=30)
-    for model, stream, path, body, headers in jobs:
+    for model, stream, path, body, headers, client in jobs:
+        t0 = time.monotonic()
         try:
-            conn.request("POST", path, json.dumps(body), headers)
-            resp = conn.getresponse()
-            data = resp.read()
-            usage = usage_of(frames(resp.getheader("Content-Type", ""), data)) if resp.status == 200 else {}
-            tally.add(model, stream, resp.status, usage)
-        except (OSError, http.client.HTTPException) as e:
+            if client == "curl":
+                status, ctype, data = via_curl(host, port, path, body, headers)
+            else:
+                status, ctype, data = via_http_client(conn, path, body, headers)
+            usage = usage_of(frames(ctype, data)) if status == 200 else {}
+            tally.add(model, stream, status, usage, client, time.monotonic() - t0)
+        except (OSError, http.client.HTTPException, subprocess.SubprocessError) as e:
             errors.append("%s %s: %s" % (model, path, e))
             conn.close()
             conn = http.client.HTTPConnection(host, port, timeout=30)
@@ -149,8 +190,12 @@ def main(argv=None):
     ap.add_argument("--requests", type=int, default=60)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument("--latency-ms", type=float, default=0.0, help="mean time to first byte asked")
+    ap.add_argument("--token-delay-ms", type=float, default=0.0, help="mean gap between chunks asked")
+    ap.add_argument("--curl", type=float, default=0.0, metavar="FRACTION",
+                    help="share of the requests sent with curl instead of http.client")
     args = ap.parse_args(argv)
-    jobs = plan(args.requests, args.seed)
+    jobs = plan(args.requests, args.seed, args.curl, args.latency_ms, args.token_delay_ms)
     tally, errors, t0 = Tally(), [], time.monotonic()
     n = max(1, args.concurrency)
     threads = [threading.Thread(target=worker, args=(args.host, args.port, jobs[i::n], tally, errors))
@@ -159,10 +204,14 @@ def main(argv=None):
         t.start()
     for t in threads:
         t.join()
+    for m in tally.models.values():  # client-side duration, nearest rank
+        ms = sorted(m.pop("ms"))
+        m["duration_ms"] = {"p50": round(ms[(len(ms) - 1) // 2], 3),
+                            "p95": round(ms[max(0, -(-len(ms) * 95 // 100) - 1)], 3)}
     totals = {k: sum(m[k] for m in tally.models.values())
               for k in ("requests", "streams", "prompt_tokens", "completion_tokens")}
     json.dump({"requests": len(jobs), "seed": args.seed, "concurrency": n,
-               "elapsed_s": round(time.monotonic() - t0, 3), "totals": totals,
+               "elapsed_s": round(time.monotonic() - t0, 3), "totals": totals, "clients": tally.clients,
                "models": dict(sorted(tally.models.items())), "client_errors": errors},
               sys.stdout, indent=1)
     sys.stdout.write("\n")

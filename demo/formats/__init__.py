@@ -47,6 +47,10 @@ def _get(req):
         return reply
     if req.path in ("/", "/healthz"):
         return Reply(ctype="text/plain; charset=utf-8", body=b"ok\n", fmt="health")
+    if req.path in POST or GEMINI.match(req.path):
+        reply = _named(openai.error(req, 405), "none")
+        reply.headers.append(("Allow", "POST, OPTIONS"))
+        return reply
     return _named(openai.error(req, 404), "none")
 
 

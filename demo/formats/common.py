@@ -29,6 +29,7 @@ ERRORS = {
     401: ("authentication_error", "Incorrect API key provided"),
     403: ("permission_error", "Permission denied"),
     404: ("not_found_error", "The model does not exist"),
+    405: ("invalid_request_error", "Method not allowed"),
     408: ("timeout_error", "Request timed out"),
     429: ("rate_limit_error", "Rate limit reached, retry later"),
     500: ("server_error", "The server had an error processing the request"),
@@ -67,6 +68,17 @@ def _int(value):
         return None
 
 
+def _number(value):
+    """int, else float (for milliseconds), else None."""
+    n = _int(value)
+    if n is None:
+        try:
+            n = float(value)
+        except (TypeError, ValueError):
+            return None
+    return n
+
+
 def dig(obj, *path):
     for key in path:
         if not isinstance(obj, dict):
@@ -95,7 +107,7 @@ class Req:
         self.stream = self.body.get("stream") is True
 
     def mock(self, name):
-        return _int(self.headers.get("x-mock-" + name))
+        return _number(self.headers.get("x-mock-" + name))
 
     @property
     def model_or_default(self):
@@ -161,9 +173,8 @@ class Reply:
         self.model, self.fmt = model, fmt
 
 
-def json_reply(obj, usage=None, status=200, model=None, fmt="", headers=None):
-    return Reply(status=status, body=dumps(obj).encode(), usage=usage, model=model,
-                 fmt=fmt, headers=headers)
+def json_reply(obj, usage=None, status=200):
+    return Reply(status=status, body=dumps(obj).encode(), usage=usage)
 
 
 def sse(obj, event=None, eol="\n"):

@@ -1,6 +1,6 @@
 """OpenAI formats: chat completions, completions, embeddings, responses,
 models. DashScope compatible-mode and gateway paths answer with these too."""
-from .common import (Event, Reply, dumps, error_info, json_reply, next_id, now,
+from .common import (Event, Reply, error_info, json_reply, next_id, now,
                      sse, usage_log)
 
 SSE = "text/event-stream; charset=utf-8"
@@ -33,8 +33,7 @@ def _plain(req, plan, obj):
     u, logged = usage(plan)
     if not plan.no_usage:
         obj["usage"] = u
-    return json_reply(obj, usage=None if plan.no_usage else logged,
-                      model=req.response_model)
+    return json_reply(obj, usage=None if plan.no_usage else logged)
 
 
 def _stream(req, plan, base, first, piece, last):
@@ -57,7 +56,7 @@ def _stream(req, plan, base, first, piece, last):
         u, logged = usage(plan)
         events.append(Event(chunk([], usage=u), usage=logged))
     events.append(Event(sse("[DONE]")))
-    return Reply(ctype=SSE, events=events, model=req.response_model)
+    return Reply(ctype=SSE, events=events)
 
 
 def chat(req):
@@ -103,8 +102,7 @@ def embeddings(req):
                        else plan.total)
     if not plan.no_usage:
         obj["usage"] = {"prompt_tokens": logged["prompt"], "total_tokens": logged["total"]}
-    return json_reply(obj, usage=None if plan.no_usage else logged,
-                      model=req.response_model)
+    return json_reply(obj, usage=None if plan.no_usage else logged)
 
 
 def models(req, names):
@@ -136,7 +134,7 @@ def responses(req):
         resp["usage"] = u
     logged = None if plan.no_usage else logged
     if not req.stream:
-        return json_reply(resp, usage=logged, model=req.response_model)
+        return json_reply(resp, usage=logged)
     seq = iter(range(1 << 30))
 
     def ev(etype, content=False, usage_=None, **fields):
@@ -154,7 +152,5 @@ def responses(req):
                ev("response.content_part.done", part=part, **where),
                ev("response.output_item.done", output_index=0, item=item),
                ev("response.completed", usage_=logged, response=resp)]
-    return Reply(ctype=SSE, events=events, model=req.response_model)
+    return Reply(ctype=SSE, events=events)
 
-
-__all__ = ["chat", "completions", "embeddings", "responses", "models", "error", "dumps"]

@@ -5,6 +5,7 @@ Run: /usr/bin/python3 -m unittest -v test_clients (in tests/demo)."""
 import collections
 import json
 import os
+import shutil
 import subprocess
 import sys
 import unittest
@@ -77,8 +78,9 @@ class Clients(unittest.TestCase):
             self.assertEqual(objs[-2]["usage"]["output_tokens"], log["completion_tokens"])
 
     def test_traffic_summary_equals_log(self):
+        curl = ["--curl", "0.3"] if shutil.which("curl") else []
         out = subprocess.run([PYTHON, TRAFFIC, "--port", str(SRV.port), "--requests", "60", "--seed", "7",
-                              "--concurrency", "3"], capture_output=True, text=True, timeout=60)
+                              "--concurrency", "3"] + curl, capture_output=True, text=True, timeout=60)
         self.assertEqual(out.returncode, 0, out.stderr)
         summary = json.loads(out.stdout)
         want = collections.defaultdict(lambda: {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0,
@@ -91,6 +93,7 @@ class Clients(unittest.TestCase):
                 m["prompt_tokens"] += e["prompt_tokens"] or 0
                 m["completion_tokens"] += e["completion_tokens"] or 0
         self.assertEqual(summary["totals"]["requests"], 60)
+        self.assertEqual(sum(summary["clients"].values()), 60)
         self.assertGreaterEqual(len(summary["models"]), 5)
         got = {k: {f: (dict(v[f]) if f == "status" else v[f]) for f in want[k]} for k, v in summary["models"].items()}
         self.assertEqual(got, {k: dict(v, status=dict(v["status"])) for k, v in want.items()})

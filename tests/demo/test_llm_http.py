@@ -63,6 +63,9 @@ class Errors(Case):
         r = raw(self.srv.port, "PUT", "/v1/chat/completions", b"{}")
         self.assertEqual((r.status, r.headers["allow"]), (405, "GET, HEAD, POST, OPTIONS"))
         self.assertEqual(raw(self.srv.port, "GET", "/nope").status, 404)
+        r = raw(self.srv.port, "HEAD", "/v1/chat/completions")
+        self.assertEqual((r.status, r.headers["allow"], r.body), (405, "POST, OPTIONS", b""))
+        self.assertEqual(int(r.headers["content-length"]), len(raw(self.srv.port, "GET", "/v1/messages").body))
         self.assertEqual(raw(self.srv.port, "GET", "/v1/models", headers={"x-mock-status": "503"}).status, 503)
 
 
@@ -149,6 +152,41 @@ class Http(Case):
             seen.add(conn.sock.getsockname())
         self.assertEqual(len(seen), 1)
         conn.close()
+
+    def test_pipelined_requests_answered_in_order(self):
+        reqs = b""
+        for i, path in enumerate(["/v1/chat/completions", "/api/chat", "/v1/messages"]):
+            body = json.dumps({"model": "m%d" % i, "messages": MSGS, "stream": i > 0}).encode()
+            reqs += b"POST %s HTTP/1.1\r\nHost: x\r\nx-request-id: pipe-%d\r\n%sContent-Length: %d\r\n\r\n%s" % (
+                path.encode(), i, b"Connection: close\r\n" if i == 2 else b"", len(body), body)
+        s = socket.create_connection(("127.0.0.1", self.srv.port), timeout=5)
+        s.sendall(reqs)
+        data = b""
+        while True:
+            got = s.recv(65536)
+            if not got:
+                break
+            data += got
+        s.close()
+        ids = [line.split(b": ")[1] for line in data.split(b"\r\n") if line.startswith(b"x-request-id")]
+        self.assertEqual(ids, [b"pipe-0", b"pipe-1", b"pipe-2"])
+        self.assertEqual(data.count(b"HTTP/1.1 200 OK\r\n"), 3)
+        self.assertTrue(data.endswith(b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n\r\n0\r\n\r\n"))
+
+    def test_ipv6_listen(self):
+        if not socket.has_ipv6:
+            self.skipTest("no IPv6")
+        try:
+            own = Server("--host", "::1")
+        except RuntimeError as e:
+            self.skipTest("cannot listen on ::1: %s" % e)
+        try:
+            s = socket.create_connection(("::1", own.port), timeout=5)
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            self.assertTrue(s.recv(4096).endswith(b"\r\n\r\nok\n"))
+            s.close()
+        finally:
+            own.stop()
 
     def test_http10_stream_is_close_delimited(self):
         r = raw(self.srv.port, "POST", "/api/chat", {"model": "llama3.2", "messages": MSGS}, version="HTTP/1.0")
