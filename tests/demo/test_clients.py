@@ -13,14 +13,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import PYTHON, TRAFFIC, Server  # noqa: E402
 
-try:
-    import requests
-except ImportError:  # Debian: python3-requests
-    requests = None
-try:
-    import httpx
-except ImportError:  # Debian: python3-httpx
-    httpx = None
+import httpx  # noqa: E402  Debian python3-httpx (scripts/apt/demo.txt); a missing one fails
+import requests  # noqa: E402  Debian python3-requests
 
 SRV = None
 MSGS = [{"role": "user", "content": "one two three"}]
@@ -40,7 +34,6 @@ def data_lines(lines):
 
 
 class Clients(unittest.TestCase):
-    @unittest.skipIf(requests is None, "python3-requests not installed")
     def test_requests_session_plain_and_stream(self):
         url = "http://127.0.0.1:%d" % SRV.port
         with requests.Session() as s:
@@ -60,7 +53,6 @@ class Clients(unittest.TestCase):
             r = s.post(url + "/v1/messages", json={"model": "error-529", "messages": MSGS})
             self.assertEqual((r.status_code, r.json()["type"]), (529, "error"))
 
-    @unittest.skipIf(httpx is None, "python3-httpx not installed")
     def test_httpx_stream_ndjson_and_sse(self):
         with httpx.Client(base_url="http://127.0.0.1:%d" % SRV.port) as c:
             with c.stream("POST", "/api/chat", json={"model": "llama3.2", "messages": MSGS},
