@@ -3,7 +3,7 @@
 foreach(t series hist expo alog summary agg)
   if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/test_${t}.c)
     add_executable(test_${t} ${CMAKE_CURRENT_LIST_DIR}/test_${t}.c)
-    target_link_libraries(test_${t} PRIVATE tokenring_core PkgConfig::CRITERION
+    target_link_libraries(test_${t} PRIVATE tokenring_core PkgConfig::CRITERION m
       PkgConfig::CJSON tokenring_warnings)
     add_test(NAME core_${t} COMMAND test_${t})
     set_tests_properties(core_${t} PROPERTIES LABELS "unit")
