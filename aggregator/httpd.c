@@ -29,6 +29,7 @@ enum conn_state {
 	CONN_FREE = 0,
 	CONN_READING,
 	CONN_WRITING,
+	CONN_LINGER,  /* error reply sent, write side shut: discard input until EOF */
 	CONN_CLOSING, /* shut down, waiting for the in-flight op to complete */
 };
 
@@ -38,6 +39,9 @@ struct httpd_conn {
 	enum conn_state state;
 	bool op_pending;
 	bool close_after; /* after the reply is sent */
+	bool linger;      /* after the reply: read and discard before closing, so
+			   * unread request bytes do not turn close() into a RST
+			   * that destroys the reply before the client reads it */
 	char *in;         /* HTTPD_IN_CAP bytes, allocated on first use, kept */
 	size_t in_len;
 	struct strbuf out;
@@ -46,8 +50,10 @@ struct httpd_conn {
 	uint64_t last_active_ns;
 };
 
-static void conn_arm_recv(struct httpd *h, struct httpd_conn *c, uint32_t idx);
+static void conn_arm_recv(struct httpd *h, struct httpd_conn *c, uint32_t idx,
+			  enum conn_state st);
 static void conn_process(struct httpd *h, struct httpd_conn *c, uint32_t idx, uint64_t now);
+static void conn_setup(struct httpd *h, uint32_t slot, int fd, uint64_t now);
 
 static void arm_accept(struct httpd *h)
 {
@@ -122,6 +128,11 @@ static void conn_free(struct httpd *h, struct httpd_conn *c)
 	strbuf_free(&c->out);
 	c->gen++;
 	h->stats.active--;
+	if (h->n_pending) { /* a connection accepted while every slot was taken */
+		int fd = h->pending[0];
+		memmove(h->pending, h->pending + 1, --h->n_pending * sizeof *h->pending);
+		conn_setup(h, (uint32_t)(c - h->conns), fd, loop_now_ns());
+	}
 }
 
 /* Close now if nothing is in flight, else shut down and close on the
@@ -138,7 +149,9 @@ static void conn_close(struct httpd *h, struct httpd_conn *c)
 	}
 }
 
-static void conn_arm_recv(struct httpd *h, struct httpd_conn *c, uint32_t idx)
+/* Read into the free part of the input buffer; st is READING or LINGER. */
+static void conn_arm_recv(struct httpd *h, struct httpd_conn *c, uint32_t idx,
+			  enum conn_state st)
 {
 	struct io_uring_sqe *sqe = loop_sqe(h->ring);
 	if (!sqe) {
@@ -148,7 +161,7 @@ static void conn_arm_recv(struct httpd *h, struct httpd_conn *c, uint32_t idx)
 	io_uring_prep_recv(sqe, c->fd, c->in + c->in_len, HTTPD_IN_CAP - c->in_len, 0);
 	io_uring_sqe_set_data64(sqe, loop_ud(LOOP_OP_RECV, idx, c->gen));
 	c->op_pending = true;
-	c->state = CONN_READING;
+	c->state = st;
 }
 
 static void conn_arm_send(struct httpd *h, struct httpd_conn *c, uint32_t idx)
@@ -180,6 +193,7 @@ static void conn_reply_error(struct httpd *h, struct httpd_conn *c, uint32_t idx
 		return;
 	}
 	c->close_after = true;
+	c->linger = true;
 	c->in_len = 0; /* whatever follows is not read */
 	c->deadline_ns = now + h->timeout_ns;
 	conn_arm_send(h, c, idx);
@@ -199,7 +213,7 @@ static void conn_process(struct httpd *h, struct httpd_conn *c, uint32_t idx, ui
 			conn_reply_error(h, c, idx, 431, now);
 			return;
 		}
-		conn_arm_recv(h, c, idx);
+		conn_arm_recv(h, c, idx, CONN_READING);
 		return;
 	}
 	h->stats.requests++;
@@ -269,37 +283,52 @@ static void on_accept(struct httpd *h, int res, unsigned flags, uint64_t now)
 		arm_accept(h);
 	int slot = conn_slot(h);
 	if (slot < 0) {
-		h->stats.rejected++;
-		close(res);
+		/* Every slot taken: park the fd until an evicted one frees. */
+		if (h->n_pending == HTTPD_PENDING) {
+			h->stats.rejected++;
+			close(res);
+			return;
+		}
+		h->pending[h->n_pending++] = res;
 		evict_one(h, -1);
 		return;
 	}
+	conn_setup(h, (uint32_t)slot, res, now);
+}
+
+static void conn_setup(struct httpd *h, uint32_t slot, int fd, uint64_t now)
+{
 	struct httpd_conn *c = &h->conns[slot];
 	if (!c->in && !(c->in = malloc(HTTPD_IN_CAP))) {
 		h->stats.rejected++;
-		close(res);
+		close(fd);
 		return;
 	}
 	int one = 1;
-	setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	c->fd = res;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	c->fd = fd;
 	c->in_len = 0;
 	c->out_off = 0;
 	c->close_after = false;
+	c->linger = false;
 	strbuf_init(&c->out);
 	c->last_active_ns = now;
 	c->deadline_ns = now + h->timeout_ns;
 	h->stats.accepted++;
 	h->stats.active++;
-	conn_arm_recv(h, c, (uint32_t)slot);
+	conn_arm_recv(h, c, slot, CONN_READING);
 	if (h->stats.active == h->max_conns)
-		evict_one(h, slot);
+		evict_one(h, (int)slot); /* keep a slot coming free for the next client */
 }
 
 static void on_recv(struct httpd *h, struct httpd_conn *c, uint32_t idx, int res, uint64_t now)
 {
 	if (c->state == CONN_CLOSING || res <= 0) {
 		conn_free(h, c);
+		return;
+	}
+	if (c->state == CONN_LINGER) { /* discard until EOF or the deadline */
+		conn_arm_recv(h, c, idx, CONN_LINGER);
 		return;
 	}
 	if (c->in_len == 0)
@@ -321,6 +350,13 @@ static void on_send(struct httpd *h, struct httpd_conn *c, uint32_t idx, int res
 		conn_arm_send(h, c, idx);
 		return;
 	}
+	if (c->close_after && c->linger) {
+		shutdown(c->fd, SHUT_WR);
+		c->in_len = 0;
+		c->deadline_ns = now + (h->timeout_ns < HTTPD_LINGER_NS ? h->timeout_ns : HTTPD_LINGER_NS);
+		conn_arm_recv(h, c, idx, CONN_LINGER);
+		return;
+	}
 	if (c->close_after) {
 		conn_free(h, c);
 		return;
@@ -334,7 +370,7 @@ static void on_send(struct httpd *h, struct httpd_conn *c, uint32_t idx, int res
 	if (c->in_len)
 		conn_process(h, c, idx, now); /* a pipelined request is already here */
 	else
-		conn_arm_recv(h, c, idx);
+		conn_arm_recv(h, c, idx, CONN_READING);
 }
 
 void httpd_on_cqe(struct httpd *h, uint64_t ud, int res, unsigned flags, uint64_t now)
@@ -363,7 +399,8 @@ void httpd_tick(struct httpd *h, uint64_t now)
 		arm_accept(h);
 	for (uint32_t i = 0; i < h->max_conns; i++) {
 		struct httpd_conn *c = &h->conns[i];
-		if ((c->state == CONN_READING || c->state == CONN_WRITING) && now > c->deadline_ns) {
+		if ((c->state == CONN_READING || c->state == CONN_WRITING || c->state == CONN_LINGER) &&
+		    now > c->deadline_ns) {
 			h->stats.timeouts++;
 			conn_close(h, c);
 		}
@@ -382,6 +419,9 @@ void httpd_stop(struct httpd *h)
 		}
 		free(c->in);
 	}
+	for (unsigned i = 0; i < h->n_pending; i++)
+		close(h->pending[i]);
+	h->n_pending = 0;
 	free(h->conns);
 	h->conns = NULL;
 	close(h->listen_fd);

@@ -24,6 +24,8 @@
 #define HTTPD_MAX_HEADERS 64    /* header lines; past it: 431 */
 #define HTTPD_MAX_BODY 4096     /* Content-Length past it: 413 */
 #define HTTPD_IN_CAP (HTTPD_MAX_HEAD + HTTPD_MAX_BODY)
+#define HTTPD_PENDING 64 /* accepted fds parked while evicted slots free up */
+#define HTTPD_LINGER_NS (1000ull * 1000 * 1000) /* discard input after an error reply */
 #define HTTPD_KEEP_OUT_CAP (256u << 10) /* larger reply buffers are freed after use */
 
 /* httpd_parse_request results besides "head length" (> 0). */
@@ -80,7 +82,7 @@ typedef void (*httpd_handler)(void *ctx, const struct httpd_req *req,
 
 struct httpd_stats {
 	uint64_t accepted;
-	uint64_t rejected; /* no slot free even after evicting an idle one */
+	uint64_t rejected; /* no slot and the parking queue full */
 	uint64_t evicted;  /* idle or slow connections closed to make room */
 	uint64_t timeouts;
 	uint64_t requests;
@@ -97,6 +99,8 @@ struct httpd {
 	uint32_t max_conns;
 	uint64_t timeout_ns;
 	struct httpd_conn *conns;
+	int pending[HTTPD_PENDING];
+	unsigned n_pending;
 	httpd_handler handler;
 	void *ctx;
 	struct strbuf body; /* scratch the handler renders into */
