@@ -158,6 +158,14 @@ static void rotate(struct logfile *l, uint64_t now)
 	open_path(l, now);
 }
 
+/* Bytes of the whole lines at the start of b that fit in room (0: none). */
+static size_t whole_lines(const struct strbuf *b, size_t room)
+{
+	size_t n = room < b->len ? room : b->len;
+	const char *nl = n ? memrchr(b->data, '\n', n) : NULL;
+	return nl ? (size_t)(nl - b->data) + 1 : 0;
+}
+
 static void submit(struct logfile *l, struct io_uring *ring)
 {
 	struct io_uring_sqe *sqe = loop_sqe(ring);
@@ -191,19 +199,43 @@ void logfile_flush(struct logfile *l, struct io_uring *ring, uint64_t now)
 		return;
 	if (l->fd < 0 && open_path(l, now) < 0)
 		return;
-	if (l->kind == LOGFILE_PATH && l->max_bytes && l->size > 0 &&
-	    l->size + l->fill.len > l->max_bytes) {
-		rotate(l, now);
-		if (l->fd < 0)
-			return;
+	size_t take = l->fill.len;
+	if (l->kind == LOGFILE_PATH && l->max_bytes) {
+		/* Whole lines only, and never past max_bytes: what does not fit
+		 * goes to the next file (a single longer line is written alone). */
+		take = whole_lines(&l->fill, l->size < l->max_bytes ? l->max_bytes - l->size : 0);
+		if (take == 0 && l->size > 0) {
+			rotate(l, now);
+			if (l->fd < 0)
+				return;
+			take = whole_lines(&l->fill, l->max_bytes);
+		}
+		if (take == 0) { /* the first line alone is longer than max_bytes */
+			const char *nl = memchr(l->fill.data, '\n', l->fill.len);
+			take = nl ? (size_t)(nl - l->fill.data) + 1 : l->fill.len;
+		}
 	}
-	/* Swap: the gathered lines become the batch in flight. */
-	struct strbuf t = l->inflight;
-	l->inflight = l->fill;
-	l->fill = t;
-	strbuf_reset(&l->fill);
-	l->inflight_lines = l->fill_lines;
-	l->fill_lines = 0;
+	if (take == l->fill.len) {
+		/* Swap: the gathered lines become the batch in flight. */
+		struct strbuf t = l->inflight;
+		l->inflight = l->fill;
+		l->fill = t;
+		strbuf_reset(&l->fill);
+		l->inflight_lines = l->fill_lines;
+		l->fill_lines = 0;
+	} else {
+		uint64_t n = 0;
+		for (const char *p = l->fill.data; (p = memchr(p, '\n', take - (size_t)(p - l->fill.data)));
+		     p++)
+			n++;
+		strbuf_reset(&l->inflight);
+		if (strbuf_append(&l->inflight, l->fill.data, take))
+			return; /* out of memory: try again at the next flush */
+		memmove(l->fill.data, l->fill.data + take, l->fill.len - take + 1);
+		l->fill.len -= take;
+		l->inflight_lines = n;
+		l->fill_lines -= n;
+	}
 	l->inflight_off = 0;
 	if (l->torn) {
 		/* Put the terminator in front: the batch buffer is ours. */

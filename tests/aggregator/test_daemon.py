@@ -245,30 +245,90 @@ class TestMetrics(DaemonTestCase):
         self.assertEqual(consumed, [14.0])
         self.assertEqual(d.stop(), 0)
 
-    def test_promtool_accepts_the_exposition_with_hostile_labels(self):
-        d = self.start("--metrics", "tokenring,gen_ai,asm,istio,kgateway")
-        d.write(self.SPECS)
-        d.write([{"model": 'evil"model\\with\nnewline}', "count": 2},
-                 {"model": "x" * 200, "authority": "h\"o\\st"},
-                 {"model": "embed", "reporter": "destination", "operation": "embeddings",
-                  "stream": True, "ttft_ms": 30, "completion_tokens": 9}])
-        body = d.metrics()
+    SEED_LINT = sorted([  # names the seeds impose (asm without _total, istio in ms)
+        'asm_llm_proxy_completion_tokens counter metrics should have "_total" suffix',
+        'asm_llm_proxy_prompt_tokens counter metrics should have "_total" suffix',
+        'istio_request_duration_milliseconds use base unit "seconds" instead of "milliseconds"'])
+    HOSTILE = [{"model": 'evil"model\\with\nnewline}', "count": 2},
+               {"model": "x" * 200, "authority": "h\"o\\st"},
+               {"model": "embed", "reporter": "destination", "operation": "embeddings",
+                "stream": True, "ttft_ms": 30, "completion_tokens": 9}]
+
+    def promtool(self, body):
         r = subprocess.run([PROMTOOL, "check", "metrics"], input=body.encode(),
                            capture_output=True, timeout=30)
-        self.assertEqual(r.returncode, 0, r.stdout.decode() + r.stderr.decode())
+        return r.returncode, sorted((r.stdout + r.stderr).decode().splitlines())
+
+    def test_promtool_accepts_the_default_exposition_with_hostile_labels(self):
+        d = self.start()
+        d.write(self.SPECS)
+        d.write(self.HOSTILE)
+        body = d.metrics()
+        self.assertEqual(self.promtool(body), (0, []))
         models = sum_by(parse_metrics(body), "tokenring_requests_total", "model")
         self.assertEqual(models['evil"model\\with\nnewline}'], 2)
 
-    def test_summary_endpoint_is_json(self):
+    def test_promtool_with_every_family_reports_only_seed_names(self):
+        d = self.start("--metrics", "tokenring,gen_ai,asm,istio,kgateway")
+        d.write(self.SPECS)
+        d.write(self.HOSTILE)
+        body = d.metrics()
+        self.assertEqual(self.promtool(body), (3, self.SEED_LINT))  # 3: lint only, parses
+        s = parse_metrics(body)
+        self.assertEqual(sum_by(s, "istio_requests_total", "model")["gpt-4o"], 8)
+        self.assertEqual(sum_by(s, "asm_llm_proxy_prompt_tokens", "llmproxy_model")["gpt-4o"], 50)
+        self.assertEqual(sum_by(s, "ai_prompt_tokens_total", "model")["qwen-max"], 28)
+
+    def test_summary_endpoint_is_json_with_exact_counts(self):
         d = self.start()
         d.write(self.SPECS)
         status, headers, body = d.get("/api/v1/summary")
         self.assertEqual(status, 200)
         self.assertEqual(headers["Content-Type"], "application/json")
         doc = json.loads(body)
-        self.assertIn("gpt-4o", body)
-        self.assertIn("qwen-max", body)
-        self.assertIsInstance(doc, (dict, list))
+        self.assertEqual(doc["records"], 14)
+        self.assertLess(abs(doc["__time__"] - time.time()), 5)
+        by_model = {}
+        for e in doc["series"]:
+            m = by_model.setdefault(e["model"], {"requests": 0, "successes": 0, "4xx": 0,
+                                                 "5xx": 0, "prompt_tokens": 0})
+            for k in m:
+                m[k] += e[k]
+        self.assertEqual(by_model, {
+            "gpt-4o": {"requests": 8, "successes": 5, "4xx": 3, "5xx": 0, "prompt_tokens": 50},
+            "qwen-max": {"requests": 6, "successes": 4, "4xx": 0, "5xx": 2,
+                         "prompt_tokens": 28}})
+        (q,) = [e for e in doc["series"] if e["provider"] == "dashscope"]
+        self.assertEqual((q["model"], q["requests"], q["success_rate"]), ("qwen-max", 4, 1.0))
+        (g,) = [e for e in doc["series"] if e["model"] == "gpt-4o"]
+        self.assertAlmostEqual(g["success_rate"], 5 / 8)
+        # Latency quantiles come from ~1% histograms: 4 x 400 ms.
+        self.assertLess(abs(q["latency_p50_ms"] - 400) / 400, 0.02)
+
+
+class TestSummaryLog(DaemonTestCase):
+    def test_summary_log_lines_per_interval_and_at_exit(self):
+        log = os.path.join(self.tmp, "summary.log")
+        d = self.start("--summary-log", log, "--summary-interval", "1")
+        d.write(TestMetrics.SPECS)
+        wait_for(lambda: os.path.exists(log) and os.path.getsize(log) > 0, timeout=5,
+                 what="the first summary lines")
+        time.sleep(1.2)  # an interval without traffic writes nothing
+        d.write([{"model": "gpt-4o", "status": 503, "count": 4}])
+        self.assertEqual(d.stop(), 0)  # the last, partial interval is written at exit
+        with open(log) as f:
+            lines = [json.loads(l) for l in f]
+        totals = {}
+        for l in lines:
+            self.assertIsInstance(l["__time__"], (int, float))
+            self.assertLess(abs(l["__time__"] - time.time()), 30)
+            t = totals.setdefault(l["model"], [0, 0, 0])
+            t[0] += l["requests"]
+            t[1] += l["4xx"]
+            t[2] += l["5xx"]
+        self.assertEqual(totals, {"gpt-4o": [12, 3, 4], "qwen-max": [6, 0, 2]})
+        # Every line is one active tuple in one interval.
+        self.assertTrue(all(l["requests"] > 0 for l in lines))
 
 
 class TestHealth(DaemonTestCase):
@@ -635,8 +695,8 @@ class TestPrometheus(DaemonTestCase):
         (raw,) = q("%s[20s]" % sel, t)
         samples = [(float(ts), float(v)) for ts, v in raw["values"]]
         self.assertEqual(samples[-1][1], 36.0)
-        self.assertAlmostEqual(float(rate["value"][1]),
-                               extrapolated_rate(samples, 20.0, t), places=9)
+        want = extrapolated_rate(samples, 20.0, t)
+        self.assertLess(abs(float(rate["value"][1]) - want), 1e-6 * want)
         self.assertGreater(float(rate["value"][1]), 0)
         # Series that did not move have a rate of exactly 0.
         (flat,) = q('sum(rate(tokenring_requests_total{model="qwen-max"}[20s]))', t)
