@@ -9,8 +9,10 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,6 +306,40 @@ static int set_ring_mode(struct dcfg *c, const char *v, char *err, size_t errlen
 	return 0;
 }
 
+/* A user or group name, or a numeric id. */
+static int set_id(uint32_t *dst, const char *v, bool group, char *err, size_t errlen)
+{
+	uint64_t x;
+	if (parse_u64(v, 0, UINT32_MAX - 1, &x) == 0) {
+		*dst = (uint32_t)x;
+		return 0;
+	}
+	if (group) {
+		struct group *g = getgrnam(v);
+		if (g) {
+			*dst = g->gr_gid;
+			return 0;
+		}
+	} else {
+		struct passwd *pw = getpwnam(v);
+		if (pw) {
+			*dst = pw->pw_uid;
+			return 0;
+		}
+	}
+	return fail(err, errlen, "'%s': no such %s", v, group ? "group" : "user");
+}
+
+static int set_ring_owner(struct dcfg *c, const char *v, char *err, size_t errlen)
+{
+	return set_id(&c->ring_uid, v, false, err, errlen);
+}
+
+static int set_ring_group(struct dcfg *c, const char *v, char *err, size_t errlen)
+{
+	return set_id(&c->ring_gid, v, true, err, errlen);
+}
+
 static int set_tick_us(struct dcfg *c, const char *v, char *err, size_t errlen)
 {
 	return set_u32(&c->tick_us, v, DCFG_MIN_TICK_US, DCFG_MAX_TICK_US, err, errlen);
@@ -333,6 +369,8 @@ static const struct dcfg_option options[] = {
 	{"access-log-keep", set_access_log_keep, false, "N", "rotated access logs kept, PATH.1..PATH.N (default 5)"},
 	{"ring-capacity", set_ring_capacity, false, "N", "ring slots, a power of two (default 65536)"},
 	{"ring-mode", set_ring_mode, false, "OCTAL", "ring file mode (default 0660)"},
+	{"ring-owner", set_ring_owner, false, "USER|UID", "ring file owner (default: the daemon's user)"},
+	{"ring-group", set_ring_group, false, "GROUP|GID", "ring file group, e.g. the workloads' group"},
 	{"tick-us", set_tick_us, false, "MICROSECONDS", "ring drain interval (default 1000)"},
 	{"max-connections", set_max_connections, false, "N", "concurrent HTTP connections (default 1024)"},
 	{"http-timeout-ms", set_http_timeout_ms, false, "MS", "HTTP idle, header and send deadline (default 10000)"},
@@ -363,6 +401,8 @@ void dcfg_default(struct dcfg *c)
 	c->access_log_keep = DCFG_DEFAULT_ACCESS_LOG_KEEP;
 	c->ring_capacity = RING_DEFAULT_CAPACITY;
 	c->ring_mode = RING_DEFAULT_MODE;
+	c->ring_uid = DCFG_ID_UNSET;
+	c->ring_gid = DCFG_ID_UNSET;
 	c->tick_us = DCFG_DEFAULT_TICK_US;
 	c->max_connections = DCFG_DEFAULT_MAX_CONNECTIONS;
 	c->http_timeout_ms = DCFG_DEFAULT_HTTP_TIMEOUT_MS;
@@ -707,6 +747,10 @@ bool dcfg_needs_restart(const struct dcfg *a, const struct dcfg *b, const char *
 		w = "ring-capacity";
 	else if (a->ring_mode != b->ring_mode)
 		w = "ring-mode";
+	else if (a->ring_uid != b->ring_uid)
+		w = "ring-owner";
+	else if (a->ring_gid != b->ring_gid)
+		w = "ring-group";
 	else if (strcmp(a->listen, b->listen))
 		w = "listen";
 	else if (a->max_connections != b->max_connections)
@@ -733,6 +777,8 @@ void dcfg_ring_config(const struct dcfg *c, struct ring_config *rc)
 	ring_config_default(rc);
 	rc->capacity = c->ring_capacity;
 	rc->mode = c->ring_mode;
+	rc->uid = c->ring_uid == DCFG_ID_UNSET ? (uid_t)-1 : (uid_t)c->ring_uid;
+	rc->gid = c->ring_gid == DCFG_ID_UNSET ? (gid_t)-1 : (gid_t)c->ring_gid;
 	for (unsigned i = 0; i < REC_LABELS; i++)
 		rc->label_headers[i] = c->label_headers[i][0] ? c->label_headers[i] : NULL;
 }

@@ -34,6 +34,7 @@
 #define DCFG_DEFAULT_HTTP_TIMEOUT_MS 10000u /* idle keep-alive, header and send deadline */
 #define DCFG_MAX_SERIES_LIMIT (1u << 24)
 #define DCFG_MAX_CONFIG_BYTES (1u << 20)
+#define DCFG_ID_UNSET UINT32_MAX
 #define DCFG_LOG_OFF "off"
 #define DCFG_LOG_STDOUT "-"
 
@@ -61,6 +62,8 @@ struct dcfg {
 	uint32_t access_log_keep;      /* rotated files kept: path.1 .. path.N */
 	uint32_t ring_capacity;
 	mode_t ring_mode;
+	uint32_t ring_uid; /* DCFG_ID_UNSET = leave as created */
+	uint32_t ring_gid;
 	uint32_t tick_us;
 	uint32_t max_connections;
 	uint32_t http_timeout_ms;

@@ -105,11 +105,8 @@ static void write_summary(struct daemon *d, uint64_t now_rt)
 		logfile_line_abort(&d->summary_log);
 		return;
 	}
-	uint64_t lines = 0;
-	for (const char *p = out->data + from; (p = memchr(p, '\n', out->len - (size_t)(p - out->data)));
-	     p++)
-		lines++;
-	logfile_line_end(&d->summary_log, lines);
+	logfile_line_end(&d->summary_log,
+			 out->len > from ? logfile_count_lines(out->data + from, out->len - from) : 0);
 }
 
 static void flush_logs(struct daemon *d, uint64_t now)

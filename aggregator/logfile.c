@@ -129,6 +129,17 @@ void logfile_line_abort(struct logfile *l)
 	l->dropped++;
 }
 
+uint64_t logfile_count_lines(const char *p, size_t n)
+{
+	uint64_t lines = 0;
+	const char *end = p + n;
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p)))) {
+		lines++;
+		p++;
+	}
+	return lines;
+}
+
 bool logfile_idle(const struct logfile *l) { return !l->write_pending && l->fill.len == 0; }
 
 void logfile_reopen(struct logfile *l)
@@ -224,10 +235,7 @@ void logfile_flush(struct logfile *l, struct io_uring *ring, uint64_t now)
 		l->inflight_lines = l->fill_lines;
 		l->fill_lines = 0;
 	} else {
-		uint64_t n = 0;
-		for (const char *p = l->fill.data; (p = memchr(p, '\n', take - (size_t)(p - l->fill.data)));
-		     p++)
-			n++;
+		uint64_t n = logfile_count_lines(l->fill.data, take);
 		strbuf_reset(&l->inflight);
 		if (strbuf_append(&l->inflight, l->fill.data, take))
 			return; /* out of memory: try again at the next flush */

@@ -81,6 +81,9 @@ void logfile_on_cqe(struct logfile *l, struct io_uring *ring, int res, uint64_t 
 /* Reopen the path at the next flush (SIGHUP; logrotate moved the file). */
 void logfile_reopen(struct logfile *l);
 
+/* Number of '\n' in p[0..n). */
+uint64_t logfile_count_lines(const char *p, size_t n);
+
 /* Nothing gathered and nothing in flight. */
 bool logfile_idle(const struct logfile *l);
 

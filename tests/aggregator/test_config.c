@@ -76,6 +76,8 @@ Test(config, defaults_match_the_documented_values)
 	cr_assert_eq(cfg.ring_capacity, 65536);
 	cr_assert_eq(cfg.ring_mode, 0660);
 	cr_assert_eq(cfg.tick_us, 1000);
+	cr_assert_eq(cfg.ring_uid, DCFG_ID_UNSET);
+	cr_assert_eq(cfg.ring_gid, DCFG_ID_UNSET);
 	cr_assert_eq(cfg.agg.n_prices, 0);
 	cr_assert_str_eq(cfg.label_headers[0], "");
 }
@@ -95,7 +97,8 @@ Test(config, every_flag_is_applied)
 		       "tokenring,istio,asm", "--max-series", "500", "--label-header", "team=X-Team",
 		       "--label-header", "tenant=x-tenant", "--label-max-values", "7",
 		       "--access-log-max-bytes", "64k", "--access-log-keep", "3", "--ring-capacity",
-		       "4096", "--ring-mode", "0640", "--tick-us", "500", "--max-connections", "10",
+		       "4096", "--ring-mode", "0640", "--ring-owner", "0", "--ring-group", "root",
+		       "--tick-us", "500", "--max-connections", "10",
 		       "--http-timeout-ms", "250", NULL);
 	cr_assert_eq(rc, DCFG_OK, "%s", err);
 	cr_assert_str_eq(cfg.ring_path, "/tmp/r");
@@ -116,6 +119,8 @@ Test(config, every_flag_is_applied)
 	cr_assert_eq(cfg.access_log_keep, 3);
 	cr_assert_eq(cfg.ring_capacity, 4096);
 	cr_assert_eq(cfg.ring_mode, 0640);
+	cr_assert_eq(cfg.ring_uid, 0);
+	cr_assert_eq(cfg.ring_gid, 0); /* "root" resolved through the group database */
 	cr_assert_eq(cfg.tick_us, 500);
 	cr_assert_eq(cfg.max_connections, 10);
 	cr_assert_eq(cfg.http_timeout_ms, 250);
@@ -145,7 +150,8 @@ Test(config, help_and_version)
 	const char *flags[] = {"--ring", "--listen", "--access-log ", "--summary-log",
 			       "--summary-interval", "--metrics", "--max-series", "--label-header",
 			       "--label-max-values", "--access-log-max-bytes", "--access-log-keep",
-			       "--ring-capacity", "--ring-mode", "--config", "--help", "--version"};
+			       "--ring-capacity", "--ring-mode", "--ring-owner", "--ring-group",
+			       "--config", "--help", "--version"};
 	for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
 		cr_assert(strstr(u, flags[i]), "usage lacks %s", flags[i]);
 }
@@ -190,6 +196,8 @@ Test(config, bad_flags_and_values_name_the_flag)
 	assert_error_names(parse("--ring-capacity", "33554432", NULL), "--ring-capacity");
 	assert_error_names(parse("--ring-mode", "0999", NULL), "--ring-mode");
 	assert_error_names(parse("--ring-mode", "01777", NULL), "--ring-mode");
+	assert_error_names(parse("--ring-owner", "no-such-user-tokenring", NULL), "--ring-owner");
+	assert_error_names(parse("--ring-group", "no-such-group-tokenring", NULL), "--ring-group");
 	assert_error_names(parse("--tick-us", "1", NULL), "--tick-us");
 	assert_error_names(parse("--max-connections", "0", NULL), "--max-connections");
 	assert_error_names(parse("--http-timeout-ms", "x", NULL), "--http-timeout-ms");
@@ -204,6 +212,7 @@ Test(config, every_key_is_applied)
 		      " \"label-header\": {\"team\": \"X-Team\"}, \"label-max-values\": 9,"
 		      " \"access-log-max-bytes\": 1048576, \"access-log-keep\": 0,"
 		      " \"ring-capacity\": 256, \"ring-mode\": \"0600\", \"tick-us\": 2000,"
+		      " \"ring-owner\": \"root\", \"ring-group\": 0,"
 		      " \"max-connections\": 64, \"http-timeout-ms\": 1500,"
 		      " \"prices\": {\"gpt-4o\": {\"input\": 2.5, \"output\": 10},"
 		      "              \"qwen-max\": {\"input\": 0.4, \"output\": 1.2}}}");
@@ -222,6 +231,8 @@ Test(config, every_key_is_applied)
 	cr_assert_eq(cfg.access_log_keep, 0);
 	cr_assert_eq(cfg.ring_capacity, 256);
 	cr_assert_eq(cfg.ring_mode, 0600);
+	cr_assert_eq(cfg.ring_uid, 0);
+	cr_assert_eq(cfg.ring_gid, 0);
 	cr_assert_eq(cfg.tick_us, 2000);
 	cr_assert_eq(cfg.max_connections, 64);
 	cr_assert_eq(cfg.http_timeout_ms, 1500);
@@ -326,6 +337,8 @@ Test(config, ring_config_carries_capacity_mode_and_headers)
 	dcfg_ring_config(&cfg, &rc);
 	cr_assert_eq(rc.capacity, 128);
 	cr_assert_eq(rc.mode, 0600);
+	cr_assert_eq(rc.uid, (uid_t)-1);
+	cr_assert_eq(rc.gid, (gid_t)-1);
 	cr_assert_str_eq(rc.label_headers[0], "x-team");
 	cr_assert_null(rc.label_headers[1]);
 }

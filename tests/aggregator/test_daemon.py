@@ -139,6 +139,9 @@ class Daemon:
             rc = self.proc.wait(timeout=10)
         finally:
             self.err.close()
+        err = self.stderr()
+        # Under ASan/UBSan builds, a report is a failure even if exit is 0.
+        assert "runtime error" not in err and "Sanitizer" not in err, err
         return rc
 
     def kill(self):
@@ -329,6 +332,56 @@ class TestSummaryLog(DaemonTestCase):
         self.assertEqual(totals, {"gpt-4o": [12, 3, 4], "qwen-max": [6, 0, 2]})
         # Every line is one active tuple in one interval.
         self.assertTrue(all(l["requests"] > 0 for l in lines))
+
+
+class TestConfigured(DaemonTestCase):
+    def test_label_headers_reach_the_ring_and_the_labels(self):
+        d = self.start("--label-header", "team=X-Team", "--label-max-values", "2")
+        with open(d.ring, "rb") as f:
+            hdr = f.read(4096)
+        self.assertIn(b"x-team\0", hdr)  # producers read the header names at attach
+        d.write([{"model": "m", "labels": ["search"], "count": 2},
+                 {"model": "m", "labels": ["ads"], "count": 3},
+                 {"model": "m", "labels": ["third"], "count": 1},
+                 {"model": "m", "labels": ["fourth"], "count": 1}])
+        teams = sum_by(parse_metrics(d.metrics()), "tokenring_requests_total", "team")
+        # Past --label-max-values, values fold into "__other__".
+        self.assertEqual(teams, {"search": 2, "ads": 3, "__other__": 2})
+
+    def test_prices_from_the_config_file_give_cost(self):
+        cfg = os.path.join(self.tmp, "c.json")
+        with open(cfg, "w") as f:
+            json.dump({"prices": {"gpt-4o": {"input": 2.5, "output": 10}}}, f)
+        d = self.start("--config", cfg)
+        d.write([{"model": "gpt-4o", "prompt_tokens": 1000, "completion_tokens": 200,
+                  "count": 5},
+                 {"model": "unpriced", "prompt_tokens": 1000, "count": 1}])
+        cost = sum_by(parse_metrics(d.metrics()), "tokenring_cost_usd_total", "model")
+        self.assertEqual(list(cost), ["gpt-4o"])
+        self.assertAlmostEqual(cost["gpt-4o"], 5 * (1000 * 2.5 + 200 * 10) / 1e6, places=12)
+
+    def test_ring_mode_and_group(self):
+        d = self.start("--ring-mode", "0640", "--ring-group", "0")
+        st = os.stat(d.ring)
+        self.assertEqual(st.st_mode & 0o777, 0o640)
+        self.assertEqual(st.st_gid, 0)
+
+    def test_sigkill_and_restart_keeps_counting(self):
+        d = self.start(ring_capacity=1024)
+        d.write([{"model": "m", "count": 10}])
+        self.assertEqual(sum_by(parse_metrics(d.metrics()), "tokenring_requests_total",
+                                "model"), {"m": 10})
+        d.proc.kill()
+        d.proc.wait()
+        # Producers keep publishing into the ring while no daemon runs.
+        subprocess.run([RING_WRITER, "--ring", d.ring, "--json", '{"model":"m","count":7}'],
+                       check=True, capture_output=True)
+        d2 = self.start(ring_capacity=1024)
+        s = parse_metrics(d2.metrics())
+        self.assertEqual(sum_by(s, "tokenring_requests_total", "model"), {"m": 7})
+        h = json.loads(d2.get("/healthz")[2])
+        self.assertEqual(h["ring"]["consumed"], 17)  # the ring's accounting spans both
+        self.assertEqual(h["ring"]["dropped"], 0)
 
 
 class TestHealth(DaemonTestCase):
