@@ -1111,6 +1111,62 @@ class DaemonBinaryTests(unittest.TestCase):
                                 f"{soname} ({owners}) is not installed in the runtime stage")
 
 
+def http_get(url, deadline):
+    """(status, body) of GET url, retrying connection errors until deadline."""
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+class DaemonLiveTests(unittest.TestCase):
+    """The built tokenringd, started with the DaemonSet's arguments (ring and
+    listener moved to a temp dir and a loopback port), serves what the
+    probes, the scrape configs and the dashboard's health row use."""
+
+    BIN = os.environ.get("TOKENRINGD", "")
+
+    def test_endpoints_and_self_metrics(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            port = free_port()
+            args = flag_values(daemon_container()["args"])
+            args.update({"--ring": f"{tmp}/ring", "--listen": f"127.0.0.1:{port}"})
+            proc = subprocess.Popen([self.BIN] + [x for kv in args.items() for x in kv],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            try:
+                base = f"http://127.0.0.1:{port}"
+                deadline = time.monotonic() + 10
+                c = daemon_container()
+                for probe in ("livenessProbe", "readinessProbe"):
+                    status, _ = http_get(base + c[probe]["httpGet"]["path"], deadline)
+                    self.assertEqual(200, status, probe)
+                paths = {daemonset()["spec"]["template"]["metadata"]["annotations"]["prometheus.io/path"],
+                         "/stats/prometheus"}
+                paths |= {ep["path"] for ep in find_doc("ServiceMonitor", "tokenringd")["spec"]["endpoints"]}
+                for path in sorted(paths):
+                    status, body = http_get(base + path, deadline)
+                    self.assertEqual(200, status, path)
+                    r = promtool("check", "metrics", stdin=body)
+                    self.assertEqual(0, r.returncode, f"{path}: {r.stdout}{r.stderr}")
+                    samples = {m for m in re.findall(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)", body, re.M)}
+                    for name in SELF_GAUGES + SELF_COUNTERS:
+                        self.assertIn(name, samples, f"{path}: the dashboard's health row needs {name}")
+                    reasons = set(re.findall(DROPPED + r'\{[^}]*reason="([^"]+)"', body))
+                    self.assertTrue(reasons, f"{path}: no {DROPPED}{{reason=...}}")
+                    self.assertLessEqual(reasons, set(DROP_REASONS))
+                    self.assertRegex(body, r"(?m)^tokenring_ring_capacity \d+")
+            finally:
+                proc.terminate()  # SIGTERM: what the kubelet sends
+                _, err = proc.communicate(timeout=20)
+            self.assertEqual(0, proc.returncode, f"exit on SIGTERM: {err}")
+
+
 class ShimBinaryTests(unittest.TestCase):
     """Against the built libtokenring.so (registered when the target exists)."""
 
@@ -1158,7 +1214,7 @@ def load_tests(loader, standard_tests, pattern):
     groups = [ManifestTests, ConsistencyTests, PrometheusConfigTests, DashboardStaticTests,
               DashboardQueryTests]
     if os.environ.get("TOKENRINGD"):
-        groups.append(DaemonBinaryTests)
+        groups += [DaemonBinaryTests, DaemonLiveTests]
     if os.environ.get("LIBTOKENRING"):
         groups.append(ShimBinaryTests)
     if (ROOT / "demo" / "traffic.py").exists():
