@@ -599,6 +599,8 @@ TRAFFIC = [
     _t("source", "chat-app", "team-a", "gpt-4o", "429", 0.5, 0.8, 0, 0, usage={"missing": 0.5}),
     _t("source", "chat-app", "team-a", "gpt-4o", "500", 0.5, 0.8, 0, 0, usage={"interrupted": 0.5}),
     _t("source", "batch", "team-b", "qwen-turbo", "200", 2.0, 0.2, 20.0, 40.0, usage={"available": 2.0}),
+    # a model that only fails: its success rate must read 0, not vanish
+    _t("source", "chat-app", "team-a", "llama-3", "503", 0.5, 0.05, 0, 0, usage={"missing": 0.5}),
     # the serving side of the same gpt-4o calls: must not double the source view
     _t("destination", "llm", "serving", "gpt-4o", "200", 3.0, 0.7, 100.0, 50.0, usage={"available": 3.0}),
 ]
@@ -949,7 +951,7 @@ class DashboardQueryTests(unittest.TestCase):
     def test_every_variable_query_returns_values(self):
         want = {"reporter": {"source", "destination"}, "namespace": {"team-a", "team-b"},
                 "workload": {"chat-app", "batch"}, "destination": {"llm.example.svc", "qwen.example.svc"},
-                "model": {"gpt-4o", "qwen-turbo"}, "instance": None}
+                "model": {"gpt-4o", "qwen-turbo", "llama-3"}, "instance": None}
         for name, v in variables().items():
             if v["type"] != "query":
                 continue
@@ -969,16 +971,19 @@ class DashboardQueryTests(unittest.TestCase):
     def test_request_rate_and_success_rate_by_model(self):
         total = sum(SCALES)
         rates = self.by(self.query(self.expr("Request rate by model")), "model")
-        self.assertEqual({("gpt-4o",), ("qwen-turbo",)}, set(rates))
+        self.assertEqual({("gpt-4o",), ("qwen-turbo",), ("llama-3",)}, set(rates))
         self.assertClose(4.0 * total, rates[("gpt-4o",)])  # source side only, both nodes
         self.assertClose(2.0 * total, rates[("qwen-turbo",)])
         ok = self.by(self.query(self.expr("Success rate by model")), "model")
         self.assertClose(0.75, ok[("gpt-4o",)])
         self.assertClose(1.0, ok[("qwen-turbo",)])
+        self.assertEqual(0.0, ok[("llama-3",)])
         (stat,) = self.query(self.expr("Success rate"))
-        self.assertClose(5.0 / 6.0, float(stat["value"][1]))
+        self.assertClose(5.0 / 6.5, float(stat["value"][1]))
+        (none_ok,) = self.query(self.expr("Success rate"), {**ALL, "model": "llama-3"})
+        self.assertEqual(0.0, float(none_ok["value"][1]))
         errors = self.by(self.query(self.expr("Errors by code")), "model", "response_code")
-        self.assertEqual({("gpt-4o", "429"), ("gpt-4o", "500")}, set(errors))
+        self.assertEqual({("gpt-4o", "429"), ("gpt-4o", "500"), ("llama-3", "503")}, set(errors))
         self.assertClose(0.5 * total, errors[("gpt-4o", "500")])
 
     def test_reporter_variable_selects_a_side(self):
@@ -1027,14 +1032,14 @@ class DashboardQueryTests(unittest.TestCase):
         reasoning = self.by(self.query(self.expr("Cached and reasoning tokens/s by model", "B")), "model")
         self.assertClose(10.0 * total, reasoning[("gpt-4o",)])
         top = self.by(self.query(self.expr("Top workloads by tokens")), "source_namespace", "source_workload")
-        self.assertEqual({("team-a", "chat-app"), ("team-b", "batch")}, set(top))
+        self.assertEqual({("team-a", "chat-app"), ("team-b", "batch")}, set(top))  # llama-3 adds no tokens
         self.assertClose(150.0 / 60.0, top[("team-a", "chat-app")] / top[("team-b", "batch")])
 
     def test_usage_status_mix(self):
         mix = self.by(self.query(self.expr("Usage status mix by model")), "model", "status")
         self.assertEqual({("gpt-4o", "available"): 0.5, ("gpt-4o", "not_requested"): 0.25,
                           ("gpt-4o", "missing"): 0.125, ("gpt-4o", "interrupted"): 0.125,
-                          ("qwen-turbo", "available"): 1.0}.keys(), mix.keys())
+                          ("qwen-turbo", "available"): 1.0, ("llama-3", "missing"): 1.0}.keys(), mix.keys())
         self.assertClose(0.25, mix[("gpt-4o", "not_requested")])
         self.assertClose(1.0, mix[("qwen-turbo", "available")])
         by_status = self.by(self.query(self.expr("Requests by usage status")), "status")
