@@ -611,18 +611,23 @@ SCALES = (1.0, 0.5)  # two daemons (two nodes): the dashboard sums across them
 
 class FakeDaemon:
     """Serves the contract's metrics with counters growing linearly in time
-    (value = rate x seconds since start), scaled per node."""
+    (value = rate x seconds since start), scaled per node. Served samples
+    carry the instant their value was computed for as their timestamp, so a
+    slow scrape on a loaded machine cannot skew the rates."""
 
     def __init__(self, scale):
         self.scale = scale
-        self.t0 = time.monotonic()
+        self.t0 = time.time()
 
     @staticmethod
     def _lbl(d):
         return "{" + ",".join(f'{k}="{v}"' for k, v in d.items()) + "}"
 
     def exposition(self, elapsed=None):
-        t = (time.monotonic() - self.t0) if elapsed is None else elapsed
+        """The text exposition at `elapsed` seconds after start (no sample
+        timestamps), or now (every sample stamped with now)."""
+        now = time.time()
+        t = (now - self.t0) if elapsed is None else elapsed
         k = self.scale * t
         out = []
 
@@ -671,6 +676,9 @@ class FakeDaemon:
         fam(DROPPED, "counter", "records dropped by reason")
         for reason in DROP_REASONS:
             out.append(f'{DROPPED}{{reason="{reason}"}} {(0.5 if reason == "full" else 0.0) * k:.6f}')
+        if elapsed is None:
+            stamp = f" {int(now * 1000)}"
+            out = [line if line.startswith("#") else line + stamp for line in out]
         return "\n".join(out) + "\n"
 
     def serve(self):
