@@ -13,3 +13,13 @@ foreach(t corpus conn garbage llm_json)
   add_test(NAME parse_${t} COMMAND test_${t})
   set_tests_properties(parse_${t} PROPERTIES LABELS "unit")
 endforeach()
+
+# libFuzzer targets (tests/fuzz) need clang whatever compiler builds the
+# rest: run.sh builds them with clang directly and runs each ~10 s.
+find_program(TOKENRING_CLANG clang)
+if(TOKENRING_CLANG)
+  add_test(NAME parse_fuzz COMMAND ${PROJECT_SOURCE_DIR}/tests/fuzz/run.sh 10
+    ${CMAKE_BINARY_DIR}/fuzz)
+  set_tests_properties(parse_fuzz PROPERTIES LABELS "fuzz" TIMEOUT 600
+    SKIP_RETURN_CODE 77 ENVIRONMENT "CLANG=${TOKENRING_CLANG}")
+endif()
