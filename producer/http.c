@@ -50,17 +50,18 @@ int http_idle(const struct http_parser *p)
 	return p->state == S_IDLE;
 }
 
-int http_name_is(const char *a, size_t n, const char *lit)
+int http_name_eq(const char *a, size_t n, const char *lit, size_t k)
 {
-	size_t i;
-	for (i = 0; i < n; i++) {
+	if (n != k)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)a[i];
 		if (c >= 'A' && c <= 'Z')
 			c = (unsigned char)(c + 32);
-		if (lit[i] == 0 || c != (unsigned char)lit[i])
+		if (c != (unsigned char)lit[i])
 			return 0;
 	}
-	return lit[i] == 0;
+	return 1;
 }
 
 static void line_reset(struct http_parser *p)
@@ -459,8 +460,15 @@ static size_t on_idle(struct http_parser *p, const char *buf, size_t len, struct
 		i++;
 	if (i == len)
 		return len;
-	uint8_t kind = p->kind;
-	http_init(p, (enum http_kind)kind);
+	/* Per-message fields only: head/tail are overwritten as lines come. */
+	p->body = HTTP_BODY_NONE;
+	p->te_chunked = 0;
+	p->has_length = 0;
+	p->status = 0;
+	p->n_headers = 0;
+	p->remaining = 0;
+	p->length = 0;
+	line_reset(p);
 	p->state = S_START;
 	ev->type = HTTP_EV_MSG_BEGIN;
 	return i;

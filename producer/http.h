@@ -105,7 +105,15 @@ int http_reads_to_close(const struct http_parser *p);
 /* Whether the parser is between messages (nothing of a message pending). */
 int http_idle(const struct http_parser *p);
 
-/* Case-insensitive equality of a[0..n) and the NUL-terminated lowercase lit. */
-int http_name_is(const char *a, size_t n, const char *lit);
+/* Case-insensitive equality of a[0..n) and k bytes of lowercase lit. */
+int http_name_eq(const char *a, size_t n, const char *lit, size_t k);
+
+/* The same against a NUL-terminated lowercase literal; inline so that the
+ * literal's length folds and most names are rejected on length alone. */
+static inline int http_name_is(const char *a, size_t n, const char *lit)
+{
+	size_t k = __builtin_strlen(lit);
+	return n == k && http_name_eq(a, n, lit, k);
+}
 
 #endif

@@ -159,6 +159,9 @@ int jscan_under(const struct jscan *s, enum jkey k);
 /* The key id of a key name (exact, case-sensitive), JK_OTHER if unknown. */
 enum jkey jscan_key_id(const char *name, size_t n);
 
+/* The name of a known key ("" for JK_NONE, JK_OTHER); for tests and logs. */
+const char *jscan_key_name(enum jkey k);
+
 /* Whether the scanner is between top-level values (nothing half read). */
 int jscan_between(const struct jscan *s);
 

@@ -8,20 +8,29 @@
 #include "http.h"
 #include "llm.h"
 
+static int is(const char *p, size_t n, const char *lit)
+{
+	return n == strlen(lit) && memcmp(p, lit, n) == 0;
+}
+
 static int ends_with(const char *p, size_t n, const char *lit)
 {
 	size_t k = strlen(lit);
 	return n >= k && memcmp(p + n - k, lit, k) == 0;
 }
 
-static int has(const char *p, size_t n, const char *lit)
+static int starts_with(const char *p, size_t n, const char *lit)
 {
-	return memmem(p, n, lit, strlen(lit)) != NULL;
+	size_t k = strlen(lit);
+	return n >= k && memcmp(p, lit, k) == 0;
 }
 
-static int is(const char *p, size_t n, const char *lit)
+/* Gemini names the method after the last ':' of the path
+ * (/v1beta/models/gemini-2.0-flash:generateContent). */
+static int gemini_method(const char *p, size_t n, const char *method)
 {
-	return n == strlen(lit) && memcmp(p, lit, n) == 0;
+	const char *colon = memrchr(p, ':', n);
+	return colon && is(colon + 1, n - (size_t)(colon + 1 - p), method);
 }
 
 /* The OpenAI-style operation a path ends with. */
@@ -47,9 +56,9 @@ static void set(struct llm_route *o, uint8_t provider, uint8_t op)
 /* Non-OpenAI-style APIs, named by a distinctive path. */
 static int route_native(const char *p, size_t n, struct llm_route *o)
 {
-	if (has(p, n, "/api/v1/services/aigc/"))
+	if (starts_with(p, n, "/api/v1/services/aigc/"))
 		set(o, REC_PROVIDER_DASHSCOPE,
-		    has(p, n, "embedding") ? REC_OP_EMBEDDINGS : REC_OP_CHAT);
+		    memmem(p, n, "embedding", 9) ? REC_OP_EMBEDDINGS : REC_OP_CHAT);
 	else if (ends_with(p, n, "/v1/messages"))
 		set(o, REC_PROVIDER_ANTHROPIC, REC_OP_CHAT);
 	else if (is(p, n, "/api/chat"))
@@ -58,9 +67,9 @@ static int route_native(const char *p, size_t n, struct llm_route *o)
 		set(o, REC_PROVIDER_OLLAMA, REC_OP_TEXT_COMPLETION);
 	else if (is(p, n, "/api/embed") || is(p, n, "/api/embeddings"))
 		set(o, REC_PROVIDER_OLLAMA, REC_OP_EMBEDDINGS);
-	else if (has(p, n, ":generateContent") || has(p, n, ":streamGenerateContent"))
+	else if (gemini_method(p, n, "generateContent") || gemini_method(p, n, "streamGenerateContent"))
 		set(o, REC_PROVIDER_GEMINI, REC_OP_GENERATE_CONTENT);
-	else if (has(p, n, ":embedContent") || has(p, n, ":batchEmbedContents"))
+	else if (gemini_method(p, n, "embedContent") || gemini_method(p, n, "batchEmbedContents"))
 		set(o, REC_PROVIDER_GEMINI, REC_OP_EMBEDDINGS);
 	else
 		return 0;
@@ -74,9 +83,9 @@ static int route_path(const char *p, size_t n, struct llm_route *o)
 	uint8_t op = op_by_suffix(p, n);
 	if (op == REC_OP_UNKNOWN)
 		return 0;
-	if (has(p, n, "/compatible-mode/"))
+	if (starts_with(p, n, "/compatible-mode/"))
 		set(o, REC_PROVIDER_DASHSCOPE, op);
-	else if (has(p, n, "/openai/deployments/"))
+	else if (starts_with(p, n, "/openai/deployments/"))
 		set(o, REC_PROVIDER_AZURE_OPENAI, op);
 	else
 		set(o, REC_PROVIDER_OPENAI, op);

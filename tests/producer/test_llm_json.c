@@ -320,3 +320,15 @@ Test(differential, request_fields_match_cjson, .timeout = 60)
 		cJSON_Delete(d);
 	}
 }
+
+Test(jscan, every_known_key_name_maps_to_its_id)
+{
+	for (int k = JK_MODEL; k < JK_COUNT; k++) {
+		const char *name = jscan_key_name((enum jkey)k);
+		cr_assert_neq(strlen(name), 0, "key %d has a name", k);
+		cr_assert_eq(jscan_key_id(name, strlen(name)), (enum jkey)k, "%s", name);
+	}
+	cr_expect_eq(jscan_key_id("Model", 5), JK_OTHER, "case matters");
+	cr_expect_eq(jscan_key_id("mode", 4), JK_OTHER);
+	cr_expect_eq(jscan_key_id("", 0), JK_OTHER);
+}
