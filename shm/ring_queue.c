@@ -14,16 +14,7 @@
 #include <errno.h>
 #include <string.h>
 
-#define XXH_INLINE_ALL /* the shim must depend on libc alone */
-#include <xxhash.h>
-
 #include "ring_internal.h"
-
-uint64_t ring_record_checksum(const struct tr_record *rec)
-{
-	return XXH3_64bits((const unsigned char *)rec + REC_CHECKSUM_FROM,
-			   REC_SIZE - REC_CHECKSUM_FROM);
-}
 
 void ring_count_drop(struct ring *r, enum ring_drop_reason why, uint64_t n)
 {
@@ -61,9 +52,9 @@ struct tr_record *ring_claim(struct ring *r, uint64_t *pos_out)
 	return NULL;
 }
 
-int ring_commit(struct ring *r, struct tr_record *slot, uint64_t pos)
+/* Publish a filled slot whose checksum field is already set. */
+static int ring_commit_checked(struct ring *r, struct tr_record *slot, uint64_t pos)
 {
-	slot->checksum = ring_record_checksum(slot);
 	uint64_t expect = pos;
 	/* release: pairs with the consumer's acquire (B); fails if the consumer
 	 * skipped this slot while we were slow */
@@ -74,15 +65,23 @@ int ring_commit(struct ring *r, struct tr_record *slot, uint64_t pos)
 	return -ESTALE;
 }
 
+int ring_commit(struct ring *r, struct tr_record *slot, uint64_t pos)
+{
+	slot->checksum = ring_record_checksum(slot);
+	return ring_commit_checked(r, slot, pos);
+}
+
 int ring_publish(struct ring *r, const struct tr_record *rec)
 {
 	uint64_t pos;
 	struct tr_record *slot = ring_claim(r, &pos);
 	if (!slot)
 		return -ENOSPC;
+	/* hash the caller's copy, hot in L1, rather than re-reading the slot */
+	slot->checksum = ring_record_checksum(rec);
 	memcpy((unsigned char *)slot + REC_CHECKSUM_FROM, (const unsigned char *)rec + REC_CHECKSUM_FROM,
 	       REC_SIZE - REC_CHECKSUM_FROM);
-	return ring_commit(r, slot, pos);
+	return ring_commit_checked(r, slot, pos);
 }
 
 /* What the consumer does with the slot at head. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ring.h"
+#include "ring_checksum.h"
 #include "ring_test_util.h"
 
 static char path[256];
@@ -337,4 +338,20 @@ Test(ring, label_headers_reach_producers, .fini = teardown)
 	ring_set_label_headers(&cons, names);
 	cr_assert_str_eq(prod.hdr->label_headers[0], "x-team");
 	cr_assert_str_eq(prod.hdr->label_headers[1], "");
+}
+
+Test(ring, checksum_variants_agree)
+{
+	struct tr_record r;
+	unsigned int seed = 99;
+	for (int round = 0; round < 200; round++) {
+		for (size_t i = 0; i < sizeof r; i++)
+			((unsigned char *)&r)[i] = (unsigned char)rand_r(&seed);
+		uint64_t generic = ring_checksum_generic(&r);
+		cr_assert_eq(ring_record_checksum(&r), generic);
+#if defined(__x86_64__)
+		if (__builtin_cpu_supports("avx2"))
+			cr_assert_eq(ring_checksum_avx2(&r), generic);
+#endif
+	}
 }
