@@ -260,6 +260,7 @@ static uint64_t slot_install(int fd, enum conn_role role, const struct rec_addr 
 		SHIM_DEBUG("fd %d: connection pool full, not tracked", fd);
 		e = FDT_PASS;
 	} else {
+		shim_ring_poll();
 		s->fd = fd;
 		s->seen_first = 0;
 		s->local = *local;

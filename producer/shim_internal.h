@@ -133,6 +133,10 @@ struct shim_emit_ctx {
 /* Read TOKENRING_RING (at init). */
 void shim_ring_init(void);
 
+/* A connection starts being tracked: attach now (at most once a second)
+ * so the ring's label header names are known before its first request. */
+void shim_ring_poll(void);
+
 /* Emit callback handed to conn_feed / conn_close. */
 void shim_emit(void *ctx, struct tr_record *rec);
 

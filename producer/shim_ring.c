@@ -176,6 +176,13 @@ static void maintain(uint64_t now)
 	try_attach(now);
 }
 
+void shim_ring_poll(void)
+{
+	uint64_t now = shim_now_ns();
+	if (now >= atomic_load_explicit(&next_attempt_ns, memory_order_relaxed))
+		maintain(now);
+}
+
 void shim_emit(void *vctx, struct tr_record *rec)
 {
 	const struct shim_emit_ctx *ctx = vctx;

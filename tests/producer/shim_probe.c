@@ -14,6 +14,14 @@
  *       with a MSG_PEEK, 1-byte read()s, readv, recvmsg, recvmmsg, recv
  *       and recvfrom. Prints per request the bytes really sent and
  *       received, and the response status line, as JSON lines.
+ *   shim_probe reset PORT
+ *       Three connections each send a request and never read the reply;
+ *       they end by close(), dup2() over them, and close_range(). Each must
+ *       give a record flagged closed-before-any-response.
+ *   shim_probe vfork PORT
+ *       Sends a request, vfork()s a child that closes the socket (its own
+ *       fd table) and _exit()s, then reads the reply: the child must not
+ *       have reset the parent's (shared-memory) connection state.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -248,6 +256,52 @@ static int probe_http(int port)
 	return 0;
 }
 
+static int send_request(int fd, int port, int i)
+{
+	char body[256], head[512];
+	int blen = snprintf(body, sizeof body, body_fmt, i);
+	int hlen = snprintf(head, sizeof head,
+			    "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+			    "x-request-id: probe-%d\r\nContent-Length: %d\r\n\r\n%s",
+			    port, i, blen, body);
+	return send(fd, head, (size_t)hlen, 0) == hlen ? 0 : -1;
+}
+
+static int probe_reset(int port)
+{
+	int fds[3], devnull = open("/dev/null", O_RDONLY);
+	for (int i = 0; i < 3; i++) {
+		fds[i] = tcp_connect(port);
+		if (fds[i] < 0 || send_request(fds[i], port, i) != 0)
+			return 1;
+	}
+	usleep(50000); /* the replies arrive, unread */
+	close(fds[0]);
+	dup2(devnull, fds[1]);
+	close(fds[1]);
+	close_range((unsigned)fds[2], (unsigned)fds[2], 0);
+	close(devnull);
+	printf("reset done\n");
+	return 0;
+}
+
+static int probe_vfork(int port)
+{
+	char status[128];
+	int fd = tcp_connect(port);
+	if (fd < 0 || send_request(fd, port, 7) != 0)
+		return 1;
+	pid_t pid = vfork();
+	if (pid == 0) {
+		close(fd); /* the child's own fd table: the parent's fd stays open */
+		_exit(0);
+	}
+	long got = read_response(fd, 1, status, sizeof status);
+	printf("{\"received\":%ld,\"status\":\"%s\"}\n", got, status);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -255,6 +309,10 @@ int main(int argc, char **argv)
 		return probe_errno(atoi(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "http") == 0)
 		return probe_http(atoi(argv[2]));
-	fprintf(stderr, "usage: shim_probe errno CLOSED_PORT | http PORT\n");
+	if (argc == 3 && strcmp(argv[1], "reset") == 0)
+		return probe_reset(atoi(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "vfork") == 0)
+		return probe_vfork(atoi(argv[2]));
+	fprintf(stderr, "usage: shim_probe errno CLOSED_PORT | http|reset|vfork PORT\n");
 	return 2;
 }

@@ -9,6 +9,7 @@ TOKENRING_PROBE, TOKENRING_SRC.
 """
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -22,7 +23,7 @@ PROBE = os.environ["TOKENRING_PROBE"]
 SRC = os.environ.get("TOKENRING_SRC", os.getcwd())
 HERE = os.path.join(SRC, "tests", "producer")
 PY = "/usr/bin/python3"
-SERVER = os.path.join(HERE, "shim_llm_server.py")
+DEMO_SERVER = os.path.join(SRC, "demo", "llm_server.py")
 NODE_SERVER = os.path.join(HERE, "shim_node_server.js")
 NODE_CLIENT = os.path.join(HERE, "shim_openai_client.mjs")
 CHAT = "/v1/chat/completions"
@@ -30,6 +31,10 @@ EXPORTS = {"send", "sendto", "sendmsg", "sendmmsg", "write", "writev", "recv",
            "recvfrom", "recvmsg", "recvmmsg", "read", "readv", "connect", "accept",
            "accept4", "close", "close_range", "dup2", "dup3", "fork"}
 TIMEOUT = 20
+CURL_UA = "curl/" + subprocess.run(["curl", "--version"], stdout=subprocess.PIPE,
+                                  text=True).stdout.split()[1]
+HTTPX_VERSION = subprocess.run([PY, "-c", "import httpx; print(httpx.__version__)"],
+                               stdout=subprocess.PIPE, text=True).stdout.strip()
 
 _ring_seq = [0]
 
@@ -83,16 +88,15 @@ class Capture:
 
 
 class Server:
-    """A test LLM server (Python or Node), optionally under the shim."""
+    """A test server (the demo LLM server, or the Node one), maybe under the shim."""
 
-    def __init__(self, cmd, env):
-        self.log = []
+    def __init__(self, cmd, env, ready):
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, env=env)
         first = self.proc.stdout.readline()
-        if not first.startswith("ready "):
+        if not first.startswith(ready):
             raise RuntimeError("server did not start: %r %s" % (first, self.proc.stderr.read()))
-        self.port = int(first.split()[1])
+        self.port = int(first.split()[-1])
         self.url = "http://127.0.0.1:%d" % self.port
 
     def stop(self):
@@ -102,12 +106,12 @@ class Server:
 
 
 class LogServer(Server):
-    """shim_llm_server.py with its JSON log in a file."""
+    """demo/llm_server.py, logging what it sent to a file."""
 
     def __init__(self, env=None):
         self.logfile = "/tmp/shim-llm-server-%d-%d.log" % (os.getpid(), free_port())
-        super().__init__([PY, SERVER, "--port", "0", "--log", self.logfile],
-                         env or base_env())
+        super().__init__([PY, DEMO_SERVER, "--port", "0", "--log", self.logfile],
+                         env or base_env(), "listening on")
 
     def entries(self, n, after=0):
         """The log entries after the first `after`, waiting for n of them (the
@@ -124,12 +128,22 @@ class LogServer(Server):
             time.sleep(0.01)
 
     def count(self):
+        """Entries so far, once any in-flight log line has landed."""
+        time.sleep(0.05)
         return len(self.entries(0))
 
     def stop(self):
         super().stop()
         if os.path.exists(self.logfile):
             os.unlink(self.logfile)
+
+
+def same_reply(a, b):
+    """Client outputs equal but for what the server makes up per reply
+    (demo/llm_server.py numbers ids per process and stamps `created`)."""
+    mask = lambda x: re.sub(rb'("created":\s*)\d+|((?:chatcmpl|resp|msg)[-_]?)\w+',
+                            rb"\1\2#", x)
+    return mask(a) == mask(b)
 
 
 def run(cmd, env, check=True, **kw):
@@ -160,26 +174,31 @@ class ShimCase(unittest.TestCase):
     def tearDownClass(cls):
         cls.server.stop()
 
-    def assert_exchange(self, rec, entry, reporter="source", stream=False, workload=None,
-                        t0=None, t1=None):
-        """A record equals what the server logged for the same exchange."""
+    def assert_exchange(self, rec, entry, reporter="source", workload=None, req_bytes=None,
+                        t0=None, t1=None, user_agent=None, port=None):
+        """A record equals what demo/llm_server.py logged for the exchange."""
+        stream = entry["stream"]
         self.assertEqual(rec["reporter"], reporter)
-        self.assertEqual(rec["method"], entry["method"])
-        self.assertEqual(rec["path"], entry["path"])
-        self.assertEqual(rec["status"], entry["status"])
-        self.assertEqual(rec["req_bytes"], entry["bytes_received"])
-        self.assertEqual(rec["resp_bytes"], entry["bytes_sent"])
-        self.assertEqual(rec["request_model"], entry["model"])
-        self.assertEqual(rec["response_model"], entry["response_model"])
-        self.assertEqual(rec["prompt_tokens"], entry["prompt_tokens"])
-        self.assertEqual(rec["completion_tokens"], entry.get("completion_tokens", 0))
-        self.assertEqual(rec["total_tokens"], entry.get("total_tokens", 0))
+        self.assertEqual((rec["method"], rec["path"], rec["status"]),
+                         (entry["method"], entry["path"], entry["status"]))
+        self.assertEqual(rec["resp_bytes"], entry["wire_bytes"])
+        if req_bytes is not None:
+            self.assertEqual(rec["req_bytes"], req_bytes)
+        self.assertGreater(rec["req_bytes"], entry["request_bytes"])
+        self.assertEqual(rec["request_model"], entry["model"] or "")
+        self.assertEqual(rec["response_model"], entry["response_model"] or "")
+        for k in ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens",
+                  "cache_creation_tokens", "reasoning_tokens"):
+            self.assertEqual(rec[k], entry[k] or 0, k)
         self.assertEqual(rec["provider"], "openai")
         self.assertEqual(rec["operation"], "chat")
         self.assertIn("llm", rec["flag_names"])
-        self.assertEqual(rec["usage_status"],
-                         "available" if "total_tokens" in entry else "not_requested")
-        self.assertEqual(rec["user_agent"], entry["user_agent"][:39])
+        if entry["total_tokens"] is not None:
+            self.assertEqual(rec["usage_status"], "available")
+        else:
+            self.assertEqual(rec["usage_status"], "not_requested" if stream else "missing")
+        if user_agent is not None:
+            self.assertEqual(rec["user_agent"], user_agent[:39])
         if entry["request_id"]:
             self.assertEqual(rec["request_id"], entry["request_id"])
             self.assertNotIn("request_id_generated", rec["flag_names"])
@@ -190,18 +209,16 @@ class ShimCase(unittest.TestCase):
             self.assertNotIn(bad, rec["flag_names"])
         self.assertEqual(rec["pid"], rec["producer_pid"])
         if workload is not None:
-            self.assertEqual(rec["workload"], workload)
-            self.assertEqual(rec["namespace"], "default")
-        port = self.server.port if reporter == "source" else None
-        if port is not None:
-            self.assertEqual(rec["peer"], "127.0.0.1:%d" % port)
-            self.assertEqual(rec["authority"], "127.0.0.1:%d" % port)
-            self.assertTrue(rec["local"].startswith("127.0.0.1:"))
+            self.assertEqual((rec["workload"], rec["namespace"]), (workload, "default"))
+        port = port or self.server.port
+        server_end = "127.0.0.1:%d" % port
+        self.assertEqual(rec["peer" if reporter == "source" else "local"], server_end)
+        self.assertTrue(rec["local" if reporter == "source" else "peer"].startswith("127.0.0.1:"))
+        self.assertEqual(rec["authority"], server_end)
         self.assertGreater(rec["ttfb_ns"], 0)
         self.assertGreaterEqual(rec["duration_ns"], rec["ttfb_ns"])
         if t0 is not None:
-            self.assertGreaterEqual(rec["start_ns"], t0)
-            self.assertLessEqual(rec["start_ns"], t1)
+            self.assertTrue(t0 <= rec["start_ns"] <= t1)
         if stream:
             self.assertIn("stream", rec["flag_names"])
             self.assertEqual(rec["chunks"], entry["content_chunks"])
@@ -209,8 +226,35 @@ class ShimCase(unittest.TestCase):
             self.assertLessEqual(rec["ttft_ns"], rec["duration_ns"])
         else:
             self.assertNotIn("stream", rec["flag_names"])
-            self.assertEqual(rec["chunks"], 0)
-            self.assertEqual(rec["ttft_ns"], 0)
+            self.assertEqual((rec["chunks"], rec["ttft_ns"]), (0, 0))
+
+    def shimmed_vs_plain(self, cmd, n, cap_args=(), **env):
+        """Run cmd without then with the shim; outputs must match. Returns
+        (records, stats, server log entries of the shimmed run, output)."""
+        kw = {"cwd": SRC}
+        n0 = self.server.count()
+        plain = run(cmd, base_env(), **kw).stdout
+        self.assertEqual(len(self.server.entries(n, n0)), n)
+        n0 += n
+        cap = Capture(*cap_args)
+        t0 = wall_ns()
+        shimmed = run(cmd, shim_env(cap.path, **env), **kw).stdout
+        t1 = wall_ns()
+        recs, stats = cap.stop()
+        self.assertTrue(same_reply(shimmed, plain), (shimmed, plain))
+        entries = self.server.entries(n, n0)
+        self.assertEqual(len(entries), n)
+        self.assertEqual(len(recs), n, recs)
+        self.t0, self.t1 = t0, t1
+        return recs, stats, entries, shimmed
+
+
+CURL_SIZES = ["-w", "\n%{size_request}"]
+
+
+def curl_sent(out):
+    """Request bytes curl reports having sent (size_request: head + body)."""
+    return int(out.decode().splitlines()[-1])
 
 
 class TestLibrary(unittest.TestCase):
@@ -237,45 +281,31 @@ class TestLibrary(unittest.TestCase):
 
 class TestClients(ShimCase):
     def test_curl_plain(self):
-        body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
-        cmd = curl_chat(self.server.url, body, "-H", "x-request-id: curl-req-1")
-        plain = run(cmd, base_env()).stdout
-        n0 = self.server.count()
-        cap = Capture()
-        t0 = wall_ns()
-        shimmed = run(cmd, shim_env(cap.path)).stdout
-        t1 = wall_ns()
-        recs, stats = cap.stop()
-        self.assertEqual(shimmed, plain)
-        (entry,) = self.server.entries(1, n0)
-        self.assertEqual(len(recs), 1)
-        self.assert_exchange(recs[0], entry, workload="curl", t0=t0, t1=t1)
-        self.assertEqual(stats["consumed"], 1)
-        self.assertEqual(stats["dropped_detached"] + stats["dropped_full"], 0)
+        body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi there"}]}
+        cmd = curl_chat(self.server.url, body, "-H", "x-request-id: curl-req-1",
+                        "-H", "x-mock-response-model: gpt-4o-mini-2024-07-18",
+                        "-H", "x-mock-cached: 2", *CURL_SIZES)
+        recs, stats, (entry,), out = self.shimmed_vs_plain(cmd, 1)
+        self.assertEqual(entry["response_model"], "gpt-4o-mini-2024-07-18")
+        self.assert_exchange(recs[0], entry, workload="curl", req_bytes=curl_sent(out),
+                             t0=self.t0, t1=self.t1, user_agent=CURL_UA)
+        self.assertEqual(recs[0]["cached_tokens"], 2)
+        self.assertEqual((stats["consumed"], stats["dropped_detached"], stats["dropped_full"]),
+                         (1, 0, 0))
 
     def test_curl_streaming(self):
         body = {"model": "gpt-4o", "stream": True, "stream_options": {"include_usage": True},
-                "messages": [{"role": "user", "content": "stream please"}]}
-        cmd = curl_chat(self.server.url, body, "-N")
-        plain = run(cmd, base_env()).stdout
-        n0 = self.server.count()
-        cap = Capture()
-        shimmed = run(cmd, shim_env(cap.path)).stdout
-        recs, _ = cap.stop()
-        self.assertEqual(shimmed, plain)
-        (entry,) = self.server.entries(1, n0)
-        self.assertEqual(len(recs), 1)
-        self.assert_exchange(recs[0], entry, stream=True, workload="curl")
+                "max_tokens": 6, "messages": [{"role": "user", "content": "stream please"}]}
+        cmd = curl_chat(self.server.url, body, "-N", *CURL_SIZES)
+        recs, _, (entry,), out = self.shimmed_vs_plain(cmd, 1)
+        self.assertEqual(entry["content_chunks"], 6)
+        self.assert_exchange(recs[0], entry, workload="curl", req_bytes=curl_sent(out))
 
     def test_curl_stream_without_usage(self):
         body = {"model": "gpt-4o", "stream": True, "messages": []}
-        n0 = self.server.count()
-        cap = Capture()
-        run(curl_chat(self.server.url, body, "-N"), shim_env(cap.path))
-        recs, _ = cap.stop()
-        (entry,) = self.server.entries(1, n0)
-        self.assertEqual(len(recs), 1)
-        self.assert_exchange(recs[0], entry, stream=True)
+        recs, _, (entry,), out = self.shimmed_vs_plain(
+            curl_chat(self.server.url, body, "-N", *CURL_SIZES), 1)
+        self.assert_exchange(recs[0], entry, req_bytes=curl_sent(out))
         self.assertEqual(recs[0]["usage_status"], "not_requested")
 
     def test_python_requests_keepalive_session(self):
@@ -283,59 +313,42 @@ class TestClients(ShimCase):
             "import requests, sys\n"
             "s = requests.Session()\n"
             "for i in range(3):\n"
-            "    r = s.post(sys.argv[1], json={'model': 'm%d' % i, 'messages': [{'role': 'user',"
-            " 'content': 'x' * i}]})\n"
+            "    r = s.post(sys.argv[1], headers={'x-request-id': 'py-%d' % i},\n"
+            "               json={'model': 'm%d' % i, 'messages': [{'role': 'user',"
+            " 'content': 'word ' * i}]})\n"
             "    print(r.status_code, r.json()['usage'])\n")
-        url = self.server.url + CHAT
-        plain = run([PY, "-c", script, url], base_env()).stdout
-        n0 = self.server.count()
-        cap = Capture()
-        shimmed = run([PY, "-c", script, url], shim_env(cap.path)).stdout
-        recs, _ = cap.stop()
-        self.assertEqual(shimmed, plain)
-        entries = self.server.entries(3, n0)
-        self.assertEqual(len(recs), 3)
+        recs, _, entries, _ = self.shimmed_vs_plain([PY, "-c", script,
+                                                     self.server.url + CHAT], 3)
         for rec, entry in zip(recs, entries):
             self.assert_exchange(rec, entry, workload="python3")
         self.assertEqual(len({r["local"] for r in recs}), 1, "one keep-alive connection")
         self.assertEqual([r["request_model"] for r in recs], ["m0", "m1", "m2"])
+        self.assertEqual([r["prompt_tokens"] for r in recs], [0, 1, 2])
 
     def test_python_httpx_streaming(self):
         script = (
-            "import httpx, json, sys\n"
+            "import httpx, sys\n"
             "body = {'model': 'hx', 'stream': True, 'stream_options': {'include_usage': True},"
-            " 'messages': []}\n"
+            " 'messages': [{'role': 'user', 'content': 'a b c'}]}\n"
             "with httpx.Client() as c:\n"
             "    with c.stream('POST', sys.argv[1], json=body) as r:\n"
             "        for line in r.iter_lines():\n"
             "            print(line)\n")
-        url = self.server.url + CHAT
-        plain = run([PY, "-c", script, url], base_env()).stdout
-        n0 = self.server.count()
-        cap = Capture()
-        shimmed = run([PY, "-c", script, url], shim_env(cap.path)).stdout
-        recs, _ = cap.stop()
-        self.assertEqual(shimmed, plain)
-        (entry,) = self.server.entries(1, n0)
-        self.assertEqual(len(recs), 1)
-        self.assert_exchange(recs[0], entry, stream=True, workload="python3")
+        recs, _, (entry,), _ = self.shimmed_vs_plain([PY, "-c", script,
+                                                      self.server.url + CHAT], 1)
+        self.assert_exchange(recs[0], entry, workload="python3")
+        self.assertEqual(recs[0]["user_agent"], "python-httpx/" + HTTPX_VERSION)
 
     def test_node_openai_sdk(self):
-        url = self.server.url + "/v1"
-        plain = run(["node", NODE_CLIENT, url], base_env(), cwd=SRC).stdout
-        n0 = self.server.count()
-        cap = Capture()
-        shimmed = run(["node", NODE_CLIENT, url], shim_env(cap.path), cwd=SRC).stdout
-        recs, _ = cap.stop()
-        self.assertEqual(shimmed, plain)
-        entries = self.server.entries(2, n0)
-        self.assertEqual(len(recs), 2)
+        recs, _, entries, _ = self.shimmed_vs_plain(
+            ["node", NODE_CLIENT, self.server.url + "/v1"], 2)
         self.assert_exchange(recs[0], entries[0], workload="node")
-        self.assert_exchange(recs[1], entries[1], stream=True, workload="node")
+        self.assert_exchange(recs[1], entries[1], workload="node")
 
     def test_probe_every_call_shape(self):
-        """writev/sendmsg/sendmmsg/sendto out, peek/read/readv/recvmsg/recvmmsg/
-        recv/recvfrom in: records count exactly the bytes the calls moved."""
+        """writev/sendmsg/sendmmsg/sendto out; MSG_PEEK, 1-byte read, readv,
+        recvmsg, recvmmsg, recv, recvfrom in: records count exactly the bytes
+        the calls moved, and parse them."""
         n0 = self.server.count()
         cap = Capture()
         out = run([PROBE, "http", str(self.server.port)], shim_env(cap.path)).stdout
@@ -345,10 +358,35 @@ class TestClients(ShimCase):
         self.assertEqual(len(recs), 2)
         for rec, entry, p in zip(recs, entries, probe):
             self.assertEqual(p["status"], "HTTP/1.1 200 OK")
-            self.assertEqual(rec["req_bytes"], p["sent"])
-            self.assertEqual(rec["resp_bytes"], p["received"])
-            self.assert_exchange(rec, entry, workload="shim_probe")
+            self.assertEqual(p["received"], entry["wire_bytes"])
+            self.assert_exchange(rec, entry, workload="shim_probe", req_bytes=p["sent"],
+                                 user_agent="shim-probe/1")
         self.assertEqual(recs[0]["local"], recs[1]["local"])
+
+    def test_close_dup2_close_range_end_connections(self):
+        cap = Capture()
+        run([PROBE, "reset", str(self.server.port)], shim_env(cap.path))
+        recs, _ = cap.stop()
+        self.assertEqual(sorted(r["request_id"] for r in recs),
+                         ["probe-0", "probe-1", "probe-2"])
+        for r in recs:
+            self.assertEqual((r["method"], r["path"], r["status"], r["resp_bytes"]),
+                             ("POST", CHAT, 0, 0))
+            self.assertIn("conn_closed", r["flag_names"])
+            self.assertIn("no_response", r["flag_names"])
+            self.assertEqual(r["request_model"], "probe-model")
+
+    def test_vfork_child_leaves_parent_state_alone(self):
+        n0 = self.server.count()
+        cap = Capture()
+        out = run([PROBE, "vfork", str(self.server.port)], shim_env(cap.path)).stdout
+        recs, _ = cap.stop()
+        (entry,) = self.server.entries(1, n0)
+        probe = json.loads(out)
+        self.assertEqual(probe["status"], "HTTP/1.1 200 OK")
+        self.assertEqual(len(recs), 1)
+        self.assert_exchange(recs[0], entry, workload="shim_probe")
+        self.assertEqual(recs[0]["resp_bytes"], probe["received"])
 
     def test_fork_child_is_its_own_producer(self):
         script = (
@@ -373,30 +411,31 @@ class TestClients(ShimCase):
 
 class TestServers(ShimCase):
     def test_python_http_server_destination(self):
+        """demo/llm_server.py (Python http.server) under the shim."""
         cap = Capture()
         srv = LogServer(env=shim_env(cap.path))
         try:
-            body = {"model": "served", "messages": [{"role": "user", "content": "q"}]}
-            run(curl_chat(srv.url, body, "-H", "x-request-id: dest-1"), base_env())
-            body["stream"] = True
-            body["stream_options"] = {"include_usage": True}
-            run(curl_chat(srv.url, body, "-N"), base_env())
+            body = {"model": "served", "messages": [{"role": "user", "content": "q r"}]}
+            out1 = run(curl_chat(srv.url, body, "-H", "x-request-id: dest-1", *CURL_SIZES),
+                       base_env()).stdout
+            body.update(stream=True, stream_options={"include_usage": True})
+            out2 = run(curl_chat(srv.url, body, "-N", *CURL_SIZES), base_env()).stdout
             entries = srv.entries(2)
         finally:
             srv.stop()
         recs, _ = cap.stop()
         self.assertEqual(len(recs), 2)
-        self.assert_exchange(recs[0], entries[0], reporter="destination", workload="python3")
-        self.assert_exchange(recs[1], entries[1], reporter="destination", stream=True)
-        self.assertEqual(recs[0]["local"], "127.0.0.1:%d" % srv.port)
-        self.assertTrue(recs[0]["peer"].startswith("127.0.0.1:"))
+        self.assert_exchange(recs[0], entries[0], reporter="destination", workload="python3",
+                             req_bytes=curl_sent(out1), port=srv.port)
+        self.assert_exchange(recs[1], entries[1], reporter="destination",
+                             req_bytes=curl_sent(out2), port=srv.port)
 
     def test_node_http_server_destination(self):
         cap = Capture()
-        srv = Server(["node", NODE_SERVER, "0"], shim_env(cap.path))
+        srv = Server(["node", NODE_SERVER, "0"], shim_env(cap.path), "ready")
         try:
             body = {"model": "nodeserved", "messages": []}
-            out = run(curl_chat(srv.url, body, "-w", "\n%{size_request} %{size_upload} "
+            out = run(curl_chat(srv.url, body, "-w", "\n%{size_request} "
                                 "%{size_header} %{size_download}"), base_env()).stdout
         finally:
             logged = srv.stop()
@@ -404,10 +443,9 @@ class TestServers(ShimCase):
         sizes = [int(x) for x in out.decode().splitlines()[-1].split()]
         self.assertEqual(len(recs), 1)
         rec, entry = recs[0], logged[0]
-        self.assertEqual(rec["reporter"], "destination")
-        self.assertEqual(rec["workload"], "node")
-        self.assertEqual(rec["req_bytes"], sizes[0] + sizes[1])
-        self.assertEqual(rec["resp_bytes"], sizes[2] + sizes[3])
+        self.assertEqual((rec["reporter"], rec["workload"]), ("destination", "node"))
+        self.assertEqual(rec["req_bytes"], sizes[0])
+        self.assertEqual(rec["resp_bytes"], sizes[1] + sizes[2])
         self.assertEqual((rec["method"], rec["path"], rec["status"]), ("POST", CHAT, 200))
         self.assertEqual(rec["request_model"], entry["model"])
         self.assertEqual(rec["response_model"], entry["response_model"])
@@ -415,15 +453,16 @@ class TestServers(ShimCase):
                          (entry["prompt_tokens"], entry["completion_tokens"],
                           entry["total_tokens"]))
         self.assertEqual(rec["local"], "127.0.0.1:%d" % srv.port)
+        self.assertEqual(rec["usage_status"], "available")
 
 
 class TestModes(ShimCase):
     def test_ring_absent_app_unchanged(self):
-        body = {"model": "absent", "messages": []}
-        cmd = curl_chat(self.server.url, body, "-v")
+        cmd = curl_chat(self.server.url, {"model": "absent"}, "-v", "-H", "x-request-id: a")
         plain = run(cmd, base_env())
         shimmed = run(cmd, shim_env("/dev/shm/tokenring-shimtest-missing-%d" % os.getpid()))
-        self.assertEqual(shimmed.stdout, plain.stdout)
+        self.assertTrue(same_reply(shimmed.stdout, plain.stdout))
+        # curl -v: same lines but for the port it connected from and the date
         strip = lambda e: [l for l in e.splitlines() if b"Trying" not in l
                            and b"Connected to" not in l and not l.startswith(b"< Date")]
         self.assertEqual(strip(shimmed.stderr), strip(plain.stderr))
@@ -433,19 +472,18 @@ class TestModes(ShimCase):
         run(curl_chat(self.server.url, {"model": "off"}), shim_env(cap.path, TOKENRING_DISABLE=1))
         recs, stats = cap.stop()
         self.assertEqual(recs, [])
-        self.assertEqual(stats["producers"], 0)
-        self.assertEqual(stats["tail"], 0)
+        self.assertEqual((stats["producers"], stats["tail"]), (0, 0))
 
     def test_http_all_and_llm_paths(self):
-        cmd = ["curl", "-sS", self.server.url + "/health"]
+        cmd = ["curl", "-sS", self.server.url + "/healthz"]
         cap = Capture()
         run(cmd, shim_env(cap.path))
         run(cmd, shim_env(cap.path, TOKENRING_HTTP="all"))
-        run(cmd, shim_env(cap.path, TOKENRING_LLM_PATHS="/v2/x,/health"))
+        run(cmd, shim_env(cap.path, TOKENRING_LLM_PATHS="/v2/x,/healthz"))
         recs, _ = cap.stop()
         self.assertEqual(len(recs), 2)
         for r in recs:
-            self.assertEqual((r["method"], r["path"], r["status"]), ("GET", "/health", 200))
+            self.assertEqual((r["method"], r["path"], r["status"]), ("GET", "/healthz", 200))
         self.assertNotIn("llm", recs[0]["flag_names"])
         self.assertEqual(recs[0]["usage_status"], "none")
         self.assertIn("llm", recs[1]["flag_names"])
