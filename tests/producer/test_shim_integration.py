@@ -388,6 +388,56 @@ class TestClients(ShimCase):
         self.assert_exchange(recs[0], entry, workload="shim_probe")
         self.assertEqual(recs[0]["resp_bytes"], probe["received"])
 
+    def test_threads_on_many_connections(self):
+        """8 threads x 10 requests, each thread its own keep-alive session."""
+        script = (
+            "import sys, requests\n"
+            "from concurrent.futures import ThreadPoolExecutor\n"
+            "def work(t):\n"
+            "    s = requests.Session()\n"
+            "    for i in range(10):\n"
+            "        s.post(sys.argv[1], headers={'x-request-id': 't%d-%d' % (t, i)},\n"
+            "               json={'model': 'thr-%d' % t, 'messages': [{'content': 'w ' * i}]})\n"
+            "with ThreadPoolExecutor(8) as ex:\n"
+            "    list(ex.map(work, range(8)))\n")
+        n0 = self.server.count()
+        cap = Capture()
+        run([PY, "-c", script, self.server.url + CHAT], shim_env(cap.path))
+        recs, stats = cap.stop()
+        entries = {e["request_id"]: e for e in self.server.entries(80, n0)}
+        self.assertEqual(len(entries), 80)
+        self.assertEqual(sorted(r["request_id"] for r in recs), sorted(entries))
+        for r in recs:
+            self.assert_exchange(r, entries[r["request_id"]], workload="python3")
+            t = r["request_id"].split("-")[0][1:]
+            self.assertEqual(r["request_model"], "thr-" + t)
+        self.assertEqual(len({r["local"] for r in recs}), 8)
+        self.assertEqual(stats["consumed"], 80)
+
+    def test_non_http_tcp_is_passed_through(self):
+        """TLS-looking and RESP bytes on a TCP connection: not HTTP/1.x, so
+        no record, even with TOKENRING_HTTP=all; the app sees the same."""
+        script = (
+            "import socket, sys\n"
+            "for first in (b'\\x16\\x03\\x01\\x00\\x05hello', b'*1\\r\\n$4\\r\\nPING\\r\\n'):\n"
+            "    c = socket.create_connection(('127.0.0.1', int(sys.argv[1])))\n"
+            "    c.sendall(first)\n"
+            "    c.shutdown(socket.SHUT_WR)\n"
+            "    data = b''\n"
+            "    while True:\n"
+            "        d = c.recv(4096)\n"
+            "        if not d: break\n"
+            "        data += d\n"
+            "    print(data.split(b'\\r\\n')[0])\n")
+        cmd = [PY, "-c", script, str(self.server.port)]
+        plain = run(cmd, base_env()).stdout
+        cap = Capture()
+        shimmed = run(cmd, shim_env(cap.path, TOKENRING_HTTP="all")).stdout
+        recs, stats = cap.stop()
+        self.assertEqual(shimmed, plain)
+        self.assertEqual(recs, [])
+        self.assertEqual(stats["tail"], 0)
+
     def test_fork_child_is_its_own_producer(self):
         script = (
             "import os, sys, requests\n"
