@@ -147,14 +147,16 @@ static enum take ring_take(struct ring *r, uint64_t h, struct tr_record *out, ui
 
 /*
  * Repairs after a hostile or buggy writer; both are no-ops in a healthy ring.
- * A tail more than capacity ahead of head is impossible (a claim needs the
- * slot freed by the consumer): pull it back. With the ring empty the slot at
+ * A tail behind head, or more than capacity ahead of it, is impossible (a
+ * claim needs the slot freed by the consumer, and head never passes tail):
+ * producers would claim slots the consumer never reaches. Pull it back. With the ring empty the slot at
  * head must be free (seq == head); if garbage overwrote it, producers would
  * see "full" forever, so reset it.
  */
 static uint64_t ring_repair(struct ring *r, uint64_t h, uint64_t tail)
 {
-	if ((int64_t)(tail - h) > (int64_t)r->capacity) {
+	int64_t ahead = (int64_t)(tail - h);
+	if (ahead > (int64_t)r->capacity || ahead < 0) {
 		if (atomic_compare_exchange_strong_explicit(&r->hdr->tail, &tail, h,
 							    memory_order_relaxed,
 							    memory_order_relaxed)) {
@@ -163,12 +165,14 @@ static uint64_t ring_repair(struct ring *r, uint64_t h, uint64_t tail)
 		}
 	}
 	if (tail == h) {
-		/* a producer may claim (seq stays h) and publish (h + 1) while we
-		 * look: only a value that is neither is garbage, and the CAS
-		 * leaves a concurrent legitimate change alone */
+		/* Read seq, then tail again. acquire: a seq a producer published
+		 * (B) makes its earlier claim of tail visible, so a tail still at
+		 * h means nobody claimed h and any seq but h is garbage. No
+		 * producer can claim a slot whose seq is not h, so the CAS races
+		 * with nobody legitimate. */
 		_Atomic uint64_t *seq = ring_seq(ring_slot(r, h));
-		uint64_t v = atomic_load_explicit(seq, memory_order_relaxed);
-		if (v != h && v != h + 1)
+		uint64_t v = atomic_load_explicit(seq, memory_order_acquire);
+		if (v != h && atomic_load_explicit(&r->hdr->tail, memory_order_relaxed) == h)
 			atomic_compare_exchange_strong_explicit(seq, &v, h, memory_order_release,
 								memory_order_relaxed);
 	}

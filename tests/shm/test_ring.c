@@ -206,13 +206,18 @@ Test(ring, garbage_tail_is_pulled_back_and_counted, .fini = teardown)
 	assert_ring_works(5, 40);
 }
 
-Test(ring, tail_behind_head_is_treated_as_empty, .fini = teardown)
+Test(ring, tail_behind_head_is_pulled_forward_and_counted, .fini = teardown)
 {
 	make_ring("behind", 16);
 	struct tr_record out[4];
 	atomic_store(&prod.hdr->tail, (uint64_t)-5);
 	cr_assert_eq(ring_consume(&cons, out, 4, test_mono_ns()), 0);
 	cr_assert_eq(cons.head, 0);
+	struct ring_stats st;
+	ring_get_stats(&cons, &st);
+	cr_assert_eq(st.tail, 0);
+	cr_assert_eq(st.corrupt, 1);
+	assert_ring_works(8, 20);
 }
 
 static void patch_header(size_t off, uint32_t value)
