@@ -12,6 +12,22 @@ if(TARGET tokenring_identity AND CRITERION_FOUND)
   set_tests_properties(shim_identity PROPERTIES LABELS "unit")
 endif()
 
+if(TARGET tokenring_shim_core AND CRITERION_FOUND)
+  add_executable(test_shim_fdtable ${CMAKE_CURRENT_LIST_DIR}/test_shim_fdtable.c)
+  target_link_libraries(test_shim_fdtable PRIVATE tokenring_shim_core tokenring_warnings
+    PkgConfig::CRITERION Threads::Threads)
+  add_test(NAME shim_fdtable COMMAND test_shim_fdtable)
+  set_tests_properties(shim_fdtable PROPERTIES LABELS "unit")
+endif()
+if(TARGET tokenring_shim_core)
+  # plain pthreads: also runs under ThreadSanitizer (Criterion cannot)
+  add_executable(shim_fdtable_stress ${CMAKE_CURRENT_LIST_DIR}/shim_fdtable_stress.c)
+  target_link_libraries(shim_fdtable_stress PRIVATE tokenring_shim_core tokenring_warnings
+    Threads::Threads)
+  add_test(NAME shim_fdtable_stress COMMAND shim_fdtable_stress)
+  set_tests_properties(shim_fdtable_stress PROPERTIES LABELS "unit;tsan")
+endif()
+
 if(TARGET tokenring)
   add_executable(shim_probe ${CMAKE_CURRENT_LIST_DIR}/shim_probe.c)
   target_link_libraries(shim_probe PRIVATE tokenring_warnings)
