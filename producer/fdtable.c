@@ -34,9 +34,12 @@
 #define IPPROTO_MPTCP 262
 #endif
 
-/* Bounded wait for a busy slot before declaring it desynchronised: enough
- * for another thread to finish feeding a small chunk, never a block. */
-#define SLOT_SPIN 256
+/* Busy slot: re-check this many times (a pause each, well under a
+ * microsecond in all) before declaring the connection desynchronised.
+ * Enough for a feed of a few bytes in the other thread to finish; never a
+ * wait on a thread that may be descheduled (or on the code a signal
+ * handler interrupted, which can never finish while we spin). */
+#define SLOT_SPIN 16
 
 static inline void cpu_relax(void)
 {

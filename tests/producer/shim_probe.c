@@ -14,6 +14,9 @@
  *       with a MSG_PEEK, 1-byte read()s, readv, recvmsg, recvmmsg, recv
  *       and recvfrom. Prints per request the bytes really sent and
  *       received, and the response status line, as JSON lines.
+ *   shim_probe signal PORT
+ *       The http exchange 20 times while a 50 us interval timer's handler
+ *       writes and reads a pipe (hooks inside signal handlers).
  *   shim_probe reset PORT
  *       Three connections each send a request and never read the reply;
  *       they end by close(), dup2() over them, and close_range(). Each must
@@ -32,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -218,14 +222,14 @@ static long read_response(int fd, int variant, char *status, size_t cap)
 	return got;
 }
 
-static int probe_http(int port)
+static int probe_http(int port, int rounds)
 {
 	int fd = tcp_connect(port);
 	if (fd < 0) {
 		perror("connect");
 		return 1;
 	}
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < rounds; i++) {
 		char body[256], head[512], status[128];
 		int blen = snprintf(body, sizeof body, body_fmt, i);
 		int hlen = snprintf(head, sizeof head,
@@ -234,7 +238,7 @@ static int probe_http(int port)
 				    "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n",
 				    port, i, blen);
 		long sent = 0;
-		if (i == 0) {
+		if (i % 2 == 0) {
 			/* headers as three iovecs (one empty), then the body by sendmsg */
 			struct iovec v[3] = {{head, 10}, {head + 10, 0}, {head + 10, (size_t)hlen - 10}};
 			sent += writev(fd, v, 3);
@@ -248,7 +252,7 @@ static int probe_http(int port)
 				sent += mm.msg_len;
 			sent += sendto(fd, body + 4, (size_t)blen - 4, 0, NULL, 0);
 		}
-		long got = read_response(fd, i, status, sizeof status);
+		long got = read_response(fd, i % 2, status, sizeof status);
 		printf("{\"request\":%d,\"sent\":%ld,\"received\":%ld,\"status\":\"%s\"}\n", i, sent,
 		       got, status);
 	}
@@ -302,13 +306,43 @@ static int probe_vfork(int port)
 	return 0;
 }
 
+/* A timer signal every 50 us whose handler writes and reads a pipe: hooks
+ * run inside a signal handler, interrupting hooks of the main flow. */
+static int sig_pipe[2];
+
+static void on_alarm(int sig)
+{
+	char c = 's';
+	int saved = errno;
+	(void)sig;
+	if (write(sig_pipe[1], &c, 1) == 1 && read(sig_pipe[0], &c, 1) != 1)
+		_exit(3);
+	errno = saved;
+}
+
+static int probe_signal(int port)
+{
+	struct sigaction sa = {.sa_handler = on_alarm, .sa_flags = SA_RESTART};
+	struct itimerval it = {{0, 50}, {0, 50}};
+	if (pipe(sig_pipe) != 0)
+		return 1;
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	int rc = probe_http(port, 20);
+	struct itimerval off = {{0, 0}, {0, 0}};
+	setitimer(ITIMER_REAL, &off, NULL);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 3 && strcmp(argv[1], "errno") == 0)
 		return probe_errno(atoi(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "http") == 0)
-		return probe_http(atoi(argv[2]));
+		return probe_http(atoi(argv[2]), 2);
+	if (argc == 3 && strcmp(argv[1], "signal") == 0)
+		return probe_signal(atoi(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "reset") == 0)
 		return probe_reset(atoi(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "vfork") == 0)

@@ -363,6 +363,18 @@ class TestClients(ShimCase):
                                  user_agent="shim-probe/1")
         self.assertEqual(recs[0]["local"], recs[1]["local"])
 
+    def test_hooks_inside_signal_handlers(self):
+        n0 = self.server.count()
+        cap = Capture()
+        out = run([PROBE, "signal", str(self.server.port)], shim_env(cap.path)).stdout
+        recs, _ = cap.stop()
+        probe = [json.loads(l) for l in out.decode().splitlines()]
+        entries = self.server.entries(20, n0)
+        self.assertEqual((len(probe), len(recs)), (20, 20))
+        for rec, entry, p in zip(recs, entries, probe):
+            self.assertEqual(p["status"], "HTTP/1.1 200 OK")
+            self.assert_exchange(rec, entry, req_bytes=p["sent"])
+
     def test_close_dup2_close_range_end_connections(self):
         cap = Capture()
         run([PROBE, "reset", str(self.server.port)], shim_env(cap.path))
