@@ -180,8 +180,7 @@ static struct fd_slot *slot_acquire(uint64_t e)
 	int spins = 0;
 
 	for (;;) {
-		if ((uint32_t)(v >> 32) != gen || !(v & SLOT_F_USED) ||
-		    (v & (SLOT_F_CLOSE | SLOT_F_DESYNC)))
+		if ((uint32_t)(v >> 32) != gen || !(v & SLOT_F_USED) || (v & SLOT_F_FINISH))
 			return NULL;
 		if (v & SLOT_F_BUSY) {
 			if (spins++ < SLOT_SPIN) {
@@ -209,7 +208,7 @@ static void slot_release(struct fd_slot *s)
 {
 	uint64_t v = atomic_load_explicit(&s->state, memory_order_relaxed);
 	for (;;) {
-		if (v & (SLOT_F_CLOSE | SLOT_F_DESYNC)) {
+		if (v & SLOT_F_FINISH) {
 			slot_finish(s, v);
 			return;
 		}
@@ -377,10 +376,10 @@ void fdt_feed(int fd, enum conn_dir dir, const struct iovec *iov, size_t iovcnt,
 			s->seen_first = 1;
 			if (!http_first_byte(*(const unsigned char *)iov[i].iov_base)) {
 				SHIM_DEBUG("fd %d: not HTTP/1.x, passing through", fd);
-				/* We hold BUSY: DESYNC makes slot_release finish the
+				/* We hold BUSY: GIVEUP makes slot_release finish the
 				 * slot (nothing was fed, so nothing is emitted) and
 				 * point the fd at PASS. */
-				atomic_fetch_or_explicit(&s->state, SLOT_F_DESYNC,
+				atomic_fetch_or_explicit(&s->state, SLOT_F_GIVEUP,
 							 memory_order_relaxed);
 				goto release;
 			}
@@ -397,6 +396,12 @@ void fdt_feed(int fd, enum conn_dir dir, const struct iovec *iov, size_t iovcnt,
 				continue;
 			conn_feed(s->conn, cfg, dir, iov[i].iov_base, n, now, shim_emit, &ctx);
 			total -= n;
+		}
+		/* The parser has given up on this connection (HTTP/2, an upgrade,
+		 * TLS) with nothing in flight: from now on one table load. */
+		if (!conn_tracking(s->conn)) {
+			SHIM_DEBUG("fd %d: no longer HTTP/1.x, passing through", fd);
+			atomic_fetch_or_explicit(&s->state, SLOT_F_GIVEUP, memory_order_relaxed);
 		}
 	}
 release:

@@ -162,6 +162,8 @@ void shim_ring_after_fork_child(void);
 #define SLOT_F_BUSY 2u   /* one thread is feeding (the try-lock) */
 #define SLOT_F_CLOSE 4u  /* whoever holds BUSY must finish and free the slot */
 #define SLOT_F_DESYNC 8u /* a feed was lost to contention: stop parsing */
+#define SLOT_F_GIVEUP 16u /* not HTTP/1.x (or no longer): pass the fd through */
+#define SLOT_F_FINISH (SLOT_F_CLOSE | SLOT_F_DESYNC | SLOT_F_GIVEUP)
 
 struct fd_slot {
 	_Atomic uint64_t state;

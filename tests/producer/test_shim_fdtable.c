@@ -120,3 +120,17 @@ Test(fdtable, non_http_first_byte_frees_the_slot)
 	cr_assert_eq(entry_of(c), FDT_PASS);
 	cr_assert(!fdt_maybe_tracked(c));
 }
+
+Test(fdtable, parser_giving_up_passes_the_fd_through)
+{
+	int c, s;
+	struct tr_record out[2];
+	int rc = tcp_pair(&c, &s);
+	cr_assert_eq(rc, 0);
+	fdt_track(c, NULL, 0, CONN_ROLE_CLIENT);
+	/* an upper-case first byte, but the server speaks first (SSH) */
+	feed_str(c, CONN_DIR_IN, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+	cr_assert_eq(entry_of(c), FDT_PASS);
+	feed_str(c, CONN_DIR_OUT, "SSH-2.0-client\r\n");
+	cr_assert_eq(drain(out, 2), 0);
+}

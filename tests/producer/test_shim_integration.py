@@ -427,10 +427,11 @@ class TestClients(ShimCase):
         self.assertEqual(stats["consumed"], 80)
 
     def test_non_http_tcp_is_passed_through(self):
-        """TLS-looking and RESP bytes on a TCP connection: not HTTP/1.x, so
+        """TLS-looking bytes, RESP, and an SSH server speaking first: not HTTP/1.x, so
         no record, even with TOKENRING_HTTP=all; the app sees the same."""
         script = (
             "import socket, sys\n"
+            "import threading\n"
             "for first in (b'\\x16\\x03\\x01\\x00\\x05hello', b'*1\\r\\n$4\\r\\nPING\\r\\n'):\n"
             "    c = socket.create_connection(('127.0.0.1', int(sys.argv[1])))\n"
             "    c.sendall(first)\n"
@@ -440,7 +441,22 @@ class TestClients(ShimCase):
             "        d = c.recv(4096)\n"
             "        if not d: break\n"
             "        data += d\n"
-            "    print(data.split(b'\\r\\n')[0])\n")
+            "    print(data.split(b'\\r\\n')[0])\n"
+            "# a server that speaks first, with an upper-case banner (SSH)\n"
+            "l = socket.create_server(('127.0.0.1', 0))\n"
+            "def serve():\n"
+            "    s, _ = l.accept()\n"
+            "    s.sendall(b'SSH-2.0-OpenSSH_9.2p1\\r\\n')\n"
+            "    print(s.recv(100))\n"
+            "    s.sendall(b'GET / HTTP/1.1\\r\\n\\r\\n')\n"
+            "    s.close()\n"
+            "t = threading.Thread(target=serve)\n"
+            "t.start()\n"
+            "c = socket.create_connection(l.getsockname())\n"
+            "print(c.recv(100))\n"
+            "c.sendall(b'SSH-2.0-client\\r\\n')\n"
+            "t.join()\n"
+            "print(c.recv(100))\n")
         cmd = [PY, "-c", script, str(self.server.port)]
         plain = run(cmd, base_env()).stdout
         cap = Capture()
