@@ -17,6 +17,10 @@
  *   shim_probe signal PORT
  *       The http exchange 20 times while a 50 us interval timer's handler
  *       writes and reads a pipe (hooks inside signal handlers).
+ *   shim_probe trunc PORT
+ *       A request, then recv(MSG_TRUNC) discards the first 5 reply bytes
+ *       (TCP: consumed, never seen), the rest is read; a second request on
+ *       the same connection follows. Prints what was received.
  *   shim_probe reset PORT
  *       Three connections each send a request and never read the reply;
  *       they end by close(), dup2() over them, and close_range(). Each must
@@ -271,6 +275,24 @@ static int send_request(int fd, int port, int i)
 	return send(fd, head, (size_t)hlen, 0) == hlen ? 0 : -1;
 }
 
+static int probe_trunc(int port)
+{
+	char status[128];
+	int fd = tcp_connect(port);
+	if (fd < 0 || send_request(fd, port, 1) != 0)
+		return 1;
+	usleep(50000);
+	long cut = recv(fd, NULL, 5, MSG_TRUNC);
+	long got = read_response(fd, 1, status, sizeof status);
+	if (send_request(fd, port, 2) != 0)
+		return 1;
+	long got2 = read_response(fd, 1, status, sizeof status);
+	printf("{\"discarded\":%ld,\"received\":%ld,\"received2\":%ld,\"status2\":\"%s\"}\n", cut,
+	       got, got2, status);
+	close(fd);
+	return 0;
+}
+
 static int probe_reset(int port)
 {
 	int fds[3], devnull = open("/dev/null", O_RDONLY);
@@ -345,6 +367,8 @@ int main(int argc, char **argv)
 		return probe_signal(atoi(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "reset") == 0)
 		return probe_reset(atoi(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "trunc") == 0)
+		return probe_trunc(atoi(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "vfork") == 0)
 		return probe_vfork(atoi(argv[2]));
 	fprintf(stderr, "usage: shim_probe errno CLOSED_PORT | http|reset|vfork PORT\n");
