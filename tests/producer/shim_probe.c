@@ -129,9 +129,24 @@ static int probe_errno(int closed_port)
 	close(p[1]);
 	CALL("connect_refused", tcp_connect(closed_port));
 
+	{ /* a pending connection, accepted into unwritable memory: EFAULT */
+		struct sockaddr_in a = {.sin_family = AF_INET};
+		socklen_t len = sizeof a;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		int l = socket(AF_INET, SOCK_STREAM, 0), pc = socket(AF_INET, SOCK_STREAM, 0);
+		bind(l, (struct sockaddr *)&a, sizeof a);
+		listen(l, 1);
+		getsockname(l, (struct sockaddr *)&a, &len);
+		connect(pc, (struct sockaddr *)&a, sizeof a);
+		CALL("accept_efault", accept(l, (struct sockaddr *)8, (socklen_t *)8));
+		close(pc);
+		close(l);
+	}
 	tcp_pair(&c, &s);
 	fcntl(s, F_SETFL, O_NONBLOCK);
 	CALL("recv_eagain", recv(s, buf, sizeof buf, 0));
+	CALL("sendmsg_efault", sendmsg(c, NULL, 0));
+	CALL("recvmsg_efault", recvmsg(s, NULL, 0));
 	CALL("read_eagain", read(s, buf, sizeof buf));
 	KEEP("send_ok", send(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27, 0));
 	usleep(10000);
