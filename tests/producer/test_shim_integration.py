@@ -20,6 +20,7 @@ import unittest
 SHIM = os.environ["TOKENRING_SHIM"]
 CAPTURE = os.environ["TOKENRING_CAPTURE"]
 PROBE = os.environ["TOKENRING_PROBE"]
+EARLY = os.environ["TOKENRING_EARLY"]
 SRC = os.environ.get("TOKENRING_SRC", os.getcwd())
 HERE = os.path.join(SRC, "tests", "producer")
 PY = "/usr/bin/python3"
@@ -362,6 +363,22 @@ class TestClients(ShimCase):
             self.assert_exchange(rec, entry, workload="shim_probe", req_bytes=p["sent"],
                                  user_agent="shim-probe/1")
         self.assertEqual(recs[0]["local"], recs[1]["local"])
+
+    def test_request_before_the_shim_constructor(self):
+        """Another preloaded library's constructor, run before ours, makes an
+        LLM request: the shim initialises lazily inside the hooks."""
+        n0 = self.server.count()
+        cap = Capture()
+        env = shim_env(cap.path, SHIM_EARLY_PORT=self.server.port, TOKENRING_DEBUG=1)
+        env["LD_PRELOAD"] = SHIM + ":" + EARLY
+        err = run(["/bin/true"], env).stderr.decode().splitlines()
+        recs, _ = cap.stop()
+        (entry,) = self.server.entries(1, n0)
+        self.assertEqual(err[0], "early: start")
+        self.assertTrue(err[1].startswith("tokenring[") and "active" in err[1], err)
+        self.assertIn("early: done", err)
+        self.assertEqual(len(recs), 1)
+        self.assert_exchange(recs[0], entry, workload="true")
 
     def test_hooks_inside_signal_handlers(self):
         n0 = self.server.count()
