@@ -164,6 +164,9 @@ void shim_ring_after_fork_child(void);
 #define SLOT_F_DESYNC 8u /* a feed was lost to contention: stop parsing */
 #define SLOT_F_GIVEUP 16u /* not HTTP/1.x (or no longer): pass the fd through */
 #define SLOT_F_FINISH (SLOT_F_CLOSE | SLOT_F_DESYNC | SLOT_F_GIVEUP)
+/* Fork child: the connection's exchanges belong to the parent until this
+ * process moves bytes on it itself; closing it before that emits nothing. */
+#define SLOT_F_INHERITED 32u
 
 struct fd_slot {
 	_Atomic uint64_t state;

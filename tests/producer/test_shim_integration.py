@@ -500,6 +500,30 @@ class TestClients(ShimCase):
         self.assertEqual(recs, [])
         self.assertEqual(stats["tail"], 0)
 
+    def test_fork_child_closing_inherited_fd_reports_nothing(self):
+        """A child that closes an inherited connection (as before exec) does
+        not report the parent's request in flight; the parent's record is
+        whole."""
+        script = (
+            "import http.client, os, sys\n"
+            "c = http.client.HTTPConnection('127.0.0.1', int(sys.argv[1]))\n"
+            "c.request('POST', '/v1/chat/completions', body='{\"model\": \"inherit\"}',\n"
+            "          headers={'x-request-id': 'fork-1'})\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    os.close(c.sock.fileno())\n"
+            "    os._exit(0)\n"
+            "os.waitpid(pid, 0)\n"
+            "print(c.getresponse().status)\n")
+        n0 = self.server.count()
+        cap = Capture()
+        out = run([PY, "-c", script, str(self.server.port)], shim_env(cap.path)).stdout
+        recs, _ = cap.stop()
+        (entry,) = self.server.entries(1, n0)
+        self.assertEqual(out, b"200\n")
+        self.assertEqual(len(recs), 1, recs)
+        self.assert_exchange(recs[0], entry, workload="python3")
+
     def test_fork_child_is_its_own_producer(self):
         script = (
             "import os, sys, requests\n"
