@@ -11,12 +11,13 @@
  * slot code (close, dup2, a desync) is responsible for finishing that slot.
  *
  * Slot state (64-bit): generation (high) | SLOT_F_* (low). The BUSY bit is
- * the per-connection try-lock: a thread that finds it set spins a few
- * hundred cycles at most, then marks the connection DESYNC instead of
- * waiting (the bytes it carried are lost to the parser, so the framing of
- * this connection can no longer be trusted). The holder sees DESYNC or
- * CLOSE when it releases and finishes the slot: in-flight exchanges are
- * emitted (PARSE_ERROR for a desync) and the slot goes back to the pool.
+ * the per-connection try-lock: a thread that finds it set re-checks it
+ * SLOT_SPIN times, then marks the connection DESYNC instead of waiting
+ * (the bytes it carried are lost to the parser, so the framing of this
+ * connection can no longer be trusted). The holder sees DESYNC, CLOSE or
+ * GIVEUP when it releases and finishes the slot: in-flight exchanges are
+ * emitted (PARSE_ERROR for a desync; nothing for a fork child's inherited
+ * connection) and the slot goes back to the pool.
  * The generation check after every CAS stops a stale reader from touching
  * a slot that was freed and reused for another connection.
  */

@@ -207,9 +207,9 @@ void fdt_lose(int fd);
 /* The peer is gone (EOF as client, ECONNRESET, EPIPE): finish exchanges. */
 void fdt_peer_closed(int fd, bool eof);
 
-/* A TCP connection was established on fd (connect/accept). addr is the
- * peer as the call returned it (may be NULL). role: CONN_ROLE_CLIENT or
- * CONN_ROLE_SERVER. */
+/* A TCP connection was established on fd (connect/accept). peer is the
+ * address connect() was given, or NULL (then getpeername). role:
+ * CONN_ROLE_CLIENT or CONN_ROLE_SERVER. */
 void fdt_track(int fd, const struct sockaddr *peer, socklen_t peerlen, enum conn_role role);
 
 /* fd is being closed or replaced: finish and drop its state. */
