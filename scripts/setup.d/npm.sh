@@ -4,7 +4,11 @@
 # does nothing when the locked versions are already there.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-command -v npm >/dev/null || { echo "npm.sh: npm not installed (scripts/apt/shim.txt)" >&2; exit 1; }
+if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
 want=$(node -e 'console.log(require("./package.json").dependencies.openai)')
 have=$(node -e 'try{console.log(require("./node_modules/openai/package.json").version)}catch(e){console.log("")}')
 if [ "$have" = "$want" ]; then
