@@ -55,6 +55,10 @@ _Atomic(_Atomic uint64_t *) fdt_table;
 static struct fd_slot *slots;
 static struct conn *conns;
 static _Atomic uint32_t fd_hwm; /* 1 + highest fd ever given an entry */
+__thread int fdt_tls_seen __attribute__((tls_model("initial-exec")));
+
+/* Flags every record of a slot carries whoever finishes it. */
+static inline uint32_t slot_rec_flags(uint64_t v) { return (v & SLOT_F_TLS) ? REC_F_TLS : 0; }
 
 _Static_assert(sizeof(struct fd_slot) == 64, "one cache line per slot");
 
@@ -156,7 +160,7 @@ static void slot_finish(struct fd_slot *s, uint64_t v)
 {
 	struct shim_emit_ctx ctx = {
 		.slot = s,
-		.extra_flags = (v & SLOT_F_DESYNC) ? REC_F_PARSE_ERROR : 0,
+		.extra_flags = ((v & SLOT_F_DESYNC) ? REC_F_PARSE_ERROR : 0) | slot_rec_flags(v),
 	};
 	if (v & SLOT_F_INHERITED) /* the parent's exchanges: not ours to report */
 		conn_init(s->conn, CONN_ROLE_AUTO);
@@ -167,9 +171,9 @@ static void slot_finish(struct fd_slot *s, uint64_t v)
 		_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_relaxed);
 		uint64_t mine = slot_entry((uint32_t)(s - slots), (uint32_t)(v >> 32));
 		if ((unsigned)s->fd < FDT_MAX_FDS)
-			atomic_compare_exchange_strong_explicit(&t[s->fd], &mine, FDT_PASS,
-								memory_order_acq_rel,
-								memory_order_relaxed);
+			atomic_compare_exchange_strong_explicit(
+				&t[s->fd], &mine, (v & SLOT_F_TLS) ? FDT_PASS_TLS : FDT_PASS,
+				memory_order_acq_rel, memory_order_relaxed);
 	}
 	slot_free(s);
 }
@@ -373,6 +377,9 @@ void fdt_feed(int fd, enum conn_dir dir, const struct iovec *iov, size_t iovcnt,
 
 	if (s == NULL)
 		goto out;
+	/* Ciphertext of a TLS session: its plaintext comes from the TLS hooks. */
+	if (SHIM_UNLIKELY(atomic_load_explicit(&s->state, memory_order_relaxed) & SLOT_F_TLS))
+		goto release;
 	if (SHIM_UNLIKELY(atomic_load_explicit(&s->state, memory_order_relaxed) &
 			  SLOT_F_INHERITED)) /* a fork child now uses the connection */
 		atomic_fetch_and_explicit(&s->state, ~(uint64_t)SLOT_F_INHERITED,
@@ -438,7 +445,8 @@ void fdt_peer_closed(int fd, bool eof)
 		 * seeing EOF may be reading a half-closed request and still
 		 * answer, so it waits for close(). A reset ends both. */
 		if (!eof || conn_role_of(s->conn) == CONN_ROLE_CLIENT) {
-			struct shim_emit_ctx ctx = {.slot = s, .extra_flags = 0};
+			uint64_t v = atomic_load_explicit(&s->state, memory_order_relaxed);
+			struct shim_emit_ctx ctx = {.slot = s, .extra_flags = slot_rec_flags(v)};
 			conn_close(s->conn, shim_current_config(), shim_now_ns(), shim_emit,
 				   &ctx);
 		}
@@ -544,4 +552,126 @@ void fdt_after_fork_child(void)
 			slot_free(&slots[i]);
 		}
 	}
+}
+
+/* ---- TLS plaintext: the entry points of hooks_tls.c ----
+ *
+ * A TLS connection's socket is classified PASS by its first (ciphertext)
+ * byte. The first plaintext a TLS hook sees on it installs a fresh slot
+ * with SLOT_F_TLS in place of that PASS: from then on fdt_feed skips the
+ * raw ciphertext and only the plaintext below is parsed, so nothing is
+ * counted twice. close/dup2/close_range finish a TLS slot like any other. */
+
+static bool tls_entry(uint64_t e)
+{
+	if (entry_code(e) < FDT_SLOT0)
+		return false;
+	uint64_t v = atomic_load_explicit(&slots[entry_code(e) - FDT_SLOT0].state,
+					  memory_order_relaxed);
+	return (uint32_t)(v >> 32) == entry_gen(e) && (v & SLOT_F_TLS);
+}
+
+/* Replace old (PASS from the ciphertext, or a stale slot) with a TLS
+ * slot. Returns the entry now on fd, or 0 when fd is not tracked. */
+static uint64_t tls_install(_Atomic uint64_t *t, int fd, uint64_t old)
+{
+	struct rec_addr local, peer;
+	uint32_t idx, gen;
+	struct fd_slot *s;
+	uint64_t e;
+
+	if (!probe_tcp(fd, &local, &peer, true)) {
+		/* Not TCP (a unix socket, a pipe): never probe this fd again. */
+		hwm_raise(fd);
+		if (atomic_compare_exchange_strong_explicit(&t[fd], &old, FDT_PASS_TLS,
+							    memory_order_acq_rel,
+							    memory_order_acquire) &&
+		    entry_code(old) >= FDT_SLOT0)
+			slot_close_entry(old);
+		return 0;
+	}
+	s = slot_alloc(&idx, &gen);
+	if (s == NULL)
+		return 0; /* pool full: tried again at the next call */
+	shim_ring_poll();
+	s->fd = fd;
+	s->seen_first = 1; /* plaintext: conn_tracking() decides what it is */
+	s->local = local;
+	s->peer = peer;
+	conn_init(s->conn, CONN_ROLE_AUTO);
+	atomic_fetch_or_explicit(&s->state, SLOT_F_TLS, memory_order_relaxed);
+	slot_release(s);
+	e = slot_entry(idx, gen);
+	hwm_raise(fd);
+	if (atomic_compare_exchange_strong_explicit(&t[fd], &old, e, memory_order_acq_rel,
+						    memory_order_acquire)) {
+		if (entry_code(old) >= FDT_SLOT0)
+			slot_close_entry(old);
+		return e;
+	}
+	/* Another thread changed the entry first: ours was never reachable. */
+	slot_free(s);
+	return tls_entry(old) ? old : 0;
+}
+
+uint64_t fdt_tls_feed(int fd, enum conn_dir dir, const void *buf, size_t len)
+{
+	int saved_errno = errno;
+	_Atomic uint64_t *t;
+	struct fd_slot *s;
+	uint64_t e = 0;
+
+	if (!active() || (unsigned)fd >= FDT_MAX_FDS || len == 0)
+		goto out;
+	t = atomic_load_explicit(&fdt_table, memory_order_acquire);
+	e = atomic_load_explicit(&t[fd], memory_order_acquire);
+	if (e == FDT_PASS_TLS) {
+		e = 0;
+		goto out;
+	}
+	if (!tls_entry(e) && (e = tls_install(t, fd, e)) == 0)
+		goto out;
+	s = slot_acquire(e);
+	if (s == NULL) {
+		e = 0;
+		goto out;
+	}
+	if (SHIM_UNLIKELY(atomic_load_explicit(&s->state, memory_order_relaxed) &
+			  SLOT_F_INHERITED)) /* a fork child now uses the connection */
+		atomic_fetch_and_explicit(&s->state, ~(uint64_t)SLOT_F_INHERITED,
+					  memory_order_relaxed);
+	{
+		struct shim_emit_ctx ctx = {.slot = s, .extra_flags = REC_F_TLS};
+		conn_feed(s->conn, shim_current_config(), dir, buf, len, shim_now_ns(),
+			  shim_emit, &ctx);
+	}
+	if (!conn_tracking(s->conn)) {
+		SHIM_DEBUG("fd %d: TLS plaintext is not HTTP/1.x, passing through", fd);
+		atomic_fetch_or_explicit(&s->state, SLOT_F_GIVEUP, memory_order_relaxed);
+	}
+	slot_release(s);
+out:
+	errno = saved_errno;
+	return e;
+}
+
+void fdt_tls_end(int fd, uint64_t entry, bool eof)
+{
+	int saved_errno = errno;
+	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
+	struct fd_slot *s;
+
+	if (t == NULL || (unsigned)fd >= FDT_MAX_FDS || entry_code(entry) < FDT_SLOT0 ||
+	    atomic_load_explicit(&t[fd], memory_order_acquire) != entry)
+		goto out;
+	s = slot_acquire(entry);
+	if (s == NULL)
+		goto out;
+	if (!eof || conn_role_of(s->conn) == CONN_ROLE_CLIENT) {
+		struct shim_emit_ctx ctx = {.slot = s, .extra_flags = REC_F_TLS};
+		conn_close(s->conn, shim_current_config(), shim_now_ns(), shim_emit, &ctx);
+	}
+	slot_release(s);
+out:
+	errno = saved_errno;
 }

@@ -180,12 +180,20 @@ struct fd_slot {
 
 extern _Atomic(_Atomic uint64_t *) fdt_table;
 
+/* TLS hooks (hooks_tls.c): 0 outside a TLS library call on this thread;
+ * -1 inside one before any socket I/O; fd + 1 once the call moved bytes
+ * on fd. How a session is mapped to its socket whatever BIO or transport
+ * callback the app installed (curl's OpenSSL and GnuTLS backends). */
+extern __thread int fdt_tls_seen __attribute__((tls_model("initial-exec")));
+
 int fdt_init(void);
 
 /* Hot-path filter: false if the call certainly needs no work (table not
  * set up, fd out of range or classified PASS). */
 static inline bool fdt_maybe_tracked(int fd)
 {
+	if (SHIM_UNLIKELY(fdt_tls_seen != 0))
+		fdt_tls_seen = fd + 1; /* inside a TLS call: this is its socket */
 	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
 	if (SHIM_UNLIKELY(t == NULL))
 		return atomic_load_explicit(&shim_mode, memory_order_relaxed) !=
@@ -220,6 +228,31 @@ void fdt_reset_range(unsigned first, unsigned last);
 
 /* Fork child: slots another (now absent) thread was feeding are dropped. */
 void fdt_after_fork_child(void);
+
+/* ---- TLS plaintext (fdtable.c, fed by hooks_tls.c) ---- */
+
+/* Slot state: the connection's bytes are fed as plaintext by a TLS
+ * library hook; the raw socket hooks skip its ciphertext. Its records carry
+ * REC_F_TLS. */
+#define SLOT_F_TLS 64u
+
+/* Table entry: pass-through, and known to be a TLS session whose plaintext
+ * is not HTTP/1.x (HTTP/2 over ALPN...) or whose fd is not TCP. Low half
+ * FDT_PASS, so every other reader sees a plain PASS; only the TLS hooks
+ * tell it apart (a plain PASS there means "ciphertext seen: start a TLS
+ * slot"). */
+#define FDT_PASS_TLS (((uint64_t)1 << 32) | FDT_PASS)
+
+/* Feed len plaintext bytes a TLS call on fd moved in direction dir. The
+ * first call on a fd (classified PASS by its ciphertext) installs a TLS
+ * slot for it. Returns the table entry fed (for fdt_tls_end), 0 if the
+ * bytes were not tracked. errno is preserved. */
+uint64_t fdt_tls_feed(int fd, enum conn_dir dir, const void *buf, size_t len);
+
+/* The TLS session on fd ended (close_notify received: eof; shutdown or
+ * free: !eof): finish its exchanges as fdt_peer_closed does, only if fd
+ * still holds entry (the fd may have been closed and reused since). */
+void fdt_tls_end(int fd, uint64_t entry, bool eof);
 
 /* Convert a sockaddr to a record address (v4-mapped v6 becomes v4). */
 void shim_addr_from_sockaddr(struct rec_addr *out, const struct sockaddr *sa, socklen_t len);

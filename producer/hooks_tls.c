@@ -1,0 +1,297 @@
+/*
+ * hooks_tls.c - the plaintext side of TLS: OpenSSL 1.1 / 3 (SSL_read,
+ * SSL_read_ex, SSL_peek, SSL_peek_ex, SSL_write, SSL_write_ex,
+ * SSL_shutdown, SSL_free) and GnuTLS (gnutls_record_recv,
+ * gnutls_record_send, gnutls_bye, gnutls_deinit).
+ *
+ * Each makes the real call and returns exactly what it returned; then the
+ * bytes the call moved (> 0, or *readbytes / *written for the _ex calls)
+ * are fed as plaintext to the tracker of the session's socket, the same
+ * HTTP/1.1 framer the raw socket hooks use. A peek consumes nothing and
+ * feeds nothing. The socket is the one SSL_get_fd names, else the fd the
+ * call itself did socket I/O on (fdt_tls_seen: curl's own BIO, GnuTLS
+ * push/pull callbacks), else the one remembered for the session
+ * (tls_map.c) when a call returns data decrypted earlier. Library types
+ * are opaque here: no OpenSSL or GnuTLS header is needed to build.
+ *
+ * Not seen: TLS libraries linked statically into the program (Go, Node's
+ * bundled OpenSSL, rustls, BoringSSL) and sessions on memory BIOs that
+ * never touch a socket in the call (asyncio's SSLObject): see docs/tls.md.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "shim_internal.h"
+#include "tls.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+typedef struct ssl_st SSL;                          /* opaque */
+typedef struct gnutls_session_int *gnutls_session_t; /* opaque */
+
+typedef int (*ssl_rw_fn)(SSL *, void *, int);
+typedef int (*ssl_rw_ex_fn)(SSL *, void *, size_t, size_t *);
+typedef int (*ssl_write_fn)(SSL *, const void *, int);
+typedef int (*ssl_write_ex_fn)(SSL *, const void *, size_t, size_t *);
+typedef int (*ssl_shutdown_fn)(SSL *);
+typedef void (*ssl_free_fn)(SSL *);
+typedef int (*ssl_get_fd_fn)(const SSL *);
+typedef ssize_t (*gnutls_recv_fn)(gnutls_session_t, void *, size_t);
+typedef ssize_t (*gnutls_send_fn)(gnutls_session_t, const void *, size_t);
+typedef int (*gnutls_bye_fn)(gnutls_session_t, int);
+typedef void (*gnutls_deinit_fn)(gnutls_session_t);
+typedef int (*gnutls_get_int_fn)(gnutls_session_t);
+
+/* The interposed API, declared here as the libraries declare it. */
+int SSL_read(SSL *ssl, void *buf, int num);
+int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes);
+int SSL_peek(SSL *ssl, void *buf, int num);
+int SSL_peek_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes);
+int SSL_write(SSL *ssl, const void *buf, int num);
+int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written);
+int SSL_shutdown(SSL *ssl);
+void SSL_free(SSL *ssl);
+ssize_t gnutls_record_recv(gnutls_session_t session, void *data, size_t size);
+ssize_t gnutls_record_send(gnutls_session_t session, const void *data, size_t size);
+int gnutls_bye(gnutls_session_t session, int how);
+void gnutls_deinit(gnutls_session_t session);
+
+enum tls_lib { LIB_OPENSSL, LIB_GNUTLS };
+
+/* Watch this thread's socket I/O for the length of one TLS call. Calls
+ * nest (a BIO that writes through another session): each level keeps its
+ * own answer. */
+static inline int watch_begin(void)
+{
+	int outer = fdt_tls_seen;
+	fdt_tls_seen = -1;
+	return outer;
+}
+
+static inline int watch_end(int outer)
+{
+	int seen = fdt_tls_seen;
+	fdt_tls_seen = outer;
+	return seen > 0 ? seen - 1 : -1;
+}
+
+/* The session's socket as the library reports it, or -1. */
+static int lib_fd(const void *session, enum tls_lib lib)
+{
+	if (lib == LIB_OPENSSL) {
+		ssl_get_fd_fn fn = (ssl_get_fd_fn)tls_real(TLS_SSL_GET_FD);
+		return fn ? fn((const SSL *)session) : -1;
+	}
+	/* Only meaningful after gnutls_transport_set_int; a pointer transport
+	 * gives a number that is out of range or not a TCP socket, which
+	 * fdt_tls_feed refuses. */
+	gnutls_get_int_fn fn = (gnutls_get_int_fn)tls_real(TLS_GNUTLS_TRANSPORT_GET_INT);
+	return fn ? fn((gnutls_session_t)session) : -1;
+}
+
+/* A call on session moved n plaintext bytes (n > 0) in direction dir;
+ * seen: the fd its socket I/O used, or -1. */
+static void moved(const void *session, enum tls_lib lib, enum conn_dir dir, const void *buf,
+		  size_t n, int seen)
+{
+	int saved_errno = errno;
+	struct tls_map_ent *m = tls_map_find(session);
+	int fd = m ? atomic_load_explicit(&m->fd, memory_order_relaxed) : -1;
+	uint64_t e;
+
+	if (fd < 0 && lib == LIB_OPENSSL)
+		fd = lib_fd(session, lib);
+	if (fd < 0)
+		fd = seen;
+	if (fd < 0 && lib == LIB_GNUTLS)
+		fd = lib_fd(session, lib);
+	if (fd < 0)
+		goto out;
+	e = fdt_tls_feed(fd, dir, buf, n);
+	if (e != 0 && (m == NULL || atomic_load_explicit(&m->entry, memory_order_relaxed) != e))
+		tls_map_put(session, fd, e);
+out:
+	errno = saved_errno;
+}
+
+/* The session ended (eof: the peer's close_notify; else shutdown/free). */
+static void ended(const void *session, bool eof, bool forget)
+{
+	int saved_errno = errno;
+	struct tls_map_ent *m = tls_map_find(session);
+
+	if (m != NULL) {
+		fdt_tls_end(atomic_load_explicit(&m->fd, memory_order_relaxed),
+			    atomic_load_explicit(&m->entry, memory_order_relaxed), eof);
+		if (forget)
+			tls_map_drop(m, session);
+	}
+	errno = saved_errno;
+}
+
+/* ---- OpenSSL ---- */
+
+static int ssl_read_common(enum tls_real_id id, SSL *ssl, void *buf, int num)
+{
+	ssl_rw_fn fn = (ssl_rw_fn)tls_real(id);
+	if (SHIM_UNLIKELY(fn == NULL)) {
+		errno = ENOSYS;
+		return -1;
+	}
+	int outer = watch_begin();
+	int r = fn(ssl, buf, num);
+	int seen = watch_end(outer);
+	if (id == TLS_SSL_PEEK)
+		return r;
+	if (r > 0)
+		moved(ssl, LIB_OPENSSL, CONN_DIR_IN, buf, (size_t)r, seen);
+	else if (r == 0 && num > 0)
+		ended(ssl, true, false); /* close_notify (or EOF) */
+	return r;
+}
+
+EXPORT int SSL_read(SSL *ssl, void *buf, int num)
+{
+	return ssl_read_common(TLS_SSL_READ, ssl, buf, num);
+}
+
+EXPORT int SSL_peek(SSL *ssl, void *buf, int num)
+{
+	return ssl_read_common(TLS_SSL_PEEK, ssl, buf, num);
+}
+
+static int ssl_read_ex_common(enum tls_real_id id, SSL *ssl, void *buf, size_t num,
+			      size_t *readbytes)
+{
+	ssl_rw_ex_fn fn = (ssl_rw_ex_fn)tls_real(id);
+	if (SHIM_UNLIKELY(fn == NULL)) {
+		errno = ENOSYS;
+		return 0;
+	}
+	int outer = watch_begin();
+	int r = fn(ssl, buf, num, readbytes);
+	int seen = watch_end(outer);
+	/* 1: *readbytes bytes read; 0: failure (EOF included, told apart only
+	 * by SSL_get_error: left to close(), which ends the connection). */
+	if (id == TLS_SSL_READ_EX && r == 1 && readbytes != NULL && *readbytes > 0)
+		moved(ssl, LIB_OPENSSL, CONN_DIR_IN, buf, *readbytes, seen);
+	return r;
+}
+
+EXPORT int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
+{
+	return ssl_read_ex_common(TLS_SSL_READ_EX, ssl, buf, num, readbytes);
+}
+
+EXPORT int SSL_peek_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
+{
+	return ssl_read_ex_common(TLS_SSL_PEEK_EX, ssl, buf, num, readbytes);
+}
+
+EXPORT int SSL_write(SSL *ssl, const void *buf, int num)
+{
+	ssl_write_fn fn = (ssl_write_fn)tls_real(TLS_SSL_WRITE);
+	if (SHIM_UNLIKELY(fn == NULL)) {
+		errno = ENOSYS;
+		return -1;
+	}
+	int outer = watch_begin();
+	int r = fn(ssl, buf, num);
+	int seen = watch_end(outer);
+	if (r > 0)
+		moved(ssl, LIB_OPENSSL, CONN_DIR_OUT, buf, (size_t)r, seen);
+	return r;
+}
+
+EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written)
+{
+	ssl_write_ex_fn fn = (ssl_write_ex_fn)tls_real(TLS_SSL_WRITE_EX);
+	if (SHIM_UNLIKELY(fn == NULL)) {
+		errno = ENOSYS;
+		return 0;
+	}
+	int outer = watch_begin();
+	int r = fn(ssl, buf, num, written);
+	int seen = watch_end(outer);
+	if (r == 1 && written != NULL && *written > 0)
+		moved(ssl, LIB_OPENSSL, CONN_DIR_OUT, buf, *written, seen);
+	return r;
+}
+
+EXPORT int SSL_shutdown(SSL *ssl)
+{
+	ssl_shutdown_fn fn = (ssl_shutdown_fn)tls_real(TLS_SSL_SHUTDOWN);
+	if (SHIM_UNLIKELY(fn == NULL)) {
+		errno = ENOSYS;
+		return -1;
+	}
+	int r = fn(ssl);
+	ended(ssl, false, false);
+	return r;
+}
+
+EXPORT void SSL_free(SSL *ssl)
+{
+	ssl_free_fn fn = (ssl_free_fn)tls_real(TLS_SSL_FREE);
+	if (ssl != NULL)
+		ended(ssl, false, true); /* before: the pointer may be reused after */
+	if (fn != NULL)
+		fn(ssl);
+}
+
+/* ---- GnuTLS ---- */
+
+EXPORT ssize_t gnutls_record_recv(gnutls_session_t session, void *data, size_t size)
+{
+	gnutls_recv_fn fn = (gnutls_recv_fn)tls_real(TLS_GNUTLS_RECORD_RECV);
+	if (SHIM_UNLIKELY(fn == NULL)) {
+		errno = ENOSYS;
+		return -1;
+	}
+	int outer = watch_begin();
+	ssize_t r = fn(session, data, size);
+	int seen = watch_end(outer);
+	if (r > 0)
+		moved(session, LIB_GNUTLS, CONN_DIR_IN, data, (size_t)r, seen);
+	else if (r == 0 && size > 0)
+		ended(session, true, false);
+	return r;
+}
+
+EXPORT ssize_t gnutls_record_send(gnutls_session_t session, const void *data, size_t size)
+{
+	gnutls_send_fn fn = (gnutls_send_fn)tls_real(TLS_GNUTLS_RECORD_SEND);
+	if (SHIM_UNLIKELY(fn == NULL)) {
+		errno = ENOSYS;
+		return -1;
+	}
+	int outer = watch_begin();
+	ssize_t r = fn(session, data, size);
+	int seen = watch_end(outer);
+	if (r > 0)
+		moved(session, LIB_GNUTLS, CONN_DIR_OUT, data, (size_t)r, seen);
+	return r;
+}
+
+EXPORT int gnutls_bye(gnutls_session_t session, int how)
+{
+	gnutls_bye_fn fn = (gnutls_bye_fn)tls_real(TLS_GNUTLS_BYE);
+	if (SHIM_UNLIKELY(fn == NULL)) {
+		errno = ENOSYS;
+		return -1;
+	}
+	int r = fn(session, how);
+	ended(session, false, false);
+	return r;
+}
+
+EXPORT void gnutls_deinit(gnutls_session_t session)
+{
+	gnutls_deinit_fn fn = (gnutls_deinit_fn)tls_real(TLS_GNUTLS_DEINIT);
+	if (session != NULL)
+		ended(session, false, true);
+	if (fn != NULL)
+		fn(session);
+}
