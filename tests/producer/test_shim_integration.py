@@ -31,6 +31,10 @@ CHAT = "/v1/chat/completions"
 EXPORTS = {"send", "sendto", "sendmsg", "sendmmsg", "write", "writev", "recv",
            "recvfrom", "recvmsg", "recvmmsg", "read", "readv", "connect", "accept",
            "accept4", "close", "close_range", "dup2", "dup3", "fork"}
+# TLS plaintext hooks (issue 8, producer/hooks_tls.c)
+EXPORTS |= {"SSL_read", "SSL_read_ex", "SSL_peek", "SSL_peek_ex", "SSL_write", "SSL_write_ex",
+            "SSL_shutdown", "SSL_free", "gnutls_record_recv", "gnutls_record_send",
+            "gnutls_bye", "gnutls_deinit"}
 TIMEOUT = 20
 CURL_UA = "curl/" + subprocess.run(["curl", "--version"], stdout=subprocess.PIPE,
                                   text=True).stdout.split()[1]

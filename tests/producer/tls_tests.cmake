@@ -1,0 +1,16 @@
+# TLS plaintext interposition (issue 8): real HTTPS clients and servers
+# under LD_PRELOAD. tls_probe calls OpenSSL's API directly, so it needs
+# libssl-dev (scripts/apt/tls.txt); the shim itself needs no TLS headers.
+include(${PROJECT_SOURCE_DIR}/tests/tools/tools.cmake)
+
+if(TARGET tokenring AND TARGET shim_probe)
+  find_package(OpenSSL REQUIRED COMPONENTS SSL)
+  add_executable(tls_probe ${CMAKE_CURRENT_LIST_DIR}/tls_probe.c)
+  target_link_libraries(tls_probe PRIVATE OpenSSL::SSL tokenring_warnings)
+  target_compile_definitions(tls_probe PRIVATE _GNU_SOURCE)
+  add_test(NAME tls_integration
+    COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/test_tls_integration.py
+    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+  set_tests_properties(tls_integration PROPERTIES LABELS "integration" TIMEOUT 120
+    ENVIRONMENT "TOKENRING_SHIM=$<TARGET_FILE:tokenring>;TOKENRING_CAPTURE=$<TARGET_FILE:ring_capture>;TOKENRING_PROBE=$<TARGET_FILE:shim_probe>;TOKENRING_EARLY=$<TARGET_FILE:shim_early_ctor>;TOKENRING_TLS_PROBE=$<TARGET_FILE:tls_probe>;TOKENRING_SRC=${PROJECT_SOURCE_DIR}")
+endif()
