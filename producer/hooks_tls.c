@@ -97,10 +97,14 @@ static void moved(const void *session, enum tls_lib lib, enum conn_dir dir, cons
 		  size_t n, int seen)
 {
 	int saved_errno = errno;
-	struct tls_map_ent *m = tls_map_find(session);
-	int fd = m ? atomic_load_explicit(&m->fd, memory_order_relaxed) : -1;
+	struct tls_map_ent *m;
+	int fd;
 	uint64_t e;
 
+	if (atomic_load_explicit(&shim_mode, memory_order_relaxed) == SHIM_MODE_DISABLED)
+		return;
+	m = tls_map_find(session);
+	fd = m ? atomic_load_explicit(&m->fd, memory_order_relaxed) : -1;
 	if (fd < 0 && lib == LIB_OPENSSL)
 		fd = lib_fd(session, lib);
 	if (fd < 0)
@@ -113,6 +117,17 @@ static void moved(const void *session, enum tls_lib lib, enum conn_dir dir, cons
 	if (e != 0 && (m == NULL || atomic_load_explicit(&m->entry, memory_order_relaxed) != e))
 		tls_map_put(session, fd, e);
 out:
+	errno = saved_errno;
+}
+
+/* Bytes went out that we cannot see (GnuTLS resumed a send with a NULL
+ * buffer): the stream position is lost, so parsing of it stops. */
+static void lost(const void *session)
+{
+	int saved_errno = errno;
+	struct tls_map_ent *m = tls_map_find(session);
+	if (m != NULL)
+		fdt_lose(atomic_load_explicit(&m->fd, memory_order_relaxed));
 	errno = saved_errno;
 }
 
@@ -270,7 +285,11 @@ EXPORT ssize_t gnutls_record_send(gnutls_session_t session, const void *data, si
 	int outer = watch_begin();
 	ssize_t r = fn(session, data, size);
 	int seen = watch_end(outer);
-	if (r > 0)
+	/* After GNUTLS_E_AGAIN a send may be resumed with (NULL, 0): it then
+	 * returns the bytes of the earlier buffer, which we no longer have. */
+	if (r > 0 && data == NULL)
+		lost(session);
+	else if (r > 0)
 		moved(session, LIB_GNUTLS, CONN_DIR_OUT, data, (size_t)r, seen);
 	return r;
 }

@@ -186,6 +186,67 @@ class TestOpenSSLClients(TLSCase):
         self.assertEqual(recs, [])
 
 
+class TestTLSBehaviour(TLSCase):
+    def test_threads_on_many_sessions(self):
+        """6 threads x 5 requests, each thread its own keep-alive TLS session."""
+        script = (
+            "import sys, requests\n"
+            "from concurrent.futures import ThreadPoolExecutor\n"
+            "def work(t):\n"
+            "    s = requests.Session()\n"
+            "    for i in range(5):\n"
+            "        s.post(sys.argv[1], headers={'x-request-id': 't%d-%d' % (t, i)},\n"
+            "               json={'model': 'thr-%d' % t, 'messages': [{'content': 'w ' * i}]},\n"
+            "               verify=sys.argv[2])\n"
+            "with ThreadPoolExecutor(6) as ex:\n"
+            "    list(ex.map(work, range(6)))\n")
+        n0 = self.server.count()
+        cap = Capture()
+        run([PY, "-c", script, self.server.url + CHAT, CERT], shim_env(cap.path))
+        recs, stats = cap.stop()
+        entries = {e["request_id"]: e for e in self.server.entries(30, n0)}
+        self.assertEqual(len(entries), 30)
+        self.assertEqual(sorted(r["request_id"] for r in recs), sorted(entries))
+        for r in recs:
+            self.assert_tls_exchange(r, entries[r["request_id"]], workload="python3")
+            self.assertEqual(r["request_model"], "thr-" + r["request_id"].split("-")[0][1:])
+        self.assertEqual(len({r["local"] for r in recs}), 6)
+        self.assertEqual(stats["consumed"], 30)
+
+    def test_non_http_plaintext_is_passed_through(self):
+        """A TLS session whose plaintext is not HTTP/1.x gives no record, even
+        with TOKENRING_HTTP=all; a later HTTPS request in the same process does."""
+        script = (
+            "import socket, ssl, sys, requests\n"
+            "ctx = ssl.create_default_context(cafile=sys.argv[3])\n"
+            "raw = socket.create_connection(('127.0.0.1', int(sys.argv[2])))\n"
+            "c = ctx.wrap_socket(raw, server_hostname='127.0.0.1')\n"
+            "c.sendall(b'\\x00\\x01 not http\\r\\n\\r\\n')\n"
+            "print(c.recv(100).split(b'\\r\\n')[0])\n"
+            "c.close()\n"
+            "r = requests.post(sys.argv[1], json={'model': 'after'}, verify=sys.argv[3])\n"
+            "print(r.status_code)\n")
+        cmd = [PY, "-c", script, self.server.url + CHAT, str(self.server.port), CERT]
+        plain = run(cmd, base_env()).stdout
+        cap = Capture()
+        shimmed = run(cmd, shim_env(cap.path, TOKENRING_HTTP="all")).stdout
+        recs, _ = cap.stop()
+        self.assertEqual(shimmed, plain)
+        self.assertEqual(shimmed.splitlines()[-1], b"200")
+        self.assertEqual([(r["request_model"], r["flag_names"]) for r in recs],
+                         [("after", ["llm", "tls", "request_id_generated"])])
+
+    def test_disable_is_pure_passthrough(self):
+        body = {"model": "off", "messages": []}
+        cap = Capture()
+        out = run(base.curl_chat(self.server.url, body, "-k"),
+                  shim_env(cap.path, TOKENRING_DISABLE=1)).stdout
+        recs, stats = cap.stop()
+        self.assertIn(b'"model":"off"', out)
+        self.assertEqual(recs, [])
+        self.assertEqual((stats["producers"], stats["tail"]), (0, 0))
+
+
 class TestGnuTLSClients(TLSCase):
     def test_gnutls_cli_keepalive(self):
         """gnutls-cli (GnuTLS, its own socket via gnutls_transport_set_int):
