@@ -614,6 +614,17 @@ static uint64_t tls_install(_Atomic uint64_t *t, int fd, uint64_t old)
 	return tls_entry(old) ? old : 0;
 }
 
+/* Parse plaintext on a TLS slot we hold. */
+static void tls_feed_slot(struct fd_slot *s, enum conn_dir dir, const void *buf, size_t len)
+{
+	struct shim_emit_ctx ctx = {.slot = s, .extra_flags = REC_F_TLS};
+	if (SHIM_UNLIKELY(atomic_load_explicit(&s->state, memory_order_relaxed) &
+			  SLOT_F_INHERITED)) /* a fork child now uses the connection */
+		atomic_fetch_and_explicit(&s->state, ~(uint64_t)SLOT_F_INHERITED,
+					  memory_order_relaxed);
+	conn_feed(s->conn, shim_current_config(), dir, buf, len, shim_now_ns(), shim_emit, &ctx);
+}
+
 uint64_t fdt_tls_feed(int fd, enum conn_dir dir, const void *buf, size_t len)
 {
 	int saved_errno = errno;
@@ -636,15 +647,7 @@ uint64_t fdt_tls_feed(int fd, enum conn_dir dir, const void *buf, size_t len)
 		e = 0;
 		goto out;
 	}
-	if (SHIM_UNLIKELY(atomic_load_explicit(&s->state, memory_order_relaxed) &
-			  SLOT_F_INHERITED)) /* a fork child now uses the connection */
-		atomic_fetch_and_explicit(&s->state, ~(uint64_t)SLOT_F_INHERITED,
-					  memory_order_relaxed);
-	{
-		struct shim_emit_ctx ctx = {.slot = s, .extra_flags = REC_F_TLS};
-		conn_feed(s->conn, shim_current_config(), dir, buf, len, shim_now_ns(),
-			  shim_emit, &ctx);
-	}
+	tls_feed_slot(s, dir, buf, len);
 	if (!conn_tracking(s->conn)) {
 		SHIM_DEBUG("fd %d: TLS plaintext is not HTTP/1.x, passing through", fd);
 		atomic_fetch_or_explicit(&s->state, SLOT_F_GIVEUP, memory_order_relaxed);
@@ -666,6 +669,64 @@ void fdt_tls_end(int fd, uint64_t entry, bool eof)
 		goto out;
 	s = slot_acquire(entry);
 	if (s == NULL)
+		goto out;
+	if (!eof || conn_role_of(s->conn) == CONN_ROLE_CLIENT) {
+		struct shim_emit_ctx ctx = {.slot = s, .extra_flags = REC_F_TLS};
+		conn_close(s->conn, shim_current_config(), shim_now_ns(), shim_emit, &ctx);
+	}
+	slot_release(s);
+out:
+	errno = saved_errno;
+}
+
+uint64_t fdt_tls_detached_feed(uint64_t e, enum conn_dir dir, const void *buf, size_t len)
+{
+	int saved_errno = errno;
+	struct fd_slot *s;
+
+	if (e == FDT_PASS_TLS || !active() || len == 0)
+		goto out;
+	if (e == 0) {
+		uint32_t idx, gen;
+		s = slot_alloc(&idx, &gen);
+		if (s == NULL)
+			goto out;
+		shim_ring_poll();
+		s->fd = -1; /* no table entry: slot_finish never touches the table */
+		s->seen_first = 1;
+		memset(&s->local, 0, sizeof s->local);
+		memset(&s->peer, 0, sizeof s->peer);
+		conn_init(s->conn, CONN_ROLE_AUTO);
+		atomic_fetch_or_explicit(&s->state, SLOT_F_TLS, memory_order_relaxed);
+		e = slot_entry(idx, gen);
+	} else if ((s = slot_acquire(e)) == NULL) {
+		e = 0; /* lost to contention (desync) or gone: start afresh */
+		goto out;
+	}
+	tls_feed_slot(s, dir, buf, len);
+	if (!conn_tracking(s->conn)) {
+		/* Not HTTP/1.x: free the slot now; the caller keeps PASS_TLS. */
+		atomic_fetch_or_explicit(&s->state, SLOT_F_CLOSE, memory_order_relaxed);
+		e = FDT_PASS_TLS;
+	}
+	slot_release(s);
+out:
+	errno = saved_errno;
+	return e;
+}
+
+void fdt_tls_detached_end(uint64_t e, bool eof, bool free_slot)
+{
+	int saved_errno = errno;
+	struct fd_slot *s;
+
+	if (entry_code(e) < FDT_SLOT0 || e == FDT_PASS_TLS)
+		goto out;
+	if (free_slot) {
+		slot_close_entry(e); /* finishes it now, or marks it for its holder */
+		goto out;
+	}
+	if ((s = slot_acquire(e)) == NULL)
 		goto out;
 	if (!eof || conn_role_of(s->conn) == CONN_ROLE_CLIENT) {
 		struct shim_emit_ctx ctx = {.slot = s, .extra_flags = REC_F_TLS};

@@ -14,9 +14,11 @@
  * (tls_map.c) when a call returns data decrypted earlier. Library types
  * are opaque here: no OpenSSL or GnuTLS header is needed to build.
  *
- * Not seen: TLS libraries linked statically into the program (Go, Node's
- * bundled OpenSSL, rustls, BoringSSL) and sessions on memory BIOs that
- * never touch a socket in the call (asyncio's SSLObject): see docs/tls.md.
+ * A session with no socket at all (memory BIOs: Python asyncio's
+ * SSLObject, so httpx.AsyncClient and aiohttp) is still parsed, on a slot
+ * of its own; its records have no addresses. Not seen: TLS libraries
+ * linked statically into the program (Go, Node's bundled OpenSSL, rustls,
+ * BoringSSL): see docs/tls.md.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -91,6 +93,31 @@ static int lib_fd(const void *session, enum tls_lib lib)
 	return fn ? fn((gnutls_session_t)session) : -1;
 }
 
+/* gnutls_transport_get_int answers a number whatever the transport was
+ * set with (a pointer transport gives its low bits): trust it only for a
+ * fd whose first bytes were ciphertext (classified PASS). */
+static bool gnutls_fd_plausible(int fd)
+{
+	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
+	return t != NULL && (unsigned)fd < FDT_MAX_FDS &&
+	       atomic_load_explicit(&t[fd], memory_order_relaxed) == FDT_PASS;
+}
+
+/* Which socket a session's first plaintext belongs to, or -1 (none: a
+ * memory BIO or transport). seen: the fd the call did socket I/O on. */
+static int first_fd(const void *session, enum tls_lib lib, int seen)
+{
+	int fd = lib == LIB_OPENSSL ? lib_fd(session, lib) : -1;
+	if (fd < 0)
+		fd = seen;
+	if (fd < 0 && lib == LIB_GNUTLS) {
+		fd = lib_fd(session, lib);
+		if (!gnutls_fd_plausible(fd))
+			fd = -1;
+	}
+	return fd;
+}
+
 /* A call on session moved n plaintext bytes (n > 0) in direction dir;
  * seen: the fd its socket I/O used, or -1. */
 static void moved(const void *session, enum tls_lib lib, enum conn_dir dir, const void *buf,
@@ -98,25 +125,24 @@ static void moved(const void *session, enum tls_lib lib, enum conn_dir dir, cons
 {
 	int saved_errno = errno;
 	struct tls_map_ent *m;
+	uint64_t old = 0, e;
 	int fd;
-	uint64_t e;
 
 	if (atomic_load_explicit(&shim_mode, memory_order_relaxed) == SHIM_MODE_DISABLED)
 		return;
 	m = tls_map_find(session);
-	fd = m ? atomic_load_explicit(&m->fd, memory_order_relaxed) : -1;
-	if (fd < 0 && lib == LIB_OPENSSL)
-		fd = lib_fd(session, lib);
-	if (fd < 0)
-		fd = seen;
-	if (fd < 0 && lib == LIB_GNUTLS)
-		fd = lib_fd(session, lib);
-	if (fd < 0)
-		goto out;
-	e = fdt_tls_feed(fd, dir, buf, n);
-	if (e != 0 && (m == NULL || atomic_load_explicit(&m->entry, memory_order_relaxed) != e))
+	if (m != NULL) {
+		fd = atomic_load_explicit(&m->fd, memory_order_relaxed);
+		old = atomic_load_explicit(&m->entry, memory_order_relaxed);
+	} else {
+		fd = first_fd(session, lib, seen);
+	}
+	if (fd >= 0)
+		e = fdt_tls_feed(fd, dir, buf, n);
+	else
+		e = fdt_tls_detached_feed(old, dir, buf, n);
+	if (m == NULL ? e != 0 : e != old)
 		tls_map_put(session, fd, e);
-out:
 	errno = saved_errno;
 }
 
@@ -126,8 +152,12 @@ static void lost(const void *session)
 {
 	int saved_errno = errno;
 	struct tls_map_ent *m = tls_map_find(session);
-	if (m != NULL)
-		fdt_lose(atomic_load_explicit(&m->fd, memory_order_relaxed));
+	int fd = m ? atomic_load_explicit(&m->fd, memory_order_relaxed) : -1;
+	if (fd >= 0)
+		fdt_lose(fd);
+	else if (m != NULL) /* detached: its exchanges end, cut short */
+		fdt_tls_detached_end(atomic_load_explicit(&m->entry, memory_order_relaxed),
+				     false, true);
 	errno = saved_errno;
 }
 
@@ -138,8 +168,12 @@ static void ended(const void *session, bool eof, bool forget)
 	struct tls_map_ent *m = tls_map_find(session);
 
 	if (m != NULL) {
-		fdt_tls_end(atomic_load_explicit(&m->fd, memory_order_relaxed),
-			    atomic_load_explicit(&m->entry, memory_order_relaxed), eof);
+		int fd = atomic_load_explicit(&m->fd, memory_order_relaxed);
+		uint64_t e = atomic_load_explicit(&m->entry, memory_order_relaxed);
+		if (fd >= 0)
+			fdt_tls_end(fd, e, eof);
+		else
+			fdt_tls_detached_end(e, eof, forget);
 		if (forget)
 			tls_map_drop(m, session);
 	}

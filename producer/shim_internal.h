@@ -254,6 +254,17 @@ uint64_t fdt_tls_feed(int fd, enum conn_dir dir, const void *buf, size_t len);
  * still holds entry (the fd may have been closed and reused since). */
 void fdt_tls_end(int fd, uint64_t entry, bool eof);
 
+/* A TLS session with no socket of its own (memory BIOs: Python asyncio's
+ * SSLObject) is tracked by a slot the fd table never names, reached only
+ * through its entry (the hooks keep it per session). entry 0: take a
+ * fresh slot. Returns the entry to pass next time, FDT_PASS_TLS once its
+ * plaintext is known not to be HTTP/1.x (then nothing more is fed), 0 if
+ * no slot was free. The record's local and peer addresses are unknown. */
+uint64_t fdt_tls_detached_feed(uint64_t entry, enum conn_dir dir, const void *buf, size_t len);
+
+/* End the exchanges of such a session (free: also return its slot). */
+void fdt_tls_detached_end(uint64_t entry, bool eof, bool free_slot);
+
 /* Convert a sockaddr to a record address (v4-mapped v6 becomes v4). */
 void shim_addr_from_sockaddr(struct rec_addr *out, const struct sockaddr *sa, socklen_t len);
 

@@ -168,6 +168,31 @@ class TestOpenSSLClients(TLSCase):
         self.assertEqual(recs[0]["user_agent"], "python-httpx/" + base.HTTPX_VERSION)
         self.assertEqual(recs[0]["prompt_tokens"], 3)
 
+    def test_python_httpx_async_memory_bio(self):
+        """httpx.AsyncClient: asyncio does TLS on memory BIOs (SSLObject), so
+        no call touches the socket: tracked on a slot of its own, no
+        addresses, every HTTP and LLM field exact."""
+        script = (
+            "import asyncio, httpx, sys\n"
+            "async def main():\n"
+            "    async with httpx.AsyncClient(verify=sys.argv[2]) as c:\n"
+            "        for i in range(2):\n"
+            "            r = await c.post(sys.argv[1], headers={'x-request-id': 'aio-%d' % i},\n"
+            "                             json={'model': 'aio-%d' % i, 'stream': i == 1,\n"
+            "                                   'stream_options': {'include_usage': True},\n"
+            "                                   'messages': [{'content': 'x y z'}]})\n"
+            "            print(r.status_code, len(r.content))\n"
+            "asyncio.run(main())\n")
+        recs, _, entries, _ = self.shimmed_vs_plain(
+            [PY, "-c", script, self.server.url + CHAT, CERT], 2)
+        for rec, entry in zip(recs, entries):
+            # no socket: no addresses (assert_exchange checks them), the rest exact
+            self.assertEqual((rec["local"], rec["peer"]), ("", ""))
+            rec = dict(rec, peer="127.0.0.1:%d" % self.server.port, local="127.0.0.1:1")
+            self.assert_tls_exchange(rec, entry, workload="python3")
+        self.assertEqual([r["request_model"] for r in recs], ["aio-0", "aio-1"])
+        self.assertEqual([r["prompt_tokens"] for r in recs], [3, 3])
+
     def test_failed_handshake_unchanged(self):
         """curl against a plain-HTTP port over https: the same error, exit
         code and no record with the shim as without."""
