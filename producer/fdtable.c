@@ -658,24 +658,28 @@ out:
 	return e;
 }
 
-void fdt_tls_end(int fd, uint64_t entry, bool eof)
+/* The TLS session on slot e ended: finish its exchanges (on EOF only as
+ * a client: a server may still answer a half-closed request). */
+static void tls_end_slot(uint64_t e, bool eof)
 {
-	int saved_errno = errno;
-	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
-	struct fd_slot *s;
-
-	if (t == NULL || (unsigned)fd >= FDT_MAX_FDS || entry_code(entry) < FDT_SLOT0 ||
-	    atomic_load_explicit(&t[fd], memory_order_acquire) != entry)
-		goto out;
-	s = slot_acquire(entry);
+	struct fd_slot *s = slot_acquire(e);
 	if (s == NULL)
-		goto out;
+		return;
 	if (!eof || conn_role_of(s->conn) == CONN_ROLE_CLIENT) {
 		struct shim_emit_ctx ctx = {.slot = s, .extra_flags = REC_F_TLS};
 		conn_close(s->conn, shim_current_config(), shim_now_ns(), shim_emit, &ctx);
 	}
 	slot_release(s);
-out:
+}
+
+void fdt_tls_end(int fd, uint64_t entry, bool eof)
+{
+	int saved_errno = errno;
+	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
+
+	if (t != NULL && (unsigned)fd < FDT_MAX_FDS && entry_code(entry) >= FDT_SLOT0 &&
+	    atomic_load_explicit(&t[fd], memory_order_acquire) == entry)
+		tls_end_slot(entry, eof);
 	errno = saved_errno;
 }
 
@@ -718,21 +722,13 @@ out:
 void fdt_tls_detached_end(uint64_t e, bool eof, bool free_slot)
 {
 	int saved_errno = errno;
-	struct fd_slot *s;
 
 	if (entry_code(e) < FDT_SLOT0 || e == FDT_PASS_TLS)
 		goto out;
-	if (free_slot) {
+	if (free_slot)
 		slot_close_entry(e); /* finishes it now, or marks it for its holder */
-		goto out;
-	}
-	if ((s = slot_acquire(e)) == NULL)
-		goto out;
-	if (!eof || conn_role_of(s->conn) == CONN_ROLE_CLIENT) {
-		struct shim_emit_ctx ctx = {.slot = s, .extra_flags = REC_F_TLS};
-		conn_close(s->conn, shim_current_config(), shim_now_ns(), shim_emit, &ctx);
-	}
-	slot_release(s);
+	else
+		tls_end_slot(e, eof);
 out:
 	errno = saved_errno;
 }
