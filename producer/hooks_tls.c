@@ -80,16 +80,16 @@ static inline int watch_end(int outer)
 }
 
 /* The session's socket as the library reports it, or -1. */
-static int lib_fd(const void *session, enum tls_lib lib)
+static int lib_fd(const void *session, enum tls_lib lib, const void *caller)
 {
 	if (lib == LIB_OPENSSL) {
-		ssl_get_fd_fn fn = (ssl_get_fd_fn)tls_real(TLS_SSL_GET_FD);
+		ssl_get_fd_fn fn = (ssl_get_fd_fn)tls_real(TLS_SSL_GET_FD, caller);
 		return fn ? fn((const SSL *)session) : -1;
 	}
 	/* Only meaningful after gnutls_transport_set_int; a pointer transport
 	 * gives a number that is out of range or not a TCP socket, which
 	 * fdt_tls_feed refuses. */
-	gnutls_get_int_fn fn = (gnutls_get_int_fn)tls_real(TLS_GNUTLS_TRANSPORT_GET_INT);
+	gnutls_get_int_fn fn = (gnutls_get_int_fn)tls_real(TLS_GNUTLS_TRANSPORT_GET_INT, caller);
 	return fn ? fn((gnutls_session_t)session) : -1;
 }
 
@@ -105,13 +105,13 @@ static bool gnutls_fd_plausible(int fd)
 
 /* Which socket a session's first plaintext belongs to, or -1 (none: a
  * memory BIO or transport). seen: the fd the call did socket I/O on. */
-static int first_fd(const void *session, enum tls_lib lib, int seen)
+static int first_fd(const void *session, enum tls_lib lib, int seen, const void *caller)
 {
-	int fd = lib == LIB_OPENSSL ? lib_fd(session, lib) : -1;
+	int fd = lib == LIB_OPENSSL ? lib_fd(session, lib, caller) : -1;
 	if (fd < 0)
 		fd = seen;
 	if (fd < 0 && lib == LIB_GNUTLS) {
-		fd = lib_fd(session, lib);
+		fd = lib_fd(session, lib, caller);
 		if (!gnutls_fd_plausible(fd))
 			fd = -1;
 	}
@@ -121,7 +121,7 @@ static int first_fd(const void *session, enum tls_lib lib, int seen)
 /* A call on session moved n plaintext bytes (n > 0) in direction dir;
  * seen: the fd its socket I/O used, or -1. */
 static void moved(const void *session, enum tls_lib lib, enum conn_dir dir, const void *buf,
-		  size_t n, int seen)
+		  size_t n, int seen, const void *caller)
 {
 	int saved_errno = errno;
 	struct tls_map_ent *m;
@@ -135,7 +135,7 @@ static void moved(const void *session, enum tls_lib lib, enum conn_dir dir, cons
 		fd = atomic_load_explicit(&m->fd, memory_order_relaxed);
 		old = atomic_load_explicit(&m->entry, memory_order_relaxed);
 	} else {
-		fd = first_fd(session, lib, seen);
+		fd = first_fd(session, lib, seen, caller);
 	}
 	if (fd >= 0)
 		e = fdt_tls_feed(fd, dir, buf, n);
@@ -182,9 +182,10 @@ static void ended(const void *session, bool eof, bool forget)
 
 /* ---- OpenSSL ---- */
 
-static int ssl_read_common(enum tls_real_id id, SSL *ssl, void *buf, int num)
+static int ssl_read_common(enum tls_real_id id, SSL *ssl, void *buf, int num,
+			   const void *caller)
 {
-	ssl_rw_fn fn = (ssl_rw_fn)tls_real(id);
+	ssl_rw_fn fn = (ssl_rw_fn)tls_real(id, caller);
 	if (SHIM_UNLIKELY(fn == NULL)) {
 		errno = ENOSYS;
 		return -1;
@@ -195,7 +196,7 @@ static int ssl_read_common(enum tls_real_id id, SSL *ssl, void *buf, int num)
 	if (id == TLS_SSL_PEEK)
 		return r;
 	if (r > 0)
-		moved(ssl, LIB_OPENSSL, CONN_DIR_IN, buf, (size_t)r, seen);
+		moved(ssl, LIB_OPENSSL, CONN_DIR_IN, buf, (size_t)r, seen, caller);
 	else if (r == 0 && num > 0)
 		ended(ssl, true, false); /* close_notify (or EOF) */
 	return r;
@@ -203,18 +204,18 @@ static int ssl_read_common(enum tls_real_id id, SSL *ssl, void *buf, int num)
 
 EXPORT int SSL_read(SSL *ssl, void *buf, int num)
 {
-	return ssl_read_common(TLS_SSL_READ, ssl, buf, num);
+	return ssl_read_common(TLS_SSL_READ, ssl, buf, num, __builtin_return_address(0));
 }
 
 EXPORT int SSL_peek(SSL *ssl, void *buf, int num)
 {
-	return ssl_read_common(TLS_SSL_PEEK, ssl, buf, num);
+	return ssl_read_common(TLS_SSL_PEEK, ssl, buf, num, __builtin_return_address(0));
 }
 
 static int ssl_read_ex_common(enum tls_real_id id, SSL *ssl, void *buf, size_t num,
-			      size_t *readbytes)
+			      size_t *readbytes, const void *caller)
 {
-	ssl_rw_ex_fn fn = (ssl_rw_ex_fn)tls_real(id);
+	ssl_rw_ex_fn fn = (ssl_rw_ex_fn)tls_real(id, caller);
 	if (SHIM_UNLIKELY(fn == NULL)) {
 		errno = ENOSYS;
 		return 0;
@@ -225,23 +226,26 @@ static int ssl_read_ex_common(enum tls_real_id id, SSL *ssl, void *buf, size_t n
 	/* 1: *readbytes bytes read; 0: failure (EOF included, told apart only
 	 * by SSL_get_error: left to close(), which ends the connection). */
 	if (id == TLS_SSL_READ_EX && r == 1 && readbytes != NULL && *readbytes > 0)
-		moved(ssl, LIB_OPENSSL, CONN_DIR_IN, buf, *readbytes, seen);
+		moved(ssl, LIB_OPENSSL, CONN_DIR_IN, buf, *readbytes, seen, caller);
 	return r;
 }
 
 EXPORT int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
 {
-	return ssl_read_ex_common(TLS_SSL_READ_EX, ssl, buf, num, readbytes);
+	return ssl_read_ex_common(TLS_SSL_READ_EX, ssl, buf, num, readbytes,
+				  __builtin_return_address(0));
 }
 
 EXPORT int SSL_peek_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
 {
-	return ssl_read_ex_common(TLS_SSL_PEEK_EX, ssl, buf, num, readbytes);
+	return ssl_read_ex_common(TLS_SSL_PEEK_EX, ssl, buf, num, readbytes,
+				  __builtin_return_address(0));
 }
 
 EXPORT int SSL_write(SSL *ssl, const void *buf, int num)
 {
-	ssl_write_fn fn = (ssl_write_fn)tls_real(TLS_SSL_WRITE);
+	const void *caller = __builtin_return_address(0);
+	ssl_write_fn fn = (ssl_write_fn)tls_real(TLS_SSL_WRITE, caller);
 	if (SHIM_UNLIKELY(fn == NULL)) {
 		errno = ENOSYS;
 		return -1;
@@ -250,13 +254,14 @@ EXPORT int SSL_write(SSL *ssl, const void *buf, int num)
 	int r = fn(ssl, buf, num);
 	int seen = watch_end(outer);
 	if (r > 0)
-		moved(ssl, LIB_OPENSSL, CONN_DIR_OUT, buf, (size_t)r, seen);
+		moved(ssl, LIB_OPENSSL, CONN_DIR_OUT, buf, (size_t)r, seen, caller);
 	return r;
 }
 
 EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written)
 {
-	ssl_write_ex_fn fn = (ssl_write_ex_fn)tls_real(TLS_SSL_WRITE_EX);
+	const void *caller = __builtin_return_address(0);
+	ssl_write_ex_fn fn = (ssl_write_ex_fn)tls_real(TLS_SSL_WRITE_EX, caller);
 	if (SHIM_UNLIKELY(fn == NULL)) {
 		errno = ENOSYS;
 		return 0;
@@ -265,13 +270,14 @@ EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written)
 	int r = fn(ssl, buf, num, written);
 	int seen = watch_end(outer);
 	if (r == 1 && written != NULL && *written > 0)
-		moved(ssl, LIB_OPENSSL, CONN_DIR_OUT, buf, *written, seen);
+		moved(ssl, LIB_OPENSSL, CONN_DIR_OUT, buf, *written, seen, caller);
 	return r;
 }
 
 EXPORT int SSL_shutdown(SSL *ssl)
 {
-	ssl_shutdown_fn fn = (ssl_shutdown_fn)tls_real(TLS_SSL_SHUTDOWN);
+	const void *caller = __builtin_return_address(0);
+	ssl_shutdown_fn fn = (ssl_shutdown_fn)tls_real(TLS_SSL_SHUTDOWN, caller);
 	if (SHIM_UNLIKELY(fn == NULL)) {
 		errno = ENOSYS;
 		return -1;
@@ -283,7 +289,8 @@ EXPORT int SSL_shutdown(SSL *ssl)
 
 EXPORT void SSL_free(SSL *ssl)
 {
-	ssl_free_fn fn = (ssl_free_fn)tls_real(TLS_SSL_FREE);
+	const void *caller = __builtin_return_address(0);
+	ssl_free_fn fn = (ssl_free_fn)tls_real(TLS_SSL_FREE, caller);
 	if (ssl != NULL)
 		ended(ssl, false, true); /* before: the pointer may be reused after */
 	if (fn != NULL)
@@ -294,7 +301,8 @@ EXPORT void SSL_free(SSL *ssl)
 
 EXPORT ssize_t gnutls_record_recv(gnutls_session_t session, void *data, size_t size)
 {
-	gnutls_recv_fn fn = (gnutls_recv_fn)tls_real(TLS_GNUTLS_RECORD_RECV);
+	const void *caller = __builtin_return_address(0);
+	gnutls_recv_fn fn = (gnutls_recv_fn)tls_real(TLS_GNUTLS_RECORD_RECV, caller);
 	if (SHIM_UNLIKELY(fn == NULL)) {
 		errno = ENOSYS;
 		return -1;
@@ -303,7 +311,7 @@ EXPORT ssize_t gnutls_record_recv(gnutls_session_t session, void *data, size_t s
 	ssize_t r = fn(session, data, size);
 	int seen = watch_end(outer);
 	if (r > 0)
-		moved(session, LIB_GNUTLS, CONN_DIR_IN, data, (size_t)r, seen);
+		moved(session, LIB_GNUTLS, CONN_DIR_IN, data, (size_t)r, seen, caller);
 	else if (r == 0 && size > 0)
 		ended(session, true, false);
 	return r;
@@ -311,7 +319,8 @@ EXPORT ssize_t gnutls_record_recv(gnutls_session_t session, void *data, size_t s
 
 EXPORT ssize_t gnutls_record_send(gnutls_session_t session, const void *data, size_t size)
 {
-	gnutls_send_fn fn = (gnutls_send_fn)tls_real(TLS_GNUTLS_RECORD_SEND);
+	const void *caller = __builtin_return_address(0);
+	gnutls_send_fn fn = (gnutls_send_fn)tls_real(TLS_GNUTLS_RECORD_SEND, caller);
 	if (SHIM_UNLIKELY(fn == NULL)) {
 		errno = ENOSYS;
 		return -1;
@@ -324,13 +333,14 @@ EXPORT ssize_t gnutls_record_send(gnutls_session_t session, const void *data, si
 	if (r > 0 && data == NULL)
 		lost(session);
 	else if (r > 0)
-		moved(session, LIB_GNUTLS, CONN_DIR_OUT, data, (size_t)r, seen);
+		moved(session, LIB_GNUTLS, CONN_DIR_OUT, data, (size_t)r, seen, caller);
 	return r;
 }
 
 EXPORT int gnutls_bye(gnutls_session_t session, int how)
 {
-	gnutls_bye_fn fn = (gnutls_bye_fn)tls_real(TLS_GNUTLS_BYE);
+	const void *caller = __builtin_return_address(0);
+	gnutls_bye_fn fn = (gnutls_bye_fn)tls_real(TLS_GNUTLS_BYE, caller);
 	if (SHIM_UNLIKELY(fn == NULL)) {
 		errno = ENOSYS;
 		return -1;
@@ -342,7 +352,8 @@ EXPORT int gnutls_bye(gnutls_session_t session, int how)
 
 EXPORT void gnutls_deinit(gnutls_session_t session)
 {
-	gnutls_deinit_fn fn = (gnutls_deinit_fn)tls_real(TLS_GNUTLS_DEINIT);
+	const void *caller = __builtin_return_address(0);
+	gnutls_deinit_fn fn = (gnutls_deinit_fn)tls_real(TLS_GNUTLS_DEINIT, caller);
 	if (session != NULL)
 		ended(session, false, true);
 	if (fn != NULL)

@@ -3,10 +3,9 @@
  * exports only the hooks themselves, see libtokenring.map).
  *
  *   tls_real.c   the real OpenSSL / GnuTLS functions, resolved lazily the
- *                first time a hook runs: dlsym(RTLD_NEXT), else the copy
- *                already loaded in the process (Python loads libssl as a
- *                dependency of a module opened RTLD_LOCAL, out of
- *                RTLD_NEXT's reach). Neither library is linked.
+ *                first time each calling object runs a hook, in that
+ *                object's own scope (a process may hold two copies of a
+ *                library). Neither library is linked.
  *   tls_map.c    session (SSL *, gnutls_session_t) -> socket fd, a fixed
  *                lock-free table: no allocation, no lock on the call path
  *   hooks_tls.c  SSL_read/_ex, SSL_write/_ex, SSL_peek/_ex, SSL_shutdown,
@@ -40,16 +39,22 @@ enum tls_real_id {
 	TLS_REAL_COUNT
 };
 
-extern void *_Atomic tls_real_fn[TLS_REAL_COUNT];
+/* Calling objects remembered per hook (their code's address range). */
+#define TLS_REAL_CALLERS 4
 
-/* The real function for id, resolving it on first use; NULL if neither
- * RTLD_NEXT nor a loaded libssl / libgnutls has it. */
-void *tls_real_resolve(enum tls_real_id id);
+/* The real function for id as the code at `caller` (a return address in
+ * the object that called the hook) would have bound it without the shim;
+ * NULL if no loaded library defines it. Slow (dl_iterate_phdr, dlopen
+ * RTLD_NOLOAD, dlsym): the first call from each calling object. */
+void *tls_real_resolve(enum tls_real_id id, const void *caller);
 
-static inline void *tls_real(enum tls_real_id id)
+/* The cached answer for caller, or NULL. A few loads and compares. */
+void *tls_real_cached(enum tls_real_id id, const void *caller);
+
+static inline void *tls_real(enum tls_real_id id, const void *caller)
 {
-	void *p = atomic_load_explicit(&tls_real_fn[id], memory_order_relaxed);
-	return __builtin_expect(p != NULL, 1) ? p : tls_real_resolve(id);
+	void *p = tls_real_cached(id, caller);
+	return __builtin_expect(p != NULL, 1) ? p : tls_real_resolve(id, caller);
 }
 
 /* ---- session -> fd (tls_map.c) ----

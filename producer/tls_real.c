@@ -3,16 +3,21 @@
  *
  * The shim links neither libssl nor libgnutls (it depends on libc alone):
  * a hook runs only because the process called SSL_write or
- * gnutls_record_send, so the library is loaded by then, and the real
- * function is looked up the first time a hook needs it:
- *   1. dlsym(RTLD_NEXT): the library is in the global scope (linked by the
- *      program, e.g. curl, gnutls-cli);
- *   2. else the copy already mapped in the process, found by name with
- *      dl_iterate_phdr and opened with RTLD_NOLOAD (no new load): a
- *      library pulled in by a module opened RTLD_LOCAL (Python's _ssl,
- *      ctypes) is outside RTLD_NEXT's scope. The handle stays open: the
- *      pointers we keep must never dangle.
- * Every resolver stores the same value, so racing threads are harmless.
+ * gnutls_record_send, so the library is loaded by then. Which copy is "the
+ * real one" depends on the caller: a process may hold two (the system
+ * libssl for Python's ssl module, and a renamed copy bundled in a wheel
+ * for libpq), and an SSL * of one must never reach the other. So the real
+ * function is the one the *calling object* would have bound to without
+ * the shim: looked up in that object's own scope (dlopen(RTLD_NOLOAD) of
+ * it, then dlsym: the object and its dependencies, where the shim is not).
+ * For an object in the global scope whose lookup finds the shim itself
+ * (the main program), dlsym(RTLD_NEXT) gives the next definition.
+ *
+ * The answer is cached per hook and per calling object, by the address
+ * range of that object's code: the per-call cost is comparing the return
+ * address with a few ranges. Entries are filled once (claimed with a CAS,
+ * published with a release store) and never change; when a hook's entries
+ * are all taken, further callers resolve on every call (slow, correct).
  */
 #include <dlfcn.h>
 #include <link.h>
@@ -20,11 +25,9 @@
 
 #include "tls.h"
 
-void *_Atomic tls_real_fn[TLS_REAL_COUNT];
-
 struct tls_sym {
 	const char *name;
-	const char *lib; /* file name prefix of the library defining it */
+	const char *lib; /* file name prefix of the usual library defining it */
 };
 
 static const struct tls_sym syms[TLS_REAL_COUNT] = {
@@ -44,36 +47,121 @@ static const struct tls_sym syms[TLS_REAL_COUNT] = {
 	[TLS_GNUTLS_TRANSPORT_GET_INT] = {"gnutls_transport_get_int", "libgnutls.so"},
 };
 
-struct lib_search {
-	const char *prefix;
-	char path[512];
+struct tls_real_ent {
+	_Atomic int ready; /* release-stored after lo, hi, fn */
+	uintptr_t lo, hi;  /* the calling object's code */
+	void *fn;
 };
 
-static int find_lib(struct dl_phdr_info *info, size_t size, void *arg)
+static struct tls_real_ent cache[TLS_REAL_COUNT][TLS_REAL_CALLERS];
+static _Atomic unsigned used[TLS_REAL_COUNT];
+
+/* ---- finding objects ---- */
+
+struct obj_query {
+	uintptr_t addr;     /* find the object whose code holds addr... */
+	const char *prefix; /* ...or the first whose file name starts so */
+	const char *name;   /* out: its name ("" for the main program) */
+	uintptr_t lo, hi;   /* out: its executable segment */
+};
+
+static int find_obj(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	struct lib_search *q = arg;
-	const char *base = strrchr(info->dlpi_name, '/');
+	struct obj_query *q = arg;
 	(void)size;
-	base = base ? base + 1 : info->dlpi_name;
-	if (strncmp(base, q->prefix, strlen(q->prefix)) != 0 ||
-	    strlen(info->dlpi_name) >= sizeof q->path)
-		return 0;
-	memcpy(q->path, info->dlpi_name, strlen(info->dlpi_name) + 1);
-	return 1; /* the first loaded copy: the one the program bound first */
+	if (q->prefix != NULL) {
+		const char *base = strrchr(info->dlpi_name, '/');
+		base = base ? base + 1 : info->dlpi_name;
+		if (strncmp(base, q->prefix, strlen(q->prefix)) != 0)
+			return 0;
+		q->name = info->dlpi_name;
+		return 1;
+	}
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) || q->addr < lo ||
+		    q->addr >= lo + ph->p_memsz)
+			continue;
+		q->name = info->dlpi_name;
+		q->lo = lo;
+		q->hi = lo + ph->p_memsz;
+		return 1;
+	}
+	return 0;
 }
 
-void *tls_real_resolve(enum tls_real_id id)
+/* The definition of name visible from object `obj` (NULL: main program),
+ * or NULL if its scope has none or only ours. */
+static void *lookup_in(const char *obj, const char *name)
 {
-	void *p = dlsym(RTLD_NEXT, syms[id].name);
+	void *h = dlopen(obj != NULL && obj[0] != '\0' ? obj : NULL, RTLD_LAZY | RTLD_NOLOAD);
+	void *p;
+	Dl_info self, found;
 
-	if (p == NULL) {
-		struct lib_search q = {.prefix = syms[id].lib};
-		void *h;
-		if (dl_iterate_phdr(find_lib, &q) == 1 &&
-		    (h = dlopen(q.path, RTLD_LAZY | RTLD_NOLOAD)) != NULL)
-			p = dlsym(h, syms[id].name);
-	}
-	if (p != NULL)
-		atomic_store_explicit(&tls_real_fn[id], p, memory_order_relaxed);
+	if (h == NULL)
+		return NULL;
+	p = dlsym(h, name); /* the handle stays open: pointers we keep never dangle */
+	if (p != NULL && dladdr(p, &found) && dladdr((void *)lookup_in, &self) &&
+	    found.dli_fbase == self.dli_fbase)
+		return NULL; /* the global scope: it found the hook itself */
 	return p;
+}
+
+static void *resolve_slow(enum tls_real_id id, uintptr_t ra, uintptr_t *lo, uintptr_t *hi)
+{
+	struct obj_query q = {.addr = ra};
+	void *p = NULL;
+
+	*lo = *hi = 0;
+	if (ra != 0 && dl_iterate_phdr(find_obj, &q) == 1) {
+		*lo = q.lo;
+		*hi = q.hi;
+		p = lookup_in(q.name, syms[id].name);
+	}
+	if (p == NULL)
+		p = dlsym(RTLD_NEXT, syms[id].name);
+	if (p == NULL) {
+		/* A library opened RTLD_LOCAL, called from code we could not
+		 * place: the first loaded copy. */
+		struct obj_query lib = {.prefix = syms[id].lib};
+		if (dl_iterate_phdr(find_obj, &lib) == 1)
+			p = lookup_in(lib.name, syms[id].name);
+	}
+	return p;
+}
+
+void *tls_real_resolve(enum tls_real_id id, const void *caller)
+{
+	uintptr_t ra = (uintptr_t)caller, lo, hi;
+	void *p = resolve_slow(id, ra, &lo, &hi);
+	unsigned n;
+
+	if (p == NULL || lo == hi)
+		return p;
+	n = atomic_fetch_add_explicit(&used[id], 1, memory_order_relaxed);
+	if (n < TLS_REAL_CALLERS) {
+		struct tls_real_ent *e = &cache[id][n];
+		e->lo = lo;
+		e->hi = hi;
+		e->fn = p;
+		/* release: pairs with the acquire in tls_real_cached */
+		atomic_store_explicit(&e->ready, 1, memory_order_release);
+	} else {
+		atomic_store_explicit(&used[id], TLS_REAL_CALLERS, memory_order_relaxed);
+	}
+	return p;
+}
+
+void *tls_real_cached(enum tls_real_id id, const void *caller)
+{
+	uintptr_t ra = (uintptr_t)caller;
+	for (unsigned i = 0; i < TLS_REAL_CALLERS; i++) {
+		const struct tls_real_ent *e = &cache[id][i];
+		if (!atomic_load_explicit(&e->ready, memory_order_acquire))
+			break;
+		if (ra >= e->lo && ra < e->hi)
+			return e->fn;
+	}
+	return NULL;
 }
