@@ -3,6 +3,15 @@
 # libssl-dev (scripts/apt/tls.txt); the shim itself needs no TLS headers.
 include(${PROJECT_SOURCE_DIR}/tests/tools/tools.cmake)
 
+# The fd table's TLS entry points, linked directly (no LD_PRELOAD).
+if(TARGET tokenring_shim_core AND CRITERION_FOUND)
+  add_executable(tls_test_fdtable ${CMAKE_CURRENT_LIST_DIR}/tls_test_fdtable.c)
+  target_link_libraries(tls_test_fdtable PRIVATE tokenring_shim_core tokenring_warnings
+    PkgConfig::CRITERION)
+  add_test(NAME tls_fdtable COMMAND tls_test_fdtable)
+  set_tests_properties(tls_fdtable PROPERTIES LABELS "unit")
+endif()
+
 if(TARGET tokenring AND TARGET shim_probe)
   find_package(OpenSSL REQUIRED COMPONENTS SSL)
   add_executable(tls_probe ${CMAKE_CURRENT_LIST_DIR}/tls_probe.c)
