@@ -8,8 +8,10 @@ and with TLS (a self-signed certificate made here). Modes: no shim, shim in
 the client (wrk), shim in the server (nginx: OpenSSL too), each over http
 and https; interleaved over the repeats so drift hits all alike. tokenringd
 drains the ring when --daemon is given (its CPU is counted). Prints a
-markdown table: median over repeats (min-max) of p50 latency and CPU per
-request, and what the shim adds vs the same protocol without it.
+markdown table: median over repeats (min-max) of the time per request
+(1/rate: one connection, so it is the mean latency), wrk's p50 (1 us
+resolution) and CPU per request (wrk + nginx + tokenringd), and what the
+shim adds vs the same protocol without it.
 
     python3 bench/tls_bench.py --shim build/rel/producer/libtokenring.so \\
         [--daemon build/rel/aggregator/tokenringd] [--duration 3] [--repeats 3]
@@ -99,23 +101,24 @@ def main():
             stack.stop_all()
     print("wrk -t1 -c1 keep-alive POST %s over loopback, %gs x %d repeats; "
           "median (min-max)\n" % (PATH, args.duration, args.repeats))
-    print("| protocol | shim | p50 us | added p50 us | CPU us/request | added CPU us "
-          "| recorded/sent |")
-    print("|---|---|---|---|---|---|---|")
+    print("| protocol | shim | us/request (1/rate) | added us | p50 us | CPU us/request "
+          "| added CPU us | recorded/sent |")
+    print("|---|---|---|---|---|---|---|---|")
     for proto, shim in MODES:
         rs = results[(proto, shim)]
         base = results[(proto, None)]
-        p50, p50_med = hb.fmt([r["p50"] for r in rs])
+        per, per_med = hb.fmt([1e6 / r["rps"] for r in rs])
+        p50, _ = hb.fmt([r["p50"] for r in rs])
         cpu, cpu_med = hb.fmt([r["cpu_us"] for r in rs])
         added = added_cpu = "-"
         if shim:
-            added = "%+.2f" % (p50_med - statistics.median(r["p50"] for r in base))
+            added = "%+.2f" % (per_med - statistics.median(1e6 / r["rps"] for r in base))
             added_cpu = "%+.2f" % (cpu_med - statistics.median(r["cpu_us"] for r in base))
         rec = "-"
         if shim and rs[0]["recorded"] is not None:
             rec = "%d/%d" % (sum(r["recorded"] for r in rs), sum(r["reqs"] for r in rs))
-        print("| %s | %s | %s | %s | %s | %s | %s |" % (proto, shim or "none", p50, added,
-                                                        cpu, added_cpu, rec))
+        print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            proto, shim or "none", per, added, p50, cpu, added_cpu, rec))
 
 
 if __name__ == "__main__":

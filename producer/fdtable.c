@@ -704,7 +704,9 @@ uint64_t fdt_tls_detached_feed(uint64_t e, enum conn_dir dir, const void *buf, s
 		atomic_fetch_or_explicit(&s->state, SLOT_F_TLS, memory_order_relaxed);
 		e = slot_entry(idx, gen);
 	} else if ((s = slot_acquire(e)) == NULL) {
-		e = 0; /* lost to contention (desync) or gone: start afresh */
+		/* Lost to contention (its holder finishes it as a desync) or
+		 * freed: a new slot mid-stream would misframe, so stop here. */
+		e = FDT_PASS_TLS;
 		goto out;
 	}
 	tls_feed_slot(s, dir, buf, len);

@@ -155,9 +155,11 @@ static void lost(const void *session)
 	int fd = m ? atomic_load_explicit(&m->fd, memory_order_relaxed) : -1;
 	if (fd >= 0)
 		fdt_lose(fd);
-	else if (m != NULL) /* detached: its exchanges end, cut short */
+	else if (m != NULL) { /* detached: its exchanges end, cut short */
 		fdt_tls_detached_end(atomic_load_explicit(&m->entry, memory_order_relaxed),
 				     false, true);
+		tls_map_put(session, -1, FDT_PASS_TLS);
+	}
 	errno = saved_errno;
 }
 

@@ -258,8 +258,9 @@ void fdt_tls_end(int fd, uint64_t entry, bool eof);
  * SSLObject) is tracked by a slot the fd table never names, reached only
  * through its entry (the hooks keep it per session). entry 0: take a
  * fresh slot. Returns the entry to pass next time, FDT_PASS_TLS once its
- * plaintext is known not to be HTTP/1.x (then nothing more is fed), 0 if
- * no slot was free. The record's local and peer addresses are unknown. */
+ * plaintext is known not to be HTTP/1.x or its slot was lost (then nothing
+ * more is fed), 0 if no slot was free for a fresh session. The records'
+ * local and peer addresses are unknown. */
 uint64_t fdt_tls_detached_feed(uint64_t entry, enum conn_dir dir, const void *buf, size_t len);
 
 /* End the exchanges of such a session (free: also return its slot). */
