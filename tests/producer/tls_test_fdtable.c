@@ -175,3 +175,22 @@ Test(tls_fdtable, watch_notes_the_fd_a_tls_call_used)
 	close(p[0]);
 	close(p[1]);
 }
+
+Test(tls_fdtable, http2_inside_tls_gives_no_record)
+{
+	/* curl prefers h2 when the server offers it over ALPN: the plaintext
+	 * is the HTTP/2 connection preface and binary frames. */
+	static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+	static const char frame[] = "\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+	struct tr_record out[4];
+	uint64_t e;
+	int s, c = tls_client(&s);
+
+	feed_tls(c, CONN_DIR_OUT, preface, &e);
+	e = fdt_tls_feed(c, CONN_DIR_OUT, frame, sizeof frame - 1);
+	e = fdt_tls_feed(c, CONN_DIR_IN, frame, sizeof frame - 1);
+	fdt_reset(c);
+	cr_assert_eq(drain(out, 4), 0);
+	close(c);
+	close(s);
+}
