@@ -137,12 +137,20 @@ static void moved(const void *session, enum tls_lib lib, enum conn_dir dir, cons
 	} else {
 		fd = first_fd(session, lib, seen, caller);
 	}
-	if (fd >= 0)
+	if (fd >= 0) {
 		e = fdt_tls_feed(fd, dir, buf, n);
-	else
+	} else {
+		/* A detached slot is reachable only through the map: no entry,
+		 * no slot (it could never be freed). */
+		if (m == NULL && tls_map_put(session, -1, 0) == NULL)
+			goto out;
 		e = fdt_tls_detached_feed(old, dir, buf, n);
-	if (m == NULL ? e != 0 : e != old)
-		tls_map_put(session, fd, e);
+	}
+	/* A socket session is remembered once fed (a wrong guess of its fd
+	 * feeds nothing and is not kept); a detached one always is. */
+	if (e != old && (fd < 0 || e != 0))
+		(void)tls_map_put(session, fd, e);
+out:
 	errno = saved_errno;
 }
 
@@ -158,7 +166,7 @@ static void lost(const void *session)
 	else if (m != NULL) { /* detached: its exchanges end, cut short */
 		fdt_tls_detached_end(atomic_load_explicit(&m->entry, memory_order_relaxed),
 				     false, true);
-		tls_map_put(session, -1, FDT_PASS_TLS);
+		(void)tls_map_put(session, -1, FDT_PASS_TLS);
 	}
 	errno = saved_errno;
 }

@@ -73,8 +73,9 @@ struct tls_map_ent {
 /* The entry for session, or NULL. */
 struct tls_map_ent *tls_map_find(const void *session);
 
-/* Record session -> (fd, entry), claiming an entry if it has none. */
-void tls_map_put(const void *session, int fd, uint64_t entry);
+/* Record session -> (fd, entry), claiming an entry if it has none.
+ * Returns it, or NULL when the session's probe window is full. */
+struct tls_map_ent *tls_map_put(const void *session, int fd, uint64_t entry);
 
 /* Forget session (freed: its pointer may be reused by the next one). */
 void tls_map_drop(struct tls_map_ent *ent, const void *session);

@@ -9,10 +9,10 @@
  * (the fd may have been closed and its number reused since).
  *
  * Open addressing over a fixed array in .bss (pages cost memory only once
- * touched), a short linear probe from the pointer's hash, no tombstones:
- * a dropped key becomes free, so a later key may be found past a hole only
- * by re-probing, which tls_map_put does (a miss is never wrong, only a
- * re-discovery of the fd).
+ * touched): a key lives in one of TLS_MAP_PROBE entries from its hash, and
+ * a lookup always scans the whole window, so a dropped key (set back to 0:
+ * no tombstones) never hides another. A full window means "not cached":
+ * the fd is found again from the call, never wrongly.
  */
 #include <stddef.h>
 
@@ -46,7 +46,7 @@ struct tls_map_ent *tls_map_find(const void *session)
 	return NULL;
 }
 
-void tls_map_put(const void *session, int fd, uint64_t entry)
+struct tls_map_ent *tls_map_put(const void *session, int fd, uint64_t entry)
 {
 	uintptr_t key = (uintptr_t)session;
 	struct tls_map_ent *e = tls_map_find(session);
@@ -62,9 +62,10 @@ void tls_map_put(const void *session, int fd, uint64_t entry)
 			e = c;
 	}
 	if (e == NULL)
-		return; /* window full: found again from the call next time */
+		return NULL; /* window full: found again from the call next time */
 	atomic_store_explicit(&e->fd, fd, memory_order_relaxed);
 	atomic_store_explicit(&e->entry, entry, memory_order_relaxed);
+	return e;
 }
 
 void tls_map_drop(struct tls_map_ent *ent, const void *session)
