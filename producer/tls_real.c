@@ -10,8 +10,13 @@
  * function is the one the *calling object* would have bound to without
  * the shim: looked up in that object's own scope (dlopen(RTLD_NOLOAD) of
  * it, then dlsym: the object and its dependencies, where the shim is not).
- * For an object in the global scope whose lookup finds the shim itself
- * (the main program), dlsym(RTLD_NEXT) gives the next definition.
+ * Then, as the dynamic linker would: the global scope comes first, for
+ * the symbol version the caller links against (the version of the
+ * definition its own scope has). So a copy bundled with other version
+ * tags (OpenSSL 1.1 in a wheel, OpenSSL 3 in the system) is the caller's,
+ * and a same-version duplicate loses to the global copy, as without the
+ * shim. A caller whose scope finds only the shim (the main program) gets
+ * dlsym(RTLD_NEXT).
  *
  * The answer is cached per hook and per calling object, by the address
  * range of that object's code: the per-call cost is comparing the return
@@ -63,6 +68,8 @@ struct obj_query {
 	const char *prefix; /* ...or the first whose file name starts so */
 	const char *name;   /* out: its name ("" for the main program) */
 	uintptr_t lo, hi;   /* out: its executable segment */
+	uintptr_t bias;     /* out: its load bias */
+	const ElfW(Dyn) *dyn; /* out: its dynamic section */
 };
 
 static int find_obj(struct dl_phdr_info *info, size_t size, void *arg)
@@ -86,6 +93,11 @@ static int find_obj(struct dl_phdr_info *info, size_t size, void *arg)
 		q->name = info->dlpi_name;
 		q->lo = lo;
 		q->hi = lo + ph->p_memsz;
+		q->bias = info->dlpi_addr;
+		for (int j = 0; j < info->dlpi_phnum; j++)
+			if (info->dlpi_phdr[j].p_type == PT_DYNAMIC)
+				q->dyn = (const ElfW(Dyn) *)(info->dlpi_addr +
+							     info->dlpi_phdr[j].p_vaddr);
 		return 1;
 	}
 	return 0;
@@ -93,12 +105,13 @@ static int find_obj(struct dl_phdr_info *info, size_t size, void *arg)
 
 /* The definition of name visible from object `obj` (NULL: main program),
  * or NULL if its scope has none or only ours. */
-static void *lookup_in(const char *obj, const char *name)
+static void *lookup_in(const char *obj, const char *name, void **hp)
 {
 	void *h = dlopen(obj != NULL && obj[0] != '\0' ? obj : NULL, RTLD_LAZY | RTLD_NOLOAD);
 	void *p;
 	Dl_info self, found;
 
+	*hp = h;
 	if (h == NULL)
 		return NULL;
 	p = dlsym(h, name); /* the handle stays open: pointers we keep never dangle */
@@ -108,25 +121,70 @@ static void *lookup_in(const char *obj, const char *name)
 	return p;
 }
 
+/* The version name of p, the definition of name that handle h's scope
+ * finds, read from its object's version definitions; NULL if unversioned.
+ * The strings live in the object's mapping. */
+static const char *version_of(void *h, const char *name, void *p)
+{
+	struct obj_query q = {.addr = (uintptr_t)p};
+	uintptr_t strtab = 0, verdef = 0;
+	const ElfW(Verdef) *vd;
+
+	if (dl_iterate_phdr(find_obj, &q) != 1 || q.dyn == NULL)
+		return NULL;
+	for (const ElfW(Dyn) *d = q.dyn; d->d_tag != DT_NULL; d++) {
+		if (d->d_tag == DT_STRTAB)
+			strtab = d->d_un.d_ptr;
+		else if (d->d_tag == DT_VERDEF)
+			verdef = d->d_un.d_ptr;
+	}
+	if (strtab == 0 || verdef == 0)
+		return NULL;
+	/* glibc relocates these in place where .dynamic is writable (x86-64),
+	 * not where it is read-only: an offset is below the load bias. */
+	if (strtab < q.bias)
+		strtab += q.bias;
+	if (verdef < q.bias)
+		verdef += q.bias;
+	for (vd = (const ElfW(Verdef) *)verdef;;
+	     vd = (const ElfW(Verdef) *)((const char *)vd + vd->vd_next)) {
+		if (!(vd->vd_flags & VER_FLG_BASE)) {
+			const ElfW(Verdaux) *aux =
+				(const ElfW(Verdaux) *)((const char *)vd + vd->vd_aux);
+			const char *v = (const char *)strtab + aux->vda_name;
+			if (dlvsym(h, name, v) == p)
+				return v;
+		}
+		if (vd->vd_next == 0)
+			return NULL;
+	}
+}
+
 static void *resolve_slow(enum tls_real_id id, uintptr_t ra, uintptr_t *lo, uintptr_t *hi)
 {
+	const char *name = syms[id].name;
 	struct obj_query q = {.addr = ra};
-	void *p = NULL;
+	void *p = NULL, *h;
 
 	*lo = *hi = 0;
 	if (ra != 0 && dl_iterate_phdr(find_obj, &q) == 1) {
 		*lo = q.lo;
 		*hi = q.hi;
-		p = lookup_in(q.name, syms[id].name);
+		p = lookup_in(q.name, name, &h);
 	}
-	if (p == NULL)
-		p = dlsym(RTLD_NEXT, syms[id].name);
+	if (p != NULL) {
+		/* The global scope first, for the version the caller uses. */
+		const char *v = version_of(h, name, p);
+		void *g = v != NULL ? dlvsym(RTLD_NEXT, name, v) : dlsym(RTLD_NEXT, name);
+		return g != NULL ? g : p;
+	}
+	p = dlsym(RTLD_NEXT, name);
 	if (p == NULL) {
 		/* A library opened RTLD_LOCAL, called from code we could not
 		 * place: the first loaded copy. */
 		struct obj_query lib = {.prefix = syms[id].lib};
 		if (dl_iterate_phdr(find_obj, &lib) == 1)
-			p = lookup_in(lib.name, syms[id].name);
+			p = lookup_in(lib.name, name, &h);
 	}
 	return p;
 }

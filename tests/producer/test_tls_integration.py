@@ -30,6 +30,7 @@ HERE = os.path.join(SRC, "tests", "producer")
 TLS_SERVER = os.path.join(HERE, "tls_llm_server.py")
 CURL_GNUTLS = os.path.join(HERE, "tls_curl_gnutls.py")
 TLS_PROBE = os.environ["TOKENRING_TLS_PROBE"]
+TLS_TWIN = os.environ["TOKENRING_TLS_TWIN"]
 TLS_EXPORTS = {"SSL_read", "SSL_read_ex", "SSL_peek", "SSL_peek_ex", "SSL_write",
                "SSL_write_ex", "SSL_shutdown", "SSL_free", "gnutls_record_recv",
                "gnutls_record_send", "gnutls_bye", "gnutls_deinit"}
@@ -344,6 +345,32 @@ class TestOpenSSLCallShapes(TLSCase):
                                      user_agent="tls-probe/1")
         self.assertEqual(recs[0]["local"], recs[1]["local"])
         self.assertEqual(recs[2]["local"], recs[3]["local"])
+
+
+    def test_two_tls_libraries_in_one_process(self):
+        """A module opened RTLD_LOCAL, linked to a stand-in libssl (OpenSSL's
+        names, its own struct: a wheel's bundled copy), next to the real
+        libssl: each hook calls the copy its caller binds to (a wrong one
+        would crash), and both sessions are recorded."""
+        n0 = self.server.count()
+        cap = Capture()
+        out = run([TLS_PROBE, str(self.server.port), TLS_TWIN], shim_env(cap.path)).stdout
+        recs, _ = cap.stop()
+        lines = [json.loads(l) for l in out.decode().splitlines()]
+        entries = self.server.entries(2, n0)
+        self.assertEqual(len(lines), 3)
+        self.assertEqual(len(recs), 3, recs)
+        for rec, entry, p in zip(recs, entries, lines):
+            self.assert_tls_exchange(rec, entry, workload="tls_probe", req_bytes=p["sent"])
+        twin = recs[2]
+        self.assertEqual(lines[2], {"twin_sent": twin["req_bytes"], "twin_received": 161})
+        self.assertEqual((twin["request_model"], twin["response_model"], twin["authority"]),
+                         ("twin-model", "twin-model", "twin.example"))
+        self.assertEqual((twin["prompt_tokens"], twin["completion_tokens"],
+                          twin["total_tokens"], twin["resp_bytes"], twin["status"]),
+                         (5, 6, 11, 161, 200))
+        self.assertEqual((twin["local"], twin["peer"]), ("", ""))
+        self.assertIn("tls", twin["flag_names"])
 
 
 class TestTLSServer(TLSCase):

@@ -2,7 +2,7 @@
  * tls_probe.c - drives OpenSSL's plaintext calls the unusual ways, for the
  * TLS integration test (run under LD_PRELOAD=libtokenring.so).
  *
- *   tls_probe PORT
+ *   tls_probe PORT [TWIN_MODULE]
  *
  * Two TLS sessions to 127.0.0.1:PORT, two POSTs on each (keep-alive):
  *   - session 1 on a socket BIO (SSL_set_fd: SSL_get_fd names the socket),
@@ -14,7 +14,13 @@
  * request 2 goes out with one SSL_write_ex and comes back through
  * SSL_peek_ex + SSL_read_ex. Prints one JSON line per request: the
  * plaintext bytes sent and received, and the response's status line.
+ *
+ * With TWIN_MODULE (tls_twin_client.so): only session 1, then the module
+ * is opened RTLD_LOCAL and runs one exchange over a stand-in TLS library
+ * with OpenSSL's names (a second "libssl" in the process, as a Python
+ * wheel bundles): one more line, {"twin_sent":N,"twin_received":M}.
  */
+#include <dlfcn.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/bio.h>
@@ -196,8 +202,8 @@ int main(int argc, char **argv)
 	SSL_CTX *ctx;
 	int port;
 
-	if (argc != 2)
-		die("usage: tls_probe PORT");
+	if (argc != 2 && argc != 3)
+		die("usage: tls_probe PORT [TWIN_MODULE]");
 	port = atoi(argv[1]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	ctx = SSL_CTX_new(TLS_client_method());
@@ -205,7 +211,17 @@ int main(int argc, char **argv)
 		die("SSL_CTX_new");
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL); /* self-signed test server */
 	session(ctx, port, 0, 1);
-	session(ctx, port, 1, 3);
+	if (argc == 3) {
+		void *m = dlopen(argv[2], RTLD_NOW | RTLD_LOCAL);
+		size_t (*twin)(size_t *) = m ? (size_t(*)(size_t *))dlsym(m, "twin_exchange") : NULL;
+		size_t sent = 0, got;
+		if (twin == NULL)
+			die(dlerror());
+		got = twin(&sent);
+		printf("{\"twin_sent\":%zu,\"twin_received\":%zu}\n", sent, got);
+	} else {
+		session(ctx, port, 1, 3);
+	}
 	SSL_CTX_free(ctx);
 	return 0;
 }

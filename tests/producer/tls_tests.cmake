@@ -17,9 +17,20 @@ if(TARGET tokenring AND TARGET shim_probe)
   add_executable(tls_probe ${CMAKE_CURRENT_LIST_DIR}/tls_probe.c)
   target_link_libraries(tls_probe PRIVATE OpenSSL::SSL tokenring_warnings)
   target_compile_definitions(tls_probe PRIVATE _GNU_SOURCE)
+  target_link_libraries(tls_probe PRIVATE ${CMAKE_DL_LIBS})
+  # A stand-in "libssl" (OpenSSL's names, its own struct) and a module
+  # linked to it: two TLS libraries in one process (tls_probe PORT MODULE).
+  add_library(tls_twin_ssl SHARED ${CMAKE_CURRENT_LIST_DIR}/tls_twin_ssl.c)
+  target_link_libraries(tls_twin_ssl PRIVATE tokenring_warnings)
+  target_link_options(tls_twin_ssl PRIVATE
+    -Wl,--version-script=${CMAKE_CURRENT_LIST_DIR}/tls_twin_ssl.map)
+  set_target_properties(tls_twin_ssl PROPERTIES
+    LINK_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/tls_twin_ssl.map)
+  add_library(tls_twin_client MODULE ${CMAKE_CURRENT_LIST_DIR}/tls_twin_client.c)
+  target_link_libraries(tls_twin_client PRIVATE tls_twin_ssl tokenring_warnings)
   add_test(NAME tls_integration
     COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/test_tls_integration.py
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
   set_tests_properties(tls_integration PROPERTIES LABELS "integration" TIMEOUT 120
-    ENVIRONMENT "TOKENRING_SHIM=$<TARGET_FILE:tokenring>;TOKENRING_CAPTURE=$<TARGET_FILE:ring_capture>;TOKENRING_PROBE=$<TARGET_FILE:shim_probe>;TOKENRING_EARLY=$<TARGET_FILE:shim_early_ctor>;TOKENRING_TLS_PROBE=$<TARGET_FILE:tls_probe>;TOKENRING_SRC=${PROJECT_SOURCE_DIR}")
+    ENVIRONMENT "TOKENRING_SHIM=$<TARGET_FILE:tokenring>;TOKENRING_CAPTURE=$<TARGET_FILE:ring_capture>;TOKENRING_PROBE=$<TARGET_FILE:shim_probe>;TOKENRING_EARLY=$<TARGET_FILE:shim_early_ctor>;TOKENRING_TLS_PROBE=$<TARGET_FILE:tls_probe>;TOKENRING_TLS_TWIN=$<TARGET_FILE:tls_twin_client>;TOKENRING_SRC=${PROJECT_SOURCE_DIR}")
 endif()
