@@ -57,6 +57,18 @@ static struct conn *conns;
 static _Atomic uint32_t fd_hwm; /* 1 + highest fd ever given an entry */
 __thread int fdt_tls_seen __attribute__((tls_model("initial-exec")));
 
+static bool tls_entry(uint64_t e);
+
+/* Is fd's entry a TLS slot (plaintext fed by the TLS hooks)? Lock-free. */
+static inline bool fdt_tls_slot(int fd)
+{
+	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
+	if (t == NULL || (unsigned)fd >= FDT_MAX_FDS)
+		return false;
+	uint64_t e = atomic_load_explicit(&t[fd], memory_order_relaxed);
+	return (uint32_t)e >= FDT_SLOT0 && tls_entry(e);
+}
+
 /* Flags every record of a slot carries whoever finishes it. */
 static inline uint32_t slot_rec_flags(uint64_t v) { return (v & SLOT_F_TLS) ? REC_F_TLS : 0; }
 
@@ -373,13 +385,16 @@ void fdt_feed(int fd, enum conn_dir dir, const struct iovec *iov, size_t iovcnt,
 	      size_t total)
 {
 	int saved_errno = errno;
-	struct fd_slot *s = lookup_locked(fd);
+	struct fd_slot *s;
 
+	/* Ciphertext of a TLS session: its plaintext comes from the TLS hooks.
+	 * Checked without the slot's try-lock, so a thread reading the socket
+	 * never contends with one feeding the session's plaintext. */
+	if (SHIM_UNLIKELY(fdt_tls_slot(fd)))
+		return;
+	s = lookup_locked(fd);
 	if (s == NULL)
 		goto out;
-	/* Ciphertext of a TLS session: its plaintext comes from the TLS hooks. */
-	if (SHIM_UNLIKELY(atomic_load_explicit(&s->state, memory_order_relaxed) & SLOT_F_TLS))
-		goto release;
 	if (SHIM_UNLIKELY(atomic_load_explicit(&s->state, memory_order_relaxed) &
 			  SLOT_F_INHERITED)) /* a fork child now uses the connection */
 		atomic_fetch_and_explicit(&s->state, ~(uint64_t)SLOT_F_INHERITED,
