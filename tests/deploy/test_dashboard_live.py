@@ -239,7 +239,7 @@ class DashboardLiveTests(unittest.TestCase):
             cls.mport[node] = td.free_port()
             cls.daemon[node] = cls.spawn(f"tokenringd-{node}", [
                 DAEMON, "--ring", str(cls.ring[node]), "--listen", f"127.0.0.1:{cls.mport[node]}",
-                "--access-log", "off", "--summary-log", "off", "--config", str(cfg)])
+                "--access-log", str(cls.dir / f"access-{node}.log"), "--summary-log", "off", "--config", str(cfg)])
         for node in ("a", "b"):
             wait_until(f"tokenringd {node}", lambda: http(f"http://127.0.0.1:{cls.mport[node]}/healthz")[0] == 200, 15,
                        [cls.daemon[node]])
@@ -345,7 +345,13 @@ class DashboardLiveTests(unittest.TestCase):
                     return False
             return True
         wait_until("both daemons to drain", drained, 30, [cls.daemon["a"], cls.daemon["b"]])
+        for node, want in per_node.items():
+            wait_until(f"node {node}'s access log", lambda: len(cls.access_log(node)) >= want, 30)
         return lines
+
+    @classmethod
+    def access_log(cls, node):
+        return [json.loads(x) for x in (cls.dir / f"access-{node}.log").read_text().splitlines()]
 
     @classmethod
     def run_rounds(cls):
@@ -355,6 +361,7 @@ class DashboardLiveTests(unittest.TestCase):
         cls.reports1 = cls.run_round()
         log1 = cls.wait_drained(n)
         cls.v1 = {node: cls.scrape(node) for node in ("a", "b")}
+        skip = {node: len(cls.access_log(node)) for node in ("a", "b")}
         # window start: after both daemons were sampled in the quiet gap
         cls.start_ms = round(time.time() * 1000) + 1
         wait_until("a sample of each daemon after round 1",
@@ -364,6 +371,7 @@ class DashboardLiveTests(unittest.TestCase):
         log = cls.wait_drained(2 * n)
         cls.v2 = {node: cls.scrape(node) for node in ("a", "b")}
         cls.exchanges = log[len(log1):]
+        cls.access = {node: cls.access_log(node)[skip[node]:] for node in ("a", "b")}
         r2 = time.time()
         cls.round2_ms = (round(r2_start * 1000), round(r2 * 1000))
         wait_until("two samples of each daemon after round 2",
@@ -717,6 +725,52 @@ class DashboardLiveTests(unittest.TestCase):
         want[PROBE[0]] += 2 * len(PROBES)
         got = self.by(self.query(self.expr("Producers"), ALL), "instance")
         self.assertEqual({(self.instance[n],): float(c) for n, c in want.items()}, got)
+
+    def test_quantiles_hold_the_true_quantile(self):
+        """The true quantile of round 2's client-side requests (nearest rank
+        over the daemons' access logs, whole milliseconds) lies in the bucket
+        the daemons' histograms put it in. The panel's histogram_quantile
+        lands in that bucket, or next to it when the quantile's rank is
+        within Prometheus' extrapolation (each series' increase scaled by 1
+        to window / sampled interval) of the bucket's edge: check_panels
+        checks the exact bucket the extrapolated counts select."""
+        u = max(self.window * 1000 / (ts[-1] - ts[0]) for ts in self.ts.values())
+        for title, hist, field in (("Latency p50 / p95 / p99 by model", "tokenring_request_duration_seconds",
+                                    "duration"),
+                                   ("Time to first token by model", "tokenring_time_to_first_token_seconds",
+                                    "time_to_first_token")):
+            per_model = {}
+            for node in ("a", "b"):
+                for x in self.access[node]:
+                    if x["reporter"] == "source" and x[field] not in ("", "-"):
+                        per_model.setdefault(x["request_model"], []).append(int(x[field]))
+            self.assertTrue(per_model, title)
+            counts = {}
+            for node, labels, _, delta in self.series(hist + "_bucket", ALL):
+                b = counts.setdefault(labels["model"], {})
+                b[float(labels["le"])] = b.get(float(labels["le"]), 0) + delta
+            self.assertEqual({m for m, b in counts.items() if b[math.inf]}, set(per_model), title)
+            for ref, q in (("A", 0.5), ("B", 0.95), ("C", 0.99)):
+                got = self.by(self.query(self.expr(title, ref), ALL), "model")
+                for model, ms in per_model.items():
+                    with self.subTest(panel=title, q=q, model=model):
+                        ms.sort()
+                        self.assertEqual(len(ms), counts[model][math.inf])
+                        true_ms = ms[math.ceil(q * len(ms)) - 1]
+                        les = sorted(counts[model])
+                        i = next(i for i, le in enumerate(les) if counts[model][le] >= q * len(ms))
+                        lo, hi = (les[i - 1] if i else 0.0), les[i]
+                        self.assertTrue(true_ms / 1000 <= hi and (true_ms + 1) / 1000 > lo,
+                                        f"true {q} quantile {true_ms} ms outside ({lo}, {hi}]")
+                        n = len(ms)
+                        first = next(j for j, le in enumerate(les) if u * counts[model][le] >= q * n)
+                        last = next((j for j, le in enumerate(les) if counts[model][le] >= q * n * u), len(les) - 1)
+                        self.assertLessEqual(first, i)
+                        self.assertGreaterEqual(last, i)
+                        low = les[first - 1] if first else 0.0
+                        high = les[last] if les[last] != math.inf else les[-2]
+                        self.assertTrue(low - 1e-9 <= got[(model,)] <= high + 1e-9,
+                                        f"{got[(model,)]} outside ({low}, {high}]: true bucket ({lo}, {hi}]")
 
     def test_window_is_exactly_round_two(self):
         """The premise of the exact checks: the window holds a quiet sample
