@@ -27,6 +27,7 @@ value in that bucket or, when the rank sits within the extrapolation margin
 of a bucket edge, the neighbouring one.
 
 Usage: TOKENRINGD=... LIBTOKENRING=... test_dashboard_live.py
+(DASH_DEBUG=1 prints every query's expected and returned values.)
 """
 import json
 import math
