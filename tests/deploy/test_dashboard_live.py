@@ -45,6 +45,7 @@ import urllib.request
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = pathlib.Path(os.environ.get("TOKENRING_SOURCE_DIR") or HERE.parents[1])
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "demo"))
 import test_deploy as td  # noqa: E402  (the dashboard helpers and the metric contract)
