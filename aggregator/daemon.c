@@ -64,15 +64,15 @@ static void resolve_identity(const struct ring *r, const struct tr_record *rec,
 		strcpy(id->namespace_, DAEMON_UNKNOWN);
 }
 
-size_t daemon_drain(struct daemon *d, uint64_t now, size_t budget)
+static size_t drain_ring(struct daemon *d, struct ring *r, uint64_t now, size_t budget)
 {
 	size_t total = 0;
 	while (total < budget) {
-		size_t n = ring_consume(&d->ring, d->batch, DAEMON_BATCH, now);
+		size_t n = ring_consume(r, d->batch, DAEMON_BATCH, now);
 		for (size_t i = 0; i < n; i++) {
 			const struct tr_record *rec = &d->batch[i];
 			struct agg_identity id;
-			resolve_identity(&d->ring, rec, &id);
+			resolve_identity(r, rec, &id);
 			agg_ingest(d->agg, rec, &id);
 			struct strbuf *line = logfile_line_begin(&d->access_log);
 			if (line) {
@@ -88,6 +88,52 @@ size_t daemon_drain(struct daemon *d, uint64_t now, size_t budget)
 			break;
 	}
 	return total;
+}
+
+size_t daemon_drain(struct daemon *d, uint64_t now, size_t budget)
+{
+	size_t n = 0;
+	if (d->old_ring.hdr)
+		n += drain_ring(d, &d->old_ring, now, budget);
+	return n + drain_ring(d, &d->ring, now, budget);
+}
+
+/*
+ * The ring file vanished (rm, a cleanup of /dev/shm): create a new one so
+ * new producers can attach, mark the old mapping retired so attached
+ * producers move over, and keep draining the old mapping for a grace
+ * period so records published just before they noticed are not lost. A
+ * path that holds some other file is left alone (healthz says so).
+ */
+static void ring_recover(struct daemon *d, uint64_t now)
+{
+	struct stat st;
+	if (stat(d->cfg.ring_path, &st) == 0 || errno != ENOENT)
+		return;
+	struct ring fresh;
+	struct ring_config rc;
+	dcfg_ring_config(&d->cfg, &rc);
+	int err = ring_create(d->cfg.ring_path, &rc, &fresh);
+	if (err) {
+		if (!d->recover_failing)
+			fprintf(stderr, "tokenringd: ring %s was removed and cannot be recreated: %s\n",
+				d->cfg.ring_path, ring_strerror(err));
+		d->recover_failing = true;
+		return;
+	}
+	d->recover_failing = false;
+	if (d->old_ring.hdr) { /* removed twice within the grace period */
+		drain_ring(d, &d->old_ring, now, SIZE_MAX);
+		ring_detach(&d->old_ring);
+	}
+	/* release: pairs with the producers' ring_retired load; they re-attach. */
+	atomic_store_explicit(&d->ring.hdr->state, RING_STATE_RETIRED, memory_order_release);
+	d->old_ring = d->ring;
+	d->ring = fresh;
+	d->old_ring_until_ns = now + DAEMON_OLD_RING_GRACE_NS;
+	d->ring_recreated++;
+	fprintf(stderr, "tokenringd: ring %s was removed; created a new one (epoch %llu)\n",
+		d->cfg.ring_path, (unsigned long long)fresh.epoch);
 }
 
 static void write_summary(struct daemon *d, uint64_t now_rt)
@@ -124,6 +170,11 @@ static void on_tick(struct daemon *d)
 		d->next_summary_ns = now + (uint64_t)d->cfg.summary_interval_s * 1000000000ull;
 	}
 	if (now >= d->next_housekeeping_ns) {
+		ring_recover(d, now);
+		if (d->old_ring.hdr && now > d->old_ring_until_ns) {
+			drain_ring(d, &d->old_ring, now, SIZE_MAX);
+			ring_detach(&d->old_ring);
+		}
 		httpd_tick(&d->http, now);
 		d->next_housekeeping_ns = now + DAEMON_HOUSEKEEPING_NS;
 	}
@@ -259,6 +310,8 @@ static void shutdown_drain(struct daemon *d)
 	for (;;) {
 		uint64_t now = loop_now_ns();
 		size_t n = daemon_drain(d, now, SIZE_MAX);
+		if (d->old_ring.hdr && n == 0)
+			ring_detach(&d->old_ring);
 		struct ring_stats st;
 		ring_get_stats(&d->ring, &st);
 		if (n == 0 && st.head >= st.tail)
@@ -396,6 +449,8 @@ void daemon_stop(struct daemon *d)
 	/* The ring file stays: producers keep publishing into it and the next
 	 * tokenringd adopts it. */
 	ring_detach(&d->ring);
+	if (d->old_ring.hdr)
+		ring_detach(&d->old_ring);
 	agg_destroy(d->agg);
 	free(d->batch);
 	close(d->signal_fd);

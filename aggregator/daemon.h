@@ -26,6 +26,7 @@
 #define DAEMON_PRODUCER_IDLE_NS (600ull * 1000 * 1000 * 1000)
 #define DAEMON_SHUTDOWN_DRAIN_NS (500ull * 1000 * 1000) /* wait for in-flight producers */
 #define DAEMON_SHUTDOWN_FLUSH_NS (5ull * 1000 * 1000 * 1000)
+#define DAEMON_OLD_RING_GRACE_NS (5ull * 1000 * 1000 * 1000)
 #define DAEMON_UNKNOWN "unknown"
 
 enum daemon_log_index { DAEMON_LOG_ACCESS = 0, DAEMON_LOG_SUMMARY = 1 };
@@ -36,6 +37,10 @@ struct daemon {
 	char *const *argv; /* kept to re-apply the command line on SIGHUP */
 	struct io_uring io;
 	struct ring ring;
+	struct ring old_ring; /* retired after the file vanished; drained for a while */
+	uint64_t old_ring_until_ns;
+	uint64_t ring_recreated;
+	bool recover_failing;
 	struct agg *agg;
 	struct httpd http;
 	struct logfile access_log;

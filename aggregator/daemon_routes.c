@@ -74,6 +74,7 @@ static void healthz(struct daemon *d, struct httpd_response *resp)
 	add_u64(http, "rejected", d->http.stats.rejected);
 	add_u64(http, "evicted", d->http.stats.evicted);
 	add_u64(http, "timeouts", d->http.stats.timeouts);
+	add_u64(ring, "recreated", d->ring_recreated);
 	add_u64(root, "reloads", d->reloads);
 	add_u64(root, "reload_errors", d->reload_errors);
 

@@ -385,21 +385,43 @@ class TestConfigured(DaemonTestCase):
 
 
 class TestHealth(DaemonTestCase):
-    def test_healthz_ok_then_503_when_the_ring_file_goes(self):
+    def test_healthz_ok_then_503_when_the_ring_file_is_replaced(self):
         d = self.start(ring_capacity=1024)
         d.write([{"model": "m", "count": 3}])
         status, headers, body = d.get("/healthz")
         self.assertEqual(status, 200)
+        self.assertEqual(headers["Content-Type"], "application/json")
         h = json.loads(body)
         self.assertEqual(h["status"], "ok")
         self.assertEqual(h["ring"]["capacity"], 1024)
         self.assertEqual(h["ring"]["consumed"], 3)
         self.assertEqual(h["ring"]["producers"], 1)
         self.assertEqual(h["records"], 3)
+        # Someone else's file at the path: reported, and left alone.
         os.unlink(d.ring)
+        with open(d.ring + ".tmp", "w") as f:
+            f.write("not a ring")
+        os.rename(d.ring + ".tmp", d.ring)
         status, headers, body = d.get("/healthz")
         self.assertEqual(status, 503)
-        self.assertEqual(json.loads(body)["reason"], "ring file missing")
+        self.assertEqual(json.loads(body)["reason"], "ring file replaced by another file")
+        time.sleep(0.3)
+        with open(d.ring) as f:
+            self.assertEqual(f.read(), "not a ring")
+        self.assertEqual(d.stop(), 0)
+
+    def test_a_removed_ring_file_is_recreated(self):
+        d = self.start(ring_capacity=1024)
+        d.write([{"model": "before", "count": 2}])
+        os.unlink(d.ring)
+        wait_for(lambda: os.path.exists(d.ring), what="a new ring file")
+        self.assertIn("was removed; created a new one", d.stderr())
+        d.write([{"model": "after", "count": 3}])
+        status, _, body = d.get("/healthz")
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body)["ring"]["recreated"], 1)
+        models = sum_by(parse_metrics(d.metrics()), "tokenring_requests_total", "model")
+        self.assertEqual(models, {"before": 2, "after": 3})
         self.assertEqual(d.stop(), 0)
 
     def test_restart_adopts_the_ring_and_leaves_it(self):
