@@ -14,16 +14,7 @@
 #include <errno.h>
 #include <string.h>
 
-#define XXH_INLINE_ALL /* the shim must depend on libc alone */
-#include <xxhash.h>
-
 #include "ring_internal.h"
-
-uint64_t ring_record_checksum(const struct tr_record *rec)
-{
-	return XXH3_64bits((const unsigned char *)rec + REC_CHECKSUM_FROM,
-			   REC_SIZE - REC_CHECKSUM_FROM);
-}
 
 void ring_count_drop(struct ring *r, enum ring_drop_reason why, uint64_t n)
 {
@@ -61,9 +52,9 @@ struct tr_record *ring_claim(struct ring *r, uint64_t *pos_out)
 	return NULL;
 }
 
-int ring_commit(struct ring *r, struct tr_record *slot, uint64_t pos)
+/* Publish a filled slot whose checksum field is already set. */
+static int ring_commit_checked(struct ring *r, struct tr_record *slot, uint64_t pos)
 {
-	slot->checksum = ring_record_checksum(slot);
 	uint64_t expect = pos;
 	/* release: pairs with the consumer's acquire (B); fails if the consumer
 	 * skipped this slot while we were slow */
@@ -74,15 +65,23 @@ int ring_commit(struct ring *r, struct tr_record *slot, uint64_t pos)
 	return -ESTALE;
 }
 
+int ring_commit(struct ring *r, struct tr_record *slot, uint64_t pos)
+{
+	slot->checksum = ring_record_checksum(slot);
+	return ring_commit_checked(r, slot, pos);
+}
+
 int ring_publish(struct ring *r, const struct tr_record *rec)
 {
 	uint64_t pos;
 	struct tr_record *slot = ring_claim(r, &pos);
 	if (!slot)
 		return -ENOSPC;
+	/* hash the caller's copy, hot in L1, rather than re-reading the slot */
+	slot->checksum = ring_record_checksum(rec);
 	memcpy((unsigned char *)slot + REC_CHECKSUM_FROM, (const unsigned char *)rec + REC_CHECKSUM_FROM,
 	       REC_SIZE - REC_CHECKSUM_FROM);
-	return ring_commit(r, slot, pos);
+	return ring_commit_checked(r, slot, pos);
 }
 
 /* What the consumer does with the slot at head. */
@@ -148,14 +147,16 @@ static enum take ring_take(struct ring *r, uint64_t h, struct tr_record *out, ui
 
 /*
  * Repairs after a hostile or buggy writer; both are no-ops in a healthy ring.
- * A tail more than capacity ahead of head is impossible (a claim needs the
- * slot freed by the consumer): pull it back. With the ring empty the slot at
+ * A tail behind head, or more than capacity ahead of it, is impossible (a
+ * claim needs the slot freed by the consumer, and head never passes tail):
+ * producers would claim slots the consumer never reaches. Pull it back. With the ring empty the slot at
  * head must be free (seq == head); if garbage overwrote it, producers would
  * see "full" forever, so reset it.
  */
 static uint64_t ring_repair(struct ring *r, uint64_t h, uint64_t tail)
 {
-	if ((int64_t)(tail - h) > (int64_t)r->capacity) {
+	int64_t ahead = (int64_t)(tail - h);
+	if (ahead > (int64_t)r->capacity || ahead < 0) {
 		if (atomic_compare_exchange_strong_explicit(&r->hdr->tail, &tail, h,
 							    memory_order_relaxed,
 							    memory_order_relaxed)) {
@@ -164,12 +165,14 @@ static uint64_t ring_repair(struct ring *r, uint64_t h, uint64_t tail)
 		}
 	}
 	if (tail == h) {
-		/* a producer may claim (seq stays h) and publish (h + 1) while we
-		 * look: only a value that is neither is garbage, and the CAS
-		 * leaves a concurrent legitimate change alone */
+		/* Read seq, then tail again. acquire: a seq a producer published
+		 * (B) makes its earlier claim of tail visible, so a tail still at
+		 * h means nobody claimed h and any seq but h is garbage. No
+		 * producer can claim a slot whose seq is not h, so the CAS races
+		 * with nobody legitimate. */
 		_Atomic uint64_t *seq = ring_seq(ring_slot(r, h));
-		uint64_t v = atomic_load_explicit(seq, memory_order_relaxed);
-		if (v != h && v != h + 1)
+		uint64_t v = atomic_load_explicit(seq, memory_order_acquire);
+		if (v != h && atomic_load_explicit(&r->hdr->tail, memory_order_relaxed) == h)
 			atomic_compare_exchange_strong_explicit(seq, &v, h, memory_order_release,
 								memory_order_relaxed);
 	}

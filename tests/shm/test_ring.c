@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ring.h"
+#include "ring_checksum.h"
 #include "ring_test_util.h"
 
 static char path[256];
@@ -205,13 +206,18 @@ Test(ring, garbage_tail_is_pulled_back_and_counted, .fini = teardown)
 	assert_ring_works(5, 40);
 }
 
-Test(ring, tail_behind_head_is_treated_as_empty, .fini = teardown)
+Test(ring, tail_behind_head_is_pulled_forward_and_counted, .fini = teardown)
 {
 	make_ring("behind", 16);
 	struct tr_record out[4];
 	atomic_store(&prod.hdr->tail, (uint64_t)-5);
 	cr_assert_eq(ring_consume(&cons, out, 4, test_mono_ns()), 0);
 	cr_assert_eq(cons.head, 0);
+	struct ring_stats st;
+	ring_get_stats(&cons, &st);
+	cr_assert_eq(st.tail, 0);
+	cr_assert_eq(st.corrupt, 1);
+	assert_ring_works(8, 20);
 }
 
 static void patch_header(size_t off, uint32_t value)
@@ -337,4 +343,20 @@ Test(ring, label_headers_reach_producers, .fini = teardown)
 	ring_set_label_headers(&cons, names);
 	cr_assert_str_eq(prod.hdr->label_headers[0], "x-team");
 	cr_assert_str_eq(prod.hdr->label_headers[1], "");
+}
+
+Test(ring, checksum_variants_agree)
+{
+	struct tr_record r;
+	unsigned int seed = 99;
+	for (int round = 0; round < 200; round++) {
+		for (size_t i = 0; i < sizeof r; i++)
+			((unsigned char *)&r)[i] = (unsigned char)rand_r(&seed);
+		uint64_t generic = ring_checksum_generic(&r);
+		cr_assert_eq(ring_record_checksum(&r), generic);
+#if defined(__x86_64__)
+		if (__builtin_cpu_supports("avx2"))
+			cr_assert_eq(ring_checksum_avx2(&r), generic);
+#endif
+	}
 }
