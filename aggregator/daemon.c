@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -359,6 +360,30 @@ static int setup_signals(struct daemon *d)
 	return d->signal_fd < 0 ? -errno : 0;
 }
 
+/* Raise the fd limit to its hard cap and keep the connection slots within
+ * it, so idle sockets exhaust slots (which evict) before fds (which do not). */
+static uint32_t fit_connections(uint32_t want)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return want;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	rlim_t room = rl.rlim_cur > DAEMON_RESERVED_FDS + HTTPD_PENDING
+			      ? rl.rlim_cur - DAEMON_RESERVED_FDS - HTTPD_PENDING
+			      : 1;
+	if (want > room) {
+		fprintf(stderr,
+			"tokenringd: --max-connections %u lowered to %llu (open file limit %llu)\n",
+			want, (unsigned long long)room, (unsigned long long)rl.rlim_cur);
+		return (uint32_t)room;
+	}
+	return want;
+}
+
 int daemon_start(struct daemon *d, const struct dcfg *cfg, int argc, char *const argv[])
 {
 	int rc;
@@ -401,7 +426,7 @@ int daemon_start(struct daemon *d, const struct dcfg *cfg, int argc, char *const
 		goto fail_ring;
 	}
 	rc = httpd_start(&d->http, &d->io, (const struct sockaddr *)&cfg->listen_addr,
-			 cfg->listen_addr_len, cfg->max_connections,
+			 cfg->listen_addr_len, fit_connections(cfg->max_connections),
 			 (uint64_t)cfg->http_timeout_ms * 1000000ull, daemon_http, d);
 	if (rc) {
 		fprintf(stderr, "tokenringd: listen %s: %s\n", cfg->listen, strerror(-rc));

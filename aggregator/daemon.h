@@ -27,6 +27,7 @@
 #define DAEMON_SHUTDOWN_DRAIN_NS (500ull * 1000 * 1000) /* wait for in-flight producers */
 #define DAEMON_SHUTDOWN_FLUSH_NS (5ull * 1000 * 1000 * 1000)
 #define DAEMON_OLD_RING_GRACE_NS (5ull * 1000 * 1000 * 1000)
+#define DAEMON_RESERVED_FDS 32u /* ring, logs, io_uring, signalfd, listen, stdio */
 #define DAEMON_UNKNOWN "unknown"
 
 enum daemon_log_index { DAEMON_LOG_ACCESS = 0, DAEMON_LOG_SUMMARY = 1 };

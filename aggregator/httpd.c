@@ -275,8 +275,14 @@ static void on_accept(struct httpd *h, int res, unsigned flags, uint64_t now)
 	if (!(flags & IORING_CQE_F_MORE))
 		h->accept_armed = false; /* re-armed below or on the next tick */
 	if (res < 0) {
-		if (res != -ECANCELED && res != -EMFILE && res != -ENFILE && !h->accept_armed)
+		if (res == -EMFILE || res == -ENFILE) {
+			/* Out of fds (idle sockets hold them): free one; accept is
+			 * re-armed on the next tick, not in a hot loop. */
+			h->stats.rejected++;
+			evict_one(h, -1);
+		} else if (res != -ECANCELED && !h->accept_armed) {
 			arm_accept(h);
+		}
 		return;
 	}
 	if (!h->accept_armed)

@@ -504,6 +504,38 @@ class TestHttp(DaemonTestCase):
         self.assertEqual(d.stop(), 0)
 
 
+    def test_thousands_of_idle_sockets_a_huge_header_and_pipelined_garbage(self):
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        n = min(3000, hard - 100)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        d = self.start()  # default --max-connections 1024
+        idle = []
+        try:
+            for _ in range(n):
+                idle.append(socket.create_connection(("127.0.0.1", d.port), timeout=5))
+            t0 = time.monotonic()
+            self.assertEqual(d.get("/healthz")[0], 200)
+            self.assertLess(time.monotonic() - t0, 2.0)
+        finally:
+            for s in idle:
+                s.close()
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        # A 1 MB header: 431, and the reply survives the unread rest.
+        s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+        try:
+            s.sendall(b"GET /metrics HTTP/1.1\r\nX-Huge: " + b"h" * (1 << 20) + b"\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 431 "))
+        s.close()
+        # A good request, then garbage on the same connection: 200, then 400.
+        r = raw_exchange(d.port, b"GET /healthz HTTP/1.1\r\n\r\n\x00\xff garbage \r\n\r\n")
+        self.assertEqual(re.findall(rb"HTTP/1.1 (\d+)", r), [b"200", b"400"])
+        self.assertEqual(d.get("/healthz")[0], 200)
+        self.assertEqual(d.stop(), 0)
+
+
 class TestLogs(DaemonTestCase):
     def read_lines(self, path):
         with open(path) as f:
