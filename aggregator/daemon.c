@@ -139,7 +139,13 @@ static void ring_recover(struct daemon *d, uint64_t now)
 
 static void write_summary(struct daemon *d, uint64_t now_rt)
 {
-	struct strbuf *out = logfile_line_begin(&d->summary_log);
+	/* Both logs on stdout: one writer, so two concurrent writes can never
+	 * interleave inside a line on a pipe. */
+	struct logfile *log = d->summary_log.kind == LOGFILE_STDOUT &&
+					      d->access_log.kind == LOGFILE_STDOUT
+				      ? &d->access_log
+				      : &d->summary_log;
+	struct strbuf *out = logfile_line_begin(log);
 	if (!out) {
 		/* Off (or backed up): still close the interval so the next
 		 * lines cover only their own interval. */
@@ -149,11 +155,11 @@ static void write_summary(struct daemon *d, uint64_t now_rt)
 	}
 	size_t from = out->len;
 	if (agg_summary_lines(d->agg, now_rt, out) != 0) {
-		logfile_line_abort(&d->summary_log);
+		logfile_line_abort(log);
 		return;
 	}
-	logfile_line_end(&d->summary_log,
-			 out->len > from ? logfile_count_lines(out->data + from, out->len - from) : 0);
+	logfile_line_end(log, out->len > from ? logfile_count_lines(out->data + from, out->len - from)
+					      : 0);
 }
 
 static void flush_logs(struct daemon *d, uint64_t now)

@@ -83,7 +83,7 @@ def wait_for(pred, timeout=10.0, step=0.05, what="condition"):
 class Daemon:
     """One tokenringd on a temp ring and an ephemeral loopback port."""
 
-    def __init__(self, tmp, *args, ring_capacity=4096):
+    def __init__(self, tmp, *args, ring_capacity=4096, stdout=subprocess.DEVNULL):
         self.tmp = tmp
         self.ring = os.path.join(tmp, "ring")
         self.errpath = os.path.join(tmp, "tokenringd.err")
@@ -91,7 +91,7 @@ class Daemon:
         self.proc = subprocess.Popen(
             [TOKENRINGD, "--ring", self.ring, "--listen", "127.0.0.1:0",
              "--ring-capacity", str(ring_capacity)] + list(args),
-            stdout=subprocess.DEVNULL, stderr=self.err)
+            stdout=stdout, stderr=self.err)
         line = wait_for(self._listening, what="tokenringd to listen")
         self.port = int(line)
 
@@ -332,6 +332,21 @@ class TestSummaryLog(DaemonTestCase):
         self.assertEqual(totals, {"gpt-4o": [12, 3, 4], "qwen-max": [6, 0, 2]})
         # Every line is one active tuple in one interval.
         self.assertTrue(all(l["requests"] > 0 for l in lines))
+
+
+    def test_both_logs_on_stdout_through_a_pipe(self):
+        d = self.start("--access-log", "-", "--summary-log", "-", "--summary-interval", "1",
+                       stdout=subprocess.PIPE)
+        d.write([{"model": "m", "request_id": "r", "count": 300}])
+        time.sleep(1.1)
+        d.signal(signal.SIGTERM)
+        out, _ = d.proc.communicate(timeout=10)
+        self.assertEqual(d.stop(), 0)
+        lines = [json.loads(l) for l in out.decode().splitlines()]
+        access = [l["request_id"] for l in lines if "request_id" in l]
+        summary = [l for l in lines if "__time__" in l]
+        self.assertEqual(access, ["r-%d" % i for i in range(300)])
+        self.assertEqual(sum(l["requests"] for l in summary), 300)
 
 
 class TestConfigured(DaemonTestCase):
