@@ -426,7 +426,10 @@ int daemon_start(struct daemon *d, const struct dcfg *cfg, int argc, char *const
 		fprintf(stderr, "tokenringd: ring %s: %s\n", cfg->ring_path, ring_strerror(rc));
 		goto fail_agg;
 	}
-	rc = io_uring_queue_init(DAEMON_QUEUE_DEPTH, &d->io, 0);
+	/* A CQ larger than the SQ: every connection has a recv in flight, and
+	 * their completions can all arrive in one batch. */
+	struct io_uring_params p = {.flags = IORING_SETUP_CQSIZE, .cq_entries = DAEMON_CQ_DEPTH};
+	rc = io_uring_queue_init_params(DAEMON_QUEUE_DEPTH, &d->io, &p);
 	if (rc) {
 		fprintf(stderr, "tokenringd: io_uring_queue_init: %s\n", strerror(-rc));
 		goto fail_ring;

@@ -21,6 +21,7 @@
 #define DAEMON_BATCH 1024u            /* records per ring_consume call */
 #define DAEMON_TICK_BUDGET 65536u     /* records per tick, so HTTP stays responsive */
 #define DAEMON_QUEUE_DEPTH 256u       /* SQ entries */
+#define DAEMON_CQ_DEPTH 4096u         /* CQ entries */
 #define DAEMON_HOUSEKEEPING_NS (100ull * 1000 * 1000) /* deadlines, accept re-arm */
 #define DAEMON_REAP_EVERY_NS (10ull * 1000 * 1000 * 1000)
 #define DAEMON_PRODUCER_IDLE_NS (600ull * 1000 * 1000 * 1000)

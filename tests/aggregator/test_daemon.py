@@ -381,6 +381,18 @@ class TestConfigured(DaemonTestCase):
         self.assertEqual(st.st_mode & 0o777, 0o640)
         self.assertEqual(st.st_gid, 0)
 
+    def test_restart_with_another_capacity_replaces_the_ring(self):
+        d = self.start(ring_capacity=1024)
+        self.assertEqual(d.stop(), 0)
+        old_ino = os.stat(d.ring).st_ino
+        d2 = self.start(ring_capacity=2048)
+        h = json.loads(d2.get("/healthz")[2])
+        self.assertEqual((h["status"], h["ring"]["capacity"]), ("ok", 2048))
+        self.assertNotEqual(os.stat(d2.ring).st_ino, old_ino)  # replaced atomically
+        d2.write([{"model": "m", "count": 2}])
+        self.assertEqual(sum_by(parse_metrics(d2.metrics()), "tokenring_requests_total",
+                                "model"), {"m": 2})
+
     def test_sigkill_and_restart_keeps_counting(self):
         d = self.start(ring_capacity=1024)
         d.write([{"model": "m", "count": 10}])
