@@ -198,6 +198,9 @@ static void on_tick(struct daemon *d)
 static void reload(struct daemon *d)
 {
 	char err[512];
+	/* Records published before the signal are handled under the config
+	 * they were published under. */
+	daemon_drain(d, loop_now_ns(), SIZE_MAX);
 	struct dcfg *next = malloc(sizeof *next);
 	d->reloads++;
 	if (!next) {

@@ -289,10 +289,15 @@ static void on_accept(struct httpd *h, int res, unsigned flags, uint64_t now)
 		arm_accept(h);
 	int slot = conn_slot(h);
 	if (slot < 0) {
-		/* Every slot taken: park the fd until an evicted one frees. */
+		/* Every slot taken: park the fd until an evicted one frees. A
+		 * full queue drops its oldest fd (it never sent a byte that we
+		 * read): the newest client, likely the scraper behind a flood,
+		 * keeps its chance. */
 		if (h->n_pending == HTTPD_PENDING) {
 			h->stats.rejected++;
-			close(res);
+			close(h->pending[0]);
+			memmove(h->pending, h->pending + 1, --h->n_pending * sizeof *h->pending);
+			h->pending[h->n_pending++] = res;
 			return;
 		}
 		h->pending[h->n_pending++] = res;

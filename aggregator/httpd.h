@@ -82,7 +82,7 @@ typedef void (*httpd_handler)(void *ctx, const struct httpd_req *req,
 
 struct httpd_stats {
 	uint64_t accepted;
-	uint64_t rejected; /* no slot and the parking queue full */
+	uint64_t rejected; /* closed unserved: parked too long in a full queue, or no fd */
 	uint64_t evicted;  /* idle or slow connections closed to make room */
 	uint64_t timeouts;
 	uint64_t requests;

@@ -506,14 +506,14 @@ class TestHttp(DaemonTestCase):
         s.close()
 
     def test_slow_and_idle_clients_do_not_block_others(self):
-        d = self.start("--http-timeout-ms", "400", "--max-connections", "16")
+        d = self.start("--http-timeout-ms", "1000", "--max-connections", "16")
         t0 = time.monotonic()
         slow = socket.create_connection(("127.0.0.1", d.port), timeout=5)
         slow.sendall(b"GET /metrics HTTP/1.1\r\nX-Slow: ")  # never finishes its head
         self.assertEqual(d.get("/healthz")[0], 200)  # served meanwhile
         slow.settimeout(3)
         self.assertEqual(slow.recv(100), b"")  # cut off at its deadline
-        self.assertGreaterEqual(time.monotonic() - t0, 0.4)
+        self.assertGreaterEqual(time.monotonic() - t0, 1.0)
         slow.close()
         h = json.loads(d.get("/healthz")[2])
         self.assertEqual(h["http"]["timeouts"], 1)
@@ -522,7 +522,7 @@ class TestHttp(DaemonTestCase):
         idle = [socket.create_connection(("127.0.0.1", d.port), timeout=5) for _ in range(40)]
         t1 = time.monotonic()
         self.assertEqual(d.get("/healthz")[0], 200)
-        self.assertLess(time.monotonic() - t1, 0.4)  # not after an idle timeout
+        self.assertLess(time.monotonic() - t1, 1.0)  # not after an idle timeout
         for s in idle:
             s.close()
         h = json.loads(d.get("/healthz")[2])
