@@ -103,7 +103,6 @@ struct httpd {
 	unsigned n_pending;
 	httpd_handler handler;
 	void *ctx;
-	struct strbuf body; /* scratch the handler renders into */
 	struct httpd_stats stats;
 };
 

@@ -624,8 +624,8 @@ class TestLogs(DaemonTestCase):
                        "--access-log-keep", "2")
         for batch in range(40):  # separate batches, so rotation happens between them
             d.write([{"model": "m", "request_id": "b%d" % batch, "count": 3}])
-            wait_for(lambda: os.path.exists(log) and os.path.getsize(log) > 0,
-                     what="the batch on disk")
+            wait_for(lambda: json.loads(d.get("/healthz")[2])["access_log"]["lines"] ==
+                     3 * (batch + 1), what="the batch on disk")
         self.assertEqual(d.stop(), 0)
         self.assertTrue(os.path.exists(log + ".1"))
         self.assertTrue(os.path.exists(log + ".2"))
