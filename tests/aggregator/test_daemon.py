@@ -23,6 +23,8 @@ import urllib.request
 
 TOKENRINGD = os.environ.get("TOKENRINGD", "build/rel/aggregator/tokenringd")
 RING_WRITER = os.environ.get("RING_WRITER", "build/rel/tests/aggregator/ring_writer")
+SHIM = os.environ.get("TOKENRING_SHIM")  # libtokenring.so, when the build has it
+SRC = os.environ.get("TOKENRING_SRC", os.getcwd())
 PROMTOOL = "/usr/bin/promtool"
 PROMETHEUS = "/usr/bin/prometheus"
 
@@ -722,6 +724,72 @@ class TestConfig(DaemonTestCase):
         self.assertEqual(d.stop(), 0)
         with open(log) as f:
             self.assertEqual([json.loads(l)["request_model"] for l in f], ["logged"])
+
+
+class TestThroughTheShim(DaemonTestCase):
+    """The whole pipeline: curl under LD_PRELOAD=libtokenring.so calls the
+    demo LLM server; tokenringd's counters and access log must match what
+    the server logged it sent."""
+
+    def test_curl_through_the_shim_is_counted_exactly(self):
+        log = os.path.join(self.tmp, "access.log")
+        d = self.start("--access-log", log)
+        server_log = os.path.join(self.tmp, "server.jsonl")
+        server = subprocess.Popen(["/usr/bin/python3", os.path.join(SRC, "demo", "llm_server.py"),
+                                   "--port", "0", "--log", server_log],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            port = int(server.stdout.readline().split()[-1])
+            env = {k: v for k, v in os.environ.items() if not k.startswith("TOKENRING_")}
+            env.update(LD_PRELOAD=SHIM, TOKENRING_RING=d.ring, TOKENRING_WORKLOAD="e2e-client",
+                       TOKENRING_NAMESPACE="e2e")
+            bodies = [{"model": "e2e-a", "max_tokens": 5,
+                       "messages": [{"role": "user", "content": "one two three"}]},
+                      {"model": "e2e-b", "max_tokens": 3, "stream": True,
+                       "stream_options": {"include_usage": True},
+                       "messages": [{"role": "user", "content": "four five"}]}]
+            for i in range(6):
+                r = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-H",
+                                    "Content-Type: application/json", "-H",
+                                    "x-request-id: e2e-%d" % i, "--data",
+                                    json.dumps(bodies[i % 2]),
+                                    "http://127.0.0.1:%d/v1/chat/completions" % port],
+                                   env=env, capture_output=True, timeout=20)
+                self.assertEqual(r.returncode, 0, r.stderr)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+            server.stdout.close()
+        with open(server_log) as f:
+            sent = [json.loads(l) for l in f]
+        self.assertEqual(len(sent), 6)
+        s = parse_metrics(d.metrics())
+        want_req, want_prompt, want_completion = {}, {}, {}
+        for x in sent:
+            want_req[x["model"]] = want_req.get(x["model"], 0) + 1
+            want_prompt[x["model"]] = want_prompt.get(x["model"], 0) + x["prompt_tokens"]
+            want_completion[x["model"]] = (want_completion.get(x["model"], 0) +
+                                           x["completion_tokens"])
+        self.assertEqual(sum_by(s, "tokenring_requests_total", "model"), want_req)
+        self.assertEqual(sum_by(s, "tokenring_prompt_tokens_total", "model"), want_prompt)
+        self.assertEqual(sum_by(s, "tokenring_completion_tokens_total", "model"),
+                         want_completion)
+        self.assertEqual(sum_by(s, "tokenring_requests_total", "source_workload",
+                                reporter="source"), {"e2e-client": 6})
+        self.assertEqual(d.stop(), 0)
+        with open(log) as f:
+            lines = [json.loads(l) for l in f]
+        self.assertEqual(sorted(l["request_id"] for l in lines),
+                         ["e2e-%d" % i for i in range(6)])
+        for l in lines:
+            self.assertEqual(l["response_code"], "200")
+            self.assertEqual(l["source_namespace"], "e2e")
+            self.assertEqual(l["method"], "POST")
+            self.assertEqual(l["path"], "/v1/chat/completions")
+
+
+if not SHIM:
+    del TestThroughTheShim  # no shim in this build: the pipeline test does not exist
 
 
 def extrapolated_rate(samples, range_s, eval_t):
