@@ -678,6 +678,78 @@ class TestLogs(DaemonTestCase):
         self.assertEqual(h_errors, 1)  # one line per failure streak, not per retry
 
 
+class TestFullDisk(DaemonTestCase):
+    """A real full filesystem (a 256 KiB tmpfs; mounting needs root)."""
+
+    def setUp(self):
+        super().setUp()
+        self.mnt = os.path.join(self.tmp, "small")
+        os.mkdir(self.mnt)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", self.mnt],
+                       check=True)
+
+    def tearDown(self):
+        for d in self.daemons:
+            d.kill()
+        subprocess.run(["umount", self.mnt], check=True)
+        super().tearDown()
+
+    def fill(self, path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            for size in (4096, 1):  # pages, then any last bytes
+                try:
+                    while True:
+                        os.write(fd, b"x" * size)
+                except OSError:
+                    pass
+        finally:
+            os.close(fd)
+
+    def test_enospc_counts_then_resumes_with_whole_lines(self):
+        log = os.path.join(self.mnt, "access.log")
+        d = self.start("--access-log", log, "--access-log-max-bytes", "0")
+        d.write([{"model": "m", "request_id": "early", "count": 2}])
+        wait_for(lambda: json.loads(d.get("/healthz")[2])["access_log"]["lines"] == 2,
+                 what="2 lines")
+        filler = os.path.join(self.mnt, "filler")
+        self.fill(filler)
+        d.write([{"model": "m", "request_id": "lost", "count": 50}])
+        wait_for(lambda: "No space left on device" in d.stderr(), what="the error line")
+        h = json.loads(d.get("/healthz")[2])
+        self.assertGreaterEqual(h["access_log"]["errors"], 1)
+        self.assertEqual(h["access_log"]["dropped"], 50)
+        s = parse_metrics(d.metrics())
+        self.assertEqual(sum_by(s, "tokenring_requests_total", "model"),
+                         {"m": 52})  # serving and counting go on
+        self.assertEqual(sum_by(s, "tokenring_access_log_dropped_total", None), {None: 50})
+        self.assertGreaterEqual(sum_by(s, "tokenring_access_log_errors_total", None)[None], 1)
+        self.assertEqual(sum_by(s, "tokenring_access_log_lines_total", None), {None: 2})
+        os.unlink(filler)
+        time.sleep(1.1)  # past the retry delay
+        d.write([{"model": "m", "request_id": "late", "count": 3}])
+        wait_for(lambda: json.loads(d.get("/healthz")[2])["access_log"]["lines"] == 5,
+                 what="the late lines")
+        self.assertIn("writing again", d.stderr())
+        self.assertEqual(d.stop(), 0)
+        with open(log) as f:
+            text = f.read()
+        # Every line parses, even if a failed write cut one (it is ended
+        # before the next batch and so stands alone as a bad line).
+        ids = []
+        for line in text.splitlines():
+            try:
+                ids.append(json.loads(line)["request_id"])
+            except ValueError:
+                self.assertFalse(line.endswith("}"), line)  # only a cut line may fail
+        self.assertEqual([i for i in ids if not i.startswith("lost")],
+                         ["early-0", "early-1", "late-0", "late-1", "late-2"])
+
+
+if os.geteuid() != 0:
+    del TestFullDisk  # mounting a tmpfs needs root: the case does not exist here
+
+
 class TestConfig(DaemonTestCase):
     def run_bad(self, *args):
         r = subprocess.run([TOKENRINGD] + list(args), capture_output=True, timeout=10)
