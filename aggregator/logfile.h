@@ -41,6 +41,7 @@ struct logfile {
 	size_t line_mark; /* fill.len when the current line began */
 	struct strbuf inflight; /* the batch the kernel is writing */
 	size_t inflight_off;
+	size_t inflight_prefix; /* 1 when the batch starts with a cut line's '\n' */
 	uint64_t inflight_lines;
 	bool write_pending;
 	bool reopen_wanted;
