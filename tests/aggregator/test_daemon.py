@@ -777,6 +777,23 @@ class TestConfig(DaemonTestCase):
         self.assertEqual(r.returncode, 0)
         self.assertTrue(r.stdout.startswith(b"tokenringd "))
 
+    def test_resources_that_cannot_be_set_up_exit_1_saying_why(self):
+        d = self.start()
+        r = subprocess.run([TOKENRINGD, "--ring", os.path.join(self.tmp, "ring2"), "--listen",
+                            "127.0.0.1:%d" % d.port], capture_output=True, timeout=10)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"Address already in use", r.stderr)
+        r = subprocess.run([TOKENRINGD, "--ring", os.path.join(self.tmp, "no", "ring"),
+                            "--listen", "127.0.0.1:0"], capture_output=True, timeout=10)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"no/ring", r.stderr)
+        os.symlink(d.ring, os.path.join(self.tmp, "link"))
+        r = subprocess.run([TOKENRINGD, "--ring", os.path.join(self.tmp, "link"),
+                            "--listen", "127.0.0.1:0"], capture_output=True, timeout=10)
+        self.assertEqual(r.returncode, 1)  # a symlinked ring file is refused
+        self.assertIn(b"link", r.stderr)
+        self.assertEqual(d.get("/healthz")[0], 200)  # the running daemon is untouched
+
     def test_sighup_reloads_the_config_file(self):
         cfg = os.path.join(self.tmp, "c.json")
         log = os.path.join(self.tmp, "a.log")
