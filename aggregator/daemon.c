@@ -310,37 +310,53 @@ static void run_once(struct daemon *d, const struct __kernel_timespec *wait)
 	io_uring_cq_advance(&d->io, seen);
 }
 
-static void shutdown_drain(struct daemon *d)
+/* Let the kernel write what the logs gathered (at most until `until`). */
+static void wait_logs_below(struct daemon *d, size_t high_water, uint64_t until)
 {
-	/* Take everything published; wait a little for producers caught
-	 * between claim and publish, so a record written just before SIGTERM
-	 * is not lost (ring_consume skips a dead producer's slot after the
-	 * ring's skip timeout; we give up waiting at DAEMON_SHUTDOWN_DRAIN_NS). */
-	uint64_t until = loop_now_ns() + DAEMON_SHUTDOWN_DRAIN_NS;
-	for (;;) {
-		uint64_t now = loop_now_ns();
-		size_t n = daemon_drain(d, now, SIZE_MAX);
-		if (d->old_ring.hdr && n == 0)
-			ring_detach(&d->old_ring);
-		struct ring_stats st;
-		ring_get_stats(&d->ring, &st);
-		if (n == 0 && st.head >= st.tail)
-			break;
-		if (now > until)
-			break;
-		if (n == 0)
-			usleep(1000);
-	}
-	write_summary(d, loop_realtime_ns());
-	uint64_t flush_until = loop_now_ns() + DAEMON_SHUTDOWN_FLUSH_NS;
 	struct __kernel_timespec wait = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
 	for (;;) {
 		uint64_t now = loop_now_ns();
 		flush_logs(d, now);
-		if ((logfile_idle(&d->access_log) && logfile_idle(&d->summary_log)) || now > flush_until)
-			break;
+		bool busy = (!d->access_log.failing && logfile_pending(&d->access_log) > high_water) ||
+			    (!d->summary_log.failing && logfile_pending(&d->summary_log) > high_water);
+		if (!busy || now > until)
+			return;
 		run_once(d, &wait);
 	}
+}
+
+static void shutdown_drain(struct daemon *d)
+{
+	/* Take everything published, in chunks, writing the access log as we
+	 * go so its bounded buffer never overflows (a full ring is ~50 MB of
+	 * lines). Wait a little for producers caught between claim and
+	 * publish, so a record written just before SIGTERM is not lost
+	 * (ring_consume skips a dead producer's slot after the ring's skip
+	 * timeout; we give up waiting after DAEMON_SHUTDOWN_DRAIN_NS). */
+	uint64_t until = loop_now_ns() + DAEMON_SHUTDOWN_FLUSH_NS;
+	uint64_t stuck_since = 0;
+	for (;;) {
+		uint64_t now = loop_now_ns();
+		size_t n = daemon_drain(d, now, DAEMON_BATCH * 4);
+		if (d->old_ring.hdr && n == 0)
+			ring_detach(&d->old_ring);
+		if (n > 0) {
+			stuck_since = 0;
+			wait_logs_below(d, LOGFILE_HIGH_WATER, until);
+			continue;
+		}
+		struct ring_stats st;
+		ring_get_stats(&d->ring, &st);
+		if (st.head >= st.tail)
+			break;
+		if (!stuck_since)
+			stuck_since = now;
+		if (now - stuck_since > DAEMON_SHUTDOWN_DRAIN_NS)
+			break;
+		usleep(1000);
+	}
+	write_summary(d, loop_realtime_ns());
+	wait_logs_below(d, 0, until);
 	if (!logfile_idle(&d->access_log) || !logfile_idle(&d->summary_log))
 		fprintf(stderr, "tokenringd: logs not fully flushed at exit (%llu access log lines "
 				"dropped)\n",

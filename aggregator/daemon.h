@@ -26,7 +26,7 @@
 #define DAEMON_REAP_EVERY_NS (10ull * 1000 * 1000 * 1000)
 #define DAEMON_PRODUCER_IDLE_NS (600ull * 1000 * 1000 * 1000)
 #define DAEMON_SHUTDOWN_DRAIN_NS (500ull * 1000 * 1000) /* wait for in-flight producers */
-#define DAEMON_SHUTDOWN_FLUSH_NS (5ull * 1000 * 1000 * 1000)
+#define DAEMON_SHUTDOWN_FLUSH_NS (30ull * 1000 * 1000 * 1000) /* at most, for a slow disk */
 #define DAEMON_OLD_RING_GRACE_NS (5ull * 1000 * 1000 * 1000)
 #define DAEMON_RESERVED_FDS 32u /* ring, logs, io_uring, signalfd, listen, stdio */
 #define DAEMON_UNKNOWN "unknown"

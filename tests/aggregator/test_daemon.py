@@ -597,13 +597,18 @@ class TestLogs(DaemonTestCase):
 
     def test_sigterm_loses_nothing(self):
         log = os.path.join(self.tmp, "access.log")
-        d = self.start("--access-log", log, ring_capacity=8192)
-        n = d.write([{"model": "m", "request_id": "r", "count": 5000}])
-        d.signal(signal.SIGTERM)  # at once: the records are still in the ring
-        self.assertEqual(d.proc.wait(timeout=10), 0)
+        # The daemon is stopped first (SIGSTOP), so all the records wait in
+        # the ring: ~20 MB of lines, more than the log's gathering buffer
+        # holds at once.
+        d = self.start("--access-log", log, ring_capacity=32768)
+        d.signal(signal.SIGSTOP)
+        n = d.write([{"model": "m", "request_id": "r", "count": 25000}])
+        d.signal(signal.SIGTERM)
+        d.signal(signal.SIGCONT)
+        self.assertEqual(d.proc.wait(timeout=30), 0)
         ids = [l["request_id"] for l in self.read_lines(log)]
-        self.assertEqual(n, 5000)
-        self.assertEqual(ids, ["r-%d" % i for i in range(5000)])
+        self.assertEqual(n, 25000)
+        self.assertEqual(ids, ["r-%d" % i for i in range(25000)])
 
     def test_sighup_reopens_a_moved_log(self):
         log = os.path.join(self.tmp, "access.log")
