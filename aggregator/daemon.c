@@ -168,6 +168,8 @@ static void flush_logs(struct daemon *d, uint64_t now)
 	logfile_flush(&d->summary_log, &d->io, now);
 }
 
+static void maybe_finish_reload(struct daemon *d, uint64_t now);
+
 static void on_tick(struct daemon *d)
 {
 	uint64_t now = loop_now_ns();
@@ -190,18 +192,17 @@ static void on_tick(struct daemon *d)
 		d->next_reap_ns = now + DAEMON_REAP_EVERY_NS;
 	}
 	flush_logs(d, now);
+	maybe_finish_reload(d, now);
 }
 
-/* SIGHUP: re-read the config file and re-apply the command line over it;
- * apply what can change live, say what needs a restart; reopen the logs
- * either way (logrotate moved them). */
-static void reload(struct daemon *d)
+/* SIGHUP, second half: re-read the config file and re-apply the command
+ * line over it; apply what can change live, say what needs a restart;
+ * reopen the logs either way (logrotate moved them). */
+static void finish_reload(struct daemon *d)
 {
 	char err[512];
-	/* Records published before the signal are handled under the config
-	 * they were published under. */
-	daemon_drain(d, loop_now_ns(), SIZE_MAX);
 	struct dcfg *next = malloc(sizeof *next);
+	d->reload_pending = false;
 	d->reloads++;
 	if (!next) {
 		d->reload_errors++;
@@ -243,12 +244,39 @@ reopen:
 	flush_logs(d, loop_now_ns());
 }
 
+/* SIGHUP, first half: records published before the signal are handled
+ * under the config they were published under, and their lines go to the
+ * files open then (logrotate: the moved file). So drain now, hand the
+ * lines to the kernel, and finish once those writes are done (bounded by
+ * DAEMON_RELOAD_FLUSH_NS so a stuck disk cannot hold the reload). The loop
+ * goes on meanwhile: nothing here waits. */
+static void start_reload(struct daemon *d)
+{
+	uint64_t now = loop_now_ns();
+	daemon_drain(d, now, SIZE_MAX);
+	flush_logs(d, now);
+	d->reload_pending = true;
+	d->reload_deadline_ns = now + DAEMON_RELOAD_FLUSH_NS;
+}
+
+/* Finish a pending reload once the lines gathered before it are written. */
+static void maybe_finish_reload(struct daemon *d, uint64_t now)
+{
+	if (!d->reload_pending)
+		return;
+	bool written = (logfile_idle(&d->access_log) || d->access_log.failing) &&
+		       (logfile_idle(&d->summary_log) || d->summary_log.failing);
+	if (written || now > d->reload_deadline_ns)
+		finish_reload(d);
+}
+
 static void on_signal(struct daemon *d, int res)
 {
 	if (res == (int)sizeof d->siginfo) {
 		switch (d->siginfo.ssi_signo) {
 		case SIGHUP:
-			reload(d);
+			if (!d->reload_pending)
+				start_reload(d);
 			break;
 		case SIGTERM:
 		case SIGINT:
@@ -282,6 +310,7 @@ static void dispatch(struct daemon *d, const struct io_uring_cqe *cqe)
 		logfile_on_cqe(loop_ud_index(ud) == DAEMON_LOG_ACCESS ? &d->access_log
 								      : &d->summary_log,
 			       &d->io, cqe->res, loop_now_ns());
+		maybe_finish_reload(d, loop_now_ns());
 		break;
 	default:
 		break;

@@ -26,6 +26,7 @@
 #define DAEMON_REAP_EVERY_NS (10ull * 1000 * 1000 * 1000)
 #define DAEMON_PRODUCER_IDLE_NS (600ull * 1000 * 1000 * 1000)
 #define DAEMON_SHUTDOWN_DRAIN_NS (500ull * 1000 * 1000) /* wait for in-flight producers */
+#define DAEMON_RELOAD_FLUSH_NS (1000ull * 1000 * 1000)
 #define DAEMON_SHUTDOWN_FLUSH_NS (30ull * 1000 * 1000 * 1000) /* at most, for a slow disk */
 #define DAEMON_OLD_RING_GRACE_NS (5ull * 1000 * 1000 * 1000)
 #define DAEMON_RESERVED_FDS 32u /* ring, logs, io_uring, signalfd, listen, stdio */
@@ -57,6 +58,8 @@ struct daemon {
 	uint64_t next_summary_ns;
 	uint64_t start_realtime_ns;
 	uint64_t records; /* ingested since start */
+	bool reload_pending; /* SIGHUP seen; waiting for earlier lines to be written */
+	uint64_t reload_deadline_ns;
 	uint64_t reloads;
 	uint64_t reload_errors;
 	uint64_t scrapes;
