@@ -3,7 +3,11 @@
  * work is an io_uring completion: the drain tick (IORING_OP_TIMEOUT), the
  * signalfd read, the multishot accept and connection I/O (httpd.c), and the
  * log writes (logfile.c). The loop submits, waits for at least one
- * completion, handles the whole batch, and advances the CQ once.
+ * completion, handles the whole batch, and advances the CQ once. So
+ * nothing called while handling a completion may itself wait for
+ * completions (it would see the same batch again): work that must wait for
+ * I/O is split in two halves around it (SIGHUP: start_reload, then
+ * maybe_finish_reload once the earlier lines are written).
  *
  * Producers never make a syscall for us: the tick polls the ring, and the
  * heartbeat producers see is the now_ns of each ring_consume.
