@@ -937,8 +937,12 @@ class TestPrometheus(DaemonTestCase):
         cfg = os.path.join(self.tmp, "prometheus.yml")
         with open(cfg, "w") as f:
             f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-                    "scrape_configs:\n  - job_name: tokenringd\n    static_configs:\n"
-                    "      - targets: ['127.0.0.1:%d']\n" % d.port)
+                    "scrape_configs:\n"
+                    "  - job_name: tokenringd\n    static_configs:\n"
+                    "      - targets: ['127.0.0.1:%d']\n"
+                    "  - job_name: envoy-style\n    metrics_path: /stats/prometheus\n"
+                    "    static_configs:\n      - targets: ['127.0.0.1:%d']\n"
+                    % (d.port, d.port))
         prom_log = open(os.path.join(self.tmp, "prometheus.log"), "wb")
         prom = subprocess.Popen([PROMETHEUS, "--config.file=" + cfg,
                                  "--storage.tsdb.path=" + os.path.join(self.tmp, "tsdb"),
@@ -956,18 +960,21 @@ class TestPrometheus(DaemonTestCase):
 
         def ready():
             try:
-                return q('up{job="tokenringd"} == 1')
+                return len(q('up == 1')) == 2
             except (urllib.error.URLError, ConnectionError):
                 return None
         wait_for(ready, timeout=30, step=0.25, what="Prometheus to scrape tokenringd")
         wait_for(lambda: q("count_over_time(tokenring_requests_total[1m])"),
                  timeout=10, what="samples")
 
-        by_model = {r["metric"]["model"]: float(r["value"][1])
-                    for r in q("sum by (model) (tokenring_requests_total)")}
-        self.assertEqual(by_model, {"gpt-4o": 8.0, "qwen-max": 4.0})
-        (ratio,) = q('sum(tokenring_requests_total{response_code=~"2.."}) '
-                     '/ sum(tokenring_requests_total)')
+        wait_for(lambda: len(q("count by (job) (tokenring_requests_total)")) == 2,
+                 timeout=10, what="samples from both jobs")
+        for job in ("tokenringd", "envoy-style"):  # /metrics and /stats/prometheus
+            by_model = {r["metric"]["model"]: float(r["value"][1]) for r in
+                        q('sum by (model) (tokenring_requests_total{job="%s"})' % job)}
+            self.assertEqual(by_model, {"gpt-4o": 8.0, "qwen-max": 4.0})
+        (ratio,) = q('sum(tokenring_requests_total{job="tokenringd",response_code=~"2.."}) '
+                     '/ sum(tokenring_requests_total{job="tokenringd"})')
         self.assertAlmostEqual(float(ratio["value"][1]), 10 / 12, places=9)
 
         # histogram_quantile: what Prometheus computes from the buckets it
@@ -980,8 +987,8 @@ class TestPrometheus(DaemonTestCase):
                     le = float(l["le"])
                     buckets[le] = buckets.get(le, 0) + v
             expect = bucket_quantile(0.5, sorted(buckets.items()))
-            (res,) = q('histogram_quantile(0.5, sum by (le) '
-                       '(tokenring_request_duration_seconds_bucket{model="%s"}))' % model)
+            (res,) = q('histogram_quantile(0.5, sum by (le) (tokenring_request_duration_'
+                       'seconds_bucket{job="tokenringd",model="%s"}))' % model)
             self.assertAlmostEqual(float(res["value"][1]), expect, places=9)
             true_value = 0.1 if model == "gpt-4o" else 0.9
             lo = max([b for b in buckets if b < true_value], default=0)
@@ -992,7 +999,7 @@ class TestPrometheus(DaemonTestCase):
         # Prometheus's rate with its documented extrapolation over the raw
         # samples it stored.
         d.write([{"model": "gpt-4o", "status": 200, "count": 30, "duration_ms": 100}])
-        sel = 'tokenring_requests_total{model="gpt-4o",response_code="200"}'
+        sel = 'tokenring_requests_total{job="tokenringd",model="gpt-4o",response_code="200"}'
         wait_for(lambda: [r for r in q("%s == 36" % sel)], timeout=10, what="the new total")
         time.sleep(2.2)
         t = round(time.time(), 3)
@@ -1004,7 +1011,7 @@ class TestPrometheus(DaemonTestCase):
         self.assertLess(abs(float(rate["value"][1]) - want), 1e-6 * want)
         self.assertGreater(float(rate["value"][1]), 0)
         # Series that did not move have a rate of exactly 0.
-        (flat,) = q('sum(rate(tokenring_requests_total{model="qwen-max"}[20s]))', t)
+        (flat,) = q('sum(rate(tokenring_requests_total{model="qwen-max"}[20s]))', t)  # both jobs
         self.assertEqual(float(flat["value"][1]), 0.0)
 
 
