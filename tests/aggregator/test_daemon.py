@@ -650,6 +650,19 @@ class TestLogs(DaemonTestCase):
         expect = ["b%d-%d" % (x // 3, x % 3) for x in range(b * 3 + i, 120)]
         self.assertEqual(ids, expect)
 
+    def test_keep_zero_rotates_by_starting_over(self):
+        log = os.path.join(self.tmp, "access.log")
+        d = self.start("--access-log", log, "--access-log-max-bytes", "2k",
+                       "--access-log-keep", "0")
+        for batch in range(4):
+            d.write([{"model": "m", "request_id": "b%d" % batch, "count": 2}])
+            wait_for(lambda: json.loads(d.get("/healthz")[2])["access_log"]["lines"] ==
+                     2 * (batch + 1), what="the batch on disk")
+        self.assertEqual(d.stop(), 0)
+        self.assertEqual(sorted(os.listdir(self.tmp)),
+                         ["access.log", "ring", "tokenringd.err"])
+        self.assertEqual([l["request_id"] for l in self.read_lines(log)], ["b3-0", "b3-1"])
+
     def test_full_disk_keeps_serving_and_counts(self):
         d = self.start("--access-log", "/dev/full")
         d.write([{"model": "m", "count": 10}])
