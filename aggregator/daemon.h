@@ -29,6 +29,7 @@
 #define DAEMON_RELOAD_FLUSH_NS (1000ull * 1000 * 1000)
 #define DAEMON_SHUTDOWN_FLUSH_NS (30ull * 1000 * 1000 * 1000) /* at most, for a slow disk */
 #define DAEMON_OLD_RING_GRACE_NS (5ull * 1000 * 1000 * 1000)
+#define DAEMON_MAX_HEAVY_REPLIES 8u /* rendered /metrics or summary bodies held at once */
 #define DAEMON_RESERVED_FDS 32u /* ring, logs, io_uring, signalfd, listen, stdio */
 #define DAEMON_UNKNOWN "unknown"
 

@@ -40,6 +40,7 @@ struct httpd_conn {
 	enum conn_state state;
 	bool op_pending;
 	bool close_after; /* after the reply is sent */
+	bool heavy;       /* counted in heavy_active while its reply is sent */
 	bool linger;      /* after the reply: read and discard before closing, so
 			   * unread request bytes do not turn close() into a RST
 			   * that destroys the reply before the client reads it */
@@ -121,8 +122,17 @@ void httpd_bound_str(const struct httpd *h, char *buf, size_t cap)
 	}
 }
 
+static void heavy_done(struct httpd *h, struct httpd_conn *c)
+{
+	if (c->heavy) {
+		c->heavy = false;
+		h->heavy_active--;
+	}
+}
+
 static void conn_free(struct httpd *h, struct httpd_conn *c)
 {
+	heavy_done(h, c);
 	close(c->fd);
 	c->fd = -1;
 	c->state = CONN_FREE;
@@ -206,7 +216,8 @@ static void conn_reply_error(struct httpd *h, struct httpd_conn *c, uint32_t idx
 	c->sent = 0;
 	c->body_len = (size_t)n;
 	h->stats.errors++;
-	if (httpd_format_head(&c->head, status, "text/plain; charset=utf-8", (size_t)n, false, NULL) ||
+	if (httpd_format_head(&c->head, status, "text/plain; charset=utf-8", (size_t)n, false, NULL,
+			      NULL) ||
 	    strbuf_append(&c->body, body, (size_t)n)) {
 		conn_close(h, c);
 		return;
@@ -241,16 +252,22 @@ static void conn_process(struct httpd *h, struct httpd_conn *c, uint32_t idx, ui
 		.status = 500,
 		.content_type = "text/plain; charset=utf-8",
 		.allow = NULL,
+		.retry_after = NULL,
+		.heavy = false,
 		.body = &c->body,
 	};
 	h->handler(h->ctx, &req, &resp);
+	if (resp.heavy) {
+		c->heavy = true;
+		h->heavy_active++;
+	}
 	bool head_only = httpd_method_is(&req, "HEAD");
 	c->close_after = !req.keep_alive;
 	strbuf_reset(&c->head);
 	c->sent = 0;
 	c->body_len = head_only ? 0 : c->body.len;
 	if (httpd_format_head(&c->head, resp.status, resp.content_type, c->body.len, req.keep_alive,
-			      resp.allow)) {
+			      resp.allow, resp.retry_after)) {
 		conn_close(h, c);
 		return;
 	}
@@ -382,6 +399,7 @@ static void on_send(struct httpd *h, struct httpd_conn *c, uint32_t idx, int res
 		conn_arm_send(h, c, idx);
 		return;
 	}
+	heavy_done(h, c);
 	if (c->close_after && c->linger) {
 		shutdown(c->fd, SHUT_WR);
 		c->in_len = 0;

@@ -569,6 +569,33 @@ class TestHttp(DaemonTestCase):
         self.assertEqual(d.stop(), 0)
 
 
+    def test_slow_scrapers_are_capped_not_multiplied(self):
+        # ~600 series make a /metrics body of several MB; clients with a
+        # tiny receive buffer that never read keep it pending in the daemon.
+        d = self.start("--label-max-values", "1000")
+        d.write([{"model": "model-%d" % i, "stream": True} for i in range(600)])
+        slow = []
+        for _ in range(8):  # DAEMON_MAX_HEAVY_REPLIES
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", d.port))
+            s.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
+            slow.append(s)
+        status, headers = None, {}
+        for _ in range(100):  # until the daemon has taken all eight
+            status, headers, body = d.get("/metrics")
+            if status == 503:
+                break
+            time.sleep(0.02)
+        self.assertEqual(status, 503)
+        self.assertEqual(headers["Retry-After"], "1")
+        self.assertEqual(d.get("/healthz")[0], 200)  # health checks are never capped
+        for s in slow:
+            s.close()
+        wait_for(lambda: d.get("/metrics")[0] == 200, what="scrapes served again")
+        self.assertEqual(d.stop(), 0)
+
+
 class TestLogs(DaemonTestCase):
     def read_lines(self, path):
         with open(path) as f:

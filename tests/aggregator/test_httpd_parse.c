@@ -132,10 +132,15 @@ Test(httpd_parse, response_head_format)
 {
 	struct strbuf b;
 	strbuf_init(&b);
-	cr_assert_eq(httpd_format_head(&b, 405, "text/plain", 3, false, "GET, HEAD"), 0);
+	cr_assert_eq(httpd_format_head(&b, 405, "text/plain", 3, false, "GET, HEAD", NULL), 0);
 	cr_assert_str_eq(b.data, "HTTP/1.1 405 Method Not Allowed\r\nServer: tokenringd\r\n"
 				 "Content-Type: text/plain\r\nContent-Length: 3\r\n"
 				 "Cache-Control: no-store\r\nConnection: close\r\nAllow: GET, HEAD\r\n\r\n");
+	strbuf_reset(&b);
+	cr_assert_eq(httpd_format_head(&b, 503, "text/plain", 0, true, NULL, "1"), 0);
+	cr_assert_str_eq(b.data, "HTTP/1.1 503 Service Unavailable\r\nServer: tokenringd\r\n"
+				 "Content-Type: text/plain\r\nContent-Length: 0\r\n"
+				 "Cache-Control: no-store\r\nRetry-After: 1\r\n\r\n");
 	strbuf_free(&b);
 }
 
