@@ -7,7 +7,6 @@ Environment: TOKENRINGD and RING_WRITER (paths to the built binaries; CTest
 sets them). Uses /usr/bin/promtool and /usr/bin/prometheus (Debian).
 """
 import json
-import math
 import os
 import re
 import shutil
