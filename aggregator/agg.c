@@ -89,7 +89,7 @@ static int scratch_init(struct expo_scratch *x, uint32_t slots)
 	x->next = calloc(slots, sizeof(*x->next));
 	x->loff = calloc(slots, sizeof(*x->loff));
 	x->llen = calloc(slots, sizeof(*x->llen));
-	x->hptr = calloc(slots, sizeof(*x->hptr));
+	x->hptr = calloc((size_t)slots * 2, sizeof(*x->hptr));
 	strbuf_init(&x->labels);
 	if (!x->gindex || !x->gkeys || !x->ghash || !x->gfirst || !x->glast || !x->next ||
 	    !x->loff || !x->llen || !x->hptr)
@@ -196,7 +196,6 @@ static int32_t find_price(const struct agg *a, const char *model)
 static void bucket_add(struct series_buckets *sb, unsigned idx, uint64_t v)
 {
 	sb->n[idx]++;
-	sb->count++;
 	sb->sum += v;
 }
 
@@ -248,7 +247,6 @@ static void ingest_times(struct agg *a, struct series *s, const struct tr_record
 		observe(&s->ga_duration, &hist_genai_duration, dur);
 	if (fam & AGG_FAM_ISTIO)
 		observe(&s->is_duration, &hist_istio_duration, dur);
-	hist_add(&s->q_duration, &a->pool, dur);
 	hist_add(&s->iv_duration, &a->pool, dur);
 
 	bool stream = rec->flags & REC_F_STREAM;
@@ -259,7 +257,6 @@ static void ingest_times(struct agg *a, struct series *s, const struct tr_record
 		observe(&s->tr_ttft, &hist_tr_ttft, ttft);
 	if (fam & AGG_FAM_GEN_AI)
 		observe(&s->ga_ttft, server ? &hist_genai_server_ttft : &hist_genai_duration, ttft);
-	hist_add(&s->q_ttft, &a->pool, ttft);
 	hist_add(&s->iv_ttft, &a->pool, ttft);
 
 	if (dur < ttft)

@@ -27,7 +27,7 @@ struct expo_scratch {
 	struct strbuf labels;     /* rendered label text of every group */
 	size_t *loff;             /* group g's labels at labels.data + loff[g] */
 	uint32_t *llen;
-	const struct hist **hptr; /* members' sketches for a group quantile */
+	const struct hist **hptr; /* members' sketches for a group quantile (2 per series) */
 };
 
 struct agg {

@@ -241,10 +241,10 @@ int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, siz
 				(const void *)((const char *)&a->tab.series[i] + off);
 			for (unsigned k = 0; k <= bounds->n; k++)
 				acc.n[k] += sb->n[k];
-			acc.count += sb->count;
 			acc.sum += sb->sum;
 		}
-		if (acc.count == 0)
+		uint64_t count = series_buckets_count(&acc);
+		if (count == 0)
 			continue;
 		const char *lb = x->labels.data + x->loff[g];
 		size_t ll = x->llen[g];
@@ -268,7 +268,7 @@ int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, siz
 		if (!rc)
 			rc = expo_line_start(b, name, "_count", lb, ll, extra, NULL);
 		if (!rc)
-			rc = expo_u64(b, acc.count);
+			rc = expo_u64(b, count);
 		if (!rc)
 			rc = strbuf_append(b, "\n", 1);
 		if (rc)

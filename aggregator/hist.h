@@ -46,13 +46,19 @@ struct hist_pool {
 	uint64_t exhausted; /* samples that found no chunk for their octave */
 };
 
+/* One octave: its sample count and its fine chunk side by side, so an add
+ * touches one line of the sketch besides the header and the chunk. */
+struct hist_octave {
+	uint32_t n;     /* samples in the octave (saturating at UINT32_MAX) */
+	uint32_t chunk; /* pool index + 1, or HIST_NO_CHUNK */
+};
+
 struct hist {
 	uint64_t count;
 	uint64_t sum; /* saturating */
 	uint64_t min;
 	uint64_t max;
-	uint64_t octave[HIST_OCTAVES]; /* samples per octave (always exact) */
-	uint32_t chunk[HIST_OCTAVES];  /* pool index + 1, or HIST_NO_CHUNK */
+	struct hist_octave oct[HIST_OCTAVES];
 };
 
 /* Pool of nchunks chunks (0 is allowed: octave resolution only).
@@ -63,6 +69,10 @@ void hist_pool_destroy(struct hist_pool *p);
 void hist_init(struct hist *h);
 /* Record one value. Never allocates; O(1). */
 void hist_add(struct hist *h, struct hist_pool *p, uint64_t v);
+/* Add every sample of src to dst (src unchanged). dst takes chunks from the
+ * pool for octaves it had none for; if the pool is empty those samples keep
+ * octave resolution (counted in exhausted). */
+void hist_merge(struct hist *dst, const struct hist *src, struct hist_pool *p);
 /* Forget every sample and give the chunks back to the pool. */
 void hist_reset(struct hist *h, struct hist_pool *p);
 /* Estimate of the nearest-rank q-quantile (sample of rank ceil(q * count),

@@ -69,10 +69,19 @@ struct series_stats {
  * with count and sum. */
 #define SERIES_BUCKETS (HIST_MAX_BOUNDS + 1)
 struct series_buckets {
-	uint64_t n[SERIES_BUCKETS];
-	uint64_t count;
 	uint64_t sum; /* in the recorded unit: ns or tokens */
+	uint64_t n[SERIES_BUCKETS];
 };
+
+/* Samples in a bucket set (the count is not stored: one line less to
+ * touch per observation). */
+static inline uint64_t series_buckets_count(const struct series_buckets *b)
+{
+	uint64_t c = 0;
+	for (unsigned i = 0; i < SERIES_BUCKETS; i++)
+		c += b->n[i];
+	return c;
+}
 
 /* gen_ai_token_type values kept apart. */
 enum series_token_type {
@@ -97,7 +106,9 @@ struct series {
 	struct series_buckets ga_tokens[SERIES_TOK_TYPES];
 	/* istio family */
 	struct series_buckets is_duration;
-	/* quantile sketches: cumulative and current summary interval */
+	/* quantile sketches: ingest feeds the current summary interval (iv_);
+	 * agg_summary_lines folds it into the earlier intervals (q_), so the
+	 * cumulative view is the union of both and ingest pays for one. */
 	struct hist q_duration, q_ttft;
 	struct hist iv_duration, iv_ttft;
 	struct series_stats iv_base; /* st at the start of the interval */

@@ -65,12 +65,19 @@ static void sum_group(const struct agg *a, uint32_t g, bool interval, struct ser
 	}
 }
 
-static double quantile(const struct agg *a, uint32_t g, size_t off, double q)
+/* Quantile over the group's sketches at offset iv (and, for the
+ * cumulative view, also at offset q). */
+static double quantile(const struct agg *a, uint32_t g, size_t iv, size_t cum, bool interval,
+		       double q)
 {
 	const struct expo_scratch *x = a->x;
 	unsigned n = 0;
-	for (uint32_t i = x->gfirst[g]; i != EXPO_END; i = x->next[i])
-		x->hptr[n++] = (const struct hist *)((const char *)&a->tab.series[i] + off);
+	for (uint32_t i = x->gfirst[g]; i != EXPO_END; i = x->next[i]) {
+		const char *s = (const char *)&a->tab.series[i];
+		x->hptr[n++] = (const struct hist *)(s + iv);
+		if (!interval)
+			x->hptr[n++] = (const struct hist *)(s + cum);
+	}
 	return hist_quantile_n(x->hptr, n, &a->pool, q) / NS_PER_MS;
 }
 
@@ -108,15 +115,14 @@ static cJSON *group_json(const struct agg *a, uint32_t g, bool interval, double 
 	ok = ok && add_num(o, "total_tokens", (double)st.total_tokens);
 	ok = ok && add_num(o, "cached_tokens", (double)st.cached_tokens);
 	ok = ok && add_num(o, "reasoning_tokens", (double)st.reasoning_tokens);
-	size_t dur = interval ? offsetof(struct series, iv_duration)
-			      : offsetof(struct series, q_duration);
-	size_t ttft = interval ? offsetof(struct series, iv_ttft) : offsetof(struct series, q_ttft);
+	size_t dur = offsetof(struct series, iv_duration), dur_c = offsetof(struct series, q_duration);
+	size_t ttft = offsetof(struct series, iv_ttft), ttft_c = offsetof(struct series, q_ttft);
 	static const double qs[3] = {0.5, 0.95, 0.99};
 	static const char *const dn[3] = {"latency_p50_ms", "latency_p95_ms", "latency_p99_ms"};
 	static const char *const tn[3] = {"ttft_p50_ms", "ttft_p95_ms", "ttft_p99_ms"};
 	for (unsigned i = 0; i < 3 && ok; i++) {
-		ok = add_num(o, dn[i], quantile(a, g, dur, qs[i]));
-		ok = ok && add_num(o, tn[i], quantile(a, g, ttft, qs[i]));
+		ok = add_num(o, dn[i], quantile(a, g, dur, dur_c, interval, qs[i]));
+		ok = ok && add_num(o, tn[i], quantile(a, g, ttft, ttft_c, interval, qs[i]));
 	}
 	static const char *const un[REC_USAGE_COUNT] = {
 		"usage_none", "usage_available", "usage_not_requested", "usage_missing",
@@ -202,6 +208,8 @@ int agg_summary_lines(struct agg *a, uint64_t now_realtime_ns, struct strbuf *ou
 	for (uint32_t i = 0; i < a->tab.used; i++) {
 		struct series *s = &a->tab.series[i];
 		s->iv_base = s->st;
+		hist_merge(&s->q_duration, &s->iv_duration, &a->pool);
+		hist_merge(&s->q_ttft, &s->iv_ttft, &a->pool);
 		hist_reset(&s->iv_duration, &a->pool);
 		hist_reset(&s->iv_ttft, &a->pool);
 	}

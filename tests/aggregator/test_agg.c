@@ -80,7 +80,7 @@ Test(agg, tokens_only_when_usage_available)
 	cr_assert_eq(s->st.usage[REC_USAGE_AVAILABLE], 1);
 	cr_assert_eq(s->st.usage[REC_USAGE_MISSING], 1);
 	cr_assert_eq(s->st.usage[REC_USAGE_NONE], 1);
-	cr_assert_eq(s->ga_tokens[SERIES_TOK_INPUT].count, 1);
+	cr_assert_eq(series_buckets_count(&s->ga_tokens[SERIES_TOK_INPUT]), 1);
 	agg_destroy(a);
 }
 
@@ -92,9 +92,9 @@ Test(agg, time_per_output_token_rules)
 	tc_record(&r);
 	agg_ingest(a, &r, NULL);
 	struct series *s = only(a);
-	cr_assert_eq(s->tr_duration.count, 1);
-	cr_assert_eq(s->tr_ttft.count, 0);
-	cr_assert_eq(s->tr_tpot.count, 0);
+	cr_assert_eq(series_buckets_count(&s->tr_duration), 1);
+	cr_assert_eq(series_buckets_count(&s->tr_ttft), 0);
+	cr_assert_eq(series_buckets_count(&s->tr_tpot), 0);
 	/* stream without usage: TTFT yes, TPOT no */
 	tc_record(&r);
 	r.flags |= REC_F_STREAM;
@@ -103,16 +103,16 @@ Test(agg, time_per_output_token_rules)
 	r.prompt_tokens = r.completion_tokens = r.total_tokens = 0;
 	r.chunks = 10;
 	agg_ingest(a, &r, NULL);
-	cr_assert_eq(s->tr_ttft.count, 1);
-	cr_assert_eq(s->tr_tpot.count, 0);
-	cr_assert_eq(s->ga_tpot.count, 1, "per-chunk time needs no usage");
+	cr_assert_eq(series_buckets_count(&s->tr_ttft), 1);
+	cr_assert_eq(series_buckets_count(&s->tr_tpot), 0);
+	cr_assert_eq(series_buckets_count(&s->ga_tpot), 1, "per-chunk time needs no usage");
 	/* stream with usage but a single output token: no TPOT */
 	tc_record(&r);
 	r.flags |= REC_F_STREAM;
 	r.ttft_ns = MS(100);
 	r.completion_tokens = 1;
 	agg_ingest(a, &r, NULL);
-	cr_assert_eq(s->tr_tpot.count, 0);
+	cr_assert_eq(series_buckets_count(&s->tr_tpot), 0);
 	/* stream with usage: (1100 - 100) ms / (11 - 1) = 100 ms exactly -> le 0.1 */
 	tc_record(&r);
 	r.flags |= REC_F_STREAM;
@@ -120,7 +120,7 @@ Test(agg, time_per_output_token_rules)
 	r.ttft_ns = MS(100);
 	r.completion_tokens = 11;
 	agg_ingest(a, &r, NULL);
-	cr_assert_eq(s->tr_tpot.count, 1);
+	cr_assert_eq(series_buckets_count(&s->tr_tpot), 1);
 	cr_assert_eq(s->tr_tpot.sum, MS(100));
 	unsigned le_0_1 = 7; /* hist_tr_tpot: 0.001 .. 0.075, 0.1 */
 	cr_assert_eq(hist_tr_tpot.le[le_0_1], MS(100));
@@ -128,13 +128,13 @@ Test(agg, time_per_output_token_rules)
 	/* TTFT after the end (clock skew in a bad record): no TPOT */
 	r.ttft_ns = MS(2000);
 	agg_ingest(a, &r, NULL);
-	cr_assert_eq(s->tr_tpot.count, 1);
-	cr_assert_eq(s->tr_ttft.count, 4);
+	cr_assert_eq(series_buckets_count(&s->tr_tpot), 1);
+	cr_assert_eq(series_buckets_count(&s->tr_ttft), 4);
 	/* a TTFT on a non-stream is ignored */
 	tc_record(&r);
 	r.ttft_ns = MS(5);
 	agg_ingest(a, &r, NULL);
-	cr_assert_eq(s->tr_ttft.count, 4);
+	cr_assert_eq(series_buckets_count(&s->tr_ttft), 4);
 	agg_destroy(a);
 }
 
@@ -154,8 +154,9 @@ Test(agg, server_and_client_series_apart)
 	cr_assert_eq(c->ga_ttft.n[0], 1, "3 ms <= 0.01 s");
 	cr_assert_eq(sv->ga_ttft.n[0], 0);
 	cr_assert_eq(sv->ga_ttft.n[1], 1, "3 ms in (0.001, 0.005]");
-	cr_assert_eq(c->ga_tokens[SERIES_TOK_OUTPUT].count, 1);
-	cr_assert_eq(sv->ga_tokens[SERIES_TOK_OUTPUT].count, 0, "token usage is a client metric");
+	cr_assert_eq(series_buckets_count(&c->ga_tokens[SERIES_TOK_OUTPUT]), 1);
+	cr_assert_eq(series_buckets_count(&sv->ga_tokens[SERIES_TOK_OUTPUT]), 0,
+		     "token usage is a client metric");
 	agg_destroy(a);
 }
 
@@ -168,11 +169,11 @@ Test(agg, disabled_families_cost_nothing_at_ingest)
 	tc_record(&r);
 	agg_ingest(a, &r, NULL);
 	struct series *s = only(a);
-	cr_assert_eq(s->tr_duration.count, 0);
-	cr_assert_eq(s->ga_duration.count, 0);
-	cr_assert_eq(s->is_duration.count, 0);
+	cr_assert_eq(series_buckets_count(&s->tr_duration), 0);
+	cr_assert_eq(series_buckets_count(&s->ga_duration), 0);
+	cr_assert_eq(series_buckets_count(&s->is_duration), 0);
 	cr_assert_eq(s->st.prompt_tokens, 3);
-	cr_assert_eq(s->q_duration.count, 1, "summary quantiles always kept");
+	cr_assert_eq(s->iv_duration.count, 1, "summary quantiles always kept");
 	agg_destroy(a);
 }
 

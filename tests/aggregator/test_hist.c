@@ -212,3 +212,30 @@ Test(hist, cumulative_counts_match_brute_force)
 	}
 	cr_assert_eq(cum + counts[hb->n], n);
 }
+
+Test(hist, merge_equals_adding_everything)
+{
+	struct hist_pool pool;
+	struct hist a, b, all;
+	hist_pool_init(&pool, 64);
+	hist_init(&a);
+	hist_init(&b);
+	hist_init(&all);
+	for (uint64_t i = 1; i <= 4000; i++) {
+		uint64_t v = 1000ull * i * (i % 7 + 1);
+		hist_add(i % 3 ? &a : &b, &pool, v);
+		hist_add(&all, &pool, v);
+	}
+	hist_merge(&a, &b, &pool);
+	cr_assert_eq(a.count, all.count);
+	cr_assert_eq(a.sum, all.sum);
+	cr_assert_eq(a.min, all.min);
+	cr_assert_eq(a.max, all.max);
+	for (double q = 0.01; q < 1; q += 0.01)
+		cr_assert_eq(hist_quantile(&a, &pool, q), hist_quantile(&all, &pool, q), "q=%f", q);
+	uint32_t used = pool.in_use;
+	hist_reset(&b, &pool);
+	cr_assert_lt(pool.in_use, used, "src chunks given back, dst keeps its own");
+	cr_assert_eq(hist_quantile(&a, &pool, 0.5), hist_quantile(&all, &pool, 0.5));
+	hist_pool_destroy(&pool);
+}

@@ -146,6 +146,10 @@ Test(summary, lines_per_interval)
 	cJSON *doc = cJSON_Parse(b.data);
 	const cJSON *s = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "series"), 0);
 	cr_assert_eq(num(s, "requests"), 101);
+	/* quantiles over both intervals: 1..100 ms and 700 ms */
+	cr_assert_eq(num(s, "latency_p99_ms") < 101, 1);
+	cr_assert_leq(fabs(num(s, "latency_p50_ms") - 51) / 51, 0.01);
+	cr_assert_eq(num(s, "latency_p99_ms") >= 99 * 0.99, 1);
 	cJSON_Delete(doc);
 	strbuf_free(&b);
 	agg_destroy(a);
