@@ -91,6 +91,7 @@ static int scratch_init(struct expo_scratch *x, uint32_t slots)
 	x->llen = calloc(slots, sizeof(*x->llen));
 	x->hptr = calloc((size_t)slots * 2, sizeof(*x->hptr));
 	strbuf_init(&x->labels);
+	strbuf_init(&x->line);
 	if (!x->gindex || !x->gkeys || !x->ghash || !x->gfirst || !x->glast || !x->next ||
 	    !x->loff || !x->llen || !x->hptr)
 		return -ENOMEM;
@@ -109,6 +110,7 @@ static void scratch_free(struct expo_scratch *x)
 	free(x->llen);
 	free(x->hptr);
 	strbuf_free(&x->labels);
+	strbuf_free(&x->line);
 }
 
 int agg_create(const struct agg_config *cfg, struct agg **out)

@@ -25,6 +25,7 @@ struct expo_scratch {
 	uint32_t *glast;          /* last member (building only) */
 	uint32_t ngroups;
 	struct strbuf labels;     /* rendered label text of every group */
+	struct strbuf line;       /* one series' line prefix */
 	size_t *loff;             /* group g's labels at labels.data + loff[g] */
 	uint32_t *llen;
 	const struct hist **hptr; /* members' sketches for a group quantile (2 per series) */

@@ -190,10 +190,37 @@ int expo_line_start(struct strbuf *b, const char *name, const char *suffix, cons
 	return rc;
 }
 
+/* Series prefix "name[suffix]{labels[,extra][,le=\"" or "name[suffix] "
+ * into pre (reset first). with_le leaves it open for the boundary text. */
+static int prefix(struct strbuf *pre, const char *name, const char *suffix,
+		  const struct expo_scratch *x, uint32_t g, const char *extra, bool with_le)
+{
+	strbuf_reset(pre);
+	int rc = expo_line_start(pre, name, suffix, x->labels.data + x->loff[g], x->llen[g],
+				 extra, with_le ? "" : NULL);
+	if (rc || !with_le)
+		return rc;
+	pre->len -= 3; /* drop the empty le value's closing "} " */
+	pre->data[pre->len] = 0;
+	return 0;
+}
+
+/* Appends without per-call checks: the caller reserved the room. */
+static inline char *put(char *p, const void *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static inline char *put_u64(char *p, uint64_t v)
+{
+	return p + expo_utoa(p, v);
+}
+
 static int u64_lines(const struct agg *a, struct strbuf *b, const char *name, size_t off,
 		     expo_filter_fn filter, const char *extra, bool skip_zero)
 {
-	const struct expo_scratch *x = a->x;
+	struct expo_scratch *x = a->x;
 	for (uint32_t g = 0; g < x->ngroups; g++) {
 		if (filter && !filter(&x->gkeys[g]))
 			continue;
@@ -202,14 +229,16 @@ static int u64_lines(const struct agg *a, struct strbuf *b, const char *name, si
 			sum += field(&a->tab.series[i], off);
 		if (skip_zero && sum == 0)
 			continue;
-		int rc = expo_line_start(b, name, NULL, x->labels.data + x->loff[g], x->llen[g], extra,
-				    NULL);
+		int rc = prefix(&x->line, name, NULL, x, g, extra, false);
 		if (!rc)
-			rc = expo_u64(b, sum);
-		if (!rc)
-			rc = strbuf_append(b, "\n", 1);
+			rc = strbuf_reserve(b, x->line.len + 24);
 		if (rc)
 			return rc;
+		char *p = put(b->data + b->len, x->line.data, x->line.len);
+		p = put_u64(p, sum);
+		*p++ = '\n';
+		*p = 0;
+		b->len = (size_t)(p - b->data);
 	}
 	return 0;
 }
@@ -230,7 +259,7 @@ int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, siz
 		    const struct hist_bounds *bounds, unsigned sum_digits, expo_filter_fn filter,
 		    const char *extra)
 {
-	const struct expo_scratch *x = a->x;
+	struct expo_scratch *x = a->x;
 	for (uint32_t g = 0; g < x->ngroups; g++) {
 		if (filter && !filter(&x->gkeys[g]))
 			continue;
@@ -246,27 +275,37 @@ int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, siz
 		uint64_t count = series_buckets_count(&acc);
 		if (count == 0)
 			continue;
-		const char *lb = x->labels.data + x->loff[g];
-		size_t ll = x->llen[g];
-		uint64_t cum = 0;
-		int rc = 0;
-		for (unsigned k = 0; k <= bounds->n && !rc; k++) {
-			cum += acc.n[k];
-			rc = expo_line_start(b, name, "_bucket", lb, ll, extra,
-					k < bounds->n ? bounds->text[k] : "+Inf");
-			if (!rc)
-				rc = expo_u64(b, cum);
-			if (!rc)
-				rc = strbuf_append(b, "\n", 1);
-		}
+		/* _bucket lines: one prefix, then boundary text and count */
+		int rc = prefix(&x->line, name, "_bucket", x, g, extra, true);
+		size_t per = x->line.len + 48; /* le text, "} ", 20 digits, newline */
 		if (!rc)
-			rc = expo_line_start(b, name, "_sum", lb, ll, extra, NULL);
+			rc = strbuf_reserve(b, per * (bounds->n + 1));
+		if (rc)
+			return rc;
+		char *p = b->data + b->len;
+		uint64_t cum = 0;
+		for (unsigned k = 0; k <= bounds->n; k++) {
+			const char *le = k < bounds->n ? bounds->text[k] : "+Inf";
+			cum += acc.n[k];
+			p = put(p, x->line.data, x->line.len);
+			p = put(p, le, strlen(le));
+			p = put(p, "\"} ", 3);
+			p = put_u64(p, cum);
+			*p++ = '\n';
+		}
+		*p = 0;
+		b->len = (size_t)(p - b->data);
+		rc = prefix(&x->line, name, "_sum", x, g, extra, false);
+		if (!rc)
+			rc = strbuf_append(b, x->line.data, x->line.len);
 		if (!rc)
 			rc = expo_scaled(b, acc.sum, sum_digits);
 		if (!rc)
+			rc = prefix(&x->line, name, "_count", x, g, extra, false);
+		if (!rc)
 			rc = strbuf_append(b, "\n", 1);
 		if (!rc)
-			rc = expo_line_start(b, name, "_count", lb, ll, extra, NULL);
+			rc = strbuf_append(b, x->line.data, x->line.len);
 		if (!rc)
 			rc = expo_u64(b, count);
 		if (!rc)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 
 #define XXH_INLINE_ALL
@@ -82,6 +83,10 @@ int series_table_init(struct series_table *t, uint32_t max_series, uint32_t max_
 	if (!t->series || !t->index)
 		goto fail;
 	t->mask = size - 1;
+	/* A per-table seed: a writer cannot precompute colliding tuples. */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t->seed = XXH3_64bits(&ts, sizeof(ts)) ^ (uint64_t)(uintptr_t)t;
 	for (unsigned i = 0; i < SERIES_OVERFLOW_SLOTS; i++)
 		t->overflow_slot[i] = -1;
 	for (unsigned i = 0; i < SERIES_BOUNDED; i++) {
@@ -185,30 +190,35 @@ void series_key_from_record(struct series_key *k, const struct tr_record *rec,
 			   sizeof(rec->labels[i]));
 }
 
-static struct series *probe(struct series_table *t, const struct series_key *k, uint64_t h,
-			    uint32_t *empty_at)
+static struct series *probe(struct series_table *t, XXH128_hash_t hh, uint32_t *empty_at)
 {
+	const uint64_t h = hh.low64;
+	const uint64_t tag = h & 0xffffffff00000000ull;
 	for (uint32_t i = (uint32_t)h & t->mask;; i = (i + 1) & t->mask) {
-		uint32_t s = t->index[i];
-		if (s == 0) {
+		uint64_t slot = t->index[i];
+		if (slot == 0) {
 			*empty_at = i;
 			return NULL;
 		}
-		struct series *e = &t->series[s - 1];
-		if (e->hash == h && memcmp(&e->key, k, sizeof(*k)) == 0)
+		if ((slot & 0xffffffff00000000ull) != tag)
+			continue;
+		struct series *e = &t->series[(uint32_t)slot - 1];
+		if (e->hash == h && e->hash2 == hh.high64)
 			return e;
 	}
 }
 
-static struct series *insert(struct series_table *t, const struct series_key *k, uint64_t h,
-			     uint32_t at)
+static struct series *insert(struct series_table *t, const struct series_key *k,
+			     XXH128_hash_t hh, uint32_t at)
 {
+	const uint64_t h = hh.low64;
 	struct series *s = &t->series[t->used];
 	memset(s, 0, sizeof(*s));
 	s->key = *k;
 	s->hash = h;
+	s->hash2 = hh.high64;
 	s->price = SERIES_NO_PRICE;
-	t->index[at] = ++t->used;
+	t->index[at] = (h & 0xffffffff00000000ull) | ++t->used;
 	return s;
 }
 
@@ -225,11 +235,16 @@ static bool bound_value(struct series_table *t, unsigned which, char *v, size_t 
 	return true;
 }
 
+static XXH128_hash_t key_hash128(const struct series_table *t, const struct series_key *k)
+{
+	return XXH3_128bits_withSeed(k, sizeof(*k), t->seed);
+}
+
 struct series *series_lookup(struct series_table *t, struct series_key *k, bool *created)
 {
 	uint32_t at;
-	uint64_t h = series_key_hash(k);
-	struct series *s = probe(t, k, h, &at);
+	XXH128_hash_t hh = key_hash128(t, k);
+	struct series *s = probe(t, hh, &at);
 
 	*created = false;
 	if (s)
@@ -241,16 +256,17 @@ struct series *series_lookup(struct series_table *t, struct series_key *k, bool 
 	for (unsigned i = 0; i < REC_LABELS; i++)
 		changed |= bound_value(t, SERIES_B_LABEL0 + i, k->labels[i], sizeof(k->labels[i]));
 	if (changed) {
-		h = series_key_hash(k);
-		s = probe(t, k, h, &at);
+		hh = key_hash128(t, k);
+		s = probe(t, hh, &at);
 		if (s)
 			return s;
 	}
-	if (t->used - (t->overflow_slot[0] >= 0) - (t->overflow_slot[1] >= 0) -
-		    (t->overflow_slot[2] >= 0) <
-	    t->max_series) {
+	uint32_t overflow_series = 0;
+	for (unsigned i = 0; i < SERIES_OVERFLOW_SLOTS; i++)
+		overflow_series += t->overflow_slot[i] >= 0;
+	if (t->used - overflow_series < t->max_series) {
 		*created = true;
-		return insert(t, k, h, at);
+		return insert(t, k, hh, at);
 	}
 
 	/* Table full: fold into the reporter's overflow series. */
@@ -265,13 +281,13 @@ struct series *series_lookup(struct series_table *t, struct series_key *k, bool 
 	memcpy(k->model, AGG_OVERFLOW_MODEL, sizeof(AGG_OVERFLOW_MODEL));
 	if (t->overflow_slot[r] >= 0)
 		return &t->series[t->overflow_slot[r]];
-	h = series_key_hash(k);
-	s = probe(t, k, h, &at);
+	hh = key_hash128(t, k);
+	s = probe(t, hh, &at);
 	if (s) /* cannot happen: overflow keys are only made here */
 		return s;
 	t->overflow_slot[r] = (int32_t)t->used;
 	*created = true;
-	return insert(t, k, h, at);
+	return insert(t, k, hh, at);
 }
 
 const char *series_bounded_name(unsigned i, const struct agg_config *cfg)

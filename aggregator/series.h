@@ -3,6 +3,12 @@
  * the tuple, open addressing with linear probing, all memory allocated at
  * series_table_init for max_series + SERIES_OVERFLOW_SLOTS series.
  *
+ * Identity: a tuple is its 128-bit XXH3 (seeded per table at init), not a
+ * byte compare of the 376-byte key: ingest then touches one line of the
+ * series for the lookup instead of seven, which is most of the cost with
+ * 10 k live series. Two tuples merge only if both 64-bit halves collide
+ * (p ~ 2^-128 per pair); the stored key is for rendering.
+ *
  * Bounds (never more memory, always counted):
  *  - per label value (model, response_model, each header label): at most
  *    max_values distinct values are admitted; a further new value becomes
@@ -93,8 +99,9 @@ enum series_token_type {
 };
 
 struct series {
+	uint64_t hash;  /* XXH3-128 low half (index tag from its high bits) */
+	uint64_t hash2; /* high half */
 	struct series_key key;
-	uint64_t hash;
 	int32_t price; /* index in agg_config.prices, or SERIES_NO_PRICE */
 	uint32_t reserved;
 	struct series_stats st;
@@ -126,12 +133,15 @@ struct series_table {
 	struct series *series; /* [0, used): live series in creation order */
 	uint32_t used;
 	uint32_t max_series; /* regular series; overflow ones come on top */
-	uint32_t *index;     /* open addressing: 0 empty, else series index + 1 */
+	/* open addressing: 0 empty, else (hash >> 32) << 32 | (series index + 1),
+	 * so a probe past another tuple's slot does not touch that series */
+	uint64_t *index;
 	uint32_t mask;
 	int32_t overflow_slot[SERIES_OVERFLOW_SLOTS]; /* series index or -1 */
 	struct series_values values[SERIES_BOUNDED];
 	uint64_t overflow_records;
 	uint64_t label_overflow[SERIES_BOUNDED];
+	uint64_t seed;
 };
 
 /* Allocate for max_series (+ overflow) series and value sets of max_values.

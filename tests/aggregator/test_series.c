@@ -2,6 +2,7 @@
  * many tuples, exact overflow folding, per-label value bounds. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "series.h"
@@ -100,9 +101,40 @@ Test(series, many_tuples_each_found_again)
 	 * their home slot because another tuple's hash took it */
 	unsigned displaced = 0;
 	for (uint32_t i = 0; i <= t.mask; i++)
-		if (t.index[i] && (t.series[t.index[i] - 1].hash & t.mask) != i)
+		if (t.index[i] && (t.series[(uint32_t)t.index[i] - 1].hash & t.mask) != i)
 			displaced++;
 	cr_assert_gt(displaced, 100, "displaced %u", displaced);
+	series_table_destroy(&t);
+}
+
+Test(series, one_byte_apart_is_another_series)
+{
+	cr_assert_eq(series_table_init(&t, 1000, 1000), 0);
+	struct series_key base;
+	key_for(&base, 7);
+	struct series *first = get(&base);
+	/* flip every byte of every string label and the numeric fields */
+	unsigned made = 1;
+	size_t offs[] = {offsetof(struct series_key, workload), offsetof(struct series_key, namespace_),
+			 offsetof(struct series_key, destination), offsetof(struct series_key, model),
+			 offsetof(struct series_key, labels)};
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		struct series_key k = base;
+		((char *)&k)[offs[i]] ^= 1;
+		bool created;
+		struct series *s = series_lookup(&t, &k, &created);
+		cr_assert(created && s != first, "label at %zu", offs[i]);
+		made++;
+	}
+	struct series_key k = base;
+	k.response_code = 201;
+	cr_assert_neq(get(&k), first);
+	k = base;
+	k.reporter = REC_REPORTER_DESTINATION;
+	cr_assert_neq(get(&k), first);
+	cr_assert_eq(t.used, made + 2);
+	k = base;
+	cr_assert_eq(get(&k), first);
 	series_table_destroy(&t);
 }
 
