@@ -439,3 +439,38 @@ Test(expo, number_formatting)
 	cr_assert_eq(strtod(b.data, NULL), 0.1 + 0.2);
 	strbuf_free(&b);
 }
+
+/* Samples exactly on, 1 ns under and 1 ns over Envoy boundaries: the
+ * rendered cumulative count at le=B is exactly the samples <= B. */
+Test(expo, rendered_buckets_exact_at_boundaries)
+{
+	struct agg_config cfg = tc_config(AGG_FAM_ISTIO | AGG_FAM_GEN_AI);
+	struct agg *a;
+	cr_assert_eq(agg_create(&cfg, &a), 0);
+	struct tr_record r;
+	uint64_t ds[] = {500000 - 1, 500000, 500000 + 1, MS(1), MS(5) + 1, MS(10) - 1, MS(10)};
+	for (size_t i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
+		tc_record(&r);
+		r.duration_ns = ds[i];
+		r.prompt_tokens = (uint32_t)(i == 0 ? 4 : i == 1 ? 5 : 16);
+		struct agg_identity id = tc_identity();
+		agg_ingest(a, &r, &id);
+	}
+	struct strbuf b;
+	strbuf_init(&b);
+	cr_assert_eq(agg_render_metrics(a, NULL, &b), 0);
+	has_line(b.data, "istio_request_duration_milliseconds_bucket{" IS_SRC ",le=\"0.5\"} 2");
+	has_line(b.data, "istio_request_duration_milliseconds_bucket{" IS_SRC ",le=\"1\"} 4");
+	has_line(b.data, "istio_request_duration_milliseconds_bucket{" IS_SRC ",le=\"5\"} 4");
+	has_line(b.data, "istio_request_duration_milliseconds_bucket{" IS_SRC ",le=\"10\"} 7");
+	has_line(b.data, "istio_request_duration_milliseconds_sum{" IS_SRC "} 27.5");
+	/* token boundaries: 4 <= 4, 5 > 4, 16 <= 16 */
+	has_line(b.data, "gen_ai_client_token_usage_bucket{" GA_SRC GA_ADDR
+			 ",gen_ai_token_type=\"input\",le=\"1\"} 0");
+	has_line(b.data, "gen_ai_client_token_usage_bucket{" GA_SRC GA_ADDR
+			 ",gen_ai_token_type=\"input\",le=\"4\"} 1");
+	has_line(b.data, "gen_ai_client_token_usage_bucket{" GA_SRC GA_ADDR
+			 ",gen_ai_token_type=\"input\",le=\"16\"} 7");
+	strbuf_free(&b);
+	agg_destroy(a);
+}
