@@ -279,17 +279,9 @@ static void ingest_times(struct agg *a, struct series *s, const struct tr_record
 		observe_ratio(&s->ga_tpot, &hist_genai_client_tpoc, dur - ttft, rec->chunks - 1);
 }
 
-void agg_ingest(struct agg *a, const struct tr_record *rec, const struct agg_identity *id)
+static void account(struct agg *a, struct series *s, const struct tr_record *rec)
 {
-	struct series_key k;
-	bool created;
-
-	series_key_from_record(&k, rec, id);
-	struct series *s = series_lookup(&a->tab, &k, &created);
-	if (created)
-		s->price = find_price(a, s->key.model);
 	a->records++;
-
 	struct series_stats *st = &s->st;
 	st->requests++;
 	unsigned cls = rec->status / 100;
@@ -302,6 +294,105 @@ void agg_ingest(struct agg *a, const struct tr_record *rec, const struct agg_ide
 	if (us == REC_USAGE_AVAILABLE)
 		ingest_tokens(s, rec, a->cfg.families);
 	ingest_times(a, s, rec);
+}
+
+static struct series *find(struct agg *a, struct series_key *k, struct series_hash h)
+{
+	bool created;
+	struct series *s = series_lookup_hashed(&a->tab, k, h, &created);
+	if (created)
+		s->price = find_price(a, s->key.model);
+	return s;
+}
+
+void agg_ingest(struct agg *a, const struct tr_record *rec, const struct agg_identity *id)
+{
+	struct series_key k;
+	series_key_from_record(&k, rec, id);
+	account(a, find(a, &k, series_hash_key(&a->tab, &k)), rec);
+}
+
+/* Lines a record's accounting touches, prefetched ahead of time: the
+ * series' counters and first bucket lines, and the sketch octaves the
+ * record's duration and TTFT fall in. */
+static void prefetch_series(const struct series *s, const struct tr_record *rec)
+{
+	unsigned o, sub;
+	__builtin_prefetch(&s->hash, 1);
+	__builtin_prefetch(&s->st, 1);
+	__builtin_prefetch((const char *)&s->st + 64, 1);
+	__builtin_prefetch((const char *)&s->st + 128, 1);
+	__builtin_prefetch(&s->tr_duration, 1);
+	__builtin_prefetch(&s->ga_duration, 1);
+	__builtin_prefetch(&s->iv_duration, 1);
+	hist_locate(rec->duration_ns, &o, &sub);
+	__builtin_prefetch(&s->iv_duration.oct[o], 1);
+	if (rec->ttft_ns) {
+		hist_locate(rec->ttft_ns, &o, &sub);
+		__builtin_prefetch(&s->iv_ttft.oct[o], 1);
+	}
+}
+
+/* The sketch chunks the record will count in (their index lines were
+ * prefetched a stage before). */
+static void prefetch_chunks(const struct agg *a, const struct series *s,
+			    const struct tr_record *rec)
+{
+	unsigned o, sub;
+	hist_locate(rec->duration_ns, &o, &sub);
+	uint32_t c = s->iv_duration.oct[o].chunk;
+	if (c != HIST_NO_CHUNK)
+		__builtin_prefetch(&a->pool.chunks[c - 1][sub], 1);
+	if (rec->ttft_ns) {
+		hist_locate(rec->ttft_ns, &o, &sub);
+		c = s->iv_ttft.oct[o].chunk;
+		if (c != HIST_NO_CHUNK)
+			__builtin_prefetch(&a->pool.chunks[c - 1][sub], 1);
+	}
+}
+
+#define AGG_STAGE 4 /* records between pipeline stages */
+#define AGG_PIPE 16 /* ring of in-flight keys (>= 3 stages + 1, power of two) */
+_Static_assert((AGG_PIPE & (AGG_PIPE - 1)) == 0 && AGG_PIPE > 3 * AGG_STAGE, "pipe ring");
+
+void agg_ingest_batch(struct agg *a, const struct tr_record *recs,
+		      const struct agg_identity *const *ids, size_t n)
+{
+	/* A software pipeline over the batch, AGG_STAGE records per stage:
+	 * record j is keyed and hashed and its index slot prefetched; record
+	 * j-STAGE's series lines are prefetched through the (by then cached)
+	 * slot; record j-2*STAGE's sketch chunks are prefetched through the
+	 * (by then cached) octave lines; record j-3*STAGE is accounted. The
+	 * result is the same as agg_ingest in order: lookups and bounds are
+	 * applied at accounting time; the stages ahead only read. */
+	struct series_key keys[AGG_PIPE];
+	struct series_hash hs[AGG_PIPE];
+	const size_t lag = 3 * AGG_STAGE;
+
+	for (size_t j = 0; j < n + lag; j++) {
+		if (j >= lag) { /* account first: j's key reuses no live slot */
+			size_t i = j - lag, q = i & (AGG_PIPE - 1);
+			account(a, find(a, &keys[q], hs[q]), &recs[i]);
+		}
+		if (j >= 2 * AGG_STAGE && j - 2 * AGG_STAGE < n) {
+			size_t i = j - 2 * AGG_STAGE;
+			struct series *s = series_peek(&a->tab, hs[i & (AGG_PIPE - 1)]);
+			if (s)
+				prefetch_chunks(a, s, &recs[i]);
+		}
+		if (j >= AGG_STAGE && j - AGG_STAGE < n) {
+			size_t i = j - AGG_STAGE;
+			struct series *s = series_peek(&a->tab, hs[i & (AGG_PIPE - 1)]);
+			if (s)
+				prefetch_series(s, &recs[i]);
+		}
+		if (j < n) {
+			size_t q = j & (AGG_PIPE - 1);
+			series_key_from_record(&keys[q], &recs[j], ids ? ids[j] : NULL);
+			hs[q] = series_hash_key(&a->tab, &keys[q]);
+			__builtin_prefetch(series_slot_addr(&a->tab, hs[q]), 0);
+		}
+	}
 }
 
 int agg_render_metrics(const struct agg *a, const struct agg_self *self, struct strbuf *out)

@@ -86,6 +86,12 @@ void agg_destroy(struct agg *a);
  * into the overflow series / "__other__" values, and that is counted. */
 void agg_ingest(struct agg *a, const struct tr_record *rec, const struct agg_identity *id);
 
+/* agg_ingest for n records in order (ids[i] may be NULL, ids may be NULL),
+ * with the same result; faster on a drained batch, because the table
+ * lookups of the next records are prefetched while one is accounted. */
+void agg_ingest_batch(struct agg *a, const struct tr_record *recs,
+		      const struct agg_identity *const *ids, size_t n);
+
 /* Number of live series (tokenring_series). */
 uint32_t agg_series(const struct agg *a);
 

@@ -240,10 +240,35 @@ static XXH128_hash_t key_hash128(const struct series_table *t, const struct seri
 	return XXH3_128bits_withSeed(k, sizeof(*k), t->seed);
 }
 
+struct series_hash series_hash_key(const struct series_table *t, const struct series_key *k)
+{
+	XXH128_hash_t hh = key_hash128(t, k);
+	return (struct series_hash){hh.low64, hh.high64};
+}
+
+const void *series_slot_addr(const struct series_table *t, struct series_hash h)
+{
+	return &t->index[(uint32_t)h.lo & t->mask];
+}
+
+struct series *series_peek(const struct series_table *t, struct series_hash h)
+{
+	uint64_t slot = t->index[(uint32_t)h.lo & t->mask];
+	if (slot == 0 || (slot & 0xffffffff00000000ull) != (h.lo & 0xffffffff00000000ull))
+		return NULL;
+	return &t->series[(uint32_t)slot - 1];
+}
+
 struct series *series_lookup(struct series_table *t, struct series_key *k, bool *created)
 {
+	return series_lookup_hashed(t, k, series_hash_key(t, k), created);
+}
+
+struct series *series_lookup_hashed(struct series_table *t, struct series_key *k,
+				    struct series_hash h, bool *created)
+{
 	uint32_t at;
-	XXH128_hash_t hh = key_hash128(t, k);
+	XXH128_hash_t hh = {h.lo, h.hi};
 	struct series *s = probe(t, hh, &at);
 
 	*created = false;

@@ -160,6 +160,19 @@ void series_key_from_record(struct series_key *k, const struct tr_record *rec,
  * *created tells whether a new series was made (its stats zeroed). */
 struct series *series_lookup(struct series_table *t, struct series_key *k, bool *created);
 
+/* The table's identity hash of k (seeded XXH3-128). */
+struct series_hash {
+	uint64_t lo, hi;
+};
+struct series_hash series_hash_key(const struct series_table *t, const struct series_key *k);
+/* series_lookup with h = series_hash_key(t, k) already computed. */
+struct series *series_lookup_hashed(struct series_table *t, struct series_key *k,
+				    struct series_hash h, bool *created);
+/* Prefetch helpers for batched ingest: the index slot of h, and the series
+ * it most likely names (NULL if none yet). Read-only, never wrong to call. */
+const void *series_slot_addr(const struct series_table *t, struct series_hash h);
+struct series *series_peek(const struct series_table *t, struct series_hash h);
+
 /* Label name of a bounded label for tokenring_label_overflow_total. */
 const char *series_bounded_name(unsigned i, const struct agg_config *cfg);
 
