@@ -87,6 +87,13 @@ void conn_feed(struct conn *c, const struct conn_config *cfg, enum conn_dir dir,
 void conn_close(struct conn *c, const struct conn_config *cfg, uint64_t now_ns,
 		conn_emit_fn emit, void *ctx);
 
+/*
+ * Whether conn_feed still looks at this connection's bytes: 0 once it is
+ * known not to be HTTP/1.x (TLS, HTTP/2, a server that speaks first, a 101
+ * upgrade), so a hook may skip the call. Added by the parse branch.
+ */
+int conn_tracking(const struct conn *c);
+
 /* The role decided so far (AUTO until the first request line). */
 enum conn_role conn_role_of(const struct conn *c);
 

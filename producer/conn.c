@@ -1,0 +1,385 @@
+/*
+ * conn.c - one connection's exchange tracker (conn.h): runs the request and
+ * response framers on the right directions, pairs responses with requests
+ * in FIFO order, feeds bodies to the LLM extractors and hands finished
+ * exchanges to conn_emit.c.
+ *
+ * Exchanges live in a small ring (ex[], oldest at head). The request framer
+ * fills the newest; the response framer fills the oldest whose response has
+ * not ended (head + resp_off). A record goes out when both its request and
+ * its response ended, oldest first, so emission order is request order.
+ */
+#include <string.h>
+
+#include "conn_internal.h"
+
+static struct conn_state *state_of(struct conn *c)
+{
+	return (struct conn_state *)(void *)c->opaque;
+}
+
+void conn_init(struct conn *c, enum conn_role role)
+{
+	struct conn_state *st = state_of(c);
+	memset(st, 0, sizeof *st);
+	st->role = (uint8_t)role;
+	http_init(&st->req, HTTP_REQUEST);
+	http_init(&st->resp, HTTP_RESPONSE);
+}
+
+enum conn_role conn_role_of(const struct conn *c)
+{
+	return (enum conn_role)((const struct conn_state *)(const void *)c->opaque)->role;
+}
+
+int conn_tracking(const struct conn *c)
+{
+	const struct conn_state *st = (const struct conn_state *)(const void *)c->opaque;
+	return st->mode == CONN_M_FRESH || st->mode == CONN_M_HTTP || st->count > 0;
+}
+
+static struct conn_exch *nth(struct conn_state *st, unsigned i)
+{
+	return &st->ex[(st->head + i) % CONN_MAX_PENDING];
+}
+
+static struct conn_exch *newest(struct conn_state *st)
+{
+	return st->count ? nth(st, st->count - 1u) : NULL;
+}
+
+/* The exchange the response framer is filling, or NULL. */
+static struct conn_exch *resp_target(struct conn_state *st)
+{
+	return st->resp_off < st->count ? nth(st, st->resp_off) : NULL;
+}
+
+static enum conn_dir request_dir(const struct conn_state *st)
+{
+	return st->role == CONN_ROLE_SERVER ? CONN_DIR_IN : CONN_DIR_OUT;
+}
+
+/* Emit, oldest first, every exchange whose request and response ended. */
+static void drain(const struct conn_call *k)
+{
+	struct conn_state *st = k->st;
+	while (st->count && nth(st, 0)->req_done && nth(st, 0)->resp_done) {
+		conn_finish(k, nth(st, 0));
+		st->head = (uint8_t)((st->head + 1) % CONN_MAX_PENDING);
+		st->count--;
+		st->resp_off--;
+	}
+}
+
+/* Stop parsing: in-flight exchanges keep counting bytes and go out at close. */
+static void go_dead(struct conn_state *st)
+{
+	st->mode = CONN_M_DEAD;
+	for (unsigned i = 0; i < st->count; i++)
+		nth(st, i)->rec.flags |= REC_F_PARSE_ERROR;
+}
+
+/* Copy what the response extractor found into the exchange. */
+static void take_resp_llm(struct conn_state *st, struct conn_exch *ex)
+{
+	const struct llm_resp *r = &st->lresp;
+	ex->chunks = r->chunks;
+	ex->ttft_at = r->ttft_at;
+	ex->usage_seen = r->usage_seen;
+	ex->usage_object = r->usage_object;
+	ex->hints = r->hints;
+	ex->op_hint = r->op_hint;
+	if (r->js.values > 1)
+		ex->resp_stream = 1; /* NDJSON without its content type */
+	if (r->json_error)
+		ex->rec.flags |= REC_F_PARSE_ERROR;
+}
+
+static void take_req_llm(struct conn_state *st, struct conn_exch *ex)
+{
+	ex->shape = st->lreq.shape;
+	ex->stream_req = st->lreq.stream;
+	ex->include_usage = st->lreq.include_usage;
+	if (st->lreq.json_error)
+		ex->rec.flags |= REC_F_PARSE_ERROR;
+}
+
+static void req_begin(const struct conn_call *k)
+{
+	struct conn_state *st = k->st;
+	if (st->count == CONN_MAX_PENDING) {
+		go_dead(st);
+		return;
+	}
+	st->count++;
+	struct conn_exch *ex = newest(st);
+	memset(ex, 0, sizeof *ex);
+	ex->t0 = k->now;
+	ex->rec.start_ns = conn_realtime_ns();
+	st->req_open = 1;
+	llm_req_begin(&st->lreq);
+}
+
+static void req_start_line(struct conn_exch *ex, const struct http_event *ev)
+{
+	struct tr_record *r = &ex->rec;
+	rec_set_str(r->method, REC_METHOD_LEN, ev->a, ev->a_len, &r->flags, REC_F_TRUNC_METHOD);
+	rec_set_str(r->path, REC_PATH_LEN, ev->b, ev->b_len, &r->flags, REC_F_TRUNC_PATH);
+	if (ev->truncated)
+		r->flags |= REC_F_TRUNC_PATH;
+	ex->is_head = ev->a_len == 4 && memcmp(ev->a, "HEAD", 4) == 0;
+}
+
+static void on_req_event(const struct conn_call *k, const struct http_event *ev)
+{
+	struct conn_state *st = k->st;
+	struct conn_exch *ex = newest(st);
+	switch (ev->type) {
+	case HTTP_EV_MSG_BEGIN:
+		req_begin(k);
+		break;
+	case HTTP_EV_START_LINE:
+		req_start_line(ex, ev);
+		break;
+	case HTTP_EV_HEADER:
+		conn_req_header(ex, k->cfg, ev);
+		break;
+	case HTTP_EV_HEADERS_END:
+		conn_req_headers_done(ex, k->cfg, k->now);
+		break;
+	case HTTP_EV_BODY:
+		llm_req_body(&st->lreq, &ex->rec, ev->a, ev->a_len);
+		break;
+	case HTTP_EV_MSG_END:
+		take_req_llm(st, ex);
+		ex->req_done = 1;
+		st->req_open = 0;
+		drain(k);
+		break;
+	default:
+		go_dead(st);
+		break;
+	}
+}
+
+static void resp_begin(const struct conn_call *k)
+{
+	struct conn_state *st = k->st;
+	struct conn_exch *ex = resp_target(st);
+	if (!ex) { /* a response nobody asked for: we lost the thread */
+		go_dead(st);
+		return;
+	}
+	st->resp_open = 1;
+	st->resp_interim = 0;
+	st->resp_ctype = CONN_CT_OTHER;
+	st->resp_encoded = 0;
+	ex->t_msg = k->now;
+	ex->resp_begun = 1;
+}
+
+static uint64_t since(uint64_t t0, uint64_t t)
+{
+	return t > t0 ? t - t0 : 1; /* 0 means "not seen" in the record */
+}
+
+static void resp_status(struct conn_state *st, struct conn_exch *ex, const struct http_event *ev)
+{
+	if (ev->status < 200) {
+		st->resp_interim = 1; /* 100 Continue and friends: bytes only */
+		if (ev->status == 101)
+			ex->rec.status = 101;
+		return;
+	}
+	ex->rec.status = (uint16_t)ev->status;
+	ex->rec.ttfb_ns = since(ex->t0, ex->t_msg);
+}
+
+static void resp_headers_done(struct conn_state *st, struct conn_exch *ex)
+{
+	if (st->resp_interim)
+		return;
+	if (ex->is_head)
+		http_set_body(&st->resp, HTTP_BODY_NONE);
+	enum llm_body_mode mode = LLM_BODY_JSON;
+	if (st->resp_encoded)
+		mode = LLM_BODY_OFF;
+	else if (st->resp_ctype == CONN_CT_SSE)
+		mode = LLM_BODY_SSE;
+	ex->resp_stream = st->resp_ctype != CONN_CT_OTHER ||
+			  memmem(ex->rec.path, strnlen(ex->rec.path, REC_PATH_LEN),
+				 ":streamGenerateContent", 22) != NULL;
+	llm_resp_begin(&st->lresp, mode);
+}
+
+/* 101 Switching Protocols: the exchange ends, the bytes after are not HTTP. */
+static void resp_upgraded(const struct conn_call *k, struct conn_exch *ex)
+{
+	ex->resp_done = 1;
+	ex->req_done = 1;
+	ex->t_end = k->now;
+	k->st->resp_off++;
+	drain(k);
+	k->st->mode = CONN_M_OTHER;
+}
+
+static void resp_end(const struct conn_call *k, struct conn_exch *ex)
+{
+	struct conn_state *st = k->st;
+	st->resp_open = 0;
+	if (st->resp_interim) {
+		if (ex->rec.status == 101)
+			resp_upgraded(k, ex);
+		return;
+	}
+	take_resp_llm(st, ex);
+	ex->resp_done = 1;
+	ex->t_end = k->now;
+	st->resp_off++;
+	drain(k);
+}
+
+static void on_resp_event(const struct conn_call *k, const struct http_event *ev)
+{
+	struct conn_state *st = k->st;
+	struct conn_exch *ex = resp_target(st);
+	switch (ev->type) {
+	case HTTP_EV_MSG_BEGIN:
+		resp_begin(k);
+		break;
+	case HTTP_EV_START_LINE:
+		resp_status(st, ex, ev);
+		break;
+	case HTTP_EV_HEADER:
+		conn_resp_header(st, ev);
+		break;
+	case HTTP_EV_HEADERS_END:
+		resp_headers_done(st, ex);
+		break;
+	case HTTP_EV_BODY:
+		llm_resp_body(&st->lresp, &ex->rec, ev->a, ev->a_len, k->now);
+		break;
+	case HTTP_EV_MSG_END:
+		resp_end(k, ex);
+		break;
+	default:
+		go_dead(st);
+		break;
+	}
+}
+
+/* The exchange this direction's bytes count towards right now, or NULL. */
+static struct conn_exch *counting(struct conn_state *st, int is_req)
+{
+	if (is_req)
+		return st->req_open ? newest(st) : NULL;
+	return st->resp_open || st->mode == CONN_M_DEAD ? resp_target(st) : NULL;
+}
+
+static void count_bytes(struct conn_state *st, int is_req, size_t n)
+{
+	struct conn_exch *ex = counting(st, is_req);
+	if (!ex || n == 0)
+		return;
+	if (is_req) {
+		ex->rec.req_bytes += n;
+	} else {
+		ex->rec.resp_bytes += n;
+		ex->resp_begun = 1;
+	}
+}
+
+/* Run one direction's framer over the bytes; after a parse error the rest
+ * is only counted. */
+static void feed_side(const struct conn_call *k, int is_req, const char *buf, size_t len)
+{
+	struct conn_state *st = k->st;
+	struct http_parser *p = is_req ? &st->req : &st->resp;
+	while (st->mode == CONN_M_HTTP) {
+		struct http_event ev;
+		size_t n = http_next(p, buf, len, &ev);
+		count_bytes(st, is_req, n);
+		buf += n;
+		len -= n;
+		if (ev.type == HTTP_EV_PARTIAL)
+			return;
+		if (is_req)
+			on_req_event(k, &ev);
+		else
+			on_resp_event(k, &ev);
+	}
+	if (st->mode == CONN_M_DEAD)
+		count_bytes(st, is_req, len);
+}
+
+static int method_byte(char c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+
+/*
+ * The first byte of a connection decides: a request line starts with an
+ * upper-case method. In AUTO role whoever sends it is the client. Anything
+ * else (TLS, HTTP/2 binary, a server that speaks first) is not tracked.
+ */
+static void classify(struct conn_state *st, enum conn_dir dir, char first)
+{
+	if (!method_byte(first)) {
+		st->mode = CONN_M_OTHER;
+		return;
+	}
+	if (st->role == CONN_ROLE_AUTO)
+		st->role = dir == CONN_DIR_OUT ? CONN_ROLE_CLIENT : CONN_ROLE_SERVER;
+	st->mode = dir == request_dir(st) ? CONN_M_HTTP : CONN_M_OTHER;
+}
+
+void conn_feed(struct conn *c, const struct conn_config *cfg, enum conn_dir dir,
+	       const void *buf, size_t len, uint64_t now_ns, conn_emit_fn emit, void *ctx)
+{
+	struct conn_state *st = state_of(c);
+	struct conn_call k = {st, cfg, now_ns, emit, ctx};
+	if (len == 0 || st->mode == CONN_M_OTHER)
+		return;
+	if (st->mode == CONN_M_FRESH) {
+		classify(st, dir, *(const char *)buf);
+		if (st->mode != CONN_M_HTTP)
+			return;
+	}
+	feed_side(&k, dir == request_dir(st), buf, len);
+}
+
+/* At close, the exchange the response framer was on may end normally. */
+static void close_exchange(const struct conn_call *k, struct conn_exch *ex, int is_target)
+{
+	struct conn_state *st = k->st;
+	int to_close = is_target && st->resp_open && st->mode == CONN_M_HTTP &&
+		       http_reads_to_close(&st->resp);
+	if (is_target && st->resp_open && !st->resp_interim)
+		take_resp_llm(st, ex);
+	if (ex->resp_done)
+		return;
+	ex->t_end = k->now;
+	if (to_close) {
+		ex->resp_done = 1;
+		return;
+	}
+	ex->rec.flags |= REC_F_CONN_CLOSED;
+	if (!ex->resp_begun)
+		ex->rec.flags |= REC_F_NO_RESPONSE;
+	ex->interrupted = 1;
+}
+
+void conn_close(struct conn *c, const struct conn_config *cfg, uint64_t now_ns,
+		conn_emit_fn emit, void *ctx)
+{
+	struct conn_state *st = state_of(c);
+	struct conn_call k = {st, cfg, now_ns, emit, ctx};
+	for (unsigned i = 0; i < st->count; i++) {
+		struct conn_exch *ex = nth(st, i);
+		if (st->req_open && i == st->count - 1u)
+			take_req_llm(st, ex);
+		close_exchange(&k, ex, ex == resp_target(st));
+		conn_finish(&k, ex);
+	}
+	conn_init(c, CONN_ROLE_AUTO);
+}

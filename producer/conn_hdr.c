@@ -1,0 +1,93 @@
+/*
+ * conn_hdr.c - the headers the record keeps: Host, x-request-id,
+ * traceparent, user-agent and the configured label headers on requests;
+ * Content-Type and Content-Encoding on responses (they decide how the body
+ * is read).
+ */
+#include <string.h>
+
+#include "conn_internal.h"
+
+static void set_field(struct tr_record *r, char *dst, size_t cap, const struct http_event *ev,
+		      uint32_t flag)
+{
+	rec_set_str(dst, cap, ev->b, ev->b_len, &r->flags, flag);
+	if (ev->truncated)
+		r->flags |= flag;
+}
+
+static void label_headers(struct tr_record *r, const struct conn_config *cfg,
+			  const struct http_event *ev)
+{
+	static const uint32_t flags[REC_LABELS] = {REC_F_TRUNC_LABEL0, REC_F_TRUNC_LABEL1};
+	for (unsigned i = 0; i < REC_LABELS; i++) {
+		const char *want = cfg->label_headers[i];
+		size_t n = strnlen(want, sizeof cfg->label_headers[i]);
+		if (n && n == ev->a_len && strncasecmp(want, ev->a, n) == 0)
+			set_field(r, r->labels[i], REC_LABEL_LEN, ev, flags[i]);
+	}
+}
+
+void conn_req_header(struct conn_exch *ex, const struct conn_config *cfg,
+		     const struct http_event *ev)
+{
+	struct tr_record *r = &ex->rec;
+	if (http_name_is(ev->a, ev->a_len, "host"))
+		set_field(r, r->authority, REC_AUTHORITY_LEN, ev, REC_F_TRUNC_AUTHORITY);
+	else if (http_name_is(ev->a, ev->a_len, "x-request-id"))
+		set_field(r, r->request_id, REC_REQUEST_ID_LEN, ev, REC_F_TRUNC_REQUEST_ID);
+	else if (http_name_is(ev->a, ev->a_len, "user-agent"))
+		set_field(r, r->user_agent, REC_USER_AGENT_LEN, ev, REC_F_TRUNC_USER_AGENT);
+	else if (http_name_is(ev->a, ev->a_len, "traceparent") &&
+		 conn_parse_traceparent(ev->b, ev->b_len, r->trace_id) == 0)
+		r->flags |= REC_F_HAS_TRACE;
+	label_headers(r, cfg, ev);
+}
+
+static int configured_prefix(const struct conn_config *cfg, const char *path)
+{
+	for (unsigned i = 0; i < cfg->n_llm_paths && i < CONN_MAX_LLM_PATHS; i++) {
+		size_t n = strnlen(cfg->llm_paths[i], CONN_LLM_PATH_LEN);
+		if (n && strncmp(path, cfg->llm_paths[i], n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+void conn_req_headers_done(struct conn_exch *ex, const struct conn_config *cfg, uint64_t now)
+{
+	struct tr_record *r = &ex->rec;
+	size_t plen = strnlen(r->path, REC_PATH_LEN);
+	size_t hlen = strnlen(r->authority, REC_AUTHORITY_LEN);
+	ex->known_path = (uint8_t)llm_route(r->path, plen, r->authority, hlen, &ex->route);
+	if (configured_prefix(cfg, r->path))
+		ex->known_path = 1;
+	if (r->request_id[0] == 0) {
+		conn_make_request_id(r->request_id, REC_REQUEST_ID_LEN, now, r->start_ns);
+		r->flags |= REC_F_REQUEST_ID_GENERATED;
+	}
+}
+
+/* Media type of a Content-Type value, parameters ignored. */
+static enum conn_ctype ctype_of(const char *v, size_t n)
+{
+	const char *semi = memchr(v, ';', n);
+	if (semi)
+		n = (size_t)(semi - v);
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (http_name_is(v, n, "text/event-stream"))
+		return CONN_CT_SSE;
+	if (http_name_is(v, n, "application/x-ndjson") || http_name_is(v, n, "application/jsonl") ||
+	    http_name_is(v, n, "application/json-seq"))
+		return CONN_CT_NDJSON;
+	return CONN_CT_OTHER;
+}
+
+void conn_resp_header(struct conn_state *st, const struct http_event *ev)
+{
+	if (http_name_is(ev->a, ev->a_len, "content-type"))
+		st->resp_ctype = (uint8_t)ctype_of(ev->b, ev->b_len);
+	else if (http_name_is(ev->a, ev->a_len, "content-encoding"))
+		st->resp_encoded = !http_name_is(ev->b, ev->b_len, "identity");
+}

@@ -1,0 +1,101 @@
+/*
+ * conn_internal.h - the real layout behind struct conn (conn.h) and the
+ * helpers the conn_*.c files share. Not for the hooks.
+ */
+#ifndef TOKENRING_CONN_INTERNAL_H
+#define TOKENRING_CONN_INTERNAL_H
+
+#include "conn.h"
+#include "http.h"
+#include "llm.h"
+
+/* Exchanges in flight on one connection: requests sent (pipelined) whose
+ * responses have not ended. Deeper pipelining stops the tracking of the
+ * connection (REC_F_PARSE_ERROR); real clients hardly pipeline at all. */
+#define CONN_MAX_PENDING 4
+
+/* What the tracker does with a connection's bytes. */
+enum conn_mode {
+	CONN_M_FRESH = 0,  /* nothing seen yet */
+	CONN_M_HTTP = 1,   /* framing */
+	CONN_M_DEAD = 2,   /* parse error: bytes are only counted */
+	CONN_M_OTHER = 3,  /* not HTTP/1.x (or upgraded): ignored */
+};
+
+/* Response body kinds, from Content-Type. */
+enum conn_ctype {
+	CONN_CT_OTHER = 0,
+	CONN_CT_SSE = 1,
+	CONN_CT_NDJSON = 2,
+};
+
+/* One request/response exchange being tracked. */
+struct conn_exch {
+	struct tr_record rec;
+	uint64_t t0;      /* monotonic time of the request's first byte */
+	uint64_t t_msg;   /* first byte of the response message being read */
+	uint64_t t_end;   /* response's last byte */
+	uint64_t ttft_at; /* monotonic time of the first content event, 0 = none */
+	uint32_t chunks;
+	struct llm_route route;
+	uint8_t known_path; /* a known LLM API or configured prefix */
+	uint8_t req_done;
+	uint8_t resp_begun; /* any response byte (interim included) */
+	uint8_t resp_done;
+	uint8_t is_head;
+	uint8_t shape; /* request LLM_SHAPE_* */
+	uint8_t stream_req;
+	uint8_t include_usage;
+	uint8_t resp_stream; /* response is SSE / NDJSON / a JSON-array stream */
+	uint8_t usage_seen;
+	uint8_t usage_object;
+	uint8_t hints;
+	uint8_t op_hint;
+	uint8_t interrupted;
+};
+
+struct conn_state {
+	uint8_t role; /* enum conn_role */
+	uint8_t mode; /* enum conn_mode */
+	uint8_t head; /* index of the oldest exchange in ex[] */
+	uint8_t count;
+	uint8_t resp_off;     /* leading exchanges whose response has ended */
+	uint8_t req_open;     /* the newest exchange's request is being read */
+	uint8_t resp_open;    /* a response message is being read */
+	uint8_t resp_interim; /* ... and it is a 1xx */
+	uint8_t resp_ctype;   /* enum conn_ctype of the response being read */
+	uint8_t resp_encoded; /* Content-Encoding other than identity */
+	struct http_parser req;
+	struct http_parser resp;
+	struct llm_req lreq;
+	struct llm_resp lresp;
+	struct conn_exch ex[CONN_MAX_PENDING];
+};
+
+_Static_assert(sizeof(struct conn_state) <= CONN_STATE_SIZE, "conn state fits struct conn");
+_Static_assert(_Alignof(struct conn_state) <= 64, "conn state alignment");
+
+/* Everything one conn_feed / conn_close call carries around. */
+struct conn_call {
+	struct conn_state *st;
+	const struct conn_config *cfg;
+	uint64_t now;
+	conn_emit_fn emit;
+	void *ctx;
+};
+
+/* conn_hdr.c: request and response headers into the record. */
+void conn_req_header(struct conn_exch *ex, const struct conn_config *cfg,
+		     const struct http_event *ev);
+void conn_req_headers_done(struct conn_exch *ex, const struct conn_config *cfg, uint64_t now);
+void conn_resp_header(struct conn_state *st, const struct http_event *ev);
+
+/* conn_id.c: ids. */
+void conn_make_request_id(char *out, size_t cap, uint64_t now_mono, uint64_t start_real);
+int conn_parse_traceparent(const char *v, size_t n, uint8_t out[REC_TRACE_ID_LEN]);
+uint64_t conn_realtime_ns(void);
+
+/* conn_emit.c: finish an exchange's record and hand it out. */
+void conn_finish(const struct conn_call *k, struct conn_exch *ex);
+
+#endif

@@ -1,0 +1,530 @@
+/*
+ * http.c - the HTTP/1.1 framer behind http.h. A small state machine over
+ * lines (found with memchr, kept as head + tail) and bodies (counted, never
+ * copied). Each state handler consumes input and may produce one event.
+ */
+#include <string.h>
+
+#include "http.h"
+
+enum state {
+	S_IDLE = 0,   /* between messages */
+	S_START,      /* reading the start line */
+	S_HEADER,     /* reading header lines */
+	S_BODY_BEGIN, /* headers ended: decide the framing */
+	S_LENGTH,     /* Content-Length body */
+	S_CHUNK_SIZE, /* chunk-size line */
+	S_CHUNK_DATA, /* chunk data */
+	S_CHUNK_END,  /* the CRLF after chunk data */
+	S_TRAILER,    /* trailer lines after the last chunk */
+	S_CLOSE,      /* body until connection close */
+	S_DEAD,       /* after an error: swallow everything */
+};
+
+/* Result of feeding a line fragment. */
+enum line_res {
+	LINE_MORE = 0, /* consumed all, no newline yet */
+	LINE_DONE = 1, /* a whole line is in head/tail */
+	LINE_LONG = 2, /* longer than HTTP_MAX_LINE */
+};
+
+void http_init(struct http_parser *p, enum http_kind kind)
+{
+	memset(p, 0, sizeof *p);
+	p->kind = (uint8_t)kind;
+}
+
+void http_set_body(struct http_parser *p, enum http_body body)
+{
+	if (p->state == S_BODY_BEGIN)
+		p->body = (uint8_t)body;
+}
+
+int http_reads_to_close(const struct http_parser *p)
+{
+	return p->body == HTTP_BODY_CLOSE && (p->state == S_CLOSE || p->state == S_BODY_BEGIN);
+}
+
+int http_idle(const struct http_parser *p)
+{
+	return p->state == S_IDLE;
+}
+
+int http_name_eq(const char *a, size_t n, const char *lit, size_t k)
+{
+	if (n != k)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)a[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c + 32);
+		if (c != (unsigned char)lit[i])
+			return 0;
+	}
+	return 1;
+}
+
+static void line_reset(struct http_parser *p)
+{
+	p->head_len = 0;
+	p->tail_len = 0;
+	p->line_len = 0;
+}
+
+/* Keep the last HTTP_LINE_TAIL bytes of the line seen so far. */
+static void tail_append(struct http_parser *p, const char *s, size_t n)
+{
+	if (n >= HTTP_LINE_TAIL) {
+		memcpy(p->tail, s + n - HTTP_LINE_TAIL, HTTP_LINE_TAIL);
+		p->tail_len = HTTP_LINE_TAIL;
+		return;
+	}
+	size_t keep = p->tail_len;
+	if (keep + n > HTTP_LINE_TAIL) {
+		size_t drop = keep + n - HTTP_LINE_TAIL;
+		memmove(p->tail, p->tail + drop, keep - drop);
+		keep -= drop;
+	}
+	memcpy(p->tail + keep, s, n);
+	p->tail_len = (uint8_t)(keep + n);
+}
+
+static void line_append(struct http_parser *p, const char *s, size_t n)
+{
+	if (p->head_len < HTTP_LINE_KEEP) {
+		size_t room = HTTP_LINE_KEEP - p->head_len;
+		size_t k = n < room ? n : room;
+		memcpy(p->head + p->head_len, s, k);
+		p->head_len = (uint16_t)(p->head_len + k);
+	}
+	tail_append(p, s, n);
+	p->line_len += (uint32_t)n;
+}
+
+/* Drop a trailing CR (CRLF line ends; a bare LF is accepted too). */
+static void line_strip_cr(struct http_parser *p)
+{
+	if (p->tail_len == 0 || p->tail[p->tail_len - 1] != '\r')
+		return;
+	p->tail_len--;
+	p->line_len--;
+	if (p->head_len > p->line_len)
+		p->head_len = (uint16_t)p->line_len;
+}
+
+/* Feed bytes to the current line; *used gets the bytes consumed. */
+static enum line_res line_feed(struct http_parser *p, const char *buf, size_t len, size_t *used)
+{
+	const char *nl = memchr(buf, '\n', len);
+	size_t n = nl ? (size_t)(nl - buf) : len;
+	if ((uint64_t)p->line_len + n > HTTP_MAX_LINE) {
+		*used = len;
+		return LINE_LONG;
+	}
+	line_append(p, buf, n);
+	if (!nl) {
+		*used = len;
+		return LINE_MORE;
+	}
+	*used = n + 1;
+	line_strip_cr(p);
+	return LINE_DONE;
+}
+
+static int line_truncated(const struct http_parser *p)
+{
+	return p->line_len > p->head_len;
+}
+
+static size_t fail(struct http_parser *p, struct http_event *ev, size_t used)
+{
+	p->state = S_DEAD;
+	ev->type = HTTP_EV_ERROR;
+	return used;
+}
+
+/* "HTTP/1.x" at s: returns x, or -1. */
+static int version_minor(const char *s, size_t n)
+{
+	if (n != 8 || memcmp(s, "HTTP/1.", 7) != 0 || s[7] < '0' || s[7] > '9')
+		return -1;
+	return s[7] - '0';
+}
+
+static int is_method_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+}
+
+/* The version at the end of the request line, from head or tail. */
+static int request_version(const struct http_parser *p)
+{
+	const char *end = line_truncated(p) ? p->tail + p->tail_len : p->head + p->head_len;
+	size_t avail = line_truncated(p) ? p->tail_len : p->head_len;
+	if (avail < 9 || end[-9] != ' ')
+		return -1;
+	return version_minor(end - 8, 8);
+}
+
+static int parse_request_line(struct http_parser *p, struct http_event *ev)
+{
+	size_t m = 0;
+	while (m < p->head_len && is_method_char(p->head[m]))
+		m++;
+	if (m == 0 || m >= p->head_len || p->head[m] != ' ')
+		return -1;
+	int minor = request_version(p);
+	if (minor < 0)
+		return -1;
+	/* The target runs to the space before the version, or to the end of
+	 * what was kept of a long line. */
+	size_t tend = p->head_len;
+	if (!line_truncated(p)) {
+		if (p->head_len < m + 1 + 1 + 9)
+			return -1;
+		tend = p->head_len - 9;
+	}
+	const char *t = p->head + m + 1;
+	size_t cap = tend - (m + 1);
+	const char *sp = memchr(t, ' ', cap);
+	ev->a = p->head;
+	ev->a_len = m;
+	ev->b = t;
+	ev->b_len = sp ? (size_t)(sp - t) : cap;
+	ev->truncated = line_truncated(p) && !sp;
+	ev->minor = (unsigned)minor;
+	return ev->b_len == 0 ? -1 : 0;
+}
+
+static int parse_status_line(struct http_parser *p, struct http_event *ev)
+{
+	const char *h = p->head;
+	if (p->head_len < 12 || h[8] != ' ')
+		return -1;
+	int minor = version_minor(h, 8);
+	if (minor < 0)
+		return -1;
+	unsigned st = 0;
+	for (int i = 9; i < 12; i++) {
+		if (h[i] < '0' || h[i] > '9')
+			return -1;
+		st = st * 10 + (unsigned)(h[i] - '0');
+	}
+	if (st < 100 || (p->head_len > 12 && h[12] != ' '))
+		return -1;
+	p->status = (uint16_t)st;
+	ev->status = st;
+	ev->minor = (unsigned)minor;
+	return 0;
+}
+
+/* A complete start line: request or status line. */
+static int start_line(struct http_parser *p, struct http_event *ev)
+{
+	int bad = p->kind == HTTP_REQUEST ? parse_request_line(p, ev) : parse_status_line(p, ev);
+	if (bad)
+		return -1;
+	ev->type = HTTP_EV_START_LINE;
+	p->state = S_HEADER;
+	/* The event points into head; its bytes stay until the next call. */
+	line_reset(p);
+	return 0;
+}
+
+static int ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Content-Length: digits only, bounded, equal if repeated. */
+static int take_length(struct http_parser *p, const char *v, size_t n)
+{
+	uint64_t x = 0;
+	if (n == 0 || n > HTTP_MAX_LENGTH_DIGITS)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		x = x * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (p->has_length && p->length != x)
+		return -1;
+	p->has_length = 1;
+	p->length = x;
+	return 0;
+}
+
+/* Transfer-Encoding: chunked only when it is the final coding (the tail of
+ * the line holds it however long the list of codings is). */
+static void take_te(struct http_parser *p)
+{
+	size_t n = p->tail_len;
+	while (n > 0 && ows(p->tail[n - 1]))
+		n--;
+	if (n < 8 || !http_name_is(p->tail + n - 7, 7, "chunked")) {
+		p->te_chunked = 0;
+		return;
+	}
+	char before = p->tail[n - 8];
+	p->te_chunked = ows(before) || before == ',' || before == ':';
+}
+
+/* Split "name: value" out of head; returns -1 if there is no colon. */
+static int split_header(struct http_parser *p, struct http_event *ev)
+{
+	const char *colon = memchr(p->head, ':', p->head_len);
+	if (!colon || colon == p->head)
+		return -1;
+	const char *v = colon + 1, *end = p->head + p->head_len;
+	while (v < end && ows(*v))
+		v++;
+	ev->truncated = line_truncated(p);
+	while (!ev->truncated && end > v && ows(end[-1]))
+		end--;
+	ev->a = p->head;
+	ev->a_len = (size_t)(colon - p->head);
+	ev->b = v;
+	ev->b_len = (size_t)(end - v);
+	return ows(colon[-1]) ? -1 : 0;
+}
+
+/* The framing headers the parser needs itself. */
+static int track_header(struct http_parser *p, const struct http_event *ev)
+{
+	if (http_name_is(ev->a, ev->a_len, "content-length"))
+		return ev->truncated ? -1 : take_length(p, ev->b, ev->b_len);
+	if (http_name_is(ev->a, ev->a_len, "transfer-encoding"))
+		take_te(p);
+	return 0;
+}
+
+static void headers_end(struct http_parser *p, struct http_event *ev)
+{
+	ev->type = HTTP_EV_HEADERS_END;
+	p->state = S_BODY_BEGIN;
+	if (p->te_chunked)
+		p->body = HTTP_BODY_CHUNKED;
+	else if (p->has_length)
+		p->body = HTTP_BODY_LENGTH;
+	else
+		p->body = p->kind == HTTP_REQUEST ? HTTP_BODY_NONE : HTTP_BODY_CLOSE;
+	/* Interim (1xx), 204 and 304 responses never carry a body. */
+	if (p->kind == HTTP_RESPONSE && (p->status < 200 || p->status == 204 || p->status == 304))
+		p->body = HTTP_BODY_NONE;
+}
+
+static int header_line(struct http_parser *p, struct http_event *ev)
+{
+	if (p->line_len == 0) {
+		headers_end(p, ev);
+		return 0;
+	}
+	if (++p->n_headers > HTTP_MAX_HEADERS)
+		return -1;
+	if (ows(p->head[0])) { /* obsolete line folding: ignored */
+		line_reset(p);
+		return 0;
+	}
+	if (split_header(p, ev) || track_header(p, ev))
+		return -1;
+	ev->type = HTTP_EV_HEADER;
+	line_reset(p);
+	return 0;
+}
+
+static size_t msg_end(struct http_parser *p, struct http_event *ev)
+{
+	ev->type = HTTP_EV_MSG_END;
+	p->state = S_IDLE;
+	return 0;
+}
+
+static size_t on_body_begin(struct http_parser *p, struct http_event *ev)
+{
+	switch (p->body) {
+	case HTTP_BODY_LENGTH:
+		p->remaining = p->length;
+		p->state = S_LENGTH;
+		return 0;
+	case HTTP_BODY_CHUNKED:
+		p->state = S_CHUNK_SIZE;
+		line_reset(p);
+		return 0;
+	case HTTP_BODY_CLOSE:
+		p->state = S_CLOSE;
+		return 0;
+	default:
+		return msg_end(p, ev);
+	}
+}
+
+/* Hand out up to `remaining` body bytes. */
+static size_t body_slice(struct http_parser *p, const char *buf, size_t len, struct http_event *ev)
+{
+	size_t n = p->remaining < len ? (size_t)p->remaining : len;
+	p->remaining -= n;
+	ev->type = HTTP_EV_BODY;
+	ev->a = buf;
+	ev->a_len = n;
+	return n;
+}
+
+static int hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* chunk-size [; ext]: returns -1 when malformed. */
+static int parse_chunk_size(struct http_parser *p)
+{
+	size_t i = 0;
+	uint64_t x = 0;
+	for (; i < p->head_len && hex_val(p->head[i]) >= 0; i++) {
+		if (i >= HTTP_MAX_CHUNK_DIGITS)
+			return -1;
+		x = x << 4 | (uint64_t)hex_val(p->head[i]);
+	}
+	if (i == 0)
+		return -1;
+	while (i < p->head_len && ows(p->head[i]))
+		i++;
+	if (i < p->head_len && p->head[i] != ';')
+		return -1;
+	p->remaining = x;
+	return 0;
+}
+
+/* The chunk-size line, or the empty line that ends chunk data. */
+static int chunk_line(struct http_parser *p)
+{
+	if (p->state == S_CHUNK_END) {
+		if (p->line_len != 0)
+			return -1;
+		p->state = S_CHUNK_SIZE;
+	} else if (parse_chunk_size(p)) {
+		return -1;
+	} else {
+		p->state = p->remaining ? S_CHUNK_DATA : S_TRAILER;
+	}
+	line_reset(p);
+	return 0;
+}
+
+static int trailer_line(struct http_parser *p, struct http_event *ev)
+{
+	if (p->line_len == 0) {
+		msg_end(p, ev);
+		return 0;
+	}
+	if (++p->n_headers > HTTP_MAX_HEADERS)
+		return -1;
+	line_reset(p);
+	return 0;
+}
+
+/* Every line-oriented state: gather the line, then hand it to its parser. */
+static size_t on_line(struct http_parser *p, const char *buf, size_t len, struct http_event *ev)
+{
+	size_t used;
+	enum line_res r = line_feed(p, buf, len, &used);
+	if (r == LINE_LONG)
+		return fail(p, ev, used);
+	if (r == LINE_MORE)
+		return used;
+	int bad;
+	switch (p->state) {
+	case S_START:
+		bad = start_line(p, ev);
+		break;
+	case S_HEADER:
+		bad = header_line(p, ev);
+		break;
+	case S_TRAILER:
+		bad = trailer_line(p, ev);
+		break;
+	default:
+		bad = chunk_line(p);
+		break;
+	}
+	return bad ? fail(p, ev, used) : used;
+}
+
+/* Begin a message: leading blank lines between messages are tolerated. */
+static size_t on_idle(struct http_parser *p, const char *buf, size_t len, struct http_event *ev)
+{
+	size_t i = 0;
+	while (i < len && (buf[i] == '\r' || buf[i] == '\n'))
+		i++;
+	if (i == len)
+		return len;
+	/* Per-message fields only: head/tail are overwritten as lines come. */
+	p->body = HTTP_BODY_NONE;
+	p->te_chunked = 0;
+	p->has_length = 0;
+	p->status = 0;
+	p->n_headers = 0;
+	p->remaining = 0;
+	p->length = 0;
+	line_reset(p);
+	p->state = S_START;
+	ev->type = HTTP_EV_MSG_BEGIN;
+	return i;
+}
+
+static size_t step(struct http_parser *p, const char *buf, size_t len, struct http_event *ev)
+{
+	switch (p->state) {
+	case S_IDLE:
+		return on_idle(p, buf, len, ev);
+	case S_START:
+	case S_HEADER:
+	case S_CHUNK_SIZE:
+	case S_CHUNK_END:
+	case S_TRAILER:
+		return on_line(p, buf, len, ev);
+	case S_BODY_BEGIN:
+		return on_body_begin(p, ev);
+	case S_LENGTH:
+		if (p->remaining == 0)
+			return msg_end(p, ev);
+		return body_slice(p, buf, len, ev);
+	case S_CHUNK_DATA: {
+		size_t n = body_slice(p, buf, len, ev);
+		if (p->remaining == 0) {
+			p->state = S_CHUNK_END;
+			line_reset(p);
+		}
+		return n;
+	}
+	case S_CLOSE:
+		ev->type = HTTP_EV_BODY;
+		ev->a = buf;
+		ev->a_len = len;
+		return len;
+	default:
+		return len;
+	}
+}
+
+/* States that owe an event without needing any input. */
+static int owes_event(const struct http_parser *p)
+{
+	return p->state == S_BODY_BEGIN || (p->state == S_LENGTH && p->remaining == 0);
+}
+
+size_t http_next(struct http_parser *p, const char *buf, size_t len, struct http_event *ev)
+{
+	size_t used = 0;
+	memset(ev, 0, sizeof *ev);
+	/* Each step either produces an event, consumes input, or moves to a
+	 * state that owes one: the loop always ends. */
+	while (ev->type == HTTP_EV_PARTIAL) {
+		if (used == len && !owes_event(p))
+			break;
+		used += step(p, buf + used, len - used, ev);
+	}
+	return used;
+}

@@ -1,0 +1,119 @@
+/*
+ * http.h - incremental, resumable HTTP/1.1 message framer, one per direction
+ * of a connection. Pull style: the caller hands it whatever bytes arrived and
+ * gets back one event at a time (start line, header, end of headers, a slice
+ * of body, end of message), with the number of bytes consumed. Any split of
+ * the input, 1-byte feeds included, yields the same events (body slices may
+ * be cut differently).
+ *
+ * Bounded and allocation-free: a line is never buffered whole; the first
+ * HTTP_LINE_KEEP bytes and the last HTTP_LINE_TAIL bytes of it are kept,
+ * which holds every field the tracker records (values are truncated into
+ * fixed record fields anyway) and the version at the end of a long request
+ * line. Bodies are never copied: BODY events point into the caller's buffer,
+ * with chunked encoding already removed.
+ */
+#ifndef TOKENRING_HTTP_H
+#define TOKENRING_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HTTP_MAX_LINE 16384  /* start, header or chunk-size line: longer = error */
+#define HTTP_MAX_HEADERS 128 /* header (and trailer) lines per message */
+#define HTTP_LINE_KEEP 256   /* bytes kept from the start of a line */
+#define HTTP_LINE_TAIL 16    /* bytes kept from the end of a line */
+#define HTTP_MAX_CHUNK_DIGITS 15 /* hex digits of a chunk size (< 2^60) */
+#define HTTP_MAX_LENGTH_DIGITS 18 /* decimal digits of a Content-Length */
+
+enum http_kind {
+	HTTP_REQUEST = 0,
+	HTTP_RESPONSE = 1,
+};
+
+/* How the body of the current message is delimited. */
+enum http_body {
+	HTTP_BODY_NONE = 0,
+	HTTP_BODY_LENGTH = 1,
+	HTTP_BODY_CHUNKED = 2,
+	HTTP_BODY_CLOSE = 3, /* response read until the connection closes */
+};
+
+enum http_ev_type {
+	HTTP_EV_PARTIAL = 0, /* every given byte consumed; feed more */
+	HTTP_EV_MSG_BEGIN,   /* a message's first byte is next (0 bytes consumed) */
+	HTTP_EV_START_LINE,  /* request: a=method b=target; response: status */
+	HTTP_EV_HEADER,      /* a=name b=value (trimmed; cut if truncated) */
+	HTTP_EV_HEADERS_END, /* blank line; body framing is decided on the next call */
+	HTTP_EV_BODY,        /* a = body bytes (dechunked) in the caller's buffer */
+	HTTP_EV_MSG_END,     /* the message is complete */
+	HTTP_EV_ERROR,       /* malformed: the parser is dead, consumes all from now */
+};
+
+struct http_event {
+	enum http_ev_type type;
+	const char *a;
+	size_t a_len;
+	const char *b;
+	size_t b_len;
+	int truncated;   /* START_LINE/HEADER: the line was longer than kept */
+	unsigned status; /* START_LINE of a response */
+	unsigned minor;  /* START_LINE: HTTP/1.minor */
+};
+
+/* The whole parser state; plain data, reset by http_init. */
+struct http_parser {
+	uint8_t kind;  /* enum http_kind */
+	uint8_t state; /* private (http.c) */
+	uint8_t body;  /* enum http_body of the current message */
+	uint8_t te_chunked;
+	uint8_t has_length;
+	uint8_t tail_len;
+	uint16_t status;
+	uint16_t n_headers;
+	uint16_t head_len;
+	uint32_t line_len;
+	uint64_t remaining; /* body bytes left: Content-Length or current chunk */
+	uint64_t length;    /* Content-Length as declared */
+	char head[HTTP_LINE_KEEP];
+	char tail[HTTP_LINE_TAIL];
+};
+
+void http_init(struct http_parser *p, enum http_kind kind);
+
+/*
+ * Consume bytes from buf[0..len) until one event is complete; returns the
+ * bytes consumed and fills *ev. Returns with ev->type == HTTP_EV_PARTIAL only
+ * when all len bytes are consumed and no further event can be produced
+ * without input, so callers loop until PARTIAL (len may be 0: pending
+ * zero-length events such as MSG_END of a body-less message still come).
+ * Never reads outside buf[0..len).
+ */
+size_t http_next(struct http_parser *p, const char *buf, size_t len, struct http_event *ev);
+
+/*
+ * Override the body framing the parser derived from the headers. Only
+ * meaningful right after HTTP_EV_HEADERS_END: a response to HEAD has no body
+ * whatever its headers say.
+ */
+void http_set_body(struct http_parser *p, enum http_body body);
+
+/* Whether the current message's body ends only when the connection closes
+ * (a response with neither Content-Length nor chunked encoding). */
+int http_reads_to_close(const struct http_parser *p);
+
+/* Whether the parser is between messages (nothing of a message pending). */
+int http_idle(const struct http_parser *p);
+
+/* Case-insensitive equality of a[0..n) and k bytes of lowercase lit. */
+int http_name_eq(const char *a, size_t n, const char *lit, size_t k);
+
+/* The same against a NUL-terminated lowercase literal; inline so that the
+ * literal's length folds and most names are rejected on length alone. */
+static inline int http_name_is(const char *a, size_t n, const char *lit)
+{
+	size_t k = __builtin_strlen(lit);
+	return n == k && http_name_eq(a, n, lit, k);
+}
+
+#endif

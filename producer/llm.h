@@ -1,0 +1,109 @@
+/*
+ * llm.h - LLM field extraction from HTTP bodies and routes: what the
+ * request asked for (model, stream, include_usage), what the response
+ * reported (model, token usage, stream chunks, first-token time), and which
+ * provider and operation a path and Host name. Bounded and allocation-free;
+ * bodies are fed as they arrive (dechunked), in any split.
+ */
+#ifndef TOKENRING_LLM_H
+#define TOKENRING_LLM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llm_json.h"
+#include "record.h"
+
+/* Top-level request keys that mark an LLM body (DESIGN: "a JSON request
+ * body with a top-level model, messages or prompt"). */
+#define LLM_SHAPE_MODEL 0x01u
+#define LLM_SHAPE_MESSAGES 0x02u
+#define LLM_SHAPE_PROMPT 0x04u
+#define LLM_SHAPE_INPUT 0x08u
+#define LLM_SHAPE_CONTENTS 0x10u
+#define LLM_SHAPE_LLM (LLM_SHAPE_MODEL | LLM_SHAPE_MESSAGES | LLM_SHAPE_PROMPT)
+
+struct llm_req {
+	struct jscan js;
+	uint8_t shape;         /* LLM_SHAPE_* */
+	uint8_t stream;        /* "stream": true */
+	uint8_t include_usage; /* "stream_options": {"include_usage": true} */
+	uint8_t json_error;    /* the body started as JSON and broke */
+};
+
+void llm_req_begin(struct llm_req *r);
+/* Scan request body bytes; sets rec->request_model (and its trunc flag). */
+void llm_req_body(struct llm_req *r, struct tr_record *rec, const char *p, size_t n);
+
+/* How a response body is read. */
+enum llm_body_mode {
+	LLM_BODY_OFF = 0,  /* not scanned (compressed, or not JSON) */
+	LLM_BODY_JSON = 1, /* JSON value(s): one document, NDJSON, or a JSON array stream */
+	LLM_BODY_SSE = 2,  /* text/event-stream: JSON in data: lines */
+};
+
+/* Server-sent-events line state (llm_sse.c). */
+struct llm_sse {
+	uint8_t state;
+	uint8_t plen;
+	char prefix[6];
+};
+
+/* Response-side shape hints, for provider/operation when the route is
+ * not a known one. */
+#define LLM_HINT_GEMINI 0x01u
+#define LLM_HINT_OLLAMA 0x02u
+#define LLM_HINT_ANTHROPIC 0x04u
+#define LLM_HINT_OPENAI 0x08u
+#define LLM_HINT_EMBEDDING 0x10u
+
+struct llm_resp {
+	struct jscan js;
+	struct llm_sse sse;
+	uint8_t mode;         /* enum llm_body_mode */
+	uint8_t usage_seen;   /* a token count was read */
+	uint8_t usage_object; /* a usage / usageMetadata object was seen */
+	uint8_t ev_content;   /* the current event carries content */
+	uint8_t ev_excluded;  /* the current event is a summary (e.g. response.completed) */
+	uint8_t hints;        /* LLM_HINT_* */
+	uint8_t op_hint;      /* enum rec_operation from "object" */
+	uint8_t json_error;
+	uint32_t chunks;  /* events with content */
+	uint64_t now;     /* time of the bytes being scanned */
+	uint64_t ttft_at; /* time the first content event ended, 0 = none */
+};
+
+void llm_resp_begin(struct llm_resp *r, enum llm_body_mode mode);
+/* Scan response body bytes received at time now; fills rec's response_model
+ * and token fields as reported. */
+void llm_resp_body(struct llm_resp *r, struct tr_record *rec, const char *p, size_t n,
+		   uint64_t now);
+
+/* Feed SSE bytes: data-line payloads go to data(), a blank line ends an
+ * event (event_end()). */
+struct llm_sse_ops {
+	void (*data)(void *ctx, const char *p, size_t n);
+	void (*event_end)(void *ctx);
+};
+void llm_sse_reset(struct llm_sse *s);
+void llm_sse_feed(struct llm_sse *s, const char *p, size_t n, const struct llm_sse_ops *ops,
+		  void *ctx);
+
+/* Provider and operation of a route. */
+struct llm_route {
+	uint8_t provider;  /* enum rec_provider */
+	uint8_t operation; /* enum rec_operation */
+};
+
+/*
+ * Classify a request target (query string ignored) and Host. Returns 1 when
+ * the path is a known LLM API; *out gets what the path and host say
+ * (UNKNOWN where they say nothing).
+ */
+int llm_route(const char *path, size_t plen, const char *host, size_t hlen,
+	      struct llm_route *out);
+
+/* Parse an unsigned decimal JSON number that fits 32 bits; -1 otherwise. */
+int llm_parse_u32(const char *v, size_t n, uint32_t *out);
+
+#endif

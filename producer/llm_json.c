@@ -1,0 +1,402 @@
+/*
+ * llm_json.c - the streaming JSON key scanner behind llm_json.h. Structural
+ * bytes of walked containers are read one by one (they are few); strings and
+ * skipped containers are crossed with memchr.
+ */
+#include <string.h>
+
+#include "llm_json.h"
+
+enum jstate {
+	J_TOP = 0,  /* between top-level values */
+	J_VAL,      /* a value is expected */
+	J_KEY,      /* a key (or, if first, a close) is expected */
+	J_COLON,    /* after a key */
+	J_AFTER,    /* after a value: , or a close */
+	J_STR,      /* inside a string */
+	J_LIT,      /* inside a number, true, false or null */
+	J_SKIP,     /* inside a skipped container, outside strings */
+	J_SKIP_STR, /* inside a string of a skipped container */
+};
+
+/* Regions shorter than this are cheaper to walk than to count with memchr. */
+#define SKIP_FAST_MIN 32
+
+void jscan_reset(struct jscan *s)
+{
+	memset(s, 0, sizeof *s);
+}
+
+int jscan_between(const struct jscan *s)
+{
+	return s->state == J_TOP && s->err == JSCAN_OK;
+}
+
+int jscan_under(const struct jscan *s, enum jkey k)
+{
+	for (unsigned d = 1; d <= s->depth; d++)
+		if (s->key[d] == k)
+			return 1;
+	return 0;
+}
+
+static int is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static void syntax(struct jscan *s)
+{
+	s->err = JSCAN_SYNTAX;
+}
+
+static int in_object(const struct jscan *s)
+{
+	return s->depth > 0 && (s->obj_bits >> (s->depth - 1) & 1u);
+}
+
+/* A value at the current depth is complete. */
+static void value_done(struct jscan *s, const struct jscan_ops *ops, void *ctx)
+{
+	int event = s->depth == 0 ? !s->top_array : (s->depth == 1 && s->top_array);
+	if (event && ops->event_end)
+		ops->event_end(ctx, s);
+	s->state = s->depth == 0 ? J_TOP : J_AFTER;
+}
+
+static void open_container(struct jscan *s, int is_obj, const struct jscan_ops *ops, void *ctx)
+{
+	int walk = ops->open ? ops->open(ctx, s, is_obj) : 1;
+	if (!walk || s->depth >= JSCAN_MAX_DEPTH) {
+		s->state = J_SKIP;
+		s->skip_depth = 1;
+		return;
+	}
+	s->depth++;
+	if (is_obj)
+		s->obj_bits = (uint16_t)(s->obj_bits | 1u << (s->depth - 1));
+	else
+		s->obj_bits = (uint16_t)(s->obj_bits & ~(1u << (s->depth - 1)));
+	/* Elements of an array carry the array's key. */
+	s->key[s->depth] = is_obj ? JK_NONE : s->key[s->depth - 1];
+	s->state = is_obj ? J_KEY : J_VAL;
+	s->first = 1;
+}
+
+static void close_container(struct jscan *s, int is_obj, const struct jscan_ops *ops, void *ctx)
+{
+	if (s->depth == 0 || in_object(s) != is_obj) {
+		syntax(s);
+		return;
+	}
+	s->depth--;
+	value_done(s, ops, ctx);
+}
+
+static void begin_string(struct jscan *s, int is_key)
+{
+	s->is_key = (uint8_t)is_key;
+	s->keep = 0;
+	s->nonempty = 0;
+	s->truncated = 0;
+	s->bs_odd = 0;
+	s->state = J_STR;
+}
+
+static void begin_top(struct jscan *s, char c, const struct jscan_ops *ops, void *ctx)
+{
+	if (c != '{' && c != '[') {
+		s->err = s->values ? JSCAN_SYNTAX : JSCAN_NOT_JSON;
+		return;
+	}
+	s->values++;
+	s->top_array = c == '[';
+	s->depth = 0;
+	open_container(s, c == '{', ops, ctx);
+}
+
+static int is_literal_start(char c)
+{
+	return c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' || c == 'n';
+}
+
+static void on_value_char(struct jscan *s, char c, const struct jscan_ops *ops, void *ctx)
+{
+	if (c == '{' || c == '[')
+		open_container(s, c == '{', ops, ctx);
+	else if (c == '"')
+		begin_string(s, 0);
+	else if (c == ']' && s->first && !in_object(s))
+		close_container(s, 0, ops, ctx);
+	else if (is_literal_start(c)) {
+		s->keep = 0;
+		s->truncated = 0;
+		s->state = J_LIT;
+	} else
+		syntax(s);
+}
+
+static void on_after_char(struct jscan *s, char c, const struct jscan_ops *ops, void *ctx)
+{
+	if (c == ',') {
+		s->state = in_object(s) ? J_KEY : J_VAL;
+		s->first = 0;
+	} else if (c == '}' || c == ']') {
+		close_container(s, c == '}', ops, ctx);
+	} else {
+		syntax(s);
+	}
+}
+
+/* One structural (non-whitespace) byte. */
+static void token(struct jscan *s, char c, const struct jscan_ops *ops, void *ctx)
+{
+	switch (s->state) {
+	case J_TOP:
+		begin_top(s, c, ops, ctx);
+		break;
+	case J_VAL:
+		on_value_char(s, c, ops, ctx);
+		break;
+	case J_KEY:
+		if (c == '"')
+			begin_string(s, 1);
+		else if (c == '}' && s->first)
+			close_container(s, 1, ops, ctx);
+		else
+			syntax(s);
+		break;
+	case J_COLON:
+		if (c != ':')
+			syntax(s);
+		s->state = J_VAL;
+		s->first = 0;
+		break;
+	default:
+		on_after_char(s, c, ops, ctx);
+		break;
+	}
+}
+
+static const char *structural(struct jscan *s, const char *p, const char *e,
+			      const struct jscan_ops *ops, void *ctx)
+{
+	for (; p < e; p++) {
+		if (is_ws(*p))
+			continue;
+		token(s, *p, ops, ctx);
+		if (s->err)
+			return e;
+		if (s->state == J_LIT)
+			return p; /* the literal's first byte is read as part of it */
+		if (s->state == J_STR || s->state == J_SKIP)
+			return p + 1;
+	}
+	return p;
+}
+
+static size_t backslashes_before(const char *from, const char *q)
+{
+	size_t n = 0;
+	while (q > from && q[-1] == '\\') {
+		q--;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * The next unescaped quote in [p, e), or NULL. *odd carries, across pieces,
+ * whether the text so far ends in an odd run of backslashes. A quote is
+ * escaped iff the backslash run right before it is odd; a run reaching the
+ * start of the piece continues the carried one.
+ */
+static const char *find_quote(const char *p, const char *e, uint8_t *odd)
+{
+	const char *seg = p;
+	while (p < e) {
+		const char *q = memchr(p, '"', (size_t)(e - p));
+		if (!q)
+			break;
+		size_t run = backslashes_before(seg, q);
+		unsigned escaped = run & 1u;
+		if ((size_t)(q - seg) == run)
+			escaped ^= *odd;
+		*odd = 0;
+		if (!escaped)
+			return q;
+		p = seg = q + 1;
+	}
+	size_t run = backslashes_before(seg, e);
+	unsigned tail = run & 1u;
+	if ((size_t)(e - seg) == run)
+		tail ^= *odd;
+	*odd = (uint8_t)tail;
+	return NULL;
+}
+
+static void keep_bytes(struct jscan *s, const char *p, size_t n)
+{
+	size_t room = JSCAN_VALUE_KEEP - s->keep;
+	if (n > room) {
+		s->truncated = 1;
+		n = room;
+	}
+	memcpy(s->buf + s->keep, p, n);
+	s->keep = (uint16_t)(s->keep + n);
+}
+
+static void string_done(struct jscan *s, const struct jscan_ops *ops, void *ctx)
+{
+	if (s->is_key) {
+		int known = !s->truncated && s->keep <= JSCAN_KEY_MAX;
+		s->key[s->depth] = (uint8_t)(known ? jscan_key_id(s->buf, s->keep) : JK_OTHER);
+		s->state = J_COLON;
+		return;
+	}
+	if (ops->scalar)
+		ops->scalar(ctx, s, JT_STRING, s->buf, s->keep, s->truncated, s->nonempty != 0);
+	value_done(s, ops, ctx);
+}
+
+static const char *in_string(struct jscan *s, const char *p, const char *e,
+			     const struct jscan_ops *ops, void *ctx)
+{
+	const char *q = find_quote(p, e, &s->bs_odd);
+	const char *end = q ? q : e;
+	if (end > p) {
+		keep_bytes(s, p, (size_t)(end - p));
+		s->nonempty = 1;
+	}
+	if (!q)
+		return e;
+	string_done(s, ops, ctx);
+	return q + 1;
+}
+
+static int is_literal_char(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       c == '.' || c == '+' || c == '-';
+}
+
+static int literal_type(const char *v, size_t n, enum jtype *t)
+{
+	if (n == 4 && !memcmp(v, "true", 4))
+		*t = JT_TRUE;
+	else if (n == 5 && !memcmp(v, "false", 5))
+		*t = JT_FALSE;
+	else if (n == 4 && !memcmp(v, "null", 4))
+		*t = JT_NULL;
+	else if (v[0] == '-' || (v[0] >= '0' && v[0] <= '9'))
+		*t = JT_NUMBER;
+	else
+		return -1;
+	return 0;
+}
+
+static const char *in_literal(struct jscan *s, const char *p, const char *e,
+			      const struct jscan_ops *ops, void *ctx)
+{
+	const char *start = p;
+	while (p < e && is_literal_char(*p))
+		p++;
+	keep_bytes(s, start, (size_t)(p - start));
+	if (p == e)
+		return e;
+	enum jtype t;
+	if (literal_type(s->buf, s->keep, &t)) {
+		syntax(s);
+		return e;
+	}
+	if (ops->scalar)
+		ops->scalar(ctx, s, t, s->buf, s->keep, s->truncated, 1);
+	value_done(s, ops, ctx);
+	return p; /* the delimiter is structural */
+}
+
+static size_t count_char(const char *p, const char *e, char c)
+{
+	size_t n = 0;
+	while (p < e && (p = memchr(p, c, (size_t)(e - p))) != NULL) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+/*
+ * Brackets in [p, r), a region with no string in it. Returns just past the
+ * bracket that closes the skipped container, or NULL. When the region holds
+ * fewer closes than are open it cannot end the container, so counting (with
+ * memchr) is enough; only the final region is walked byte by byte.
+ */
+static const char *skip_brackets(struct jscan *s, const char *p, const char *r)
+{
+	if (r - p >= SKIP_FAST_MIN) {
+		size_t closes = count_char(p, r, '}') + count_char(p, r, ']');
+		if (closes < s->skip_depth) {
+			s->skip_depth += (uint32_t)(count_char(p, r, '{') + count_char(p, r, '['));
+			s->skip_depth -= (uint32_t)closes;
+			return NULL;
+		}
+	}
+	for (; p < r; p++) {
+		if (*p == '{' || *p == '[')
+			s->skip_depth++;
+		else if ((*p == '}' || *p == ']') && --s->skip_depth == 0)
+			return p + 1;
+	}
+	return NULL;
+}
+
+static const char *in_skip(struct jscan *s, const char *p, const char *e,
+			   const struct jscan_ops *ops, void *ctx)
+{
+	while (p < e) {
+		if (s->state == J_SKIP_STR) {
+			const char *q = find_quote(p, e, &s->bs_odd);
+			if (!q)
+				return e;
+			s->state = J_SKIP;
+			p = q + 1;
+			continue;
+		}
+		const char *q = memchr(p, '"', (size_t)(e - p));
+		const char *closed = skip_brackets(s, p, q ? q : e);
+		if (closed) {
+			value_done(s, ops, ctx);
+			return closed;
+		}
+		if (!q)
+			return e;
+		s->state = J_SKIP_STR;
+		s->bs_odd = 0;
+		p = q + 1;
+	}
+	return p;
+}
+
+enum jscan_err jscan_feed(struct jscan *s, const char *p, size_t n, const struct jscan_ops *ops,
+			  void *ctx)
+{
+	const char *e = p + n;
+	while (p < e && s->err == JSCAN_OK) {
+		switch (s->state) {
+		case J_STR:
+			p = in_string(s, p, e, ops, ctx);
+			break;
+		case J_LIT:
+			p = in_literal(s, p, e, ops, ctx);
+			break;
+		case J_SKIP:
+		case J_SKIP_STR:
+			p = in_skip(s, p, e, ops, ctx);
+			break;
+		default:
+			p = structural(s, p, e, ops, ctx);
+			break;
+		}
+	}
+	return (enum jscan_err)s->err;
+}

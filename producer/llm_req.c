@@ -1,0 +1,87 @@
+/*
+ * llm_req.c - what an LLM request body asks for: the top-level model,
+ * whether it streams and whether it asked for usage in the stream. Only the
+ * top level and stream_options are walked; messages, tools and the rest are
+ * skipped with memchr (llm_json.c), so a 20 MB base64 image costs little.
+ */
+#include <string.h>
+
+#include "llm.h"
+
+struct req_ctx {
+	struct llm_req *r;
+	struct tr_record *rec;
+};
+
+static uint8_t shape_of(enum jkey k)
+{
+	switch (k) {
+	case JK_MODEL:
+		return LLM_SHAPE_MODEL;
+	case JK_MESSAGES:
+		return LLM_SHAPE_MESSAGES;
+	case JK_PROMPT:
+		return LLM_SHAPE_PROMPT;
+	case JK_INPUT:
+		return LLM_SHAPE_INPUT;
+	case JK_CONTENTS:
+		return LLM_SHAPE_CONTENTS;
+	default:
+		return 0;
+	}
+}
+
+static int req_open(void *ctx, const struct jscan *s, int is_object)
+{
+	struct req_ctx *c = ctx;
+	if (s->depth == 0)
+		return is_object;
+	if (s->depth == 1) {
+		c->r->shape |= shape_of(jscan_key(s));
+		return is_object && jscan_key(s) == JK_STREAM_OPTIONS;
+	}
+	return 0;
+}
+
+static void req_scalar(void *ctx, const struct jscan *s, enum jtype t, const char *v, size_t n,
+		       int truncated, int nonempty)
+{
+	struct req_ctx *c = ctx;
+	enum jkey k = jscan_key(s);
+	(void)nonempty;
+	if (s->depth == 2 && k == JK_INCLUDE_USAGE && s->key[1] == JK_STREAM_OPTIONS) {
+		c->r->include_usage = t == JT_TRUE;
+		return;
+	}
+	if (s->depth != 1)
+		return;
+	c->r->shape |= shape_of(k);
+	if (k == JK_STREAM)
+		c->r->stream = t == JT_TRUE;
+	if (k == JK_MODEL && t == JT_STRING && c->rec->request_model[0] == 0) {
+		rec_set_str(c->rec->request_model, REC_MODEL_LEN, v, n, &c->rec->flags,
+			    REC_F_TRUNC_REQUEST_MODEL);
+		if (truncated)
+			c->rec->flags |= REC_F_TRUNC_REQUEST_MODEL;
+	}
+}
+
+static const struct jscan_ops req_ops = {
+	.open = req_open,
+	.scalar = req_scalar,
+	.event_end = NULL,
+};
+
+void llm_req_begin(struct llm_req *r)
+{
+	memset(r, 0, sizeof *r);
+}
+
+void llm_req_body(struct llm_req *r, struct tr_record *rec, const char *p, size_t n)
+{
+	struct req_ctx c = {r, rec};
+	if (r->js.err)
+		return;
+	if (jscan_feed(&r->js, p, n, &req_ops, &c) == JSCAN_SYNTAX)
+		r->json_error = 1;
+}

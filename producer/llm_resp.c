@@ -1,0 +1,249 @@
+/*
+ * llm_resp.c - what an LLM response reports: its model, the token usage
+ * (every provider's spelling mapped onto the record's token types, values
+ * taken as reported, never computed), and for streams the events carrying
+ * content (chunk count, first-token time). Works on a whole JSON body,
+ * NDJSON lines, a JSON-array stream or SSE data payloads alike: each
+ * top-level object is one event.
+ */
+#include <string.h>
+
+#include "llm.h"
+
+struct resp_ctx {
+	struct llm_resp *r;
+	struct tr_record *rec;
+};
+
+/* Containers worth walking: those on the way to usage, model or content. */
+static int walk_key(enum jkey k)
+{
+	switch (k) {
+	case JK_NONE:
+	case JK_CHOICES:
+	case JK_DELTA:
+	case JK_MESSAGE:
+	case JK_CANDIDATES:
+	case JK_CONTENT:
+	case JK_PARTS:
+	case JK_OUTPUT:
+	case JK_USAGE:
+	case JK_USAGE_METADATA:
+	case JK_RESPONSE:
+	case JK_PROMPT_DETAILS:
+	case JK_COMPLETION_DETAILS:
+	case JK_INPUT_DETAILS:
+	case JK_OUTPUT_DETAILS:
+	case JK_CONTENT_BLOCK:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int resp_open(void *ctx, const struct jscan *s, int is_object)
+{
+	struct llm_resp *r = ((struct resp_ctx *)ctx)->r;
+	enum jkey k = jscan_key(s);
+	if (s->depth == 0)
+		return 1;
+	if (is_object && (k == JK_USAGE || k == JK_USAGE_METADATA)) {
+		r->usage_object = 1;
+		if (k == JK_USAGE_METADATA)
+			r->hints |= LLM_HINT_GEMINI;
+	}
+	if (k == JK_EMBEDDING || k == JK_EMBEDDINGS)
+		r->hints |= LLM_HINT_EMBEDDING;
+	return walk_key(k);
+}
+
+/* Where a usage key's value goes; NULL for keys that are not token counts. */
+static uint32_t *token_field(struct tr_record *rec, enum jkey k)
+{
+	switch (k) {
+	case JK_PROMPT_TOKENS:
+	case JK_INPUT_TOKENS:
+	case JK_PROMPT_TOKEN_COUNT:
+		return &rec->prompt_tokens;
+	case JK_COMPLETION_TOKENS:
+	case JK_OUTPUT_TOKENS:
+	case JK_CANDIDATES_TOKEN_COUNT:
+		return &rec->completion_tokens;
+	case JK_TOTAL_TOKENS:
+	case JK_TOTAL_TOKEN_COUNT:
+		return &rec->total_tokens;
+	case JK_CACHED_TOKENS:
+	case JK_CACHE_READ:
+	case JK_CACHED_CONTENT_TOKEN_COUNT:
+		return &rec->cached_tokens;
+	case JK_CACHE_CREATION:
+		return &rec->cache_creation_tokens;
+	case JK_REASONING_TOKENS:
+	case JK_THOUGHTS_TOKEN_COUNT:
+		return &rec->reasoning_tokens;
+	default:
+		return NULL;
+	}
+}
+
+static void on_number(struct resp_ctx *c, const struct jscan *s, const char *v, size_t n)
+{
+	enum jkey k = jscan_key(s);
+	uint32_t *f = NULL, x;
+	if (jscan_under(s, JK_USAGE) || jscan_under(s, JK_USAGE_METADATA))
+		f = token_field(c->rec, k);
+	else if (jscan_level(s) == 1 && k == JK_PROMPT_EVAL_COUNT)
+		f = &c->rec->prompt_tokens; /* Ollama */
+	else if (jscan_level(s) == 1 && k == JK_EVAL_COUNT)
+		f = &c->rec->completion_tokens;
+	if (!f || llm_parse_u32(v, n, &x))
+		return;
+	if (k == JK_PROMPT_EVAL_COUNT || k == JK_EVAL_COUNT)
+		c->r->hints |= LLM_HINT_OLLAMA;
+	*f = x; /* later reports (stream deltas, cumulative metadata) win */
+	c->r->usage_seen = 1;
+}
+
+static int is_model_key(const struct jscan *s)
+{
+	enum jkey k = jscan_key(s), parent = jscan_key_at_level(s, 1);
+	if (jscan_level(s) == 1)
+		return k == JK_MODEL || k == JK_MODEL_VERSION;
+	/* Anthropic message_start and the responses API nest the model. */
+	return jscan_level(s) == 2 && k == JK_MODEL &&
+	       (parent == JK_MESSAGE || parent == JK_RESPONSE);
+}
+
+static int is_content_key(enum jkey k)
+{
+	return k == JK_CONTENT || k == JK_TEXT || k == JK_DELTA || k == JK_RESPONSE ||
+	       k == JK_REASONING_CONTENT || k == JK_THINKING || k == JK_PARTIAL_JSON ||
+	       k == JK_ARGUMENTS;
+}
+
+/* Event "type" (Anthropic, responses API): a dotted type that is not a
+ * delta (response.completed, *.done) repeats content already counted. */
+static void on_type(struct llm_resp *r, const char *v, size_t n)
+{
+	if (n >= 13 && memcmp(v, "message_start", 13) == 0)
+		r->hints |= LLM_HINT_ANTHROPIC;
+	if (memchr(v, '.', n) && !(n >= 6 && memcmp(v + n - 6, ".delta", 6) == 0))
+		r->ev_excluded = 1;
+}
+
+static void on_object(struct llm_resp *r, const char *v, size_t n)
+{
+	if (n >= 15 && memcmp(v, "chat.completion", 15) == 0)
+		r->op_hint = REC_OP_CHAT;
+	else if (n == 15 && memcmp(v, "text_completion", 15) == 0)
+		r->op_hint = REC_OP_TEXT_COMPLETION;
+	else if (n == 8 && memcmp(v, "response", 8) == 0)
+		r->op_hint = REC_OP_RESPONSES;
+	else
+		return;
+	r->hints |= LLM_HINT_OPENAI;
+}
+
+static void on_string(struct resp_ctx *c, const struct jscan *s, const char *v, size_t n,
+		      int truncated, int nonempty)
+{
+	struct tr_record *rec = c->rec;
+	enum jkey k = jscan_key(s);
+	if (is_model_key(s) && rec->response_model[0] == 0 && n > 0) {
+		rec_set_str(rec->response_model, REC_MODEL_LEN, v, n, &rec->flags,
+			    REC_F_TRUNC_RESPONSE_MODEL);
+		if (truncated)
+			rec->flags |= REC_F_TRUNC_RESPONSE_MODEL;
+	} else if (jscan_level(s) == 1 && k == JK_TYPE) {
+		on_type(c->r, v, n);
+	} else if (jscan_level(s) == 1 && k == JK_OBJECT) {
+		on_object(c->r, v, n);
+	} else if (nonempty && is_content_key(k)) {
+		c->r->ev_content = 1;
+	}
+}
+
+static void resp_scalar(void *ctx, const struct jscan *s, enum jtype t, const char *v, size_t n,
+			int truncated, int nonempty)
+{
+	if (t == JT_NUMBER)
+		on_number(ctx, s, v, n);
+	else if (t == JT_STRING)
+		on_string(ctx, s, v, n, truncated, nonempty);
+}
+
+static void resp_event_end(void *ctx, const struct jscan *s)
+{
+	struct llm_resp *r = ((struct resp_ctx *)ctx)->r;
+	(void)s;
+	if (r->ev_content && !r->ev_excluded) {
+		if (r->chunks++ == 0)
+			r->ttft_at = r->now;
+	}
+	r->ev_content = 0;
+	r->ev_excluded = 0;
+}
+
+static const struct jscan_ops resp_ops = {
+	.open = resp_open,
+	.scalar = resp_scalar,
+	.event_end = resp_event_end,
+};
+
+static void sse_data(void *ctx, const char *p, size_t n)
+{
+	struct resp_ctx *c = ctx;
+	jscan_feed(&c->r->js, p, n, &resp_ops, c);
+}
+
+/* A blank line ends an SSE event: a payload that was not one whole JSON
+ * value ([DONE], plain text) is dropped here and the scanner starts over. */
+static void sse_event_end(void *ctx)
+{
+	struct llm_resp *r = ((struct resp_ctx *)ctx)->r;
+	if (!jscan_between(&r->js)) {
+		jscan_reset(&r->js);
+		r->ev_content = 0;
+		r->ev_excluded = 0;
+	}
+}
+
+static const struct llm_sse_ops sse_ops = {
+	.data = sse_data,
+	.event_end = sse_event_end,
+};
+
+void llm_resp_begin(struct llm_resp *r, enum llm_body_mode mode)
+{
+	memset(r, 0, sizeof *r);
+	r->mode = (uint8_t)mode;
+}
+
+void llm_resp_body(struct llm_resp *r, struct tr_record *rec, const char *p, size_t n,
+		   uint64_t now)
+{
+	struct resp_ctx c = {r, rec};
+	r->now = now;
+	if (r->mode == LLM_BODY_SSE) {
+		llm_sse_feed(&r->sse, p, n, &sse_ops, &c);
+	} else if (r->mode == LLM_BODY_JSON && !r->js.err) {
+		if (jscan_feed(&r->js, p, n, &resp_ops, &c) == JSCAN_SYNTAX)
+			r->json_error = 1;
+	}
+}
+
+int llm_parse_u32(const char *v, size_t n, uint32_t *out)
+{
+	uint64_t x = 0;
+	if (n == 0 || n > 10)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		x = x * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (x > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)x;
+	return 0;
+}

@@ -1,0 +1,130 @@
+/*
+ * llm_route.c - provider and operation from the request target and Host.
+ * The path says what API is spoken; a well-known Host says who serves it
+ * (an OpenAI-style path on dashscope.aliyuncs.com is DashScope).
+ */
+#include <string.h>
+
+#include "http.h"
+#include "llm.h"
+
+static int is(const char *p, size_t n, const char *lit)
+{
+	return n == strlen(lit) && memcmp(p, lit, n) == 0;
+}
+
+static int ends_with(const char *p, size_t n, const char *lit)
+{
+	size_t k = strlen(lit);
+	return n >= k && memcmp(p + n - k, lit, k) == 0;
+}
+
+static int starts_with(const char *p, size_t n, const char *lit)
+{
+	size_t k = strlen(lit);
+	return n >= k && memcmp(p, lit, k) == 0;
+}
+
+/* Gemini names the method after the last ':' of the path
+ * (/v1beta/models/gemini-2.0-flash:generateContent). */
+static int gemini_method(const char *p, size_t n, const char *method)
+{
+	const char *colon = memrchr(p, ':', n);
+	return colon && is(colon + 1, n - (size_t)(colon + 1 - p), method);
+}
+
+/* The OpenAI-style operation a path ends with. */
+static uint8_t op_by_suffix(const char *p, size_t n)
+{
+	if (ends_with(p, n, "/chat/completions"))
+		return REC_OP_CHAT;
+	if (ends_with(p, n, "/completions"))
+		return REC_OP_TEXT_COMPLETION;
+	if (ends_with(p, n, "/embeddings"))
+		return REC_OP_EMBEDDINGS;
+	if (ends_with(p, n, "/responses"))
+		return REC_OP_RESPONSES;
+	return REC_OP_UNKNOWN;
+}
+
+static void set(struct llm_route *o, uint8_t provider, uint8_t op)
+{
+	o->provider = provider;
+	o->operation = op;
+}
+
+/* Non-OpenAI-style APIs, named by a distinctive path. */
+static int route_native(const char *p, size_t n, struct llm_route *o)
+{
+	if (starts_with(p, n, "/api/v1/services/aigc/"))
+		set(o, REC_PROVIDER_DASHSCOPE,
+		    memmem(p, n, "embedding", 9) ? REC_OP_EMBEDDINGS : REC_OP_CHAT);
+	else if (ends_with(p, n, "/v1/messages"))
+		set(o, REC_PROVIDER_ANTHROPIC, REC_OP_CHAT);
+	else if (is(p, n, "/api/chat"))
+		set(o, REC_PROVIDER_OLLAMA, REC_OP_CHAT);
+	else if (is(p, n, "/api/generate"))
+		set(o, REC_PROVIDER_OLLAMA, REC_OP_TEXT_COMPLETION);
+	else if (is(p, n, "/api/embed") || is(p, n, "/api/embeddings"))
+		set(o, REC_PROVIDER_OLLAMA, REC_OP_EMBEDDINGS);
+	else if (gemini_method(p, n, "generateContent") || gemini_method(p, n, "streamGenerateContent"))
+		set(o, REC_PROVIDER_GEMINI, REC_OP_GENERATE_CONTENT);
+	else if (gemini_method(p, n, "embedContent") || gemini_method(p, n, "batchEmbedContents"))
+		set(o, REC_PROVIDER_GEMINI, REC_OP_EMBEDDINGS);
+	else
+		return 0;
+	return 1;
+}
+
+static int route_path(const char *p, size_t n, struct llm_route *o)
+{
+	if (route_native(p, n, o))
+		return 1;
+	uint8_t op = op_by_suffix(p, n);
+	if (op == REC_OP_UNKNOWN)
+		return 0;
+	if (starts_with(p, n, "/compatible-mode/"))
+		set(o, REC_PROVIDER_DASHSCOPE, op);
+	else if (starts_with(p, n, "/openai/deployments/"))
+		set(o, REC_PROVIDER_AZURE_OPENAI, op);
+	else
+		set(o, REC_PROVIDER_OPENAI, op);
+	return 1;
+}
+
+static int host_ends(const char *h, size_t n, const char *lit)
+{
+	size_t k = strlen(lit);
+	return n >= k && http_name_is(h + n - k, k, lit);
+}
+
+static uint8_t provider_by_host(const char *h, size_t n)
+{
+	const char *colon = memchr(h, ':', n);
+	if (colon)
+		n = (size_t)(colon - h);
+	if (host_ends(h, n, "api.openai.com"))
+		return REC_PROVIDER_OPENAI;
+	if (host_ends(h, n, ".openai.azure.com"))
+		return REC_PROVIDER_AZURE_OPENAI;
+	if (host_ends(h, n, "api.anthropic.com"))
+		return REC_PROVIDER_ANTHROPIC;
+	if (host_ends(h, n, ".aliyuncs.com") && n >= 9 && http_name_is(h, 9, "dashscope"))
+		return REC_PROVIDER_DASHSCOPE;
+	if (host_ends(h, n, "generativelanguage.googleapis.com"))
+		return REC_PROVIDER_GEMINI;
+	return REC_PROVIDER_UNKNOWN;
+}
+
+int llm_route(const char *path, size_t plen, const char *host, size_t hlen,
+	      struct llm_route *out)
+{
+	const char *q = memchr(path, '?', plen);
+	size_t n = q ? (size_t)(q - path) : plen;
+	memset(out, 0, sizeof *out);
+	int known = route_path(path, n, out);
+	uint8_t by_host = provider_by_host(host, hlen);
+	if (by_host != REC_PROVIDER_UNKNOWN)
+		out->provider = by_host;
+	return known;
+}

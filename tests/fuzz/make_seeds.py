@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+"""Builds the fuzz seed corpora from tests/producer/corpus (committed; re-run
+after the corpus changes). Each target has its own input format."""
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "..", "producer", "corpus")
+
+def body(resp):
+    return resp.split(b"\r\n\r\n", 1)[1]
+
+def script(req, resp):
+    """fuzz_conn: header byte (bit 7 = in, low 7 bits = (len-1)/4), then bytes."""
+    out = bytearray([0])
+    for data, inbound in ((req, False), (resp, True)):
+        at = 0
+        while at < len(data):
+            n = min(len(data) - at, 0x7f * 4 + 1)
+            n -= (n - 1) % 4
+            out.append((0x80 if inbound else 0) | ((n - 1) // 4))
+            out += data[at:at + n]
+            at += n
+    return bytes(out)
+
+for t in ("http", "llm", "conn"):
+    os.makedirs(os.path.join(HERE, "seeds", t), exist_ok=True)
+names = sorted(f[:-7] for f in os.listdir(CORPUS) if f.endswith(".expect"))
+for name in names:
+    req = open(os.path.join(CORPUS, name + ".req"), "rb").read()
+    resp = open(os.path.join(CORPUS, name + ".resp"), "rb").read()
+    if len(resp) > 4000:
+        continue  # seeds stay small; the long embedding body is in the unit tests
+    open(os.path.join(HERE, "seeds", "http", name), "wb").write(b"\x03" + req + resp)
+    sse = b"text/event-stream" in resp.split(b"\r\n\r\n", 1)[0]
+    open(os.path.join(HERE, "seeds", "llm", name), "wb").write(
+        (b"\x83" if sse else b"\x03") + body(resp))
+    open(os.path.join(HERE, "seeds", "llm", name + "_req"), "wb").write(b"\x01" + body(req))
+    open(os.path.join(HERE, "seeds", "conn", name), "wb").write(script(req, resp))
+print(len(names), "cases")

@@ -1,0 +1,375 @@
+#!/usr/bin/env python3
+"""Writes the parser corpus: one exchange per file pair, byte-exact HTTP/1.1
+as the providers send it (header order, chunked framing, SSE spacing), and
+NAME.expect with the record fields the tracker must produce. Re-run after
+editing; the output is committed so tests need no Python."""
+import json, os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+def req(method, path, host, body=None, headers=()):
+    h = [f"{method} {path} HTTP/1.1", f"Host: {host}", "User-Agent: OpenAI/Python 1.54.3",
+         "Accept: application/json"] + list(headers)
+    b = b""
+    if body is not None:
+        b = json.dumps(body, separators=(", ", ": ")).encode()
+        h += ["Content-Type: application/json", f"Content-Length: {len(b)}"]
+    return ("\r\n".join(h) + "\r\n\r\n").encode() + b
+
+def chunked(parts):
+    out = b""
+    for p in parts:
+        out += b"%x\r\n" % len(p) + p + b"\r\n"
+    return out + b"0\r\n\r\n"
+
+def resp(status, ctype, body, chunks=None, extra=(), reason="OK"):
+    h = [f"HTTP/1.1 {status} {reason}", "Date: Tue, 24 Nov 2026 00:12:03 GMT",
+         f"Content-Type: {ctype}"] + list(extra)
+    if chunks is not None:
+        h.append("Transfer-Encoding: chunked")
+        payload = chunked(chunks)
+    else:
+        h.append(f"Content-Length: {len(body)}")
+        payload = body
+    h.append("Connection: keep-alive")
+    return ("\r\n".join(h) + "\r\n\r\n").encode() + payload
+
+def j(o):
+    return json.dumps(o, separators=(",", ":")).encode()
+
+def sse(events, space=True, event_names=None):
+    out = []
+    for i, e in enumerate(events):
+        s = b""
+        if event_names:
+            s += b"event: " + event_names[i].encode() + b"\n"
+        data = e if isinstance(e, bytes) else j(e)
+        s += (b"data: " if space else b"data:") + data + b"\n\n"
+        out.append(s)
+    return out
+
+CASES = {}
+
+def case(name, request, response, expect):
+    CASES[name] = (request, response, expect)
+
+# --- OpenAI chat, plain
+u = {"prompt_tokens": 19, "completion_tokens": 10, "total_tokens": 29,
+     "prompt_tokens_details": {"cached_tokens": 3, "audio_tokens": 0},
+     "completion_tokens_details": {"reasoning_tokens": 2, "audio_tokens": 0,
+                                   "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}
+case("openai_chat",
+     req("POST", "/v1/chat/completions", "api.openai.com",
+         {"model": "gpt-4o-mini", "messages": [{"role": "system", "content": "You are terse."},
+                                               {"role": "user", "content": "Say \"hi\" {twice}"}],
+          "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object",
+                    "properties": {"model": {"type": "string"}, "usage": {"type": "integer"}}}}}]},
+         ["x-request-id: req-7f3a", "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]),
+     resp(200, "application/json", json.dumps({
+         "id": "chatcmpl-AbC123", "object": "chat.completion", "created": 1732406400,
+         "model": "gpt-4o-mini-2024-07-18",
+         "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi hi \"usage\": {\"prompt_tokens\": 999}", "refusal": None},
+                      "logprobs": None, "finish_reason": "stop"}],
+         "usage": u, "system_fingerprint": "fp_0ba0d124f1"}, indent=2).encode(),
+          extra=["openai-processing-ms: 312", "x-request-id: req_abc"]),
+     dict(method="POST", path="/v1/chat/completions", authority="api.openai.com", status=200,
+          request_model="gpt-4o-mini", response_model="gpt-4o-mini-2024-07-18",
+          provider="openai", operation="chat", usage="available", prompt=19, completion=10,
+          total=29, cached=3, reasoning=2, request_id="req-7f3a",
+          trace="4bf92f3577b34da6a3ce929d0e0e4736", user_agent="OpenAI/Python 1.54.3",
+          flags="LLM,HAS_TRACE"))
+
+# --- OpenAI chat stream with include_usage (SSE, chunked)
+def chat_chunk(delta, finish=None, usage=None, choices=True):
+    o = {"id": "chatcmpl-S1", "object": "chat.completion.chunk", "created": 1732406401,
+         "model": "gpt-4o-2024-08-06", "system_fingerprint": "fp_45c6de4934",
+         "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}] if choices else []}
+    o["usage"] = usage
+    return o
+ev = [chat_chunk({"role": "assistant", "content": "", "refusal": None}),
+      chat_chunk({"content": "Hello"}), chat_chunk({"content": " there"}),
+      chat_chunk({"content": "!"}), chat_chunk({}, "stop"),
+      chat_chunk(None, usage={"prompt_tokens": 8, "completion_tokens": 3, "total_tokens": 11,
+                              "prompt_tokens_details": {"cached_tokens": 0},
+                              "completion_tokens_details": {"reasoning_tokens": 0}}, choices=False)]
+ev[-1].pop("choices"); ev[-1]["choices"] = []
+parts = sse(ev) + [b"data: [DONE]\n\n"]
+case("openai_chat_stream_usage",
+     req("POST", "/v1/chat/completions", "api.openai.com",
+         {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello"}], "stream": True,
+          "stream_options": {"include_usage": True}}),
+     resp(200, "text/event-stream; charset=utf-8", None, chunks=[parts[0] + parts[1][:17], parts[1][17:]] + parts[2:]),
+     dict(method="POST", path="/v1/chat/completions", authority="api.openai.com", status=200,
+          request_model="gpt-4o", response_model="gpt-4o-2024-08-06", provider="openai",
+          operation="chat", usage="available", prompt=8, completion=3, total=11, chunks=3,
+          flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# --- OpenAI stream without include_usage: not_requested
+ev2 = [chat_chunk({"role": "assistant", "content": ""}), chat_chunk({"content": "Hi"}),
+       chat_chunk({"content": "."}), chat_chunk({}, "stop")]
+for e in ev2:
+    e.pop("usage")
+    e["model"] = "Qwen/Qwen2.5-7B-Instruct"
+case("openai_chat_stream_nousage",
+     req("POST", "/v1/chat/completions", "localhost:8000",
+         {"model": "Qwen/Qwen2.5-7B-Instruct", "messages": [{"role": "user", "content": "Hi"}], "stream": True}),
+     resp(200, "text/event-stream", None, chunks=sse(ev2) + [b"data: [DONE]\n\n"]),
+     dict(method="POST", path="/v1/chat/completions", authority="localhost:8000", status=200,
+          request_model="Qwen/Qwen2.5-7B-Instruct", response_model="Qwen/Qwen2.5-7B-Instruct",
+          provider="openai", operation="chat", usage="not_requested", chunks=2,
+          flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# --- OpenAI completions
+case("openai_completions",
+     req("POST", "/v1/completions", "api.openai.com",
+         {"model": "gpt-3.5-turbo-instruct", "prompt": "Say this is a test", "max_tokens": 7}),
+     resp(200, "application/json", j({"id": "cmpl-uqkvl", "object": "text_completion",
+          "created": 1589478378, "model": "gpt-3.5-turbo-instruct",
+          "choices": [{"text": "\n\nThis is indeed a test", "index": 0, "logprobs": None, "finish_reason": "length"}],
+          "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}})),
+     dict(method="POST", path="/v1/completions", authority="api.openai.com", status=200,
+          request_model="gpt-3.5-turbo-instruct", response_model="gpt-3.5-turbo-instruct",
+          provider="openai", operation="text_completion", usage="available", prompt=5,
+          completion=7, total=12, flags="LLM,REQUEST_ID_GENERATED"))
+
+# --- OpenAI embeddings (a long vector, chunked)
+vec = [round(((i * 7919) % 2000 - 1000) / 1000003.0, 9) for i in range(1536)]
+emb = j({"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": vec}],
+         "model": "text-embedding-3-small", "usage": {"prompt_tokens": 8, "total_tokens": 8}})
+case("openai_embeddings",
+     req("POST", "/v1/embeddings", "api.openai.com",
+         {"input": "The food was delicious and the waiter...", "model": "text-embedding-3-small",
+          "encoding_format": "float"}),
+     resp(200, "application/json", None, chunks=[emb[i:i + 4096] for i in range(0, len(emb), 4096)]),
+     dict(method="POST", path="/v1/embeddings", authority="api.openai.com", status=200,
+          request_model="text-embedding-3-small", response_model="text-embedding-3-small",
+          provider="openai", operation="embeddings", usage="available", prompt=8, total=8,
+          flags="LLM,REQUEST_ID_GENERATED"))
+
+# --- OpenAI responses API, plain
+rusage = {"input_tokens": 36, "input_tokens_details": {"cached_tokens": 4}, "output_tokens": 87,
+          "output_tokens_details": {"reasoning_tokens": 64}, "total_tokens": 123}
+rbody = {"id": "resp_67ccd2bed1ec", "object": "response", "created_at": 1741476542,
+         "status": "completed", "model": "o4-mini-2025-04-16",
+         "output": [{"type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
+                     "content": [{"type": "output_text", "text": "In a peaceful grove...", "annotations": []}]}],
+         "usage": rusage}
+case("openai_responses",
+     req("POST", "/v1/responses", "api.openai.com",
+         {"model": "o4-mini", "input": "Tell me a three sentence bedtime story about a unicorn."}),
+     resp(200, "application/json", json.dumps(rbody, indent=2).encode()),
+     dict(method="POST", path="/v1/responses", authority="api.openai.com", status=200,
+          request_model="o4-mini", response_model="o4-mini-2025-04-16", provider="openai",
+          operation="responses", usage="available", prompt=36, completion=87, total=123,
+          cached=4, reasoning=64, flags="LLM,REQUEST_ID_GENERATED"))
+
+# --- OpenAI responses API, streamed
+inprog = dict(rbody, status="in_progress", output=[], usage=None)
+done_item = rbody["output"][0]
+rev = [{"type": "response.created", "sequence_number": 0, "response": inprog},
+       {"type": "response.in_progress", "sequence_number": 1, "response": inprog},
+       {"type": "response.output_item.added", "sequence_number": 2, "output_index": 0,
+        "item": {"id": "msg_1", "type": "message", "status": "in_progress", "content": [], "role": "assistant"}},
+       {"type": "response.output_text.delta", "sequence_number": 3, "item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": "In"},
+       {"type": "response.output_text.delta", "sequence_number": 4, "item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": " a peaceful"},
+       {"type": "response.output_text.done", "sequence_number": 5, "item_id": "msg_1", "output_index": 0, "content_index": 0, "text": "In a peaceful grove..."},
+       {"type": "response.output_item.done", "sequence_number": 6, "output_index": 0, "item": done_item},
+       {"type": "response.completed", "sequence_number": 7, "response": rbody}]
+case("openai_responses_stream",
+     req("POST", "/v1/responses", "api.openai.com",
+         {"model": "o4-mini", "input": "Tell me a story.", "stream": True}),
+     resp(200, "text/event-stream; charset=utf-8", None,
+          chunks=sse(rev, event_names=[e["type"] for e in rev])),
+     dict(method="POST", path="/v1/responses", authority="api.openai.com", status=200,
+          request_model="o4-mini", response_model="o4-mini-2025-04-16", provider="openai",
+          operation="responses", usage="available", prompt=36, completion=87, total=123,
+          cached=4, reasoning=64, chunks=2, flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# --- DashScope compatible mode (seed 000's path and numbers)
+case("dashscope_compat",
+     req("POST", "/compatible-mode/v1/chat/completions", "dashscope.aliyuncs.com",
+         {"model": "qwen-turbo", "messages": [{"role": "user", "content": "Please introduce yourself."}]}),
+     resp(200, "application/json", j({"choices": [{"message": {"role": "assistant", "content": "我是通义千问，由阿里云开发的大规模语言模型。"},
+          "finish_reason": "stop", "index": 0, "logprobs": None}], "object": "chat.completion",
+          "usage": {"prompt_tokens": 11, "completion_tokens": 90, "total_tokens": 101,
+                    "prompt_tokens_details": {"cached_tokens": 0}},
+          "created": 1720754430, "system_fingerprint": None, "model": "qwen-turbo",
+          "id": "chatcmpl-d0e17f66-f300-411a-8c32"}), extra=["x-dashscope-call-gateway: true"]),
+     dict(method="POST", path="/compatible-mode/v1/chat/completions", authority="dashscope.aliyuncs.com",
+          status=200, request_model="qwen-turbo", response_model="qwen-turbo", provider="dashscope",
+          operation="chat", usage="available", prompt=11, completion=90, total=101,
+          flags="LLM,REQUEST_ID_GENERATED"))
+
+# --- DashScope native, SSE without the space after "data:"
+def ds(text, finish, inp, out):
+    return {"output": {"choices": [{"message": {"content": text, "role": "assistant"}, "finish_reason": finish}]},
+            "usage": {"total_tokens": inp + out, "output_tokens": out, "input_tokens": inp},
+            "request_id": "d89faada-6af3-4ac3-b4fd"}
+dsp = []
+for i, (t, f, o) in enumerate([("我是", "null", 1), ("通义千问", "null", 3), ("", "stop", 3)]):
+    dsp.append(b"id:%d\nevent:result\n:HTTP_STATUS/200\ndata:" % (i + 1) + j(ds(t, f, 12, o)) + b"\n\n")
+case("dashscope_native_stream",
+     req("POST", "/api/v1/services/aigc/text-generation/generation", "dashscope.aliyuncs.com",
+         {"model": "qwen-plus", "input": {"messages": [{"role": "user", "content": "你是谁？"}]},
+          "parameters": {"result_format": "message", "incremental_output": True}},
+         ["X-DashScope-SSE: enable"]),
+     resp(200, "text/event-stream;charset=UTF-8", None, chunks=dsp),
+     dict(method="POST", path="/api/v1/services/aigc/text-generation/generation",
+          authority="dashscope.aliyuncs.com", status=200, request_model="qwen-plus",
+          provider="dashscope", operation="chat", usage="available", prompt=12, completion=3,
+          total=15, chunks=2, flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# --- Anthropic, plain, with prompt caching
+case("anthropic_messages",
+     req("POST", "/v1/messages", "api.anthropic.com",
+         {"model": "claude-sonnet-4-20250514", "max_tokens": 1024,
+          "messages": [{"role": "user", "content": "Hello, Claude"}]},
+         ["anthropic-version: 2023-06-01", "x-team: search"]),
+     resp(200, "application/json", j({"id": "msg_013Zva2CMHLNnXjNJJKqJ2EF", "type": "message",
+          "role": "assistant", "model": "claude-sonnet-4-20250514",
+          "content": [{"type": "text", "text": "Hi! My name is Claude."}], "stop_reason": "end_turn",
+          "stop_sequence": None, "usage": {"input_tokens": 2095, "cache_creation_input_tokens": 2051,
+          "cache_read_input_tokens": 1800, "output_tokens": 503, "service_tier": "standard"}}),
+          extra=["request-id: req_018EeWyXxfu5pfWkrYcMdjWG"]),
+     dict(method="POST", path="/v1/messages", authority="api.anthropic.com", status=200,
+          request_model="claude-sonnet-4-20250514", response_model="claude-sonnet-4-20250514",
+          provider="anthropic", operation="chat", usage="available", prompt=2095,
+          completion=503, cached=1800, cache_creation=2051, label0="search",
+          flags="LLM,REQUEST_ID_GENERATED"))
+
+# --- Anthropic, streamed
+aev = [("message_start", {"type": "message_start", "message": {"id": "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY",
+        "type": "message", "role": "assistant", "content": [], "model": "claude-3-5-haiku-20241022",
+        "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 25, "cache_read_input_tokens": 7, "output_tokens": 1}}}),
+       ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+       ("ping", {"type": "ping"}),
+       ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hello"}}),
+       ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "!"}}),
+       ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+       ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 15}}),
+       ("message_stop", {"type": "message_stop"})]
+case("anthropic_stream",
+     req("POST", "/v1/messages", "api.anthropic.com",
+         {"model": "claude-3-5-haiku-latest", "max_tokens": 256, "stream": True,
+          "messages": [{"role": "user", "content": "Hello"}]}, ["anthropic-version: 2023-06-01"]),
+     resp(200, "text/event-stream; charset=utf-8", None,
+          chunks=sse([e for _, e in aev], event_names=[n for n, _ in aev])),
+     dict(method="POST", path="/v1/messages", authority="api.anthropic.com", status=200,
+          request_model="claude-3-5-haiku-latest", response_model="claude-3-5-haiku-20241022",
+          provider="anthropic", operation="chat", usage="available", prompt=25, completion=15,
+          cached=7, chunks=2, flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# --- Ollama chat, NDJSON stream
+oll = [{"model": "llama3.2", "created_at": "2026-11-24T00:12:03.1Z", "message": {"role": "assistant", "content": "The"}, "done": False},
+       {"model": "llama3.2", "created_at": "2026-11-24T00:12:03.2Z", "message": {"role": "assistant", "content": " sky"}, "done": False},
+       {"model": "llama3.2", "created_at": "2026-11-24T00:12:03.3Z", "message": {"role": "assistant", "content": " is blue."}, "done": False},
+       {"model": "llama3.2", "created_at": "2026-11-24T00:12:03.4Z", "message": {"role": "assistant", "content": ""},
+        "done_reason": "stop", "done": True, "total_duration": 4883583458, "load_duration": 1334875,
+        "prompt_eval_count": 26, "prompt_eval_duration": 342546000, "eval_count": 282, "eval_duration": 4535599000}]
+case("ollama_chat_stream",
+     req("POST", "/api/chat", "localhost:11434",
+         {"model": "llama3.2", "messages": [{"role": "user", "content": "why is the sky blue?"}]}),
+     resp(200, "application/x-ndjson", None, chunks=[j(o) + b"\n" for o in oll]),
+     dict(method="POST", path="/api/chat", authority="localhost:11434", status=200,
+          request_model="llama3.2", response_model="llama3.2", provider="ollama",
+          operation="chat", usage="available", prompt=26, completion=282, chunks=3,
+          flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# --- Ollama generate, not streamed
+case("ollama_generate",
+     req("POST", "/api/generate", "127.0.0.1:11434",
+         {"model": "llama3.2", "prompt": "Why is the sky blue?", "stream": False}),
+     resp(200, "application/json; charset=utf-8", j({"model": "llama3.2", "created_at": "2026-11-24T00:12:05Z",
+          "response": "The sky is blue because of Rayleigh scattering.", "done": True, "done_reason": "stop",
+          "context": [1, 2, 3, 4, 5, 6, 7, 8], "total_duration": 5043500667, "load_duration": 5025959,
+          "prompt_eval_count": 26, "prompt_eval_duration": 325953000, "eval_count": 290,
+          "eval_duration": 4709213000})),
+     dict(method="POST", path="/api/generate", authority="127.0.0.1:11434", status=200,
+          request_model="llama3.2", response_model="llama3.2", provider="ollama",
+          operation="text_completion", usage="available", prompt=26, completion=290,
+          flags="LLM,REQUEST_ID_GENERATED"))
+
+# --- Gemini generateContent
+gbody = {"candidates": [{"content": {"parts": [{"text": "AI learns patterns from data."}], "role": "model"},
+                         "finishReason": "STOP", "avgLogprobs": -0.21}],
+         "usageMetadata": {"promptTokenCount": 8, "candidatesTokenCount": 7, "totalTokenCount": 40,
+                           "cachedContentTokenCount": 2, "thoughtsTokenCount": 25,
+                           "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 8}]},
+         "modelVersion": "gemini-2.5-flash", "responseId": "kj5DaNXwLoWl1dkP"}
+case("gemini_generate",
+     req("POST", "/v1beta/models/gemini-2.5-flash:generateContent", "generativelanguage.googleapis.com",
+         {"contents": [{"parts": [{"text": "Explain how AI works in a few words"}]}]},
+         ["x-goog-api-key: test"]),
+     resp(200, "application/json; charset=UTF-8", json.dumps(gbody, indent=2).encode(), chunks=None,
+          extra=["Vary: Origin", "Server: scaffolding on HTTPServer2"]),
+     dict(method="POST", path="/v1beta/models/gemini-2.5-flash:generateContent",
+          authority="generativelanguage.googleapis.com", status=200,
+          response_model="gemini-2.5-flash", provider="gemini", operation="generate_content",
+          usage="available", prompt=8, completion=7, total=40, cached=2, reasoning=25,
+          flags="LLM,REQUEST_ID_GENERATED"))
+
+# --- Gemini streamGenerateContent over SSE (cumulative usageMetadata)
+def gchunk(text, cand, total, finish=None):
+    c = {"content": {"parts": [{"text": text}], "role": "model"}}
+    if finish: c["finishReason"] = finish
+    return {"candidates": [c], "usageMetadata": {"promptTokenCount": 9, "candidatesTokenCount": cand,
+            "totalTokenCount": total}, "modelVersion": "gemini-2.0-flash", "responseId": "Xy7"}
+case("gemini_stream_sse",
+     req("POST", "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse", "generativelanguage.googleapis.com",
+         {"contents": [{"role": "user", "parts": [{"text": "Write a story"}]}]}),
+     # Google ends SSE lines with CRLF.
+     resp(200, "text/event-stream", None,
+          chunks=[s.replace(b"\n\n", b"\r\n\r\n") for s in
+                  sse([gchunk("Once", 1, 10), gchunk(" upon a time", 4, 13), gchunk(" the end.", 7, 16, "STOP")])]),
+     dict(method="POST", path="/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse",
+          authority="generativelanguage.googleapis.com", status=200,
+          response_model="gemini-2.0-flash", provider="gemini", operation="generate_content",
+          usage="available", prompt=9, completion=7, total=16, chunks=3,
+          flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# --- Gemini streamGenerateContent as a JSON array (no alt=sse)
+arr = b"[" + b"\n,\r\n".join(json.dumps(gchunk(t, c, 9 + c), indent=2).encode() for t, c in [("Hi", 1), (" there", 2)]) + b"]"
+case("gemini_stream_array",
+     req("POST", "/v1beta/models/gemini-2.0-flash:streamGenerateContent", "generativelanguage.googleapis.com",
+         {"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]}),
+     resp(200, "application/json; charset=UTF-8", None, chunks=[arr[:100], arr[100:]]),
+     dict(method="POST", path="/v1beta/models/gemini-2.0-flash:streamGenerateContent",
+          authority="generativelanguage.googleapis.com", status=200,
+          response_model="gemini-2.0-flash", provider="gemini", operation="generate_content",
+          usage="available", prompt=9, completion=2, total=11, chunks=2,
+          flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# --- A gateway route: POST / with no model in the body (seed 000)
+case("gateway_root",
+     req("POST", "/", "dashscope.aliyuncs.com",
+         {"messages": [{"role": "user", "content": "Please introduce yourself."}]}),
+     resp(200, "application/json", j({"choices": [{"message": {"role": "assistant", "content": "I am Qwen."},
+          "finish_reason": "stop", "index": 0}], "object": "chat.completion",
+          "usage": {"prompt_tokens": 3, "completion_tokens": 55, "total_tokens": 58},
+          "created": 1720754403, "model": "qwen1.5-72b-chat", "id": "chatcmpl-d0e17f66"})),
+     dict(method="POST", path="/", authority="dashscope.aliyuncs.com", status=200,
+          response_model="qwen1.5-72b-chat", provider="dashscope", operation="chat",
+          usage="available", prompt=3, completion=55, total=58, flags="LLM,REQUEST_ID_GENERATED"))
+
+# --- kgateway route /openai (seed 004), OpenAI response with usage, Azure-less
+case("gateway_openai_path",
+     req("POST", "/openai", "localhost:8080",
+         {"model": "gpt-3.5-turbo", "messages": [{"role": "user", "content": "Hi"}]}),
+     resp(500, "application/json", j({"error": {"message": "upstream failed", "type": "server_error"}}), reason="Internal Server Error"),
+     dict(method="POST", path="/openai", authority="localhost:8080", status=500,
+          request_model="gpt-3.5-turbo", provider="openai", operation="chat", usage="missing",
+          flags="LLM,REQUEST_ID_GENERATED"))
+
+# --- Not LLM: a health check (emitted only with TOKENRING_HTTP=all)
+case("plain_get",
+     b"GET /healthz HTTP/1.1\r\nHost: svc.default:8080\r\nUser-Agent: kube-probe/1.31\r\nAccept: */*\r\n\r\n",
+     b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
+     dict(method="GET", path="/healthz", authority="svc.default:8080", status=200,
+          user_agent="kube-probe/1.31", usage="none", http_all=1, flags="REQUEST_ID_GENERATED"))
+
+for name, (rq, rs, ex) in CASES.items():
+    with open(os.path.join(HERE, name + ".req"), "wb") as f: f.write(rq)
+    with open(os.path.join(HERE, name + ".resp"), "wb") as f: f.write(rs)
+    with open(os.path.join(HERE, name + ".expect"), "w") as f:
+        for k, v in ex.items(): f.write(f"{k}={v}\n")
+print(len(CASES), "cases")

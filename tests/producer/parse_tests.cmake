@@ -1,0 +1,25 @@
+# Unit tests of the parsing half of the producer (tokenring_parse): the
+# corpus replays, framer and extractor edge cases, garbage input, and the
+# cJSON differential oracle. Fuzz targets live in tests/fuzz.
+set(_pt ${CMAKE_CURRENT_LIST_DIR})
+add_library(tokenring_parse_testsupport STATIC ${_pt}/test_support.c)
+target_link_libraries(tokenring_parse_testsupport PUBLIC tokenring_parse tokenring_shm
+  PRIVATE tokenring_warnings)
+foreach(t corpus conn garbage llm_json)
+  add_executable(test_${t} ${_pt}/test_${t}.c)
+  target_link_libraries(test_${t} PRIVATE tokenring_parse_testsupport tokenring_parse
+    tokenring_shm tokenring_warnings PkgConfig::CRITERION PkgConfig::CJSON)
+  target_compile_definitions(test_${t} PRIVATE CORPUS_DIR="${_pt}/corpus")
+  add_test(NAME parse_${t} COMMAND test_${t})
+  set_tests_properties(parse_${t} PROPERTIES LABELS "unit")
+endforeach()
+
+# libFuzzer targets (tests/fuzz) need clang whatever compiler builds the
+# rest: run.sh builds them with clang directly and runs each ~10 s.
+find_program(TOKENRING_CLANG clang)
+if(TOKENRING_CLANG)
+  add_test(NAME parse_fuzz COMMAND ${PROJECT_SOURCE_DIR}/tests/fuzz/run.sh 10
+    ${CMAKE_BINARY_DIR}/fuzz)
+  set_tests_properties(parse_fuzz PROPERTIES LABELS "fuzz" TIMEOUT 600
+    SKIP_RETURN_CODE 77 ENVIRONMENT "CLANG=${TOKENRING_CLANG}")
+endif()
