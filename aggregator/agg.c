@@ -305,10 +305,22 @@ static struct series *find(struct agg *a, struct series_key *k, struct series_ha
 	return s;
 }
 
+/* The record's tuple. A header label slot the daemon has no name for is
+ * not a label: whatever a producer put there must not split series that
+ * render with identical labels. */
+static void make_key(const struct agg *a, struct series_key *k, const struct tr_record *rec,
+		     const struct agg_identity *id)
+{
+	series_key_from_record(k, rec, id);
+	for (unsigned i = 0; i < REC_LABELS; i++)
+		if (!a->cfg.label_names[i][0])
+			memset(k->labels[i], 0, sizeof(k->labels[i]));
+}
+
 void agg_ingest(struct agg *a, const struct tr_record *rec, const struct agg_identity *id)
 {
 	struct series_key k;
-	series_key_from_record(&k, rec, id);
+	make_key(a, &k, rec, id);
 	account(a, find(a, &k, series_hash_key(&a->tab, &k)), rec);
 }
 
@@ -388,7 +400,7 @@ void agg_ingest_batch(struct agg *a, const struct tr_record *recs,
 		}
 		if (j < n) {
 			size_t q = j & (AGG_PIPE - 1);
-			series_key_from_record(&keys[q], &recs[j], ids ? ids[j] : NULL);
+			make_key(a, &keys[q], &recs[j], ids ? ids[j] : NULL);
 			hs[q] = series_hash_key(&a->tab, &keys[q]);
 			__builtin_prefetch(series_slot_addr(&a->tab, hs[q]), 0);
 		}

@@ -96,8 +96,8 @@ void agg_ingest_batch(struct agg *a, const struct tr_record *recs,
 uint32_t agg_series(const struct agg *a);
 
 /* Prometheus text exposition (version 0.0.4) of every enabled family plus
- * the self-metrics, valid for `promtool check metrics`. Returns 0 or
- * -ENOMEM. */
+ * the self-metrics, valid for `promtool check metrics`. self may be NULL
+ * (ring and log counters then read 0). Returns 0 or -ENOMEM. */
 int agg_render_metrics(const struct agg *a, const struct agg_self *self, struct strbuf *out);
 
 /* GET /api/v1/summary: one JSON document, cumulative since start, one entry

@@ -53,11 +53,11 @@ bool alog_field_reserved(const char *name)
 	return false;
 }
 
-/* ,"key":"  (or { for the first) */
+/* ,"key":"  -- no comma right after the opening brace. */
 static int key(struct strbuf *b, const char *k)
 {
-	int rc = strbuf_append(b, b->len && b->data[b->len - 1] != '{' ? ",\"" : "\"", 
-			       b->len && b->data[b->len - 1] != '{' ? 2 : 1);
+	bool first = b->len && b->data[b->len - 1] == '{';
+	int rc = first ? strbuf_append(b, "\"", 1) : strbuf_append(b, ",\"", 2);
 	if (!rc)
 		rc = strbuf_puts(b, k);
 	if (!rc)

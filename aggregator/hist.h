@@ -21,7 +21,9 @@
  *    (LLM latencies of one series span a few octaves). When the pool is
  *    empty the octave still counts its samples and a quantile falling there
  *    is answered with the octave's middle (coarser, and counted in
- *    hist_pool.exhausted); memory never grows.
+ *    hist_pool.exhausted); memory never grows. Octave and fine counters are
+ *    32-bit and saturate (4.29e9 samples of one series in one octave), the
+ *    total count is 64-bit.
  *
  * Not thread-safe; the aggregation loop owns all of it.
  */

@@ -265,3 +265,23 @@ Test(agg, batch_equals_sequential)
 	agg_destroy(seq);
 	agg_destroy(bat);
 }
+
+Test(agg, unconfigured_label_slot_is_ignored)
+{
+	struct agg_config cfg = tc_config(0);
+	strcpy(cfg.label_names[1], "tenant");
+	struct agg *a;
+	cr_assert_eq(agg_create(&cfg, &a), 0);
+	struct tr_record r;
+	tc_record(&r);
+	strcpy(r.labels[1], "acme");
+	for (unsigned i = 0; i < 5; i++) {
+		snprintf(r.labels[0], sizeof(r.labels[0]), "junk-%u", i);
+		agg_ingest(a, &r, NULL);
+	}
+	cr_assert_eq(agg_series(a), 1, "slot 0 has no label name: not part of the tuple");
+	cr_assert_str_eq(a->tab.series[0].key.labels[0], "");
+	cr_assert_str_eq(a->tab.series[0].key.labels[1], "acme");
+	cr_assert_eq(a->tab.label_overflow[SERIES_B_LABEL0], 0);
+	agg_destroy(a);
+}
