@@ -195,24 +195,27 @@ static int32_t find_price(const struct agg *a, const char *model)
 	return SERIES_NO_PRICE;
 }
 
-static void bucket_add(struct series_buckets *sb, unsigned idx, uint64_t v)
+/* words: a SERIES_BUCKETS (sum, then counts). */
+static void bucket_add(uint64_t *words, unsigned idx, uint64_t v)
 {
-	sb->n[idx]++;
-	sb->sum += v;
+	words[0] += v;
+	words[1 + idx]++;
 }
 
-static void observe(struct series_buckets *sb, const struct hist_bounds *b, uint64_t v)
+static void observe(uint64_t *words, const struct hist_bounds *b, uint64_t v)
 {
-	bucket_add(sb, hist_bucket_index(b, v), v);
+	bucket_add(words, hist_bucket_index(b, v), v);
 }
 
 /* A per-token (or per-chunk) time: (duration - ttft) / (n - 1), compared
  * with the boundaries exactly; the sum gets the truncated quotient in ns. */
-static void observe_ratio(struct series_buckets *sb, const struct hist_bounds *b, uint64_t num,
+static void observe_ratio(uint64_t *words, const struct hist_bounds *b, uint64_t num,
 			  uint64_t den)
 {
-	bucket_add(sb, hist_bucket_index_ratio(b, num, den), num / den);
+	bucket_add(words, hist_bucket_index_ratio(b, num, den), num / den);
 }
+
+#define WORDS(member) ((uint64_t *)&(member))
 
 static void ingest_tokens(struct series *s, const struct tr_record *rec, uint32_t fam)
 {
@@ -225,58 +228,46 @@ static void ingest_tokens(struct series *s, const struct tr_record *rec, uint32_
 	st->reasoning_tokens += rec->reasoning_tokens;
 	if (!(fam & AGG_FAM_GEN_AI) || s->key.reporter != REC_REPORTER_SOURCE)
 		return;
-	observe(&s->ga_tokens[SERIES_TOK_INPUT], &hist_genai_tokens, rec->prompt_tokens);
-	observe(&s->ga_tokens[SERIES_TOK_OUTPUT], &hist_genai_tokens, rec->completion_tokens);
+	observe(WORDS(s->tokens[SERIES_TOK_INPUT]), &hist_genai_tokens, rec->prompt_tokens);
+	observe(WORDS(s->tokens[SERIES_TOK_OUTPUT]), &hist_genai_tokens, rec->completion_tokens);
 	/* A type the provider did not report reads as 0 in the record: only
 	 * non-zero counts are observations. */
 	if (rec->cached_tokens)
-		observe(&s->ga_tokens[SERIES_TOK_CACHED_INPUT], &hist_genai_tokens,
+		observe(WORDS(s->tokens[SERIES_TOK_CACHED_INPUT]), &hist_genai_tokens,
 			rec->cached_tokens);
 	if (rec->reasoning_tokens)
-		observe(&s->ga_tokens[SERIES_TOK_REASONING], &hist_genai_tokens,
+		observe(WORDS(s->tokens[SERIES_TOK_REASONING]), &hist_genai_tokens,
 			rec->reasoning_tokens);
 }
 
 static void ingest_times(struct agg *a, struct series *s, const struct tr_record *rec)
 {
 	uint32_t fam = a->cfg.families;
-	bool server = s->key.reporter == REC_REPORTER_DESTINATION;
+	const uint32_t timed = AGG_FAM_TOKENRING | AGG_FAM_GEN_AI;
 	uint64_t dur = rec->duration_ns;
 
-	if (fam & AGG_FAM_TOKENRING)
-		observe(&s->tr_duration, &hist_tr_duration, dur);
-	if (fam & AGG_FAM_GEN_AI)
-		observe(&s->ga_duration, &hist_genai_duration, dur);
-	if (fam & AGG_FAM_ISTIO)
-		observe(&s->is_duration, &hist_istio_duration, dur);
+	if (fam & (timed | AGG_FAM_ISTIO))
+		observe(WORDS(s->duration), &hist_u_duration, dur);
 	hist_add(&s->iv_duration, &a->pool, dur);
 
 	bool stream = rec->flags & REC_F_STREAM;
 	uint64_t ttft = rec->ttft_ns;
 	if (!stream || ttft == 0)
 		return;
-	if (fam & AGG_FAM_TOKENRING)
-		observe(&s->tr_ttft, &hist_tr_ttft, ttft);
-	if (fam & AGG_FAM_GEN_AI)
-		observe(&s->ga_ttft, server ? &hist_genai_server_ttft : &hist_genai_duration, ttft);
+	if (fam & timed)
+		observe(WORDS(s->ttft), &hist_u_ttft, ttft);
 	hist_add(&s->iv_ttft, &a->pool, ttft);
 
-	if (dur < ttft)
+	if (dur < ttft || !(fam & timed))
 		return;
 	/* Time per output token: streams with usage and > 1 output token. */
-	bool usage = rec->usage_status == REC_USAGE_AVAILABLE;
-	if (usage && rec->completion_tokens > 1) {
-		uint64_t den = rec->completion_tokens - 1;
-		if (fam & AGG_FAM_TOKENRING)
-			observe_ratio(&s->tr_tpot, &hist_tr_tpot, dur - ttft, den);
-		if ((fam & AGG_FAM_GEN_AI) && server)
-			observe_ratio(&s->ga_tpot, &hist_genai_server_tpot, dur - ttft, den);
-	}
+	if (rec->usage_status == REC_USAGE_AVAILABLE && rec->completion_tokens > 1)
+		observe_ratio(WORDS(s->tpot), &hist_u_tpot, dur - ttft,
+			      rec->completion_tokens - 1);
 	/* The client-side GenAI metric is per output chunk, which a client
 	 * sees whether or not usage was requested. */
-	if ((fam & AGG_FAM_GEN_AI) && !server && s->key.reporter == REC_REPORTER_SOURCE &&
-	    rec->chunks > 1)
-		observe_ratio(&s->ga_tpot, &hist_genai_client_tpoc, dur - ttft, rec->chunks - 1);
+	if ((fam & AGG_FAM_GEN_AI) && s->key.reporter == REC_REPORTER_SOURCE && rec->chunks > 1)
+		observe_ratio(WORDS(s->tpoc), &hist_genai_client_tpoc, dur - ttft, rec->chunks - 1);
 }
 
 static void account(struct agg *a, struct series *s, const struct tr_record *rec)
@@ -334,8 +325,9 @@ static void prefetch_series(const struct series *s, const struct tr_record *rec)
 	__builtin_prefetch(&s->st, 1);
 	__builtin_prefetch((const char *)&s->st + 64, 1);
 	__builtin_prefetch((const char *)&s->st + 128, 1);
-	__builtin_prefetch(&s->tr_duration, 1);
-	__builtin_prefetch(&s->ga_duration, 1);
+	__builtin_prefetch(&s->duration, 1);
+	__builtin_prefetch((const char *)&s->duration + 64, 1);
+	__builtin_prefetch((const char *)&s->duration + 128, 1);
 	__builtin_prefetch(&s->iv_duration, 1);
 	hist_locate(rec->duration_ns, &o, &sub);
 	__builtin_prefetch(&s->iv_duration.oct[o], 1);

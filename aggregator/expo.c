@@ -256,41 +256,44 @@ int expo_u64_lines_nonzero(const struct agg *a, struct strbuf *b, const char *na
 }
 
 int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, size_t off,
-		    const struct hist_bounds *bounds, unsigned sum_digits, expo_filter_fn filter,
-		    const char *extra)
+		    const struct hist_bounds *store, const struct hist_bounds *show,
+		    unsigned sum_digits, expo_filter_fn filter, const char *extra)
 {
 	struct expo_scratch *x = a->x;
+	unsigned at[HIST_MAX_BOUNDS]; /* shown boundary k is stored boundary at[k] */
+	for (unsigned k = 0; k < show->n; k++)
+		at[k] = hist_bucket_index(store, show->le[k]);
 	for (uint32_t g = 0; g < x->ngroups; g++) {
 		if (filter && !filter(&x->gkeys[g]))
 			continue;
-		struct series_buckets acc;
-		memset(&acc, 0, sizeof(acc));
+		uint64_t acc[HIST_MAX_UNION + 2] = {0}; /* sum, then counts */
 		for (uint32_t i = x->gfirst[g]; i != EXPO_END; i = x->next[i]) {
-			const struct series_buckets *sb =
-				(const void *)((const char *)&a->tab.series[i] + off);
-			for (unsigned k = 0; k <= bounds->n; k++)
-				acc.n[k] += sb->n[k];
-			acc.sum += sb->sum;
+			const uint64_t *w = (const void *)((const char *)&a->tab.series[i] + off);
+			for (unsigned k = 0; k < store->n + 2; k++)
+				acc[k] += w[k];
 		}
-		uint64_t count = series_buckets_count(&acc);
+		uint64_t count = series_buckets_count(acc, store->n);
 		if (count == 0)
 			continue;
+		/* cumulative over the stored boundaries */
+		uint64_t cum[HIST_MAX_UNION + 1];
+		uint64_t run = 0;
+		for (unsigned k = 0; k <= store->n; k++)
+			cum[k] = run += acc[1 + k];
 		/* _bucket lines: one prefix, then boundary text and count */
 		int rc = prefix(&x->line, name, "_bucket", x, g, extra, true);
 		size_t per = x->line.len + 48; /* le text, "} ", 20 digits, newline */
 		if (!rc)
-			rc = strbuf_reserve(b, per * (bounds->n + 1));
+			rc = strbuf_reserve(b, per * (show->n + 1));
 		if (rc)
 			return rc;
 		char *p = b->data + b->len;
-		uint64_t cum = 0;
-		for (unsigned k = 0; k <= bounds->n; k++) {
-			const char *le = k < bounds->n ? bounds->text[k] : "+Inf";
-			cum += acc.n[k];
+		for (unsigned k = 0; k <= show->n; k++) {
+			const char *le = k < show->n ? show->text[k] : "+Inf";
 			p = put(p, x->line.data, x->line.len);
 			p = put(p, le, strlen(le));
 			p = put(p, "\"} ", 3);
-			p = put_u64(p, cum);
+			p = put_u64(p, k < show->n ? cum[at[k]] : count);
 			*p++ = '\n';
 		}
 		*p = 0;
@@ -299,7 +302,7 @@ int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, siz
 		if (!rc)
 			rc = strbuf_append(b, x->line.data, x->line.len);
 		if (!rc)
-			rc = expo_scaled(b, acc.sum, sum_digits);
+			rc = expo_scaled(b, acc[0], sum_digits);
 		if (!rc)
 			rc = prefix(&x->line, name, "_count", x, g, extra, false);
 		if (!rc)

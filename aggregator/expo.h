@@ -58,12 +58,14 @@ int expo_u64_lines_nonzero(const struct agg *a, struct strbuf *b, const char *na
 int expo_line_start(struct strbuf *b, const char *name, const char *suffix, const char *labels,
 		    size_t llen, const char *extra, const char *le);
 
-/* Histogram lines for struct series_buckets at offset off: cumulative
- * _bucket per boundary and +Inf, _sum (recorded unit scaled down by
- * 10^sum_digits) and _count. Groups whose count is 0 are left out. */
+/* Histogram lines for the SERIES_BUCKETS at offset off, stored over the
+ * boundaries `store`, shown at the boundaries `show` (each of which is in
+ * store; may be the same set): cumulative _bucket per shown boundary and
+ * +Inf, _sum (recorded unit scaled down by 10^sum_digits) and _count.
+ * Groups whose count is 0 are left out. */
 int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, size_t off,
-		    const struct hist_bounds *bounds, unsigned sum_digits, expo_filter_fn filter,
-		    const char *extra);
+		    const struct hist_bounds *store, const struct hist_bounds *show,
+		    unsigned sum_digits, expo_filter_fn filter, const char *extra);
 
 /* Members of group g: for (i = gfirst[g]; i != EXPO_END; i = next[i]). */
 #define EXPO_END UINT32_MAX

@@ -62,7 +62,8 @@ int expo_istio(const struct agg *a, struct strbuf *out)
 				 "Request duration distribution", "histogram");
 	if (!rc)
 		rc = expo_hist_lines(a, out, "istio_request_duration_milliseconds",
-				     offsetof(struct series, is_duration), &hist_istio_duration, 6,
+				     offsetof(struct series, duration), &hist_u_duration,
+				     &hist_istio_duration, 6,
 				     NULL, NULL);
 	return rc;
 }

@@ -136,7 +136,8 @@ int expo_tokenring(const struct agg *a, struct strbuf *out)
 				 "Request first byte to response last byte.", "histogram");
 	if (!rc)
 		rc = expo_hist_lines(a, out, "tokenring_request_duration_seconds",
-				     offsetof(struct series, tr_duration), &hist_tr_duration, 9,
+				     offsetof(struct series, duration), &hist_u_duration,
+				     &hist_tr_duration, 9,
 				     NULL, NULL);
 	if (!rc)
 		rc = expo_header(out, "tokenring_time_to_first_token_seconds",
@@ -144,7 +145,8 @@ int expo_tokenring(const struct agg *a, struct strbuf *out)
 				 "histogram");
 	if (!rc)
 		rc = expo_hist_lines(a, out, "tokenring_time_to_first_token_seconds",
-				     offsetof(struct series, tr_ttft), &hist_tr_ttft, 9, NULL, NULL);
+				     offsetof(struct series, ttft), &hist_u_ttft, &hist_tr_ttft, 9,
+				     NULL, NULL);
 	if (!rc)
 		rc = expo_header(out, "tokenring_time_per_output_token_seconds",
 				 "Streams with usage and more than one output token: "
@@ -152,6 +154,7 @@ int expo_tokenring(const struct agg *a, struct strbuf *out)
 				 "histogram");
 	if (!rc)
 		rc = expo_hist_lines(a, out, "tokenring_time_per_output_token_seconds",
-				     offsetof(struct series, tr_tpot), &hist_tr_tpot, 9, NULL, NULL);
+				     offsetof(struct series, tpot), &hist_u_tpot, &hist_tr_tpot, 9,
+				     NULL, NULL);
 	return rc;
 }

@@ -335,6 +335,31 @@ static const char *const istio_duration_text[] = {
 	"0.5",  "1",    "5",    "10",    "25",    "50",     "100",    "250",     "500",    "1000",
 	"2500", "5000", "10000", "30000", "60000", "300000", "600000", "1800000", "3600000"};
 
+/* Unions, in ns. Sorted and holding every family boundary (test_hist). */
+#define MSF(x) ((uint64_t)((x) * 1000000.0))
+static const uint64_t u_duration_le[] = {
+	500000ull,  MSF(1),     MSF(5),      MSF(10),     MSF(20),     MSF(25),     MSF(40),
+	MSF(50),    MSF(80),    MSF(100),    MSF(160),    MSF(250),    MSF(320),    MSF(500),
+	MSF(640),   MSF(1000),  MSF(1280),   MSF(2500),   MSF(2560),   MSF(5000),   MSF(5120),
+	MSF(10000), MSF(10240), MSF(20480),  MSF(30000),  MSF(40960),  MSF(60000),  MSF(81920),
+	MSF(120000), MSF(300000), MSF(600000), MSF(1800000), MSF(3600000)};
+static const uint64_t u_ttft_le[] = {
+	MSF(1),    MSF(5),    MSF(10),   MSF(20),   MSF(25),    MSF(40),    MSF(50),    MSF(60),
+	MSF(80),   MSF(100),  MSF(160),  MSF(250),  MSF(320),   MSF(500),   MSF(640),   MSF(750),
+	MSF(1000), MSF(1280), MSF(2500), MSF(2560), MSF(5000),  MSF(5120),  MSF(7500),  MSF(10000),
+	MSF(10240), MSF(20480), MSF(30000), MSF(40960), MSF(81920)};
+static const uint64_t u_tpot_le[] = {MSF(1),   2500000ull, MSF(5),   MSF(10),  MSF(25),  MSF(50),
+				     MSF(75),  MSF(100),   MSF(150), MSF(200), MSF(250), MSF(300),
+				     MSF(400), MSF(500),   MSF(750), MSF(1000), MSF(2500)};
+_Static_assert(sizeof(u_duration_le) / sizeof(uint64_t) == HIST_U_DURATION_N, "duration union");
+_Static_assert(sizeof(u_ttft_le) / sizeof(uint64_t) == HIST_U_TTFT_N, "ttft union");
+_Static_assert(sizeof(u_tpot_le) / sizeof(uint64_t) == HIST_U_TPOT_N, "tpot union");
+_Static_assert(sizeof(genai_tpot_le) / sizeof(uint64_t) == HIST_TPOC_N, "tpoc set");
+_Static_assert(sizeof(genai_tokens_le) / sizeof(uint64_t) == HIST_TOKENS_N, "tokens set");
+const struct hist_bounds hist_u_duration = {u_duration_le, NULL, HIST_U_DURATION_N};
+const struct hist_bounds hist_u_ttft = {u_ttft_le, NULL, HIST_U_TTFT_N};
+const struct hist_bounds hist_u_tpot = {u_tpot_le, NULL, HIST_U_TPOT_N};
+
 #define SET(var, name)                                                                     \
 	_Static_assert(sizeof(name##_le) / sizeof(uint64_t) ==                              \
 			       sizeof(name##_text) / sizeof(char *),                               \

@@ -5,11 +5,15 @@
  * both exactly within fixed memory:
  *
  * 1. Prometheus buckets (hist_bounds + hist_bucket_index): a family's
- *    histogram has fixed boundaries known at compile time, so each series
- *    keeps one counter per boundary and the record's exact integer value
- *    (nanoseconds or tokens) is compared with the exact integer boundary.
- *    The cumulative count rendered at le=B is then exactly the number of
- *    samples <= B, at every boundary of every family, with no rounding.
+ *    histogram has fixed boundaries known at compile time. Each series
+ *    keeps one counter per boundary of the *union* of the boundaries every
+ *    family uses for that quantity (hist_u_*: tokenring, gen_ai and Envoy's
+ *    durations in one set), and the record's exact integer value
+ *    (nanoseconds or tokens) is compared with the exact integer boundaries.
+ *    A family's cumulative count at its le=B is the union's cumulative
+ *    count at B (B is in the union): exactly the samples <= B, at every
+ *    boundary of every family, with no rounding, and one counter array and
+ *    one search per quantity at ingest instead of one per family.
  *
  * 2. Quantiles for the JSON outputs (struct hist): a log-linear sketch with
  *    HIST_SUB buckets per power of two ("octave"), i.e. bucket width at most
@@ -109,7 +113,7 @@ unsigned hist_bucket_index(const struct hist_bounds *b, uint64_t v);
 unsigned hist_bucket_index_ratio(const struct hist_bounds *b, uint64_t num, uint64_t den);
 
 /* The boundary sets of the families (see hist.c for the values). */
-#define HIST_MAX_BOUNDS 20
+#define HIST_MAX_BOUNDS 20 /* in one family's set */
 extern const struct hist_bounds hist_tr_duration;   /* tokenring, seconds */
 extern const struct hist_bounds hist_tr_ttft;       /* tokenring, seconds */
 extern const struct hist_bounds hist_tr_tpot;       /* tokenring, seconds */
@@ -119,5 +123,17 @@ extern const struct hist_bounds hist_genai_server_ttft; /* 0.001 .. 10 s */
 extern const struct hist_bounds hist_genai_server_tpot; /* 0.01 .. 2.5 s */
 extern const struct hist_bounds hist_genai_tokens;   /* 1, 4, 16 .. 67108864 */
 extern const struct hist_bounds hist_istio_duration; /* Envoy defaults, ms */
+
+/* What series store: unions of the family sets per quantity (text NULL).
+ * Every boundary of a family set is in its union (tested). */
+#define HIST_U_DURATION_N 33 /* tr_duration + genai_duration + istio_duration */
+#define HIST_U_TTFT_N 29     /* tr_ttft + genai_duration (client) + genai_server_ttft */
+#define HIST_U_TPOT_N 17     /* tr_tpot + genai_server_tpot */
+#define HIST_TPOC_N 13       /* genai_client_tpoc */
+#define HIST_TOKENS_N 14     /* genai_tokens */
+#define HIST_MAX_UNION HIST_U_DURATION_N
+extern const struct hist_bounds hist_u_duration;
+extern const struct hist_bounds hist_u_ttft;
+extern const struct hist_bounds hist_u_tpot;
 
 #endif

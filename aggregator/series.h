@@ -71,21 +71,22 @@ struct series_stats {
 	uint64_t usage[REC_USAGE_COUNT];
 };
 
-/* Exact Prometheus bucket counts (not cumulative; index hist_bucket_index)
- * with count and sum. */
-#define SERIES_BUCKETS (HIST_MAX_BOUNDS + 1)
-struct series_buckets {
-	uint64_t sum; /* in the recorded unit: ns or tokens */
-	uint64_t n[SERIES_BUCKETS];
-};
+/* Exact Prometheus bucket counts over a boundary set of nb boundaries: the
+ * sum (recorded unit, ns or tokens), then nb + 1 counts (not cumulative;
+ * index hist_bucket_index; the last is +Inf). The count is not stored:
+ * one line less to touch per observation. Generic code sees the words as
+ * uint64_t[nb + 2]. */
+#define SERIES_BUCKETS(nb)                                                                 \
+	struct {                                                                           \
+		uint64_t sum;                                                              \
+		uint64_t n[(nb) + 1];                                                      \
+	}
 
-/* Samples in a bucket set (the count is not stored: one line less to
- * touch per observation). */
-static inline uint64_t series_buckets_count(const struct series_buckets *b)
+static inline uint64_t series_buckets_count(const uint64_t *words, unsigned nb)
 {
 	uint64_t c = 0;
-	for (unsigned i = 0; i < SERIES_BUCKETS; i++)
-		c += b->n[i];
+	for (unsigned i = 0; i <= nb; i++)
+		c += words[1 + i];
 	return c;
 }
 
@@ -105,14 +106,15 @@ struct series {
 	int32_t price; /* index in agg_config.prices, or SERIES_NO_PRICE */
 	uint32_t reserved;
 	struct series_stats st;
-	/* tokenring family */
-	struct series_buckets tr_duration, tr_ttft, tr_tpot;
-	/* gen_ai family: client series (reporter source) use the client
-	 * boundaries, server series the server ones */
-	struct series_buckets ga_duration, ga_ttft, ga_tpot;
-	struct series_buckets ga_tokens[SERIES_TOK_TYPES];
-	/* istio family */
-	struct series_buckets is_duration;
+	/* Prometheus buckets over the union of the families' boundaries (hist.h):
+	 * duration (tokenring, gen_ai, istio), TTFT (streams), time per output
+	 * token (streams with usage, > 1 token), time per output chunk (gen_ai
+	 * client streams, > 1 chunk), tokens per request by type (gen_ai client) */
+	SERIES_BUCKETS(HIST_U_DURATION_N) duration;
+	SERIES_BUCKETS(HIST_U_TTFT_N) ttft;
+	SERIES_BUCKETS(HIST_U_TPOT_N) tpot;
+	SERIES_BUCKETS(HIST_TPOC_N) tpoc;
+	SERIES_BUCKETS(HIST_TOKENS_N) tokens[SERIES_TOK_TYPES];
 	/* quantile sketches: ingest feeds the current summary interval (iv_);
 	 * agg_summary_lines folds it into the earlier intervals (q_), so the
 	 * cumulative view is the union of both and ingest pays for one. */

@@ -8,6 +8,8 @@
 #include "agg_internal.h"
 #include "test_core_helpers.h"
 
+#define CNT(member, nb) series_buckets_count((const uint64_t *)&(member), nb)
+
 static struct agg *make(void)
 {
 	struct agg_config cfg = tc_config(AGG_FAM_TOKENRING | AGG_FAM_GEN_AI);
@@ -81,7 +83,7 @@ Test(agg, tokens_only_when_usage_available)
 	cr_assert_eq(s->st.usage[REC_USAGE_AVAILABLE], 1);
 	cr_assert_eq(s->st.usage[REC_USAGE_MISSING], 1);
 	cr_assert_eq(s->st.usage[REC_USAGE_NONE], 1);
-	cr_assert_eq(series_buckets_count(&s->ga_tokens[SERIES_TOK_INPUT]), 1);
+	cr_assert_eq(CNT(s->tokens[SERIES_TOK_INPUT], HIST_TOKENS_N), 1);
 	agg_destroy(a);
 }
 
@@ -93,9 +95,9 @@ Test(agg, time_per_output_token_rules)
 	tc_record(&r);
 	agg_ingest(a, &r, NULL);
 	struct series *s = only(a);
-	cr_assert_eq(series_buckets_count(&s->tr_duration), 1);
-	cr_assert_eq(series_buckets_count(&s->tr_ttft), 0);
-	cr_assert_eq(series_buckets_count(&s->tr_tpot), 0);
+	cr_assert_eq(CNT(s->duration, HIST_U_DURATION_N), 1);
+	cr_assert_eq(CNT(s->ttft, HIST_U_TTFT_N), 0);
+	cr_assert_eq(CNT(s->tpot, HIST_U_TPOT_N), 0);
 	/* stream without usage: TTFT yes, TPOT no */
 	tc_record(&r);
 	r.flags |= REC_F_STREAM;
@@ -104,16 +106,16 @@ Test(agg, time_per_output_token_rules)
 	r.prompt_tokens = r.completion_tokens = r.total_tokens = 0;
 	r.chunks = 10;
 	agg_ingest(a, &r, NULL);
-	cr_assert_eq(series_buckets_count(&s->tr_ttft), 1);
-	cr_assert_eq(series_buckets_count(&s->tr_tpot), 0);
-	cr_assert_eq(series_buckets_count(&s->ga_tpot), 1, "per-chunk time needs no usage");
+	cr_assert_eq(CNT(s->ttft, HIST_U_TTFT_N), 1);
+	cr_assert_eq(CNT(s->tpot, HIST_U_TPOT_N), 0);
+	cr_assert_eq(CNT(s->tpoc, HIST_TPOC_N), 1, "per-chunk time needs no usage");
 	/* stream with usage but a single output token: no TPOT */
 	tc_record(&r);
 	r.flags |= REC_F_STREAM;
 	r.ttft_ns = MS(100);
 	r.completion_tokens = 1;
 	agg_ingest(a, &r, NULL);
-	cr_assert_eq(series_buckets_count(&s->tr_tpot), 0);
+	cr_assert_eq(CNT(s->tpot, HIST_U_TPOT_N), 0);
 	/* stream with usage: (1100 - 100) ms / (11 - 1) = 100 ms exactly -> le 0.1 */
 	tc_record(&r);
 	r.flags |= REC_F_STREAM;
@@ -121,21 +123,21 @@ Test(agg, time_per_output_token_rules)
 	r.ttft_ns = MS(100);
 	r.completion_tokens = 11;
 	agg_ingest(a, &r, NULL);
-	cr_assert_eq(series_buckets_count(&s->tr_tpot), 1);
-	cr_assert_eq(s->tr_tpot.sum, MS(100));
-	unsigned le_0_1 = 7; /* hist_tr_tpot: 0.001 .. 0.075, 0.1 */
-	cr_assert_eq(hist_tr_tpot.le[le_0_1], MS(100));
-	cr_assert_eq(s->tr_tpot.n[le_0_1], 1);
+	cr_assert_eq(CNT(s->tpot, HIST_U_TPOT_N), 1);
+	cr_assert_eq(s->tpot.sum, MS(100));
+	unsigned le_0_1 = 7; /* hist_u_tpot: 0.001 .. 0.075, 0.1 */
+	cr_assert_eq(hist_u_tpot.le[le_0_1], MS(100));
+	cr_assert_eq(s->tpot.n[le_0_1], 1);
 	/* TTFT after the end (clock skew in a bad record): no TPOT */
 	r.ttft_ns = MS(2000);
 	agg_ingest(a, &r, NULL);
-	cr_assert_eq(series_buckets_count(&s->tr_tpot), 1);
-	cr_assert_eq(series_buckets_count(&s->tr_ttft), 4);
+	cr_assert_eq(CNT(s->tpot, HIST_U_TPOT_N), 1);
+	cr_assert_eq(CNT(s->ttft, HIST_U_TTFT_N), 4);
 	/* a TTFT on a non-stream is ignored */
 	tc_record(&r);
 	r.ttft_ns = MS(5);
 	agg_ingest(a, &r, NULL);
-	cr_assert_eq(series_buckets_count(&s->tr_ttft), 4);
+	cr_assert_eq(CNT(s->ttft, HIST_U_TTFT_N), 4);
 	agg_destroy(a);
 }
 
@@ -151,12 +153,29 @@ Test(agg, server_and_client_series_apart)
 	agg_ingest(a, &r, NULL);
 	cr_assert_eq(agg_series(a), 2);
 	struct series *c = &a->tab.series[0], *sv = &a->tab.series[1];
-	/* client TTFT uses the duration buckets (0.01 first), server 0.001 .. */
-	cr_assert_eq(c->ga_ttft.n[0], 1, "3 ms <= 0.01 s");
-	cr_assert_eq(sv->ga_ttft.n[0], 0);
-	cr_assert_eq(sv->ga_ttft.n[1], 1, "3 ms in (0.001, 0.005]");
-	cr_assert_eq(series_buckets_count(&c->ga_tokens[SERIES_TOK_OUTPUT]), 1);
-	cr_assert_eq(series_buckets_count(&sv->ga_tokens[SERIES_TOK_OUTPUT]), 0,
+	/* both store 3 ms in the union's (1, 5] ms bucket ... */
+	cr_assert_eq(c->ttft.n[1], 1);
+	cr_assert_eq(sv->ttft.n[1], 1);
+	/* ... and render it at their own family boundaries: the client's TTFC
+	 * starts at 0.01 s, the server's TTFT at 0.001 s */
+	struct strbuf b;
+	strbuf_init(&b);
+	cr_assert_eq(agg_render_metrics(a, NULL, &b), 0);
+	cr_assert_not_null(strstr(b.data, "gen_ai_client_operation_time_to_first_chunk_seconds_bucket{"
+					  "gen_ai_operation_name=\"chat\",gen_ai_provider_name="
+					  "\"dashscope\",gen_ai_request_model=\"qwen1.5-72b-chat\","
+					  "server_address=\"dashscope.aliyuncs.com\",le=\"0.01\"} 1\n"));
+	cr_assert_not_null(strstr(b.data, "gen_ai_server_time_to_first_token_seconds_bucket{"
+					  "gen_ai_operation_name=\"chat\",gen_ai_provider_name="
+					  "\"dashscope\",gen_ai_request_model=\"qwen1.5-72b-chat\","
+					  "server_address=\"dashscope.aliyuncs.com\",le=\"0.001\"} 0\n"));
+	cr_assert_not_null(strstr(b.data, "gen_ai_server_time_to_first_token_seconds_bucket{"
+					  "gen_ai_operation_name=\"chat\",gen_ai_provider_name="
+					  "\"dashscope\",gen_ai_request_model=\"qwen1.5-72b-chat\","
+					  "server_address=\"dashscope.aliyuncs.com\",le=\"0.005\"} 1\n"));
+	strbuf_free(&b);
+	cr_assert_eq(CNT(c->tokens[SERIES_TOK_OUTPUT], HIST_TOKENS_N), 1);
+	cr_assert_eq(CNT(sv->tokens[SERIES_TOK_OUTPUT], HIST_TOKENS_N), 0,
 		     "token usage is a client metric");
 	agg_destroy(a);
 }
@@ -170,9 +189,8 @@ Test(agg, disabled_families_cost_nothing_at_ingest)
 	tc_record(&r);
 	agg_ingest(a, &r, NULL);
 	struct series *s = only(a);
-	cr_assert_eq(series_buckets_count(&s->tr_duration), 0);
-	cr_assert_eq(series_buckets_count(&s->ga_duration), 0);
-	cr_assert_eq(series_buckets_count(&s->is_duration), 0);
+	cr_assert_eq(CNT(s->duration, HIST_U_DURATION_N), 0);
+	cr_assert_eq(CNT(s->ttft, HIST_U_TTFT_N), 0);
 	cr_assert_eq(s->st.prompt_tokens, 3);
 	cr_assert_eq(s->iv_duration.count, 1, "summary quantiles always kept");
 	agg_destroy(a);
