@@ -1,6 +1,7 @@
 /* test_expo.c - Prometheus exposition: exact text for a small known set of
  * records, label escaping (quotes, backslashes, newlines, control bytes,
  * invalid UTF-8, 10 KB values), number formatting, no duplicate series. */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -473,4 +474,47 @@ Test(expo, rendered_buckets_exact_at_boundaries)
 			 ",gen_ai_token_type=\"input\",le=\"16\"} 7");
 	strbuf_free(&b);
 	agg_destroy(a);
+}
+
+/* Random bytes through both escapers: the output is valid UTF-8, has no
+ * raw control byte, and parses back (JSON) or splits (Prometheus) cleanly. */
+Test(expo, escaping_random_bytes)
+{
+	uint64_t x = 0x243f6a8885a308d3ull;
+	for (unsigned round = 0; round < 2000; round++) {
+		unsigned char in[96];
+		size_t n = 1 + round % sizeof(in);
+		for (size_t i = 0; i < n; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			in[i] = x % 7 ? (unsigned char)(x >> 24) : (unsigned char)"\"\\\n\x01\x7f"[x % 5];
+		}
+		char *p = prom((const char *)in, n);
+		const unsigned char *o = (const unsigned char *)p;
+		size_t len = strlen(p);
+		for (size_t i = 0; i < len;) {
+			size_t c = esc_utf8_char(o + i, len - i);
+			cr_assert_gt(c, 0, "valid UTF-8 at %zu (round %u)", i, round);
+			cr_assert(o[i] >= 0x20 && o[i] != 0x7f, "no raw control byte");
+			if (o[i] == '"')
+				cr_assert_fail("unescaped quote");
+			if (o[i] == '\\') {
+				cr_assert(o[i + 1] == '\\' || o[i + 1] == '"' || o[i + 1] == 'n');
+				i += 2;
+				continue;
+			}
+			i += c;
+		}
+		free(p);
+		char *j = json((const char *)in, n);
+		char *doc = malloc(strlen(j) + 3);
+		sprintf(doc, "\"%s\"", j);
+		cJSON *v = cJSON_Parse(doc);
+		cr_assert_not_null(v, "JSON string parses (round %u)", round);
+		cr_assert(cJSON_IsString(v));
+		cJSON_Delete(v);
+		free(doc);
+		free(j);
+	}
 }
