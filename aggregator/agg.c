@@ -118,7 +118,8 @@ int agg_create(const struct agg_config *cfg, struct agg **out)
 	int rc = -ENOMEM;
 	*out = NULL;
 
-	if (cfg->n_prices > AGG_MAX_PRICES)
+	if (cfg->n_prices > AGG_MAX_PRICES || cfg->max_series > AGG_MAX_SERIES_LIMIT ||
+	    cfg->label_max_values > AGG_LABEL_MAX_VALUES_LIMIT)
 		return -EINVAL;
 	for (unsigned i = 0; i < REC_LABELS; i++) {
 		if (!cfg->label_names[i][0])

@@ -33,6 +33,8 @@
 
 #define AGG_DEFAULT_MAX_SERIES 10000u
 #define AGG_DEFAULT_LABEL_MAX_VALUES 100u
+#define AGG_MAX_SERIES_LIMIT (1u << 24)       /* agg_create: -EINVAL above */
+#define AGG_LABEL_MAX_VALUES_LIMIT (1u << 20) /* agg_create: -EINVAL above */
 #define AGG_MAX_PRICES 64
 #define AGG_LABEL_NAME_LEN 32
 #define AGG_OVERFLOW_MODEL "__overflow__" /* series past --max-series */

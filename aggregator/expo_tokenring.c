@@ -54,7 +54,8 @@ struct counter {
 #define ST(f) offsetof(struct series, st.f)
 
 static const struct counter counters[] = {
-	{"tokenring_requests_total", "LLM requests, by label tuple.", ST(requests)},
+	{"tokenring_requests_total",
+	 "Requests: LLM exchanges (every HTTP exchange with TOKENRING_HTTP=all).", ST(requests)},
 	{"tokenring_prompt_tokens_total", "Input (prompt) tokens as reported by the provider.",
 	 ST(prompt_tokens)},
 	{"tokenring_completion_tokens_total",

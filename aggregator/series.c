@@ -73,7 +73,8 @@ int series_table_init(struct series_table *t, uint32_t max_series, uint32_t max_
 	int rc = -ENOMEM;
 
 	memset(t, 0, sizeof(*t));
-	if (max_series == 0 || max_values == 0 || max_series > (1u << 24))
+	if (max_series == 0 || max_values == 0 || max_series > AGG_MAX_SERIES_LIMIT ||
+	    max_values > AGG_LABEL_MAX_VALUES_LIMIT)
 		return -EINVAL;
 	uint64_t slots = (uint64_t)max_series + SERIES_OVERFLOW_SLOTS;
 	uint32_t size = pow2_at_least(slots * 2); /* load factor <= 1/2 */

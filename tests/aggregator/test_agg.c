@@ -62,6 +62,12 @@ Test(agg, create_checks_header_label_names)
 	agg_destroy(a);
 	cfg = tc_config(1u << 7);
 	cr_assert_eq(agg_create(&cfg, &a), -EINVAL, "unknown family bit");
+	cfg = tc_config(0);
+	cfg.max_series = AGG_MAX_SERIES_LIMIT + 1;
+	cr_assert_eq(agg_create(&cfg, &a), -EINVAL);
+	cfg = tc_config(0);
+	cfg.label_max_values = AGG_LABEL_MAX_VALUES_LIMIT + 1;
+	cr_assert_eq(agg_create(&cfg, &a), -EINVAL);
 }
 
 Test(agg, tokens_only_when_usage_available)
