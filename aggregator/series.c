@@ -15,6 +15,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "esc.h"
 #include "series.h"
 
 struct series_value {
@@ -223,6 +224,73 @@ static struct series *insert(struct series_table *t, const struct series_key *k,
 	return s;
 }
 
+/*
+ * Canonical label text: what the exposition would print for a value, so
+ * that two keys are equal exactly when their rendered labels are. Invalid
+ * UTF-8 and control bytes other than \n become U+FFFD (as esc_prom prints
+ * them; its remaining escapes are one-to-one), cut at a character boundary
+ * to fit. Without this, "m\xff" and "m\xfe" would be two series rendered
+ * with the same labels: a duplicate sample in the scrape. Returns true if
+ * the field changed. Only the lookup's slow path runs it: stored keys are
+ * canonical, so a canonical record hits on its first probe.
+ */
+#define CANON_MAX 64 /* largest key string field */
+_Static_assert(RING_WORKLOAD_LEN <= CANON_MAX && RING_NAMESPACE_LEN <= CANON_MAX &&
+		       SERIES_DEST_LEN <= CANON_MAX && REC_MODEL_LEN <= CANON_MAX &&
+		       REC_LABEL_LEN <= CANON_MAX,
+	       "canonical() buffer");
+
+static bool canonical(char *field, size_t cap)
+{
+	const unsigned char *s = (const unsigned char *)field;
+	size_t n = strnlen(field, cap), i = 0;
+	for (; i < n; i++) /* fast scan: printable ASCII */
+		if (s[i] < 0x20 || s[i] >= 0x7f)
+			break;
+	if (i == n)
+		return false;
+	char out[CANON_MAX];
+	memcpy(out, field, i); /* the clean prefix */
+	size_t o = i;
+	bool changed = false;
+	while (i < n) {
+		size_t len = s[i] == '\n' ? 1 : s[i] < 0x20 || s[i] == 0x7f ? 0
+				       : esc_utf8_char(s + i, n - i);
+		const char *src = (const char *)s + i;
+		size_t put = len;
+		if (len == 0) {
+			src = "\xef\xbf\xbd";
+			put = 3;
+			len = 1;
+			changed = true;
+		}
+		if (o + put > cap - 1) {
+			changed = true; /* no room for the whole character: cut */
+			break;
+		}
+		memcpy(out + o, src, put);
+		o += put;
+		i += len;
+	}
+	if (!changed)
+		return false;
+	memset(field, 0, cap);
+	memcpy(field, out, o);
+	return true;
+}
+
+static bool canonical_key(struct series_key *k)
+{
+	bool c = canonical(k->workload, sizeof(k->workload));
+	c |= canonical(k->namespace_, sizeof(k->namespace_));
+	c |= canonical(k->destination, sizeof(k->destination));
+	c |= canonical(k->model, sizeof(k->model));
+	c |= canonical(k->response_model, sizeof(k->response_model));
+	for (unsigned i = 0; i < REC_LABELS; i++)
+		c |= canonical(k->labels[i], sizeof(k->labels[i]));
+	return c;
+}
+
 /* Replace a value past its bound by AGG_OTHER_VALUE; true if changed. */
 static bool bound_value(struct series_table *t, unsigned which, char *v, size_t cap)
 {
@@ -276,7 +344,8 @@ struct series *series_lookup_hashed(struct series_table *t, struct series_key *k
 	if (s)
 		return s;
 
-	bool changed = bound_value(t, SERIES_B_MODEL, k->model, sizeof(k->model));
+	bool changed = canonical_key(k);
+	changed |= bound_value(t, SERIES_B_MODEL, k->model, sizeof(k->model));
 	changed |= bound_value(t, SERIES_B_RESPONSE_MODEL, k->response_model,
 			       sizeof(k->response_model));
 	for (unsigned i = 0; i < REC_LABELS; i++)

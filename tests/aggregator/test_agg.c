@@ -1,9 +1,13 @@
 /* test_agg.c - ingest rules: tokens only from usage "available", TTFT only
  * for streams, time per output token only for streams with usage and > 1
  * output token, usage statuses counted, family parsing, config checks. */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "agg_internal.h"
 #include "test_core_helpers.h"
@@ -307,5 +311,97 @@ Test(agg, unconfigured_label_slot_is_ignored)
 	cr_assert_str_eq(a->tab.series[0].key.labels[0], "");
 	cr_assert_str_eq(a->tab.series[0].key.labels[1], "acme");
 	cr_assert_eq(a->tab.label_overflow[SERIES_B_LABEL0], 0);
+	agg_destroy(a);
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* Records of random bytes (a hostile or buggy writer whose record passed
+ * the checksum): ingest, render, summarise and log them without a crash,
+ * with bounded series and one sample per label set. */
+Test(agg, garbage_records)
+{
+	struct agg_config cfg = tc_config(AGG_FAM_TOKENRING | AGG_FAM_GEN_AI | AGG_FAM_ASM |
+					  AGG_FAM_ISTIO | AGG_FAM_KGATEWAY);
+	cfg.max_series = 50;
+	cfg.label_max_values = 10;
+	strcpy(cfg.label_names[0], "team");
+	strcpy(cfg.label_names[1], "tenant");
+	struct agg *a;
+	cr_assert_eq(agg_create(&cfg, &a), 0);
+	struct strbuf log;
+	strbuf_init(&log);
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (unsigned i = 0; i < 3000; i++) {
+		struct tr_record r;
+		unsigned char *p = (unsigned char *)&r;
+		for (size_t k = 0; k < sizeof(r); k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			p[k] = (unsigned char)x;
+		}
+		if (i % 3 == 0) { /* plausible enums and small strings a third of the time */
+			r.reporter = (uint8_t)(i % 3);
+			r.usage_status = (uint8_t)(i % REC_USAGE_COUNT);
+			r.request_model[i % 8] = 0;
+		}
+		if (i % 3 == 1) { /* byte strings that print alike must not split */
+			static const char *const alike[] = {"m\xff", "m\xfe", "m\x01", "m\x80"};
+			memset(&r, 0, offsetof(struct tr_record, method));
+			memset(r.request_model, 0, sizeof(r.request_model));
+			strcpy(r.request_model, alike[i % 4]);
+			memset(r.authority, 0, sizeof(r.authority));
+			memset(r.labels, 0, sizeof(r.labels));
+			r.reporter = REC_REPORTER_SOURCE;
+		}
+		struct agg_identity id;
+		memcpy(&id, p + 100, sizeof(id)); /* unterminated identity too */
+		agg_ingest(a, &r, i % 2 ? &id : NULL);
+		strbuf_reset(&log);
+		cr_assert_eq(alog_format(&r, &id, &cfg, &log), 0);
+		cJSON *j = cJSON_Parse(log.data);
+		cr_assert_not_null(j, "log line %u parses", i);
+		cJSON_Delete(j);
+	}
+	cr_assert_leq(agg_series(a), 50 + 3);
+	struct strbuf b;
+	strbuf_init(&b);
+	cr_assert_eq(agg_render_metrics(a, NULL, &b), 0);
+	/* every sample line: series, space, number; no series twice */
+	unsigned samples = 0;
+	static char *series[200000];
+	for (char *l = b.data; *l;) {
+		char *nl = strchr(l, '\n');
+		cr_assert_not_null(nl);
+		*nl = 0;
+		if (*l != '#') {
+			char *sp = strrchr(l, ' ');
+			cr_assert_not_null(sp);
+			char *end;
+			strtod(sp + 1, &end);
+			cr_assert_eq(end, nl, "numeric value");
+			*sp = 0;
+			cr_assert_lt(samples, 200000);
+			series[samples++] = l;
+		}
+		l = nl + 1;
+	}
+	cr_assert_gt(samples, 100);
+	qsort(series, samples, sizeof(*series), cmp_str);
+	for (unsigned i = 1; i < samples; i++)
+		cr_assert_str_neq(series[i - 1], series[i], "duplicate series");
+	strbuf_reset(&b);
+	cr_assert_eq(agg_render_summary(a, 1, &b), 0);
+	cJSON *doc = cJSON_Parse(b.data);
+	cr_assert_not_null(doc);
+	cJSON_Delete(doc);
+	strbuf_reset(&b);
+	cr_assert_eq(agg_summary_lines(a, 2, &b), 0);
+	strbuf_free(&b);
+	strbuf_free(&log);
 	agg_destroy(a);
 }

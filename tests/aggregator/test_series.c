@@ -217,3 +217,40 @@ Test(series, init_rejects_bad_bounds)
 	cr_assert_eq(series_table_init(&t, 0, 10), -EINVAL);
 	cr_assert_eq(series_table_init(&t, 10, 0), -EINVAL);
 }
+
+/* Keys are equal exactly when their rendered labels are: invalid UTF-8 and
+ * control bytes are canonicalised (as the exposition prints them) before a
+ * tuple is stored, so two byte strings that print alike are one series. */
+Test(series, canonical_label_text)
+{
+	cr_assert_eq(series_table_init(&t, 100, 100), 0);
+	const char *alike[] = {"m\xff", "m\xfe", "m\x01", "m\x7f", "m\xef\xbf\xbd", "m\xc3"};
+	struct series *first = NULL;
+	for (size_t i = 0; i < sizeof(alike) / sizeof(alike[0]); i++) {
+		struct series_key k;
+		key_for(&k, 0);
+		memset(k.model, 0, sizeof(k.model));
+		strcpy(k.model, alike[i]);
+		struct series *s = get(&k);
+		if (!first)
+			first = s;
+		cr_assert_eq(s, first, "value %zu is the same series", i);
+		cr_assert_str_eq(s->key.model, "m\xef\xbf\xbd");
+	}
+	/* a newline is escaped one-to-one: its own series, kept as is */
+	struct series_key k;
+	key_for(&k, 0);
+	memset(k.model, 0, sizeof(k.model));
+	strcpy(k.model, "m\n");
+	cr_assert_neq(get(&k), first);
+	cr_assert_str_eq(get(&k)->key.model, "m\n");
+	/* the replacement never overflows the field: cut at a character */
+	key_for(&k, 0);
+	memset(k.labels[0], 0, sizeof(k.labels[0]));
+	memset(k.labels[0], 'a', 29);
+	k.labels[0][29] = (char)0xff; /* 29 + 3 bytes would need 33 */
+	struct series *s = get(&k);
+	cr_assert_eq(strlen(s->key.labels[0]), 29);
+	cr_assert_eq(t.used, 3);
+	series_table_destroy(&t);
+}
