@@ -228,13 +228,20 @@ Test(agg, price_per_series)
 
 /* The batched ingest gives byte-for-byte the same exposition and summary
  * as record-by-record ingest, bounds and overflow included. */
-Test(agg, batch_equals_sequential)
+/* Every family on, small bounds so that folding happens. */
+static struct agg_config all_families(uint32_t max_series, uint32_t max_values)
 {
 	struct agg_config cfg = tc_config(AGG_FAM_TOKENRING | AGG_FAM_GEN_AI | AGG_FAM_ASM |
 					  AGG_FAM_ISTIO | AGG_FAM_KGATEWAY);
-	cfg.max_series = 20;
-	cfg.label_max_values = 5;
+	cfg.max_series = max_series;
+	cfg.label_max_values = max_values;
 	strcpy(cfg.label_names[0], "team");
+	return cfg;
+}
+
+Test(agg, batch_equals_sequential)
+{
+	struct agg_config cfg = all_families(20, 5);
 	struct agg *seq, *bat;
 	cr_assert_eq(agg_create(&cfg, &seq), 0);
 	cr_assert_eq(agg_create(&cfg, &bat), 0);
@@ -324,11 +331,7 @@ static int cmp_str(const void *x, const void *y)
  * with bounded series and one sample per label set. */
 Test(agg, garbage_records)
 {
-	struct agg_config cfg = tc_config(AGG_FAM_TOKENRING | AGG_FAM_GEN_AI | AGG_FAM_ASM |
-					  AGG_FAM_ISTIO | AGG_FAM_KGATEWAY);
-	cfg.max_series = 50;
-	cfg.label_max_values = 10;
-	strcpy(cfg.label_names[0], "team");
+	struct agg_config cfg = all_families(50, 10);
 	strcpy(cfg.label_names[1], "tenant");
 	struct agg *a;
 	cr_assert_eq(agg_create(&cfg, &a), 0);
