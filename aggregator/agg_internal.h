@@ -39,7 +39,10 @@ struct agg {
 	uint64_t records;       /* ingested */
 };
 
-#define AGG_HIST_CHUNKS_PER_SERIES 8u /* pool sizing: 4 sketches x 2 octaves */
+/* Sketch pool sizing: 4 sketches per series (duration and TTFT, cumulative
+ * and interval) x 4 octaves on average; a series' latencies typically span
+ * 3-5 octaves, idle series take none. 4 KiB per series. */
+#define AGG_HIST_CHUNKS_PER_SERIES 16u
 
 /* Per-family renderers (expo_<family>.c). Each appends its metric families
  * to out; 0 or -ENOMEM. */

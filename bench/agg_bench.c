@@ -131,6 +131,13 @@ static int bench_render(struct agg *a, unsigned runs, const char *label)
 	snprintf(what, sizeof(what), "/metrics render, %s (%.1f MB)", label,
 		 (double)b.len / 1e6);
 	stats(what, ms, runs, "ms per scrape");
+	const char *key = "\ntokenring_quantile_pool_exhausted_total ";
+	const char *ex = strstr(b.data, key);
+	if (ex) {
+		ex += strlen(key);
+		printf("| quantile samples without fine detail (pool dry), %s | %.*s | | | samples |\n",
+		       label, (int)strcspn(ex, "\n"), ex);
+	}
 	strbuf_free(&b);
 	return 0;
 }
