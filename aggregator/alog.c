@@ -21,7 +21,6 @@
  * duration and time_to_first_token are whole milliseconds, like Envoy's
  * %DURATION%; start_time is UTC with milliseconds, like %START_TIME%.
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -29,6 +28,7 @@
 #include "agg.h"
 #include "esc.h"
 #include "expo.h"
+#include "series.h"
 
 #define NS_PER_MS 1000000ull
 #define NS_PER_S 1000000000ull
@@ -100,14 +100,8 @@ static int tok_field(struct strbuf *b, const char *k, uint64_t v, bool usage)
 
 static int addr_field(struct strbuf *b, const char *k, const struct rec_addr *a)
 {
-	char ip[INET6_ADDRSTRLEN], out[INET6_ADDRSTRLEN + 10];
-
-	if (a->family == 4 && inet_ntop(AF_INET, a->addr, ip, sizeof(ip)))
-		snprintf(out, sizeof(out), "%s:%u", ip, a->port);
-	else if (a->family == 6 && inet_ntop(AF_INET6, a->addr, ip, sizeof(ip)))
-		snprintf(out, sizeof(out), "[%s]:%u", ip, a->port);
-	else
-		out[0] = 0;
+	char out[SERIES_ADDR_LEN];
+	series_format_addr(out, sizeof(out), a);
 	return str_field(b, k, out, sizeof(out));
 }
 

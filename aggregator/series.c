@@ -126,7 +126,7 @@ static void copy_field(char *dst, size_t cap, const char *src, size_t src_cap)
 	dst[n] = 0; /* the rest of dst is already zero */
 }
 
-static void format_addr(char *dst, size_t cap, const struct rec_addr *a)
+void series_format_addr(char *dst, size_t cap, const struct rec_addr *a)
 {
 	char ip[INET6_ADDRSTRLEN];
 
@@ -134,8 +134,8 @@ static void format_addr(char *dst, size_t cap, const struct rec_addr *a)
 		snprintf(dst, cap, "%s:%u", ip, a->port);
 	else if (a->family == 6 && inet_ntop(AF_INET6, a->addr, ip, sizeof(ip)))
 		snprintf(dst, cap, "[%s]:%u", ip, a->port);
-	else
-		snprintf(dst, cap, "unknown");
+	else if (cap)
+		dst[0] = 0;
 }
 
 void series_key_from_record(struct series_key *k, const struct tr_record *rec,
@@ -177,7 +177,9 @@ void series_key_from_record(struct series_key *k, const struct tr_record *rec,
 	} else {
 		const struct rec_addr *to =
 			rec->reporter == REC_REPORTER_DESTINATION ? &rec->local : &rec->peer;
-		format_addr(k->destination, sizeof(k->destination), to);
+		series_format_addr(k->destination, sizeof(k->destination), to);
+		if (!k->destination[0])
+			memcpy(k->destination, "unknown", sizeof("unknown"));
 	}
 
 	copy_field(k->model, sizeof(k->model), rec->request_model, sizeof(rec->request_model));

@@ -178,6 +178,10 @@ struct series *series_peek(const struct series_table *t, struct series_hash h);
 /* Label name of a bounded label for tokenring_label_overflow_total. */
 const char *series_bounded_name(unsigned i, const struct agg_config *cfg);
 
+/* "ip:port" or "[ip6]:port" of an endpoint, "" if its family is unknown. */
+#define SERIES_ADDR_LEN 56 /* INET6_ADDRSTRLEN + brackets, colon, port */
+void series_format_addr(char *dst, size_t cap, const struct rec_addr *a);
+
 /* XXH3 of a key. */
 uint64_t series_key_hash(const struct series_key *k);
 
