@@ -85,6 +85,31 @@ int expo_label(struct strbuf *b, bool *first, const char *name, const char *valu
 	return rc;
 }
 
+void expo_keep(const struct series_key *in, struct series_key *out, unsigned keep)
+{
+	memset(out, 0, sizeof(*out));
+	if (keep & EXPO_KEEP_REPORTER)
+		out->reporter = in->reporter;
+	if (keep & EXPO_KEEP_PROVIDER)
+		out->provider = in->provider;
+	if (keep & EXPO_KEEP_OPERATION)
+		out->operation = in->operation;
+	if (keep & EXPO_KEEP_CODE)
+		out->response_code = in->response_code;
+	if (keep & EXPO_KEEP_WORKLOAD) {
+		memcpy(out->workload, in->workload, sizeof(out->workload));
+		memcpy(out->namespace_, in->namespace_, sizeof(out->namespace_));
+	}
+	if (keep & EXPO_KEEP_DEST)
+		memcpy(out->destination, in->destination, sizeof(out->destination));
+	if (keep & EXPO_KEEP_MODEL)
+		memcpy(out->model, in->model, sizeof(out->model));
+	if (keep & EXPO_KEEP_RESPONSE_MODEL)
+		memcpy(out->response_model, in->response_model, sizeof(out->response_model));
+	if (keep & EXPO_KEEP_LABELS)
+		memcpy(out->labels, in->labels, sizeof(out->labels));
+}
+
 bool expo_is_source(const struct series_key *k)
 {
 	return k->reporter == REC_REPORTER_SOURCE;

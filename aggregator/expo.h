@@ -42,6 +42,19 @@ typedef int (*expo_labels_fn)(struct strbuf *b, const struct series_key *k,
 			      const struct agg_config *cfg);
 typedef bool (*expo_filter_fn)(const struct series_key *k);
 
+/* Parts of a key a family shows (expo_keep). */
+#define EXPO_KEEP_REPORTER (1u << 0)
+#define EXPO_KEEP_WORKLOAD (1u << 1) /* workload and namespace */
+#define EXPO_KEEP_DEST (1u << 2)
+#define EXPO_KEEP_PROVIDER (1u << 3)
+#define EXPO_KEEP_OPERATION (1u << 4)
+#define EXPO_KEEP_MODEL (1u << 5)
+#define EXPO_KEEP_RESPONSE_MODEL (1u << 6)
+#define EXPO_KEEP_CODE (1u << 7)
+#define EXPO_KEEP_LABELS (1u << 8)
+/* out = the parts of in named by keep, everything else zero. */
+void expo_keep(const struct series_key *in, struct series_key *out, unsigned keep);
+
 /* Group the live series by project() and render each group's labels.
  * project may be NULL (identity). 0 or -ENOMEM. */
 int expo_group(const struct agg *a, expo_project_fn project, expo_labels_fn labels);

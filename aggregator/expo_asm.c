@@ -13,12 +13,8 @@
 
 static void project(const struct series_key *in, struct series_key *out)
 {
-	memset(out, 0, sizeof(*out));
-	out->reporter = in->reporter;
-	memcpy(out->workload, in->workload, sizeof(out->workload));
-	memcpy(out->namespace_, in->namespace_, sizeof(out->namespace_));
-	memcpy(out->destination, in->destination, sizeof(out->destination));
-	memcpy(out->model, in->model, sizeof(out->model));
+	expo_keep(in, out,
+		  EXPO_KEEP_REPORTER | EXPO_KEEP_WORKLOAD | EXPO_KEEP_DEST | EXPO_KEEP_MODEL);
 }
 
 static int labels(struct strbuf *b, const struct series_key *k, const struct agg_config *cfg)

@@ -24,15 +24,11 @@
 
 static void project(const struct series_key *in, struct series_key *out)
 {
-	memset(out, 0, sizeof(*out));
-	out->reporter = in->reporter;
-	out->provider = in->provider;
-	out->operation = in->operation;
+	expo_keep(in, out,
+		  EXPO_KEEP_REPORTER | EXPO_KEEP_PROVIDER | EXPO_KEEP_OPERATION | EXPO_KEEP_DEST |
+			  EXPO_KEEP_MODEL | EXPO_KEEP_RESPONSE_MODEL);
 	uint16_t c = in->response_code;
 	out->response_code = c == 0 ? GA_NO_RESPONSE : c >= 400 ? c : GA_NO_ERROR;
-	memcpy(out->destination, in->destination, sizeof(out->destination));
-	memcpy(out->model, in->model, sizeof(out->model));
-	memcpy(out->response_model, in->response_model, sizeof(out->response_model));
 }
 
 /* Well-known gen_ai.provider.name values where the spec has one. */

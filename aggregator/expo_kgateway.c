@@ -12,11 +12,8 @@
 
 static void project(const struct series_key *in, struct series_key *out)
 {
-	memset(out, 0, sizeof(*out));
-	out->reporter = in->reporter;
-	out->provider = in->provider;
-	memcpy(out->model, in->model, sizeof(out->model));
-	memcpy(out->labels, in->labels, sizeof(out->labels));
+	expo_keep(in, out,
+		  EXPO_KEEP_REPORTER | EXPO_KEEP_PROVIDER | EXPO_KEEP_MODEL | EXPO_KEEP_LABELS);
 }
 
 static int labels(struct strbuf *b, const struct series_key *k, const struct agg_config *cfg)

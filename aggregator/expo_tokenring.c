@@ -12,9 +12,9 @@
 
 static void project(const struct series_key *in, struct series_key *out)
 {
-	*out = *in;
-	out->operation = 0;
-	memset(out->response_model, 0, sizeof(out->response_model));
+	expo_keep(in, out,
+		  EXPO_KEEP_REPORTER | EXPO_KEEP_WORKLOAD | EXPO_KEEP_DEST | EXPO_KEEP_PROVIDER |
+			  EXPO_KEEP_MODEL | EXPO_KEEP_CODE | EXPO_KEEP_LABELS);
 }
 
 static int labels(struct strbuf *b, const struct series_key *k, const struct agg_config *cfg)
