@@ -64,20 +64,27 @@ static void sum_group(const struct agg *a, uint32_t g, bool interval, struct ser
 	}
 }
 
-/* Quantile over the group's sketches at offset iv (and, for the
- * cumulative view, also at offset q). */
-static double quantile(const struct agg *a, uint32_t g, size_t iv, size_t cum, bool interval,
-		       double q)
+/* Add name = the q-quantile in ms over the group's sketches at offset iv
+ * (and, for the cumulative view, also at offset cum); null without
+ * samples (a request without a stream has no TTFT, not a TTFT of 0). */
+static bool add_quantile(cJSON *o, const char *name, const struct agg *a, uint32_t g, size_t iv,
+			 size_t cum, bool interval, double q)
 {
 	const struct expo_scratch *x = a->x;
 	unsigned n = 0;
+	uint64_t count = 0;
 	for (uint32_t i = x->gfirst[g]; i != EXPO_END; i = x->next[i]) {
 		const char *s = (const char *)&a->tab.series[i];
-		x->hptr[n++] = (const struct hist *)(s + iv);
-		if (!interval)
-			x->hptr[n++] = (const struct hist *)(s + cum);
+		x->hptr[n] = (const struct hist *)(s + iv);
+		count += x->hptr[n++]->count;
+		if (!interval) {
+			x->hptr[n] = (const struct hist *)(s + cum);
+			count += x->hptr[n++]->count;
+		}
 	}
-	return hist_quantile_n(x->hptr, n, &a->pool, q) / NS_PER_MS;
+	if (count == 0)
+		return cJSON_AddNullToObject(o, name) != NULL;
+	return add_num(o, name, hist_quantile_n(x->hptr, n, &a->pool, q) / NS_PER_MS);
 }
 
 /* One summary object for group g; with "__time__" first when time >= 0. */
@@ -120,8 +127,8 @@ static cJSON *group_json(const struct agg *a, uint32_t g, bool interval, double 
 	static const char *const dn[3] = {"latency_p50_ms", "latency_p95_ms", "latency_p99_ms"};
 	static const char *const tn[3] = {"ttft_p50_ms", "ttft_p95_ms", "ttft_p99_ms"};
 	for (unsigned i = 0; i < 3 && ok; i++) {
-		ok = add_num(o, dn[i], quantile(a, g, dur, dur_c, interval, qs[i]));
-		ok = ok && add_num(o, tn[i], quantile(a, g, ttft, ttft_c, interval, qs[i]));
+		ok = add_quantile(o, dn[i], a, g, dur, dur_c, interval, qs[i]);
+		ok = ok && add_quantile(o, tn[i], a, g, ttft, ttft_c, interval, qs[i]);
 	}
 	static const char *const un[REC_USAGE_COUNT] = {
 		"usage_none", "usage_available", "usage_not_requested", "usage_missing",
