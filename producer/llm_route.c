@@ -128,3 +128,21 @@ int llm_route(const char *path, size_t plen, const char *host, size_t hlen,
 		out->provider = by_host;
 	return known;
 }
+
+size_t llm_path_model(const char *path, size_t plen, size_t *at)
+{
+	const char *q = memchr(path, '?', plen);
+	size_t n = q ? (size_t)(q - path) : plen;
+	const char *colon = memrchr(path, ':', n);
+	if (!colon)
+		return 0;
+	/* the segment before ":method" must follow ".../models/" */
+	const char *seg = memrchr(path, '/', (size_t)(colon - path));
+	if (!seg)
+		return 0;
+	size_t before = (size_t)(seg - path) + 1;
+	if (!ends_with(path, before, "/models/") && !ends_with(path, before, "/tunedModels/"))
+		return 0;
+	*at = before;
+	return (size_t)(colon - seg - 1);
+}

@@ -624,6 +624,8 @@ class TestConfig(DaemonTestCase):
             json.dump({"access-log": "off"}, f)
         d = self.start("--config", cfg)
         d.write([{"model": "unlogged"}])
+        # drained before the reload, or the HUP may overtake the next tick
+        wait_for(lambda: 'model="unlogged"' in d.get("/metrics")[2], what="drain")
         with open(cfg, "w") as f:
             json.dump({"access-log": log, "max-series": 5}, f)
         d.signal(signal.SIGHUP)
