@@ -73,7 +73,7 @@ static bool valid_label_name(const char *n)
 	for (unsigned i = 0; reserved_labels[i]; i++)
 		if (strcmp(n, reserved_labels[i]) == 0)
 			return false;
-	return !alog_field_reserved(n);
+	return !alog_field_reserved(n) && !summary_field_reserved(n);
 }
 
 static int scratch_init(struct expo_scratch *x, uint32_t slots)

@@ -44,6 +44,10 @@ struct agg {
  * 3-5 octaves, idle series take none. 4 KiB per series. */
 #define AGG_HIST_CHUNKS_PER_SERIES 16u
 
+/* True if name is a key of the summary objects (a header label may not
+ * take one: the JSON would carry it twice). */
+bool summary_field_reserved(const char *name);
+
 /* Per-family renderers (expo_<family>.c). Each appends its metric families
  * to out; 0 or -ENOMEM. */
 int expo_tokenring(const struct agg *a, struct strbuf *out);

@@ -34,6 +34,24 @@ static int no_labels(struct strbuf *b, const struct series_key *k, const struct 
 	return 0;
 }
 
+/* Every key a summary object has besides the header labels. */
+static const char *const fields[] = {
+	"__time__", "reporter", "source_workload", "source_namespace", "destination_service",
+	"provider", "model", "requests", "successes", "success_rate", "4xx", "5xx",
+	"prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens",
+	"reasoning_tokens", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms",
+	"ttft_p50_ms", "ttft_p95_ms", "ttft_p99_ms", "usage_none", "usage_available",
+	"usage_not_requested", "usage_missing", "usage_interrupted", NULL,
+};
+
+bool summary_field_reserved(const char *name)
+{
+	for (unsigned i = 0; fields[i]; i++)
+		if (strcmp(fields[i], name) == 0)
+			return true;
+	return false;
+}
+
 /* Add a string as valid UTF-8 (cJSON escapes but passes bad bytes on). */
 static bool add_str(cJSON *o, const char *name, const char *v, size_t cap, struct strbuf *tmp)
 {

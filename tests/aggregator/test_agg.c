@@ -48,7 +48,8 @@ Test(agg, parse_families)
 Test(agg, create_checks_header_label_names)
 {
 	const char *bad[] = {"model", "reporter", "1team", "te-am", "__x", "request_model",
-			     "duration", "le", "llm"};
+			     "duration", "le", "llm", "requests", "success_rate",
+			     "latency_p99_ms", "usage_missing"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct agg_config cfg = tc_config(0);
 		struct agg *a = (struct agg *)1;
