@@ -5,6 +5,7 @@ foreach(t series hist expo alog summary agg)
     add_executable(test_${t} ${CMAKE_CURRENT_LIST_DIR}/test_${t}.c)
     target_link_libraries(test_${t} PRIVATE tokenring_core PkgConfig::CRITERION m
       PkgConfig::CJSON tokenring_warnings)
+    target_compile_definitions(test_${t} PRIVATE CORE_TEST_DIR="${CMAKE_CURRENT_LIST_DIR}")
     add_test(NAME core_${t} COMMAND test_${t})
     set_tests_properties(core_${t} PROPERTIES LABELS "unit")
   endif()

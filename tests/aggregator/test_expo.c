@@ -136,6 +136,39 @@ Test(expo, golden_asm_and_kgateway)
 	free(t);
 }
 
+/* The whole default exposition for one streamed record, byte for byte
+ * (test_expo_golden.prom; its values were checked by hand: 7.64 s <= 10,
+ * TTFT 0.5 s counted at le="0.5", (7640 - 500) ms / 54 tokens = 132.2 ms,
+ * (7640 - 500) ms / 29 chunks = 246.2 ms, 3 input tokens <= 4, 55 <= 64). */
+Test(expo, golden_default_families)
+{
+	struct agg_config cfg = tc_config(AGG_FAM_DEFAULT);
+	struct agg *a;
+	cr_assert_eq(agg_create(&cfg, &a), 0);
+	struct agg_identity id = tc_identity();
+	struct tr_record r;
+	tc_record(&r);
+	r.flags |= REC_F_STREAM;
+	r.ttft_ns = MS(500);
+	r.chunks = 30;
+	agg_ingest(a, &r, &id);
+	struct strbuf b;
+	strbuf_init(&b);
+	cr_assert_eq(agg_render_metrics(a, NULL, &b), 0);
+	char *self = strstr(b.data, "# HELP tokenring_ring_capacity");
+	cr_assert_not_null(self);
+	*self = 0;
+	FILE *f = fopen(CORE_TEST_DIR "/test_expo_golden.prom", "r");
+	cr_assert_not_null(f);
+	static char want[1 << 16];
+	size_t n = fread(want, 1, sizeof(want) - 1, f);
+	fclose(f);
+	want[n] = 0;
+	cr_assert_str_eq(b.data, want);
+	strbuf_free(&b);
+	agg_destroy(a);
+}
+
 Test(expo, kgateway_custom_label_from_header)
 {
 	struct agg_config cfg = tc_config(0);
