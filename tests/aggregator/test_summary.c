@@ -4,7 +4,9 @@
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 
+#include "agg_internal.h"
 #include "test_core_helpers.h"
 
 #define NOW 1720754460123456789ull /* __time__ = 1720754460 */
@@ -175,6 +177,49 @@ Test(summary, hostile_strings_stay_valid_json)
 	cr_assert_str_eq(str(s, "model"), "m\"\\\n\xef\xbf\xbd\xef\xbf\xbd");
 	cr_assert_str_eq(str(s, "source_workload"), "unknown");
 	cJSON_Delete(doc);
+	strbuf_free(&b);
+	agg_destroy(a);
+}
+
+/* Many intervals: the interval sketches give their chunks back every time,
+ * the pool holds exactly the cumulative sketches' chunks, and the
+ * cumulative quantiles cover every interval. */
+Test(summary, intervals_do_not_leak_sketch_chunks)
+{
+	struct agg_config cfg = tc_config(0);
+	struct agg *a;
+	cr_assert_eq(agg_create(&cfg, &a), 0);
+	struct strbuf b;
+	strbuf_init(&b);
+	uint64_t x = 7;
+	for (unsigned iv = 0; iv < 50; iv++) {
+		for (unsigned i = 0; i < 40; i++) {
+			struct tr_record r;
+			tc_record(&r);
+			x = x * 6364136223846793005ull + 1;
+			snprintf(r.request_model, sizeof(r.request_model), "m%u", (unsigned)(x >> 61));
+			r.duration_ns = MS(1) << (x >> 59) % 20; /* 1 ms .. 9 min: many octaves */
+			r.flags |= REC_F_STREAM;
+			r.ttft_ns = r.duration_ns / 4;
+			agg_ingest(a, &r, NULL);
+		}
+		strbuf_reset(&b);
+		cr_assert_eq(agg_summary_lines(a, NOW, &b), 0);
+		uint32_t held = 0;
+		for (uint32_t s = 0; s < a->tab.used; s++) {
+			const struct series *se = &a->tab.series[s];
+			cr_assert_eq(se->iv_duration.count, 0);
+			for (unsigned o = 0; o < HIST_OCTAVES; o++)
+				held += (se->q_duration.oct[o].chunk != HIST_NO_CHUNK) +
+					(se->q_ttft.oct[o].chunk != HIST_NO_CHUNK);
+		}
+		cr_assert_eq(a->pool.in_use, held, "interval %u", iv);
+	}
+	cr_assert_eq(a->pool.exhausted, 0);
+	uint64_t total = 0;
+	for (uint32_t s = 0; s < a->tab.used; s++)
+		total += a->tab.series[s].q_duration.count;
+	cr_assert_eq(total, 50 * 40);
 	strbuf_free(&b);
 	agg_destroy(a);
 }
