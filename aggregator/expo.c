@@ -307,6 +307,8 @@ int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, siz
 	/* each boundary's line tail `TEXT"} `, padded for a fixed-size copy */
 	char tail[HIST_MAX_BOUNDS + 1][16];
 	unsigned tail_len[HIST_MAX_BOUNDS + 1];
+	if (show->n > HIST_MAX_BOUNDS || store->n > HIST_MAX_UNION)
+		return -EINVAL; /* the sets are compile-time constants: a bug */
 	for (unsigned k = 0; k <= show->n; k++) {
 		const char *le = k < show->n ? show->text[k] : "+Inf";
 		size_t n = strlen(le);
