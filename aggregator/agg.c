@@ -76,41 +76,53 @@ static bool valid_label_name(const char *n)
 	return !alog_field_reserved(n) && !summary_field_reserved(n);
 }
 
-static int scratch_init(struct expo_scratch *x, uint32_t slots)
+static int groups_init(struct expo_groups *x, uint32_t slots)
 {
 	uint64_t size = 16;
 	while (size < (uint64_t)slots * 2)
 		size <<= 1;
 	x->gmask = (uint32_t)size - 1;
 	x->gindex = calloc(size, sizeof(*x->gindex));
-	x->gkeys = calloc(slots, sizeof(*x->gkeys));
 	x->ghash = calloc(slots, sizeof(*x->ghash));
 	x->gfirst = calloc(slots, sizeof(*x->gfirst));
 	x->glast = calloc(slots, sizeof(*x->glast));
 	x->next = calloc(slots, sizeof(*x->next));
 	x->loff = calloc(slots, sizeof(*x->loff));
 	x->llen = calloc(slots, sizeof(*x->llen));
-	x->hptr = calloc((size_t)slots * 2, sizeof(*x->hptr));
 	strbuf_init(&x->labels);
-	strbuf_init(&x->line);
-	if (!x->gindex || !x->gkeys || !x->ghash || !x->gfirst || !x->glast || !x->next ||
-	    !x->loff || !x->llen || !x->hptr)
+	if (!x->gindex || !x->ghash || !x->gfirst || !x->glast || !x->next || !x->loff ||
+	    !x->llen)
 		return -ENOMEM;
 	return 0;
 }
 
-static void scratch_free(struct expo_scratch *x)
+static void groups_free(struct expo_groups *x)
 {
 	free(x->gindex);
-	free(x->gkeys);
 	free(x->ghash);
 	free(x->gfirst);
 	free(x->glast);
 	free(x->next);
 	free(x->loff);
 	free(x->llen);
-	free(x->hptr);
 	strbuf_free(&x->labels);
+}
+
+static int scratch_init(struct expo_scratch *x, uint32_t slots)
+{
+	strbuf_init(&x->line);
+	for (unsigned i = 0; i < EXPO_GROUPINGS; i++)
+		if (groups_init(&x->grp[i], slots))
+			return -ENOMEM;
+	x->hptr = calloc((size_t)slots * 2, sizeof(*x->hptr));
+	return x->hptr ? 0 : -ENOMEM;
+}
+
+static void scratch_free(struct expo_scratch *x)
+{
+	for (unsigned i = 0; i < EXPO_GROUPINGS; i++)
+		groups_free(&x->grp[i]);
+	free(x->hptr);
 	strbuf_free(&x->line);
 }
 

@@ -120,54 +120,57 @@ bool expo_is_destination(const struct series_key *k)
 	return k->reporter == REC_REPORTER_DESTINATION;
 }
 
-int expo_group(const struct agg *a, expo_project_fn project, expo_labels_fn labels)
+static void project_key(expo_project_fn project, const struct series_key *in,
+			struct series_key *out)
 {
-	struct expo_scratch *x = a->x;
+	if (project)
+		project(in, out);
+	else
+		*out = *in;
+}
+
+struct expo_groups *expo_group(const struct agg *a, enum expo_grouping which,
+			       expo_project_fn project, expo_labels_fn labels)
+{
+	struct expo_groups *x = &a->x->grp[which];
 	const struct series_table *t = &a->tab;
 
-	x->ngroups = 0;
-	memset(x->gindex, 0, ((size_t)x->gmask + 1) * sizeof(*x->gindex));
-	strbuf_reset(&x->labels);
-	for (uint32_t i = 0; i < t->used; i++) {
-		struct series_key pk;
-		const struct series *s = &t->series[i];
-		uint64_t h;
-		if (project) {
-			project(&s->key, &pk);
-			h = XXH3_64bits(&pk, sizeof(pk));
-		} else {
-			pk = s->key;
-			h = s->hash;
-		}
+	a->x->cur = x;
+	for (uint32_t i = x->built; i < t->used; i++) {
+		struct series_key pk, rep;
+		project_key(project, &t->series[i].key, &pk);
+		uint64_t h = XXH3_64bits(&pk, sizeof(pk));
 		x->next[i] = EXPO_END;
-		uint32_t slot = (uint32_t)h & x->gmask;
-		for (;; slot = (slot + 1) & x->gmask) {
+		for (uint32_t slot = (uint32_t)h & x->gmask;; slot = (slot + 1) & x->gmask) {
 			uint32_t g1 = x->gindex[slot];
-			if (g1 == 0) {
-				uint32_t g = x->ngroups++;
+			if (g1 == 0) { /* a new group: its labels are rendered now, once */
+				uint32_t g = x->ngroups;
+				size_t at = x->labels.len;
+				if (labels(&x->labels, &pk, &a->cfg)) {
+					x->labels.len = at; /* retried by the next call */
+					return NULL;
+				}
+				x->loff[g] = at;
+				x->llen[g] = (uint32_t)(x->labels.len - at);
 				x->gindex[slot] = g + 1;
-				x->gkeys[g] = pk;
 				x->ghash[g] = h;
 				x->gfirst[g] = x->glast[g] = i;
+				x->ngroups++;
 				break;
 			}
 			uint32_t g = g1 - 1;
-			if (x->ghash[g] == h && memcmp(&x->gkeys[g], &pk, sizeof(pk)) == 0) {
+			if (x->ghash[g] != h)
+				continue;
+			project_key(project, &t->series[x->gfirst[g]].key, &rep);
+			if (memcmp(&rep, &pk, sizeof(pk)) == 0) {
 				x->next[x->glast[g]] = i;
 				x->glast[g] = i;
 				break;
 			}
 		}
+		x->built = i + 1;
 	}
-	for (uint32_t g = 0; g < x->ngroups; g++) {
-		size_t at = x->labels.len;
-		int rc = labels(&x->labels, &x->gkeys[g], &a->cfg);
-		if (rc)
-			return rc;
-		x->loff[g] = at;
-		x->llen[g] = (uint32_t)(x->labels.len - at);
-	}
-	return 0;
+	return x;
 }
 
 static uint64_t field(const struct series *s, size_t off)
@@ -301,7 +304,7 @@ static char *raw_prefix(char *p, const struct line_parts *l, bool open_le)
 	return put(p, "} ", 2);
 }
 
-static void parts(struct line_parts *l, const struct expo_scratch *x, uint32_t g,
+static void parts(struct line_parts *l, const struct expo_groups *x, uint32_t g,
 		  const char *name, const char *suffix, const char *extra)
 {
 	l->name = name;
@@ -325,7 +328,7 @@ static size_t parts_len(const struct line_parts *l)
 #define EXPO_AHEAD 8
 static inline void prefetch_group(const struct agg *a, uint32_t g, size_t off, size_t bytes)
 {
-	const struct expo_scratch *x = a->x;
+	const struct expo_groups *x = a->x->cur;
 	if (g + EXPO_AHEAD >= x->ngroups)
 		return;
 	const char *p = (const char *)&a->tab.series[x->gfirst[g + EXPO_AHEAD]] + off;
@@ -336,10 +339,10 @@ static inline void prefetch_group(const struct agg *a, uint32_t g, size_t off, s
 static int u64_lines(const struct agg *a, struct strbuf *b, const char *name, size_t off,
 		     expo_filter_fn filter, const char *extra, bool skip_zero)
 {
-	struct expo_scratch *x = a->x;
+	const struct expo_groups *x = a->x->cur;
 	for (uint32_t g = 0; g < x->ngroups; g++) {
 		prefetch_group(a, g, off, sizeof(uint64_t));
-		if (filter && !filter(&x->gkeys[g]))
+		if (filter && !filter(expo_gkey(a, x, g)))
 			continue;
 		uint64_t sum = 0;
 		for (uint32_t i = x->gfirst[g]; i != EXPO_END; i = x->next[i])
@@ -376,7 +379,8 @@ int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, siz
 		    const struct hist_bounds *store, const struct hist_bounds *show,
 		    unsigned sum_digits, expo_filter_fn filter, const char *extra)
 {
-	struct expo_scratch *x = a->x;
+	const struct expo_groups *x = a->x->cur;
+	struct strbuf *line = &a->x->line;
 	unsigned at[HIST_MAX_BOUNDS]; /* shown boundary k is stored boundary at[k] */
 	/* each boundary's line tail `TEXT"} `, padded for a fixed-size copy */
 	char tail[HIST_MAX_BOUNDS + 1][16];
@@ -397,7 +401,7 @@ int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, siz
 	}
 	for (uint32_t g = 0; g < x->ngroups; g++) {
 		prefetch_group(a, g, off, (store->n + 2) * sizeof(uint64_t));
-		if (filter && !filter(&x->gkeys[g]))
+		if (filter && !filter(expo_gkey(a, x, g)))
 			continue;
 		uint64_t acc[HIST_MAX_UNION + 2] = {0}; /* sum, then counts */
 		for (uint32_t i = x->gfirst[g]; i != EXPO_END; i = x->next[i]) {
@@ -416,20 +420,20 @@ int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, siz
 		/* _bucket lines: one prefix, then boundary text and count */
 		struct line_parts l;
 		parts(&l, x, g, name, "_bucket", extra);
-		strbuf_reset(&x->line);
-		int rc = strbuf_reserve(&x->line, parts_len(&l) + EXPO_SLACK);
+		strbuf_reset(line);
+		int rc = strbuf_reserve(line, parts_len(&l) + EXPO_SLACK);
 		if (rc)
 			return rc;
-		x->line.len = (size_t)(raw_prefix(x->line.data, &l, true) - x->line.data);
+		line->len = (size_t)(raw_prefix(line->data, &l, true) - line->data);
 		/* per line: prefix (+ block slack), tail, 20 digits, newline; then
 		 * _sum and _count */
-		size_t per = x->line.len + EXPO_SLACK + 16 + 21;
+		size_t per = line->len + EXPO_SLACK + 16 + 21;
 		rc = strbuf_reserve(b, per * (show->n + 1) + 2 * (parts_len(&l) + 64));
 		if (rc)
 			return rc;
 		char *p = b->data + b->len;
 		for (unsigned k = 0; k <= show->n; k++) {
-			p = put_blocks(p, x->line.data, x->line.len);
+			p = put_blocks(p, line->data, line->len);
 			__builtin_memcpy(p, tail[k], 16);
 			p += tail_len[k];
 			p = put_u64(p, k < show->n ? cum[at[k]] : count);

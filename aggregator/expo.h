@@ -55,9 +55,20 @@ typedef bool (*expo_filter_fn)(const struct series_key *k);
 /* out = the parts of in named by keep, everything else zero. */
 void expo_keep(const struct series_key *in, struct series_key *out, unsigned keep);
 
-/* Group the live series by project() and render each group's labels.
- * project may be NULL (identity). 0 or -ENOMEM. */
-int expo_group(const struct agg *a, expo_project_fn project, expo_labels_fn labels);
+/* Make grouping `which` current, extended to every live series: series
+ * created since the last call join their group (project() of their key;
+ * NULL = identity) and a new group's labels are rendered once. Returns the
+ * grouping, or NULL on -ENOMEM. */
+struct expo_groups *expo_group(const struct agg *a, enum expo_grouping which,
+			       expo_project_fn project, expo_labels_fn labels);
+
+/* The key of group g's first member: what filters look at (the reporter
+ * is kept by every projection). */
+static inline const struct series_key *expo_gkey(const struct agg *a,
+						 const struct expo_groups *x, uint32_t g)
+{
+	return &a->tab.series[x->gfirst[g]].key;
+}
 
 /* Counter/gauge lines: for each group passing filter (NULL = all),
  * `name{labels[,extra]} sum` of the uint64_t at offset `off` in struct
@@ -80,7 +91,8 @@ int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, siz
 		    const struct hist_bounds *store, const struct hist_bounds *show,
 		    unsigned sum_digits, expo_filter_fn filter, const char *extra);
 
-/* Members of group g: for (i = gfirst[g]; i != EXPO_END; i = next[i]). */
+/* Members of group g: for (i = gfirst[g]; i != EXPO_END; i = next[i]).
+ * The *_lines() helpers render over the current grouping (a->x->cur). */
 #define EXPO_END UINT32_MAX
 
 bool expo_is_source(const struct series_key *k);

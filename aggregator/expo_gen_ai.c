@@ -12,6 +12,7 @@
  * Workload and header labels are not GenAI attributes: series differing in
  * those are summed.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -127,7 +128,7 @@ int expo_gen_ai(const struct agg *a, struct strbuf *out)
 		 offsetof(struct series, tpot), &hist_u_tpot, &hist_genai_server_tpot,
 		 expo_is_destination},
 	};
-	int rc = expo_group(a, project, labels);
+	int rc = expo_group(a, EXPO_G_GEN_AI, project, labels) ? 0 : -ENOMEM;
 	if (!rc)
 		rc = token_usage(a, out);
 	for (size_t i = 0; i < sizeof(hists) / sizeof(hists[0]) && !rc; i++) {

@@ -7,6 +7,7 @@
  * ("http": the shim frames HTTP/1.1), response_code, model. Both reporters
  * are shown, as Istio does.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -46,7 +47,7 @@ static int labels(struct strbuf *b, const struct series_key *k, const struct agg
 
 int expo_istio(const struct agg *a, struct strbuf *out)
 {
-	int rc = expo_group(a, project, labels);
+	int rc = expo_group(a, EXPO_G_ISTIO, project, labels) ? 0 : -ENOMEM;
 	if (!rc)
 		rc = expo_header(out, "istio_requests_total",
 				 "Total number of requests handled by the proxy", "counter");

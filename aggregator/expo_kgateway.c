@@ -5,6 +5,7 @@
  * configured header labels, as kgateway's custom labels (team, ...) add
  * them. A gateway is the caller of the provider: reporter=source records.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -32,7 +33,7 @@ static int labels(struct strbuf *b, const struct series_key *k, const struct agg
 
 int expo_kgateway(const struct agg *a, struct strbuf *out)
 {
-	int rc = expo_group(a, project, labels);
+	int rc = expo_group(a, EXPO_G_KGATEWAY, project, labels) ? 0 : -ENOMEM;
 	if (!rc)
 		rc = expo_header(out, "ai_prompt_tokens_total", "Prompt tokens", "counter");
 	if (!rc)

@@ -5,6 +5,7 @@
  * header labels). The operation and the response model are not labels
  * here, so series differing only in those are summed.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -95,7 +96,7 @@ static int usage_lines(const struct agg *a, struct strbuf *out)
 
 static int cost_lines(const struct agg *a, struct strbuf *out)
 {
-	const struct expo_scratch *x = a->x;
+	const struct expo_groups *x = a->x->cur;
 	int rc = expo_header(out, "tokenring_cost_usd_total",
 			     "Cost in USD from the configured per-model prices.", "counter");
 	for (uint32_t g = 0; g < x->ngroups && !rc; g++) {
@@ -122,7 +123,7 @@ static int cost_lines(const struct agg *a, struct strbuf *out)
 
 int expo_tokenring(const struct agg *a, struct strbuf *out)
 {
-	int rc = expo_group(a, project, labels);
+	int rc = expo_group(a, EXPO_G_TOKENRING, project, labels) ? 0 : -ENOMEM;
 	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]) && !rc; i++) {
 		rc = expo_header(out, counters[i].name, counters[i].help, "counter");
 		if (!rc)

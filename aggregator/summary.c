@@ -68,7 +68,7 @@ static bool add_num(cJSON *o, const char *name, double v)
 
 static void sum_group(const struct agg *a, uint32_t g, bool interval, struct series_stats *out)
 {
-	const struct expo_scratch *x = a->x;
+	const struct expo_groups *x = a->x->cur;
 	uint64_t *o = (uint64_t *)out;
 	const size_t nf = sizeof(*out) / sizeof(uint64_t);
 	memset(out, 0, sizeof(*out));
@@ -88,28 +88,30 @@ static void sum_group(const struct agg *a, uint32_t g, bool interval, struct ser
 static bool add_quantile(cJSON *o, const char *name, const struct agg *a, uint32_t g, size_t iv,
 			 size_t cum, bool interval, double q)
 {
-	const struct expo_scratch *x = a->x;
+	const struct expo_groups *x = a->x->cur;
+	const struct hist **hp = a->x->hptr;
 	unsigned n = 0;
 	uint64_t count = 0;
 	for (uint32_t i = x->gfirst[g]; i != EXPO_END; i = x->next[i]) {
 		const char *s = (const char *)&a->tab.series[i];
-		x->hptr[n] = (const struct hist *)(s + iv);
-		count += x->hptr[n++]->count;
+		hp[n] = (const struct hist *)(s + iv);
+		count += hp[n++]->count;
 		if (!interval) {
-			x->hptr[n] = (const struct hist *)(s + cum);
-			count += x->hptr[n++]->count;
+			hp[n] = (const struct hist *)(s + cum);
+			count += hp[n++]->count;
 		}
 	}
 	if (count == 0)
 		return cJSON_AddNullToObject(o, name) != NULL;
-	return add_num(o, name, hist_quantile_n(x->hptr, n, &a->pool, q) / NS_PER_MS);
+	return add_num(o, name, hist_quantile_n(hp, n, &a->pool, q) / NS_PER_MS);
 }
 
 /* One summary object for group g; with "__time__" first when time >= 0. */
 static cJSON *group_json(const struct agg *a, uint32_t g, bool interval, double time,
 			 struct strbuf *tmp)
 {
-	const struct series_key *k = &a->x->gkeys[g];
+	/* the summary projection keeps every field used here */
+	const struct series_key *k = expo_gkey(a, a->x->cur, g);
 	struct series_stats st;
 	cJSON *o = cJSON_CreateObject();
 	if (!o)
@@ -173,11 +175,10 @@ static int append_json(struct strbuf *out, cJSON *j)
 int agg_render_summary(const struct agg *a, uint64_t now_realtime_ns, struct strbuf *out)
 {
 	struct strbuf tmp;
-	int rc = expo_group(a, project, no_labels);
-	if (rc)
-		return rc;
+	if (!expo_group(a, EXPO_G_SUMMARY, project, no_labels))
+		return -ENOMEM;
+	int rc = -ENOMEM;
 	strbuf_init(&tmp);
-	rc = -ENOMEM;
 	cJSON *doc = cJSON_CreateObject();
 	if (!doc ||
 	    !cJSON_AddNumberToObject(doc, "__time__", (double)(now_realtime_ns / NS_PER_S)) ||
@@ -187,7 +188,7 @@ int agg_render_summary(const struct agg *a, uint64_t now_realtime_ns, struct str
 	cJSON *arr = cJSON_AddArrayToObject(doc, "series");
 	if (!arr)
 		goto out;
-	for (uint32_t g = 0; g < a->x->ngroups; g++) {
+	for (uint32_t g = 0; g < a->x->cur->ngroups; g++) {
 		cJSON *o = group_json(a, g, false, -1, &tmp);
 		if (!o)
 			goto out;
@@ -205,13 +206,14 @@ out:
 int agg_summary_lines(struct agg *a, uint64_t now_realtime_ns, struct strbuf *out)
 {
 	struct strbuf tmp;
-	int rc = expo_group(a, project, no_labels);
-	if (rc)
-		return rc;
+	const struct expo_groups *x = expo_group(a, EXPO_G_SUMMARY, project, no_labels);
+	if (!x)
+		return -ENOMEM;
+	int rc = 0;
 	strbuf_init(&tmp);
-	for (uint32_t g = 0; g < a->x->ngroups && !rc; g++) {
+	for (uint32_t g = 0; g < x->ngroups && !rc; g++) {
 		uint64_t active = 0;
-		for (uint32_t i = a->x->gfirst[g]; i != EXPO_END; i = a->x->next[i])
+		for (uint32_t i = x->gfirst[g]; i != EXPO_END; i = x->next[i])
 			active += a->tab.series[i].st.requests - a->tab.series[i].iv_base.requests;
 		if (!active)
 			continue;

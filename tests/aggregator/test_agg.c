@@ -409,3 +409,54 @@ Test(agg, garbage_records)
 	strbuf_free(&log);
 	agg_destroy(a);
 }
+
+/* Groupings are kept from scrape to scrape and extended with new series:
+ * scraping in between changes nothing in what a later scrape shows. */
+Test(agg, groupings_extend_across_scrapes)
+{
+	struct agg_config cfg = all_families(40, 8);
+	struct agg *inc, *once;
+	cr_assert_eq(agg_create(&cfg, &inc), 0);
+	cr_assert_eq(agg_create(&cfg, &once), 0);
+	struct agg_identity ids[3];
+	for (unsigned w = 0; w < 3; w++) {
+		ids[w] = tc_identity();
+		ids[w].workload[0] = (char)('p' + w);
+	}
+	struct strbuf b1, b2;
+	strbuf_init(&b1);
+	strbuf_init(&b2);
+	uint64_t x = 99;
+	for (unsigned i = 0; i < 600; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		struct tr_record r;
+		tc_record(&r);
+		/* new tuples keep coming: some join existing groups of a family
+		 * (another status or operation), some make new ones */
+		snprintf(r.request_model, sizeof(r.request_model), "m%u", (unsigned)(x >> 61));
+		snprintf(r.labels[0], sizeof(r.labels[0]), "t%u", (unsigned)(x >> 57) % 5);
+		r.status = (x >> 30) % 3 ? 200 : 429;
+		r.operation = (uint8_t)(1 + (x >> 20) % 2);
+		r.reporter = (uint8_t)(1 + (x >> 40) % 2);
+		r.duration_ns = (x >> 8) % 3000000000ull;
+		const struct agg_identity *id = &ids[(x >> 45) % 3];
+		agg_ingest(inc, &r, id);
+		agg_ingest(once, &r, id);
+		if (i % 37 == 0) { /* a scrape and a summary now and then */
+			strbuf_reset(&b1);
+			cr_assert_eq(agg_render_metrics(inc, NULL, &b1), 0);
+			cr_assert_eq(agg_render_summary(inc, 1, &b1), 0);
+		}
+	}
+	strbuf_reset(&b1);
+	cr_assert_eq(agg_render_metrics(inc, NULL, &b1), 0);
+	cr_assert_eq(agg_render_summary(inc, 1, &b1), 0);
+	cr_assert_eq(agg_render_metrics(once, NULL, &b2), 0);
+	cr_assert_eq(agg_render_summary(once, 1, &b2), 0);
+	cr_assert_gt(agg_series(inc), 30);
+	cr_assert_str_eq(b1.data, b2.data);
+	strbuf_free(&b1);
+	strbuf_free(&b2);
+	agg_destroy(inc);
+	agg_destroy(once);
+}
