@@ -6,11 +6,13 @@
  * Grouping: a family shows a subset of the label tuple (asm shows four of
  * its labels, gen_ai maps response_code to error_type, ...). Two series
  * differing only in hidden labels must become one exposed series, or the
- * scrape would carry duplicates. expo_group() projects every series key
+ * scrape would carry duplicates. expo_group() projects each series key
  * (the projection zeroes or rewrites what the family does not show),
- * groups equal projections, and renders each group's label text once;
- * the *_lines() helpers then sum members per group. All scratch memory is
- * allocated at agg_create; only the output strbuf grows.
+ * groups equal projections, and renders a group's label text once, when
+ * the group appears; groupings persist across scrapes (keys never change)
+ * and only new series are added. The *_lines() helpers then sum members
+ * per group. Grouping arrays are allocated at agg_create; the label text
+ * and the output strbuf grow.
  */
 #ifndef TOKENRING_EXPO_H
 #define TOKENRING_EXPO_H
