@@ -46,6 +46,7 @@ static struct agg *make(void)
 		if (i % 2 == 0) {
 			r.flags |= REC_F_STREAM;
 			r.ttft_ns = MS(10);
+			r.chunks = 3;
 		}
 		if (i % 25 == 0) {
 			r.usage_status = REC_USAGE_NOT_REQUESTED;
@@ -89,6 +90,7 @@ Test(summary, document_cumulative)
 	cr_assert_eq(num(s, "usage_available"), 96);
 	cr_assert_eq(num(s, "usage_not_requested"), 4);
 	cr_assert_eq(num(s, "usage_missing"), 0);
+	cr_assert_eq(num(s, "chunks"), 50 * 3);
 	/* nearest rank of 1..100 ms: p50 = 50, p95 = 95, p99 = 99 (within 1%) */
 	cr_assert_leq(fabs(num(s, "latency_p50_ms") - 50) / 50, 0.01);
 	cr_assert_leq(fabs(num(s, "latency_p95_ms") - 95) / 95, 0.01);
