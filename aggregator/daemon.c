@@ -69,23 +69,39 @@ static void resolve_identity(const struct ring *r, const struct tr_record *rec,
 		strcpy(id->namespace_, DAEMON_UNKNOWN);
 }
 
+/* Resolve each record's writer once per run of records from the same
+ * producer registration (a batch usually holds a few writers). */
+static void resolve_batch(struct daemon *d, const struct ring *r, size_t n)
+{
+	uint32_t last = UINT32_MAX;
+	size_t nid = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct tr_record *rec = &d->batch[i];
+		uint32_t key = (uint32_t)rec->producer << 16 | rec->producer_gen;
+		if (key != last || nid == 0) {
+			resolve_identity(r, rec, &d->ids[nid++]);
+			last = key;
+		}
+		d->idp[i] = &d->ids[nid - 1];
+	}
+}
+
 static size_t drain_ring(struct daemon *d, struct ring *r, uint64_t now, size_t budget)
 {
 	size_t total = 0;
 	while (total < budget) {
 		size_t n = ring_consume(r, d->batch, DAEMON_BATCH, now);
-		for (size_t i = 0; i < n; i++) {
-			const struct tr_record *rec = &d->batch[i];
-			struct agg_identity id;
-			resolve_identity(r, rec, &id);
-			agg_ingest(d->agg, rec, &id);
+		resolve_batch(d, r, n);
+		/* one call per batch: it prefetches the next records' series */
+		agg_ingest_batch(d->agg, d->batch, d->idp, n);
+		for (size_t i = 0; i < n && logfile_enabled(&d->access_log); i++) {
 			struct strbuf *line = logfile_line_begin(&d->access_log);
-			if (line) {
-				if (alog_format(rec, &id, &d->cfg.agg, line) == 0)
-					logfile_line_end(&d->access_log, 1);
-				else
-					logfile_line_abort(&d->access_log);
-			}
+			if (!line)
+				continue; /* too much pending: counted as dropped */
+			if (alog_format(&d->batch[i], d->idp[i], &d->cfg.agg, line) == 0)
+				logfile_line_end(&d->access_log, 1);
+			else
+				logfile_line_abort(&d->access_log);
 		}
 		total += n;
 		d->records += n;
@@ -460,7 +476,9 @@ int daemon_start(struct daemon *d, const struct dcfg *cfg, int argc, char *const
 		goto fail;
 	}
 	d->batch = calloc(DAEMON_BATCH, sizeof *d->batch);
-	if (!d->batch) {
+	d->ids = calloc(DAEMON_BATCH, sizeof *d->ids);
+	d->idp = calloc(DAEMON_BATCH, sizeof *d->idp);
+	if (!d->batch || !d->ids || !d->idp) {
 		rc = -ENOMEM;
 		fprintf(stderr, "tokenringd: out of memory\n");
 		goto fail_sig;
@@ -518,6 +536,8 @@ fail_ring:
 fail_agg:
 	agg_destroy(d->agg);
 fail_batch:
+	free(d->idp);
+	free(d->ids);
 	free(d->batch);
 fail_sig:
 	close(d->signal_fd);
@@ -538,6 +558,8 @@ void daemon_stop(struct daemon *d)
 	if (d->old_ring.hdr)
 		ring_detach(&d->old_ring);
 	agg_destroy(d->agg);
+	free(d->idp);
+	free(d->ids);
 	free(d->batch);
 	close(d->signal_fd);
 	strbuf_free(&d->scratch);

@@ -53,6 +53,8 @@ struct daemon {
 	struct signalfd_siginfo siginfo; /* the signalfd read's buffer */
 	struct __kernel_timespec tick_ts;
 	struct tr_record *batch;
+	struct agg_identity *ids;          /* distinct writers of one batch */
+	const struct agg_identity **idp;   /* batch[i]'s writer, into ids */
 	struct strbuf scratch;
 	uint64_t next_housekeeping_ns;
 	uint64_t next_reap_ns;
