@@ -725,15 +725,19 @@ class DashboardLiveTests(unittest.TestCase):
 
     def test_known_latencies_and_producers(self):
         """What the probes asked of the server shows in the panels: o3-mini
-        waits 30 ms before its first byte and streams 15 ms per token; every
+        waits 30 ms before its first byte, so no client sees a token sooner;
+        its one stream with usage has 5 visible + 4 reasoning tokens, the
+        server writing the 5 content chunks 15 ms apart, so on the server
+        side (duration - TTFT) / (9 - 1) >= 4 x 15 ms / 8 = 7.5 ms (a client
+        starved of CPU may read the chunks together: no bound there). Every
         shimmed process registers with its node's ring once."""
         o3 = {**ALL, "model": "o3-mini"}
         for ref in ("A", "B", "C"):
             (ttft,) = self.query(self.expr("Time to first token by model", ref), o3)
-            self.assertGreaterEqual(float(ttft["value"][1]), 0.025, ref)  # the bucket above 30 ms
+            self.assertGreaterEqual(float(ttft["value"][1]), 0.025, ref)  # the bucket holding 30 ms
         for ref in ("A", "B"):
-            (tpot,) = self.query(self.expr("Time per output token by model", ref), o3)
-            self.assertGreaterEqual(float(tpot["value"][1]), 0.01, ref)  # the bucket above 15 ms
+            (tpot,) = self.query(self.expr("Time per output token by model", ref), {**o3, "reporter": "destination"})
+            self.assertGreaterEqual(float(tpot["value"][1]), 0.005, ref)  # the bucket holding 7.5 ms
         want = {"a": 1, "b": 0}  # the server
         for node, _, _, seed in TRAFFIC:
             jobs = traffic.plan(TRAFFIC_REQUESTS, seed, TRAFFIC_ARGS["curl"], TRAFFIC_ARGS["latency_ms"],
