@@ -76,6 +76,7 @@ enum jkey {
 	JK_ARGUMENTS,
 	JK_EMBEDDING,
 	JK_EMBEDDINGS,
+	JK_DATA,
 	JK_COUNT
 };
 

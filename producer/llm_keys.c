@@ -17,6 +17,7 @@ struct key_name {
 #define K(s, id) {s, sizeof(s) - 1, id}
 
 static const struct key_name keys[] = {
+	K("data", JK_DATA),
 	K("text", JK_TEXT),
 	K("type", JK_TYPE),
 	K("delta", JK_DELTA),
@@ -82,8 +83,10 @@ enum jkey jscan_key_id(const char *name, size_t n)
 		else
 			hi = mid;
 	}
+	/* First and last bytes tell most same-length names apart before memcmp. */
 	for (; lo < N_KEYS && keys[lo].len == n; lo++)
-		if (memcmp(keys[lo].name, name, n) == 0)
+		if (keys[lo].name[0] == name[0] && keys[lo].name[n - 1] == name[n - 1] &&
+		    memcmp(keys[lo].name, name, n) == 0)
 			return (enum jkey)keys[lo].id;
 	return JK_OTHER;
 }
