@@ -15,6 +15,7 @@
 #ifndef TOKENRING_AGG_H
 #define TOKENRING_AGG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -108,5 +109,9 @@ int agg_summary_lines(struct agg *a, uint64_t now_realtime_ns, struct strbuf *ou
  * the record is escaped (untrusted bytes, invalid UTF-8 replaced). */
 int alog_format(const struct tr_record *rec, const struct agg_identity *id,
 		const struct agg_config *cfg, struct strbuf *out);
+
+/* True if name is one of the access log's own field names (a header label
+ * may not take one: agg_create refuses it with -EINVAL). */
+bool alog_field_reserved(const char *name);
 
 #endif

@@ -234,7 +234,8 @@ uint64_t ring_record_checksum(const struct tr_record *rec);
 /*
  * Producer table. ring_producer_register claims a free entry for this
  * process and returns its index (gen in *gen), or -ENOSPC (counted).
- * ring_producer_touch refreshes last_seen (call at most once a second).
+ * ring_producer_touch refreshes last_seen (call at most once a second);
+ * it returns -ENOENT when the consumer reaped the entry (register again).
  * ring_producer_lookup returns the entry a record names if it is still the
  * one with that generation, else NULL; the consumer copies its strings
  * with bounds. ring_producers_reap (consumer) frees entries idle longer
@@ -242,7 +243,7 @@ uint64_t ring_record_checksum(const struct tr_record *rec);
  */
 int ring_producer_register(struct ring *r, uint32_t pid, const char *workload,
 			   const char *namespace_, uint64_t now_ns, uint16_t *gen);
-void ring_producer_touch(struct ring *r, int idx, uint64_t now_ns);
+int ring_producer_touch(struct ring *r, int idx, uint16_t gen, uint64_t now_ns);
 const struct ring_producer *ring_producer_lookup(const struct ring *r, unsigned idx,
 						 unsigned gen);
 unsigned ring_producers_reap(struct ring *r, uint64_t now_ns, uint64_t idle_ns);

@@ -1,0 +1,428 @@
+/*
+ * daemon.c - tokenringd's single-threaded io_uring loop. Every source of
+ * work is an io_uring completion: the drain tick (IORING_OP_TIMEOUT), the
+ * signalfd read, the multishot accept and connection I/O (httpd.c), and the
+ * log writes (logfile.c). The loop submits, waits for at least one
+ * completion, handles the whole batch, and advances the CQ once.
+ *
+ * Producers never make a syscall for us: the tick polls the ring, and the
+ * heartbeat producers see is the now_ns of each ring_consume.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "loop.h"
+
+static void arm_tick(struct daemon *d)
+{
+	struct io_uring_sqe *sqe = loop_sqe(&d->io);
+	if (!sqe)
+		return;
+	d->tick_ts.tv_sec = d->cfg.tick_us / 1000000u;
+	d->tick_ts.tv_nsec = (long long)(d->cfg.tick_us % 1000000u) * 1000;
+	io_uring_prep_timeout(sqe, &d->tick_ts, 0, 0);
+	io_uring_sqe_set_data64(sqe, loop_ud(LOOP_OP_TICK, 0, 0));
+}
+
+static void arm_signal(struct daemon *d)
+{
+	struct io_uring_sqe *sqe = loop_sqe(&d->io);
+	if (!sqe)
+		return;
+	io_uring_prep_read(sqe, d->signal_fd, &d->siginfo, sizeof d->siginfo, 0);
+	io_uring_sqe_set_data64(sqe, loop_ud(LOOP_OP_SIGNAL, 0, 0));
+}
+
+static void copy_bounded(char *dst, size_t cap, const char *src, size_t srccap)
+{
+	size_t n = strnlen(src, srccap < cap ? srccap : cap - 1);
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+/* Who wrote rec: its producer table entry if it still holds the same
+ * registration, else "unknown" (reaped, or a hostile index). */
+static void resolve_identity(const struct ring *r, const struct tr_record *rec,
+			     struct agg_identity *id)
+{
+	const struct ring_producer *p = ring_producer_lookup(r, rec->producer, rec->producer_gen);
+	if (p) {
+		copy_bounded(id->workload, sizeof id->workload, p->workload, sizeof p->workload);
+		copy_bounded(id->namespace_, sizeof id->namespace_, p->namespace_,
+			     sizeof p->namespace_);
+	}
+	if (!p || !id->workload[0])
+		strcpy(id->workload, DAEMON_UNKNOWN);
+	if (!p || !id->namespace_[0])
+		strcpy(id->namespace_, DAEMON_UNKNOWN);
+}
+
+size_t daemon_drain(struct daemon *d, uint64_t now, size_t budget)
+{
+	size_t total = 0;
+	while (total < budget) {
+		size_t n = ring_consume(&d->ring, d->batch, DAEMON_BATCH, now);
+		for (size_t i = 0; i < n; i++) {
+			const struct tr_record *rec = &d->batch[i];
+			struct agg_identity id;
+			resolve_identity(&d->ring, rec, &id);
+			agg_ingest(d->agg, rec, &id);
+			struct strbuf *line = logfile_line_begin(&d->access_log);
+			if (line) {
+				if (alog_format(rec, &id, &d->cfg.agg, line) == 0)
+					logfile_line_end(&d->access_log, 1);
+				else
+					logfile_line_abort(&d->access_log);
+			}
+		}
+		total += n;
+		d->records += n;
+		if (n < DAEMON_BATCH)
+			break;
+	}
+	return total;
+}
+
+static void write_summary(struct daemon *d, uint64_t now_rt)
+{
+	struct strbuf *out = logfile_line_begin(&d->summary_log);
+	if (!out) {
+		/* Off (or backed up): still close the interval so the next
+		 * lines cover only their own interval. */
+		strbuf_reset(&d->scratch);
+		agg_summary_lines(d->agg, now_rt, &d->scratch);
+		return;
+	}
+	size_t from = out->len;
+	if (agg_summary_lines(d->agg, now_rt, out) != 0) {
+		logfile_line_abort(&d->summary_log);
+		return;
+	}
+	logfile_line_end(&d->summary_log,
+			 out->len > from ? logfile_count_lines(out->data + from, out->len - from) : 0);
+}
+
+static void flush_logs(struct daemon *d, uint64_t now)
+{
+	logfile_flush(&d->access_log, &d->io, now);
+	logfile_flush(&d->summary_log, &d->io, now);
+}
+
+static void on_tick(struct daemon *d)
+{
+	uint64_t now = loop_now_ns();
+	daemon_drain(d, now, DAEMON_TICK_BUDGET);
+	if (now >= d->next_summary_ns) {
+		write_summary(d, loop_realtime_ns());
+		d->next_summary_ns = now + (uint64_t)d->cfg.summary_interval_s * 1000000000ull;
+	}
+	if (now >= d->next_housekeeping_ns) {
+		httpd_tick(&d->http, now);
+		d->next_housekeeping_ns = now + DAEMON_HOUSEKEEPING_NS;
+	}
+	if (now >= d->next_reap_ns) {
+		ring_producers_reap(&d->ring, now, DAEMON_PRODUCER_IDLE_NS);
+		d->next_reap_ns = now + DAEMON_REAP_EVERY_NS;
+	}
+	flush_logs(d, now);
+}
+
+/* SIGHUP: re-read the config file and re-apply the command line over it;
+ * apply what can change live, say what needs a restart; reopen the logs
+ * either way (logrotate moved them). */
+static void reload(struct daemon *d)
+{
+	char err[512];
+	struct dcfg *next = malloc(sizeof *next);
+	d->reloads++;
+	if (!next) {
+		d->reload_errors++;
+		fprintf(stderr, "tokenringd: SIGHUP: out of memory; keeping the running config\n");
+		goto reopen;
+	}
+	dcfg_default(next);
+	if (dcfg_parse_args(next, d->argc, d->argv, err, sizeof err) != DCFG_OK) {
+		d->reload_errors++;
+		fprintf(stderr, "tokenringd: SIGHUP: %s; keeping the running config\n", err);
+		goto done;
+	}
+	const char *what;
+	if (dcfg_needs_restart(&d->cfg, next, &what))
+		fprintf(stderr,
+			"tokenringd: SIGHUP: '%s' (and any other ring, listen or aggregation "
+			"setting) changes only at restart\n",
+			what);
+	/* Live: logs, rotation, summary interval, tick, HTTP deadlines. */
+	strcpy(d->cfg.access_log, next->access_log);
+	strcpy(d->cfg.summary_log, next->summary_log);
+	d->cfg.access_log_max_bytes = next->access_log_max_bytes;
+	d->cfg.access_log_keep = next->access_log_keep;
+	d->cfg.summary_interval_s = next->summary_interval_s;
+	d->cfg.tick_us = next->tick_us;
+	d->cfg.http_timeout_ms = next->http_timeout_ms;
+	d->http.timeout_ns = (uint64_t)next->http_timeout_ms * 1000000ull;
+	logfile_reconfigure(&d->access_log, d->cfg.access_log, d->cfg.access_log_max_bytes,
+			    d->cfg.access_log_keep);
+	logfile_reconfigure(&d->summary_log, d->cfg.summary_log, 0, 0);
+	uint64_t next_summary = loop_now_ns() + (uint64_t)d->cfg.summary_interval_s * 1000000000ull;
+	if (next_summary < d->next_summary_ns)
+		d->next_summary_ns = next_summary;
+done:
+	free(next);
+reopen:
+	logfile_reopen(&d->access_log);
+	logfile_reopen(&d->summary_log);
+	flush_logs(d, loop_now_ns());
+}
+
+static void on_signal(struct daemon *d, int res)
+{
+	if (res == (int)sizeof d->siginfo) {
+		switch (d->siginfo.ssi_signo) {
+		case SIGHUP:
+			reload(d);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			d->stopping = true;
+			return; /* no re-arm: the loop ends */
+		default:
+			break;
+		}
+	}
+	arm_signal(d);
+}
+
+static void dispatch(struct daemon *d, const struct io_uring_cqe *cqe)
+{
+	uint64_t ud = io_uring_cqe_get_data64(cqe);
+	switch (loop_ud_op(ud)) {
+	case LOOP_OP_TICK:
+		on_tick(d);
+		if (!d->stopping)
+			arm_tick(d);
+		break;
+	case LOOP_OP_SIGNAL:
+		on_signal(d, cqe->res);
+		break;
+	case LOOP_OP_ACCEPT:
+	case LOOP_OP_RECV:
+	case LOOP_OP_SEND:
+		httpd_on_cqe(&d->http, ud, cqe->res, cqe->flags, loop_now_ns());
+		break;
+	case LOOP_OP_LOG_WRITE:
+		logfile_on_cqe(loop_ud_index(ud) == DAEMON_LOG_ACCESS ? &d->access_log
+								      : &d->summary_log,
+			       &d->io, cqe->res, loop_now_ns());
+		break;
+	default:
+		break;
+	}
+}
+
+/* Submit, wait for at least one completion (or until deadline), handle the
+ * batch, advance once. */
+static void run_once(struct daemon *d, const struct __kernel_timespec *wait)
+{
+	struct io_uring_cqe *cqe;
+	int rc;
+	if (wait)
+		rc = io_uring_submit_and_wait_timeout(&d->io, &cqe, 1, (struct __kernel_timespec *)wait,
+						      NULL);
+	else
+		rc = io_uring_submit_and_wait(&d->io, 1);
+	if (rc < 0 && rc != -EINTR && rc != -ETIME && rc != -EAGAIN && rc != -EBUSY)
+		fprintf(stderr, "tokenringd: io_uring wait: %s\n", strerror(-rc));
+	unsigned head, seen = 0;
+	io_uring_for_each_cqe(&d->io, head, cqe)
+	{
+		dispatch(d, cqe);
+		seen++;
+	}
+	io_uring_cq_advance(&d->io, seen);
+}
+
+static void shutdown_drain(struct daemon *d)
+{
+	/* Take everything published; wait a little for producers caught
+	 * between claim and publish, so a record written just before SIGTERM
+	 * is not lost (ring_consume skips a dead producer's slot after the
+	 * ring's skip timeout; we give up waiting at DAEMON_SHUTDOWN_DRAIN_NS). */
+	uint64_t until = loop_now_ns() + DAEMON_SHUTDOWN_DRAIN_NS;
+	for (;;) {
+		uint64_t now = loop_now_ns();
+		size_t n = daemon_drain(d, now, SIZE_MAX);
+		struct ring_stats st;
+		ring_get_stats(&d->ring, &st);
+		if (n == 0 && st.head >= st.tail)
+			break;
+		if (now > until)
+			break;
+		if (n == 0)
+			usleep(1000);
+	}
+	write_summary(d, loop_realtime_ns());
+	uint64_t flush_until = loop_now_ns() + DAEMON_SHUTDOWN_FLUSH_NS;
+	struct __kernel_timespec wait = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+	for (;;) {
+		uint64_t now = loop_now_ns();
+		flush_logs(d, now);
+		if ((logfile_idle(&d->access_log) && logfile_idle(&d->summary_log)) || now > flush_until)
+			break;
+		run_once(d, &wait);
+	}
+	if (!logfile_idle(&d->access_log) || !logfile_idle(&d->summary_log))
+		fprintf(stderr, "tokenringd: logs not fully flushed at exit (%llu access log lines "
+				"dropped)\n",
+			(unsigned long long)d->access_log.dropped);
+}
+
+int daemon_run(struct daemon *d)
+{
+	while (!d->stopping)
+		run_once(d, NULL);
+	shutdown_drain(d);
+	return 0;
+}
+
+static int setup_signals(struct daemon *d)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	d->signal_fd = signalfd(-1, &set, SFD_CLOEXEC);
+	return d->signal_fd < 0 ? -errno : 0;
+}
+
+int daemon_start(struct daemon *d, const struct dcfg *cfg, int argc, char *const argv[])
+{
+	int rc;
+	char addr[96];
+	memset(d, 0, sizeof *d);
+	d->cfg = *cfg;
+	d->argc = argc;
+	d->argv = argv;
+	d->signal_fd = -1;
+	d->start_realtime_ns = loop_realtime_ns();
+	strbuf_init(&d->scratch);
+
+	rc = setup_signals(d);
+	if (rc) {
+		fprintf(stderr, "tokenringd: signalfd: %s\n", strerror(-rc));
+		goto fail;
+	}
+	d->batch = calloc(DAEMON_BATCH, sizeof *d->batch);
+	if (!d->batch) {
+		rc = -ENOMEM;
+		fprintf(stderr, "tokenringd: out of memory\n");
+		goto fail_sig;
+	}
+	rc = agg_create(&cfg->agg, &d->agg);
+	if (rc) {
+		fprintf(stderr, "tokenringd: aggregation table for %u series: %s\n",
+			cfg->agg.max_series, strerror(-rc));
+		goto fail_batch;
+	}
+	struct ring_config rc_cfg;
+	dcfg_ring_config(cfg, &rc_cfg);
+	rc = ring_create(cfg->ring_path, &rc_cfg, &d->ring);
+	if (rc) {
+		fprintf(stderr, "tokenringd: ring %s: %s\n", cfg->ring_path, ring_strerror(rc));
+		goto fail_agg;
+	}
+	rc = io_uring_queue_init(DAEMON_QUEUE_DEPTH, &d->io, 0);
+	if (rc) {
+		fprintf(stderr, "tokenringd: io_uring_queue_init: %s\n", strerror(-rc));
+		goto fail_ring;
+	}
+	rc = httpd_start(&d->http, &d->io, (const struct sockaddr *)&cfg->listen_addr,
+			 cfg->listen_addr_len, cfg->max_connections,
+			 (uint64_t)cfg->http_timeout_ms * 1000000ull, daemon_http, d);
+	if (rc) {
+		fprintf(stderr, "tokenringd: listen %s: %s\n", cfg->listen, strerror(-rc));
+		goto fail_uring;
+	}
+	logfile_init(&d->access_log, "access-log", cfg->access_log, cfg->access_log_max_bytes,
+		     cfg->access_log_keep, DAEMON_LOG_ACCESS);
+	logfile_init(&d->summary_log, "summary-log", cfg->summary_log, 0, 0, DAEMON_LOG_SUMMARY);
+
+	uint64_t now = loop_now_ns();
+	d->next_summary_ns = now + (uint64_t)cfg->summary_interval_s * 1000000000ull;
+	d->next_reap_ns = now + DAEMON_REAP_EVERY_NS;
+	arm_tick(d);
+	arm_signal(d);
+	io_uring_submit(&d->io);
+
+	httpd_bound_str(&d->http, addr, sizeof addr);
+	struct ring_stats st;
+	ring_get_stats(&d->ring, &st);
+	fprintf(stderr, "tokenringd %s: ring %s (capacity %u, epoch %llu), listening on %s\n",
+		TOKENRING_VERSION, cfg->ring_path, st.capacity, (unsigned long long)st.epoch, addr);
+	return 0;
+
+fail_uring:
+	io_uring_queue_exit(&d->io);
+fail_ring:
+	ring_detach(&d->ring);
+fail_agg:
+	agg_destroy(d->agg);
+fail_batch:
+	free(d->batch);
+fail_sig:
+	close(d->signal_fd);
+fail:
+	strbuf_free(&d->scratch);
+	return rc;
+}
+
+void daemon_stop(struct daemon *d)
+{
+	httpd_stop(&d->http);
+	io_uring_queue_exit(&d->io);
+	logfile_close(&d->access_log);
+	logfile_close(&d->summary_log);
+	/* The ring file stays: producers keep publishing into it and the next
+	 * tokenringd adopts it. */
+	ring_detach(&d->ring);
+	agg_destroy(d->agg);
+	free(d->batch);
+	close(d->signal_fd);
+	strbuf_free(&d->scratch);
+}
+
+bool daemon_ring_ok(const struct daemon *d, const char **why)
+{
+	struct stat st;
+	const struct ring_header *h = d->ring.hdr;
+	if (!h || h->magic != RING_MAGIC || h->version != RING_VERSION) {
+		*why = "ring header damaged";
+		return false;
+	}
+	if (atomic_load_explicit(&((struct ring_header *)h)->state, memory_order_relaxed) !=
+	    RING_STATE_LIVE) {
+		*why = "ring retired";
+		return false;
+	}
+	if (stat(d->cfg.ring_path, &st) != 0) {
+		*why = "ring file missing";
+		return false;
+	}
+	if (st.st_ino != d->ring.ino || st.st_dev != d->ring.dev) {
+		*why = "ring file replaced by another file";
+		return false;
+	}
+	*why = NULL;
+	return true;
+}

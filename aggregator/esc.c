@@ -1,0 +1,156 @@
+/*
+ * esc.c - output escaping for Prometheus label values and JSON strings.
+ * Plain runs are copied with one append; only special bytes take the slow
+ * path, so a clean model name costs a scan and a memcpy.
+ */
+#include <string.h>
+
+#include "esc.h"
+
+#define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD in UTF-8 */
+
+size_t esc_utf8_char(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	if (c < 0x80)
+		return 1;
+	size_t len;
+	unsigned lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0; /* no overlong */
+		else if (c == 0xed)
+			hi = 0x9f; /* no surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f; /* <= U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+/* Shared walker: copies runs of bytes that need nothing, hands every other
+ * position to `special`, which appends its replacement. */
+typedef int (*esc_special_fn)(struct strbuf *b, unsigned char c);
+typedef int (*esc_bad_fn)(struct strbuf *b);
+
+static int walk(struct strbuf *b, const char *str, size_t n, const unsigned char *needs,
+		esc_special_fn special, esc_bad_fn bad)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t run = 0, i = 0;
+	int rc = 0;
+
+	while (i < n && s[i]) {
+		unsigned char c = s[i];
+		if (c < 0x80 && !needs[c]) {
+			i++;
+			continue;
+		}
+		size_t len = c < 0x80 ? 1 : esc_utf8_char(s + i, n - i);
+		if (len > 1) {
+			/* A multi-byte character must not hide a NUL inside: it
+			 * cannot, continuation bytes are >= 0x80. Copy as is. */
+			i += len;
+			continue;
+		}
+		if ((rc = strbuf_append(b, s + run, i - run)))
+			return rc;
+		rc = len == 0 ? bad(b) : special(b, c);
+		if (rc)
+			return rc;
+		i++;
+		run = i;
+	}
+	return strbuf_append(b, s + run, i - run);
+}
+
+/* Bytes below 0x80 that cannot be copied as they are. */
+static const unsigned char prom_needs[128] = {[0 ... 0x1f] = 1, ['\\'] = 1, ['"'] = 1,
+					      [0x7f] = 1};
+static const unsigned char json_needs[128] = {[0 ... 0x1f] = 1, ['\\'] = 1, ['"'] = 1};
+
+static int prom_special(struct strbuf *b, unsigned char c)
+{
+	switch (c) {
+	case '\\':
+		return strbuf_append(b, "\\\\", 2);
+	case '"':
+		return strbuf_append(b, "\\\"", 2);
+	case '\n':
+		return strbuf_append(b, "\\n", 2);
+	default:
+		return strbuf_append(b, REPLACEMENT, 3);
+	}
+}
+
+static int json_special(struct strbuf *b, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	switch (c) {
+	case '\\':
+		return strbuf_append(b, "\\\\", 2);
+	case '"':
+		return strbuf_append(b, "\\\"", 2);
+	case '\n':
+		return strbuf_append(b, "\\n", 2);
+	case '\r':
+		return strbuf_append(b, "\\r", 2);
+	case '\t':
+		return strbuf_append(b, "\\t", 2);
+	case '\b':
+		return strbuf_append(b, "\\b", 2);
+	case '\f':
+		return strbuf_append(b, "\\f", 2);
+	default: {
+		char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+		return strbuf_append(b, u, 6);
+	}
+	}
+}
+
+static int json_replacement(struct strbuf *b)
+{
+	return strbuf_append(b, "\\ufffd", 6);
+}
+
+static int prom_replacement(struct strbuf *b)
+{
+	return strbuf_append(b, REPLACEMENT, 3);
+}
+
+int esc_prom(struct strbuf *b, const char *s, size_t n)
+{
+	return walk(b, s, n, prom_needs, prom_special, prom_replacement);
+}
+
+int esc_json(struct strbuf *b, const char *s, size_t n)
+{
+	return walk(b, s, n, json_needs, json_special, json_replacement);
+}
+
+static const unsigned char utf8_needs[128]; /* all zero: ASCII passes */
+
+static int no_special(struct strbuf *b, unsigned char c)
+{
+	return strbuf_append(b, &c, 1);
+}
+
+int esc_utf8(struct strbuf *b, const char *s, size_t n)
+{
+	return walk(b, s, n, utf8_needs, no_special, prom_replacement);
+}

@@ -1,0 +1,58 @@
+/*
+ * expo_asm.c - the `asm` family: Alibaba Service Mesh's LLM proxy token
+ * counters exactly as its sidecar exposes them (seeds 000, 001):
+ * asm_llm_proxy_prompt_tokens and asm_llm_proxy_completion_tokens (counters
+ * without the _total suffix, as ASM names them) with the four llmproxy_*
+ * labels. ASM's plugin runs on the caller's sidecar, so only reporter=source
+ * records count here (a call seen by both ends is counted once).
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "expo.h"
+
+static void project(const struct series_key *in, struct series_key *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->reporter = in->reporter;
+	memcpy(out->workload, in->workload, sizeof(out->workload));
+	memcpy(out->namespace_, in->namespace_, sizeof(out->namespace_));
+	memcpy(out->destination, in->destination, sizeof(out->destination));
+	memcpy(out->model, in->model, sizeof(out->model));
+}
+
+static int labels(struct strbuf *b, const struct series_key *k, const struct agg_config *cfg)
+{
+	(void)cfg;
+	bool first = true;
+	int rc = expo_label(b, &first, "llmproxy_source_workload", k->workload,
+			    sizeof(k->workload));
+	if (!rc)
+		rc = expo_label(b, &first, "llmproxy_source_workload_namespace", k->namespace_,
+				sizeof(k->namespace_));
+	if (!rc)
+		rc = expo_label(b, &first, "llmproxy_destination_service", k->destination,
+				sizeof(k->destination));
+	if (!rc)
+		rc = expo_label(b, &first, "llmproxy_model", k->model, sizeof(k->model));
+	return rc;
+}
+
+int expo_asm(const struct agg *a, struct strbuf *out)
+{
+	int rc = expo_group(a, project, labels);
+	if (!rc)
+		rc = expo_header(out, "asm_llm_proxy_prompt_tokens", "Number of input tokens",
+				 "counter");
+	if (!rc)
+		rc = expo_u64_lines(a, out, "asm_llm_proxy_prompt_tokens",
+				    offsetof(struct series, st.prompt_tokens), expo_is_source, NULL);
+	if (!rc)
+		rc = expo_header(out, "asm_llm_proxy_completion_tokens", "Number of output tokens",
+				 "counter");
+	if (!rc)
+		rc = expo_u64_lines(a, out, "asm_llm_proxy_completion_tokens",
+				    offsetof(struct series, st.completion_tokens), expo_is_source,
+				    NULL);
+	return rc;
+}

@@ -1,0 +1,68 @@
+/*
+ * expo_istio.c - the `istio` family: Istio's standard request metrics
+ * (seed 003) with ASM's custom `model` dimension (seed 000):
+ * istio_requests_total and istio_request_duration_milliseconds (Envoy's
+ * default buckets), labels reporter, source_workload,
+ * source_workload_namespace, destination_service, request_protocol
+ * ("http": the shim frames HTTP/1.1), response_code, model. Both reporters
+ * are shown, as Istio does.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "expo.h"
+
+static void project(const struct series_key *in, struct series_key *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->reporter = in->reporter;
+	out->response_code = in->response_code;
+	memcpy(out->workload, in->workload, sizeof(out->workload));
+	memcpy(out->namespace_, in->namespace_, sizeof(out->namespace_));
+	memcpy(out->destination, in->destination, sizeof(out->destination));
+	memcpy(out->model, in->model, sizeof(out->model));
+}
+
+static int labels(struct strbuf *b, const struct series_key *k, const struct agg_config *cfg)
+{
+	(void)cfg;
+	bool first = true;
+	char code[24];
+	size_t n = expo_utoa(code, k->response_code);
+	const char *rep = rec_reporter_name(k->reporter);
+	int rc = expo_label(b, &first, "reporter", rep, strlen(rep));
+	if (!rc)
+		rc = expo_label(b, &first, "source_workload", k->workload, sizeof(k->workload));
+	if (!rc)
+		rc = expo_label(b, &first, "source_workload_namespace", k->namespace_,
+				sizeof(k->namespace_));
+	if (!rc)
+		rc = expo_label(b, &first, "destination_service", k->destination,
+				sizeof(k->destination));
+	if (!rc)
+		rc = expo_label(b, &first, "request_protocol", "http", 4);
+	if (!rc)
+		rc = expo_label(b, &first, "response_code", code, n);
+	if (!rc)
+		rc = expo_label(b, &first, "model", k->model, sizeof(k->model));
+	return rc;
+}
+
+int expo_istio(const struct agg *a, struct strbuf *out)
+{
+	int rc = expo_group(a, project, labels);
+	if (!rc)
+		rc = expo_header(out, "istio_requests_total",
+				 "Total number of requests handled by the proxy", "counter");
+	if (!rc)
+		rc = expo_u64_lines(a, out, "istio_requests_total",
+				    offsetof(struct series, st.requests), NULL, NULL);
+	if (!rc)
+		rc = expo_header(out, "istio_request_duration_milliseconds",
+				 "Request duration distribution", "histogram");
+	if (!rc)
+		rc = expo_hist_lines(a, out, "istio_request_duration_milliseconds",
+				     offsetof(struct series, is_duration), &hist_istio_duration, 6,
+				     NULL, NULL);
+	return rc;
+}

@@ -1,0 +1,51 @@
+/*
+ * expo_kgateway.c - the `kgateway` family: kgateway AI Gateway's token
+ * counters (seed 004): ai_prompt_tokens_total and ai_completion_tokens_total
+ * with `llm` (the provider) and `model` (the request's model), plus the
+ * configured header labels, as kgateway's custom labels (team, ...) add
+ * them. A gateway is the caller of the provider: reporter=source records.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "expo.h"
+
+static void project(const struct series_key *in, struct series_key *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->reporter = in->reporter;
+	out->provider = in->provider;
+	memcpy(out->model, in->model, sizeof(out->model));
+	memcpy(out->labels, in->labels, sizeof(out->labels));
+}
+
+static int labels(struct strbuf *b, const struct series_key *k, const struct agg_config *cfg)
+{
+	bool first = true;
+	const char *llm = rec_provider_name(k->provider);
+	int rc = expo_label(b, &first, "llm", llm, strlen(llm));
+	if (!rc)
+		rc = expo_label(b, &first, "model", k->model, sizeof(k->model));
+	for (unsigned i = 0; i < REC_LABELS && !rc; i++)
+		if (cfg->label_names[i][0])
+			rc = expo_label(b, &first, cfg->label_names[i], k->labels[i],
+					sizeof(k->labels[i]));
+	return rc;
+}
+
+int expo_kgateway(const struct agg *a, struct strbuf *out)
+{
+	int rc = expo_group(a, project, labels);
+	if (!rc)
+		rc = expo_header(out, "ai_prompt_tokens_total", "Prompt tokens", "counter");
+	if (!rc)
+		rc = expo_u64_lines(a, out, "ai_prompt_tokens_total",
+				    offsetof(struct series, st.prompt_tokens), expo_is_source, NULL);
+	if (!rc)
+		rc = expo_header(out, "ai_completion_tokens_total", "Completion tokens", "counter");
+	if (!rc)
+		rc = expo_u64_lines(a, out, "ai_completion_tokens_total",
+				    offsetof(struct series, st.completion_tokens), expo_is_source,
+				    NULL);
+	return rc;
+}

@@ -1,0 +1,157 @@
+/*
+ * expo_tokenring.c - the `tokenring` family: tokenring's own names, with
+ * the full label tuple (reporter, source_workload, source_namespace,
+ * destination_service, provider, model, response_code, then the configured
+ * header labels). The operation and the response model are not labels
+ * here, so series differing only in those are summed.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "expo.h"
+
+static void project(const struct series_key *in, struct series_key *out)
+{
+	*out = *in;
+	out->operation = 0;
+	memset(out->response_model, 0, sizeof(out->response_model));
+}
+
+static int labels(struct strbuf *b, const struct series_key *k, const struct agg_config *cfg)
+{
+	bool first = true;
+	char code[24];
+	size_t n = expo_utoa(code, k->response_code);
+	const char *rep = rec_reporter_name(k->reporter);
+	const char *prov = rec_provider_name(k->provider);
+	int rc = expo_label(b, &first, "reporter", rep, strlen(rep));
+	if (!rc)
+		rc = expo_label(b, &first, "source_workload", k->workload, sizeof(k->workload));
+	if (!rc)
+		rc = expo_label(b, &first, "source_namespace", k->namespace_, sizeof(k->namespace_));
+	if (!rc)
+		rc = expo_label(b, &first, "destination_service", k->destination,
+				sizeof(k->destination));
+	if (!rc)
+		rc = expo_label(b, &first, "provider", prov, strlen(prov));
+	if (!rc)
+		rc = expo_label(b, &first, "model", k->model, sizeof(k->model));
+	if (!rc)
+		rc = expo_label(b, &first, "response_code", code, n);
+	for (unsigned i = 0; i < REC_LABELS && !rc; i++)
+		if (cfg->label_names[i][0])
+			rc = expo_label(b, &first, cfg->label_names[i], k->labels[i],
+					sizeof(k->labels[i]));
+	return rc;
+}
+
+struct counter {
+	const char *name;
+	const char *help;
+	size_t off;
+};
+
+#define ST(f) offsetof(struct series, st.f)
+
+static const struct counter counters[] = {
+	{"tokenring_requests_total", "LLM requests, by label tuple.", ST(requests)},
+	{"tokenring_prompt_tokens_total", "Input (prompt) tokens as reported by the provider.",
+	 ST(prompt_tokens)},
+	{"tokenring_completion_tokens_total",
+	 "Output (completion) tokens as reported by the provider.", ST(completion_tokens)},
+	{"tokenring_cached_tokens_total",
+	 "Input tokens served from the provider's prompt cache (cache reads).",
+	 ST(cached_tokens)},
+	{"tokenring_reasoning_tokens_total", "Reasoning tokens, as reported by the provider.",
+	 ST(reasoning_tokens)},
+	{"tokenring_request_bytes_total", "Request bytes on the wire, headers included.",
+	 ST(req_bytes)},
+	{"tokenring_response_bytes_total", "Response bytes on the wire, headers included.",
+	 ST(resp_bytes)},
+	{"tokenring_stream_chunks_total", "Stream events carrying content (SSE or NDJSON).",
+	 ST(chunks)},
+};
+
+static int usage_lines(const struct agg *a, struct strbuf *out)
+{
+	static const char *const extra[REC_USAGE_COUNT] = {
+		[REC_USAGE_NONE] = "status=\"none\"",
+		[REC_USAGE_AVAILABLE] = "status=\"available\"",
+		[REC_USAGE_NOT_REQUESTED] = "status=\"not_requested\"",
+		[REC_USAGE_MISSING] = "status=\"missing\"",
+		[REC_USAGE_INTERRUPTED] = "status=\"interrupted\"",
+	};
+	int rc = expo_header(out, "tokenring_usage_total",
+			     "Requests by token usage status: available, not_requested (stream "
+			     "without include_usage), missing, interrupted; none for non-LLM HTTP.",
+			     "counter");
+	for (unsigned s = 0; s < REC_USAGE_COUNT && !rc; s++)
+		rc = expo_u64_lines_nonzero(a, out, "tokenring_usage_total",
+					    offsetof(struct series, st.usage) + s * sizeof(uint64_t),
+					    NULL, extra[s]);
+	return rc;
+}
+
+static int cost_lines(const struct agg *a, struct strbuf *out)
+{
+	const struct expo_scratch *x = a->x;
+	int rc = expo_header(out, "tokenring_cost_usd_total",
+			     "Cost in USD from the configured per-model prices.", "counter");
+	for (uint32_t g = 0; g < x->ngroups && !rc; g++) {
+		const struct series *first = &a->tab.series[x->gfirst[g]];
+		if (first->price == SERIES_NO_PRICE)
+			continue; /* every member has the group's model, so its price */
+		const struct agg_price *p = &a->cfg.prices[first->price];
+		uint64_t in = 0, outt = 0;
+		for (uint32_t i = x->gfirst[g]; i != EXPO_END; i = x->next[i]) {
+			in += a->tab.series[i].st.prompt_tokens;
+			outt += a->tab.series[i].st.completion_tokens;
+		}
+		double usd = ((double)in * p->input_usd_per_mtok +
+			      (double)outt * p->output_usd_per_mtok) / 1e6;
+		rc = expo_line_start(out, "tokenring_cost_usd_total", NULL,
+				     x->labels.data + x->loff[g], x->llen[g], NULL, NULL);
+		if (!rc)
+			rc = expo_double(out, usd);
+		if (!rc)
+			rc = strbuf_append(out, "\n", 1);
+	}
+	return rc;
+}
+
+int expo_tokenring(const struct agg *a, struct strbuf *out)
+{
+	int rc = expo_group(a, project, labels);
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]) && !rc; i++) {
+		rc = expo_header(out, counters[i].name, counters[i].help, "counter");
+		if (!rc)
+			rc = expo_u64_lines(a, out, counters[i].name, counters[i].off, NULL, NULL);
+	}
+	if (!rc)
+		rc = usage_lines(a, out);
+	if (!rc && a->cfg.n_prices)
+		rc = cost_lines(a, out);
+	if (!rc)
+		rc = expo_header(out, "tokenring_request_duration_seconds",
+				 "Request first byte to response last byte.", "histogram");
+	if (!rc)
+		rc = expo_hist_lines(a, out, "tokenring_request_duration_seconds",
+				     offsetof(struct series, tr_duration), &hist_tr_duration, 9,
+				     NULL, NULL);
+	if (!rc)
+		rc = expo_header(out, "tokenring_time_to_first_token_seconds",
+				 "Streams: request first byte to the first content chunk.",
+				 "histogram");
+	if (!rc)
+		rc = expo_hist_lines(a, out, "tokenring_time_to_first_token_seconds",
+				     offsetof(struct series, tr_ttft), &hist_tr_ttft, 9, NULL, NULL);
+	if (!rc)
+		rc = expo_header(out, "tokenring_time_per_output_token_seconds",
+				 "Streams with usage and more than one output token: "
+				 "(duration - time to first token) / (output tokens - 1).",
+				 "histogram");
+	if (!rc)
+		rc = expo_hist_lines(a, out, "tokenring_time_per_output_token_seconds",
+				     offsetof(struct series, tr_tpot), &hist_tr_tpot, 9, NULL, NULL);
+	return rc;
+}

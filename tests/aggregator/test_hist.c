@@ -1,0 +1,214 @@
+/* test_hist.c - the quantile sketch against sorted samples (relative error
+ * bound), and the exactness of fixed Prometheus buckets at their
+ * boundaries. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "hist.h"
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank quantile of sorted samples. */
+static uint64_t nearest_rank(const uint64_t *s, size_t n, double q)
+{
+	size_t rank = (size_t)ceil(q * (double)n);
+	if (rank == 0)
+		rank = 1;
+	return s[rank - 1];
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void check_quantiles(uint64_t *v, size_t n, const char *what)
+{
+	struct hist_pool pool;
+	struct hist h;
+	cr_assert_eq(hist_pool_init(&pool, 64), 0);
+	hist_init(&h);
+	for (size_t i = 0; i < n; i++)
+		hist_add(&h, &pool, v[i]);
+	qsort(v, n, sizeof(*v), cmp_u64);
+	cr_assert_eq(pool.exhausted, 0);
+	static const double qs[] = {0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999};
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		double want = (double)nearest_rank(v, n, qs[i]);
+		double got = hist_quantile(&h, &pool, qs[i]);
+		double err = want == 0 ? fabs(got) : fabs(got - want) / want;
+		cr_assert_leq(err, 1.0 / 128, "%s q=%.3f want %.0f got %.1f err %.5f", what, qs[i],
+			      want, got, err);
+	}
+	cr_assert_eq(hist_quantile(&h, &pool, 0), (double)v[0]);
+	cr_assert_eq(hist_quantile(&h, &pool, 1), (double)v[n - 1]);
+	cr_assert_eq(h.count, n);
+	hist_reset(&h, &pool);
+	cr_assert_eq(pool.in_use, 0, "reset gives every chunk back");
+	hist_pool_destroy(&pool);
+}
+
+Test(hist, quantiles_log_uniform_latencies)
+{
+	/* 1 ms .. 100 s, log-uniform: every octave populated */
+	static uint64_t v[20000];
+	for (size_t i = 0; i < 20000; i++)
+		v[i] = (uint64_t)(1e6 * pow(10, (double)(rnd() % 100000) / 20000.0));
+	check_quantiles(v, 20000, "log-uniform");
+}
+
+Test(hist, quantiles_tight_cluster_and_small_values)
+{
+	static uint64_t v[5000];
+	for (size_t i = 0; i < 5000; i++)
+		v[i] = 250000000ull + rnd() % 3000000; /* 250 ms +- 1% */
+	check_quantiles(v, 5000, "cluster");
+	for (size_t i = 0; i < 5000; i++)
+		v[i] = rnd() % 200; /* exact region and first octaves */
+	check_quantiles(v, 5000, "small");
+}
+
+Test(hist, small_values_are_exact)
+{
+	struct hist_pool pool;
+	struct hist h;
+	hist_pool_init(&pool, 4);
+	hist_init(&h);
+	for (uint64_t v = 0; v < 64; v++)
+		hist_add(&h, &pool, v);
+	cr_assert_eq(hist_quantile(&h, &pool, 0.5), 31.0);
+	cr_assert_eq(hist_quantile(&h, &pool, 0.25), 15.0);
+	hist_pool_destroy(&pool);
+}
+
+Test(hist, locate_covers_every_value_once)
+{
+	/* bucket ranges tile the integers: lower(v's bucket) <= v < lower + width */
+	uint64_t probes[] = {0, 1, 63, 64, 65, 127, 128, 129, 255, 256, 1000, 999999,
+			     1000000, (1ull << 42) - 1, 1ull << 42, (1ull << 43) - 1};
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		unsigned o, s;
+		hist_locate(probes[i], &o, &s);
+		uint64_t lo = hist_bucket_lower(o, s), w = hist_bucket_width(o);
+		cr_assert(lo <= probes[i] && probes[i] < lo + w, "v=%lu o=%u s=%u",
+			  (unsigned long)probes[i], o, s);
+		cr_assert_leq((double)w / (double)(lo ? lo : 1), 1.0 / 64 + (lo < 64 ? 1 : 0));
+	}
+	unsigned o, s;
+	hist_locate(UINT64_MAX, &o, &s);
+	cr_assert_eq(o, HIST_OCTAVES - 1);
+	cr_assert_eq(s, HIST_SUB - 1);
+}
+
+Test(hist, pool_exhaustion_degrades_and_counts)
+{
+	struct hist_pool pool;
+	struct hist a, b;
+	hist_pool_init(&pool, 1);
+	hist_init(&a);
+	hist_init(&b);
+	hist_add(&a, &pool, 1000000); /* takes the only chunk */
+	hist_add(&b, &pool, 5000000);
+	hist_add(&b, &pool, 5000001);
+	cr_assert_eq(pool.exhausted, 2);
+	cr_assert_eq(b.count, 2);
+	/* b's octave has no detail: answered inside the octave, clamped to [min,max] */
+	double q = hist_quantile(&b, &pool, 0.5);
+	cr_assert(q >= 5000000 && q <= 5000001, "q=%f", q);
+	hist_reset(&a, &pool);
+	cr_assert_eq(pool.in_use, 0);
+	hist_add(&b, &pool, 7000000); /* the freed chunk is reused */
+	cr_assert_eq(pool.in_use, 1);
+	hist_reset(&b, &pool);
+	hist_pool_destroy(&pool);
+}
+
+Test(hist, quantile_of_several_sketches_is_the_union)
+{
+	struct hist_pool pool;
+	struct hist h[3], all;
+	hist_pool_init(&pool, 64);
+	hist_init(&all);
+	static uint64_t v[3000];
+	for (int k = 0; k < 3; k++)
+		hist_init(&h[k]);
+	for (size_t i = 0; i < 3000; i++) {
+		v[i] = 1000000ull * (1 + i % 997) * (1 + i % 3);
+		hist_add(&h[i % 3], &pool, v[i]);
+		hist_add(&all, &pool, v[i]);
+	}
+	const struct hist *hs[3] = {&h[0], &h[1], &h[2]};
+	for (double q = 0.05; q < 1; q += 0.05)
+		cr_assert_eq(hist_quantile_n(hs, 3, &pool, q), hist_quantile(&all, &pool, q),
+			     "q=%f", q);
+	hist_pool_destroy(&pool);
+}
+
+static const struct hist_bounds *const all_bounds[] = {
+	&hist_tr_duration,       &hist_tr_ttft,           &hist_tr_tpot,
+	&hist_genai_duration,    &hist_genai_client_tpoc, &hist_genai_server_ttft,
+	&hist_genai_server_tpot, &hist_genai_tokens,      &hist_istio_duration,
+};
+
+Test(hist, bucket_index_exact_at_every_boundary)
+{
+	for (size_t b = 0; b < sizeof(all_bounds) / sizeof(all_bounds[0]); b++) {
+		const struct hist_bounds *hb = all_bounds[b];
+		cr_assert_leq(hb->n, HIST_MAX_BOUNDS);
+		for (unsigned i = 0; i < hb->n; i++) {
+			uint64_t le = hb->le[i];
+			if (i)
+				cr_assert_gt(le, hb->le[i - 1], "strictly increasing");
+			/* a sample == le is counted at le; le+1 is not */
+			cr_assert_eq(hist_bucket_index(hb, le), i);
+			cr_assert_eq(hist_bucket_index(hb, le + 1), i + 1);
+			if (le > 0 && (i == 0 || le - 1 > hb->le[i - 1]))
+				cr_assert_eq(hist_bucket_index(hb, le - 1), i);
+			/* ratios compared exactly: 3*le/3 sits on the boundary */
+			cr_assert_eq(hist_bucket_index_ratio(hb, 3 * le, 3), i);
+			cr_assert_eq(hist_bucket_index_ratio(hb, 3 * le + 1, 3), i + 1);
+			/* the printed boundary is the exact value in the family unit */
+			double printed = strtod(hb->text[i], NULL);
+			double unit = hb == &hist_genai_tokens ? 1
+				      : hb == &hist_istio_duration ? 1e6
+								    : 1e9;
+			cr_assert_eq((uint64_t)llround(printed * unit), le, "%s", hb->text[i]);
+		}
+		cr_assert_eq(hist_bucket_index(hb, UINT64_MAX), hb->n);
+		cr_assert_eq(hist_bucket_index(hb, 0), 0);
+	}
+}
+
+Test(hist, cumulative_counts_match_brute_force)
+{
+	/* samples at, just below and just above every Envoy boundary */
+	const struct hist_bounds *hb = &hist_istio_duration;
+	uint64_t counts[HIST_MAX_BOUNDS + 1] = {0};
+	uint64_t samples[3 * HIST_MAX_BOUNDS];
+	size_t n = 0;
+	for (unsigned i = 0; i < hb->n; i++) {
+		samples[n++] = hb->le[i] - 1;
+		samples[n++] = hb->le[i];
+		samples[n++] = hb->le[i] + 1;
+	}
+	for (size_t k = 0; k < n; k++)
+		counts[hist_bucket_index(hb, samples[k])]++;
+	uint64_t cum = 0;
+	for (unsigned i = 0; i < hb->n; i++) {
+		cum += counts[i];
+		uint64_t brute = 0;
+		for (size_t k = 0; k < n; k++)
+			brute += samples[k] <= hb->le[i];
+		cr_assert_eq(cum, brute, "le=%s", hb->text[i]);
+	}
+	cr_assert_eq(cum + counts[hb->n], n);
+}
