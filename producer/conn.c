@@ -120,11 +120,32 @@ static void req_begin(const struct conn_call *k)
 	llm_req_begin(&st->lreq);
 }
 
+/* A request through a forward proxy names the origin in the target
+ * (absolute form, "http://host/path"): split it into authority and path. */
+static void absolute_form(struct tr_record *r, const char **t, size_t *n)
+{
+	size_t skip = *n >= 7 && memcmp(*t, "http://", 7) == 0	  ? 7
+		      : *n >= 8 && memcmp(*t, "https://", 8) == 0 ? 8
+								  : 0;
+	if (!skip)
+		return;
+	const char *host = *t + skip, *end = *t + *n;
+	const char *slash = memchr(host, '/', (size_t)(end - host));
+	const char *h_end = slash ? slash : end;
+	rec_set_str(r->authority, REC_AUTHORITY_LEN, host, (size_t)(h_end - host), &r->flags,
+		    REC_F_TRUNC_AUTHORITY);
+	*t = slash ? slash : "/";
+	*n = slash ? (size_t)(end - slash) : 1;
+}
+
 static void req_start_line(struct conn_exch *ex, const struct http_event *ev)
 {
 	struct tr_record *r = &ex->rec;
+	const char *target = ev->b;
+	size_t tlen = ev->b_len;
+	absolute_form(r, &target, &tlen);
 	rec_set_str(r->method, REC_METHOD_LEN, ev->a, ev->a_len, &r->flags, REC_F_TRUNC_METHOD);
-	rec_set_str(r->path, REC_PATH_LEN, ev->b, ev->b_len, &r->flags, REC_F_TRUNC_PATH);
+	rec_set_str(r->path, REC_PATH_LEN, target, tlen, &r->flags, REC_F_TRUNC_PATH);
 	if (ev->truncated)
 		r->flags |= REC_F_TRUNC_PATH;
 	ex->is_head = ev->a_len == 4 && memcmp(ev->a, "HEAD", 4) == 0;

@@ -327,3 +327,21 @@ Test(conn, long_path_and_model_are_truncated_and_flagged)
 		     REC_F_TRUNC_PATH | REC_F_TRUNC_REQUEST_MODEL);
 	cr_expect_eq(t.out.rec[0].req_bytes, strlen(rq));
 }
+
+Test(conn, absolute_form_target_through_a_proxy)
+{
+	struct tracker t;
+	setup(&t, CONN_ROLE_AUTO);
+	out_(&t, "POST http://api.openai.com/v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
+		 "Content-Length: 2\r\n\r\n{}", 1);
+	in_(&t, OK(0), 2);
+	out_(&t, "GET http://example.com HTTP/1.1\r\n\r\n", 3);
+	in_(&t, OK(0), 4);
+	cr_assert_eq(t.out.n, 2);
+	cr_expect_str_eq(t.out.rec[0].path, "/v1/chat/completions");
+	cr_expect_str_eq(t.out.rec[0].authority, "api.openai.com");
+	cr_expect_eq(t.out.rec[0].provider, REC_PROVIDER_OPENAI);
+	cr_expect_eq(t.out.rec[0].operation, REC_OP_CHAT);
+	cr_expect_str_eq(t.out.rec[1].path, "/");
+	cr_expect_str_eq(t.out.rec[1].authority, "example.com");
+}

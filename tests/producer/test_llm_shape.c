@@ -84,3 +84,18 @@ Test(shape, body_decides_behind_a_gateway)
 		cr_expect_eq(r->flags & REC_F_PARSE_ERROR, 0, "case %zu parse error", i);
 	}
 }
+
+Test(shape, streamed_tool_call_arguments_are_content)
+{
+	static const struct shape_case c = {
+		"{\"model\":\"m\",\"stream\":true}", "text/event-stream",
+		"data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":null}}]}\n\n"
+		"data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"name\":\"f\",\"arguments\":\"\"}}]}}]}\n\n"
+		"data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"a\\\"\"}}]}}]}\n\n"
+		"data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\":1}\"}}]}}]}\n\n",
+		1, REC_PROVIDER_OPENAI, REC_OP_UNKNOWN, REC_USAGE_NOT_REQUESTED, 0, 0};
+	struct collect out = exchange(&c);
+	cr_assert_eq(out.n, 1);
+	cr_expect_eq(out.rec[0].chunks, 2);
+	cr_expect_eq(out.rec[0].flags & REC_F_STREAM, REC_F_STREAM);
+}
