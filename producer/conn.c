@@ -149,6 +149,7 @@ static void req_start_line(struct conn_exch *ex, const struct http_event *ev)
 	if (ev->truncated)
 		r->flags |= REC_F_TRUNC_PATH;
 	ex->is_head = ev->a_len == 4 && memcmp(ev->a, "HEAD", 4) == 0;
+	ex->is_connect = ev->a_len == 7 && memcmp(ev->a, "CONNECT", 7) == 0;
 }
 
 static void on_req_event(const struct conn_call *k, const struct http_event *ev)
@@ -216,10 +217,28 @@ static void resp_status(struct conn_state *st, struct conn_exch *ex, const struc
 	ex->rec.ttfb_ns = since(ex->t0, ex->t_msg);
 }
 
-static void resp_headers_done(struct conn_state *st, struct conn_exch *ex)
+/* 101 Switching Protocols or a CONNECT tunnel: the exchange ends, the bytes
+ * after are not HTTP (TLS to the origin, WebSocket...). */
+static void resp_upgraded(const struct conn_call *k, struct conn_exch *ex)
 {
+	ex->resp_done = 1;
+	ex->req_done = 1;
+	ex->t_end = k->now;
+	k->st->resp_off++;
+	drain(k);
+	k->st->mode = CONN_M_OTHER;
+}
+
+static void resp_headers_done(const struct conn_call *k, struct conn_exch *ex)
+{
+	struct conn_state *st = k->st;
 	if (st->resp_interim)
 		return;
+	if (ex->is_connect && ex->rec.status >= 200 && ex->rec.status < 300) {
+		st->resp_open = 0;
+		resp_upgraded(k, ex);
+		return;
+	}
 	if (ex->is_head)
 		http_set_body(&st->resp, HTTP_BODY_NONE);
 	enum llm_body_mode mode = LLM_BODY_JSON;
@@ -231,17 +250,6 @@ static void resp_headers_done(struct conn_state *st, struct conn_exch *ex)
 			  memmem(ex->rec.path, strnlen(ex->rec.path, REC_PATH_LEN),
 				 ":streamGenerateContent", 22) != NULL;
 	llm_resp_begin(&st->lresp, mode);
-}
-
-/* 101 Switching Protocols: the exchange ends, the bytes after are not HTTP. */
-static void resp_upgraded(const struct conn_call *k, struct conn_exch *ex)
-{
-	ex->resp_done = 1;
-	ex->req_done = 1;
-	ex->t_end = k->now;
-	k->st->resp_off++;
-	drain(k);
-	k->st->mode = CONN_M_OTHER;
 }
 
 static void resp_end(const struct conn_call *k, struct conn_exch *ex)
@@ -275,7 +283,7 @@ static void on_resp_event(const struct conn_call *k, const struct http_event *ev
 		conn_resp_header(st, ev);
 		break;
 	case HTTP_EV_HEADERS_END:
-		resp_headers_done(st, ex);
+		resp_headers_done(k, ex);
 		break;
 	case HTTP_EV_BODY:
 		llm_resp_body(&st->lresp, &ex->rec, ev->a, ev->a_len, k->now);

@@ -345,3 +345,19 @@ Test(conn, absolute_form_target_through_a_proxy)
 	cr_expect_str_eq(t.out.rec[1].path, "/");
 	cr_expect_str_eq(t.out.rec[1].authority, "example.com");
 }
+
+Test(conn, connect_tunnel_stops_tracking)
+{
+	struct tracker t;
+	setup(&t, CONN_ROLE_AUTO);
+	out_(&t, "CONNECT api.openai.com:443 HTTP/1.1\r\nHost: api.openai.com:443\r\n\r\n", 1);
+	in_(&t, "HTTP/1.1 200 Connection established\r\n\r\n", 2);
+	cr_assert_eq(t.out.n, 1);
+	cr_expect_eq(t.out.rec[0].status, 200);
+	cr_expect_eq(t.out.rec[0].flags & REC_F_PARSE_ERROR, 0);
+	cr_expect_not(conn_tracking(&t.c));
+	static const char hello[] = "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03";
+	feed_pieces(&t.c, &cfg_all, CONN_DIR_OUT, hello, sizeof hello - 1, 0, 0, 3, &t.out);
+	conn_close(&t.c, &cfg_all, 4, collect_emit, &t.out);
+	cr_expect_eq(t.out.n, 1, "tunnelled TLS makes no record");
+}
