@@ -209,8 +209,10 @@ static void resp_status(struct conn_state *st, struct conn_exch *ex, const struc
 {
 	if (ev->status < 200) {
 		st->resp_interim = 1; /* 100 Continue and friends: bytes only */
-		if (ev->status == 101)
+		if (ev->status == 101) {
 			ex->rec.status = 101;
+			ex->rec.ttfb_ns = since(ex->t0, ex->t_msg);
+		}
 		return;
 	}
 	ex->rec.status = (uint16_t)ev->status;
@@ -225,6 +227,7 @@ static void resp_upgraded(const struct conn_call *k, struct conn_exch *ex)
 	ex->req_done = 1;
 	ex->t_end = k->now;
 	k->st->resp_off++;
+	k->st->req_open = 0;
 	drain(k);
 	k->st->mode = CONN_M_OTHER;
 }
@@ -351,9 +354,11 @@ static int method_byte(char c)
  * upper-case method. In AUTO role whoever sends it is the client. Anything
  * else (TLS, HTTP/2 binary, a server that speaks first) is not tracked.
  */
-static void classify(struct conn_state *st, enum conn_dir dir, char first)
+static void classify(struct conn_state *st, enum conn_dir dir, const char *buf, size_t len)
 {
-	if (!method_byte(first)) {
+	/* A response first: we attached after its request and cannot pair it. */
+	int response = len >= 5 && memcmp(buf, "HTTP/", 5) == 0;
+	if (!method_byte(buf[0]) || response) {
 		st->mode = CONN_M_OTHER;
 		return;
 	}
@@ -370,7 +375,7 @@ void conn_feed(struct conn *c, const struct conn_config *cfg, enum conn_dir dir,
 	if (len == 0 || st->mode == CONN_M_OTHER)
 		return;
 	if (st->mode == CONN_M_FRESH) {
-		classify(st, dir, *(const char *)buf);
+		classify(st, dir, buf, len);
 		if (st->mode != CONN_M_HTTP)
 			return;
 	}

@@ -361,3 +361,14 @@ Test(conn, connect_tunnel_stops_tracking)
 	conn_close(&t.c, &cfg_all, 4, collect_emit, &t.out);
 	cr_expect_eq(t.out.n, 1, "tunnelled TLS makes no record");
 }
+
+Test(conn, attached_mid_exchange_a_response_first_is_not_tracked)
+{
+	struct tracker t;
+	setup(&t, CONN_ROLE_AUTO);
+	in_(&t, OK(2) "{}", 1);
+	cr_expect_not(conn_tracking(&t.c));
+	out_(&t, GET("/next"), 2);
+	conn_close(&t.c, &cfg_all, 3, collect_emit, &t.out);
+	cr_expect_eq(t.out.n, 0, "no parse-error record for a stream we joined late");
+}
