@@ -372,3 +372,27 @@ Test(conn, attached_mid_exchange_a_response_first_is_not_tracked)
 	conn_close(&t.c, &cfg_all, 3, collect_emit, &t.out);
 	cr_expect_eq(t.out.n, 0, "no parse-error record for a stream we joined late");
 }
+
+Test(conn, ttft_is_when_the_first_content_event_ends)
+{
+	struct tracker t;
+	setup(&t, CONN_ROLE_AUTO);
+	out_(&t, "POST /v1/chat/completions HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", 100);
+	in_(&t, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
+		"data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n", 150);
+	in_(&t, "data: {\"choices\":[{\"delta\":{\"con", 170);
+	in_(&t, "tent\":\"Hel", 180);
+	in_(&t, "lo\"}}]}\n", 190);
+	in_(&t, "\n", 195);
+	in_(&t, "data: {\"choices\":[{\"delta\":{\"content\":\"!\"}}]}\n\n", 260);
+	conn_feed(&t.c, &cfg_all, CONN_DIR_IN, "x", 0, 999, collect_emit, &t.out); /* len 0: no-op */
+	conn_close(&t.c, &cfg_all, 300, collect_emit, &t.out);
+	cr_assert_eq(t.out.n, 1);
+	const struct tr_record *r = &t.out.rec[0];
+	cr_expect_eq(r->ttfb_ns, 50);
+	cr_expect_eq(r->ttft_ns, 90, "the event's closing brace came at 190");
+	cr_expect_eq(r->chunks, 2);
+	cr_expect_eq(r->duration_ns, 200, "close-delimited: ends at close");
+	cr_expect_eq(r->usage_status, REC_USAGE_MISSING);
+	cr_expect_eq(r->flags, REC_F_LLM | REC_F_STREAM | REC_F_REQUEST_ID_GENERATED);
+}

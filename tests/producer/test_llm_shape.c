@@ -99,3 +99,15 @@ Test(shape, streamed_tool_call_arguments_are_content)
 	cr_expect_eq(out.rec[0].chunks, 2);
 	cr_expect_eq(out.rec[0].flags & REC_F_STREAM, REC_F_STREAM);
 }
+
+Test(shape, error_answer_to_a_stream_request_is_missing_usage)
+{
+	static const struct shape_case c = {
+		"{\"model\":\"m\",\"stream\":true}", "application/json",
+		"{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\"}}",
+		1, REC_PROVIDER_OPENAI, REC_OP_UNKNOWN, REC_USAGE_MISSING, 0, 0};
+	struct collect out = exchange(&c);
+	cr_assert_eq(out.n, 1);
+	cr_expect_eq(out.rec[0].usage_status, REC_USAGE_MISSING);
+	cr_expect_eq(out.rec[0].flags & REC_F_STREAM, 0);
+}
