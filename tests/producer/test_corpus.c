@@ -246,6 +246,21 @@ Test(corpus, three_byte_feeds_cross_every_token)
 		replay(&cases[i], CONN_ROLE_AUTO, 0, 0, 3, "3-byte");
 }
 
+/* Pieces of random sizes in both directions: splits at several places at once. */
+Test(corpus, random_piece_sizes)
+{
+	unsigned n = load_corpus(cases, 64);
+	uint32_t seed = 99;
+	for (unsigned i = 0; i < n; i++) {
+		for (int rep = 0; rep < 40; rep++) {
+			seed = seed * 1103515245u + 12345u;
+			size_t step = 1 + (seed >> 16) % 200;
+			replay(&cases[i], CONN_ROLE_AUTO, (seed >> 8) % cases[i].req_len, 0, step,
+			       "random-pieces");
+		}
+	}
+}
+
 Test(corpus, server_side_reports_destination)
 {
 	unsigned n = load_corpus(cases, 64);
