@@ -64,6 +64,11 @@ void conn_req_headers_done(struct conn_exch *ex, const struct conn_config *cfg, 
 	ex->known_path = (uint8_t)llm_route(r->path, plen, r->authority, hlen, &ex->route);
 	if (configured_prefix(cfg, r->path))
 		ex->known_path = 1;
+	const char *model;
+	size_t mlen = ex->route.provider == REC_PROVIDER_GEMINI ? llm_path_model(r->path, plen, &model) : 0;
+	if (mlen) /* Gemini names the model in the path, not the body */
+		rec_set_str(r->request_model, REC_MODEL_LEN, model, mlen, &r->flags,
+			    REC_F_TRUNC_REQUEST_MODEL);
 	if (r->request_id[0] == 0) {
 		conn_make_request_id(r->request_id, REC_REQUEST_ID_LEN, now, r->start_ns);
 		r->flags |= REC_F_REQUEST_ID_GENERATED;

@@ -128,3 +128,19 @@ int llm_route(const char *path, size_t plen, const char *host, size_t hlen,
 		out->provider = by_host;
 	return known;
 }
+
+size_t llm_path_model(const char *path, size_t plen, const char **model)
+{
+	static const char seg[] = "/models/";
+	const char *q = memchr(path, '?', plen);
+	size_t n = q ? (size_t)(q - path) : plen;
+	const char *m = memmem(path, n, seg, sizeof seg - 1);
+	if (!m)
+		return 0;
+	m += sizeof seg - 1;
+	const char *colon = memchr(m, ':', (size_t)(path + n - m));
+	if (!colon || colon == m)
+		return 0;
+	*model = m;
+	return (size_t)(colon - m);
+}

@@ -85,7 +85,7 @@ static unsigned load_corpus(struct corpus_case *cases, unsigned max)
 		n++;
 	}
 	closedir(d);
-	cr_assert_geq(n, 25, "corpus has %u cases", n);
+	cr_assert_geq(n, 45, "corpus has %u cases", n);
 	return n;
 }
 

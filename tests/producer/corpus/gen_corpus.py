@@ -304,7 +304,7 @@ case("gemini_generate",
           extra=["Vary: Origin", "Server: scaffolding on HTTPServer2"]),
      dict(method="POST", path="/v1beta/models/gemini-2.5-flash:generateContent",
           authority="generativelanguage.googleapis.com", status=200,
-          response_model="gemini-2.5-flash", provider="gemini", operation="generate_content",
+          request_model="gemini-2.5-flash", response_model="gemini-2.5-flash", provider="gemini", operation="generate_content",
           usage="available", prompt=8, completion=7, total=40, cached=2, reasoning=25,
           flags="LLM,REQUEST_ID_GENERATED"))
 
@@ -323,7 +323,7 @@ case("gemini_stream_sse",
                   sse([gchunk("Once", 1, 10), gchunk(" upon a time", 4, 13), gchunk(" the end.", 7, 16, "STOP")])]),
      dict(method="POST", path="/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse",
           authority="generativelanguage.googleapis.com", status=200,
-          response_model="gemini-2.0-flash", provider="gemini", operation="generate_content",
+          request_model="gemini-2.0-flash", response_model="gemini-2.0-flash", provider="gemini", operation="generate_content",
           usage="available", prompt=9, completion=7, total=16, chunks=3,
           flags="LLM,STREAM,REQUEST_ID_GENERATED"))
 
@@ -335,7 +335,7 @@ case("gemini_stream_array",
      resp(200, "application/json; charset=UTF-8", None, chunks=[arr[:100], arr[100:]]),
      dict(method="POST", path="/v1beta/models/gemini-2.0-flash:streamGenerateContent",
           authority="generativelanguage.googleapis.com", status=200,
-          response_model="gemini-2.0-flash", provider="gemini", operation="generate_content",
+          request_model="gemini-2.0-flash", response_model="gemini-2.0-flash", provider="gemini", operation="generate_content",
           usage="available", prompt=9, completion=2, total=11, chunks=2,
           flags="LLM,STREAM,REQUEST_ID_GENERATED"))
 
