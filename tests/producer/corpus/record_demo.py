@@ -57,12 +57,22 @@ SPECS = [
      {"x-mock-status": "429"}, "openai", "chat", True),
     ("demo_no_usage", "/v1/messages", {"model": "claude-3-5-haiku-latest", "max_tokens": 2,
      "messages": [{"role": "user", "content": "x"}]}, {"x-mock-no-usage": "1"}, "anthropic", "chat", False),
+    # closed mid-stream by the server: interrupted, emitted at close
+    ("demo_chat_stream_aborted", "/v1/chat/completions", {"model": "gpt-4o", "stream": True,
+     "stream_options": {"include_usage": True}, "messages": [{"role": "user", "content": "x"}], "max_tokens": 6},
+     {"x-mock-abort-after": "3"}, "openai", "chat", True, {"abort": True}),
+    ("demo_ollama_stream_aborted", "/api/chat", {"model": "llama3.2", "messages": [{"role": "user", "content": "x"}],
+     "options": {"num_predict": 5}}, {"x-mock-abort-after": "2"}, "ollama", "chat", False, {"abort": True}),
+    # an HTTP/1.0 client gets a close-delimited stream: complete at close
+    ("demo_anthropic_stream_http10", "/v1/messages", {"model": "claude-3-5-haiku-latest", "max_tokens": 3,
+     "stream": True, "messages": [{"role": "user", "content": "hi"}]}, {}, "anthropic", "chat", False,
+     {"http10": True}),
 ]
 
 
-def request_bytes(i, path, body, headers):
+def request_bytes(i, path, body, headers, opts):
     b = json.dumps(body).encode()
-    h = [f"POST {path} HTTP/1.1", "Host: demo", "User-Agent: record-demo/1", f"x-request-id: demo-{i}",
+    h = [f"POST {path} HTTP/1.{0 if opts.get('http10') else 1}", "Host: demo", "User-Agent: record-demo/1", f"x-request-id: demo-{i}",
          "Content-Type: application/json", f"Content-Length: {len(b)}", "Connection: close"]
     h += [f"{k}: {v}" for k, v in headers.items()]
     return ("\r\n".join(h) + "\r\n\r\n").encode() + b
@@ -80,11 +90,14 @@ def exchange(port, data):
 
 
 def expect(spec, log, i, rs):
-    name, path, body, headers, provider, op, openai_style = spec
+    name, path, body, headers, provider, op, openai_style = spec[:7]
+    opts = spec[7] if len(spec) > 7 else {}
     stream = bool(log["stream"]) and log["status"] == 200
     tokens = {k: log[k] for k in ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens",
                                    "cache_creation_tokens", "reasoning_tokens")}
-    if tokens["prompt_tokens"] is not None or tokens["completion_tokens"] is not None:
+    if opts.get("abort"):
+        usage = "interrupted"  # tokens never count when the stream was cut
+    elif tokens["prompt_tokens"] is not None or tokens["completion_tokens"] is not None:
         usage = "available"
     elif stream and openai_style and not body.get("stream_options", {}).get("include_usage"):
         usage = "not_requested"
@@ -96,6 +109,10 @@ def expect(spec, log, i, rs):
              response_model=(log["response_model"] or "") if b'"model' in rs else "",
              provider=provider, operation=op, usage=usage, request_id=f"demo-{i}",
              user_agent="record-demo/1", flags="LLM,STREAM" if stream else "LLM")
+    if opts:
+        e["at_close"] = 1  # no framing ends the response: the close does
+    if opts.get("abort"):
+        e["flags"] += ",CONN_CLOSED"
     if usage == "available":
         for key, field in (("prompt", "prompt_tokens"), ("completion", "completion_tokens"),
                            ("total", "total_tokens"), ("cached", "cached_tokens"),
@@ -113,7 +130,7 @@ def main():
     try:
         port = int(srv.stdout.readline().split()[-1])
         for i, spec in enumerate(SPECS):
-            rq = request_bytes(i, spec[1], spec[2], spec[3])
+            rq = request_bytes(i, spec[1], spec[2], spec[3], spec[7] if len(spec) > 7 else {})
             rs = exchange(port, rq)
             time.sleep(0.05)
             log = [json.loads(l) for l in open(log_path)][-1]
