@@ -35,8 +35,7 @@ void conn_req_header(struct conn_exch *ex, const struct conn_config *cfg,
 	if (http_name_is(ev->a, ev->a_len, "host")) {
 		if (r->authority[0] == 0) /* an absolute-form target already named it */
 			set_field(r, r->authority, REC_AUTHORITY_LEN, ev, REC_F_TRUNC_AUTHORITY);
-	}
-	else if (http_name_is(ev->a, ev->a_len, "x-request-id"))
+	} else if (http_name_is(ev->a, ev->a_len, "x-request-id"))
 		set_field(r, r->request_id, REC_REQUEST_ID_LEN, ev, REC_F_TRUNC_REQUEST_ID);
 	else if (http_name_is(ev->a, ev->a_len, "user-agent"))
 		set_field(r, r->user_agent, REC_USER_AGENT_LEN, ev, REC_F_TRUNC_USER_AGENT);
@@ -64,10 +63,9 @@ void conn_req_headers_done(struct conn_exch *ex, const struct conn_config *cfg, 
 	ex->known_path = (uint8_t)llm_route(r->path, plen, r->authority, hlen, &ex->route);
 	if (configured_prefix(cfg, r->path))
 		ex->known_path = 1;
-	const char *model;
-	size_t mlen = ex->route.provider == REC_PROVIDER_GEMINI ? llm_path_model(r->path, plen, &model) : 0;
-	if (mlen) /* Gemini names the model in the path, not the body */
-		rec_set_str(r->request_model, REC_MODEL_LEN, model, mlen, &r->flags,
+	size_t at, mlen = llm_path_model(r->path, plen, &at);
+	if (mlen)
+		rec_set_str(r->request_model, REC_MODEL_LEN, r->path + at, mlen, &r->flags,
 			    REC_F_TRUNC_REQUEST_MODEL);
 	if (r->request_id[0] == 0) {
 		conn_make_request_id(r->request_id, REC_REQUEST_ID_LEN, now, r->start_ns);

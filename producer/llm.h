@@ -104,11 +104,11 @@ int llm_route(const char *path, size_t plen, const char *host, size_t hlen,
 	      struct llm_route *out);
 
 /*
- * The model a path names, as Gemini (and Vertex AI) put it:
- * ".../models/gemini-2.0-flash:generateContent". Returns its length and
- * points *model at it, or 0.
+ * The model a request target names, for APIs that carry it in the path
+ * rather than the body (Gemini: /v1beta/models/gemini-2.0-flash:generateContent).
+ * Returns its length and sets *at to its offset in path; 0 if none.
  */
-size_t llm_path_model(const char *path, size_t plen, const char **model);
+size_t llm_path_model(const char *path, size_t plen, size_t *at);
 
 /* Parse an unsigned decimal JSON number that fits 32 bits; -1 otherwise. */
 int llm_parse_u32(const char *v, size_t n, uint32_t *out);

@@ -129,18 +129,20 @@ int llm_route(const char *path, size_t plen, const char *host, size_t hlen,
 	return known;
 }
 
-size_t llm_path_model(const char *path, size_t plen, const char **model)
+size_t llm_path_model(const char *path, size_t plen, size_t *at)
 {
-	static const char seg[] = "/models/";
 	const char *q = memchr(path, '?', plen);
 	size_t n = q ? (size_t)(q - path) : plen;
-	const char *m = memmem(path, n, seg, sizeof seg - 1);
-	if (!m)
+	const char *colon = memrchr(path, ':', n);
+	if (!colon)
 		return 0;
-	m += sizeof seg - 1;
-	const char *colon = memchr(m, ':', (size_t)(path + n - m));
-	if (!colon || colon == m)
+	/* the segment before ":method" must follow ".../models/" */
+	const char *seg = memrchr(path, '/', (size_t)(colon - path));
+	if (!seg)
 		return 0;
-	*model = m;
-	return (size_t)(colon - m);
+	size_t before = (size_t)(seg - path) + 1;
+	if (!ends_with(path, before, "/models/") && !ends_with(path, before, "/tunedModels/"))
+		return 0;
+	*at = before;
+	return (size_t)(colon - seg - 1);
 }

@@ -13,3 +13,11 @@ if(TOKENRING_PYTHON3)
     set_tests_properties(demo_${suite} PROPERTIES LABELS "integration" TIMEOUT 120)
   endforeach()
 endif()
+
+# The README's main command, minus install and build: the whole product on
+# the real binaries; fails if any model's numbers differ from the client's.
+if(TOKENRING_PYTHON3 AND TARGET tokenringd)
+  add_test(NAME demo_end_to_end
+    COMMAND ${PROJECT_SOURCE_DIR}/demo/run_demo.sh ${CMAKE_BINARY_DIR} --requests 80)
+  set_tests_properties(demo_end_to_end PROPERTIES LABELS "integration" TIMEOUT 120)
+endif()

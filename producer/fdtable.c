@@ -1,0 +1,547 @@
+/*
+ * fdtable.c - per-fd state: a flat table indexed by fd, and a pool of
+ * connection slots (the conn trackers), both mmap'ed once at init so the
+ * per-call path never allocates. Untouched pages cost no memory: RSS grows
+ * only with the fds and connections actually used.
+ *
+ * Table entry (64-bit, one atomic word): FDT_UNKNOWN (classify on next
+ * use), FDT_PASS (not ours: the call costs this one load), or a slot code
+ * with the slot's generation in the high half. Swapping the whole word is
+ * how ownership of a slot moves: whoever exchanges an entry away from a
+ * slot code (close, dup2, a desync) is responsible for finishing that slot.
+ *
+ * Slot state (64-bit): generation (high) | SLOT_F_* (low). The BUSY bit is
+ * the per-connection try-lock: a thread that finds it set re-checks it
+ * SLOT_SPIN times, then marks the connection DESYNC instead of waiting
+ * (the bytes it carried are lost to the parser, so the framing of this
+ * connection can no longer be trusted). The holder sees DESYNC, CLOSE or
+ * GIVEUP when it releases and finishes the slot: in-flight exchanges are
+ * emitted (PARSE_ERROR for a desync; nothing for a fork child's inherited
+ * connection) and the slot goes back to the pool.
+ * The generation check after every CAS stops a stale reader from touching
+ * a slot that was freed and reused for another connection.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "shim_internal.h"
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+
+/* Busy slot: re-check this many times (a pause each, well under a
+ * microsecond in all) before declaring the connection desynchronised.
+ * Enough for a feed of a few bytes in the other thread to finish; never a
+ * wait on a thread that may be descheduled (or on the code a signal
+ * handler interrupted, which can never finish while we spin). */
+#define SLOT_SPIN 16
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+_Atomic(_Atomic uint64_t *) fdt_table;
+static struct fd_slot *slots;
+static struct conn *conns;
+static _Atomic uint32_t fd_hwm; /* 1 + highest fd ever given an entry */
+
+_Static_assert(sizeof(struct fd_slot) == 64, "one cache line per slot");
+
+static void *map_anon(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int fdt_init(void)
+{
+	_Atomic uint64_t *t = map_anon(sizeof(*t) * FDT_MAX_FDS);
+	slots = map_anon(sizeof(*slots) * FDT_SLOTS);
+	conns = map_anon(sizeof(*conns) * FDT_SLOTS);
+	if (t == NULL || slots == NULL || conns == NULL)
+		return -ENOMEM; /* the few mappings made stay: init runs once */
+	for (unsigned i = 0; i < FDT_SLOTS; i++)
+		slots[i].conn = &conns[i];
+	/* release: pairs with the acquire in fdt_maybe_tracked / fdt_feed */
+	atomic_store_explicit(&fdt_table, t, memory_order_release);
+	return 0;
+}
+
+static inline uint32_t entry_code(uint64_t e) { return (uint32_t)e; }
+static inline uint32_t entry_gen(uint64_t e) { return (uint32_t)(e >> 32); }
+static inline uint64_t slot_entry(uint32_t idx, uint32_t gen)
+{
+	return ((uint64_t)gen << 32) | (FDT_SLOT0 + idx);
+}
+
+static void hwm_raise(int fd)
+{
+	uint32_t want = (uint32_t)fd + 1;
+	uint32_t cur = atomic_load_explicit(&fd_hwm, memory_order_relaxed);
+	while (cur < want && !atomic_compare_exchange_weak_explicit(
+				     &fd_hwm, &cur, want, memory_order_relaxed,
+				     memory_order_relaxed))
+		;
+}
+
+void shim_addr_from_sockaddr(struct rec_addr *out, const struct sockaddr *sa, socklen_t len)
+{
+	memset(out, 0, sizeof *out);
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		out->family = 4;
+		out->port = ntohs(in->sin_port);
+		memcpy(out->addr, &in->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6 &&
+		   len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		out->port = ntohs(in6->sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			out->family = 4; /* ::ffff:a.b.c.d is an IPv4 peer */
+			memcpy(out->addr, &in6->sin6_addr.s6_addr[12], 4);
+		} else {
+			out->family = 6;
+			memcpy(out->addr, &in6->sin6_addr, 16);
+		}
+	}
+}
+
+/* Take a free slot; returned with USED|BUSY held and its generation. */
+static struct fd_slot *slot_alloc(uint32_t *idx_out, uint32_t *gen_out)
+{
+	/* Lowest free slot first: keeps the touched (resident) part small. */
+	for (uint32_t i = 0; i < FDT_SLOTS; i++) {
+		uint64_t v = atomic_load_explicit(&slots[i].state, memory_order_relaxed);
+		if (v & SLOT_F_USED)
+			continue;
+		uint32_t gen = (uint32_t)(v >> 32) + 1;
+		uint64_t want = ((uint64_t)gen << 32) | SLOT_F_USED | SLOT_F_BUSY;
+		if (atomic_compare_exchange_strong_explicit(&slots[i].state, &v, want,
+							    memory_order_acquire,
+							    memory_order_relaxed)) {
+			*idx_out = i;
+			*gen_out = gen;
+			return &slots[i];
+		}
+	}
+	return NULL;
+}
+
+/* Return a slot to the pool (caller holds BUSY, or owns it outright). */
+static void slot_free(struct fd_slot *s)
+{
+	uint64_t v = atomic_load_explicit(&s->state, memory_order_relaxed);
+	/* release: the next owner's acquire CAS in slot_alloc sees our writes
+	 * to the conn finished. */
+	atomic_store_explicit(&s->state, v & 0xffffffff00000000ull, memory_order_release);
+}
+
+/* Finish a slot its holder is giving up: emit what is in flight, point the
+ * fd (if it still names this slot) at PASS when parsing stopped, free. */
+static void slot_finish(struct fd_slot *s, uint64_t v)
+{
+	struct shim_emit_ctx ctx = {
+		.slot = s,
+		.extra_flags = (v & SLOT_F_DESYNC) ? REC_F_PARSE_ERROR : 0,
+	};
+	if (v & SLOT_F_INHERITED) /* the parent's exchanges: not ours to report */
+		conn_init(s->conn, CONN_ROLE_AUTO);
+	else
+		conn_close(s->conn, shim_current_config(), shim_now_ns(), shim_emit, &ctx);
+	if (!(v & SLOT_F_CLOSE) || (v & SLOT_F_DESYNC)) {
+		/* Parsing stopped but the fd lives on: pass it through from now on. */
+		_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_relaxed);
+		uint64_t mine = slot_entry((uint32_t)(s - slots), (uint32_t)(v >> 32));
+		if ((unsigned)s->fd < FDT_MAX_FDS)
+			atomic_compare_exchange_strong_explicit(&t[s->fd], &mine, FDT_PASS,
+								memory_order_acq_rel,
+								memory_order_relaxed);
+	}
+	slot_free(s);
+}
+
+/* Try-lock the slot an entry names. NULL: gone (closed, reused) or busy
+ * (then marked DESYNC for its holder to act on). */
+static struct fd_slot *slot_acquire(uint64_t e)
+{
+	struct fd_slot *s = &slots[entry_code(e) - FDT_SLOT0];
+	uint32_t gen = entry_gen(e);
+	uint64_t v = atomic_load_explicit(&s->state, memory_order_acquire);
+	int spins = 0;
+
+	for (;;) {
+		if ((uint32_t)(v >> 32) != gen || !(v & SLOT_F_USED) || (v & SLOT_F_FINISH))
+			return NULL;
+		if (v & SLOT_F_BUSY) {
+			if (spins++ < SLOT_SPIN) {
+				cpu_relax();
+				v = atomic_load_explicit(&s->state, memory_order_acquire);
+				continue;
+			}
+			if (atomic_compare_exchange_weak_explicit(&s->state, &v,
+								  v | SLOT_F_DESYNC,
+								  memory_order_acquire,
+								  memory_order_acquire))
+				return NULL;
+			continue;
+		}
+		/* acquire: pairs with the release in slot_release / slot_free, so
+		 * the previous holder's conn writes are visible. */
+		if (atomic_compare_exchange_weak_explicit(&s->state, &v, v | SLOT_F_BUSY,
+							  memory_order_acquire,
+							  memory_order_acquire))
+			return s;
+	}
+}
+
+static void slot_release(struct fd_slot *s)
+{
+	uint64_t v = atomic_load_explicit(&s->state, memory_order_relaxed);
+	for (;;) {
+		if (v & SLOT_F_FINISH) {
+			slot_finish(s, v);
+			return;
+		}
+		/* release: pairs with the acquire CAS of the next holder. */
+		if (atomic_compare_exchange_weak_explicit(&s->state, &v, v & ~(uint64_t)SLOT_F_BUSY,
+							  memory_order_release,
+							  memory_order_relaxed))
+			return;
+	}
+}
+
+/* Take over a slot whose entry we swapped away: finish it now, or leave a
+ * CLOSE mark for the thread feeding it. */
+static void slot_close_entry(uint64_t e)
+{
+	struct fd_slot *s = &slots[entry_code(e) - FDT_SLOT0];
+	uint32_t gen = entry_gen(e);
+	uint64_t v = atomic_load_explicit(&s->state, memory_order_acquire);
+
+	for (;;) {
+		if ((uint32_t)(v >> 32) != gen || !(v & SLOT_F_USED) || (v & SLOT_F_CLOSE))
+			return;
+		if (v & SLOT_F_BUSY) {
+			if (atomic_compare_exchange_weak_explicit(&s->state, &v, v | SLOT_F_CLOSE,
+								  memory_order_acq_rel,
+								  memory_order_acquire))
+				return; /* the holder finishes it in slot_release */
+			continue;
+		}
+		if (atomic_compare_exchange_weak_explicit(
+			    &s->state, &v, v | SLOT_F_BUSY | SLOT_F_CLOSE,
+			    memory_order_acquire, memory_order_acquire)) {
+			slot_finish(s, v | SLOT_F_CLOSE);
+			return;
+		}
+	}
+}
+
+/* Set up a fresh slot for fd and install it; the entry it replaces (a
+ * stale one) is finished. Returns the new entry, or FDT_PASS if the pool is
+ * exhausted. */
+static uint64_t slot_install(int fd, enum conn_role role, const struct rec_addr *local,
+			     const struct rec_addr *peer, uint64_t expect, bool exchange)
+{
+	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
+	uint32_t idx, gen;
+	struct fd_slot *s = slot_alloc(&idx, &gen);
+	uint64_t e, old;
+
+	if (s == NULL) {
+		SHIM_DEBUG("fd %d: connection pool full, not tracked", fd);
+		e = FDT_PASS;
+	} else {
+		shim_ring_poll();
+		s->fd = fd;
+		s->seen_first = 0;
+		s->local = *local;
+		s->peer = *peer;
+		conn_init(s->conn, role);
+		slot_release(s);
+		e = slot_entry(idx, gen);
+	}
+	hwm_raise(fd);
+	if (exchange) {
+		old = atomic_exchange_explicit(&t[fd], e, memory_order_acq_rel);
+		if (entry_code(old) >= FDT_SLOT0)
+			slot_close_entry(old);
+		return e;
+	}
+	old = expect;
+	if (atomic_compare_exchange_strong_explicit(&t[fd], &old, e, memory_order_acq_rel,
+						    memory_order_acquire))
+		return e;
+	/* Another thread classified it first: theirs stands. Our slot was
+	 * never reachable from the table, so it is ours alone to free. */
+	if (s != NULL)
+		slot_free(s);
+	return old;
+}
+
+/* Is fd a TCP socket over IPv4/IPv6? Fills local (and peer if connected). */
+static bool probe_tcp(int fd, struct rec_addr *local, struct rec_addr *peer, bool want_peer)
+{
+	int proto = 0;
+	socklen_t len = sizeof proto;
+	struct sockaddr_storage ss;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0 ||
+	    (proto != IPPROTO_TCP && proto != IPPROTO_MPTCP))
+		return false;
+	len = sizeof ss;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+		return false;
+	shim_addr_from_sockaddr(local, (struct sockaddr *)&ss, len);
+	memset(peer, 0, sizeof *peer);
+	if (want_peer) {
+		len = sizeof ss;
+		if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+			shim_addr_from_sockaddr(peer, (struct sockaddr *)&ss, len);
+	}
+	return true;
+}
+
+/* First use of an fd the shim never saw created: classify it once. */
+static uint64_t classify(int fd)
+{
+	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
+	struct rec_addr local, peer;
+
+	if (!probe_tcp(fd, &local, &peer, true)) {
+		uint64_t expect = FDT_UNKNOWN;
+		hwm_raise(fd);
+		if (atomic_compare_exchange_strong_explicit(&t[fd], &expect, FDT_PASS,
+							    memory_order_acq_rel,
+							    memory_order_acquire))
+			return FDT_PASS;
+		return expect;
+	}
+	return slot_install(fd, CONN_ROLE_AUTO, &local, &peer, FDT_UNKNOWN, false);
+}
+
+static bool active(void)
+{
+	int mode = atomic_load_explicit(&shim_mode, memory_order_acquire);
+	if (SHIM_UNLIKELY(mode == SHIM_MODE_UNINIT))
+		mode = shim_init();
+	return mode == SHIM_MODE_ACTIVE;
+}
+
+/* The slot for fd, try-locked, classifying the fd first if needed. */
+static struct fd_slot *lookup_locked(int fd)
+{
+	_Atomic uint64_t *t;
+	uint64_t e;
+
+	if (!active() || (unsigned)fd >= FDT_MAX_FDS)
+		return NULL;
+	t = atomic_load_explicit(&fdt_table, memory_order_acquire);
+	e = atomic_load_explicit(&t[fd], memory_order_acquire);
+	if (entry_code(e) == FDT_UNKNOWN)
+		e = classify(fd);
+	if (entry_code(e) < FDT_SLOT0)
+		return NULL;
+	return slot_acquire(e);
+}
+
+/* HTTP/1.x on the wire starts with a method (A-Z) or "HTTP/" (server
+ * speaks first only in error cases): anything else (TLS 0x16, RESP '*',
+ * binary protocols, SMTP banners "220") is not ours. */
+static inline bool http_first_byte(unsigned char c) { return c >= 'A' && c <= 'Z'; }
+
+void fdt_feed(int fd, enum conn_dir dir, const struct iovec *iov, size_t iovcnt,
+	      size_t total)
+{
+	int saved_errno = errno;
+	struct fd_slot *s = lookup_locked(fd);
+
+	if (s == NULL)
+		goto out;
+	if (SHIM_UNLIKELY(atomic_load_explicit(&s->state, memory_order_relaxed) &
+			  SLOT_F_INHERITED)) /* a fork child now uses the connection */
+		atomic_fetch_and_explicit(&s->state, ~(uint64_t)SLOT_F_INHERITED,
+					  memory_order_relaxed);
+	if (SHIM_UNLIKELY(!s->seen_first)) {
+		for (size_t i = 0; i < iovcnt; i++) {
+			if (iov[i].iov_len == 0)
+				continue;
+			s->seen_first = 1;
+			if (!http_first_byte(*(const unsigned char *)iov[i].iov_base)) {
+				SHIM_DEBUG("fd %d: not HTTP/1.x, passing through", fd);
+				/* We hold BUSY: GIVEUP makes slot_release finish the
+				 * slot (nothing was fed, so nothing is emitted) and
+				 * point the fd at PASS. */
+				atomic_fetch_or_explicit(&s->state, SLOT_F_GIVEUP,
+							 memory_order_relaxed);
+				goto release;
+			}
+			break;
+		}
+	}
+	{
+		struct shim_emit_ctx ctx = {.slot = s, .extra_flags = 0};
+		const struct conn_config *cfg = shim_current_config();
+		uint64_t now = shim_now_ns();
+		for (size_t i = 0; i < iovcnt && total > 0; i++) {
+			size_t n = iov[i].iov_len < total ? iov[i].iov_len : total;
+			if (n == 0)
+				continue;
+			conn_feed(s->conn, cfg, dir, iov[i].iov_base, n, now, shim_emit, &ctx);
+			total -= n;
+		}
+		/* The parser has given up on this connection (HTTP/2, an upgrade,
+		 * TLS) with nothing in flight: from now on one table load. */
+		if (!conn_tracking(s->conn)) {
+			SHIM_DEBUG("fd %d: no longer HTTP/1.x, passing through", fd);
+			atomic_fetch_or_explicit(&s->state, SLOT_F_GIVEUP, memory_order_relaxed);
+		}
+	}
+release:
+	slot_release(s);
+out:
+	errno = saved_errno;
+}
+
+void fdt_lose(int fd)
+{
+	int saved_errno = errno;
+	struct fd_slot *s = lookup_locked(fd);
+	if (s != NULL) {
+		atomic_fetch_or_explicit(&s->state, SLOT_F_DESYNC, memory_order_relaxed);
+		slot_release(s);
+	}
+	errno = saved_errno;
+}
+
+void fdt_peer_closed(int fd, bool eof)
+{
+	int saved_errno = errno;
+	struct fd_slot *s = lookup_locked(fd);
+	if (s != NULL) {
+		/* EOF ends a close-delimited response for a client; a server
+		 * seeing EOF may be reading a half-closed request and still
+		 * answer, so it waits for close(). A reset ends both. */
+		if (!eof || conn_role_of(s->conn) == CONN_ROLE_CLIENT) {
+			struct shim_emit_ctx ctx = {.slot = s, .extra_flags = 0};
+			conn_close(s->conn, shim_current_config(), shim_now_ns(), shim_emit,
+				   &ctx);
+		}
+		slot_release(s);
+	}
+	errno = saved_errno;
+}
+
+void fdt_track(int fd, const struct sockaddr *peer_sa, socklen_t peerlen, enum conn_role role)
+{
+	int saved_errno = errno;
+	struct rec_addr local, peer;
+
+	if (!active() || (unsigned)fd >= FDT_MAX_FDS)
+		goto out;
+	if (!probe_tcp(fd, &local, &peer, peer_sa == NULL)) {
+		_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
+		uint64_t old = atomic_exchange_explicit(&t[fd], FDT_PASS, memory_order_acq_rel);
+		hwm_raise(fd);
+		if (entry_code(old) >= FDT_SLOT0)
+			slot_close_entry(old);
+		goto out;
+	}
+	if (peer_sa != NULL)
+		shim_addr_from_sockaddr(&peer, peer_sa, peerlen);
+	slot_install(fd, role, &local, &peer, 0, true);
+out:
+	errno = saved_errno;
+}
+
+/* In a vfork child (shared memory, separate fd table) closing an fd must
+ * not touch the parent's state. The pid tells: it differs from ours. */
+static bool in_foreign_child(void)
+{
+	return (uint32_t)syscall(SYS_getpid) !=
+	       atomic_load_explicit(&shim_pid, memory_order_relaxed);
+}
+
+static void reset_one(_Atomic uint64_t *t, int fd, int *foreign)
+{
+	uint64_t e = atomic_load_explicit(&t[fd], memory_order_relaxed);
+	if (e == FDT_UNKNOWN)
+		return;
+	if (entry_code(e) >= FDT_SLOT0) {
+		if (*foreign < 0)
+			*foreign = in_foreign_child();
+		if (*foreign)
+			return;
+	}
+	/* A PASS mark is dropped even in a vfork child: the cost is one
+	 * re-classification in the parent, never wrong data. */
+	e = atomic_exchange_explicit(&t[fd], FDT_UNKNOWN, memory_order_acq_rel);
+	if (entry_code(e) >= FDT_SLOT0)
+		slot_close_entry(e);
+}
+
+void fdt_reset(int fd)
+{
+	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
+	int saved_errno = errno, foreign = -1;
+
+	if (t != NULL && (unsigned)fd < FDT_MAX_FDS)
+		reset_one(t, fd, &foreign);
+	errno = saved_errno;
+}
+
+void fdt_reset_range(unsigned first, unsigned last)
+{
+	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
+	int saved_errno = errno, foreign = -1;
+	uint32_t hwm = atomic_load_explicit(&fd_hwm, memory_order_relaxed);
+
+	if (t == NULL)
+		return;
+	if (last >= hwm)
+		last = hwm - 1; /* hwm == 0: last wraps, first > last, no loop */
+	for (unsigned fd = first; fd <= last && hwm > 0; fd++)
+		reset_one(t, (int)fd, &foreign);
+	errno = saved_errno;
+}
+
+void fdt_after_fork_child(void)
+{
+	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
+	if (t == NULL)
+		return;
+	/* Only this thread survived the fork: a slot another thread was
+	 * feeding has a half-updated tracker and no holder. Drop it. Every
+	 * other connection is the parent's until this child uses it: a child
+	 * that just closes inherited fds (before exec) must not report the
+	 * parent's exchanges in flight as cut short. */
+	for (unsigned i = 0; i < FDT_SLOTS; i++) {
+		uint64_t v = atomic_load_explicit(&slots[i].state, memory_order_relaxed);
+		if ((v & SLOT_F_USED) && !(v & SLOT_F_BUSY))
+			atomic_store_explicit(&slots[i].state, v | SLOT_F_INHERITED,
+					      memory_order_relaxed);
+		if ((v & SLOT_F_USED) && (v & SLOT_F_BUSY)) {
+			uint64_t mine = slot_entry(i, (uint32_t)(v >> 32));
+			if ((unsigned)slots[i].fd < FDT_MAX_FDS)
+				atomic_compare_exchange_strong_explicit(
+					&t[slots[i].fd], &mine, FDT_PASS, memory_order_relaxed,
+					memory_order_relaxed);
+			slot_free(&slots[i]);
+		}
+	}
+}

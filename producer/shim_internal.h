@@ -1,0 +1,227 @@
+/*
+ * shim_internal.h - what the interposition layer's files share, and nothing
+ * the outside world may see (the library exports only the interposed libc
+ * symbols: see libtokenring.map).
+ *
+ *   shim_real.c   the real libc functions, resolved lazily with
+ *                 dlsym(RTLD_NEXT), with a raw-syscall bootstrap for calls
+ *                 made while dlsym itself is running
+ *   shim.c        process-wide state: lazy lock-free init, environment,
+ *                 pid, debug output, the constructor
+ *   shim_ring.c   ring attach / re-attach (at most once a second), producer
+ *                 registration, the emit callback that publishes records
+ *   fdtable.c     per-fd table and connection slots (preallocated with mmap
+ *                 at init), classification, the per-slot try-lock
+ *   identity.c    workload / namespace identity from the environment
+ *   hooks_io.c    send/recv/read/write families: feed what calls returned
+ *   hooks_fd.c    connect/accept/close/close_range/dup2/dup3/fork
+ *
+ * Rules on every hook path: no allocation, no lock, never block, never
+ * change a return value or errno, nothing that is not async-signal-safe
+ * after init (init itself only reads the environment and calls mmap).
+ */
+#ifndef TOKENRING_SHIM_INTERNAL_H
+#define TOKENRING_SHIM_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "conn.h"
+#include "record.h"
+
+#define SHIM_LIKELY(x) __builtin_expect(!!(x), 1)
+#define SHIM_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- real libc functions (shim_real.c) ---- */
+
+enum shim_real_id {
+	REAL_SEND,
+	REAL_SENDTO,
+	REAL_SENDMSG,
+	REAL_SENDMMSG,
+	REAL_WRITE,
+	REAL_WRITEV,
+	REAL_RECV,
+	REAL_RECVFROM,
+	REAL_RECVMSG,
+	REAL_RECVMMSG,
+	REAL_READ,
+	REAL_READV,
+	REAL_CONNECT,
+	REAL_ACCEPT,
+	REAL_ACCEPT4,
+	REAL_CLOSE,
+	REAL_CLOSE_RANGE,
+	REAL_DUP2,
+	REAL_DUP3,
+	REAL_FORK,
+	REAL_COUNT
+};
+
+/* Resolved pointers; NULL until resolved. Written once per entry (every
+ * writer stores the same value), read relaxed on every call. */
+extern void *_Atomic shim_real_fn[REAL_COUNT];
+
+/*
+ * The real function for id, resolving it on first use. Returns NULL only
+ * while this thread is inside dlsym (re-entry through a hook) or if libc
+ * lacks the symbol: callers then fall back to the raw system call.
+ */
+void *shim_real_resolve(enum shim_real_id id);
+
+static inline void *shim_real(enum shim_real_id id)
+{
+	void *p = atomic_load_explicit(&shim_real_fn[id], memory_order_relaxed);
+	return SHIM_LIKELY(p != NULL) ? p : shim_real_resolve(id);
+}
+
+/* ---- process state (shim.c) ---- */
+
+enum shim_mode {
+	SHIM_MODE_UNINIT = 0,
+	SHIM_MODE_INITING = 1, /* one thread is initialising: others pass through */
+	SHIM_MODE_ACTIVE = 2,
+	SHIM_MODE_DISABLED = 3, /* TOKENRING_DISABLE=1 or init failed */
+};
+
+extern _Atomic int shim_mode;
+
+/* Run the one-time init if nobody has; returns the mode after the attempt.
+ * Lock-free: a thread that loses the race (or re-enters) sees INITING and
+ * passes the call through. */
+int shim_init(void);
+
+/* The parser settings from the environment (TOKENRING_HTTP, _LLM_PATHS). */
+extern struct conn_config shim_base_config;
+
+/* This process's pid (refreshed in a fork child). */
+extern _Atomic uint32_t shim_pid;
+
+/* Workload identity, computed at init. */
+extern char shim_workload[];
+extern char shim_namespace[];
+
+/* CLOCK_MONOTONIC in ns (vDSO). */
+uint64_t shim_now_ns(void);
+
+/* Debug output (TOKENRING_DEBUG=1 only), written with the real write(2).
+ * Not async-signal-safe (vsnprintf): debug builds of a run only. */
+extern int shim_debug;
+void shim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define SHIM_DEBUG(...)                                                                    \
+	do {                                                                               \
+		if (SHIM_UNLIKELY(shim_debug))                                             \
+			shim_log(__VA_ARGS__);                                             \
+	} while (0)
+
+/* Parse the environment into cfg (TOKENRING_HTTP=all, TOKENRING_LLM_PATHS). */
+void shim_config_from_env(struct conn_config *cfg);
+
+/* ---- ring (shim_ring.c) ---- */
+
+/* conn_emit_fn context: which connection, and flags to add. */
+struct shim_emit_ctx {
+	struct fd_slot *slot;
+	uint32_t extra_flags;
+};
+
+/* Read TOKENRING_RING (at init). */
+void shim_ring_init(void);
+
+/* A connection starts being tracked: attach now (at most once a second)
+ * so the ring's label header names are known before its first request. */
+void shim_ring_poll(void);
+
+/* Emit callback handed to conn_feed / conn_close. */
+void shim_emit(void *ctx, struct tr_record *rec);
+
+/* The config conn_feed should use now (label headers of the attached ring,
+ * or the base config when detached). Never NULL. */
+const struct conn_config *shim_current_config(void);
+
+/* Fork child: refresh the producer registration for the new pid. */
+void shim_ring_after_fork_child(void);
+
+/* ---- fd table and connection slots (fdtable.c) ---- */
+
+/* fd table entry: low 32 bits a code, high 32 bits the slot generation. */
+#define FDT_UNKNOWN 0u /* never seen, or reset: classify on next use */
+#define FDT_PASS 1u    /* not a tracked TCP/HTTP socket: pass through */
+#define FDT_SLOT0 2u   /* code >= FDT_SLOT0: connection slot code - FDT_SLOT0 */
+
+#define FDT_MAX_FDS (1u << 20) /* fds at or above pass through untracked */
+#define FDT_SLOTS 4096u        /* connections tracked at once */
+
+/* Slot state word: generation in the high 32 bits, SLOT_F_* below. */
+#define SLOT_F_USED 1u
+#define SLOT_F_BUSY 2u   /* one thread is feeding (the try-lock) */
+#define SLOT_F_CLOSE 4u  /* whoever holds BUSY must finish and free the slot */
+#define SLOT_F_DESYNC 8u /* a feed was lost to contention: stop parsing */
+#define SLOT_F_GIVEUP 16u /* not HTTP/1.x (or no longer): pass the fd through */
+#define SLOT_F_FINISH (SLOT_F_CLOSE | SLOT_F_DESYNC | SLOT_F_GIVEUP)
+/* Fork child: the connection's exchanges belong to the parent until this
+ * process moves bytes on it itself; closing it before that emits nothing. */
+#define SLOT_F_INHERITED 32u
+
+struct fd_slot {
+	_Atomic uint64_t state;
+	int fd;
+	uint8_t seen_first; /* first byte checked (HTTP/1.x starts A-Z) */
+	uint8_t pad[3];
+	struct rec_addr local;
+	struct rec_addr peer;
+	struct conn *conn;
+};
+
+extern _Atomic(_Atomic uint64_t *) fdt_table;
+
+int fdt_init(void);
+
+/* Hot-path filter: false if the call certainly needs no work (table not
+ * set up, fd out of range or classified PASS). */
+static inline bool fdt_maybe_tracked(int fd)
+{
+	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
+	if (SHIM_UNLIKELY(t == NULL))
+		return atomic_load_explicit(&shim_mode, memory_order_relaxed) !=
+		       SHIM_MODE_DISABLED;
+	if ((unsigned)fd >= FDT_MAX_FDS)
+		return false;
+	return (uint32_t)atomic_load_explicit(&t[fd], memory_order_relaxed) != FDT_PASS;
+}
+
+/* Feed the bytes of one call (an iovec array, up to total bytes) in
+ * direction dir. Classifies the fd on first use. errno is preserved. */
+void fdt_feed(int fd, enum conn_dir dir, const struct iovec *iov, size_t iovcnt,
+	      size_t total);
+
+/* Bytes consumed that the app never saw (MSG_TRUNC on TCP): the stream
+ * position is lost, so parsing of this connection stops. */
+void fdt_lose(int fd);
+
+/* The peer is gone (EOF as client, ECONNRESET, EPIPE): finish exchanges. */
+void fdt_peer_closed(int fd, bool eof);
+
+/* A TCP connection was established on fd (connect/accept). peer is the
+ * address connect() was given, or NULL (then getpeername). role:
+ * CONN_ROLE_CLIENT or CONN_ROLE_SERVER. */
+void fdt_track(int fd, const struct sockaddr *peer, socklen_t peerlen, enum conn_role role);
+
+/* fd is being closed or replaced: finish and drop its state. */
+void fdt_reset(int fd);
+
+/* Reset [first, last] (close_range). */
+void fdt_reset_range(unsigned first, unsigned last);
+
+/* Fork child: slots another (now absent) thread was feeding are dropped. */
+void fdt_after_fork_child(void);
+
+/* Convert a sockaddr to a record address (v4-mapped v6 becomes v4). */
+void shim_addr_from_sockaddr(struct rec_addr *out, const struct sockaddr *sa, socklen_t len);
+
+#endif
