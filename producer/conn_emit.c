@@ -58,7 +58,9 @@ static uint8_t usage_status(const struct conn_exch *ex)
 		return REC_USAGE_INTERRUPTED;
 	if (ex->usage_seen)
 		return REC_USAGE_AVAILABLE;
-	if (ex->stream_req && !ex->include_usage && usage_opt_in(&ex->rec))
+	/* Only a stream can lack usage for want of asking; an error answer
+	 * (JSON, not a stream) to a streaming request is simply missing it. */
+	if (ex->stream_req && !ex->include_usage && ex->resp_stream && usage_opt_in(&ex->rec))
 		return REC_USAGE_NOT_REQUESTED;
 	return REC_USAGE_MISSING;
 }
