@@ -107,7 +107,9 @@ static cJSON *group_json(const struct agg *a, uint32_t g, bool interval, double 
 	ok = ok && add_num(o, "completion_tokens", (double)st.completion_tokens);
 	ok = ok && add_num(o, "total_tokens", (double)st.total_tokens);
 	ok = ok && add_num(o, "cached_tokens", (double)st.cached_tokens);
+	ok = ok && add_num(o, "cache_creation_tokens", (double)st.cache_creation_tokens);
 	ok = ok && add_num(o, "reasoning_tokens", (double)st.reasoning_tokens);
+	ok = ok && add_num(o, "chunks", (double)st.chunks);
 	size_t dur = interval ? offsetof(struct series, iv_duration)
 			      : offsetof(struct series, q_duration);
 	size_t ttft = interval ? offsetof(struct series, iv_ttft) : offsetof(struct series, q_ttft);
