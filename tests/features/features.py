@@ -162,15 +162,13 @@ class Daemon:
             return [json.loads(line) for line in f if line.endswith("\n")]
 
     def summary_mix(self, want, **labels):
-        """Wait until the summary log's usage_* fields, summed over the
-        interval lines matching labels, equal want; return the sums."""
-        keys = ["usage_" + s for s in ("available", "not_requested", "missing", "interrupted",
-                                       "none")]
+        """Wait until the summary log's fields named in want (usage_*,
+        requests, chunks, ...), summed over the interval lines matching
+        labels, equal want; return the sums."""
         last = {}
 
         def ready():
-            sums = dict.fromkeys(keys, 0)
-            sums["requests"] = 0
+            sums = dict.fromkeys(want, 0)
             for line in self.summary_lines():
                 if all(line.get(k) == v for k, v in labels.items()):
                     for k in sums:

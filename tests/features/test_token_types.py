@@ -110,6 +110,14 @@ class TokenTypes(FeatureCase):
                      m.sum("tokenring_reasoning_tokens_total", **sel)),
                     (want[0], want[1], want[3], want[4], want[5]), (model, rep))
             self.assertTokenTypes(m, model, want)
+        # the summary log keeps the types apart too (one line per model and
+        # reporter here: every request came in one interval or another)
+        fields = ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens",
+                  "cache_creation_tokens", "reasoning_tokens")
+        for model, _, want, _ in cases:
+            got = self.daemon.summary_mix(dict(zip(fields, want)), reporter="destination",
+                                          model=model)
+            self.assertEqual(tuple(got[f] for f in fields), want, model)
 
     def assertTokenTypes(self, m, model, want, requests=1):
         """gen_ai_client_token_usage per type: input and output always,
@@ -154,8 +162,8 @@ class TokenTypes(FeatureCase):
         summary = json.loads(self.daemon_get("/api/v1/summary"))
         rows = [s for s in summary["series"] if s["source_workload"] == w]
         self.assertEqual([(r["requests"], r["prompt_tokens"], r["completion_tokens"],
-                           r["total_tokens"], r["cached_tokens"], r["reasoning_tokens"])
-                          for r in rows], [(2, 8, 26, 200, 6, 10)])
+                           r["total_tokens"], r["cached_tokens"], r["cache_creation_tokens"],
+                           r["reasoning_tokens"]) for r in rows], [(2, 8, 26, 200, 6, 0, 10)])
 
     def daemon_get(self, path):
         import urllib.request

@@ -32,11 +32,12 @@ class UsageStatus(FeatureCase):
         return ({"reporter": "source", "source_workload": w, "model": model},
                 {"reporter": "destination", "model": model})
 
-    def assertSummaryMix(self, w, status, n):
+    def assertSummaryMix(self, w, status, n, chunks=0):
         """The summary log's interval lines of the clients: n requests, all
-        with this usage status."""
+        with this usage status, and their stream chunks."""
         want = {"usage_" + s: 0 for s in STATUSES + ("none",)}
-        want.update({"requests": n, "usage_" + status: n})
+        want.update({"requests": n, "usage_" + status: n, "chunks": chunks,
+                     "prompt_tokens": 0, "completion_tokens": 0})
         self.daemon.summary_mix(want, reporter="source", source_workload=w)
 
     def assertStatusCounts(self, m, status, n, **labels):
@@ -94,7 +95,11 @@ class UsageStatus(FeatureCase):
             self.assertStatusCounts(m, "available", 5, **sel)
             self.assertEqual(m.sum("tokenring_prompt_tokens_total", **sel), 5 * 4)
             self.assertEqual(m.sum("tokenring_completion_tokens_total", **sel), 5 * WORDS)
-        self.assertSummaryMix(w, "available", 5)
+        self.daemon.summary_mix({"requests": 5, "usage_available": 5, "usage_not_requested": 0,
+                                 "usage_missing": 0, "usage_interrupted": 0,
+                                 "prompt_tokens": 5 * 4, "completion_tokens": 5 * WORDS,
+                                 "chunks": 2 * WORDS},
+                                reporter="source", source_workload=w)
 
     def test_not_requested(self):
         """Streams without stream_options.include_usage from curl, httpx and
@@ -126,7 +131,7 @@ class UsageStatus(FeatureCase):
             self.assertEqual(m.sum("tokenring_time_to_first_token_seconds_count", **sel), 3)
             self.assertEqual(m.sum("tokenring_time_per_output_token_seconds_count", **sel), 0)
         self.assertEqual(m.sum("gen_ai_client_token_usage_count", gen_ai_request_model=model), 0)
-        self.assertSummaryMix(w, "not_requested", 3)
+        self.assertSummaryMix(w, "not_requested", 3, 3 * WORDS)
 
     def test_missing(self):
         """Complete responses without usage (x-mock-no-usage): a plain one
@@ -164,7 +169,7 @@ class UsageStatus(FeatureCase):
             self.assertStatusCounts(m, "missing", 4, **sel)
             self.assertCountedWithoutTokens(m, 4, **sel)
             self.assertEqual(m.sum("tokenring_stream_chunks_total", **sel), 3 * WORDS)
-        self.assertSummaryMix(w, "missing", 4)
+        self.assertSummaryMix(w, "missing", 4, 3 * WORDS)
 
     def test_interrupted_client_gives_up(self):
         """httpx closes the stream after 2 events, the Node SDK breaks out
@@ -206,7 +211,7 @@ class UsageStatus(FeatureCase):
             self.assertCountedWithoutTokens(m, 3, **sel)
         self.assertEqual(m.sum("tokenring_stream_chunks_total", reporter="source",
                                source_workload=w), 4)
-        self.assertSummaryMix(w, "interrupted", 3)
+        self.assertSummaryMix(w, "interrupted", 3, 4)
 
     def test_interrupted_server_fails(self):
         """The server cuts the stream after 3 events: with a RST (curl), a
@@ -265,7 +270,7 @@ class UsageStatus(FeatureCase):
         sel = dict(reporter="destination", model=model)
         self.assertStatusCounts(m, "interrupted", 3, **sel)
         self.assertCountedWithoutTokens(m, 3, **sel)
-        self.assertSummaryMix(w, "interrupted", 4)
+        self.assertSummaryMix(w, "interrupted", 4, 3 * 2)
 
     def test_no_header_label_unless_configured(self):
         """Without --label-header, x-team and x-tenant-id reach no metric
