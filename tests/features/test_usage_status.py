@@ -178,7 +178,7 @@ class UsageStatus(FeatureCase):
         (the silent server closes later); the chunks read so far are kept."""
         w, model, url = "giveup-client", "st-client-gone", self.server.url + CHAT
         rids = [self.rid(i) for i in range(3)]
-        slow = {"x-mock-token-delay-ms": "100"}
+        slow = {"x-mock-token-delay-ms": "200"}
         out = py_client(self.daemon, w, "httpx",
                         [{"url": url, "body": self.chat(model, True, True), "stream": True,
                           "close_after": 2, "headers": dict(slow, **{"x-request-id": rids[0]})}])
