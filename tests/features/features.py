@@ -252,24 +252,44 @@ def node_client(daemon, workload, base_url, steps):
 
 
 class FeatureCase(unittest.TestCase):
-    """One daemon (flags in DAEMON_ARGS) and one shimmed server per class."""
+    """One daemon (flags in DAEMON_ARGS) and one shimmed server per class,
+    or per test with PER_TEST (when a test needs a daemon's state fresh)."""
     DAEMON_ARGS = ()
     SERVER_ARGS = ()
+    PER_TEST = False
     maxDiff = None
+
+    @staticmethod
+    def start(holder, daemon_args, server_args=()):
+        holder.daemon = Daemon(*daemon_args)
+        try:
+            holder.server = LLMServer(holder.daemon, "llm-server", *server_args)
+        except Exception:
+            holder.daemon.stop()
+            raise
+
+    @staticmethod
+    def stop(holder):
+        holder.server.stop()
+        holder.daemon.stop()
 
     @classmethod
     def setUpClass(cls):
-        cls.daemon = Daemon(*cls.DAEMON_ARGS)
-        try:
-            cls.server = LLMServer(cls.daemon, "llm-server", *cls.SERVER_ARGS)
-        except Exception:
-            cls.daemon.stop()
-            raise
+        if not cls.PER_TEST:
+            cls.start(cls, cls.DAEMON_ARGS, cls.SERVER_ARGS)
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.stop()
-        cls.daemon.stop()
+        if not cls.PER_TEST:
+            cls.stop(cls)
+
+    def setUp(self):
+        if self.PER_TEST:
+            self.start(self, self.DAEMON_ARGS, self.SERVER_ARGS)
+
+    def tearDown(self):
+        if self.PER_TEST:
+            self.stop(self)
 
     def rid(self, tag):
         """A request id unique to this test, short enough for the record's

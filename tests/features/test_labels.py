@@ -8,8 +8,7 @@ import json
 import os
 import unittest
 
-from features import (CHAT, MESSAGES, Daemon, FeatureCase, LLMServer, curl, node_client,
-                      py_client)
+from features import CHAT, MESSAGES, FeatureCase, curl, node_client, py_client
 
 BOUND = 3
 
@@ -18,26 +17,7 @@ class Labels(FeatureCase):
     DAEMON_ARGS = ("--label-header", "team=x-team", "--label-header", "tenant=x-tenant-id",
                    "--label-max-values", str(BOUND))
 
-    # one daemon and one server per test, not per class
-    @classmethod
-    def setUpClass(cls):
-        pass
-
-    @classmethod
-    def tearDownClass(cls):
-        pass
-
-    def setUp(self):
-        self.daemon = Daemon(*self.DAEMON_ARGS)
-        try:
-            self.server = LLMServer(self.daemon)
-        except Exception:
-            self.daemon.stop()
-            raise
-
-    def tearDown(self):
-        self.server.stop()
-        self.daemon.stop()
+    PER_TEST = True  # the value sets live as long as the daemon
 
     def body(self, model):
         return {"model": model, "messages": MESSAGES}
@@ -134,13 +114,12 @@ class Labels(FeatureCase):
     def test_config_file_keys(self):
         """The same labels from the config file's "label-header" object and
         "label-max-values": one value past the bound folds."""
-        self.tearDown()
+        self.stop(self)
         cfg = self.daemon.dir + "-cfg.json"
         with open(cfg, "w") as f:
             json.dump({"label-header": {"team": "x-team"}, "label-max-values": 1}, f)
         try:
-            self.daemon = Daemon("--config", cfg)
-            self.server = LLMServer(self.daemon)
+            self.start(self, ("--config", cfg))
             rids = [self.rid(i) for i in range(2)]
             for rid, team in zip(rids, ("red", "blue")):
                 curl(self.daemon, "cfg-client", self.server.url + CHAT, self.body("cfg-model"),
