@@ -38,8 +38,10 @@ class Labels(FeatureCase):
         teams = ["red", "blue", odd, "y" * 40, "purple", "red", None]
         rids = [self.rid(i) for i in range(len(teams))]
         hdr = []
-        for rid, team in zip(rids, teams):
-            h = {"x-request-id": rid, "x-tenant-id": "acme", "x-other": "not-a-label"}
+        # tenant has a bound of its own: its 3 values all fit
+        tenants = ["acme", "acme", "globex", "initech", "acme", "acme", "acme"]
+        for rid, team, tenant in zip(rids, teams, tenants):
+            h = {"x-request-id": rid, "x-tenant-id": tenant, "x-other": "not-a-label"}
             if team:
                 h["X-Team" if len(hdr) < 3 else "x-team"] = team
             hdr.append(h)
@@ -51,10 +53,10 @@ class Labels(FeatureCase):
                     [{"model": model, "headers": h} for h in hdr[5:]])
 
         lines = self.daemon.access_for(rids)
-        for rid, team in zip(rids, teams):
+        for rid, team, tenant in zip(rids, teams, tenants):
             for rep in ("source", "destination"):
                 e = lines[(rid, rep)]
-                self.assertEqual((e["team"], e["tenant"]), ((team or "-")[:31], "acme"),
+                self.assertEqual((e["team"], e["tenant"]), ((team or "-")[:31], tenant),
                                  (rid, rep))
                 self.assertNotIn("other", e)
         m = self.daemon.metrics()
@@ -62,7 +64,7 @@ class Labels(FeatureCase):
             self.assertEqual(m.by("tokenring_requests_total", "team", reporter=rep),
                              {"red": 2, "blue": 1, odd: 1, "__other__": 2, "": 1}, rep)
             self.assertEqual(m.by("tokenring_usage_total", "tenant", reporter=rep),
-                             {"acme": 7}, rep)
+                             {"acme": 5, "globex": 1, "initech": 1}, rep)
             self.assertEqual(m.by("tokenring_prompt_tokens_total", "team", reporter=rep),
                              {"red": 8, "blue": 4, odd: 4, "__other__": 8, "": 4}, rep)
         self.assertEqual(self.overflow(m),
@@ -75,7 +77,7 @@ class Labels(FeatureCase):
         self.assertFalse({"other", "x_other"} & m.label_names("tokenring_"))
         self.daemon.summary_mix({"requests": 2, "usage_available": 2, "usage_not_requested": 0,
                                  "usage_missing": 0, "usage_interrupted": 0, "usage_none": 0},
-                                reporter="source", team="__other__", tenant="acme")
+                                reporter="source", team="__other__")
 
     def test_model_bound(self):
         """3 known models fill the bound; 6 random model names from requests

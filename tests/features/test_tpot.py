@@ -49,6 +49,25 @@ class TimePerOutputToken(FeatureCase):
             self.assertTrue(surely <= got <= maybe, (name, le, surely, got, maybe))
         return total
 
+    def assertPerToken(self, model, rids):
+        """Every per-token histogram of model holds one observation per
+        request, equal within the access log's rounding to (duration - TTFT)
+        / (n - 1); returns the source and destination sums."""
+        lines = self.daemon.access_for(rids)
+        for e in lines.values():
+            self.assertEqual((e["usage_status"], e["request_completion_tokens"], e["chunks"]),
+                             ("available", "8", "8"), model)
+        src = [lines[(r, "source")] for r in rids]
+        dst = [lines[(r, "destination")] for r in rids]
+        m = self.daemon.metrics()
+        tokens = lambda e: int(e["request_completion_tokens"])  # noqa: E731
+        chunks = lambda e: int(e["chunks"])  # noqa: E731
+        s = self.assertHistogram(m, TR, src, tokens, reporter="source", model=model)
+        d = self.assertHistogram(m, TR, dst, tokens, reporter="destination", model=model)
+        self.assertHistogram(m, GA_SERVER, dst, tokens, gen_ai_request_model=model)
+        self.assertHistogram(m, GA_CLIENT, src, chunks, gen_ai_request_model=model)
+        return s, d
+
     def test_streams_with_usage(self):
         """curl, httpx and the Node SDK stream 8 tokens with usage: every
         per-token histogram holds 3 observations equal, within the access
@@ -63,22 +82,26 @@ class TimePerOutputToken(FeatureCase):
         node_client(self.daemon, w, self.server.url + "/v1",
                     [{"model": model, "stream": True, "include_usage": True,
                       "headers": {"x-request-id": rids[2]}}])
-        lines = self.daemon.access_for(rids)
-        for e in lines.values():
-            self.assertEqual((e["usage_status"], e["request_completion_tokens"], e["chunks"]),
-                             ("available", "8", "8"))
-        src = [lines[(r, "source")] for r in rids]
-        dst = [lines[(r, "destination")] for r in rids]
-        m = self.daemon.metrics()
-        tokens = lambda e: int(e["request_completion_tokens"])  # noqa: E731
-        chunks = lambda e: int(e["chunks"])  # noqa: E731
-        s = self.assertHistogram(m, TR, src, tokens, reporter="source", model=model)
-        d = self.assertHistogram(m, TR, dst, tokens, reporter="destination", model=model)
-        self.assertHistogram(m, GA_SERVER, dst, tokens, gen_ai_request_model=model)
-        self.assertHistogram(m, GA_CLIENT, src, chunks, gen_ai_request_model=model)
+        s, d = self.assertPerToken(model, rids)
         # the server sleeps DELAY_MS between chunks: no token comes faster
         self.assertGreaterEqual(min(s, d), 3 * DELAY_MS / 1000.0)
-        self.assertEqual(m.sum(GA_SERVER + "_count", gen_ai_request_model=model), 3)
+
+    def test_streams_of_other_formats(self):
+        """The same for an Anthropic stream (output tokens from
+        message_delta) from curl and a Gemini SSE stream (cumulative
+        usageMetadata) from httpx."""
+        rids = [self.rid(i) for i in range(2)]
+        curl(self.daemon, "tpot-fmt-client", self.server.url + "/v1/messages",
+             {"model": "tpot-anthropic", "max_tokens": 8, "stream": True, "messages": MESSAGES},
+             {"x-request-id": rids[0], "anthropic-version": "2023-06-01"})
+        py_client(self.daemon, "tpot-fmt-client", "httpx",
+                  [{"url": self.server.url +
+                    "/v1beta/models/tpot-gemini:streamGenerateContent?alt=sse",
+                    "body": {"contents": [{"parts": [{"text": "one two"}]}]}, "stream": True,
+                    "headers": {"x-request-id": rids[1]}}])
+        for model, rid in zip(("tpot-anthropic", "tpot-gemini"), rids):
+            s, d = self.assertPerToken(model, [rid])
+            self.assertGreaterEqual(min(s, d), DELAY_MS / 1000.0, model)
 
     def test_not_observed_without_usage_or_second_token(self):
         """No per-token observation for a stream without usage (the client's

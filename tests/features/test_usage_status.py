@@ -6,7 +6,8 @@ latency, status code and chunks; its tokens stay 0."""
 import time
 import unittest
 
-from features import (CHAT, MESSAGES, FeatureCase, LLMServer, curl, node_client, py_client)
+from features import (CHAT, MESSAGES, FeatureCase, LLMServer, curl, node_client, py_client,
+                      run)
 
 STATUSES = ("available", "not_requested", "missing", "interrupted")
 # Stream chunks carrying text: the demo server sends 8 words by default,
@@ -271,6 +272,20 @@ class UsageStatus(FeatureCase):
         self.assertStatusCounts(m, "interrupted", 3, **sel)
         self.assertCountedWithoutTokens(m, 3, **sel)
         self.assertSummaryMix(w, "interrupted", 4, 3 * 2)
+
+    def test_none_for_plain_http(self):
+        """With TOKENRING_HTTP=all a non-LLM request (GET /healthz) is
+        recorded with usage status `none`, apart from the LLM statuses."""
+        w, rid = "plain-http-client", self.rid(0)
+        run(["curl", "-sf", "-H", "x-request-id: " + rid, self.server.url + "/healthz"],
+            self.daemon.env(w, TOKENRING_HTTP="all"))
+        e = self.daemon.access_for([rid], reporters=("source",))[(rid, "source")]
+        self.assertEqual((e["usage_status"], e["response_code"], e["request_model"]),
+                         ("none", "200", "-"))
+        m = self.daemon.metrics()
+        self.assertEqual(m.by("tokenring_usage_total", "status", source_workload=w),
+                         {"none": 1})
+        self.assertSummaryMix(w, "none", 1)
 
     def test_no_header_label_unless_configured(self):
         """Without --label-header, x-team and x-tenant-id reach no metric
