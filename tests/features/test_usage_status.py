@@ -51,8 +51,10 @@ class UsageStatus(FeatureCase):
         self.assertEqual(m.by("tokenring_requests_total", "response_code", **labels),
                          {"200": n}, labels)
         self.assertEqual(m.sum("tokenring_request_duration_seconds_count", **labels), n)
-        for fam in ("prompt", "completion", "cached", "reasoning"):
+        for fam in ("prompt", "completion", "cached", "cache_creation", "reasoning"):
             self.assertEqual(m.sum("tokenring_%s_tokens_total" % fam, **labels), 0, fam)
+        self.assertEqual(m.sum("gen_ai_client_token_usage_count",
+                               gen_ai_request_model=labels["model"]), 0)
 
     def assertAccess(self, lines, status, server_logs=None):
         for (rid, rep), e in lines.items():
@@ -131,7 +133,6 @@ class UsageStatus(FeatureCase):
             self.assertEqual(m.sum("tokenring_stream_chunks_total", **sel), 3 * WORDS)
             self.assertEqual(m.sum("tokenring_time_to_first_token_seconds_count", **sel), 3)
             self.assertEqual(m.sum("tokenring_time_per_output_token_seconds_count", **sel), 0)
-        self.assertEqual(m.sum("gen_ai_client_token_usage_count", gen_ai_request_model=model), 0)
         self.assertSummaryMix(w, "not_requested", 3, 3 * WORDS)
 
     def test_missing(self):
