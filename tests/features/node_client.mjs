@@ -3,7 +3,7 @@
 // Each step: {model, stream, include_usage, max_tokens, headers, abort_after}.
 // A stream is iterated; with abort_after the loop breaks after that many
 // chunks, which makes the SDK abort the request (the client gives up).
-// Prints one JSON line per step: chunks, content, usage, error name.
+// Prints one JSON line per step: chunks, content, usage, error class.
 import OpenAI from "openai";
 
 const client = new OpenAI({ baseURL: process.argv[2], apiKey: "test-key", maxRetries: 0 });
@@ -32,7 +32,7 @@ for (const step of steps) {
       }
     }
   } catch (e) {
-    out.error = e.name || String(e);
+    out.error = (e.constructor && e.constructor.name) || e.name || String(e);
   }
   console.log(JSON.stringify(out));
 }

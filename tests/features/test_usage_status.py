@@ -173,6 +173,37 @@ class UsageStatus(FeatureCase):
             self.assertEqual(m.sum("tokenring_stream_chunks_total", **sel), 3 * WORDS)
         self.assertSummaryMix(w, "missing", 4, 3 * WORDS)
 
+    def test_error_responses(self):
+        """Provider errors (x-mock-status 429 and 500) to the Node SDK and
+        curl carry no usage: `missing`, counted under their status codes
+        (the summary's 4xx and 5xx), no tokens."""
+        w, model = "error-client", "st-error"
+        rids = [self.rid(i) for i in range(3)]
+        out = node_client(self.daemon, w, self.server.url + "/v1",
+                          [{"model": model, "headers": {"x-request-id": rids[0],
+                                                        "x-mock-status": "429"}},
+                           {"model": model, "stream": True, "include_usage": True,
+                            "headers": {"x-request-id": rids[1], "x-mock-status": "500"}}])
+        self.assertEqual([o["error"] for o in out], ["RateLimitError", "InternalServerError"])
+        r = curl(self.daemon, w, self.server.url + "/v1/messages",
+                 {"model": model, "max_tokens": 8, "messages": MESSAGES},
+                 {"x-request-id": rids[2], "x-mock-status": "429"})
+        self.assertIn('"rate_limit_error"', r.stdout)
+        lines = self.daemon.access_for(rids)
+        self.assertEqual([lines[(r, "source")]["response_code"] for r in rids],
+                         ["429", "500", "429"])
+        for e in lines.values():
+            self.assertEqual((e["usage_status"], e["request_prompt_tokens"]), ("missing", "-"))
+        m = self.daemon.metrics()
+        for sel in self.sides(w, model):
+            self.assertEqual(m.by("tokenring_requests_total", "response_code", **sel),
+                             {"429": 2, "500": 1})
+            self.assertStatusCounts(m, "missing", 3, **sel)
+            self.assertEqual(m.sum("tokenring_prompt_tokens_total", **sel), 0)
+        self.daemon.summary_mix({"requests": 3, "4xx": 2, "5xx": 1, "successes": 0,
+                                 "usage_missing": 3, "prompt_tokens": 0},
+                                reporter="source", source_workload=w)
+
     def test_interrupted_client_gives_up(self):
         """httpx closes the stream after 2 events, the Node SDK breaks out
         of its loop after 2 chunks (aborting the fetch), requests times out
@@ -232,7 +263,8 @@ class UsageStatus(FeatureCase):
                           [{"model": model, "stream": True, "include_usage": True,
                             "headers": dict(cut, **{"x-mock-abort-mode": "close",
                                                     "x-request-id": rids[1]})}])
-        self.assertIsNotNone(out[0]["error"])
+        # undici's "terminated" TypeError, after the 3 chunks that came
+        self.assertEqual((out[0]["chunks"], out[0]["error"]), (3, "TypeError"))
         dying = LLMServer(self.daemon, "llm-server-dying")
         try:
             out = py_client(self.daemon, w, "requests",
