@@ -224,7 +224,7 @@ class UsageStatus(FeatureCase):
                         [{"url": url, "body": self.chat(model, True, True), "stream": True,
                           "timeout": 0.3,
                           "headers": {"x-request-id": rids[2], "x-mock-abort-after": "3",
-                                      "x-mock-abort-mode": "hang", "x-mock-hang-ms": "800"}}])
+                                      "x-mock-abort-mode": "hang", "x-mock-hang-ms": "1500"}}])
         self.assertEqual((out[0]["data_lines"], out[0]["error"]), (3, "ConnectionError"))
 
         logs = self.server.log_for(rids)
