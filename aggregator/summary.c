@@ -39,9 +39,9 @@ static const char *const fields[] = {
 	"__time__", "reporter", "source_workload", "source_namespace", "destination_service",
 	"provider", "model", "requests", "successes", "success_rate", "4xx", "5xx",
 	"prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens",
-	"reasoning_tokens", "chunks", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms",
-	"ttft_p50_ms", "ttft_p95_ms", "ttft_p99_ms", "usage_none", "usage_available",
-	"usage_not_requested", "usage_missing", "usage_interrupted", NULL,
+	"cache_creation_tokens", "reasoning_tokens", "chunks", "latency_p50_ms", "latency_p95_ms",
+	"latency_p99_ms", "ttft_p50_ms", "ttft_p95_ms", "ttft_p99_ms", "usage_none",
+	"usage_available", "usage_not_requested", "usage_missing", "usage_interrupted", NULL,
 };
 
 bool summary_field_reserved(const char *name)
@@ -140,6 +140,7 @@ static cJSON *group_json(const struct agg *a, uint32_t g, bool interval, double 
 	ok = ok && add_num(o, "completion_tokens", (double)st.completion_tokens);
 	ok = ok && add_num(o, "total_tokens", (double)st.total_tokens);
 	ok = ok && add_num(o, "cached_tokens", (double)st.cached_tokens);
+	ok = ok && add_num(o, "cache_creation_tokens", (double)st.cache_creation_tokens);
 	ok = ok && add_num(o, "reasoning_tokens", (double)st.reasoning_tokens);
 	/* stream size, known with or without usage */
 	ok = ok && add_num(o, "chunks", (double)st.chunks);

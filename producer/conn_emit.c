@@ -45,9 +45,13 @@ static uint8_t operation_of(const struct conn_exch *ex)
 	return REC_OP_UNKNOWN;
 }
 
-/* OpenAI-style streams only report usage when stream_options asks. */
+/* OpenAI-style streams only report usage when stream_options asks. The
+ * responses API has no such option: its stream always ends with usage in
+ * response.completed, so a stream without it is missing usage. */
 static int usage_opt_in(const struct tr_record *r)
 {
+	if (r->operation == REC_OP_RESPONSES)
+		return 0;
 	return r->provider == REC_PROVIDER_OPENAI || r->provider == REC_PROVIDER_AZURE_OPENAI ||
 	       r->provider == REC_PROVIDER_DASHSCOPE;
 }

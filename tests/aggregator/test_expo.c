@@ -38,6 +38,7 @@ static char *render(const char *families, struct agg_config *cfgp)
 	r.total_tokens = 101;
 	r.chunks = 30;
 	r.cached_tokens = 5;
+	r.cache_creation_tokens = 4;
 	r.reasoning_tokens = 7;
 	strcpy(r.response_model, "qwen1.5-72b-chat-0712");
 	agg_ingest(a, &r, &id);
@@ -196,6 +197,7 @@ Test(expo, tokenring_family_exact_values)
 	has_line(t, "tokenring_prompt_tokens_total{" DST "} 0");
 	has_line(t, "tokenring_completion_tokens_total{" SRC "} 145");
 	has_line(t, "tokenring_cached_tokens_total{" SRC "} 5");
+	has_line(t, "tokenring_cache_creation_tokens_total{" SRC "} 4");
 	has_line(t, "tokenring_reasoning_tokens_total{" SRC "} 7");
 	has_line(t, "tokenring_request_bytes_total{" SRC "} 170");
 	has_line(t, "tokenring_response_bytes_total{" DST "} 617");
@@ -224,9 +226,9 @@ Test(expo, tokenring_family_exact_values)
 	has_line(t, "tokenring_time_per_output_token_seconds_bucket{" SRC ",le=\"0.025\"} 0");
 	has_line(t, "tokenring_time_per_output_token_seconds_bucket{" SRC ",le=\"0.05\"} 1");
 	has_line(t, "tokenring_time_per_output_token_seconds_sum{" SRC "} 0.025382022");
-	/* 10 counters/usage/cost families + 3 histograms, each HELP+TYPE once */
-	cr_assert_eq(count_lines(t, "# TYPE "), 13);
-	cr_assert_eq(count_lines(t, "# HELP "), 13);
+	/* 11 counters/usage/cost families + 3 histograms, each HELP+TYPE once */
+	cr_assert_eq(count_lines(t, "# TYPE "), 14);
+	cr_assert_eq(count_lines(t, "# HELP "), 14);
 	cr_assert_eq(count_lines(t, "tokenring_request_duration_seconds_bucket{" SRC), 16);
 	no_duplicate_series(t);
 	free(t);
