@@ -16,9 +16,11 @@ TOKENRING_TLS_PROBE.
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -59,6 +61,19 @@ class TLSLogServer(base.LogServer):
                                     "--port", "0", "--log", self.logfile],
                              env or base_env(), "listening on")
         self.url = "https://127.0.0.1:%d" % self.port
+
+
+def wait_port(port):
+    """Until something accepts on 127.0.0.1:port (at most 5 s)."""
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def http_request(port, body, *headers):
@@ -395,6 +410,38 @@ class TestTLSServer(TLSCase):
                                  workload="python3", req_bytes=curl_sent(out1), port=srv.port)
         self.assert_tls_exchange(recs[1], entries[1], reporter="destination",
                                  req_bytes=curl_sent(out2), port=srv.port)
+
+
+class TestGnuTLSServer(unittest.TestCase):
+    def test_gnutls_serv_destination(self):
+        """gnutls-serv --http under the shim (gnutls_record_recv/send on an
+        accepted socket; HTTP/1.0, the response framed by the close):
+        a destination record, with TOKENRING_HTTP=all (not an LLM API)."""
+        port = base.free_port()
+        cap = Capture()
+        srv = subprocess.Popen(["gnutls-serv", "--http", "--x509certfile", CERT,
+                                "--x509keyfile", KEY, "-p", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=shim_env(cap.path, TOKENRING_HTTP="all"))
+        try:
+            wait_port(port)
+            out = run(["curl", "-sS", "-k", "--noproxy", "*", "-H", "x-request-id: gs-1",
+                       "-w", "\n%{size_request} %{size_header} %{size_download} %{http_code}",
+                       "https://127.0.0.1:%d/" % port], base_env()).stdout
+        finally:
+            srv.terminate()
+            srv.wait(timeout=base.TIMEOUT)
+        recs, _ = cap.stop()
+        sent, head, body, code = map(int, out.decode().splitlines()[-1].split())
+        self.assertEqual(code, 200)
+        self.assertEqual(len(recs), 1, recs)
+        r = recs[0]
+        self.assertEqual((r["reporter"], r["workload"], r["method"], r["path"], r["status"]),
+                         ("destination", "gnutls-serv", "GET", "/", 200))
+        self.assertEqual((r["req_bytes"], r["resp_bytes"]), (sent, head + body))
+        self.assertEqual((r["request_id"], r["local"]), ("gs-1", "127.0.0.1:%d" % port))
+        self.assertIn("tls", r["flag_names"])
+        self.assertNotIn("conn_closed", r["flag_names"])
 
 
 def tearDownModule():
