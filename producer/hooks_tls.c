@@ -8,11 +8,15 @@
  * bytes the call moved (> 0, or *readbytes / *written for the _ex calls)
  * are fed as plaintext to the tracker of the session's socket, the same
  * HTTP/1.1 framer the raw socket hooks use. A peek consumes nothing and
- * feeds nothing. The socket is the one SSL_get_fd names, else the fd the
- * call itself did socket I/O on (fdt_tls_seen: curl's own BIO, GnuTLS
- * push/pull callbacks), else the one remembered for the session
- * (tls_map.c) when a call returns data decrypted earlier. Library types
- * are opaque here: no OpenSSL or GnuTLS header is needed to build.
+ * feeds nothing. The socket is found at the session's first plaintext:
+ * the one SSL_get_fd names, else the fd the call itself did socket I/O on
+ * (fdt_tls_seen: curl's own BIO, GnuTLS push/pull callbacks), else, for
+ * GnuTLS, gnutls_transport_get_int if it names a fd whose first bytes were
+ * ciphertext; then it is remembered per session (tls_map.c), also for the
+ * calls that return bytes decrypted earlier with no socket I/O. The real
+ * functions are those the caller would bind to without the shim
+ * (tls_real.c). Library types are opaque here: no OpenSSL or GnuTLS
+ * header is needed to build.
  *
  * A session with no socket at all (memory BIOs: Python asyncio's
  * SSLObject, so httpx.AsyncClient and aiohttp) is still parsed, on a slot
