@@ -178,6 +178,7 @@ def main():
                     help="response body bytes (padded chat completion); 0 = small fixed body")
     ap.add_argument("--modes", help="comma-separated subset of the modes")
     ap.add_argument("--json", action="store_true", help="print raw results as JSON")
+    ap.add_argument("--json-out", help="also write the raw results as JSON to this file")
     args = ap.parse_args()
     modes = ["no shim", "nginx proxy hop"]
     if args.shim and args.daemon:
@@ -200,6 +201,9 @@ def main():
     finally:
         stack.stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump(res, f)
     if args.json:
         json.dump(res, sys.stdout)
         print()
