@@ -1,0 +1,665 @@
+#!/usr/bin/python3
+"""test_reliability.py - faults, hostile input and load, end to end on the
+real binaries: libtokenring.so under real clients and servers (curl,
+python3 requests, wrk, nginx, raw sockets), tokenringd, its /metrics and
+access log, promtool.
+
+Every test, once its assertions passed, records what it tried and what
+happened (rows of docs/reliability.md) in $REL_RESULTS/<Class>.json;
+record.py checks the committed table against them.
+
+Environment (CTest sets it): TOKENRING_SHIM, TOKENRINGD, TOKENRING_CAPTURE,
+REL_WRITER, REL_RESULTS, TOKENRING_SRC.
+"""
+import hashlib
+import json
+import mmap
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+
+SHIM = os.environ["TOKENRING_SHIM"]
+TOKENRINGD = os.environ["TOKENRINGD"]
+CAPTURE = os.environ["TOKENRING_CAPTURE"]
+REL_WRITER = os.environ["REL_WRITER"]
+RESULTS = os.environ.get("REL_RESULTS", "/tmp/tokenring-reliability-results")
+SRC = os.environ.get("TOKENRING_SRC", os.getcwd())
+PY = "/usr/bin/python3"
+PROMTOOL = "/usr/bin/promtool"
+NGINX = "/usr/sbin/nginx"
+WRK = "/usr/bin/wrk"
+CHAT = "/v1/chat/completions"
+TIMEOUT = 60
+
+sys.path.insert(0, os.path.join(SRC, "bench", "httpload"))
+import nginx as nginx_conf  # noqa: E402  (bench/httpload/nginx.py)
+
+SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)$')
+LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+# struct ring_header offsets (shm/ring.h): line 1 consumer, line 2 tail,
+# line 3 drop counters.
+HDR_HEAD, HDR_CONSUMED, HDR_CORRUPT, HDR_SKIPPED, HDR_TAIL, HDR_DROPPED = 72, 80, 88, 96, 128, 192
+
+
+def unescape(v):
+    out, i = [], 0
+    while i < len(v):
+        c = v[i]
+        if c == "\\" and i + 1 < len(v):
+            n = v[i + 1]
+            out.append({"n": "\n", "\\": "\\", '"': '"'}.get(n, "\\" + n))
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def parse_metrics(text):
+    """[(name, {label: value}, float)]; every sample line must parse."""
+    out = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = SAMPLE_RE.match(line)
+        if not m:
+            raise AssertionError("unparsable sample line: %r" % line[:300])
+        labels = {k: unescape(v) for k, v in LABEL_RE.findall(m.group(3) or "")}
+        out.append((m.group(1), labels, float(m.group(4))))
+    return out
+
+
+def total(samples, name, **match):
+    return int(sum(v for n, labels, v in samples
+                   if n == name and all(labels.get(k) == w for k, w in match.items())))
+
+
+def by_label(samples, name, label):
+    res = {}
+    for n, labels, v in samples:
+        if n == name:
+            res[labels.get(label)] = res.get(labels.get(label), 0) + int(v)
+    return res
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+def base_env(**extra):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TOKENRING_", "POD_", "LD_PRELOAD"))}
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def shim_env(ring, **extra):
+    return base_env(LD_PRELOAD=SHIM, TOKENRING_RING=ring, **extra)
+
+
+def wait_for(pred, timeout=15.0, what="condition"):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def read_header(path):
+    """The ring file's counters, read from the file itself (no daemon)."""
+    with open(path, "rb") as f:
+        b = f.read(256)
+    u64 = lambda off: struct.unpack_from("<Q", b, off)[0]
+    return {"head": u64(HDR_HEAD), "consumed": u64(HDR_CONSUMED), "corrupt": u64(HDR_CORRUPT),
+            "skipped": u64(HDR_SKIPPED), "tail": u64(HDR_TAIL),
+            "dropped": [u64(HDR_DROPPED + 8 * i) for i in range(4)]}
+
+
+class Daemon:
+    """tokenringd on a ring under tmp and an ephemeral loopback port."""
+
+    def __init__(self, tmp, *args, capacity=4096, ring=None, name="d"):
+        self.ring = ring or os.path.join(tmp, "ring")
+        self.errpath = os.path.join(tmp, "%s-%d.err" % (name, time.monotonic_ns()))
+        self.args = ["--ring", self.ring, "--listen", "127.0.0.1:0",
+                     "--ring-capacity", str(capacity)] + list(args)
+        with open(self.errpath, "wb") as err:
+            self.proc = subprocess.Popen([TOKENRINGD] + self.args, stdout=subprocess.DEVNULL,
+                                         stderr=err)
+        self.port = int(wait_for(self._listening, what="tokenringd to listen"))
+        self.scrapes = 0
+
+    def _listening(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("tokenringd exited %d: %s" % (self.proc.returncode,
+                                                               self.stderr()))
+        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", self.stderr())
+        return m and m.group(1)
+
+    def stderr(self):
+        with open(self.errpath, errors="replace") as f:
+            return f.read()
+
+    def metrics_text(self):
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.port,
+                                    timeout=10) as r:
+            assert r.status == 200, r.status
+            self.scrapes += 1
+            return r.read().decode("utf-8")
+
+    def metrics(self):
+        return parse_metrics(self.metrics_text())
+
+    def ring_stats(self, m=None):
+        m = m or self.metrics()
+        g = lambda n: total(m, "tokenring_ring_" + n)
+        return {"tail": g("records_total"), "consumed": g("consumed_total"),
+                "corrupt": g("corrupt_total"), "skipped": g("skipped_total"),
+                "fill": g("fill"), "dropped": by_label(m, "tokenring_ring_dropped_total",
+                                                       "reason")}
+
+    def drained(self, timeout=15.0):
+        """Wait until every claimed record is consumed or skipped; return stats."""
+        return wait_for(lambda: (lambda s: s if s["fill"] == 0 else None)(self.ring_stats()),
+                        timeout, "the ring to drain")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=20)
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Nginx:
+    """nginx answering every request with bench/httpload's fixed chat completion."""
+
+    BODY = nginx_conf.CHAT_BODY.encode()
+
+    def __init__(self, tmp):
+        self.dir = os.path.join(tmp, "nginx-%d" % free_port())
+        os.makedirs(os.path.join(self.dir, "static"))
+        self.port = free_port()
+        conf = os.path.join(self.dir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(nginx_conf.upstream(self.dir, self.port, os.path.join(self.dir, "static")))
+        self.proc = subprocess.Popen([NGINX, "-p", self.dir, "-c", conf, "-e",
+                                      os.path.join(self.dir, "error.log")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     env=base_env())
+        wait_for(self._up, what="nginx to listen")
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def _up(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("nginx exited: " + open(os.path.join(self.dir,
+                                                                      "upstream.err")).read())
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+# A keep-alive requests client: N chat requests, each body printed; with a
+# delay between requests so that it spans a fault. Exit 0 only if all got 200.
+REQUESTS_CLIENT = r"""
+import sys, time, requests
+url, n, delay, model = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+s = requests.Session()
+out = sys.stdout.buffer
+for i in range(n):
+    r = s.post(url, json={"model": model, "messages": [{"role": "user", "content": "hi %d" % i}]})
+    if r.status_code != 200:
+        sys.exit("status %d" % r.status_code)
+    out.write(r.content + b"\n")
+    out.flush()
+    if delay:
+        time.sleep(delay)
+"""
+
+# Raw keep-alive client: one chat request per line of models on stdin (or a
+# generated range), response read by Content-Length; prints a digest of all
+# responses and the count.
+RAW_CLIENT = r"""
+import hashlib, socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+n = int(sys.argv[3])
+c = socket.create_connection((host, port))
+h = hashlib.sha256()
+buf = b""
+def one(model):
+    global buf
+    body = b'{"model":"' + model + b'","messages":[]}'
+    c.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: llm\r\nContent-Type: application/json\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    while b"\r\n\r\n" not in buf:
+        buf += c.recv(65536)
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    cl = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+    while len(rest) < cl:
+        rest += c.recv(65536)
+    h.update(rest[:cl])
+    buf = rest[cl:]
+for i in range(n):
+    one(b"m-%d" % i)
+c.close()
+print(n, h.hexdigest())
+"""
+
+
+def run(cmd, env, timeout=TIMEOUT, **kw):
+    return subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=timeout, **kw)
+
+
+class RelCase(unittest.TestCase):
+    """Starts/cleans daemons, servers and a temp dir; collects record rows."""
+
+    rows = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rows = []
+
+    @classmethod
+    def tearDownClass(cls):
+        os.makedirs(RESULTS, exist_ok=True)
+        path = os.path.join(RESULTS, cls.__name__ + ".json")
+        with open(path, "w") as f:
+            json.dump({"rows": cls.rows}, f, indent=1)
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="tokenring-rel-", dir="/dev/shm")
+        self.procs = []
+        self.stoppers = []
+
+    def tearDown(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            for f in (p.stdout, p.stderr):
+                if f:
+                    f.close()
+        for s in reversed(self.stoppers):
+            try:
+                s()
+            except Exception:  # cleanup only
+                pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def daemon(self, *args, **kw):
+        d = Daemon(self.tmp, *args, **kw)
+        self.stoppers.append(d.kill)
+        return d
+
+    def nginx(self):
+        n = Nginx(self.tmp)
+        self.stoppers.append(n.stop)
+        return n
+
+    def popen(self, cmd, env, **kw):
+        kw.setdefault("stdout", subprocess.PIPE)
+        p = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, **kw)
+        self.procs.append(p)
+        return p
+
+    def record(self, id, fault, tried, outcome):
+        """A row of docs/reliability.md, written only after the assertions."""
+        self.rows.append({"id": id, "fault": fault, "tried": tried, "outcome": outcome})
+
+    def assert_identity(self, st):
+        self.assertEqual(st["tail"], st["consumed"] + st["corrupt"] + st["skipped"], st)
+
+
+class TestProducerKill(RelCase):
+    KILLS = 20        # rel_writer processes dying between claim and commit
+    GOOD = 5          # records each publishes before
+    SURVIVOR_N = 300  # requests per surviving shimmed client (20 ms apart)
+
+    def test_producers_sigkilled_mid_write_while_others_produce(self):
+        # room for what the victims write while a dead claim holds the
+        # consumer for the skip timeout (50 ms): no drop, so exact counts
+        d = self.daemon(capacity=16384)
+        ng = self.nginx()
+        rnd = random.Random(7)
+        survivors = [self.popen([PY, "-c", REQUESTS_CLIENT, ng.url + CHAT,
+                                 str(self.SURVIVOR_N), "0.02", "survivor"],
+                                shim_env(d.ring, TOKENRING_WORKLOAD="survivor-%d" % i))
+                     for i in range(2)]
+        wait_for(lambda: d.ring_stats()["consumed"] >= 2, what="the survivors to start")
+        consumed_seen = []
+        for k in range(self.KILLS):
+            r = run([REL_WRITER, d.ring, "die", str(self.GOOD)], base_env())
+            self.assertEqual(r.returncode, -signal.SIGKILL, r.stderr)
+            # and a shimmed raw-socket request loop, SIGKILLed at a random time
+            v = self.popen([PY, "-c", RAW_CLIENT, "127.0.0.1", str(ng.port), "100000000"],
+                           shim_env(d.ring, TOKENRING_WORKLOAD="victim"))
+            time.sleep(rnd.uniform(0.1, 0.25))
+            v.kill()
+            v.wait()
+            consumed_seen.append(d.ring_stats()["consumed"])
+        for p in survivors:
+            self.assertIsNone(p.poll(), "the survivors must outlast the kills")
+        for p in survivors:
+            out, err = p.communicate(timeout=TIMEOUT)
+            self.assertEqual(p.returncode, 0, err)
+            self.assertEqual(out.count(ng.BODY + b"\n"), self.SURVIVOR_N)
+        st = d.drained()
+        m = d.metrics()
+        # the consumer kept going through every kill: consumption grew
+        # between consecutive kills while the survivors ran
+        self.assertTrue(all(b > a for a, b in zip(consumed_seen, consumed_seen[1:])),
+                        consumed_seen)
+        self.assert_identity(st)
+        self.assertEqual(st["corrupt"], 0)
+        # each dead writer left one claimed slot: skipped; a victim may
+        # also have died between claim and commit (each at most once)
+        victims_mid_write = st["skipped"] - self.KILLS
+        self.assertTrue(0 <= victims_mid_write <= self.KILLS, st)
+        self.assertEqual(sum(st["dropped"].values()), 0, st)
+        workloads = by_label(m, "tokenring_requests_total", "source_workload")
+        self.assertEqual(workloads["survivor-0"], self.SURVIVOR_N)
+        self.assertEqual(workloads["survivor-1"], self.SURVIVOR_N)
+        self.assertEqual(workloads["rel_writer"], self.KILLS * self.GOOD)
+        self.assertGreater(workloads["victim"], 0)
+        models = by_label(m, "tokenring_requests_total", "model")
+        self.assertNotIn("never-committed", models)
+        self.assertEqual(st["consumed"], sum(workloads.values()))
+        self.record("producer_kill", "producer SIGKILLed between claim and commit, while "
+                    "others produce (real daemon)",
+                    "%d writers killed mid-record + %d shimmed request loops killed at "
+                    "random, 2 shimmed clients x %d requests running"
+                    % (self.KILLS, self.KILLS, self.SURVIVOR_N),
+                    "daemon never stalled; consumed + corrupt + skipped == records; "
+                    "every dead claim skipped, never delivered; survivors counted exactly")
+
+
+class TestDaemonRestart(RelCase):
+    CLIENT_N = 500
+    CYCLES = 3
+
+    def test_daemon_sigkilled_and_restarted_under_load(self):
+        ng = self.nginx()
+        cmd = [PY, "-c", REQUESTS_CLIENT, ng.url + CHAT, str(self.CLIENT_N), "0.008", "rs"]
+        curl_cmd = ["sh", "-c", 'i=0; while [ $i -lt %d ]; do curl -sS --noproxy "*" '
+                    '-H "Content-Type: application/json" -d \'{"model":"rs-curl"}\' %s || '
+                    'exit 1; echo; i=$((i+1)); done' % (self.CLIENT_N // 5, ng.url + CHAT)]
+        plain = []
+        for p in [self.popen(c, base_env()) for c in (cmd, curl_cmd)]:
+            out, err = p.communicate(timeout=TIMEOUT)
+            self.assertEqual(p.returncode, 0, err)
+            plain.append(out)
+        d = self.daemon(capacity=16)
+        ring = d.ring
+        outfiles = [os.path.join(self.tmp, "app%d.out" % i) for i in range(3)]
+        apps = []
+        for c, path in zip((cmd, cmd, curl_cmd), outfiles):
+            with open(path, "wb") as f:
+                apps.append(self.popen(c, shim_env(ring), stdout=f))
+        progress = lambda: [open(f, "rb").read().count(b"\n") for f in outfiles]
+        sent = 2 * self.CLIENT_N + self.CLIENT_N // 5
+        counted_by_dead = 0
+        dropped_down = []
+        for cycle in range(self.CYCLES):
+            time.sleep(0.5)
+            self.assertIsNone(apps[0].poll(), "the apps must outlast the restarts")
+            last = d.metrics()
+            self.assertGreater(total(last, "tokenring_requests_total"), 0)
+            d.kill()
+            at_kill = read_header(ring)
+            before = progress()
+            # what the dead daemon had counted is what the file says it consumed
+            self.assertGreaterEqual(at_kill["consumed"] - counted_by_dead,
+                                    total(last, "tokenring_requests_total"))
+            time.sleep(0.5)  # the apps go on with nobody draining the ring
+            down = read_header(ring)
+            dropped_down.append(down["dropped"][0] - at_kill["dropped"][0])
+            # the apps kept making requests with no daemon at all
+            after = progress()
+            self.assertGreater(after[0], before[0])
+            self.assertGreater(after[1], before[1])
+            self.assertEqual(down["consumed"], at_kill["consumed"])
+            d = self.daemon(capacity=16, ring=ring, name="d%d" % cycle)
+            counted_by_dead = at_kill["consumed"]
+        outs = []
+        for p, path in zip(apps, outfiles):
+            _, err = p.communicate(timeout=TIMEOUT)
+            self.assertEqual(p.returncode, 0, err)
+            with open(path, "rb") as f:
+                outs.append(f.read())
+        st = d.drained()
+        m = d.metrics()
+        # identical behaviour: byte-identical client output
+        self.assertEqual(outs[0], plain[0])
+        self.assertEqual(outs[1], plain[0])
+        self.assertEqual(outs[2], plain[1])
+        # nothing lost uncounted: every request sent is a record or a drop
+        self.assertEqual(sent, st["tail"] + sum(st["dropped"].values()), st)
+        self.assert_identity(st)
+        self.assertEqual((st["corrupt"], st["skipped"]), (0, 0))
+        self.assertEqual(st["dropped"]["detached"], 0)
+        self.assertGreaterEqual(st["dropped"]["full"], sum(dropped_down))
+        # while the daemon was down the ring filled and the rest was counted
+        for n in dropped_down:
+            self.assertGreater(n, 0, dropped_down)
+        # counting resumed: the last daemon counted exactly what it consumed
+        self.assertEqual(total(m, "tokenring_requests_total"), st["consumed"] - counted_by_dead)
+        self.assertGreater(st["consumed"] - counted_by_dead, 0)
+        self.record("daemon_restart", "daemon SIGKILLed and restarted under load",
+                    "%d kill + restart cycles, 0.5 s down each, 2 python requests clients "
+                    "x %d + %d curl processes, ring of 16" % (self.CYCLES, self.CLIENT_N,
+                                                             self.CLIENT_N // 5),
+                    "apps exit 0 with byte-identical output; sent == records + dropped; "
+                    "drops while down counted (reason full); counting resumes on the "
+                    "adopted ring")
+
+
+class TestRingFull(RelCase):
+    N = 300
+
+    def test_burst_larger_than_the_ring_with_the_daemon_stopped(self):
+        ng = self.nginx()
+        cmd = [PY, "-c", REQUESTS_CLIENT, ng.url + CHAT, str(self.N), "0", "burst"]
+        plain = run(cmd, base_env())
+        self.assertEqual(plain.returncode, 0, plain.stderr)
+        d = self.daemon(capacity=16)
+        self.assertEqual(run(cmd[:4] + ["1", "0", "warm"], shim_env(d.ring)).returncode, 0)
+        d.drained()
+        os.kill(d.proc.pid, signal.SIGSTOP)
+        try:
+            shimmed = run(cmd, shim_env(d.ring))
+        finally:
+            os.kill(d.proc.pid, signal.SIGCONT)
+        self.assertEqual(shimmed.returncode, 0, shimmed.stderr)
+        self.assertEqual(shimmed.stdout, plain.stdout)
+        st = d.drained()
+        m = d.metrics()
+        self.assertEqual(st["tail"], 1 + 16)
+        self.assertEqual(st["consumed"], 1 + 16)
+        self.assertEqual(st["dropped"], {"full": self.N - 16, "contention": 0, "late": 0,
+                                         "detached": 0})
+        self.assertEqual(by_label(m, "tokenring_requests_total", "model"),
+                         {"warm": 1, "burst": 16})
+        self.record("ring_full_stopped", "ring full: burst larger than the ring, daemon "
+                    "stopped (SIGSTOP)",
+                    "%d requests into a ring of 16" % self.N,
+                    "app output identical, exit 0; 16 records consumed, %d drops counted "
+                    "(reason full), exactly" % (self.N - 16))
+
+    def test_burst_against_a_slow_daemon(self):
+        ng = self.nginx()
+        d = self.daemon("--tick-us", "200000", capacity=4)
+        n, procs = 200, 3
+        apps = [self.popen([PY, "-c", REQUESTS_CLIENT, ng.url + CHAT, str(n), "0", "slow"],
+                           shim_env(d.ring)) for _ in range(procs)]
+        for p in apps:
+            out, err = p.communicate(timeout=TIMEOUT)
+            self.assertEqual(p.returncode, 0, err)
+            self.assertEqual(out, (ng.BODY + b"\n") * n)
+        st = d.drained()
+        m = d.metrics()
+        self.assert_identity(st)
+        dropped = sum(st["dropped"].values())
+        self.assertEqual(n * procs, st["consumed"] + dropped, st)
+        self.assertGreater(st["dropped"]["full"], 0)
+        self.assertEqual(total(m, "tokenring_requests_total"), st["consumed"])
+        self.record("ring_full_slow", "ring full: 3 concurrent bursts, daemon draining "
+                    "every 200 ms into a ring of 4",
+                    "%d requests" % (n * procs),
+                    "apps complete with the right bodies; sent == consumed + dropped, exactly")
+
+
+class TestLoad(RelCase):
+    SECONDS = 24
+
+    def test_wrk_through_the_shim_with_scrapes_every_second(self):
+        ng = self.nginx()
+        d = self.daemon(capacity=16384)
+        wrk = self.popen([WRK, "-t1", "-c4", "-d%ds" % self.SECONDS, "--latency",
+                          ng.url + CHAT], shim_env(d.ring, TOKENRING_WORKLOAD="wrk"))
+        t0 = time.monotonic()
+        samples = []  # (t, wrk rss, daemon rss, requests so far)
+        while wrk.poll() is None:
+            time.sleep(1.0)
+            try:
+                w = rss_kb(wrk.pid)
+            except (FileNotFoundError, AssertionError):
+                break
+            m = d.metrics()
+            samples.append((time.monotonic() - t0, w, rss_kb(d.proc.pid),
+                            total(m, "tokenring_requests_total")))
+        out, err = wrk.communicate(timeout=TIMEOUT)
+        self.assertEqual(wrk.returncode, 0, err)
+        text = out.decode()
+        done = int(re.search(r"(\d+) requests in", text).group(1))
+        self.assertNotIn("Non-2xx", text)
+        self.assertNotIn("Socket errors", text)
+        st = d.drained()
+        m = d.metrics()
+        codes = by_label(m, "tokenring_requests_total", "response_code")
+        dropped = sum(st["dropped"].values())
+        self.assert_identity(st)
+        self.assertEqual((st["corrupt"], st["skipped"]), (0, 0))
+        # wrk's completed responses are the 200 records (+ drops); requests
+        # cut by wrk's exit at the deadline are records without a response
+        self.assertEqual(done, codes.get("200", 0) + dropped, (done, codes, st))
+        self.assertEqual(set(codes) - {"200", "0"}, set(), codes)
+        self.assertLessEqual(codes.get("0", 0), 4)
+        self.assertEqual(total(m, "tokenring_scrapes_total"), d.scrapes - 1)
+        # the counts went up on every scrape: the daemon kept up
+        counts = [s[3] for s in samples]
+        self.assertTrue(all(b > a for a, b in zip(counts, counts[1:-1])), counts)
+        # flat RSS: at the end no more than at a quarter, with a small slack
+        n = len(samples)
+        self.assertGreaterEqual(n, self.SECONDS - 3)
+        q = samples[n // 4]
+        last = samples[-2]  # the last sample taken while wrk surely ran
+        for i, name in ((1, "wrk (shimmed)"), (2, "tokenringd")):
+            self.assertLessEqual(last[i], q[i] + 1024 + q[i] // 50,
+                                 "%s RSS grew: %s" % (name, [s[i] for s in samples]))
+        self.record("load_wrk", "load: wrk under the shim at full speed, /metrics scraped "
+                    "every second",
+                    "%d s, 1 thread x 4 connections, %d scrapes" % (self.SECONDS, n),
+                    "wrk's count == 200 records + drops, exactly; counts rise on every scrape; "
+                    "RSS of wrk and tokenringd flat (end <= quarter + 1 MiB + 2%)")
+        print("load: %d requests in %d s; dropped %d; rss wrk %s kB, daemon %s kB"
+              % (done, self.SECONDS, dropped, (q[1], last[1]), (q[2], last[2])))
+
+
+class TestCardinality(RelCase):
+    SHIM_N = 100000
+    DIRECT_N = 1000000
+
+    def test_100k_models_through_the_shim(self):
+        ng = self.nginx()
+        d = self.daemon("--max-series", "100", "--label-max-values", "1000", capacity=16384)
+        port = ng.port
+        r = run([PY, "-c", RAW_CLIENT, "127.0.0.1", str(port), str(self.SHIM_N)],
+                shim_env(d.ring), timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        plain_digest = hashlib.sha256()
+        for _ in range(self.SHIM_N):
+            plain_digest.update(ng.BODY)
+        self.assertEqual(r.stdout.decode().split(), [str(self.SHIM_N), plain_digest.hexdigest()])
+        st = d.drained()
+        m = d.metrics()
+        dropped = sum(st["dropped"].values())
+        self.assertEqual(self.SHIM_N, st["consumed"] + dropped)
+        self.assertEqual(total(m, "tokenring_requests_total"), st["consumed"])
+        self.assertEqual(total(m, "tokenring_series"), 101)  # 100 + the overflow series
+        self.assertEqual(total(m, "tokenring_series_overflow_total"), st["consumed"] - 100)
+        self.assertEqual(total(m, "tokenring_label_overflow_total", label="model"),
+                         st["consumed"] - 1000)
+        models = by_label(m, "tokenring_requests_total", "model")
+        self.assertEqual(models["__overflow__"], st["consumed"] - 100)
+        self.assertEqual(len(models), 101)
+        self.record("cardinality_shim", "cardinality attack through the shim: distinct "
+                    "model names", "%d requests, --max-series 100" % self.SHIM_N,
+                    "101 series; every record past the bound counted in "
+                    "tokenring_series_overflow_total")
+
+    def test_1m_models_from_a_direct_ring_writer(self):
+        d = self.daemon("--max-series", "1000", "--label-max-values", "2000", capacity=16384)
+        r = run([REL_WRITER, d.ring, "models", "3000", "0"], base_env())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        d.drained()
+        d.metrics()
+        rss_full = rss_kb(d.proc.pid)
+        r = run([REL_WRITER, d.ring, "models", str(self.DIRECT_N), "3000"], base_env(),
+                timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        st = d.drained()
+        m = d.metrics()
+        rss_end = rss_kb(d.proc.pid)
+        n = 3000 + self.DIRECT_N
+        self.assertEqual(st["consumed"], n)
+        self.assertEqual(sum(st["dropped"].values()), 0)
+        self.assertEqual(total(m, "tokenring_series"), 1001)
+        self.assertEqual(total(m, "tokenring_series_overflow_total"), n - 1000)
+        self.assertEqual(total(m, "tokenring_label_overflow_total", label="model"), n - 2000)
+        self.assertLessEqual(rss_end, rss_full + 1024, (rss_full, rss_end))
+        self.record("cardinality_direct", "cardinality attack from a direct ring writer: "
+                    "distinct model names",
+                    "%d records, --max-series 1000, --label-max-values 2000" % n,
+                    "1001 series; overflow and label overflow counted exactly; daemon RSS "
+                    "after the attack within 1 MiB of RSS with the table just full")
+        print("cardinality: rss with the table full %d kB, after %d more names %d kB"
+              % (rss_full, self.DIRECT_N, rss_end))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
