@@ -579,7 +579,7 @@ class TestLoad(RelCase):
         self.assertEqual(done, codes.get("200", 0) + dropped, (done, codes, st))
         self.assertEqual(set(codes) - {"200", "0"}, set(), codes)
         self.assertLessEqual(codes.get("0", 0), 4)
-        self.assertEqual(total(m, "tokenring_scrapes_total"), d.scrapes - 1)
+        self.assertEqual(total(m, "tokenring_scrapes_total"), d.scrapes)
         # the counts went up on every scrape: the daemon kept up
         counts = [s[3] for s in samples]
         self.assertTrue(all(b > a for a, b in zip(counts, counts[1:-1])), counts)
@@ -598,6 +598,108 @@ class TestLoad(RelCase):
                     "RSS of wrk and tokenringd flat (end <= quarter + 1 MiB + 2%)")
         print("load: %d requests in %d s; dropped %d; rss wrk %s kB, daemon %s kB"
               % (done, self.SECONDS, dropped, (q[1], last[1]), (q[2], last[2])))
+
+
+# One connection per case: a chat request with the given Host header and
+# raw model bytes (JSON-quoted by the caller), response read to the close.
+HOSTILE_CLIENT = r"""
+import json, socket, sys
+port = int(sys.argv[1])
+for line in sys.stdin.buffer:
+    case = json.loads(line)
+    host = bytes.fromhex(case["host"])
+    model = bytes.fromhex(case["model"])
+    body = b'{"model":"' + model + b'","messages":[{"role":"user","content":"x"}]}'
+    c = socket.create_connection(("127.0.0.1", port))
+    c.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: " + host +
+              b"\r\nContent-Type: application/json\r\nConnection: close\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    got = b""
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        got += b
+    c.close()
+    sys.stdout.buffer.write(got.split(b" ")[1] + b"\n")
+"""
+
+
+SEED_LINT = sorted([
+    'asm_llm_proxy_completion_tokens counter metrics should have "_total" suffix',
+    'asm_llm_proxy_prompt_tokens counter metrics should have "_total" suffix',
+    'istio_request_duration_milliseconds use base unit "seconds" instead of "milliseconds"'])
+
+
+class TestLabelInjection(RelCase):
+    # (model bytes as they appear inside the JSON string, Host header bytes,
+    #  the model label the exposition must parse back to, or None to only
+    #  require valid output)
+    # (model bytes as they appear inside the JSON string, Host header bytes,
+    #  the model label the exposition must parse back to, or None to only
+    #  require valid output). The shim keeps the JSON string as sent, escapes
+    #  and all (it does not decode them).
+    CASES = [
+        (b'quo\\"te', b"llm", 'quo\\"te'),
+        (b"back\\\\slash", b"llm", "back\\\\slash"),
+        (b"new\\nline", b"llm", "new\\nline"),
+        (b'brace} evil_metric{x=\\"1\\"} 1', b"llm", 'brace} evil_metric{x=\\"1\\"} 1'),
+        (b"bad\xff\xfeutf8\xc3", b"llm", "bad\ufffd\ufffdutf8\ufffd"),
+        (b"x" * 10240, b"llm", "x" * 63),
+        (b"ctl\\u0001\\u007f\\t", b"llm", "ctl\\u0001\\u007f\\t"),
+        (b"\\u0000nul", b"llm", "\\u0000nul"),
+        (b"raw\x01ctl\x7f\x1b[31m", b"llm", "raw\ufffdctl\ufffd\ufffd[31m"),
+        (b"raw\nnewline", b"llm", "raw\nnewline"),
+        (b"host-quote", b'h"o\\st}', "host-quote"),
+        (b"host-utf8", b"h\xff\xfe.example", "host-utf8"),
+        (b"host-long", b"h" * 10240, "host-long"),
+        (b"host-brace", b'evil"} 1\r\nX-Injected: 1', "host-brace"),
+    ]
+
+    def test_hostile_models_and_hosts_through_the_shim(self):
+        ng = self.nginx()
+        log = os.path.join(self.tmp, "access.log")
+        d = self.daemon("--metrics", "tokenring,gen_ai,asm,istio,kgateway",
+                        "--access-log", log, capacity=1024)
+        cases = b"".join(json.dumps({"model": m.hex(), "host": h.hex()}).encode() + b"\n"
+                         for m, h, _ in self.CASES)
+        plain = run([PY, "-c", HOSTILE_CLIENT, str(ng.port)], base_env(), input=cases)
+        shimmed = run([PY, "-c", HOSTILE_CLIENT, str(ng.port)], shim_env(d.ring),
+                      input=cases)
+        self.assertEqual(shimmed.returncode, 0, shimmed.stderr)
+        self.assertEqual(shimmed.stdout, plain.stdout)
+        n = len(self.CASES)
+        self.assertEqual(len(shimmed.stdout.split()), n)
+        st = d.drained()
+        self.assertEqual((st["consumed"], sum(st["dropped"].values())), (n, 0))
+        text = d.metrics_text()
+        r = subprocess.run([PROMTOOL, "check", "metrics"], input=text.encode(),
+                           capture_output=True, timeout=30)
+        # the only complaints allowed: lint of the names the seeds impose
+        self.assertEqual(sorted((r.stdout + r.stderr).decode().splitlines()), SEED_LINT)
+        text.encode("utf-8")  # decodes and re-encodes: valid UTF-8
+        m = parse_metrics(text)
+        self.assertEqual(total(m, "tokenring_requests_total"), n)
+        models = by_label(m, "tokenring_requests_total", "model")
+        self.assertEqual(models, {want: 1 for _, _, want in self.CASES})
+        dests = by_label(m, "tokenring_requests_total", "destination_service")
+        self.assertEqual(dests.get('h"o\\st}'), 1, sorted(dests))
+        # no injected series: every sample's labels parsed, none named x
+        self.assertFalse(any(n_.startswith("evil") for n_, _, _ in m))
+        lines = wait_for(lambda: (lambda ls: ls if len(ls) == n else None)(
+            open(log, "rb").read().splitlines()) if os.path.exists(log) else None,
+            what="the access log lines")
+        entries = [json.loads(l.decode("utf-8")) for l in lines]
+        # the log keeps control bytes (JSON-escaped); bad UTF-8 is U+FFFD there too
+        self.assertEqual(sorted(e["request_model"] for e in entries),
+                         sorted(m_[:63].decode("utf-8", "replace") for m_, _, _ in self.CASES))
+        self.record("label_injection", "label injection through the shim: model names and "
+                    "Host headers with quotes, backslashes, newlines, }, control bytes, "
+                    "invalid UTF-8, 10 KB",
+                    "%d hostile requests (curl-free raw client under the shim, nginx), "
+                    "every metric family" % n,
+                    "promtool check metrics: no error, only the lint of seed-imposed names; values parse back exactly; invalid "
+                    "UTF-8 becomes U+FFFD; every access log line is valid JSON")
 
 
 class TestCardinality(RelCase):
