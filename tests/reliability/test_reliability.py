@@ -614,13 +614,8 @@ for line in sys.stdin.buffer:
     c.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: " + host +
               b"\r\nContent-Type: application/json\r\nConnection: close\r\n"
               b"Content-Length: %d\r\n\r\n" % len(body) + body)
-    got = b""
-    while True:
-        b = c.recv(65536)
-        if not b:
-            break
-        got += b
-    c.close()
+    with c, c.makefile("rb") as f:
+        got = f.read()
     sys.stdout.buffer.write(got.split(b" ")[1] + b"\n")
 """
 
