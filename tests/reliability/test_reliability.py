@@ -887,6 +887,124 @@ class TestWireGarbage(RelCase):
                     "classified LLM is no record at all")
 
 
+class TestRingFile(RelCase):
+    NOTREG = "ring path is a symlink or not a regular file"
+    MAGIC = "not a tokenring ring file (bad magic)"
+
+    def file_sha(self, path):
+        with open(path, "rb") as f:
+            return sha(f.read())
+
+    def start_refused(self, path, why):
+        p = self.popen([TOKENRINGD, "--ring", path, "--listen", "127.0.0.1:0",
+                        "--ring-capacity", "16"], base_env())
+        try:
+            _, err = p.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+            self.fail("tokenringd took %s over instead of refusing it: %s" % (path, err))
+        self.assertEqual(p.returncode, 1, err)
+        self.assertEqual(err.decode(), "tokenringd: ring %s: %s\n" % (path, why))
+
+    def make_ring(self, name, capacity=16):
+        """A valid ring file left by a daemon that exited."""
+        d = self.daemon(capacity=capacity, ring=os.path.join(self.tmp, name), name=name)
+        self.assertEqual(d.stop(), 0)
+        return d.ring
+
+    def hostile_files(self):
+        """(name, path, refusal message) for paths no daemon may take over."""
+        t = self.tmp
+        ring = self.make_ring("valid")
+        foreign = os.path.join(t, "foreign")
+        with open(foreign, "w") as f:
+            f.write("root:x:0:0:not a ring at all\n" * 200)
+        empty = os.path.join(t, "empty")
+        open(empty, "w").close()
+        os.symlink(ring, os.path.join(t, "link-ring"))
+        os.symlink(foreign, os.path.join(t, "link-foreign"))
+        os.mkdir(os.path.join(t, "dir"))
+        os.mkfifo(os.path.join(t, "fifo"))
+        return [("symlink to a ring", os.path.join(t, "link-ring"), self.NOTREG),
+                ("symlink to another file", os.path.join(t, "link-foreign"), self.NOTREG),
+                ("directory", os.path.join(t, "dir"), self.NOTREG),
+                ("FIFO", os.path.join(t, "fifo"), self.NOTREG),
+                ("file that is not a ring", foreign, self.MAGIC),
+                ("empty file", empty, self.MAGIC)]
+
+    def test_daemon_refuses_symlinks_and_foreign_files(self):
+        cases = self.hostile_files()
+        before = {p: self.file_sha(p) for _, p, _ in cases if os.path.isfile(p)}
+        for _, path, why in cases:
+            self.start_refused(path, why)
+        after = {p: self.file_sha(p) for _, p, _ in cases if os.path.isfile(p)}
+        self.assertEqual(after, before)
+        self.assertTrue(os.path.islink(cases[0][1]))
+        self.record("ring_file_daemon", "ring path hostile to the daemon: symlink (to a ring "
+                    "or to another file), directory, FIFO, a file that is not a ring, an "
+                    "empty file", "%d paths" % len(cases),
+                    "tokenringd exits 1 naming the reason; no file touched")
+
+    def test_daemon_replaces_a_ring_of_another_layout_and_retires_it(self):
+        for what, patch in (("wrong size", None), ("another version", (8, 99)),
+                            ("another record size", (12, 512))):
+            path = self.make_ring("other-%d" % len(what), capacity=16)
+            if patch is None:
+                os.truncate(path, os.path.getsize(path) + 640)
+            else:
+                with open(path, "r+b") as f:
+                    f.seek(patch[0])
+                    f.write(struct.pack("<I", patch[1]))
+            with open(path, "r+b") as f:
+                old = mmap.mmap(f.fileno(), 4096)
+            d = self.daemon(capacity=16, ring=path, name="re")
+            # the old file is retired (producers re-attach), the new one is live
+            self.assertEqual(struct.unpack_from("<I", old, 48)[0], 2, what)  # RETIRED
+            old.close()
+            st = d.ring_stats()
+            self.assertEqual((st["tail"], st["consumed"]), (0, 0))
+            self.assertEqual(d.stop(), 0)
+        self.record("ring_file_other_layout", "ring file of our own kind but another layout: "
+                    "wrong size, another version, another record size",
+                    "3 files", "retired (producers re-attach) and replaced atomically by a "
+                    "fresh ring, as designed; tokenringd says nothing about it (gap)")
+
+    def test_shim_refuses_hostile_ring_paths_app_unaffected(self):
+        ng = self.nginx()
+        cases = self.hostile_files()
+        live = self.daemon(capacity=16, ring=os.path.join(self.tmp, "valid"), name="live")
+        other = self.make_ring("other-version")
+        with open(other, "r+b") as f:
+            f.seek(8)
+            f.write(struct.pack("<I", 99))
+        short = self.make_ring("short")
+        os.truncate(short, 8192)
+        cases += [("ring of another version", other, None), ("truncated ring", short, None),
+                  ("character device", "/dev/zero", None)]
+        cmd = ["curl", "-sS", "--noproxy", "*", "-H", "Content-Type: application/json",
+               "-d", '{"model":"hostile-ring"}', ng.url + CHAT]
+        plain = run(cmd, base_env())
+        self.assertEqual(plain.returncode, 0)
+        # every file but the live ring (its heartbeat moves) stays as it was
+        files = [p for _, p, _ in cases if os.path.isfile(p) and
+                 os.path.realpath(p) != os.path.realpath(live.ring)]
+        before = {p: self.file_sha(p) for p in files}
+        for name, path, _ in cases:
+            r = run(cmd, shim_env(path))
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (0, plain.stdout, b""), name)
+        self.assertEqual({p: self.file_sha(p) for p in files}, before)
+        # the live ring behind the symlink got nothing through it
+        st = live.ring_stats()
+        self.assertEqual((st["tail"], st["consumed"], st["dropped"]["full"]), (0, 0, 0))
+        self.record("ring_file_shim", "ring path hostile to the shim: symlink to a live ring, "
+                    "symlink to another file, directory, FIFO, foreign file, empty file, "
+                    "ring of another version, truncated ring, /dev/zero",
+                    "%d paths x curl under the shim" % len(cases),
+                    "app output identical, exit 0, nothing on stderr; no file written; the "
+                    "live ring behind the symlink got nothing")
+
+
 class TestCardinality(RelCase):
     SHIM_N = 100000
     DIRECT_N = 1000000
