@@ -21,6 +21,7 @@ if(TOKENRING_CLANG AND NOT TOKENRING_SANITIZE)
   add_custom_command(OUTPUT ${_avx2}
     COMMAND ${TOKENRING_CLANG} ${_flags} -mavx2 -c ${_shm}/ring_checksum_avx2.c -o ${_avx2}
     DEPENDS ${_shm}/ring_checksum_avx2.c)
+  add_custom_target(rel_fuzz_avx2 DEPENDS ${_avx2}) # one owner of the object
   set(_fuzz_httpd_parse_extra "")
   set(_fuzz_config_extra ${_avx2} -lcjson -lm)
   foreach(t fuzz_httpd_parse fuzz_config)
@@ -29,6 +30,7 @@ if(TOKENRING_CLANG AND NOT TOKENRING_SANITIZE)
       DEPENDS ${_${t}_srcs} ${_avx2} ${_agg}/httpd.h ${_agg}/config.h ${_agg}/agg.h
       COMMENT "Building ${t} with clang")
     add_custom_target(${t}_bin ALL DEPENDS ${t})
+    add_dependencies(${t}_bin rel_fuzz_avx2)
     add_test(NAME reliability_${t} COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/run_fuzz.sh
       ${CMAKE_CURRENT_BINARY_DIR}/${t} ${CMAKE_CURRENT_SOURCE_DIR}/${t}_corpus 10
       ${REL_RESULTS}/${t}.json)

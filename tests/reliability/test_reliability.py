@@ -293,6 +293,9 @@ class RelCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.rows = []
+        stale = os.path.join(RESULTS, cls.__name__ + ".json")
+        if os.path.exists(stale):
+            os.unlink(stale)
 
     @classmethod
     def tearDownClass(cls):
@@ -409,7 +412,7 @@ class TestProducerKill(RelCase):
 
 
 class TestDaemonRestart(RelCase):
-    CLIENT_N = 500
+    CLIENT_N = 600
     CYCLES = 3
 
     def test_daemon_sigkilled_and_restarted_under_load(self):
@@ -593,7 +596,7 @@ class TestLoad(RelCase):
                                  "%s RSS grew: %s" % (name, [s[i] for s in samples]))
         self.record("load_wrk", "load: wrk under the shim at full speed, /metrics scraped "
                     "every second",
-                    "%d s, 1 thread x 4 connections, %d scrapes" % (self.SECONDS, n),
+                    "%d s, 1 thread x 4 connections" % self.SECONDS,
                     "wrk's count == 200 records + drops, exactly; counts rise on every scrape; "
                     "RSS of wrk and tokenringd flat (end <= quarter + 1 MiB + 2%)")
         print("load: %d requests in %d s; dropped %d; rss wrk %s kB, daemon %s kB"
@@ -611,7 +614,8 @@ for line in sys.stdin.buffer:
     model = bytes.fromhex(case["model"])
     body = b'{"model":"' + model + b'","messages":[{"role":"user","content":"x"}]}'
     c = socket.create_connection(("127.0.0.1", port))
-    c.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: " + host +
+    team = bytes.fromhex(case["team"])
+    c.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: " + host + b"\r\nX-Team: " + team +
               b"\r\nContent-Type: application/json\r\nConnection: close\r\n"
               b"Content-Length: %d\r\n\r\n" % len(body) + body)
     with c, c.makefile("rb") as f:
@@ -655,9 +659,12 @@ class TestLabelInjection(RelCase):
         ng = self.nginx()
         log = os.path.join(self.tmp, "access.log")
         d = self.daemon("--metrics", "tokenring,gen_ai,asm,istio,kgateway",
-                        "--access-log", log, capacity=1024)
-        cases = b"".join(json.dumps({"model": m.hex(), "host": h.hex()}).encode() + b"\n"
-                         for m, h, _ in self.CASES)
+                        "--access-log", log, "--label-header", "team=X-Team", capacity=1024)
+        # a header label too: quote, brace, backslash and a bad byte in each
+        team = lambda i: b't%d"}\\\xff' % i
+        cases = b"".join(json.dumps({"model": m.hex(), "host": h.hex(),
+                                     "team": team(i).hex()}).encode() + b"\n"
+                         for i, (m, h, _) in enumerate(self.CASES))
         plain = run([PY, "-c", HOSTILE_CLIENT, str(ng.port)], base_env(), input=cases)
         shimmed = run([PY, "-c", HOSTILE_CLIENT, str(ng.port)], shim_env(d.ring),
                       input=cases)
@@ -677,22 +684,28 @@ class TestLabelInjection(RelCase):
         self.assertEqual(total(m, "tokenring_requests_total"), n)
         models = by_label(m, "tokenring_requests_total", "model")
         self.assertEqual(models, {want: 1 for _, _, want in self.CASES})
+        teams = by_label(m, "tokenring_requests_total", "team")
+        self.assertEqual(teams, {'t%d"}\\\ufffd' % i: 1 for i in range(n)})
         dests = by_label(m, "tokenring_requests_total", "destination_service")
         self.assertEqual(dests.get('h"o\\st}'), 1, sorted(dests))
         # no injected series: every sample's labels parsed, none named x
         self.assertFalse(any(n_.startswith("evil") for n_, _, _ in m))
-        lines = wait_for(lambda: (lambda ls: ls if len(ls) == n else None)(
-            open(log, "rb").read().splitlines()) if os.path.exists(log) else None,
-            what="the access log lines")
+        def log_lines():
+            if not os.path.exists(log):
+                return None
+            with open(log, "rb") as f:
+                ls = f.read().splitlines()
+            return ls if len(ls) == n else None
+        lines = wait_for(log_lines, what="the access log lines")
         entries = [json.loads(l.decode("utf-8")) for l in lines]
         # the log keeps control bytes (JSON-escaped); bad UTF-8 is U+FFFD there too
         self.assertEqual(sorted(e["request_model"] for e in entries),
                          sorted(m_[:63].decode("utf-8", "replace") for m_, _, _ in self.CASES))
-        self.record("label_injection", "label injection through the shim: model names and "
-                    "Host headers with quotes, backslashes, newlines, }, control bytes, "
+        self.record("label_injection", "label injection through the shim: model names, "
+                    "Host headers and a --label-header header with quotes, backslashes, newlines, }, control bytes, "
                     "invalid UTF-8, 10 KB",
-                    "%d hostile requests (curl-free raw client under the shim, nginx), "
-                    "every metric family" % n,
+                    "%d hostile requests (python raw-socket client under the shim, "
+                    "nginx), every metric family" % n,
                     "promtool check metrics: no error, only the lint of seed-imposed names; values parse back exactly; invalid "
                     "UTF-8 becomes U+FFFD; every access log line is valid JSON")
 
@@ -1033,9 +1046,10 @@ class TestCardinality(RelCase):
         self.assertEqual(models["__overflow__"], st["consumed"] - 100)
         self.assertEqual(len(models), 101)
         self.record("cardinality_shim", "cardinality attack through the shim: distinct "
-                    "model names", "%d requests, --max-series 100" % self.SHIM_N,
-                    "101 series; every record past the bound counted in "
-                    "tokenring_series_overflow_total")
+                    "model names", "%d requests (python raw-socket client under the shim, "
+                    "nginx), --max-series 100, --label-max-values 1000" % self.SHIM_N,
+                    "sent == consumed + dropped; 101 series; folds counted exactly in "
+                    "tokenring_series_overflow_total and tokenring_label_overflow_total")
 
     def test_1m_models_from_a_direct_ring_writer(self):
         d = self.daemon("--max-series", "1000", "--label-max-values", "2000", capacity=16384)
