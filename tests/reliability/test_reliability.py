@@ -204,7 +204,7 @@ class Nginx:
 
     BODY = nginx_conf.CHAT_BODY.encode()
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, env=None):
         self.dir = os.path.join(tmp, "nginx-%d" % free_port())
         os.makedirs(os.path.join(self.dir, "static"))
         self.port = free_port()
@@ -214,7 +214,7 @@ class Nginx:
         self.proc = subprocess.Popen([NGINX, "-p", self.dir, "-c", conf, "-e",
                                       os.path.join(self.dir, "error.log")],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     env=base_env())
+                                     env=env or base_env())
         wait_for(self._up, what="nginx to listen")
         self.url = "http://127.0.0.1:%d" % self.port
 
@@ -329,8 +329,8 @@ class RelCase(unittest.TestCase):
         self.stoppers.append(d.kill)
         return d
 
-    def nginx(self):
-        n = Nginx(self.tmp)
+    def nginx(self, env=None):
+        n = Nginx(self.tmp, env)
         self.stoppers.append(n.stop)
         return n
 
@@ -428,13 +428,24 @@ class TestDaemonRestart(RelCase):
             plain.append(out)
         d = self.daemon(capacity=16)
         ring = d.ring
+        # the shimmed run: the server under the shim too (reporter destination)
+        sng = self.nginx(shim_env(ring))
+        cmd[3] = sng.url + CHAT
+        curl_cmd[2] = curl_cmd[2].replace(ng.url, sng.url)
         outfiles = [os.path.join(self.tmp, "app%d.out" % i) for i in range(3)]
         apps = []
         for c, path in zip((cmd, cmd, curl_cmd), outfiles):
             with open(path, "wb") as f:
                 apps.append(self.popen(c, shim_env(ring), stdout=f))
-        progress = lambda: [open(f, "rb").read().count(b"\n") for f in outfiles]
-        sent = 2 * self.CLIENT_N + self.CLIENT_N // 5
+        def progress():
+            """Replies each app has printed so far."""
+            counts = []
+            for path in outfiles:
+                with open(path, "rb") as f:
+                    counts.append(f.read().count(b"\n"))
+            return counts
+        # one record from the client and one from the server per request
+        sent = 2 * (2 * self.CLIENT_N + self.CLIENT_N // 5)
         counted_by_dead = 0
         dropped_down = []
         for cycle in range(self.CYCLES):
@@ -466,6 +477,10 @@ class TestDaemonRestart(RelCase):
                 outs.append(f.read())
         st = d.drained()
         m = d.metrics()
+        self.assertIsNone(sng.proc.poll(), "the shimmed server kept running")
+        # both sides counted again after the last restart
+        self.assertEqual(set(by_label(m, "tokenring_requests_total", "reporter")),
+                         {"source", "destination"})
         # identical behaviour: byte-identical client output
         self.assertEqual(outs[0], plain[0])
         self.assertEqual(outs[1], plain[0])
@@ -484,9 +499,10 @@ class TestDaemonRestart(RelCase):
         self.assertGreater(st["consumed"] - counted_by_dead, 0)
         self.record("daemon_restart", "daemon SIGKILLed and restarted under load",
                     "%d kill + restart cycles, 0.5 s down each, 2 python requests clients "
-                    "x %d + %d curl processes, ring of 16" % (self.CYCLES, self.CLIENT_N,
-                                                             self.CLIENT_N // 5),
-                    "apps exit 0 with byte-identical output; sent == records + dropped; "
+                    "x %d + %d curl processes against nginx, all under the shim, ring of "
+                    "16" % (self.CYCLES, self.CLIENT_N, self.CLIENT_N // 5),
+                    "apps exit 0 with byte-identical output, nginx keeps serving; "
+                    "client + server records == records + dropped; "
                     "drops while down counted (reason full); counting resumes on the "
                     "adopted ring")
 
