@@ -2,8 +2,8 @@
  * agg.c - the aggregation core's entry points: create/destroy, family list
  * parsing, per-record ingest and the exposition dispatcher.
  *
- * Ingest is allocation-free and O(1) per record apart from the binary
- * searches over fixed bucket boundaries (< 20 each).
+ * Ingest is allocation-free and O(1) per record: one table lookup and a
+ * few binary searches over fixed bucket boundaries (<= 33 each).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -48,11 +48,12 @@ int agg_parse_families(const char *list, uint32_t *out, size_t *bad_at)
 	return 0;
 }
 
-/* Labels every family may use; a header label must not shadow one. */
+/* Labels the families that carry header labels (tokenring, kgateway) or
+ * their extra labels use; a header label must not shadow one. */
 static const char *const reserved_labels[] = {
 	"reporter", "source_workload", "source_namespace", "destination_service",
 	"provider", "model",           "response_code",    "le",
-	"status",   "label",           NULL,
+	"status",   "label",           "llm",              NULL,
 };
 
 static bool valid_label_name(const char *n)
@@ -72,43 +73,57 @@ static bool valid_label_name(const char *n)
 	for (unsigned i = 0; reserved_labels[i]; i++)
 		if (strcmp(n, reserved_labels[i]) == 0)
 			return false;
-	return !alog_field_reserved(n);
+	return !alog_field_reserved(n) && !summary_field_reserved(n);
 }
 
-static int scratch_init(struct expo_scratch *x, uint32_t slots)
+static int groups_init(struct expo_groups *x, uint32_t slots)
 {
 	uint64_t size = 16;
 	while (size < (uint64_t)slots * 2)
 		size <<= 1;
 	x->gmask = (uint32_t)size - 1;
 	x->gindex = calloc(size, sizeof(*x->gindex));
-	x->gkeys = calloc(slots, sizeof(*x->gkeys));
 	x->ghash = calloc(slots, sizeof(*x->ghash));
 	x->gfirst = calloc(slots, sizeof(*x->gfirst));
 	x->glast = calloc(slots, sizeof(*x->glast));
 	x->next = calloc(slots, sizeof(*x->next));
 	x->loff = calloc(slots, sizeof(*x->loff));
 	x->llen = calloc(slots, sizeof(*x->llen));
-	x->hptr = calloc(slots, sizeof(*x->hptr));
 	strbuf_init(&x->labels);
-	if (!x->gindex || !x->gkeys || !x->ghash || !x->gfirst || !x->glast || !x->next ||
-	    !x->loff || !x->llen || !x->hptr)
+	if (!x->gindex || !x->ghash || !x->gfirst || !x->glast || !x->next || !x->loff ||
+	    !x->llen)
 		return -ENOMEM;
 	return 0;
 }
 
-static void scratch_free(struct expo_scratch *x)
+static void groups_free(struct expo_groups *x)
 {
 	free(x->gindex);
-	free(x->gkeys);
 	free(x->ghash);
 	free(x->gfirst);
 	free(x->glast);
 	free(x->next);
 	free(x->loff);
 	free(x->llen);
-	free(x->hptr);
 	strbuf_free(&x->labels);
+}
+
+static int scratch_init(struct expo_scratch *x, uint32_t slots)
+{
+	strbuf_init(&x->line);
+	for (unsigned i = 0; i < EXPO_GROUPINGS; i++)
+		if (groups_init(&x->grp[i], slots))
+			return -ENOMEM;
+	x->hptr = calloc((size_t)slots * 2, sizeof(*x->hptr));
+	return x->hptr ? 0 : -ENOMEM;
+}
+
+static void scratch_free(struct expo_scratch *x)
+{
+	for (unsigned i = 0; i < EXPO_GROUPINGS; i++)
+		groups_free(&x->grp[i]);
+	free(x->hptr);
+	strbuf_free(&x->line);
 }
 
 int agg_create(const struct agg_config *cfg, struct agg **out)
@@ -116,7 +131,8 @@ int agg_create(const struct agg_config *cfg, struct agg **out)
 	int rc = -ENOMEM;
 	*out = NULL;
 
-	if (cfg->n_prices > AGG_MAX_PRICES)
+	if (cfg->n_prices > AGG_MAX_PRICES || cfg->max_series > AGG_MAX_SERIES_LIMIT ||
+	    cfg->label_max_values > AGG_LABEL_MAX_VALUES_LIMIT)
 		return -EINVAL;
 	for (unsigned i = 0; i < REC_LABELS; i++) {
 		if (!cfg->label_names[i][0])
@@ -193,25 +209,27 @@ static int32_t find_price(const struct agg *a, const char *model)
 	return SERIES_NO_PRICE;
 }
 
-static void bucket_add(struct series_buckets *sb, unsigned idx, uint64_t v)
+/* words: a SERIES_BUCKETS (sum, then counts). */
+static void bucket_add(uint64_t *words, unsigned idx, uint64_t v)
 {
-	sb->n[idx]++;
-	sb->count++;
-	sb->sum += v;
+	words[0] += v;
+	words[1 + idx]++;
 }
 
-static void observe(struct series_buckets *sb, const struct hist_bounds *b, uint64_t v)
+static void observe(uint64_t *words, const struct hist_bounds *b, uint64_t v)
 {
-	bucket_add(sb, hist_bucket_index(b, v), v);
+	bucket_add(words, hist_bucket_index(b, v), v);
 }
 
 /* A per-token (or per-chunk) time: (duration - ttft) / (n - 1), compared
  * with the boundaries exactly; the sum gets the truncated quotient in ns. */
-static void observe_ratio(struct series_buckets *sb, const struct hist_bounds *b, uint64_t num,
+static void observe_ratio(uint64_t *words, const struct hist_bounds *b, uint64_t num,
 			  uint64_t den)
 {
-	bucket_add(sb, hist_bucket_index_ratio(b, num, den), num / den);
+	bucket_add(words, hist_bucket_index_ratio(b, num, den), num / den);
 }
+
+#define WORDS(member) ((uint64_t *)&(member))
 
 static void ingest_tokens(struct series *s, const struct tr_record *rec, uint32_t fam)
 {
@@ -224,73 +242,51 @@ static void ingest_tokens(struct series *s, const struct tr_record *rec, uint32_
 	st->reasoning_tokens += rec->reasoning_tokens;
 	if (!(fam & AGG_FAM_GEN_AI) || s->key.reporter != REC_REPORTER_SOURCE)
 		return;
-	observe(&s->ga_tokens[SERIES_TOK_INPUT], &hist_genai_tokens, rec->prompt_tokens);
-	observe(&s->ga_tokens[SERIES_TOK_OUTPUT], &hist_genai_tokens, rec->completion_tokens);
+	observe(WORDS(s->tokens[SERIES_TOK_INPUT]), &hist_genai_tokens, rec->prompt_tokens);
+	observe(WORDS(s->tokens[SERIES_TOK_OUTPUT]), &hist_genai_tokens, rec->completion_tokens);
 	/* A type the provider did not report reads as 0 in the record: only
 	 * non-zero counts are observations. */
 	if (rec->cached_tokens)
-		observe(&s->ga_tokens[SERIES_TOK_CACHED_INPUT], &hist_genai_tokens,
+		observe(WORDS(s->tokens[SERIES_TOK_CACHED_INPUT]), &hist_genai_tokens,
 			rec->cached_tokens);
 	if (rec->reasoning_tokens)
-		observe(&s->ga_tokens[SERIES_TOK_REASONING], &hist_genai_tokens,
+		observe(WORDS(s->tokens[SERIES_TOK_REASONING]), &hist_genai_tokens,
 			rec->reasoning_tokens);
 }
 
 static void ingest_times(struct agg *a, struct series *s, const struct tr_record *rec)
 {
 	uint32_t fam = a->cfg.families;
-	bool server = s->key.reporter == REC_REPORTER_DESTINATION;
+	const uint32_t timed = AGG_FAM_TOKENRING | AGG_FAM_GEN_AI;
 	uint64_t dur = rec->duration_ns;
 
-	if (fam & AGG_FAM_TOKENRING)
-		observe(&s->tr_duration, &hist_tr_duration, dur);
-	if (fam & AGG_FAM_GEN_AI)
-		observe(&s->ga_duration, &hist_genai_duration, dur);
-	if (fam & AGG_FAM_ISTIO)
-		observe(&s->is_duration, &hist_istio_duration, dur);
-	hist_add(&s->q_duration, &a->pool, dur);
+	if (fam & (timed | AGG_FAM_ISTIO))
+		observe(WORDS(s->duration), &hist_u_duration, dur);
 	hist_add(&s->iv_duration, &a->pool, dur);
 
 	bool stream = rec->flags & REC_F_STREAM;
 	uint64_t ttft = rec->ttft_ns;
 	if (!stream || ttft == 0)
 		return;
-	if (fam & AGG_FAM_TOKENRING)
-		observe(&s->tr_ttft, &hist_tr_ttft, ttft);
-	if (fam & AGG_FAM_GEN_AI)
-		observe(&s->ga_ttft, server ? &hist_genai_server_ttft : &hist_genai_duration, ttft);
-	hist_add(&s->q_ttft, &a->pool, ttft);
+	if (fam & timed)
+		observe(WORDS(s->ttft), &hist_u_ttft, ttft);
 	hist_add(&s->iv_ttft, &a->pool, ttft);
 
-	if (dur < ttft)
+	if (dur < ttft || !(fam & timed))
 		return;
 	/* Time per output token: streams with usage and > 1 output token. */
-	bool usage = rec->usage_status == REC_USAGE_AVAILABLE;
-	if (usage && rec->completion_tokens > 1) {
-		uint64_t den = rec->completion_tokens - 1;
-		if (fam & AGG_FAM_TOKENRING)
-			observe_ratio(&s->tr_tpot, &hist_tr_tpot, dur - ttft, den);
-		if ((fam & AGG_FAM_GEN_AI) && server)
-			observe_ratio(&s->ga_tpot, &hist_genai_server_tpot, dur - ttft, den);
-	}
+	if (rec->usage_status == REC_USAGE_AVAILABLE && rec->completion_tokens > 1)
+		observe_ratio(WORDS(s->tpot), &hist_u_tpot, dur - ttft,
+			      rec->completion_tokens - 1);
 	/* The client-side GenAI metric is per output chunk, which a client
 	 * sees whether or not usage was requested. */
-	if ((fam & AGG_FAM_GEN_AI) && !server && s->key.reporter == REC_REPORTER_SOURCE &&
-	    rec->chunks > 1)
-		observe_ratio(&s->ga_tpot, &hist_genai_client_tpoc, dur - ttft, rec->chunks - 1);
+	if ((fam & AGG_FAM_GEN_AI) && s->key.reporter == REC_REPORTER_SOURCE && rec->chunks > 1)
+		observe_ratio(WORDS(s->tpoc), &hist_genai_client_tpoc, dur - ttft, rec->chunks - 1);
 }
 
-void agg_ingest(struct agg *a, const struct tr_record *rec, const struct agg_identity *id)
+static void account(struct agg *a, struct series *s, const struct tr_record *rec)
 {
-	struct series_key k;
-	bool created;
-
-	series_key_from_record(&k, rec, id);
-	struct series *s = series_lookup(&a->tab, &k, &created);
-	if (created)
-		s->price = find_price(a, s->key.model);
 	a->records++;
-
 	struct series_stats *st = &s->st;
 	st->requests++;
 	unsigned cls = rec->status / 100;
@@ -303,6 +299,118 @@ void agg_ingest(struct agg *a, const struct tr_record *rec, const struct agg_ide
 	if (us == REC_USAGE_AVAILABLE)
 		ingest_tokens(s, rec, a->cfg.families);
 	ingest_times(a, s, rec);
+}
+
+static struct series *find(struct agg *a, struct series_key *k, struct series_hash h)
+{
+	bool created;
+	struct series *s = series_lookup_hashed(&a->tab, k, h, &created);
+	if (created)
+		s->price = find_price(a, s->key.model);
+	return s;
+}
+
+/* The record's tuple. A header label slot the daemon has no name for is
+ * not a label: whatever a producer put there must not split series that
+ * render with identical labels. */
+static void make_key(const struct agg *a, struct series_key *k, const struct tr_record *rec,
+		     const struct agg_identity *id)
+{
+	series_key_from_record(k, rec, id);
+	for (unsigned i = 0; i < REC_LABELS; i++)
+		if (!a->cfg.label_names[i][0])
+			memset(k->labels[i], 0, sizeof(k->labels[i]));
+}
+
+void agg_ingest(struct agg *a, const struct tr_record *rec, const struct agg_identity *id)
+{
+	struct series_key k;
+	make_key(a, &k, rec, id);
+	account(a, find(a, &k, series_hash_key(&a->tab, &k)), rec);
+}
+
+/* Lines a record's accounting touches, prefetched ahead of time: the
+ * series' counters and first bucket lines, and the sketch octaves the
+ * record's duration and TTFT fall in. */
+static void prefetch_series(const struct series *s, const struct tr_record *rec)
+{
+	unsigned o, sub;
+	__builtin_prefetch(&s->hash, 1);
+	__builtin_prefetch(&s->st, 1);
+	__builtin_prefetch((const char *)&s->st + 64, 1);
+	__builtin_prefetch((const char *)&s->st + 128, 1);
+	__builtin_prefetch(&s->duration, 1);
+	__builtin_prefetch((const char *)&s->duration + 64, 1);
+	__builtin_prefetch((const char *)&s->duration + 128, 1);
+	__builtin_prefetch(&s->iv_duration, 1);
+	hist_locate(rec->duration_ns, &o, &sub);
+	__builtin_prefetch(&s->iv_duration.oct[o], 1);
+	if (rec->ttft_ns) {
+		hist_locate(rec->ttft_ns, &o, &sub);
+		__builtin_prefetch(&s->iv_ttft.oct[o], 1);
+	}
+}
+
+/* The sketch chunks the record will count in (their index lines were
+ * prefetched a stage before). */
+static void prefetch_chunks(const struct agg *a, const struct series *s,
+			    const struct tr_record *rec)
+{
+	unsigned o, sub;
+	hist_locate(rec->duration_ns, &o, &sub);
+	uint32_t c = s->iv_duration.oct[o].chunk;
+	if (c != HIST_NO_CHUNK)
+		__builtin_prefetch(&a->pool.chunks[c - 1][sub], 1);
+	if (rec->ttft_ns) {
+		hist_locate(rec->ttft_ns, &o, &sub);
+		c = s->iv_ttft.oct[o].chunk;
+		if (c != HIST_NO_CHUNK)
+			__builtin_prefetch(&a->pool.chunks[c - 1][sub], 1);
+	}
+}
+
+#define AGG_STAGE 4 /* records between pipeline stages */
+#define AGG_PIPE 16 /* ring of in-flight keys (>= 3 stages + 1, power of two) */
+_Static_assert((AGG_PIPE & (AGG_PIPE - 1)) == 0 && AGG_PIPE > 3 * AGG_STAGE, "pipe ring");
+
+void agg_ingest_batch(struct agg *a, const struct tr_record *recs,
+		      const struct agg_identity *const *ids, size_t n)
+{
+	/* A software pipeline over the batch, AGG_STAGE records per stage:
+	 * record j is keyed and hashed and its index slot prefetched; record
+	 * j-STAGE's series lines are prefetched through the (by then cached)
+	 * slot; record j-2*STAGE's sketch chunks are prefetched through the
+	 * (by then cached) octave lines; record j-3*STAGE is accounted. The
+	 * result is the same as agg_ingest in order: lookups and bounds are
+	 * applied at accounting time; the stages ahead only read. */
+	struct series_key keys[AGG_PIPE];
+	struct series_hash hs[AGG_PIPE];
+	const size_t lag = 3 * AGG_STAGE;
+
+	for (size_t j = 0; j < n + lag; j++) {
+		if (j >= lag) { /* account first: j's key reuses no live slot */
+			size_t i = j - lag, q = i & (AGG_PIPE - 1);
+			account(a, find(a, &keys[q], hs[q]), &recs[i]);
+		}
+		if (j >= 2 * AGG_STAGE && j - 2 * AGG_STAGE < n) {
+			size_t i = j - 2 * AGG_STAGE;
+			struct series *s = series_peek(&a->tab, hs[i & (AGG_PIPE - 1)]);
+			if (s)
+				prefetch_chunks(a, s, &recs[i]);
+		}
+		if (j >= AGG_STAGE && j - AGG_STAGE < n) {
+			size_t i = j - AGG_STAGE;
+			struct series *s = series_peek(&a->tab, hs[i & (AGG_PIPE - 1)]);
+			if (s)
+				prefetch_series(s, &recs[i]);
+		}
+		if (j < n) {
+			size_t q = j & (AGG_PIPE - 1);
+			make_key(a, &keys[q], &recs[j], ids ? ids[j] : NULL);
+			hs[q] = series_hash_key(&a->tab, &keys[q]);
+			__builtin_prefetch(series_slot_addr(&a->tab, hs[q]), 0);
+		}
+	}
 }
 
 int agg_render_metrics(const struct agg *a, const struct agg_self *self, struct strbuf *out)

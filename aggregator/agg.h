@@ -33,6 +33,8 @@
 
 #define AGG_DEFAULT_MAX_SERIES 10000u
 #define AGG_DEFAULT_LABEL_MAX_VALUES 100u
+#define AGG_MAX_SERIES_LIMIT (1u << 24)       /* agg_create: -EINVAL above */
+#define AGG_LABEL_MAX_VALUES_LIMIT (1u << 20) /* agg_create: -EINVAL above */
 #define AGG_MAX_PRICES 64
 #define AGG_LABEL_NAME_LEN 32
 #define AGG_OVERFLOW_MODEL "__overflow__" /* series past --max-series */
@@ -86,12 +88,18 @@ void agg_destroy(struct agg *a);
  * into the overflow series / "__other__" values, and that is counted. */
 void agg_ingest(struct agg *a, const struct tr_record *rec, const struct agg_identity *id);
 
+/* agg_ingest for n records in order (ids[i] may be NULL, ids may be NULL),
+ * with the same result; faster on a drained batch, because the table
+ * lookups of the next records are prefetched while one is accounted. */
+void agg_ingest_batch(struct agg *a, const struct tr_record *recs,
+		      const struct agg_identity *const *ids, size_t n);
+
 /* Number of live series (tokenring_series). */
 uint32_t agg_series(const struct agg *a);
 
 /* Prometheus text exposition (version 0.0.4) of every enabled family plus
- * the self-metrics, valid for `promtool check metrics`. Returns 0 or
- * -ENOMEM. */
+ * the self-metrics, valid for `promtool check metrics`. self may be NULL
+ * (ring and log counters then read 0). Returns 0 or -ENOMEM. */
 int agg_render_metrics(const struct agg *a, const struct agg_self *self, struct strbuf *out);
 
 /* GET /api/v1/summary: one JSON document, cumulative since start, one entry

@@ -12,22 +12,43 @@
 #include "series.h"
 #include "strbuf.h"
 
-/* Render-time grouping scratch (allocated at create, reused per scrape):
- * families whose labels are a subset of the tuple merge series that differ
- * only in dropped labels, so no two exposed series share a label set. */
-struct expo_scratch {
-	uint32_t *gindex;         /* open addressing over groups: 0 empty, else g + 1 */
+/* Render-time grouping: families whose labels are a subset of the tuple
+ * merge series that differ only in dropped labels, so no two exposed
+ * series share a label set. A series' key never changes and series are
+ * never removed, so each family's grouping is kept from scrape to scrape
+ * and only extended with the series created since (expo_group); a group's
+ * label text is escaped once, when the group appears. Allocated at
+ * agg_create; the label text is the one buffer that grows (bounded by the
+ * groups, so by --max-series). */
+enum expo_grouping {
+	EXPO_G_TOKENRING,
+	EXPO_G_GEN_AI,
+	EXPO_G_ASM,
+	EXPO_G_ISTIO,
+	EXPO_G_KGATEWAY,
+	EXPO_G_SUMMARY,
+	EXPO_GROUPINGS
+};
+
+struct expo_groups {
+	uint32_t *gindex; /* open addressing over groups: 0 empty, else g + 1 */
 	uint32_t gmask;
-	struct series_key *gkeys; /* projected key of group g */
-	uint64_t *ghash;
-	uint32_t *gfirst;         /* first member series of group g */
-	uint32_t *next;           /* next member of the same group, per series; UINT32_MAX ends */
-	uint32_t *glast;          /* last member (building only) */
+	uint64_t *ghash;  /* hash of group g's projected key */
+	uint32_t *gfirst; /* first member series of group g (its representative) */
+	uint32_t *glast;  /* last member */
+	uint32_t *next;   /* next member of the same group, per series; EXPO_END ends */
 	uint32_t ngroups;
-	struct strbuf labels;     /* rendered label text of every group */
-	size_t *loff;             /* group g's labels at labels.data + loff[g] */
+	uint32_t built;      /* series [0, built) are grouped */
+	struct strbuf labels; /* rendered label text of every group */
+	size_t *loff;         /* group g's labels at labels.data + loff[g] */
 	uint32_t *llen;
-	const struct hist **hptr; /* members' sketches for a group quantile */
+};
+
+struct expo_scratch {
+	struct expo_groups grp[EXPO_GROUPINGS];
+	struct expo_groups *cur; /* the grouping expo_group last made current */
+	struct strbuf line;      /* one series' line prefix */
+	const struct hist **hptr; /* members' sketches for a group quantile (2 per series) */
 };
 
 struct agg {
@@ -38,7 +59,14 @@ struct agg {
 	uint64_t records;       /* ingested */
 };
 
-#define AGG_HIST_CHUNKS_PER_SERIES 8u /* pool sizing: 4 sketches x 2 octaves */
+/* Sketch pool sizing: 4 sketches per series (duration and TTFT, cumulative
+ * and interval) x 4 octaves on average; a series' latencies typically span
+ * 3-5 octaves, idle series take none. 4 KiB per series. */
+#define AGG_HIST_CHUNKS_PER_SERIES 16u
+
+/* True if name is a key of the summary objects (a header label may not
+ * take one: the JSON would carry it twice). */
+bool summary_field_reserved(const char *name);
 
 /* Per-family renderers (expo_<family>.c). Each appends its metric families
  * to out; 0 or -ENOMEM. */

@@ -21,7 +21,6 @@
  * duration and time_to_first_token are whole milliseconds, like Envoy's
  * %DURATION%; start_time is UTC with milliseconds, like %START_TIME%.
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -29,6 +28,7 @@
 #include "agg.h"
 #include "esc.h"
 #include "expo.h"
+#include "series.h"
 
 #define NS_PER_MS 1000000ull
 #define NS_PER_S 1000000000ull
@@ -53,11 +53,11 @@ bool alog_field_reserved(const char *name)
 	return false;
 }
 
-/* ,"key":"  (or { for the first) */
+/* ,"key":"  -- no comma right after the opening brace. */
 static int key(struct strbuf *b, const char *k)
 {
-	int rc = strbuf_append(b, b->len && b->data[b->len - 1] != '{' ? ",\"" : "\"", 
-			       b->len && b->data[b->len - 1] != '{' ? 2 : 1);
+	bool first = b->len && b->data[b->len - 1] == '{';
+	int rc = first ? strbuf_append(b, "\"", 1) : strbuf_append(b, ",\"", 2);
 	if (!rc)
 		rc = strbuf_puts(b, k);
 	if (!rc)
@@ -100,14 +100,8 @@ static int tok_field(struct strbuf *b, const char *k, uint64_t v, bool usage)
 
 static int addr_field(struct strbuf *b, const char *k, const struct rec_addr *a)
 {
-	char ip[INET6_ADDRSTRLEN], out[INET6_ADDRSTRLEN + 10];
-
-	if (a->family == 4 && inet_ntop(AF_INET, a->addr, ip, sizeof(ip)))
-		snprintf(out, sizeof(out), "%s:%u", ip, a->port);
-	else if (a->family == 6 && inet_ntop(AF_INET6, a->addr, ip, sizeof(ip)))
-		snprintf(out, sizeof(out), "[%s]:%u", ip, a->port);
-	else
-		out[0] = 0;
+	char out[SERIES_ADDR_LEN];
+	series_format_addr(out, sizeof(out), a);
 	return str_field(b, k, out, sizeof(out));
 }
 

@@ -3,7 +3,11 @@
  * work is an io_uring completion: the drain tick (IORING_OP_TIMEOUT), the
  * signalfd read, the multishot accept and connection I/O (httpd.c), and the
  * log writes (logfile.c). The loop submits, waits for at least one
- * completion, handles the whole batch, and advances the CQ once.
+ * completion, handles the whole batch, and advances the CQ once. So
+ * nothing called while handling a completion may itself wait for
+ * completions (it would see the same batch again): work that must wait for
+ * I/O is split in two halves around it (SIGHUP: start_reload, then
+ * maybe_finish_reload once the earlier lines are written).
  *
  * Producers never make a syscall for us: the tick polls the ring, and the
  * heartbeat producers see is the now_ns of each ring_consume.
@@ -13,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -64,23 +69,39 @@ static void resolve_identity(const struct ring *r, const struct tr_record *rec,
 		strcpy(id->namespace_, DAEMON_UNKNOWN);
 }
 
-size_t daemon_drain(struct daemon *d, uint64_t now, size_t budget)
+/* Resolve each record's writer once per run of records from the same
+ * producer registration (a batch usually holds a few writers). */
+static void resolve_batch(struct daemon *d, const struct ring *r, size_t n)
+{
+	uint32_t last = UINT32_MAX;
+	size_t nid = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct tr_record *rec = &d->batch[i];
+		uint32_t key = (uint32_t)rec->producer << 16 | rec->producer_gen;
+		if (key != last || nid == 0) {
+			resolve_identity(r, rec, &d->ids[nid++]);
+			last = key;
+		}
+		d->idp[i] = &d->ids[nid - 1];
+	}
+}
+
+static size_t drain_ring(struct daemon *d, struct ring *r, uint64_t now, size_t budget)
 {
 	size_t total = 0;
 	while (total < budget) {
-		size_t n = ring_consume(&d->ring, d->batch, DAEMON_BATCH, now);
-		for (size_t i = 0; i < n; i++) {
-			const struct tr_record *rec = &d->batch[i];
-			struct agg_identity id;
-			resolve_identity(&d->ring, rec, &id);
-			agg_ingest(d->agg, rec, &id);
+		size_t n = ring_consume(r, d->batch, DAEMON_BATCH, now);
+		resolve_batch(d, r, n);
+		/* one call per batch: it prefetches the next records' series */
+		agg_ingest_batch(d->agg, d->batch, d->idp, n);
+		for (size_t i = 0; i < n && logfile_enabled(&d->access_log); i++) {
 			struct strbuf *line = logfile_line_begin(&d->access_log);
-			if (line) {
-				if (alog_format(rec, &id, &d->cfg.agg, line) == 0)
-					logfile_line_end(&d->access_log, 1);
-				else
-					logfile_line_abort(&d->access_log);
-			}
+			if (!line)
+				continue; /* too much pending: counted as dropped */
+			if (alog_format(&d->batch[i], d->idp[i], &d->cfg.agg, line) == 0)
+				logfile_line_end(&d->access_log, 1);
+			else
+				logfile_line_abort(&d->access_log);
 		}
 		total += n;
 		d->records += n;
@@ -90,9 +111,61 @@ size_t daemon_drain(struct daemon *d, uint64_t now, size_t budget)
 	return total;
 }
 
+size_t daemon_drain(struct daemon *d, uint64_t now, size_t budget)
+{
+	size_t n = 0;
+	if (d->old_ring.hdr)
+		n += drain_ring(d, &d->old_ring, now, budget);
+	return n + drain_ring(d, &d->ring, now, budget);
+}
+
+/*
+ * The ring file vanished (rm, a cleanup of /dev/shm): create a new one so
+ * new producers can attach, mark the old mapping retired so attached
+ * producers move over, and keep draining the old mapping for a grace
+ * period so records published just before they noticed are not lost. A
+ * path that holds some other file is left alone (healthz says so).
+ */
+static void ring_recover(struct daemon *d, uint64_t now)
+{
+	struct stat st;
+	if (stat(d->cfg.ring_path, &st) == 0 || errno != ENOENT)
+		return;
+	struct ring fresh;
+	struct ring_config rc;
+	dcfg_ring_config(&d->cfg, &rc);
+	int err = ring_create(d->cfg.ring_path, &rc, &fresh);
+	if (err) {
+		if (!d->recover_failing)
+			fprintf(stderr, "tokenringd: ring %s was removed and cannot be recreated: %s\n",
+				d->cfg.ring_path, ring_strerror(err));
+		d->recover_failing = true;
+		return;
+	}
+	d->recover_failing = false;
+	if (d->old_ring.hdr) { /* removed twice within the grace period */
+		drain_ring(d, &d->old_ring, now, SIZE_MAX);
+		ring_detach(&d->old_ring);
+	}
+	/* release: pairs with the producers' ring_retired load; they re-attach. */
+	atomic_store_explicit(&d->ring.hdr->state, RING_STATE_RETIRED, memory_order_release);
+	d->old_ring = d->ring;
+	d->ring = fresh;
+	d->old_ring_until_ns = now + DAEMON_OLD_RING_GRACE_NS;
+	d->ring_recreated++;
+	fprintf(stderr, "tokenringd: ring %s was removed; created a new one (epoch %llu)\n",
+		d->cfg.ring_path, (unsigned long long)fresh.epoch);
+}
+
 static void write_summary(struct daemon *d, uint64_t now_rt)
 {
-	struct strbuf *out = logfile_line_begin(&d->summary_log);
+	/* Both logs on stdout: one writer, so two concurrent writes can never
+	 * interleave inside a line on a pipe. */
+	struct logfile *log = d->summary_log.kind == LOGFILE_STDOUT &&
+					      d->access_log.kind == LOGFILE_STDOUT
+				      ? &d->access_log
+				      : &d->summary_log;
+	struct strbuf *out = logfile_line_begin(log);
 	if (!out) {
 		/* Off (or backed up): still close the interval so the next
 		 * lines cover only their own interval. */
@@ -102,11 +175,11 @@ static void write_summary(struct daemon *d, uint64_t now_rt)
 	}
 	size_t from = out->len;
 	if (agg_summary_lines(d->agg, now_rt, out) != 0) {
-		logfile_line_abort(&d->summary_log);
+		logfile_line_abort(log);
 		return;
 	}
-	logfile_line_end(&d->summary_log,
-			 out->len > from ? logfile_count_lines(out->data + from, out->len - from) : 0);
+	logfile_line_end(log, out->len > from ? logfile_count_lines(out->data + from, out->len - from)
+					      : 0);
 }
 
 static void flush_logs(struct daemon *d, uint64_t now)
@@ -114,6 +187,8 @@ static void flush_logs(struct daemon *d, uint64_t now)
 	logfile_flush(&d->access_log, &d->io, now);
 	logfile_flush(&d->summary_log, &d->io, now);
 }
+
+static void maybe_finish_reload(struct daemon *d, uint64_t now);
 
 static void on_tick(struct daemon *d)
 {
@@ -124,6 +199,11 @@ static void on_tick(struct daemon *d)
 		d->next_summary_ns = now + (uint64_t)d->cfg.summary_interval_s * 1000000000ull;
 	}
 	if (now >= d->next_housekeeping_ns) {
+		ring_recover(d, now);
+		if (d->old_ring.hdr && now > d->old_ring_until_ns) {
+			drain_ring(d, &d->old_ring, now, SIZE_MAX);
+			ring_detach(&d->old_ring);
+		}
 		httpd_tick(&d->http, now);
 		d->next_housekeeping_ns = now + DAEMON_HOUSEKEEPING_NS;
 	}
@@ -132,15 +212,17 @@ static void on_tick(struct daemon *d)
 		d->next_reap_ns = now + DAEMON_REAP_EVERY_NS;
 	}
 	flush_logs(d, now);
+	maybe_finish_reload(d, now);
 }
 
-/* SIGHUP: re-read the config file and re-apply the command line over it;
- * apply what can change live, say what needs a restart; reopen the logs
- * either way (logrotate moved them). */
-static void reload(struct daemon *d)
+/* SIGHUP, second half: re-read the config file and re-apply the command
+ * line over it; apply what can change live, say what needs a restart;
+ * reopen the logs either way (logrotate moved them). */
+static void finish_reload(struct daemon *d)
 {
 	char err[512];
 	struct dcfg *next = malloc(sizeof *next);
+	d->reload_pending = false;
 	d->reloads++;
 	if (!next) {
 		d->reload_errors++;
@@ -182,12 +264,39 @@ reopen:
 	flush_logs(d, loop_now_ns());
 }
 
+/* SIGHUP, first half: records published before the signal are handled
+ * under the config they were published under, and their lines go to the
+ * files open then (logrotate: the moved file). So drain now, hand the
+ * lines to the kernel, and finish once those writes are done (bounded by
+ * DAEMON_RELOAD_FLUSH_NS so a stuck disk cannot hold the reload). The loop
+ * goes on meanwhile: nothing here waits. */
+static void start_reload(struct daemon *d)
+{
+	uint64_t now = loop_now_ns();
+	daemon_drain(d, now, SIZE_MAX);
+	flush_logs(d, now);
+	d->reload_pending = true;
+	d->reload_deadline_ns = now + DAEMON_RELOAD_FLUSH_NS;
+}
+
+/* Finish a pending reload once the lines gathered before it are written. */
+static void maybe_finish_reload(struct daemon *d, uint64_t now)
+{
+	if (!d->reload_pending)
+		return;
+	bool written = (logfile_idle(&d->access_log) || d->access_log.failing) &&
+		       (logfile_idle(&d->summary_log) || d->summary_log.failing);
+	if (written || now > d->reload_deadline_ns)
+		finish_reload(d);
+}
+
 static void on_signal(struct daemon *d, int res)
 {
 	if (res == (int)sizeof d->siginfo) {
 		switch (d->siginfo.ssi_signo) {
 		case SIGHUP:
-			reload(d);
+			if (!d->reload_pending)
+				start_reload(d);
 			break;
 		case SIGTERM:
 		case SIGINT:
@@ -221,6 +330,7 @@ static void dispatch(struct daemon *d, const struct io_uring_cqe *cqe)
 		logfile_on_cqe(loop_ud_index(ud) == DAEMON_LOG_ACCESS ? &d->access_log
 								      : &d->summary_log,
 			       &d->io, cqe->res, loop_now_ns());
+		maybe_finish_reload(d, loop_now_ns());
 		break;
 	default:
 		break;
@@ -249,35 +359,53 @@ static void run_once(struct daemon *d, const struct __kernel_timespec *wait)
 	io_uring_cq_advance(&d->io, seen);
 }
 
-static void shutdown_drain(struct daemon *d)
+/* Let the kernel write what the logs gathered (at most until `until`). */
+static void wait_logs_below(struct daemon *d, size_t high_water, uint64_t until)
 {
-	/* Take everything published; wait a little for producers caught
-	 * between claim and publish, so a record written just before SIGTERM
-	 * is not lost (ring_consume skips a dead producer's slot after the
-	 * ring's skip timeout; we give up waiting at DAEMON_SHUTDOWN_DRAIN_NS). */
-	uint64_t until = loop_now_ns() + DAEMON_SHUTDOWN_DRAIN_NS;
-	for (;;) {
-		uint64_t now = loop_now_ns();
-		size_t n = daemon_drain(d, now, SIZE_MAX);
-		struct ring_stats st;
-		ring_get_stats(&d->ring, &st);
-		if (n == 0 && st.head >= st.tail)
-			break;
-		if (now > until)
-			break;
-		if (n == 0)
-			usleep(1000);
-	}
-	write_summary(d, loop_realtime_ns());
-	uint64_t flush_until = loop_now_ns() + DAEMON_SHUTDOWN_FLUSH_NS;
 	struct __kernel_timespec wait = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
 	for (;;) {
 		uint64_t now = loop_now_ns();
 		flush_logs(d, now);
-		if ((logfile_idle(&d->access_log) && logfile_idle(&d->summary_log)) || now > flush_until)
-			break;
+		bool busy = (!d->access_log.failing && logfile_pending(&d->access_log) > high_water) ||
+			    (!d->summary_log.failing && logfile_pending(&d->summary_log) > high_water);
+		if (!busy || now > until)
+			return;
 		run_once(d, &wait);
 	}
+}
+
+static void shutdown_drain(struct daemon *d)
+{
+	/* Take everything published, in chunks, writing the access log as we
+	 * go so its bounded buffer never overflows (a full ring is ~50 MB of
+	 * lines). Wait a little for producers caught between claim and
+	 * publish, so a record written just before SIGTERM is not lost
+	 * (ring_consume skips a dead producer's slot after the ring's skip
+	 * timeout; we give up waiting after DAEMON_SHUTDOWN_DRAIN_NS). */
+	uint64_t until = loop_now_ns() + DAEMON_SHUTDOWN_FLUSH_NS;
+	uint64_t stuck_since = 0;
+	for (;;) {
+		uint64_t now = loop_now_ns();
+		size_t n = daemon_drain(d, now, DAEMON_BATCH * 4);
+		if (d->old_ring.hdr && n == 0)
+			ring_detach(&d->old_ring);
+		if (n > 0) {
+			stuck_since = 0;
+			wait_logs_below(d, LOGFILE_HIGH_WATER, until);
+			continue;
+		}
+		struct ring_stats st;
+		ring_get_stats(&d->ring, &st);
+		if (st.head >= st.tail)
+			break;
+		if (!stuck_since)
+			stuck_since = now;
+		if (now - stuck_since > DAEMON_SHUTDOWN_DRAIN_NS)
+			break;
+		usleep(1000);
+	}
+	write_summary(d, loop_realtime_ns());
+	wait_logs_below(d, 0, until);
 	if (!logfile_idle(&d->access_log) || !logfile_idle(&d->summary_log))
 		fprintf(stderr, "tokenringd: logs not fully flushed at exit (%llu access log lines "
 				"dropped)\n",
@@ -306,6 +434,30 @@ static int setup_signals(struct daemon *d)
 	return d->signal_fd < 0 ? -errno : 0;
 }
 
+/* Raise the fd limit to its hard cap and keep the connection slots within
+ * it, so idle sockets exhaust slots (which evict) before fds (which do not). */
+static uint32_t fit_connections(uint32_t want)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return want;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	rlim_t room = rl.rlim_cur > DAEMON_RESERVED_FDS + HTTPD_PENDING
+			      ? rl.rlim_cur - DAEMON_RESERVED_FDS - HTTPD_PENDING
+			      : 1;
+	if (want > room) {
+		fprintf(stderr,
+			"tokenringd: --max-connections %u lowered to %llu (open file limit %llu)\n",
+			want, (unsigned long long)room, (unsigned long long)rl.rlim_cur);
+		return (uint32_t)room;
+	}
+	return want;
+}
+
 int daemon_start(struct daemon *d, const struct dcfg *cfg, int argc, char *const argv[])
 {
 	int rc;
@@ -324,7 +476,9 @@ int daemon_start(struct daemon *d, const struct dcfg *cfg, int argc, char *const
 		goto fail;
 	}
 	d->batch = calloc(DAEMON_BATCH, sizeof *d->batch);
-	if (!d->batch) {
+	d->ids = calloc(DAEMON_BATCH, sizeof *d->ids);
+	d->idp = calloc(DAEMON_BATCH, sizeof *d->idp);
+	if (!d->batch || !d->ids || !d->idp) {
 		rc = -ENOMEM;
 		fprintf(stderr, "tokenringd: out of memory\n");
 		goto fail_sig;
@@ -342,13 +496,16 @@ int daemon_start(struct daemon *d, const struct dcfg *cfg, int argc, char *const
 		fprintf(stderr, "tokenringd: ring %s: %s\n", cfg->ring_path, ring_strerror(rc));
 		goto fail_agg;
 	}
-	rc = io_uring_queue_init(DAEMON_QUEUE_DEPTH, &d->io, 0);
+	/* A CQ larger than the SQ: every connection has a recv in flight, and
+	 * their completions can all arrive in one batch. */
+	struct io_uring_params p = {.flags = IORING_SETUP_CQSIZE, .cq_entries = DAEMON_CQ_DEPTH};
+	rc = io_uring_queue_init_params(DAEMON_QUEUE_DEPTH, &d->io, &p);
 	if (rc) {
 		fprintf(stderr, "tokenringd: io_uring_queue_init: %s\n", strerror(-rc));
 		goto fail_ring;
 	}
 	rc = httpd_start(&d->http, &d->io, (const struct sockaddr *)&cfg->listen_addr,
-			 cfg->listen_addr_len, cfg->max_connections,
+			 cfg->listen_addr_len, fit_connections(cfg->max_connections),
 			 (uint64_t)cfg->http_timeout_ms * 1000000ull, daemon_http, d);
 	if (rc) {
 		fprintf(stderr, "tokenringd: listen %s: %s\n", cfg->listen, strerror(-rc));
@@ -379,6 +536,8 @@ fail_ring:
 fail_agg:
 	agg_destroy(d->agg);
 fail_batch:
+	free(d->idp);
+	free(d->ids);
 	free(d->batch);
 fail_sig:
 	close(d->signal_fd);
@@ -396,7 +555,11 @@ void daemon_stop(struct daemon *d)
 	/* The ring file stays: producers keep publishing into it and the next
 	 * tokenringd adopts it. */
 	ring_detach(&d->ring);
+	if (d->old_ring.hdr)
+		ring_detach(&d->old_ring);
 	agg_destroy(d->agg);
+	free(d->idp);
+	free(d->ids);
 	free(d->batch);
 	close(d->signal_fd);
 	strbuf_free(&d->scratch);

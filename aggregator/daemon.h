@@ -21,11 +21,16 @@
 #define DAEMON_BATCH 1024u            /* records per ring_consume call */
 #define DAEMON_TICK_BUDGET 65536u     /* records per tick, so HTTP stays responsive */
 #define DAEMON_QUEUE_DEPTH 256u       /* SQ entries */
+#define DAEMON_CQ_DEPTH 4096u         /* CQ entries */
 #define DAEMON_HOUSEKEEPING_NS (100ull * 1000 * 1000) /* deadlines, accept re-arm */
 #define DAEMON_REAP_EVERY_NS (10ull * 1000 * 1000 * 1000)
 #define DAEMON_PRODUCER_IDLE_NS (600ull * 1000 * 1000 * 1000)
 #define DAEMON_SHUTDOWN_DRAIN_NS (500ull * 1000 * 1000) /* wait for in-flight producers */
-#define DAEMON_SHUTDOWN_FLUSH_NS (5ull * 1000 * 1000 * 1000)
+#define DAEMON_RELOAD_FLUSH_NS (1000ull * 1000 * 1000)
+#define DAEMON_SHUTDOWN_FLUSH_NS (30ull * 1000 * 1000 * 1000) /* at most, for a slow disk */
+#define DAEMON_OLD_RING_GRACE_NS (5ull * 1000 * 1000 * 1000)
+#define DAEMON_MAX_HEAVY_REPLIES 8u /* rendered /metrics or summary bodies held at once */
+#define DAEMON_RESERVED_FDS 32u /* ring, logs, io_uring, signalfd, listen, stdio */
 #define DAEMON_UNKNOWN "unknown"
 
 enum daemon_log_index { DAEMON_LOG_ACCESS = 0, DAEMON_LOG_SUMMARY = 1 };
@@ -36,6 +41,10 @@ struct daemon {
 	char *const *argv; /* kept to re-apply the command line on SIGHUP */
 	struct io_uring io;
 	struct ring ring;
+	struct ring old_ring; /* retired after the file vanished; drained for a while */
+	uint64_t old_ring_until_ns;
+	uint64_t ring_recreated;
+	bool recover_failing;
 	struct agg *agg;
 	struct httpd http;
 	struct logfile access_log;
@@ -44,12 +53,16 @@ struct daemon {
 	struct signalfd_siginfo siginfo; /* the signalfd read's buffer */
 	struct __kernel_timespec tick_ts;
 	struct tr_record *batch;
+	struct agg_identity *ids;          /* distinct writers of one batch */
+	const struct agg_identity **idp;   /* batch[i]'s writer, into ids */
 	struct strbuf scratch;
 	uint64_t next_housekeeping_ns;
 	uint64_t next_reap_ns;
 	uint64_t next_summary_ns;
 	uint64_t start_realtime_ns;
 	uint64_t records; /* ingested since start */
+	bool reload_pending; /* SIGHUP seen; waiting for earlier lines to be written */
+	uint64_t reload_deadline_ns;
 	uint64_t reloads;
 	uint64_t reload_errors;
 	uint64_t scrapes;

@@ -74,6 +74,7 @@ static void healthz(struct daemon *d, struct httpd_response *resp)
 	add_u64(http, "rejected", d->http.stats.rejected);
 	add_u64(http, "evicted", d->http.stats.evicted);
 	add_u64(http, "timeouts", d->http.stats.timeouts);
+	add_u64(ring, "recreated", d->ring_recreated);
 	add_u64(root, "reloads", d->reloads);
 	add_u64(root, "reload_errors", d->reload_errors);
 
@@ -111,6 +112,15 @@ void daemon_http(void *ctx, const struct httpd_req *req, struct httpd_response *
 		strbuf_puts(resp->body, "405 Method Not Allowed\n");
 		return;
 	}
+	if (route != R_HEALTHZ && d->http.heavy_active >= DAEMON_MAX_HEAVY_REPLIES) {
+		/* Each rendered body is held until its client has read it: cap
+		 * how many exist at once, so slow readers cannot multiply the
+		 * daemon's memory by the connection count. */
+		resp->status = 503;
+		resp->retry_after = "1";
+		strbuf_puts(resp->body, "503 busy: too many scrapes in flight\n");
+		return;
+	}
 	/* Fresh numbers for every request: take what producers published. */
 	daemon_drain(d, loop_now_ns(), DAEMON_TICK_BUDGET);
 	int rc = 0;
@@ -141,4 +151,5 @@ void daemon_http(void *ctx, const struct httpd_req *req, struct httpd_response *
 		return;
 	}
 	resp->status = 200;
+	resp->heavy = true;
 }

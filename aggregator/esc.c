@@ -84,30 +84,25 @@ static const unsigned char prom_needs[128] = {[0 ... 0x1f] = 1, ['\\'] = 1, ['"'
 					      [0x7f] = 1};
 static const unsigned char json_needs[128] = {[0 ... 0x1f] = 1, ['\\'] = 1, ['"'] = 1};
 
+/* The escapes both syntaxes share; NULL for any other byte. */
+static const char *common_escape(unsigned char c)
+{
+	return c == '\\' ? "\\\\" : c == '"' ? "\\\"" : c == '\n' ? "\\n" : NULL;
+}
+
 static int prom_special(struct strbuf *b, unsigned char c)
 {
-	switch (c) {
-	case '\\':
-		return strbuf_append(b, "\\\\", 2);
-	case '"':
-		return strbuf_append(b, "\\\"", 2);
-	case '\n':
-		return strbuf_append(b, "\\n", 2);
-	default:
-		return strbuf_append(b, REPLACEMENT, 3);
-	}
+	const char *e = common_escape(c);
+	return e ? strbuf_append(b, e, 2) : strbuf_append(b, REPLACEMENT, 3);
 }
 
 static int json_special(struct strbuf *b, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
+	const char *e = common_escape(c);
+	if (e)
+		return strbuf_append(b, e, 2);
 	switch (c) {
-	case '\\':
-		return strbuf_append(b, "\\\\", 2);
-	case '"':
-		return strbuf_append(b, "\\\"", 2);
-	case '\n':
-		return strbuf_append(b, "\\n", 2);
 	case '\r':
 		return strbuf_append(b, "\\r", 2);
 	case '\t':

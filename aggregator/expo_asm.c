@@ -6,6 +6,7 @@
  * labels. ASM's plugin runs on the caller's sidecar, so only reporter=source
  * records count here (a call seen by both ends is counted once).
  */
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -13,12 +14,8 @@
 
 static void project(const struct series_key *in, struct series_key *out)
 {
-	memset(out, 0, sizeof(*out));
-	out->reporter = in->reporter;
-	memcpy(out->workload, in->workload, sizeof(out->workload));
-	memcpy(out->namespace_, in->namespace_, sizeof(out->namespace_));
-	memcpy(out->destination, in->destination, sizeof(out->destination));
-	memcpy(out->model, in->model, sizeof(out->model));
+	expo_keep(in, out,
+		  EXPO_KEEP_REPORTER | EXPO_KEEP_WORKLOAD | EXPO_KEEP_DEST | EXPO_KEEP_MODEL);
 }
 
 static int labels(struct strbuf *b, const struct series_key *k, const struct agg_config *cfg)
@@ -40,7 +37,7 @@ static int labels(struct strbuf *b, const struct series_key *k, const struct agg
 
 int expo_asm(const struct agg *a, struct strbuf *out)
 {
-	int rc = expo_group(a, project, labels);
+	int rc = expo_group(a, EXPO_G_ASM, project, labels) ? 0 : -ENOMEM;
 	if (!rc)
 		rc = expo_header(out, "asm_llm_proxy_prompt_tokens", "Number of input tokens",
 				 "counter");

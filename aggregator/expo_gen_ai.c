@@ -12,6 +12,7 @@
  * Workload and header labels are not GenAI attributes: series differing in
  * those are summed.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -24,15 +25,11 @@
 
 static void project(const struct series_key *in, struct series_key *out)
 {
-	memset(out, 0, sizeof(*out));
-	out->reporter = in->reporter;
-	out->provider = in->provider;
-	out->operation = in->operation;
+	expo_keep(in, out,
+		  EXPO_KEEP_REPORTER | EXPO_KEEP_PROVIDER | EXPO_KEEP_OPERATION | EXPO_KEEP_DEST |
+			  EXPO_KEEP_MODEL | EXPO_KEEP_RESPONSE_MODEL);
 	uint16_t c = in->response_code;
 	out->response_code = c == 0 ? GA_NO_RESPONSE : c >= 400 ? c : GA_NO_ERROR;
-	memcpy(out->destination, in->destination, sizeof(out->destination));
-	memcpy(out->model, in->model, sizeof(out->model));
-	memcpy(out->response_model, in->response_model, sizeof(out->response_model));
 }
 
 /* Well-known gen_ai.provider.name values where the spec has one. */
@@ -83,7 +80,7 @@ struct ga_hist {
 	const char *name;
 	const char *help;
 	size_t off;
-	const struct hist_bounds *bounds;
+	const struct hist_bounds *store, *show;
 	expo_filter_fn filter;
 };
 
@@ -102,8 +99,7 @@ static int token_usage(const struct agg *a, struct strbuf *out)
 			     "histogram");
 	for (unsigned t = 0; t < SERIES_TOK_TYPES && !rc; t++)
 		rc = expo_hist_lines(a, out, name,
-				     offsetof(struct series, ga_tokens) +
-					     t * sizeof(struct series_buckets),
+				     offsetof(struct series, tokens[t]), &hist_genai_tokens,
 				     &hist_genai_tokens, 0, expo_is_source, types[t]);
 	return rc;
 }
@@ -112,30 +108,34 @@ int expo_gen_ai(const struct agg *a, struct strbuf *out)
 {
 	static const struct ga_hist hists[] = {
 		{"gen_ai_client_operation_duration_seconds", "GenAI operation duration.",
-		 offsetof(struct series, ga_duration), &hist_genai_duration, expo_is_source},
+		 offsetof(struct series, duration), &hist_u_duration, &hist_genai_duration,
+		 expo_is_source},
 		{"gen_ai_client_operation_time_to_first_chunk_seconds",
-		 "Streams: time to receive the first chunk.", offsetof(struct series, ga_ttft),
-		 &hist_genai_duration, expo_is_source},
+		 "Streams: time to receive the first chunk.", offsetof(struct series, ttft),
+		 &hist_u_ttft, &hist_genai_duration, expo_is_source},
 		{"gen_ai_client_operation_time_per_output_chunk_seconds",
 		 "Streams: (duration - time to first chunk) / (chunks - 1).",
-		 offsetof(struct series, ga_tpot), &hist_genai_client_tpoc, expo_is_source},
+		 offsetof(struct series, tpoc), &hist_genai_client_tpoc, &hist_genai_client_tpoc,
+		 expo_is_source},
 		{"gen_ai_server_request_duration_seconds", "Generative AI server request duration.",
-		 offsetof(struct series, ga_duration), &hist_genai_duration, expo_is_destination},
+		 offsetof(struct series, duration), &hist_u_duration, &hist_genai_duration,
+		 expo_is_destination},
 		{"gen_ai_server_time_to_first_token_seconds",
-		 "Streams: time to generate the first token.", offsetof(struct series, ga_ttft),
-		 &hist_genai_server_ttft, expo_is_destination},
+		 "Streams: time to generate the first token.", offsetof(struct series, ttft),
+		 &hist_u_ttft, &hist_genai_server_ttft, expo_is_destination},
 		{"gen_ai_server_time_per_output_token_seconds",
 		 "Streams with usage: (duration - time to first token) / (output tokens - 1).",
-		 offsetof(struct series, ga_tpot), &hist_genai_server_tpot, expo_is_destination},
+		 offsetof(struct series, tpot), &hist_u_tpot, &hist_genai_server_tpot,
+		 expo_is_destination},
 	};
-	int rc = expo_group(a, project, labels);
+	int rc = expo_group(a, EXPO_G_GEN_AI, project, labels) ? 0 : -ENOMEM;
 	if (!rc)
 		rc = token_usage(a, out);
 	for (size_t i = 0; i < sizeof(hists) / sizeof(hists[0]) && !rc; i++) {
 		rc = expo_header(out, hists[i].name, hists[i].help, "histogram");
 		if (!rc)
-			rc = expo_hist_lines(a, out, hists[i].name, hists[i].off, hists[i].bounds, 9,
-					     hists[i].filter, NULL);
+			rc = expo_hist_lines(a, out, hists[i].name, hists[i].off, hists[i].store,
+					     hists[i].show, 9, hists[i].filter, NULL);
 	}
 	return rc;
 }

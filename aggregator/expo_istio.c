@@ -7,6 +7,7 @@
  * ("http": the shim frames HTTP/1.1), response_code, model. Both reporters
  * are shown, as Istio does.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -14,13 +15,9 @@
 
 static void project(const struct series_key *in, struct series_key *out)
 {
-	memset(out, 0, sizeof(*out));
-	out->reporter = in->reporter;
-	out->response_code = in->response_code;
-	memcpy(out->workload, in->workload, sizeof(out->workload));
-	memcpy(out->namespace_, in->namespace_, sizeof(out->namespace_));
-	memcpy(out->destination, in->destination, sizeof(out->destination));
-	memcpy(out->model, in->model, sizeof(out->model));
+	expo_keep(in, out,
+		  EXPO_KEEP_REPORTER | EXPO_KEEP_WORKLOAD | EXPO_KEEP_DEST | EXPO_KEEP_MODEL |
+			  EXPO_KEEP_CODE);
 }
 
 static int labels(struct strbuf *b, const struct series_key *k, const struct agg_config *cfg)
@@ -50,7 +47,7 @@ static int labels(struct strbuf *b, const struct series_key *k, const struct agg
 
 int expo_istio(const struct agg *a, struct strbuf *out)
 {
-	int rc = expo_group(a, project, labels);
+	int rc = expo_group(a, EXPO_G_ISTIO, project, labels) ? 0 : -ENOMEM;
 	if (!rc)
 		rc = expo_header(out, "istio_requests_total",
 				 "Total number of requests handled by the proxy", "counter");
@@ -62,7 +59,8 @@ int expo_istio(const struct agg *a, struct strbuf *out)
 				 "Request duration distribution", "histogram");
 	if (!rc)
 		rc = expo_hist_lines(a, out, "istio_request_duration_milliseconds",
-				     offsetof(struct series, is_duration), &hist_istio_duration, 6,
+				     offsetof(struct series, duration), &hist_u_duration,
+				     &hist_istio_duration, 6,
 				     NULL, NULL);
 	return rc;
 }

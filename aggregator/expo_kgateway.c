@@ -5,6 +5,7 @@
  * configured header labels, as kgateway's custom labels (team, ...) add
  * them. A gateway is the caller of the provider: reporter=source records.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -12,11 +13,8 @@
 
 static void project(const struct series_key *in, struct series_key *out)
 {
-	memset(out, 0, sizeof(*out));
-	out->reporter = in->reporter;
-	out->provider = in->provider;
-	memcpy(out->model, in->model, sizeof(out->model));
-	memcpy(out->labels, in->labels, sizeof(out->labels));
+	expo_keep(in, out,
+		  EXPO_KEEP_REPORTER | EXPO_KEEP_PROVIDER | EXPO_KEEP_MODEL | EXPO_KEEP_LABELS);
 }
 
 static int labels(struct strbuf *b, const struct series_key *k, const struct agg_config *cfg)
@@ -35,7 +33,7 @@ static int labels(struct strbuf *b, const struct series_key *k, const struct agg
 
 int expo_kgateway(const struct agg *a, struct strbuf *out)
 {
-	int rc = expo_group(a, project, labels);
+	int rc = expo_group(a, EXPO_G_KGATEWAY, project, labels) ? 0 : -ENOMEM;
 	if (!rc)
 		rc = expo_header(out, "ai_prompt_tokens_total", "Prompt tokens", "counter");
 	if (!rc)

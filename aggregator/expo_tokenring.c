@@ -5,6 +5,7 @@
  * header labels). The operation and the response model are not labels
  * here, so series differing only in those are summed.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -12,9 +13,9 @@
 
 static void project(const struct series_key *in, struct series_key *out)
 {
-	*out = *in;
-	out->operation = 0;
-	memset(out->response_model, 0, sizeof(out->response_model));
+	expo_keep(in, out,
+		  EXPO_KEEP_REPORTER | EXPO_KEEP_WORKLOAD | EXPO_KEEP_DEST | EXPO_KEEP_PROVIDER |
+			  EXPO_KEEP_MODEL | EXPO_KEEP_CODE | EXPO_KEEP_LABELS);
 }
 
 static int labels(struct strbuf *b, const struct series_key *k, const struct agg_config *cfg)
@@ -54,7 +55,8 @@ struct counter {
 #define ST(f) offsetof(struct series, st.f)
 
 static const struct counter counters[] = {
-	{"tokenring_requests_total", "LLM requests, by label tuple.", ST(requests)},
+	{"tokenring_requests_total",
+	 "Requests: LLM exchanges (every HTTP exchange with TOKENRING_HTTP=all).", ST(requests)},
 	{"tokenring_prompt_tokens_total", "Input (prompt) tokens as reported by the provider.",
 	 ST(prompt_tokens)},
 	{"tokenring_completion_tokens_total",
@@ -62,6 +64,9 @@ static const struct counter counters[] = {
 	{"tokenring_cached_tokens_total",
 	 "Input tokens served from the provider's prompt cache (cache reads).",
 	 ST(cached_tokens)},
+	{"tokenring_cache_creation_tokens_total",
+	 "Input tokens written to the provider's prompt cache (Anthropic cache creation).",
+	 ST(cache_creation_tokens)},
 	{"tokenring_reasoning_tokens_total", "Reasoning tokens, as reported by the provider.",
 	 ST(reasoning_tokens)},
 	{"tokenring_request_bytes_total", "Request bytes on the wire, headers included.",
@@ -94,7 +99,7 @@ static int usage_lines(const struct agg *a, struct strbuf *out)
 
 static int cost_lines(const struct agg *a, struct strbuf *out)
 {
-	const struct expo_scratch *x = a->x;
+	const struct expo_groups *x = a->x->cur;
 	int rc = expo_header(out, "tokenring_cost_usd_total",
 			     "Cost in USD from the configured per-model prices.", "counter");
 	for (uint32_t g = 0; g < x->ngroups && !rc; g++) {
@@ -121,7 +126,7 @@ static int cost_lines(const struct agg *a, struct strbuf *out)
 
 int expo_tokenring(const struct agg *a, struct strbuf *out)
 {
-	int rc = expo_group(a, project, labels);
+	int rc = expo_group(a, EXPO_G_TOKENRING, project, labels) ? 0 : -ENOMEM;
 	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]) && !rc; i++) {
 		rc = expo_header(out, counters[i].name, counters[i].help, "counter");
 		if (!rc)
@@ -136,7 +141,8 @@ int expo_tokenring(const struct agg *a, struct strbuf *out)
 				 "Request first byte to response last byte.", "histogram");
 	if (!rc)
 		rc = expo_hist_lines(a, out, "tokenring_request_duration_seconds",
-				     offsetof(struct series, tr_duration), &hist_tr_duration, 9,
+				     offsetof(struct series, duration), &hist_u_duration,
+				     &hist_tr_duration, 9,
 				     NULL, NULL);
 	if (!rc)
 		rc = expo_header(out, "tokenring_time_to_first_token_seconds",
@@ -144,7 +150,8 @@ int expo_tokenring(const struct agg *a, struct strbuf *out)
 				 "histogram");
 	if (!rc)
 		rc = expo_hist_lines(a, out, "tokenring_time_to_first_token_seconds",
-				     offsetof(struct series, tr_ttft), &hist_tr_ttft, 9, NULL, NULL);
+				     offsetof(struct series, ttft), &hist_u_ttft, &hist_tr_ttft, 9,
+				     NULL, NULL);
 	if (!rc)
 		rc = expo_header(out, "tokenring_time_per_output_token_seconds",
 				 "Streams with usage and more than one output token: "
@@ -152,6 +159,7 @@ int expo_tokenring(const struct agg *a, struct strbuf *out)
 				 "histogram");
 	if (!rc)
 		rc = expo_hist_lines(a, out, "tokenring_time_per_output_token_seconds",
-				     offsetof(struct series, tr_tpot), &hist_tr_tpot, 9, NULL, NULL);
+				     offsetof(struct series, tpot), &hist_u_tpot, &hist_tr_tpot, 9,
+				     NULL, NULL);
 	return rc;
 }

@@ -98,24 +98,73 @@ void hist_add(struct hist *h, struct hist_pool *p, uint64_t v)
 		h->max = v;
 	h->count++;
 	h->sum = h->sum + v < h->sum ? UINT64_MAX : h->sum + v;
-	h->octave[o]++;
-	if (h->chunk[o] == HIST_NO_CHUNK) {
-		h->chunk[o] = pool_get(p);
-		if (h->chunk[o] == HIST_NO_CHUNK) {
+	struct hist_octave *oc = &h->oct[o];
+	if (oc->n != UINT32_MAX) /* saturate rather than wrap */
+		oc->n++;
+	if (oc->chunk == HIST_NO_CHUNK) {
+		oc->chunk = pool_get(p);
+		if (oc->chunk == HIST_NO_CHUNK) {
 			p->exhausted++;
 			return;
 		}
 	}
-	uint32_t *c = &p->chunks[h->chunk[o] - 1][s];
-	if (*c != UINT32_MAX) /* saturate rather than wrap */
+	uint32_t *c = &p->chunks[oc->chunk - 1][s];
+	if (*c != UINT32_MAX)
 		(*c)++;
+}
+
+static uint32_t sat_add32(uint32_t a, uint32_t b)
+{
+	return a + b < a ? UINT32_MAX : a + b;
+}
+
+void hist_merge(struct hist *dst, const struct hist *src, struct hist_pool *p)
+{
+	if (src->count == 0)
+		return;
+	if (dst->count == 0 || src->min < dst->min)
+		dst->min = src->min;
+	if (src->max > dst->max)
+		dst->max = src->max;
+	dst->count += src->count;
+	dst->sum = dst->sum + src->sum < dst->sum ? UINT64_MAX : dst->sum + src->sum;
+	for (unsigned o = 0; o < HIST_OCTAVES; o++) {
+		const struct hist_octave *so = &src->oct[o];
+		struct hist_octave *d = &dst->oct[o];
+		if (so->n == 0)
+			continue;
+		bool had = d->n != 0;
+		d->n = sat_add32(d->n, so->n);
+		if (so->chunk == HIST_NO_CHUNK) {
+			/* src has no detail here: neither can dst, or its fine
+			 * counts would no longer add up to the octave's */
+			if (d->chunk != HIST_NO_CHUNK) {
+				pool_put(p, d->chunk);
+				d->chunk = HIST_NO_CHUNK;
+			}
+			continue;
+		}
+		if (d->chunk == HIST_NO_CHUNK) {
+			if (had) /* dst already lost detail here */
+				continue;
+			d->chunk = pool_get(p);
+			if (d->chunk == HIST_NO_CHUNK) {
+				p->exhausted += so->n;
+				continue;
+			}
+		}
+		uint32_t *dc = p->chunks[d->chunk - 1];
+		const uint32_t *sc = p->chunks[so->chunk - 1];
+		for (unsigned s = 0; s < HIST_SUB; s++)
+			dc[s] = sat_add32(dc[s], sc[s]);
+	}
 }
 
 void hist_reset(struct hist *h, struct hist_pool *p)
 {
 	for (unsigned o = 0; o < HIST_OCTAVES; o++)
-		if (h->chunk[o] != HIST_NO_CHUNK)
-			pool_put(p, h->chunk[o]);
+		if (h->oct[o].chunk != HIST_NO_CHUNK)
+			pool_put(p, h->oct[o].chunk);
 	hist_init(h);
 }
 
@@ -162,8 +211,8 @@ double hist_quantile_n(const struct hist *const *h, unsigned n, const struct his
 		uint64_t in_octave = 0;
 		bool fine = true;
 		for (unsigned i = 0; i < n; i++) {
-			in_octave += h[i]->octave[o];
-			if (h[i]->octave[o] && h[i]->chunk[o] == HIST_NO_CHUNK)
+			in_octave += h[i]->oct[o].n;
+			if (h[i]->oct[o].n && h[i]->oct[o].chunk == HIST_NO_CHUNK)
 				fine = false;
 		}
 		if (seen + in_octave < rank) {
@@ -176,8 +225,8 @@ double hist_quantile_n(const struct hist *const *h, unsigned n, const struct his
 				     min, max);
 		for (unsigned s = 0; s < HIST_SUB; s++) {
 			for (unsigned i = 0; i < n; i++)
-				if (h[i]->chunk[o] != HIST_NO_CHUNK)
-					seen += p->chunks[h[i]->chunk[o] - 1][s];
+				if (h[i]->oct[o].chunk != HIST_NO_CHUNK)
+					seen += p->chunks[h[i]->oct[o].chunk - 1][s];
 			if (seen >= rank) {
 				uint64_t lo = hist_bucket_lower(o, s);
 				double mid = w == 1 ? (double)lo : (double)lo + (double)w / 2.0;
@@ -285,6 +334,31 @@ BOUNDS(istio_duration, 500000ull, 1 * NS_PER_MS, 5 * NS_PER_MS, 10 * NS_PER_MS,
 static const char *const istio_duration_text[] = {
 	"0.5",  "1",    "5",    "10",    "25",    "50",     "100",    "250",     "500",    "1000",
 	"2500", "5000", "10000", "30000", "60000", "300000", "600000", "1800000", "3600000"};
+
+/* Unions, in ns. Sorted and holding every family boundary (test_hist). */
+#define MSF(x) ((uint64_t)((x) * 1000000.0))
+static const uint64_t u_duration_le[] = {
+	500000ull,  MSF(1),     MSF(5),      MSF(10),     MSF(20),     MSF(25),     MSF(40),
+	MSF(50),    MSF(80),    MSF(100),    MSF(160),    MSF(250),    MSF(320),    MSF(500),
+	MSF(640),   MSF(1000),  MSF(1280),   MSF(2500),   MSF(2560),   MSF(5000),   MSF(5120),
+	MSF(10000), MSF(10240), MSF(20480),  MSF(30000),  MSF(40960),  MSF(60000),  MSF(81920),
+	MSF(120000), MSF(300000), MSF(600000), MSF(1800000), MSF(3600000)};
+static const uint64_t u_ttft_le[] = {
+	MSF(1),    MSF(5),    MSF(10),   MSF(20),   MSF(25),    MSF(40),    MSF(50),    MSF(60),
+	MSF(80),   MSF(100),  MSF(160),  MSF(250),  MSF(320),   MSF(500),   MSF(640),   MSF(750),
+	MSF(1000), MSF(1280), MSF(2500), MSF(2560), MSF(5000),  MSF(5120),  MSF(7500),  MSF(10000),
+	MSF(10240), MSF(20480), MSF(30000), MSF(40960), MSF(81920)};
+static const uint64_t u_tpot_le[] = {MSF(1),   2500000ull, MSF(5),   MSF(10),  MSF(25),  MSF(50),
+				     MSF(75),  MSF(100),   MSF(150), MSF(200), MSF(250), MSF(300),
+				     MSF(400), MSF(500),   MSF(750), MSF(1000), MSF(2500)};
+_Static_assert(sizeof(u_duration_le) / sizeof(uint64_t) == HIST_U_DURATION_N, "duration union");
+_Static_assert(sizeof(u_ttft_le) / sizeof(uint64_t) == HIST_U_TTFT_N, "ttft union");
+_Static_assert(sizeof(u_tpot_le) / sizeof(uint64_t) == HIST_U_TPOT_N, "tpot union");
+_Static_assert(sizeof(genai_tpot_le) / sizeof(uint64_t) == HIST_TPOC_N, "tpoc set");
+_Static_assert(sizeof(genai_tokens_le) / sizeof(uint64_t) == HIST_TOKENS_N, "tokens set");
+const struct hist_bounds hist_u_duration = {u_duration_le, NULL, HIST_U_DURATION_N};
+const struct hist_bounds hist_u_ttft = {u_ttft_le, NULL, HIST_U_TTFT_N};
+const struct hist_bounds hist_u_tpot = {u_tpot_le, NULL, HIST_U_TPOT_N};
 
 #define SET(var, name)                                                                     \
 	_Static_assert(sizeof(name##_le) / sizeof(uint64_t) ==                              \

@@ -5,11 +5,15 @@
  * both exactly within fixed memory:
  *
  * 1. Prometheus buckets (hist_bounds + hist_bucket_index): a family's
- *    histogram has fixed boundaries known at compile time, so each series
- *    keeps one counter per boundary and the record's exact integer value
- *    (nanoseconds or tokens) is compared with the exact integer boundary.
- *    The cumulative count rendered at le=B is then exactly the number of
- *    samples <= B, at every boundary of every family, with no rounding.
+ *    histogram has fixed boundaries known at compile time. Each series
+ *    keeps one counter per boundary of the *union* of the boundaries every
+ *    family uses for that quantity (hist_u_*: tokenring, gen_ai and Envoy's
+ *    durations in one set), and the record's exact integer value
+ *    (nanoseconds or tokens) is compared with the exact integer boundaries.
+ *    A family's cumulative count at its le=B is the union's cumulative
+ *    count at B (B is in the union): exactly the samples <= B, at every
+ *    boundary of every family, with no rounding, and one counter array and
+ *    one search per quantity at ingest instead of one per family.
  *
  * 2. Quantiles for the JSON outputs (struct hist): a log-linear sketch with
  *    HIST_SUB buckets per power of two ("octave"), i.e. bucket width at most
@@ -21,7 +25,9 @@
  *    (LLM latencies of one series span a few octaves). When the pool is
  *    empty the octave still counts its samples and a quantile falling there
  *    is answered with the octave's middle (coarser, and counted in
- *    hist_pool.exhausted); memory never grows.
+ *    hist_pool.exhausted); memory never grows. Octave and fine counters are
+ *    32-bit and saturate (4.29e9 samples of one series in one octave), the
+ *    total count is 64-bit.
  *
  * Not thread-safe; the aggregation loop owns all of it.
  */
@@ -46,13 +52,19 @@ struct hist_pool {
 	uint64_t exhausted; /* samples that found no chunk for their octave */
 };
 
+/* One octave: its sample count and its fine chunk side by side, so an add
+ * touches one line of the sketch besides the header and the chunk. */
+struct hist_octave {
+	uint32_t n;     /* samples in the octave (saturating at UINT32_MAX) */
+	uint32_t chunk; /* pool index + 1, or HIST_NO_CHUNK */
+};
+
 struct hist {
 	uint64_t count;
 	uint64_t sum; /* saturating */
 	uint64_t min;
 	uint64_t max;
-	uint64_t octave[HIST_OCTAVES]; /* samples per octave (always exact) */
-	uint32_t chunk[HIST_OCTAVES];  /* pool index + 1, or HIST_NO_CHUNK */
+	struct hist_octave oct[HIST_OCTAVES];
 };
 
 /* Pool of nchunks chunks (0 is allowed: octave resolution only).
@@ -63,6 +75,10 @@ void hist_pool_destroy(struct hist_pool *p);
 void hist_init(struct hist *h);
 /* Record one value. Never allocates; O(1). */
 void hist_add(struct hist *h, struct hist_pool *p, uint64_t v);
+/* Add every sample of src to dst (src unchanged). dst takes chunks from the
+ * pool for octaves it had none for; if the pool is empty those samples keep
+ * octave resolution (counted in exhausted). */
+void hist_merge(struct hist *dst, const struct hist *src, struct hist_pool *p);
 /* Forget every sample and give the chunks back to the pool. */
 void hist_reset(struct hist *h, struct hist_pool *p);
 /* Estimate of the nearest-rank q-quantile (sample of rank ceil(q * count),
@@ -97,7 +113,7 @@ unsigned hist_bucket_index(const struct hist_bounds *b, uint64_t v);
 unsigned hist_bucket_index_ratio(const struct hist_bounds *b, uint64_t num, uint64_t den);
 
 /* The boundary sets of the families (see hist.c for the values). */
-#define HIST_MAX_BOUNDS 20
+#define HIST_MAX_BOUNDS 20 /* in one family's set */
 extern const struct hist_bounds hist_tr_duration;   /* tokenring, seconds */
 extern const struct hist_bounds hist_tr_ttft;       /* tokenring, seconds */
 extern const struct hist_bounds hist_tr_tpot;       /* tokenring, seconds */
@@ -107,5 +123,17 @@ extern const struct hist_bounds hist_genai_server_ttft; /* 0.001 .. 10 s */
 extern const struct hist_bounds hist_genai_server_tpot; /* 0.01 .. 2.5 s */
 extern const struct hist_bounds hist_genai_tokens;   /* 1, 4, 16 .. 67108864 */
 extern const struct hist_bounds hist_istio_duration; /* Envoy defaults, ms */
+
+/* What series store: unions of the family sets per quantity (text NULL).
+ * Every boundary of a family set is in its union (tested). */
+#define HIST_U_DURATION_N 33 /* tr_duration + genai_duration + istio_duration */
+#define HIST_U_TTFT_N 29     /* tr_ttft + genai_duration (client) + genai_server_ttft */
+#define HIST_U_TPOT_N 17     /* tr_tpot + genai_server_tpot */
+#define HIST_TPOC_N 13       /* genai_client_tpoc */
+#define HIST_TOKENS_N 14     /* genai_tokens */
+#define HIST_MAX_UNION HIST_U_DURATION_N
+extern const struct hist_bounds hist_u_duration;
+extern const struct hist_bounds hist_u_ttft;
+extern const struct hist_bounds hist_u_tpot;
 
 #endif

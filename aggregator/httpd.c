@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "httpd.h"
@@ -39,13 +40,18 @@ struct httpd_conn {
 	enum conn_state state;
 	bool op_pending;
 	bool close_after; /* after the reply is sent */
+	bool heavy;       /* counted in heavy_active while its reply is sent */
 	bool linger;      /* after the reply: read and discard before closing, so
 			   * unread request bytes do not turn close() into a RST
 			   * that destroys the reply before the client reads it */
 	char *in;         /* HTTPD_IN_CAP bytes, allocated on first use, kept */
 	size_t in_len;
-	struct strbuf out;
-	size_t out_off;
+	struct strbuf head; /* reply head */
+	struct strbuf body; /* reply body, rendered in place by the handler */
+	size_t body_len;    /* body bytes to send (0 for HEAD) */
+	size_t sent;        /* of head.len + body_len */
+	struct iovec iov[2];
+	struct msghdr msg;
 	uint64_t deadline_ns;
 	uint64_t last_active_ns;
 };
@@ -76,7 +82,6 @@ int httpd_start(struct httpd *h, struct io_uring *ring, const struct sockaddr *a
 	h->timeout_ns = timeout_ns;
 	h->handler = handler;
 	h->ctx = ctx;
-	strbuf_init(&h->body);
 	h->conns = calloc(max_conns, sizeof *h->conns);
 	if (!h->conns)
 		return -ENOMEM;
@@ -117,15 +122,25 @@ void httpd_bound_str(const struct httpd *h, char *buf, size_t cap)
 	}
 }
 
+static void heavy_done(struct httpd *h, struct httpd_conn *c)
+{
+	if (c->heavy) {
+		c->heavy = false;
+		h->heavy_active--;
+	}
+}
+
 static void conn_free(struct httpd *h, struct httpd_conn *c)
 {
+	heavy_done(h, c);
 	close(c->fd);
 	c->fd = -1;
 	c->state = CONN_FREE;
 	c->op_pending = false;
 	c->in_len = 0;
-	c->out_off = 0;
-	strbuf_free(&c->out);
+	c->sent = 0;
+	strbuf_free(&c->head);
+	strbuf_free(&c->body);
 	c->gen++;
 	h->stats.active--;
 	if (h->n_pending) { /* a connection accepted while every slot was taken */
@@ -171,8 +186,20 @@ static void conn_arm_send(struct httpd *h, struct httpd_conn *c, uint32_t idx)
 		conn_close(h, c);
 		return;
 	}
-	io_uring_prep_send(sqe, c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
-			   MSG_NOSIGNAL);
+	/* Head and body go out as one sendmsg of two iovecs: a body of many
+	 * megabytes (/metrics with many series) is never copied. */
+	size_t hl = c->head.len;
+	memset(&c->msg, 0, sizeof c->msg);
+	c->msg.msg_iov = c->iov;
+	if (c->sent < hl) {
+		c->iov[0] = (struct iovec){c->head.data + c->sent, hl - c->sent};
+		c->iov[1] = (struct iovec){c->body.data, c->body_len};
+		c->msg.msg_iovlen = c->body_len ? 2 : 1;
+	} else {
+		c->iov[0] = (struct iovec){c->body.data + (c->sent - hl), c->body_len - (c->sent - hl)};
+		c->msg.msg_iovlen = 1;
+	}
+	io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
 	io_uring_sqe_set_data64(sqe, loop_ud(LOOP_OP_SEND, idx, c->gen));
 	c->op_pending = true;
 	c->state = CONN_WRITING;
@@ -184,11 +211,14 @@ static void conn_reply_error(struct httpd *h, struct httpd_conn *c, uint32_t idx
 {
 	char body[64];
 	int n = snprintf(body, sizeof body, "%d %s\n", status, httpd_reason(status));
-	strbuf_reset(&c->out);
-	c->out_off = 0;
+	strbuf_reset(&c->head);
+	strbuf_reset(&c->body);
+	c->sent = 0;
+	c->body_len = (size_t)n;
 	h->stats.errors++;
-	if (httpd_format_head(&c->out, status, "text/plain; charset=utf-8", (size_t)n, false, NULL) ||
-	    strbuf_append(&c->out, body, (size_t)n)) {
+	if (httpd_format_head(&c->head, status, "text/plain; charset=utf-8", (size_t)n, false, NULL,
+			      NULL) ||
+	    strbuf_append(&c->body, body, (size_t)n)) {
 		conn_close(h, c);
 		return;
 	}
@@ -217,21 +247,27 @@ static void conn_process(struct httpd *h, struct httpd_conn *c, uint32_t idx, ui
 		return;
 	}
 	h->stats.requests++;
-	strbuf_reset(&h->body);
+	strbuf_reset(&c->body);
 	struct httpd_response resp = {
 		.status = 500,
 		.content_type = "text/plain; charset=utf-8",
 		.allow = NULL,
-		.body = &h->body,
+		.retry_after = NULL,
+		.heavy = false,
+		.body = &c->body,
 	};
 	h->handler(h->ctx, &req, &resp);
+	if (resp.heavy) {
+		c->heavy = true;
+		h->heavy_active++;
+	}
 	bool head_only = httpd_method_is(&req, "HEAD");
 	c->close_after = !req.keep_alive;
-	strbuf_reset(&c->out);
-	c->out_off = 0;
-	if (httpd_format_head(&c->out, resp.status, resp.content_type, h->body.len, req.keep_alive,
-			      resp.allow) ||
-	    (!head_only && h->body.len && strbuf_append(&c->out, h->body.data, h->body.len))) {
+	strbuf_reset(&c->head);
+	c->sent = 0;
+	c->body_len = head_only ? 0 : c->body.len;
+	if (httpd_format_head(&c->head, resp.status, resp.content_type, c->body.len, req.keep_alive,
+			      resp.allow, resp.retry_after)) {
 		conn_close(h, c);
 		return;
 	}
@@ -275,18 +311,29 @@ static void on_accept(struct httpd *h, int res, unsigned flags, uint64_t now)
 	if (!(flags & IORING_CQE_F_MORE))
 		h->accept_armed = false; /* re-armed below or on the next tick */
 	if (res < 0) {
-		if (res != -ECANCELED && res != -EMFILE && res != -ENFILE && !h->accept_armed)
+		if (res == -EMFILE || res == -ENFILE) {
+			/* Out of fds (idle sockets hold them): free one; accept is
+			 * re-armed on the next tick, not in a hot loop. */
+			h->stats.rejected++;
+			evict_one(h, -1);
+		} else if (res != -ECANCELED && !h->accept_armed) {
 			arm_accept(h);
+		}
 		return;
 	}
 	if (!h->accept_armed)
 		arm_accept(h);
 	int slot = conn_slot(h);
 	if (slot < 0) {
-		/* Every slot taken: park the fd until an evicted one frees. */
+		/* Every slot taken: park the fd until an evicted one frees. A
+		 * full queue drops its oldest fd (it never sent a byte that we
+		 * read): the newest client, likely the scraper behind a flood,
+		 * keeps its chance. */
 		if (h->n_pending == HTTPD_PENDING) {
 			h->stats.rejected++;
-			close(res);
+			close(h->pending[0]);
+			memmove(h->pending, h->pending + 1, --h->n_pending * sizeof *h->pending);
+			h->pending[h->n_pending++] = res;
 			return;
 		}
 		h->pending[h->n_pending++] = res;
@@ -308,10 +355,12 @@ static void conn_setup(struct httpd *h, uint32_t slot, int fd, uint64_t now)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	c->fd = fd;
 	c->in_len = 0;
-	c->out_off = 0;
+	c->sent = 0;
+	c->body_len = 0;
 	c->close_after = false;
 	c->linger = false;
-	strbuf_init(&c->out);
+	strbuf_init(&c->head);
+	strbuf_init(&c->body);
 	c->last_active_ns = now;
 	c->deadline_ns = now + h->timeout_ns;
 	h->stats.accepted++;
@@ -344,12 +393,13 @@ static void on_send(struct httpd *h, struct httpd_conn *c, uint32_t idx, int res
 		conn_free(h, c);
 		return;
 	}
-	c->out_off += (size_t)res;
+	c->sent += (size_t)res;
 	c->last_active_ns = now;
-	if (c->out_off < c->out.len) {
+	if (c->sent < c->head.len + c->body_len) {
 		conn_arm_send(h, c, idx);
 		return;
 	}
+	heavy_done(h, c);
 	if (c->close_after && c->linger) {
 		shutdown(c->fd, SHUT_WR);
 		c->in_len = 0;
@@ -361,11 +411,9 @@ static void on_send(struct httpd *h, struct httpd_conn *c, uint32_t idx, int res
 		conn_free(h, c);
 		return;
 	}
-	if (c->out.cap > HTTPD_KEEP_OUT_CAP)
-		strbuf_free(&c->out);
-	else
-		strbuf_reset(&c->out);
-	c->out_off = 0;
+	if (c->body.cap > HTTPD_KEEP_OUT_CAP)
+		strbuf_free(&c->body); /* a big scrape's buffer is not kept per idle connection */
+	c->sent = 0;
 	c->deadline_ns = now + h->timeout_ns; /* keep-alive idle deadline */
 	if (c->in_len)
 		conn_process(h, c, idx, now); /* a pipelined request is already here */
@@ -415,7 +463,8 @@ void httpd_stop(struct httpd *h)
 		struct httpd_conn *c = &h->conns[i];
 		if (c->state != CONN_FREE) {
 			close(c->fd);
-			strbuf_free(&c->out);
+			strbuf_free(&c->head);
+			strbuf_free(&c->body);
 		}
 		free(c->in);
 	}
@@ -425,5 +474,4 @@ void httpd_stop(struct httpd *h)
 	free(h->conns);
 	h->conns = NULL;
 	close(h->listen_fd);
-	strbuf_free(&h->body);
 }

@@ -68,13 +68,16 @@ const char *httpd_reason(int status);
 
 /* Append a response head with Content-Length to out. 0 or -ENOMEM. */
 int httpd_format_head(struct strbuf *out, int status, const char *content_type,
-		      size_t content_length, bool keep_alive, const char *allow);
+		      size_t content_length, bool keep_alive, const char *allow,
+		      const char *retry_after);
 
 /* What a handler answers. body is empty on entry. */
 struct httpd_response {
 	int status;
 	const char *content_type;
 	const char *allow; /* "Allow:" header value for 405, else NULL */
+	const char *retry_after; /* "Retry-After:" seconds for 503, else NULL */
+	bool heavy; /* a large rendered body: counted in httpd.heavy_active until sent */
 	struct strbuf *body;
 };
 typedef void (*httpd_handler)(void *ctx, const struct httpd_req *req,
@@ -82,7 +85,7 @@ typedef void (*httpd_handler)(void *ctx, const struct httpd_req *req,
 
 struct httpd_stats {
 	uint64_t accepted;
-	uint64_t rejected; /* no slot and the parking queue full */
+	uint64_t rejected; /* closed unserved: parked too long in a full queue, or no fd */
 	uint64_t evicted;  /* idle or slow connections closed to make room */
 	uint64_t timeouts;
 	uint64_t requests;
@@ -98,12 +101,12 @@ struct httpd {
 	struct sockaddr_storage bound; /* the address actually bound (port 0 resolved) */
 	uint32_t max_conns;
 	uint64_t timeout_ns;
+	uint32_t heavy_active; /* replies with heavy bodies being sent right now */
 	struct httpd_conn *conns;
 	int pending[HTTPD_PENDING];
 	unsigned n_pending;
 	httpd_handler handler;
 	void *ctx;
-	struct strbuf body; /* scratch the handler renders into */
 	struct httpd_stats stats;
 };
 

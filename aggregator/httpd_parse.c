@@ -165,13 +165,16 @@ const char *httpd_reason(int status)
 }
 
 int httpd_format_head(struct strbuf *out, int status, const char *content_type,
-		      size_t content_length, bool keep_alive, const char *allow)
+		      size_t content_length, bool keep_alive, const char *allow,
+		      const char *retry_after)
 {
 	int rc = strbuf_printf(out,
 			       "HTTP/1.1 %d %s\r\nServer: tokenringd\r\nContent-Type: %s\r\n"
-			       "Content-Length: %zu\r\nCache-Control: no-store\r\n%s%s%s%s\r\n",
+			       "Content-Length: %zu\r\nCache-Control: no-store\r\n%s%s%s%s%s%s%s\r\n",
 			       status, httpd_reason(status), content_type, content_length,
 			       keep_alive ? "" : "Connection: close\r\n", allow ? "Allow: " : "",
-			       allow ? allow : "", allow ? "\r\n" : "");
+			       allow ? allow : "", allow ? "\r\n" : "",
+			       retry_after ? "Retry-After: " : "", retry_after ? retry_after : "",
+			       retry_after ? "\r\n" : "");
 	return rc < 0 ? -ENOMEM : 0;
 }

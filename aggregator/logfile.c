@@ -251,30 +251,37 @@ void logfile_flush(struct logfile *l, struct io_uring *ring, uint64_t now)
 			memmove(l->inflight.data + 1, l->inflight.data, l->inflight.len + 1);
 			l->inflight.data[0] = '\n';
 			l->inflight.len++;
+			l->inflight_prefix = 1;
 			l->torn = false;
 		}
 	}
 	submit(l, ring);
 }
 
+/* A write failed after inflight_off bytes of the batch went out: the whole
+ * lines among them were written, the rest is dropped; a cut line is ended
+ * by the next batch. */
+static void batch_failed(struct logfile *l, int err, uint64_t now)
+{
+	report_failure(l, "write", err, now);
+	size_t pre = l->inflight_prefix;
+	size_t off = l->inflight_off;
+	uint64_t written = off > pre ? logfile_count_lines(l->inflight.data + pre, off - pre) : 0;
+	l->lines += written;
+	l->dropped += l->inflight_lines - written;
+	if (off > 0 && l->inflight.data[off - 1] != '\n')
+		l->torn = true;
+}
+
 void logfile_on_cqe(struct logfile *l, struct io_uring *ring, int res, uint64_t now)
 {
 	l->write_pending = false;
-	if (res < 0) {
-		report_failure(l, "write", -res, now);
-		if (l->inflight_off > 0)
-			l->torn = true;
-		l->dropped += l->inflight_lines;
+	if (res <= 0) {
+		batch_failed(l, res < 0 ? -res : ENOSPC, now); /* 0: no progress, like a full disk */
 		goto done;
 	}
 	l->inflight_off += (size_t)res;
 	l->size += (uint64_t)res;
-	if (res == 0) { /* no progress: treat like a full disk */
-		report_failure(l, "write", ENOSPC, now);
-		l->torn = l->inflight_off > 0;
-		l->dropped += l->inflight_lines;
-		goto done;
-	}
 	if (l->inflight_off < l->inflight.len) {
 		submit(l, ring); /* short write: the rest, in order */
 		return;
@@ -287,6 +294,7 @@ void logfile_on_cqe(struct logfile *l, struct io_uring *ring, int res, uint64_t 
 done:
 	l->inflight_lines = 0;
 	l->inflight_off = 0;
+	l->inflight_prefix = 0;
 	strbuf_reset(&l->inflight);
 	if (l->inflight.cap > LOGFILE_MAX_PENDING)
 		strbuf_free(&l->inflight);

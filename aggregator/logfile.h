@@ -21,7 +21,8 @@
 
 #include "strbuf.h"
 
-#define LOGFILE_MAX_PENDING (8u << 20) /* bytes gathered while a write is slow or failing */
+#define LOGFILE_MAX_PENDING (64u << 20) /* bytes gathered while a write is slow or failing */
+#define LOGFILE_HIGH_WATER (4u << 20)   /* a draining shutdown waits for writes past this */
 #define LOGFILE_RETRY_NS (1000ull * 1000 * 1000)
 #define LOGFILE_MODE 0640
 
@@ -41,6 +42,7 @@ struct logfile {
 	size_t line_mark; /* fill.len when the current line began */
 	struct strbuf inflight; /* the batch the kernel is writing */
 	size_t inflight_off;
+	size_t inflight_prefix; /* 1 when the batch starts with a cut line's '\n' */
 	uint64_t inflight_lines;
 	bool write_pending;
 	bool reopen_wanted;
@@ -83,6 +85,12 @@ void logfile_reopen(struct logfile *l);
 
 /* Number of '\n' in p[0..n). */
 uint64_t logfile_count_lines(const char *p, size_t n);
+
+/* Bytes gathered and not yet handed to the kernel, plus the batch in flight. */
+static inline size_t logfile_pending(const struct logfile *l)
+{
+	return l->fill.len + (l->inflight.len - l->inflight_off);
+}
 
 /* Nothing gathered and nothing in flight. */
 bool logfile_idle(const struct logfile *l);

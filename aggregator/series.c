@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "esc.h"
 #include "series.h"
 
 struct series_value {
@@ -72,7 +74,8 @@ int series_table_init(struct series_table *t, uint32_t max_series, uint32_t max_
 	int rc = -ENOMEM;
 
 	memset(t, 0, sizeof(*t));
-	if (max_series == 0 || max_values == 0 || max_series > (1u << 24))
+	if (max_series == 0 || max_values == 0 || max_series > AGG_MAX_SERIES_LIMIT ||
+	    max_values > AGG_LABEL_MAX_VALUES_LIMIT)
 		return -EINVAL;
 	uint64_t slots = (uint64_t)max_series + SERIES_OVERFLOW_SLOTS;
 	uint32_t size = pow2_at_least(slots * 2); /* load factor <= 1/2 */
@@ -82,6 +85,10 @@ int series_table_init(struct series_table *t, uint32_t max_series, uint32_t max_
 	if (!t->series || !t->index)
 		goto fail;
 	t->mask = size - 1;
+	/* A per-table seed: a writer cannot precompute colliding tuples. */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t->seed = XXH3_64bits(&ts, sizeof(ts)) ^ (uint64_t)(uintptr_t)t;
 	for (unsigned i = 0; i < SERIES_OVERFLOW_SLOTS; i++)
 		t->overflow_slot[i] = -1;
 	for (unsigned i = 0; i < SERIES_BOUNDED; i++) {
@@ -119,7 +126,7 @@ static void copy_field(char *dst, size_t cap, const char *src, size_t src_cap)
 	dst[n] = 0; /* the rest of dst is already zero */
 }
 
-static void format_addr(char *dst, size_t cap, const struct rec_addr *a)
+void series_format_addr(char *dst, size_t cap, const struct rec_addr *a)
 {
 	char ip[INET6_ADDRSTRLEN];
 
@@ -127,8 +134,8 @@ static void format_addr(char *dst, size_t cap, const struct rec_addr *a)
 		snprintf(dst, cap, "%s:%u", ip, a->port);
 	else if (a->family == 6 && inet_ntop(AF_INET6, a->addr, ip, sizeof(ip)))
 		snprintf(dst, cap, "[%s]:%u", ip, a->port);
-	else
-		snprintf(dst, cap, "unknown");
+	else if (cap)
+		dst[0] = 0;
 }
 
 void series_key_from_record(struct series_key *k, const struct tr_record *rec,
@@ -170,7 +177,9 @@ void series_key_from_record(struct series_key *k, const struct tr_record *rec,
 	} else {
 		const struct rec_addr *to =
 			rec->reporter == REC_REPORTER_DESTINATION ? &rec->local : &rec->peer;
-		format_addr(k->destination, sizeof(k->destination), to);
+		series_format_addr(k->destination, sizeof(k->destination), to);
+		if (!k->destination[0])
+			memcpy(k->destination, "unknown", sizeof("unknown"));
 	}
 
 	copy_field(k->model, sizeof(k->model), rec->request_model, sizeof(rec->request_model));
@@ -185,31 +194,103 @@ void series_key_from_record(struct series_key *k, const struct tr_record *rec,
 			   sizeof(rec->labels[i]));
 }
 
-static struct series *probe(struct series_table *t, const struct series_key *k, uint64_t h,
-			    uint32_t *empty_at)
+static struct series *probe(struct series_table *t, XXH128_hash_t hh, uint32_t *empty_at)
 {
+	const uint64_t h = hh.low64;
+	const uint64_t tag = h & 0xffffffff00000000ull;
 	for (uint32_t i = (uint32_t)h & t->mask;; i = (i + 1) & t->mask) {
-		uint32_t s = t->index[i];
-		if (s == 0) {
+		uint64_t slot = t->index[i];
+		if (slot == 0) {
 			*empty_at = i;
 			return NULL;
 		}
-		struct series *e = &t->series[s - 1];
-		if (e->hash == h && memcmp(&e->key, k, sizeof(*k)) == 0)
+		if ((slot & 0xffffffff00000000ull) != tag)
+			continue;
+		struct series *e = &t->series[(uint32_t)slot - 1];
+		if (e->hash == h && e->hash2 == hh.high64)
 			return e;
 	}
 }
 
-static struct series *insert(struct series_table *t, const struct series_key *k, uint64_t h,
-			     uint32_t at)
+static struct series *insert(struct series_table *t, const struct series_key *k,
+			     XXH128_hash_t hh, uint32_t at)
 {
+	const uint64_t h = hh.low64;
 	struct series *s = &t->series[t->used];
 	memset(s, 0, sizeof(*s));
 	s->key = *k;
 	s->hash = h;
+	s->hash2 = hh.high64;
 	s->price = SERIES_NO_PRICE;
-	t->index[at] = ++t->used;
+	t->index[at] = (h & 0xffffffff00000000ull) | ++t->used;
 	return s;
+}
+
+/*
+ * Canonical label text: what the exposition would print for a value, so
+ * that two keys are equal exactly when their rendered labels are. Invalid
+ * UTF-8 and control bytes other than \n become U+FFFD (as esc_prom prints
+ * them; its remaining escapes are one-to-one), cut at a character boundary
+ * to fit. Without this, "m\xff" and "m\xfe" would be two series rendered
+ * with the same labels: a duplicate sample in the scrape. Returns true if
+ * the field changed. Only the lookup's slow path runs it: stored keys are
+ * canonical, so a canonical record hits on its first probe.
+ */
+#define CANON_MAX 64 /* largest key string field */
+_Static_assert(RING_WORKLOAD_LEN <= CANON_MAX && RING_NAMESPACE_LEN <= CANON_MAX &&
+		       SERIES_DEST_LEN <= CANON_MAX && REC_MODEL_LEN <= CANON_MAX &&
+		       REC_LABEL_LEN <= CANON_MAX,
+	       "canonical() buffer");
+
+static bool canonical(char *field, size_t cap)
+{
+	const unsigned char *s = (const unsigned char *)field;
+	size_t n = strnlen(field, cap), i = 0;
+	for (; i < n; i++) /* fast scan: printable ASCII */
+		if (s[i] < 0x20 || s[i] >= 0x7f)
+			break;
+	if (i == n)
+		return false;
+	char out[CANON_MAX];
+	memcpy(out, field, i); /* the clean prefix */
+	size_t o = i;
+	bool changed = false;
+	while (i < n) {
+		size_t len = s[i] == '\n' ? 1 : s[i] < 0x20 || s[i] == 0x7f ? 0
+				       : esc_utf8_char(s + i, n - i);
+		const char *src = (const char *)s + i;
+		size_t put = len;
+		if (len == 0) {
+			src = "\xef\xbf\xbd";
+			put = 3;
+			len = 1;
+			changed = true;
+		}
+		if (o + put > cap - 1) {
+			changed = true; /* no room for the whole character: cut */
+			break;
+		}
+		memcpy(out + o, src, put);
+		o += put;
+		i += len;
+	}
+	if (!changed)
+		return false;
+	memset(field, 0, cap);
+	memcpy(field, out, o);
+	return true;
+}
+
+static bool canonical_key(struct series_key *k)
+{
+	bool c = canonical(k->workload, sizeof(k->workload));
+	c |= canonical(k->namespace_, sizeof(k->namespace_));
+	c |= canonical(k->destination, sizeof(k->destination));
+	c |= canonical(k->model, sizeof(k->model));
+	c |= canonical(k->response_model, sizeof(k->response_model));
+	for (unsigned i = 0; i < REC_LABELS; i++)
+		c |= canonical(k->labels[i], sizeof(k->labels[i]));
+	return c;
 }
 
 /* Replace a value past its bound by AGG_OTHER_VALUE; true if changed. */
@@ -225,32 +306,64 @@ static bool bound_value(struct series_table *t, unsigned which, char *v, size_t 
 	return true;
 }
 
+static XXH128_hash_t key_hash128(const struct series_table *t, const struct series_key *k)
+{
+	return XXH3_128bits_withSeed(k, sizeof(*k), t->seed);
+}
+
+struct series_hash series_hash_key(const struct series_table *t, const struct series_key *k)
+{
+	XXH128_hash_t hh = key_hash128(t, k);
+	return (struct series_hash){hh.low64, hh.high64};
+}
+
+const void *series_slot_addr(const struct series_table *t, struct series_hash h)
+{
+	return &t->index[(uint32_t)h.lo & t->mask];
+}
+
+struct series *series_peek(const struct series_table *t, struct series_hash h)
+{
+	uint64_t slot = t->index[(uint32_t)h.lo & t->mask];
+	if (slot == 0 || (slot & 0xffffffff00000000ull) != (h.lo & 0xffffffff00000000ull))
+		return NULL;
+	return &t->series[(uint32_t)slot - 1];
+}
+
 struct series *series_lookup(struct series_table *t, struct series_key *k, bool *created)
 {
+	return series_lookup_hashed(t, k, series_hash_key(t, k), created);
+}
+
+struct series *series_lookup_hashed(struct series_table *t, struct series_key *k,
+				    struct series_hash h, bool *created)
+{
 	uint32_t at;
-	uint64_t h = series_key_hash(k);
-	struct series *s = probe(t, k, h, &at);
+	XXH128_hash_t hh = {h.lo, h.hi};
+	struct series *s = probe(t, hh, &at);
 
 	*created = false;
 	if (s)
 		return s;
 
-	bool changed = bound_value(t, SERIES_B_MODEL, k->model, sizeof(k->model));
+	bool changed = canonical_key(k);
+	changed |= bound_value(t, SERIES_B_MODEL, k->model, sizeof(k->model));
 	changed |= bound_value(t, SERIES_B_RESPONSE_MODEL, k->response_model,
 			       sizeof(k->response_model));
 	for (unsigned i = 0; i < REC_LABELS; i++)
 		changed |= bound_value(t, SERIES_B_LABEL0 + i, k->labels[i], sizeof(k->labels[i]));
 	if (changed) {
-		h = series_key_hash(k);
-		s = probe(t, k, h, &at);
+		hh = key_hash128(t, k);
+		s = probe(t, hh, &at);
 		if (s)
 			return s;
 	}
-	if (t->used - (t->overflow_slot[0] >= 0) - (t->overflow_slot[1] >= 0) -
-		    (t->overflow_slot[2] >= 0) <
-	    t->max_series) {
+	uint32_t overflow_series = 0;
+	for (unsigned i = 0; i < SERIES_OVERFLOW_SLOTS; i++)
+		overflow_series += t->overflow_slot[i] >= 0;
+	if (t->used - overflow_series < t->max_series) {
 		*created = true;
-		return insert(t, k, h, at);
+		return insert(t, k, hh, at);
 	}
 
 	/* Table full: fold into the reporter's overflow series. */
@@ -265,13 +378,13 @@ struct series *series_lookup(struct series_table *t, struct series_key *k, bool 
 	memcpy(k->model, AGG_OVERFLOW_MODEL, sizeof(AGG_OVERFLOW_MODEL));
 	if (t->overflow_slot[r] >= 0)
 		return &t->series[t->overflow_slot[r]];
-	h = series_key_hash(k);
-	s = probe(t, k, h, &at);
+	hh = key_hash128(t, k);
+	s = probe(t, hh, &at);
 	if (s) /* cannot happen: overflow keys are only made here */
 		return s;
 	t->overflow_slot[r] = (int32_t)t->used;
 	*created = true;
-	return insert(t, k, h, at);
+	return insert(t, k, hh, at);
 }
 
 const char *series_bounded_name(unsigned i, const struct agg_config *cfg)

@@ -3,6 +3,12 @@
  * the tuple, open addressing with linear probing, all memory allocated at
  * series_table_init for max_series + SERIES_OVERFLOW_SLOTS series.
  *
+ * Identity: a tuple is its 128-bit XXH3 (seeded per table at init), not a
+ * byte compare of the 376-byte key: ingest then touches one line of the
+ * series for the lookup instead of seven, which is most of the cost with
+ * 10 k live series. Two tuples merge only if both 64-bit halves collide
+ * (p ~ 2^-128 per pair); the stored key is for rendering.
+ *
  * Bounds (never more memory, always counted):
  *  - per label value (model, response_model, each header label): at most
  *    max_values distinct values are admitted; a further new value becomes
@@ -65,14 +71,24 @@ struct series_stats {
 	uint64_t usage[REC_USAGE_COUNT];
 };
 
-/* Exact Prometheus bucket counts (not cumulative; index hist_bucket_index)
- * with count and sum. */
-#define SERIES_BUCKETS (HIST_MAX_BOUNDS + 1)
-struct series_buckets {
-	uint64_t n[SERIES_BUCKETS];
-	uint64_t count;
-	uint64_t sum; /* in the recorded unit: ns or tokens */
-};
+/* Exact Prometheus bucket counts over a boundary set of nb boundaries: the
+ * sum (recorded unit, ns or tokens), then nb + 1 counts (not cumulative;
+ * index hist_bucket_index; the last is +Inf). The count is not stored:
+ * one line less to touch per observation. Generic code sees the words as
+ * uint64_t[nb + 2]. */
+#define SERIES_BUCKETS(nb)                                                                 \
+	struct {                                                                           \
+		uint64_t sum;                                                              \
+		uint64_t n[(nb) + 1];                                                      \
+	}
+
+static inline uint64_t series_buckets_count(const uint64_t *words, unsigned nb)
+{
+	uint64_t c = 0;
+	for (unsigned i = 0; i <= nb; i++)
+		c += words[1 + i];
+	return c;
+}
 
 /* gen_ai_token_type values kept apart. */
 enum series_token_type {
@@ -84,20 +100,24 @@ enum series_token_type {
 };
 
 struct series {
+	uint64_t hash;  /* XXH3-128 low half (index tag from its high bits) */
+	uint64_t hash2; /* high half */
 	struct series_key key;
-	uint64_t hash;
 	int32_t price; /* index in agg_config.prices, or SERIES_NO_PRICE */
 	uint32_t reserved;
 	struct series_stats st;
-	/* tokenring family */
-	struct series_buckets tr_duration, tr_ttft, tr_tpot;
-	/* gen_ai family: client series (reporter source) use the client
-	 * boundaries, server series the server ones */
-	struct series_buckets ga_duration, ga_ttft, ga_tpot;
-	struct series_buckets ga_tokens[SERIES_TOK_TYPES];
-	/* istio family */
-	struct series_buckets is_duration;
-	/* quantile sketches: cumulative and current summary interval */
+	/* Prometheus buckets over the union of the families' boundaries (hist.h):
+	 * duration (tokenring, gen_ai, istio), TTFT (streams), time per output
+	 * token (streams with usage, > 1 token), time per output chunk (gen_ai
+	 * client streams, > 1 chunk), tokens per request by type (gen_ai client) */
+	SERIES_BUCKETS(HIST_U_DURATION_N) duration;
+	SERIES_BUCKETS(HIST_U_TTFT_N) ttft;
+	SERIES_BUCKETS(HIST_U_TPOT_N) tpot;
+	SERIES_BUCKETS(HIST_TPOC_N) tpoc;
+	SERIES_BUCKETS(HIST_TOKENS_N) tokens[SERIES_TOK_TYPES];
+	/* quantile sketches: ingest feeds the current summary interval (iv_);
+	 * agg_summary_lines folds it into the earlier intervals (q_), so the
+	 * cumulative view is the union of both and ingest pays for one. */
 	struct hist q_duration, q_ttft;
 	struct hist iv_duration, iv_ttft;
 	struct series_stats iv_base; /* st at the start of the interval */
@@ -115,12 +135,15 @@ struct series_table {
 	struct series *series; /* [0, used): live series in creation order */
 	uint32_t used;
 	uint32_t max_series; /* regular series; overflow ones come on top */
-	uint32_t *index;     /* open addressing: 0 empty, else series index + 1 */
+	/* open addressing: 0 empty, else (hash >> 32) << 32 | (series index + 1),
+	 * so a probe past another tuple's slot does not touch that series */
+	uint64_t *index;
 	uint32_t mask;
 	int32_t overflow_slot[SERIES_OVERFLOW_SLOTS]; /* series index or -1 */
 	struct series_values values[SERIES_BOUNDED];
 	uint64_t overflow_records;
 	uint64_t label_overflow[SERIES_BOUNDED];
+	uint64_t seed;
 };
 
 /* Allocate for max_series (+ overflow) series and value sets of max_values.
@@ -139,8 +162,25 @@ void series_key_from_record(struct series_key *k, const struct tr_record *rec,
  * *created tells whether a new series was made (its stats zeroed). */
 struct series *series_lookup(struct series_table *t, struct series_key *k, bool *created);
 
+/* The table's identity hash of k (seeded XXH3-128). */
+struct series_hash {
+	uint64_t lo, hi;
+};
+struct series_hash series_hash_key(const struct series_table *t, const struct series_key *k);
+/* series_lookup with h = series_hash_key(t, k) already computed. */
+struct series *series_lookup_hashed(struct series_table *t, struct series_key *k,
+				    struct series_hash h, bool *created);
+/* Prefetch helpers for batched ingest: the index slot of h, and the series
+ * it most likely names (NULL if none yet). Read-only, never wrong to call. */
+const void *series_slot_addr(const struct series_table *t, struct series_hash h);
+struct series *series_peek(const struct series_table *t, struct series_hash h);
+
 /* Label name of a bounded label for tokenring_label_overflow_total. */
 const char *series_bounded_name(unsigned i, const struct agg_config *cfg);
+
+/* "ip:port" or "[ip6]:port" of an endpoint, "" if its family is unknown. */
+#define SERIES_ADDR_LEN 56 /* INET6_ADDRSTRLEN + brackets, colon, port */
+void series_format_addr(char *dst, size_t cap, const struct rec_addr *a);
 
 /* XXH3 of a key. */
 uint64_t series_key_hash(const struct series_key *k);

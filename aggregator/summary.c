@@ -21,10 +21,9 @@
 
 static void project(const struct series_key *in, struct series_key *out)
 {
-	*out = *in;
-	out->operation = 0;
-	out->response_code = 0;
-	memset(out->response_model, 0, sizeof(out->response_model));
+	expo_keep(in, out,
+		  EXPO_KEEP_REPORTER | EXPO_KEEP_WORKLOAD | EXPO_KEEP_DEST | EXPO_KEEP_PROVIDER |
+			  EXPO_KEEP_MODEL | EXPO_KEEP_LABELS);
 }
 
 static int no_labels(struct strbuf *b, const struct series_key *k, const struct agg_config *cfg)
@@ -33,6 +32,24 @@ static int no_labels(struct strbuf *b, const struct series_key *k, const struct 
 	(void)k;
 	(void)cfg;
 	return 0;
+}
+
+/* Every key a summary object has besides the header labels. */
+static const char *const fields[] = {
+	"__time__", "reporter", "source_workload", "source_namespace", "destination_service",
+	"provider", "model", "requests", "successes", "success_rate", "4xx", "5xx",
+	"prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens",
+	"cache_creation_tokens", "reasoning_tokens", "chunks", "latency_p50_ms", "latency_p95_ms",
+	"latency_p99_ms", "ttft_p50_ms", "ttft_p95_ms", "ttft_p99_ms", "usage_none",
+	"usage_available", "usage_not_requested", "usage_missing", "usage_interrupted", NULL,
+};
+
+bool summary_field_reserved(const char *name)
+{
+	for (unsigned i = 0; fields[i]; i++)
+		if (strcmp(fields[i], name) == 0)
+			return true;
+	return false;
 }
 
 /* Add a string as valid UTF-8 (cJSON escapes but passes bad bytes on). */
@@ -51,7 +68,7 @@ static bool add_num(cJSON *o, const char *name, double v)
 
 static void sum_group(const struct agg *a, uint32_t g, bool interval, struct series_stats *out)
 {
-	const struct expo_scratch *x = a->x;
+	const struct expo_groups *x = a->x->cur;
 	uint64_t *o = (uint64_t *)out;
 	const size_t nf = sizeof(*out) / sizeof(uint64_t);
 	memset(out, 0, sizeof(*out));
@@ -65,20 +82,36 @@ static void sum_group(const struct agg *a, uint32_t g, bool interval, struct ser
 	}
 }
 
-static double quantile(const struct agg *a, uint32_t g, size_t off, double q)
+/* Add name = the q-quantile in ms over the group's sketches at offset iv
+ * (and, for the cumulative view, also at offset cum); null without
+ * samples (a request without a stream has no TTFT, not a TTFT of 0). */
+static bool add_quantile(cJSON *o, const char *name, const struct agg *a, uint32_t g, size_t iv,
+			 size_t cum, bool interval, double q)
 {
-	const struct expo_scratch *x = a->x;
+	const struct expo_groups *x = a->x->cur;
+	const struct hist **hp = a->x->hptr;
 	unsigned n = 0;
-	for (uint32_t i = x->gfirst[g]; i != EXPO_END; i = x->next[i])
-		x->hptr[n++] = (const struct hist *)((const char *)&a->tab.series[i] + off);
-	return hist_quantile_n(x->hptr, n, &a->pool, q) / NS_PER_MS;
+	uint64_t count = 0;
+	for (uint32_t i = x->gfirst[g]; i != EXPO_END; i = x->next[i]) {
+		const char *s = (const char *)&a->tab.series[i];
+		hp[n] = (const struct hist *)(s + iv);
+		count += hp[n++]->count;
+		if (!interval) {
+			hp[n] = (const struct hist *)(s + cum);
+			count += hp[n++]->count;
+		}
+	}
+	if (count == 0)
+		return cJSON_AddNullToObject(o, name) != NULL;
+	return add_num(o, name, hist_quantile_n(hp, n, &a->pool, q) / NS_PER_MS);
 }
 
 /* One summary object for group g; with "__time__" first when time >= 0. */
 static cJSON *group_json(const struct agg *a, uint32_t g, bool interval, double time,
 			 struct strbuf *tmp)
 {
-	const struct series_key *k = &a->x->gkeys[g];
+	/* the summary projection keeps every field used here */
+	const struct series_key *k = expo_gkey(a, a->x->cur, g);
 	struct series_stats st;
 	cJSON *o = cJSON_CreateObject();
 	if (!o)
@@ -107,16 +140,18 @@ static cJSON *group_json(const struct agg *a, uint32_t g, bool interval, double 
 	ok = ok && add_num(o, "completion_tokens", (double)st.completion_tokens);
 	ok = ok && add_num(o, "total_tokens", (double)st.total_tokens);
 	ok = ok && add_num(o, "cached_tokens", (double)st.cached_tokens);
+	ok = ok && add_num(o, "cache_creation_tokens", (double)st.cache_creation_tokens);
 	ok = ok && add_num(o, "reasoning_tokens", (double)st.reasoning_tokens);
-	size_t dur = interval ? offsetof(struct series, iv_duration)
-			      : offsetof(struct series, q_duration);
-	size_t ttft = interval ? offsetof(struct series, iv_ttft) : offsetof(struct series, q_ttft);
+	/* stream size, known with or without usage */
+	ok = ok && add_num(o, "chunks", (double)st.chunks);
+	size_t dur = offsetof(struct series, iv_duration), dur_c = offsetof(struct series, q_duration);
+	size_t ttft = offsetof(struct series, iv_ttft), ttft_c = offsetof(struct series, q_ttft);
 	static const double qs[3] = {0.5, 0.95, 0.99};
 	static const char *const dn[3] = {"latency_p50_ms", "latency_p95_ms", "latency_p99_ms"};
 	static const char *const tn[3] = {"ttft_p50_ms", "ttft_p95_ms", "ttft_p99_ms"};
 	for (unsigned i = 0; i < 3 && ok; i++) {
-		ok = add_num(o, dn[i], quantile(a, g, dur, qs[i]));
-		ok = ok && add_num(o, tn[i], quantile(a, g, ttft, qs[i]));
+		ok = add_quantile(o, dn[i], a, g, dur, dur_c, interval, qs[i]);
+		ok = ok && add_quantile(o, tn[i], a, g, ttft, ttft_c, interval, qs[i]);
 	}
 	static const char *const un[REC_USAGE_COUNT] = {
 		"usage_none", "usage_available", "usage_not_requested", "usage_missing",
@@ -143,11 +178,10 @@ static int append_json(struct strbuf *out, cJSON *j)
 int agg_render_summary(const struct agg *a, uint64_t now_realtime_ns, struct strbuf *out)
 {
 	struct strbuf tmp;
-	int rc = expo_group(a, project, no_labels);
-	if (rc)
-		return rc;
+	if (!expo_group(a, EXPO_G_SUMMARY, project, no_labels))
+		return -ENOMEM;
+	int rc = -ENOMEM;
 	strbuf_init(&tmp);
-	rc = -ENOMEM;
 	cJSON *doc = cJSON_CreateObject();
 	if (!doc ||
 	    !cJSON_AddNumberToObject(doc, "__time__", (double)(now_realtime_ns / NS_PER_S)) ||
@@ -157,7 +191,7 @@ int agg_render_summary(const struct agg *a, uint64_t now_realtime_ns, struct str
 	cJSON *arr = cJSON_AddArrayToObject(doc, "series");
 	if (!arr)
 		goto out;
-	for (uint32_t g = 0; g < a->x->ngroups; g++) {
+	for (uint32_t g = 0; g < a->x->cur->ngroups; g++) {
 		cJSON *o = group_json(a, g, false, -1, &tmp);
 		if (!o)
 			goto out;
@@ -175,13 +209,14 @@ out:
 int agg_summary_lines(struct agg *a, uint64_t now_realtime_ns, struct strbuf *out)
 {
 	struct strbuf tmp;
-	int rc = expo_group(a, project, no_labels);
-	if (rc)
-		return rc;
+	const struct expo_groups *x = expo_group(a, EXPO_G_SUMMARY, project, no_labels);
+	if (!x)
+		return -ENOMEM;
+	int rc = 0;
 	strbuf_init(&tmp);
-	for (uint32_t g = 0; g < a->x->ngroups && !rc; g++) {
+	for (uint32_t g = 0; g < x->ngroups && !rc; g++) {
 		uint64_t active = 0;
-		for (uint32_t i = a->x->gfirst[g]; i != EXPO_END; i = a->x->next[i])
+		for (uint32_t i = x->gfirst[g]; i != EXPO_END; i = x->next[i])
 			active += a->tab.series[i].st.requests - a->tab.series[i].iv_base.requests;
 		if (!active)
 			continue;
@@ -202,6 +237,8 @@ int agg_summary_lines(struct agg *a, uint64_t now_realtime_ns, struct strbuf *ou
 	for (uint32_t i = 0; i < a->tab.used; i++) {
 		struct series *s = &a->tab.series[i];
 		s->iv_base = s->st;
+		hist_merge(&s->q_duration, &s->iv_duration, &a->pool);
+		hist_merge(&s->q_ttft, &s->iv_ttft, &a->pool);
 		hist_reset(&s->iv_duration, &a->pool);
 		hist_reset(&s->iv_ttft, &a->pool);
 	}

@@ -120,14 +120,36 @@ static void req_begin(const struct conn_call *k)
 	llm_req_begin(&st->lreq);
 }
 
+/* A request through a forward proxy names the origin in the target
+ * (absolute form, "http://host/path"): split it into authority and path. */
+static void absolute_form(struct tr_record *r, const char **t, size_t *n)
+{
+	size_t skip = *n >= 7 && memcmp(*t, "http://", 7) == 0	  ? 7
+		      : *n >= 8 && memcmp(*t, "https://", 8) == 0 ? 8
+								  : 0;
+	if (!skip)
+		return;
+	const char *host = *t + skip, *end = *t + *n;
+	const char *slash = memchr(host, '/', (size_t)(end - host));
+	const char *h_end = slash ? slash : end;
+	rec_set_str(r->authority, REC_AUTHORITY_LEN, host, (size_t)(h_end - host), &r->flags,
+		    REC_F_TRUNC_AUTHORITY);
+	*t = slash ? slash : "/";
+	*n = slash ? (size_t)(end - slash) : 1;
+}
+
 static void req_start_line(struct conn_exch *ex, const struct http_event *ev)
 {
 	struct tr_record *r = &ex->rec;
+	const char *target = ev->b;
+	size_t tlen = ev->b_len;
+	absolute_form(r, &target, &tlen);
 	rec_set_str(r->method, REC_METHOD_LEN, ev->a, ev->a_len, &r->flags, REC_F_TRUNC_METHOD);
-	rec_set_str(r->path, REC_PATH_LEN, ev->b, ev->b_len, &r->flags, REC_F_TRUNC_PATH);
+	rec_set_str(r->path, REC_PATH_LEN, target, tlen, &r->flags, REC_F_TRUNC_PATH);
 	if (ev->truncated)
 		r->flags |= REC_F_TRUNC_PATH;
 	ex->is_head = ev->a_len == 4 && memcmp(ev->a, "HEAD", 4) == 0;
+	ex->is_connect = ev->a_len == 7 && memcmp(ev->a, "CONNECT", 7) == 0;
 }
 
 static void on_req_event(const struct conn_call *k, const struct http_event *ev)
@@ -187,18 +209,39 @@ static void resp_status(struct conn_state *st, struct conn_exch *ex, const struc
 {
 	if (ev->status < 200) {
 		st->resp_interim = 1; /* 100 Continue and friends: bytes only */
-		if (ev->status == 101)
+		if (ev->status == 101) {
 			ex->rec.status = 101;
+			ex->rec.ttfb_ns = since(ex->t0, ex->t_msg);
+		}
 		return;
 	}
 	ex->rec.status = (uint16_t)ev->status;
 	ex->rec.ttfb_ns = since(ex->t0, ex->t_msg);
 }
 
-static void resp_headers_done(struct conn_state *st, struct conn_exch *ex)
+/* 101 Switching Protocols or a CONNECT tunnel: the exchange ends, the bytes
+ * after are not HTTP (TLS to the origin, WebSocket...). */
+static void resp_upgraded(const struct conn_call *k, struct conn_exch *ex)
 {
+	ex->resp_done = 1;
+	ex->req_done = 1;
+	ex->t_end = k->now;
+	k->st->resp_off++;
+	k->st->req_open = 0;
+	drain(k);
+	k->st->mode = CONN_M_OTHER;
+}
+
+static void resp_headers_done(const struct conn_call *k, struct conn_exch *ex)
+{
+	struct conn_state *st = k->st;
 	if (st->resp_interim)
 		return;
+	if (ex->is_connect && ex->rec.status >= 200 && ex->rec.status < 300) {
+		st->resp_open = 0;
+		resp_upgraded(k, ex);
+		return;
+	}
 	if (ex->is_head)
 		http_set_body(&st->resp, HTTP_BODY_NONE);
 	enum llm_body_mode mode = LLM_BODY_JSON;
@@ -210,17 +253,6 @@ static void resp_headers_done(struct conn_state *st, struct conn_exch *ex)
 			  memmem(ex->rec.path, strnlen(ex->rec.path, REC_PATH_LEN),
 				 ":streamGenerateContent", 22) != NULL;
 	llm_resp_begin(&st->lresp, mode);
-}
-
-/* 101 Switching Protocols: the exchange ends, the bytes after are not HTTP. */
-static void resp_upgraded(const struct conn_call *k, struct conn_exch *ex)
-{
-	ex->resp_done = 1;
-	ex->req_done = 1;
-	ex->t_end = k->now;
-	k->st->resp_off++;
-	drain(k);
-	k->st->mode = CONN_M_OTHER;
 }
 
 static void resp_end(const struct conn_call *k, struct conn_exch *ex)
@@ -254,7 +286,7 @@ static void on_resp_event(const struct conn_call *k, const struct http_event *ev
 		conn_resp_header(st, ev);
 		break;
 	case HTTP_EV_HEADERS_END:
-		resp_headers_done(st, ex);
+		resp_headers_done(k, ex);
 		break;
 	case HTTP_EV_BODY:
 		llm_resp_body(&st->lresp, &ex->rec, ev->a, ev->a_len, k->now);
@@ -322,9 +354,11 @@ static int method_byte(char c)
  * upper-case method. In AUTO role whoever sends it is the client. Anything
  * else (TLS, HTTP/2 binary, a server that speaks first) is not tracked.
  */
-static void classify(struct conn_state *st, enum conn_dir dir, char first)
+static void classify(struct conn_state *st, enum conn_dir dir, const char *buf, size_t len)
 {
-	if (!method_byte(first)) {
+	/* A response first: we attached after its request and cannot pair it. */
+	int response = len >= 5 && memcmp(buf, "HTTP/", 5) == 0;
+	if (!method_byte(buf[0]) || response) {
 		st->mode = CONN_M_OTHER;
 		return;
 	}
@@ -341,7 +375,7 @@ void conn_feed(struct conn *c, const struct conn_config *cfg, enum conn_dir dir,
 	if (len == 0 || st->mode == CONN_M_OTHER)
 		return;
 	if (st->mode == CONN_M_FRESH) {
-		classify(st, dir, *(const char *)buf);
+		classify(st, dir, buf, len);
 		if (st->mode != CONN_M_HTTP)
 			return;
 	}

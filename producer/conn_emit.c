@@ -45,9 +45,13 @@ static uint8_t operation_of(const struct conn_exch *ex)
 	return REC_OP_UNKNOWN;
 }
 
-/* OpenAI-style streams only report usage when stream_options asks. */
+/* OpenAI-style streams only report usage when stream_options asks. The
+ * responses API has no such option: its stream always ends with usage in
+ * response.completed, so a stream without it is missing usage. */
 static int usage_opt_in(const struct tr_record *r)
 {
+	if (r->operation == REC_OP_RESPONSES)
+		return 0;
 	return r->provider == REC_PROVIDER_OPENAI || r->provider == REC_PROVIDER_AZURE_OPENAI ||
 	       r->provider == REC_PROVIDER_DASHSCOPE;
 }
@@ -58,7 +62,9 @@ static uint8_t usage_status(const struct conn_exch *ex)
 		return REC_USAGE_INTERRUPTED;
 	if (ex->usage_seen)
 		return REC_USAGE_AVAILABLE;
-	if (ex->stream_req && !ex->include_usage && usage_opt_in(&ex->rec))
+	/* Only a stream can lack usage for want of asking; an error answer
+	 * (JSON, not a stream) to a streaming request is simply missing it. */
+	if (ex->stream_req && !ex->include_usage && ex->resp_stream && usage_opt_in(&ex->rec))
 		return REC_USAGE_NOT_REQUESTED;
 	return REC_USAGE_MISSING;
 }

@@ -32,9 +32,10 @@ void conn_req_header(struct conn_exch *ex, const struct conn_config *cfg,
 		     const struct http_event *ev)
 {
 	struct tr_record *r = &ex->rec;
-	if (http_name_is(ev->a, ev->a_len, "host"))
-		set_field(r, r->authority, REC_AUTHORITY_LEN, ev, REC_F_TRUNC_AUTHORITY);
-	else if (http_name_is(ev->a, ev->a_len, "x-request-id"))
+	if (http_name_is(ev->a, ev->a_len, "host")) {
+		if (r->authority[0] == 0) /* an absolute-form target already named it */
+			set_field(r, r->authority, REC_AUTHORITY_LEN, ev, REC_F_TRUNC_AUTHORITY);
+	} else if (http_name_is(ev->a, ev->a_len, "x-request-id"))
 		set_field(r, r->request_id, REC_REQUEST_ID_LEN, ev, REC_F_TRUNC_REQUEST_ID);
 	else if (http_name_is(ev->a, ev->a_len, "user-agent"))
 		set_field(r, r->user_agent, REC_USER_AGENT_LEN, ev, REC_F_TRUNC_USER_AGENT);

@@ -43,6 +43,7 @@ struct conn_exch {
 	uint8_t resp_begun; /* any response byte (interim included) */
 	uint8_t resp_done;
 	uint8_t is_head;
+	uint8_t is_connect;
 	uint8_t shape; /* request LLM_SHAPE_* */
 	uint8_t stream_req;
 	uint8_t include_usage;

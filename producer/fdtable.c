@@ -11,12 +11,13 @@
  * slot code (close, dup2, a desync) is responsible for finishing that slot.
  *
  * Slot state (64-bit): generation (high) | SLOT_F_* (low). The BUSY bit is
- * the per-connection try-lock: a thread that finds it set spins a few
- * hundred cycles at most, then marks the connection DESYNC instead of
- * waiting (the bytes it carried are lost to the parser, so the framing of
- * this connection can no longer be trusted). The holder sees DESYNC or
- * CLOSE when it releases and finishes the slot: in-flight exchanges are
- * emitted (PARSE_ERROR for a desync) and the slot goes back to the pool.
+ * the per-connection try-lock: a thread that finds it set re-checks it
+ * SLOT_SPIN times, then marks the connection DESYNC instead of waiting
+ * (the bytes it carried are lost to the parser, so the framing of this
+ * connection can no longer be trusted). The holder sees DESYNC, CLOSE or
+ * GIVEUP when it releases and finishes the slot: in-flight exchanges are
+ * emitted (PARSE_ERROR for a desync; nothing for a fork child's inherited
+ * connection) and the slot goes back to the pool.
  * The generation check after every CAS stops a stale reader from touching
  * a slot that was freed and reused for another connection.
  */
@@ -157,7 +158,10 @@ static void slot_finish(struct fd_slot *s, uint64_t v)
 		.slot = s,
 		.extra_flags = (v & SLOT_F_DESYNC) ? REC_F_PARSE_ERROR : 0,
 	};
-	conn_close(s->conn, shim_current_config(), shim_now_ns(), shim_emit, &ctx);
+	if (v & SLOT_F_INHERITED) /* the parent's exchanges: not ours to report */
+		conn_init(s->conn, CONN_ROLE_AUTO);
+	else
+		conn_close(s->conn, shim_current_config(), shim_now_ns(), shim_emit, &ctx);
 	if (!(v & SLOT_F_CLOSE) || (v & SLOT_F_DESYNC)) {
 		/* Parsing stopped but the fd lives on: pass it through from now on. */
 		_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_relaxed);
@@ -369,6 +373,10 @@ void fdt_feed(int fd, enum conn_dir dir, const struct iovec *iov, size_t iovcnt,
 
 	if (s == NULL)
 		goto out;
+	if (SHIM_UNLIKELY(atomic_load_explicit(&s->state, memory_order_relaxed) &
+			  SLOT_F_INHERITED)) /* a fork child now uses the connection */
+		atomic_fetch_and_explicit(&s->state, ~(uint64_t)SLOT_F_INHERITED,
+					  memory_order_relaxed);
 	if (SHIM_UNLIKELY(!s->seen_first)) {
 		for (size_t i = 0; i < iovcnt; i++) {
 			if (iov[i].iov_len == 0)
@@ -518,9 +526,15 @@ void fdt_after_fork_child(void)
 	if (t == NULL)
 		return;
 	/* Only this thread survived the fork: a slot another thread was
-	 * feeding has a half-updated tracker and no holder. Drop it. */
+	 * feeding has a half-updated tracker and no holder. Drop it. Every
+	 * other connection is the parent's until this child uses it: a child
+	 * that just closes inherited fds (before exec) must not report the
+	 * parent's exchanges in flight as cut short. */
 	for (unsigned i = 0; i < FDT_SLOTS; i++) {
 		uint64_t v = atomic_load_explicit(&slots[i].state, memory_order_relaxed);
+		if ((v & SLOT_F_USED) && !(v & SLOT_F_BUSY))
+			atomic_store_explicit(&slots[i].state, v | SLOT_F_INHERITED,
+					      memory_order_relaxed);
 		if ((v & SLOT_F_USED) && (v & SLOT_F_BUSY)) {
 			uint64_t mine = slot_entry(i, (uint32_t)(v >> 32));
 			if ((unsigned)slots[i].fd < FDT_MAX_FDS)

@@ -60,35 +60,25 @@ EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 	return r;
 }
 
-static void accepted(int nfd, struct sockaddr *sa, socklen_t *lenp, socklen_t given)
-{
-	/* The kernel reports the full length even when it truncated: only a
-	 * complete address is used, else fdt_track asks getpeername. */
-	if (sa != NULL && lenp != NULL && *lenp <= given)
-		fdt_track(nfd, sa, *lenp, CONN_ROLE_SERVER);
-	else
-		fdt_track(nfd, NULL, 0, CONN_ROLE_SERVER);
-}
-
 EXPORT int accept(int fd, __SOCKADDR_ARG addr, socklen_t *lenp)
 {
 	accept_fn fn = (accept_fn)shim_real(REAL_ACCEPT);
-	struct sockaddr *sa = SA_PTR(addr);
-	socklen_t given = lenp ? *lenp : 0;
-	int r = fn ? fn(fd, addr, lenp) : (int)syscall(SYS_accept4, fd, sa, lenp, 0);
+	int r = fn ? fn(fd, addr, lenp) : (int)syscall(SYS_accept4, fd, SA_PTR(addr), lenp, 0);
+	/* The peer comes from getpeername, not the caller's buffer: it may be
+	 * absent or truncated, and *lenp must not be read before the call (an
+	 * invalid pointer is the kernel's EFAULT to report, not our crash). */
 	if (r >= 0 && !shim_off())
-		accepted(r, sa, lenp, given);
+		fdt_track(r, NULL, 0, CONN_ROLE_SERVER);
 	return r;
 }
 
 EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *lenp, int flags)
 {
 	accept4_fn fn = (accept4_fn)shim_real(REAL_ACCEPT4);
-	struct sockaddr *sa = SA_PTR(addr);
-	socklen_t given = lenp ? *lenp : 0;
-	int r = fn ? fn(fd, addr, lenp, flags) : (int)syscall(SYS_accept4, fd, sa, lenp, flags);
+	int r = fn ? fn(fd, addr, lenp, flags)
+		   : (int)syscall(SYS_accept4, fd, SA_PTR(addr), lenp, flags);
 	if (r >= 0 && !shim_off())
-		accepted(r, sa, lenp, given);
+		fdt_track(r, NULL, 0, CONN_ROLE_SERVER);
 	return r;
 }
 

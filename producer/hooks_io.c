@@ -120,7 +120,8 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	sendmsg_fn fn = (sendmsg_fn)shim_real(REAL_SENDMSG);
 	ssize_t r = fn ? fn(fd, msg, flags) : syscall(SYS_sendmsg, fd, msg, flags);
-	done_iov(fd, CONN_DIR_OUT, msg->msg_iov, msg->msg_iovlen, r);
+	/* msg is only known valid if the call succeeded (EFAULT otherwise) */
+	done_iov(fd, CONN_DIR_OUT, r >= 0 ? msg->msg_iov : NULL, r >= 0 ? msg->msg_iovlen : 0, r);
 	return r;
 }
 
@@ -180,7 +181,7 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 			fdt_lose(fd);
 		return r;
 	}
-	done_iov(fd, CONN_DIR_IN, msg->msg_iov, msg->msg_iovlen, r);
+	done_iov(fd, CONN_DIR_IN, r >= 0 ? msg->msg_iov : NULL, r >= 0 ? msg->msg_iovlen : 0, r);
 	return r;
 }
 

@@ -112,7 +112,21 @@ static void line_strip_cr(struct http_parser *p)
 		p->head_len = (uint16_t)p->line_len;
 }
 
-/* Feed bytes to the current line; *used gets the bytes consumed. */
+/* A line whole in one piece (the usual case) is read in place: head and
+ * tail point into the caller's buffer, nothing is copied. */
+static void line_in_place(struct http_parser *p, const char *buf, size_t n)
+{
+	if (n && buf[n - 1] == '\r')
+		n--;
+	p->line_len = (uint32_t)n;
+	p->head_len = (uint16_t)(n < HTTP_LINE_KEEP ? n : HTTP_LINE_KEEP);
+	p->tail_len = (uint8_t)(n < HTTP_LINE_TAIL ? n : HTTP_LINE_TAIL);
+	p->lh = buf;
+	p->lt = buf + n - p->tail_len;
+}
+
+/* Feed bytes to the current line; *used gets the bytes consumed. On
+ * LINE_DONE the line is at lh (head_len bytes) and lt (tail_len bytes). */
 static enum line_res line_feed(struct http_parser *p, const char *buf, size_t len, size_t *used)
 {
 	const char *nl = memchr(buf, '\n', len);
@@ -121,13 +135,17 @@ static enum line_res line_feed(struct http_parser *p, const char *buf, size_t le
 		*used = len;
 		return LINE_LONG;
 	}
-	line_append(p, buf, n);
-	if (!nl) {
-		*used = len;
-		return LINE_MORE;
+	*used = nl ? n + 1 : len;
+	if (nl && p->line_len == 0) {
+		line_in_place(p, buf, n);
+		return LINE_DONE;
 	}
-	*used = n + 1;
+	line_append(p, buf, n);
+	if (!nl)
+		return LINE_MORE;
 	line_strip_cr(p);
+	p->lh = p->head;
+	p->lt = p->tail;
 	return LINE_DONE;
 }
 
@@ -159,7 +177,7 @@ static int is_method_char(char c)
 /* The version at the end of the request line, from head or tail. */
 static int request_version(const struct http_parser *p)
 {
-	const char *end = line_truncated(p) ? p->tail + p->tail_len : p->head + p->head_len;
+	const char *end = line_truncated(p) ? p->lt + p->tail_len : p->lh + p->head_len;
 	size_t avail = line_truncated(p) ? p->tail_len : p->head_len;
 	if (avail < 9 || end[-9] != ' ')
 		return -1;
@@ -169,9 +187,9 @@ static int request_version(const struct http_parser *p)
 static int parse_request_line(struct http_parser *p, struct http_event *ev)
 {
 	size_t m = 0;
-	while (m < p->head_len && is_method_char(p->head[m]))
+	while (m < p->head_len && is_method_char(p->lh[m]))
 		m++;
-	if (m == 0 || m >= p->head_len || p->head[m] != ' ')
+	if (m == 0 || m >= p->head_len || p->lh[m] != ' ')
 		return -1;
 	int minor = request_version(p);
 	if (minor < 0)
@@ -184,10 +202,10 @@ static int parse_request_line(struct http_parser *p, struct http_event *ev)
 			return -1;
 		tend = p->head_len - 9;
 	}
-	const char *t = p->head + m + 1;
+	const char *t = p->lh + m + 1;
 	size_t cap = tend - (m + 1);
 	const char *sp = memchr(t, ' ', cap);
-	ev->a = p->head;
+	ev->a = p->lh;
 	ev->a_len = m;
 	ev->b = t;
 	ev->b_len = sp ? (size_t)(sp - t) : cap;
@@ -198,7 +216,7 @@ static int parse_request_line(struct http_parser *p, struct http_event *ev)
 
 static int parse_status_line(struct http_parser *p, struct http_event *ev)
 {
-	const char *h = p->head;
+	const char *h = p->lh;
 	if (p->head_len < 12 || h[8] != ' ')
 		return -1;
 	int minor = version_minor(h, 8);
@@ -259,30 +277,30 @@ static int take_length(struct http_parser *p, const char *v, size_t n)
 static void take_te(struct http_parser *p)
 {
 	size_t n = p->tail_len;
-	while (n > 0 && ows(p->tail[n - 1]))
+	while (n > 0 && ows(p->lt[n - 1]))
 		n--;
-	if (n < 8 || !http_name_is(p->tail + n - 7, 7, "chunked")) {
+	if (n < 8 || !http_name_is(p->lt + n - 7, 7, "chunked")) {
 		p->te_chunked = 0;
 		return;
 	}
-	char before = p->tail[n - 8];
+	char before = p->lt[n - 8];
 	p->te_chunked = ows(before) || before == ',' || before == ':';
 }
 
 /* Split "name: value" out of head; returns -1 if there is no colon. */
 static int split_header(struct http_parser *p, struct http_event *ev)
 {
-	const char *colon = memchr(p->head, ':', p->head_len);
-	if (!colon || colon == p->head)
+	const char *colon = memchr(p->lh, ':', p->head_len);
+	if (!colon || colon == p->lh)
 		return -1;
-	const char *v = colon + 1, *end = p->head + p->head_len;
+	const char *v = colon + 1, *end = p->lh + p->head_len;
 	while (v < end && ows(*v))
 		v++;
 	ev->truncated = line_truncated(p);
 	while (!ev->truncated && end > v && ows(end[-1]))
 		end--;
-	ev->a = p->head;
-	ev->a_len = (size_t)(colon - p->head);
+	ev->a = p->lh;
+	ev->a_len = (size_t)(colon - p->lh);
 	ev->b = v;
 	ev->b_len = (size_t)(end - v);
 	return ows(colon[-1]) ? -1 : 0;
@@ -321,7 +339,7 @@ static int header_line(struct http_parser *p, struct http_event *ev)
 	}
 	if (++p->n_headers > HTTP_MAX_HEADERS)
 		return -1;
-	if (ows(p->head[0])) { /* obsolete line folding: ignored */
+	if (ows(p->lh[0])) { /* obsolete line folding: ignored */
 		line_reset(p);
 		return 0;
 	}
@@ -382,16 +400,16 @@ static int parse_chunk_size(struct http_parser *p)
 {
 	size_t i = 0;
 	uint64_t x = 0;
-	for (; i < p->head_len && hex_val(p->head[i]) >= 0; i++) {
+	for (; i < p->head_len && hex_val(p->lh[i]) >= 0; i++) {
 		if (i >= HTTP_MAX_CHUNK_DIGITS)
 			return -1;
-		x = x << 4 | (uint64_t)hex_val(p->head[i]);
+		x = x << 4 | (uint64_t)hex_val(p->lh[i]);
 	}
 	if (i == 0)
 		return -1;
-	while (i < p->head_len && ows(p->head[i]))
+	while (i < p->head_len && ows(p->lh[i]))
 		i++;
-	if (i < p->head_len && p->head[i] != ';')
+	if (i < p->head_len && p->lh[i] != ';')
 		return -1;
 	p->remaining = x;
 	return 0;

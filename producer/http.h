@@ -6,8 +6,9 @@
  * the input, 1-byte feeds included, yields the same events (body slices may
  * be cut differently).
  *
- * Bounded and allocation-free: a line is never buffered whole; the first
- * HTTP_LINE_KEEP bytes and the last HTTP_LINE_TAIL bytes of it are kept,
+ * Bounded and allocation-free: a line is never buffered whole. A line that
+ * arrives in one piece is read in place; one split across feeds keeps its
+ * first HTTP_LINE_KEEP bytes and its last HTTP_LINE_TAIL bytes,
  * which holds every field the tracker records (values are truncated into
  * fixed record fields anyway) and the version at the end of a long request
  * line. Bodies are never copied: BODY events point into the caller's buffer,
@@ -75,6 +76,10 @@ struct http_parser {
 	uint32_t line_len;
 	uint64_t remaining; /* body bytes left: Content-Length or current chunk */
 	uint64_t length;    /* Content-Length as declared */
+	/* The line just completed: in head/tail, or in place in the caller's
+	 * buffer; valid until the next http_next call, like the events. */
+	const char *lh;
+	const char *lt;
 	char head[HTTP_LINE_KEEP];
 	char tail[HTTP_LINE_TAIL];
 };

@@ -246,16 +246,18 @@ static void keep_bytes(struct jscan *s, const char *p, size_t n)
 	s->keep = (uint16_t)(s->keep + n);
 }
 
-static void string_done(struct jscan *s, const struct jscan_ops *ops, void *ctx)
+/* A complete string, at v (the caller's buffer or buf), n bytes kept. */
+static void string_done(struct jscan *s, const char *v, size_t n, int truncated,
+			const struct jscan_ops *ops, void *ctx)
 {
 	if (s->is_key) {
-		int known = !s->truncated && s->keep <= JSCAN_KEY_MAX;
-		s->key[s->depth] = (uint8_t)(known ? jscan_key_id(s->buf, s->keep) : JK_OTHER);
+		int known = !truncated && n <= JSCAN_KEY_MAX;
+		s->key[s->depth] = (uint8_t)(known ? jscan_key_id(v, n) : JK_OTHER);
 		s->state = J_COLON;
 		return;
 	}
 	if (ops->scalar)
-		ops->scalar(ctx, s, JT_STRING, s->buf, s->keep, s->truncated, s->nonempty != 0);
+		ops->scalar(ctx, s, JT_STRING, v, n, truncated, s->nonempty != 0);
 	value_done(s, ops, ctx);
 }
 
@@ -264,13 +266,21 @@ static const char *in_string(struct jscan *s, const char *p, const char *e,
 {
 	const char *q = find_quote(p, e, &s->bs_odd);
 	const char *end = q ? q : e;
+	/* The usual case, a string whole in this piece, is read in place. */
+	if (q && s->keep == 0 && !s->nonempty) {
+		size_t n = (size_t)(q - p);
+		s->nonempty = n != 0;
+		string_done(s, p, n < JSCAN_VALUE_KEEP ? n : JSCAN_VALUE_KEEP, n > JSCAN_VALUE_KEEP,
+			    ops, ctx);
+		return q + 1;
+	}
 	if (end > p) {
 		keep_bytes(s, p, (size_t)(end - p));
 		s->nonempty = 1;
 	}
 	if (!q)
 		return e;
-	string_done(s, ops, ctx);
+	string_done(s, s->buf, s->keep, s->truncated, ops, ctx);
 	return q + 1;
 }
 

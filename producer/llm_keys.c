@@ -1,8 +1,8 @@
 /*
  * llm_keys.c - the names of the JSON keys the extractors know (llm_json.h
- * enum jkey). A key is looked up once, when its closing quote is read: a
- * binary search on length over the table (kept sorted by length, which a
- * unit test checks) and a memcmp among the few of that length.
+ * enum jkey). A key is looked up once, when its closing quote is read: an
+ * index by length into the table (kept sorted by length) and a memcmp among
+ * the few names of that length.
  */
 #include <string.h>
 
@@ -17,6 +17,7 @@ struct key_name {
 #define K(s, id) {s, sizeof(s) - 1, id}
 
 static const struct key_name keys[] = {
+	K("data", JK_DATA),
 	K("text", JK_TEXT),
 	K("type", JK_TYPE),
 	K("delta", JK_DELTA),
@@ -32,6 +33,7 @@ static const struct key_name keys[] = {
 	K("content", JK_CONTENT),
 	K("message", JK_MESSAGE),
 	K("contents", JK_CONTENTS),
+	K("function", JK_FUNCTION),
 	K("messages", JK_MESSAGES),
 	K("response", JK_RESPONSE),
 	K("thinking", JK_THINKING),
@@ -40,6 +42,7 @@ static const struct key_name keys[] = {
 	K("candidates", JK_CANDIDATES),
 	K("embeddings", JK_EMBEDDINGS),
 	K("eval_count", JK_EVAL_COUNT),
+	K("tool_calls", JK_TOOL_CALLS),
 	K("input_tokens", JK_INPUT_TOKENS),
 	K("modelVersion", JK_MODEL_VERSION),
 	K("partial_json", JK_PARTIAL_JSON),
@@ -69,22 +72,31 @@ static const struct key_name keys[] = {
 };
 
 _Static_assert(sizeof(keys) / sizeof(*keys) == JK_COUNT - 2, "a name per known key");
+_Static_assert(sizeof(keys) / sizeof(*keys) < 256, "len_start holds indexes as bytes");
 
 #define N_KEYS (sizeof(keys) / sizeof(*keys))
 
+/* len_start[n]: index of the first name of length n (the table is sorted by
+ * length); names of length n are [len_start[n], len_start[n + 1]). Kept in
+ * step with keys[] by hand; the unit test looking every name up catches a
+ * slip. */
+static const uint8_t len_start[JSCAN_KEY_MAX + 2] = {
+	0, 0, 0, 0, 0, 3, 8, 12, 15, 20, 22, 26,
+	26, 30, 36, 37, 38, 40, 43, 44, 44, 46, 48, 48,
+	50, 50, 51, 51, 52, 52, 52, 52, 52, 52, 52, 52,
+	52, 52, 52, 52, 52, 52,
+};
+
+
 enum jkey jscan_key_id(const char *name, size_t n)
 {
-	size_t lo = 0, hi = N_KEYS;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (keys[mid].len < n)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < N_KEYS && keys[lo].len == n; lo++)
-		if (memcmp(keys[lo].name, name, n) == 0)
-			return (enum jkey)keys[lo].id;
+	if (n == 0 || n > JSCAN_KEY_MAX)
+		return JK_OTHER;
+	/* First and last bytes tell most same-length names apart before memcmp. */
+	for (size_t i = len_start[n]; i < len_start[n + 1]; i++)
+		if (keys[i].name[0] == name[0] && keys[i].name[n - 1] == name[n - 1] &&
+		    memcmp(keys[i].name, name, n) == 0)
+			return (enum jkey)keys[i].id;
 	return JK_OTHER;
 }
 

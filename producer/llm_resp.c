@@ -35,6 +35,9 @@ static int walk_key(enum jkey k)
 	case JK_INPUT_DETAILS:
 	case JK_OUTPUT_DETAILS:
 	case JK_CONTENT_BLOCK:
+	case JK_DATA: /* embeddings: data[].embedding tells the operation */
+	case JK_TOOL_CALLS: /* streamed tool calls: function.arguments is content */
+	case JK_FUNCTION:
 		return 1;
 	default:
 		return 0;

@@ -164,6 +164,9 @@ void shim_ring_after_fork_child(void);
 #define SLOT_F_DESYNC 8u /* a feed was lost to contention: stop parsing */
 #define SLOT_F_GIVEUP 16u /* not HTTP/1.x (or no longer): pass the fd through */
 #define SLOT_F_FINISH (SLOT_F_CLOSE | SLOT_F_DESYNC | SLOT_F_GIVEUP)
+/* Fork child: the connection's exchanges belong to the parent until this
+ * process moves bytes on it itself; closing it before that emits nothing. */
+#define SLOT_F_INHERITED 32u
 
 struct fd_slot {
 	_Atomic uint64_t state;
@@ -204,9 +207,9 @@ void fdt_lose(int fd);
 /* The peer is gone (EOF as client, ECONNRESET, EPIPE): finish exchanges. */
 void fdt_peer_closed(int fd, bool eof);
 
-/* A TCP connection was established on fd (connect/accept). addr is the
- * peer as the call returned it (may be NULL). role: CONN_ROLE_CLIENT or
- * CONN_ROLE_SERVER. */
+/* A TCP connection was established on fd (connect/accept). peer is the
+ * address connect() was given, or NULL (then getpeername). role:
+ * CONN_ROLE_CLIENT or CONN_ROLE_SERVER. */
 void fdt_track(int fd, const struct sockaddr *peer, socklen_t peerlen, enum conn_role role);
 
 /* fd is being closed or replaced: finish and drop its state. */

@@ -22,6 +22,11 @@ if(TARGET tokenringd AND NOT TOKENRING_SANITIZE)
   endif()
   add_test(NAME daemon_integration
     COMMAND ${_py} ${CMAKE_CURRENT_SOURCE_DIR}/test_daemon.py -v)
+  set(_env "TOKENRINGD=$<TARGET_FILE:tokenringd>;RING_WRITER=$<TARGET_FILE:ring_writer>"
+    "TOKENRING_SRC=${PROJECT_SOURCE_DIR}")
+  if(TARGET tokenring) # the shim: the end-to-end case runs curl under it
+    list(APPEND _env "TOKENRING_SHIM=$<TARGET_FILE:tokenring>")
+  endif()
   set_tests_properties(daemon_integration PROPERTIES LABELS "integration" TIMEOUT 120
-    ENVIRONMENT "TOKENRINGD=$<TARGET_FILE:tokenringd>;RING_WRITER=$<TARGET_FILE:ring_writer>")
+    ENVIRONMENT "${_env}")
 endif()

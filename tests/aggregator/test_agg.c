@@ -1,11 +1,18 @@
 /* test_agg.c - ingest rules: tokens only from usage "available", TTFT only
  * for streams, time per output token only for streams with usage and > 1
  * output token, usage statuses counted, family parsing, config checks. */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "agg_internal.h"
 #include "test_core_helpers.h"
+
+#define CNT(member, nb) series_buckets_count((const uint64_t *)&(member), nb)
 
 static struct agg *make(void)
 {
@@ -41,7 +48,8 @@ Test(agg, parse_families)
 Test(agg, create_checks_header_label_names)
 {
 	const char *bad[] = {"model", "reporter", "1team", "te-am", "__x", "request_model",
-			     "duration", "le"};
+			     "duration", "le", "llm", "requests", "success_rate",
+			     "latency_p99_ms", "usage_missing"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct agg_config cfg = tc_config(0);
 		struct agg *a = (struct agg *)1;
@@ -59,6 +67,12 @@ Test(agg, create_checks_header_label_names)
 	agg_destroy(a);
 	cfg = tc_config(1u << 7);
 	cr_assert_eq(agg_create(&cfg, &a), -EINVAL, "unknown family bit");
+	cfg = tc_config(0);
+	cfg.max_series = AGG_MAX_SERIES_LIMIT + 1;
+	cr_assert_eq(agg_create(&cfg, &a), -EINVAL);
+	cfg = tc_config(0);
+	cfg.label_max_values = AGG_LABEL_MAX_VALUES_LIMIT + 1;
+	cr_assert_eq(agg_create(&cfg, &a), -EINVAL);
 }
 
 Test(agg, tokens_only_when_usage_available)
@@ -80,7 +94,7 @@ Test(agg, tokens_only_when_usage_available)
 	cr_assert_eq(s->st.usage[REC_USAGE_AVAILABLE], 1);
 	cr_assert_eq(s->st.usage[REC_USAGE_MISSING], 1);
 	cr_assert_eq(s->st.usage[REC_USAGE_NONE], 1);
-	cr_assert_eq(s->ga_tokens[SERIES_TOK_INPUT].count, 1);
+	cr_assert_eq(CNT(s->tokens[SERIES_TOK_INPUT], HIST_TOKENS_N), 1);
 	agg_destroy(a);
 }
 
@@ -92,9 +106,9 @@ Test(agg, time_per_output_token_rules)
 	tc_record(&r);
 	agg_ingest(a, &r, NULL);
 	struct series *s = only(a);
-	cr_assert_eq(s->tr_duration.count, 1);
-	cr_assert_eq(s->tr_ttft.count, 0);
-	cr_assert_eq(s->tr_tpot.count, 0);
+	cr_assert_eq(CNT(s->duration, HIST_U_DURATION_N), 1);
+	cr_assert_eq(CNT(s->ttft, HIST_U_TTFT_N), 0);
+	cr_assert_eq(CNT(s->tpot, HIST_U_TPOT_N), 0);
 	/* stream without usage: TTFT yes, TPOT no */
 	tc_record(&r);
 	r.flags |= REC_F_STREAM;
@@ -103,16 +117,16 @@ Test(agg, time_per_output_token_rules)
 	r.prompt_tokens = r.completion_tokens = r.total_tokens = 0;
 	r.chunks = 10;
 	agg_ingest(a, &r, NULL);
-	cr_assert_eq(s->tr_ttft.count, 1);
-	cr_assert_eq(s->tr_tpot.count, 0);
-	cr_assert_eq(s->ga_tpot.count, 1, "per-chunk time needs no usage");
+	cr_assert_eq(CNT(s->ttft, HIST_U_TTFT_N), 1);
+	cr_assert_eq(CNT(s->tpot, HIST_U_TPOT_N), 0);
+	cr_assert_eq(CNT(s->tpoc, HIST_TPOC_N), 1, "per-chunk time needs no usage");
 	/* stream with usage but a single output token: no TPOT */
 	tc_record(&r);
 	r.flags |= REC_F_STREAM;
 	r.ttft_ns = MS(100);
 	r.completion_tokens = 1;
 	agg_ingest(a, &r, NULL);
-	cr_assert_eq(s->tr_tpot.count, 0);
+	cr_assert_eq(CNT(s->tpot, HIST_U_TPOT_N), 0);
 	/* stream with usage: (1100 - 100) ms / (11 - 1) = 100 ms exactly -> le 0.1 */
 	tc_record(&r);
 	r.flags |= REC_F_STREAM;
@@ -120,21 +134,21 @@ Test(agg, time_per_output_token_rules)
 	r.ttft_ns = MS(100);
 	r.completion_tokens = 11;
 	agg_ingest(a, &r, NULL);
-	cr_assert_eq(s->tr_tpot.count, 1);
-	cr_assert_eq(s->tr_tpot.sum, MS(100));
-	unsigned le_0_1 = 7; /* hist_tr_tpot: 0.001 .. 0.075, 0.1 */
-	cr_assert_eq(hist_tr_tpot.le[le_0_1], MS(100));
-	cr_assert_eq(s->tr_tpot.n[le_0_1], 1);
+	cr_assert_eq(CNT(s->tpot, HIST_U_TPOT_N), 1);
+	cr_assert_eq(s->tpot.sum, MS(100));
+	unsigned le_0_1 = 7; /* hist_u_tpot: 0.001 .. 0.075, 0.1 */
+	cr_assert_eq(hist_u_tpot.le[le_0_1], MS(100));
+	cr_assert_eq(s->tpot.n[le_0_1], 1);
 	/* TTFT after the end (clock skew in a bad record): no TPOT */
 	r.ttft_ns = MS(2000);
 	agg_ingest(a, &r, NULL);
-	cr_assert_eq(s->tr_tpot.count, 1);
-	cr_assert_eq(s->tr_ttft.count, 4);
+	cr_assert_eq(CNT(s->tpot, HIST_U_TPOT_N), 1);
+	cr_assert_eq(CNT(s->ttft, HIST_U_TTFT_N), 4);
 	/* a TTFT on a non-stream is ignored */
 	tc_record(&r);
 	r.ttft_ns = MS(5);
 	agg_ingest(a, &r, NULL);
-	cr_assert_eq(s->tr_ttft.count, 4);
+	cr_assert_eq(CNT(s->ttft, HIST_U_TTFT_N), 4);
 	agg_destroy(a);
 }
 
@@ -150,12 +164,30 @@ Test(agg, server_and_client_series_apart)
 	agg_ingest(a, &r, NULL);
 	cr_assert_eq(agg_series(a), 2);
 	struct series *c = &a->tab.series[0], *sv = &a->tab.series[1];
-	/* client TTFT uses the duration buckets (0.01 first), server 0.001 .. */
-	cr_assert_eq(c->ga_ttft.n[0], 1, "3 ms <= 0.01 s");
-	cr_assert_eq(sv->ga_ttft.n[0], 0);
-	cr_assert_eq(sv->ga_ttft.n[1], 1, "3 ms in (0.001, 0.005]");
-	cr_assert_eq(c->ga_tokens[SERIES_TOK_OUTPUT].count, 1);
-	cr_assert_eq(sv->ga_tokens[SERIES_TOK_OUTPUT].count, 0, "token usage is a client metric");
+	/* both store 3 ms in the union's (1, 5] ms bucket ... */
+	cr_assert_eq(c->ttft.n[1], 1);
+	cr_assert_eq(sv->ttft.n[1], 1);
+	/* ... and render it at their own family boundaries: the client's TTFC
+	 * starts at 0.01 s, the server's TTFT at 0.001 s */
+	struct strbuf b;
+	strbuf_init(&b);
+	cr_assert_eq(agg_render_metrics(a, NULL, &b), 0);
+	cr_assert_not_null(strstr(b.data, "gen_ai_client_operation_time_to_first_chunk_seconds_bucket{"
+					  "gen_ai_operation_name=\"chat\",gen_ai_provider_name="
+					  "\"dashscope\",gen_ai_request_model=\"qwen1.5-72b-chat\","
+					  "server_address=\"dashscope.aliyuncs.com\",le=\"0.01\"} 1\n"));
+	cr_assert_not_null(strstr(b.data, "gen_ai_server_time_to_first_token_seconds_bucket{"
+					  "gen_ai_operation_name=\"chat\",gen_ai_provider_name="
+					  "\"dashscope\",gen_ai_request_model=\"qwen1.5-72b-chat\","
+					  "server_address=\"dashscope.aliyuncs.com\",le=\"0.001\"} 0\n"));
+	cr_assert_not_null(strstr(b.data, "gen_ai_server_time_to_first_token_seconds_bucket{"
+					  "gen_ai_operation_name=\"chat\",gen_ai_provider_name="
+					  "\"dashscope\",gen_ai_request_model=\"qwen1.5-72b-chat\","
+					  "server_address=\"dashscope.aliyuncs.com\",le=\"0.005\"} 1\n"));
+	strbuf_free(&b);
+	cr_assert_eq(CNT(c->tokens[SERIES_TOK_OUTPUT], HIST_TOKENS_N), 1);
+	cr_assert_eq(CNT(sv->tokens[SERIES_TOK_OUTPUT], HIST_TOKENS_N), 0,
+		     "token usage is a client metric");
 	agg_destroy(a);
 }
 
@@ -168,11 +200,10 @@ Test(agg, disabled_families_cost_nothing_at_ingest)
 	tc_record(&r);
 	agg_ingest(a, &r, NULL);
 	struct series *s = only(a);
-	cr_assert_eq(s->tr_duration.count, 0);
-	cr_assert_eq(s->ga_duration.count, 0);
-	cr_assert_eq(s->is_duration.count, 0);
+	cr_assert_eq(CNT(s->duration, HIST_U_DURATION_N), 0);
+	cr_assert_eq(CNT(s->ttft, HIST_U_TTFT_N), 0);
 	cr_assert_eq(s->st.prompt_tokens, 3);
-	cr_assert_eq(s->q_duration.count, 1, "summary quantiles always kept");
+	cr_assert_eq(s->iv_duration.count, 1, "summary quantiles always kept");
 	agg_destroy(a);
 }
 
@@ -194,4 +225,238 @@ Test(agg, price_per_series)
 	agg_destroy(a);
 	cfg.n_prices = AGG_MAX_PRICES + 1;
 	cr_assert_eq(agg_create(&cfg, &a), -EINVAL);
+}
+
+/* The batched ingest gives byte-for-byte the same exposition and summary
+ * as record-by-record ingest, bounds and overflow included. */
+/* Every family on, small bounds so that folding happens. */
+static struct agg_config all_families(uint32_t max_series, uint32_t max_values)
+{
+	struct agg_config cfg = tc_config(AGG_FAM_TOKENRING | AGG_FAM_GEN_AI | AGG_FAM_ASM |
+					  AGG_FAM_ISTIO | AGG_FAM_KGATEWAY);
+	cfg.max_series = max_series;
+	cfg.label_max_values = max_values;
+	strcpy(cfg.label_names[0], "team");
+	return cfg;
+}
+
+Test(agg, batch_equals_sequential)
+{
+	struct agg_config cfg = all_families(20, 5);
+	struct agg *seq, *bat;
+	cr_assert_eq(agg_create(&cfg, &seq), 0);
+	cr_assert_eq(agg_create(&cfg, &bat), 0);
+	enum { N = 777 };
+	static struct tr_record recs[N];
+	static struct agg_identity idv[3];
+	const struct agg_identity *ids[N];
+	for (unsigned w = 0; w < 3; w++) {
+		idv[w] = tc_identity();
+		idv[w].workload[0] = (char)('a' + w);
+	}
+	uint64_t x = 12345;
+	for (unsigned i = 0; i < N; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		struct tr_record *r = &recs[i];
+		tc_record(r);
+		snprintf(r->request_model, sizeof(r->request_model), "m%u", (unsigned)(x >> 60));
+		snprintf(r->labels[0], sizeof(r->labels[0]), "t%u", (unsigned)(x >> 58) % 7);
+		r->reporter = (uint8_t)(1 + (x >> 40) % 2);
+		r->status = (x >> 30) % 5 ? 200 : 500;
+		r->duration_ns = (x >> 20) % 5000000000ull;
+		if ((x >> 10) % 2) {
+			r->flags |= REC_F_STREAM;
+			r->ttft_ns = r->duration_ns / 3;
+			r->chunks = (uint32_t)(x % 50);
+		}
+		ids[i] = (x >> 5) % 4 ? &idv[(x >> 7) % 3] : NULL;
+	}
+	for (unsigned i = 0; i < N; i++)
+		agg_ingest(seq, &recs[i], ids[i]);
+	/* uneven batches, including tiny ones shorter than the pipeline */
+	unsigned sizes[] = {1, 2, 5, 100, 13, 256, 400};
+	unsigned at = 0;
+	for (unsigned k = 0; at < N; k++) {
+		unsigned n = sizes[k % 7] < N - at ? sizes[k % 7] : N - at;
+		agg_ingest_batch(bat, &recs[at], &ids[at], n);
+		at += n;
+	}
+	agg_ingest_batch(bat, recs, NULL, 0);
+	struct strbuf s1, s2;
+	strbuf_init(&s1);
+	strbuf_init(&s2);
+	cr_assert_eq(agg_render_metrics(seq, NULL, &s1), 0);
+	cr_assert_eq(agg_render_metrics(bat, NULL, &s2), 0);
+	cr_assert_gt(seq->tab.overflow_records, 0, "overflow exercised");
+	cr_assert_gt(seq->tab.label_overflow[SERIES_B_LABEL0], 0, "label bound exercised");
+	cr_assert_eq(s1.len, s2.len);
+	cr_assert_str_eq(s1.data, s2.data);
+	strbuf_reset(&s1);
+	strbuf_reset(&s2);
+	cr_assert_eq(agg_render_summary(seq, 1, &s1), 0);
+	cr_assert_eq(agg_render_summary(bat, 1, &s2), 0);
+	cr_assert_str_eq(s1.data, s2.data);
+	strbuf_free(&s1);
+	strbuf_free(&s2);
+	agg_destroy(seq);
+	agg_destroy(bat);
+}
+
+Test(agg, unconfigured_label_slot_is_ignored)
+{
+	struct agg_config cfg = tc_config(0);
+	strcpy(cfg.label_names[1], "tenant");
+	struct agg *a;
+	cr_assert_eq(agg_create(&cfg, &a), 0);
+	struct tr_record r;
+	tc_record(&r);
+	strcpy(r.labels[1], "acme");
+	for (unsigned i = 0; i < 5; i++) {
+		snprintf(r.labels[0], sizeof(r.labels[0]), "junk-%u", i);
+		agg_ingest(a, &r, NULL);
+	}
+	cr_assert_eq(agg_series(a), 1, "slot 0 has no label name: not part of the tuple");
+	cr_assert_str_eq(a->tab.series[0].key.labels[0], "");
+	cr_assert_str_eq(a->tab.series[0].key.labels[1], "acme");
+	cr_assert_eq(a->tab.label_overflow[SERIES_B_LABEL0], 0);
+	agg_destroy(a);
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* Records of random bytes (a hostile or buggy writer whose record passed
+ * the checksum): ingest, render, summarise and log them without a crash,
+ * with bounded series and one sample per label set. */
+Test(agg, garbage_records)
+{
+	struct agg_config cfg = all_families(50, 10);
+	strcpy(cfg.label_names[1], "tenant");
+	struct agg *a;
+	cr_assert_eq(agg_create(&cfg, &a), 0);
+	struct strbuf log;
+	strbuf_init(&log);
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (unsigned i = 0; i < 3000; i++) {
+		struct tr_record r;
+		unsigned char *p = (unsigned char *)&r;
+		for (size_t k = 0; k < sizeof(r); k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			p[k] = (unsigned char)x;
+		}
+		if (i % 3 == 0) { /* plausible enums and small strings a third of the time */
+			r.reporter = (uint8_t)(i % 3);
+			r.usage_status = (uint8_t)(i % REC_USAGE_COUNT);
+			r.request_model[i % 8] = 0;
+		}
+		if (i % 3 == 1) { /* byte strings that print alike must not split */
+			static const char *const alike[] = {"m\xff", "m\xfe", "m\x01", "m\x80"};
+			memset(&r, 0, offsetof(struct tr_record, method));
+			memset(r.request_model, 0, sizeof(r.request_model));
+			strcpy(r.request_model, alike[i % 4]);
+			memset(r.authority, 0, sizeof(r.authority));
+			memset(r.labels, 0, sizeof(r.labels));
+			r.reporter = REC_REPORTER_SOURCE;
+		}
+		struct agg_identity id;
+		memcpy(&id, p + 100, sizeof(id)); /* unterminated identity too */
+		agg_ingest(a, &r, i % 2 ? &id : NULL);
+		strbuf_reset(&log);
+		cr_assert_eq(alog_format(&r, &id, &cfg, &log), 0);
+		cJSON *j = cJSON_Parse(log.data);
+		cr_assert_not_null(j, "log line %u parses", i);
+		cJSON_Delete(j);
+	}
+	cr_assert_leq(agg_series(a), 50 + 3);
+	struct strbuf b;
+	strbuf_init(&b);
+	cr_assert_eq(agg_render_metrics(a, NULL, &b), 0);
+	/* every sample line: series, space, number; no series twice */
+	unsigned samples = 0;
+	static char *series[200000];
+	for (char *l = b.data; *l;) {
+		char *nl = strchr(l, '\n');
+		cr_assert_not_null(nl);
+		*nl = 0;
+		if (*l != '#') {
+			char *sp = strrchr(l, ' ');
+			cr_assert_not_null(sp);
+			char *end;
+			strtod(sp + 1, &end);
+			cr_assert_eq(end, nl, "numeric value");
+			*sp = 0;
+			cr_assert_lt(samples, 200000);
+			series[samples++] = l;
+		}
+		l = nl + 1;
+	}
+	cr_assert_gt(samples, 100);
+	qsort(series, samples, sizeof(*series), cmp_str);
+	for (unsigned i = 1; i < samples; i++)
+		cr_assert_str_neq(series[i - 1], series[i], "duplicate series");
+	strbuf_reset(&b);
+	cr_assert_eq(agg_render_summary(a, 1, &b), 0);
+	cJSON *doc = cJSON_Parse(b.data);
+	cr_assert_not_null(doc);
+	cJSON_Delete(doc);
+	strbuf_reset(&b);
+	cr_assert_eq(agg_summary_lines(a, 2, &b), 0);
+	strbuf_free(&b);
+	strbuf_free(&log);
+	agg_destroy(a);
+}
+
+/* Groupings are kept from scrape to scrape and extended with new series:
+ * scraping in between changes nothing in what a later scrape shows. */
+Test(agg, groupings_extend_across_scrapes)
+{
+	struct agg_config cfg = all_families(40, 8);
+	struct agg *inc, *once;
+	cr_assert_eq(agg_create(&cfg, &inc), 0);
+	cr_assert_eq(agg_create(&cfg, &once), 0);
+	struct agg_identity ids[3];
+	for (unsigned w = 0; w < 3; w++) {
+		ids[w] = tc_identity();
+		ids[w].workload[0] = (char)('p' + w);
+	}
+	struct strbuf b1, b2;
+	strbuf_init(&b1);
+	strbuf_init(&b2);
+	uint64_t x = 99;
+	for (unsigned i = 0; i < 600; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		struct tr_record r;
+		tc_record(&r);
+		/* new tuples keep coming: some join existing groups of a family
+		 * (another status or operation), some make new ones */
+		snprintf(r.request_model, sizeof(r.request_model), "m%u", (unsigned)(x >> 61));
+		snprintf(r.labels[0], sizeof(r.labels[0]), "t%u", (unsigned)(x >> 57) % 5);
+		r.status = (x >> 30) % 3 ? 200 : 429;
+		r.operation = (uint8_t)(1 + (x >> 20) % 2);
+		r.reporter = (uint8_t)(1 + (x >> 40) % 2);
+		r.duration_ns = (x >> 8) % 3000000000ull;
+		const struct agg_identity *id = &ids[(x >> 45) % 3];
+		agg_ingest(inc, &r, id);
+		agg_ingest(once, &r, id);
+		if (i % 37 == 0) { /* a scrape and a summary now and then */
+			strbuf_reset(&b1);
+			cr_assert_eq(agg_render_metrics(inc, NULL, &b1), 0);
+			cr_assert_eq(agg_render_summary(inc, 1, &b1), 0);
+		}
+	}
+	strbuf_reset(&b1);
+	cr_assert_eq(agg_render_metrics(inc, NULL, &b1), 0);
+	cr_assert_eq(agg_render_summary(inc, 1, &b1), 0);
+	cr_assert_eq(agg_render_metrics(once, NULL, &b2), 0);
+	cr_assert_eq(agg_render_summary(once, 1, &b2), 0);
+	cr_assert_gt(agg_series(inc), 30);
+	cr_assert_str_eq(b1.data, b2.data);
+	strbuf_free(&b1);
+	strbuf_free(&b2);
+	agg_destroy(inc);
+	agg_destroy(once);
 }

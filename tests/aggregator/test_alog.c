@@ -145,3 +145,23 @@ Test(alog, appends_and_reserved_names)
 	cr_assert(alog_field_reserved("start_time"));
 	cr_assert(!alog_field_reserved("team"));
 }
+
+Test(alog, ipv6_and_unknown_addresses)
+{
+	struct tr_record r;
+	tc_record(&r);
+	r.peer.family = 6;
+	memset(r.peer.addr, 0, 16);
+	r.peer.addr[0] = 0x20;
+	r.peer.addr[1] = 0x01;
+	r.peer.addr[2] = 0x0d;
+	r.peer.addr[3] = 0xb8;
+	r.peer.addr[15] = 0x01;
+	r.peer.port = 443;
+	r.local.family = 0;
+	cJSON *j = format(&r, NULL, NULL);
+	expect(j, "upstream_host", "[2001:db8::1]:443");
+	expect(j, "downstream_local_address", "[2001:db8::1]:443");
+	expect(j, "downstream_remote_address", "-");
+	cJSON_Delete(j);
+}

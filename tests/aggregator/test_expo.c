@@ -1,6 +1,7 @@
 /* test_expo.c - Prometheus exposition: exact text for a small known set of
  * records, label escaping (quotes, backslashes, newlines, control bytes,
  * invalid UTF-8, 10 KB values), number formatting, no duplicate series. */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@ static char *render(const char *families, struct agg_config *cfgp)
 	r.total_tokens = 101;
 	r.chunks = 30;
 	r.cached_tokens = 5;
+	r.cache_creation_tokens = 4;
 	r.reasoning_tokens = 7;
 	strcpy(r.response_model, "qwen1.5-72b-chat-0712");
 	agg_ingest(a, &r, &id);
@@ -135,6 +137,39 @@ Test(expo, golden_asm_and_kgateway)
 	free(t);
 }
 
+/* The whole default exposition for one streamed record, byte for byte
+ * (test_expo_golden.prom; its values were checked by hand: 7.64 s <= 10,
+ * TTFT 0.5 s counted at le="0.5", (7640 - 500) ms / 54 tokens = 132.2 ms,
+ * (7640 - 500) ms / 29 chunks = 246.2 ms, 3 input tokens <= 4, 55 <= 64). */
+Test(expo, golden_default_families)
+{
+	struct agg_config cfg = tc_config(AGG_FAM_DEFAULT);
+	struct agg *a;
+	cr_assert_eq(agg_create(&cfg, &a), 0);
+	struct agg_identity id = tc_identity();
+	struct tr_record r;
+	tc_record(&r);
+	r.flags |= REC_F_STREAM;
+	r.ttft_ns = MS(500);
+	r.chunks = 30;
+	agg_ingest(a, &r, &id);
+	struct strbuf b;
+	strbuf_init(&b);
+	cr_assert_eq(agg_render_metrics(a, NULL, &b), 0);
+	char *self = strstr(b.data, "# HELP tokenring_ring_capacity");
+	cr_assert_not_null(self);
+	*self = 0;
+	FILE *f = fopen(CORE_TEST_DIR "/test_expo_golden.prom", "r");
+	cr_assert_not_null(f);
+	static char want[1 << 16];
+	size_t n = fread(want, 1, sizeof(want) - 1, f);
+	fclose(f);
+	want[n] = 0;
+	cr_assert_str_eq(b.data, want);
+	strbuf_free(&b);
+	agg_destroy(a);
+}
+
 Test(expo, kgateway_custom_label_from_header)
 {
 	struct agg_config cfg = tc_config(0);
@@ -162,6 +197,7 @@ Test(expo, tokenring_family_exact_values)
 	has_line(t, "tokenring_prompt_tokens_total{" DST "} 0");
 	has_line(t, "tokenring_completion_tokens_total{" SRC "} 145");
 	has_line(t, "tokenring_cached_tokens_total{" SRC "} 5");
+	has_line(t, "tokenring_cache_creation_tokens_total{" SRC "} 4");
 	has_line(t, "tokenring_reasoning_tokens_total{" SRC "} 7");
 	has_line(t, "tokenring_request_bytes_total{" SRC "} 170");
 	has_line(t, "tokenring_response_bytes_total{" DST "} 617");
@@ -190,9 +226,9 @@ Test(expo, tokenring_family_exact_values)
 	has_line(t, "tokenring_time_per_output_token_seconds_bucket{" SRC ",le=\"0.025\"} 0");
 	has_line(t, "tokenring_time_per_output_token_seconds_bucket{" SRC ",le=\"0.05\"} 1");
 	has_line(t, "tokenring_time_per_output_token_seconds_sum{" SRC "} 0.025382022");
-	/* 10 counters/usage/cost families + 3 histograms, each HELP+TYPE once */
-	cr_assert_eq(count_lines(t, "# TYPE "), 13);
-	cr_assert_eq(count_lines(t, "# HELP "), 13);
+	/* 11 counters/usage/cost families + 3 histograms, each HELP+TYPE once */
+	cr_assert_eq(count_lines(t, "# TYPE "), 14);
+	cr_assert_eq(count_lines(t, "# HELP "), 14);
 	cr_assert_eq(count_lines(t, "tokenring_request_duration_seconds_bucket{" SRC), 16);
 	no_duplicate_series(t);
 	free(t);
@@ -438,4 +474,82 @@ Test(expo, number_formatting)
 	expo_double(&b, 0.1 + 0.2); /* needs 17 digits to read back */
 	cr_assert_eq(strtod(b.data, NULL), 0.1 + 0.2);
 	strbuf_free(&b);
+}
+
+/* Samples exactly on, 1 ns under and 1 ns over Envoy boundaries: the
+ * rendered cumulative count at le=B is exactly the samples <= B. */
+Test(expo, rendered_buckets_exact_at_boundaries)
+{
+	struct agg_config cfg = tc_config(AGG_FAM_ISTIO | AGG_FAM_GEN_AI);
+	struct agg *a;
+	cr_assert_eq(agg_create(&cfg, &a), 0);
+	struct tr_record r;
+	uint64_t ds[] = {500000 - 1, 500000, 500000 + 1, MS(1), MS(5) + 1, MS(10) - 1, MS(10)};
+	for (size_t i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
+		tc_record(&r);
+		r.duration_ns = ds[i];
+		r.prompt_tokens = (uint32_t)(i == 0 ? 4 : i == 1 ? 5 : 16);
+		struct agg_identity id = tc_identity();
+		agg_ingest(a, &r, &id);
+	}
+	struct strbuf b;
+	strbuf_init(&b);
+	cr_assert_eq(agg_render_metrics(a, NULL, &b), 0);
+	has_line(b.data, "istio_request_duration_milliseconds_bucket{" IS_SRC ",le=\"0.5\"} 2");
+	has_line(b.data, "istio_request_duration_milliseconds_bucket{" IS_SRC ",le=\"1\"} 4");
+	has_line(b.data, "istio_request_duration_milliseconds_bucket{" IS_SRC ",le=\"5\"} 4");
+	has_line(b.data, "istio_request_duration_milliseconds_bucket{" IS_SRC ",le=\"10\"} 7");
+	has_line(b.data, "istio_request_duration_milliseconds_sum{" IS_SRC "} 27.5");
+	/* token boundaries: 4 <= 4, 5 > 4, 16 <= 16 */
+	has_line(b.data, "gen_ai_client_token_usage_bucket{" GA_SRC GA_ADDR
+			 ",gen_ai_token_type=\"input\",le=\"1\"} 0");
+	has_line(b.data, "gen_ai_client_token_usage_bucket{" GA_SRC GA_ADDR
+			 ",gen_ai_token_type=\"input\",le=\"4\"} 1");
+	has_line(b.data, "gen_ai_client_token_usage_bucket{" GA_SRC GA_ADDR
+			 ",gen_ai_token_type=\"input\",le=\"16\"} 7");
+	strbuf_free(&b);
+	agg_destroy(a);
+}
+
+/* Random bytes through both escapers: the output is valid UTF-8, has no
+ * raw control byte, and parses back (JSON) or splits (Prometheus) cleanly. */
+Test(expo, escaping_random_bytes)
+{
+	uint64_t x = 0x243f6a8885a308d3ull;
+	for (unsigned round = 0; round < 2000; round++) {
+		unsigned char in[96];
+		size_t n = 1 + round % sizeof(in);
+		for (size_t i = 0; i < n; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			in[i] = x % 7 ? (unsigned char)(x >> 24) : (unsigned char)"\"\\\n\x01\x7f"[x % 5];
+		}
+		char *p = prom((const char *)in, n);
+		const unsigned char *o = (const unsigned char *)p;
+		size_t len = strlen(p);
+		for (size_t i = 0; i < len;) {
+			size_t c = esc_utf8_char(o + i, len - i);
+			cr_assert_gt(c, 0, "valid UTF-8 at %zu (round %u)", i, round);
+			cr_assert(o[i] >= 0x20 && o[i] != 0x7f, "no raw control byte");
+			if (o[i] == '"')
+				cr_assert_fail("unescaped quote");
+			if (o[i] == '\\') {
+				cr_assert(o[i + 1] == '\\' || o[i + 1] == '"' || o[i + 1] == 'n');
+				i += 2;
+				continue;
+			}
+			i += c;
+		}
+		free(p);
+		char *j = json((const char *)in, n);
+		char *doc = malloc(strlen(j) + 3);
+		sprintf(doc, "\"%s\"", j);
+		cJSON *v = cJSON_Parse(doc);
+		cr_assert_not_null(v, "JSON string parses (round %u)", round);
+		cr_assert(cJSON_IsString(v));
+		cJSON_Delete(v);
+		free(doc);
+		free(j);
+	}
 }

@@ -3,6 +3,7 @@
  * boundaries. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "hist.h"
@@ -211,4 +212,66 @@ Test(hist, cumulative_counts_match_brute_force)
 		cr_assert_eq(cum, brute, "le=%s", hb->text[i]);
 	}
 	cr_assert_eq(cum + counts[hb->n], n);
+}
+
+Test(hist, merge_equals_adding_everything)
+{
+	struct hist_pool pool;
+	struct hist a, b, all;
+	hist_pool_init(&pool, 64);
+	hist_init(&a);
+	hist_init(&b);
+	hist_init(&all);
+	for (uint64_t i = 1; i <= 4000; i++) {
+		uint64_t v = 1000ull * i * (i % 7 + 1);
+		hist_add(i % 3 ? &a : &b, &pool, v);
+		hist_add(&all, &pool, v);
+	}
+	hist_merge(&a, &b, &pool);
+	cr_assert_eq(a.count, all.count);
+	cr_assert_eq(a.sum, all.sum);
+	cr_assert_eq(a.min, all.min);
+	cr_assert_eq(a.max, all.max);
+	for (double q = 0.01; q < 1; q += 0.01)
+		cr_assert_eq(hist_quantile(&a, &pool, q), hist_quantile(&all, &pool, q), "q=%f", q);
+	uint32_t used = pool.in_use;
+	hist_reset(&b, &pool);
+	cr_assert_lt(pool.in_use, used, "src chunks given back, dst keeps its own");
+	cr_assert_eq(hist_quantile(&a, &pool, 0.5), hist_quantile(&all, &pool, 0.5));
+	hist_pool_destroy(&pool);
+}
+
+/* Every family boundary is stored: it is in its quantity's union, and the
+ * unions are strictly increasing. */
+Test(hist, unions_hold_every_family_boundary)
+{
+	const struct {
+		const struct hist_bounds *family, *store;
+	} uses[] = {
+		{&hist_tr_duration, &hist_u_duration},     {&hist_genai_duration, &hist_u_duration},
+		{&hist_istio_duration, &hist_u_duration},  {&hist_tr_ttft, &hist_u_ttft},
+		{&hist_genai_duration, &hist_u_ttft},      {&hist_genai_server_ttft, &hist_u_ttft},
+		{&hist_tr_tpot, &hist_u_tpot},             {&hist_genai_server_tpot, &hist_u_tpot},
+	};
+	for (size_t u = 0; u < sizeof(uses) / sizeof(uses[0]); u++) {
+		const struct hist_bounds *f = uses[u].family, *st = uses[u].store;
+		for (unsigned i = 1; i < st->n; i++)
+			cr_assert_gt(st->le[i], st->le[i - 1]);
+		cr_assert_leq(st->n, HIST_MAX_UNION);
+		for (unsigned k = 0; k < f->n; k++) {
+			unsigned at = hist_bucket_index(st, f->le[k]);
+			cr_assert(at < st->n && st->le[at] == f->le[k], "use %zu boundary %s", u,
+				  f->text[k]);
+		}
+	}
+	/* and nothing in a union that no family shows */
+	const struct hist_bounds *dur_fams[] = {&hist_tr_duration, &hist_genai_duration,
+						&hist_istio_duration};
+	for (unsigned i = 0; i < hist_u_duration.n; i++) {
+		bool found = false;
+		for (unsigned f = 0; f < 3; f++)
+			for (unsigned k = 0; k < dur_fams[f]->n; k++)
+				found |= dur_fams[f]->le[k] == hist_u_duration.le[i];
+		cr_assert(found, "union boundary %u", i);
+	}
 }

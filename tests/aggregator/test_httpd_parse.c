@@ -132,9 +132,58 @@ Test(httpd_parse, response_head_format)
 {
 	struct strbuf b;
 	strbuf_init(&b);
-	cr_assert_eq(httpd_format_head(&b, 405, "text/plain", 3, false, "GET, HEAD"), 0);
+	cr_assert_eq(httpd_format_head(&b, 405, "text/plain", 3, false, "GET, HEAD", NULL), 0);
 	cr_assert_str_eq(b.data, "HTTP/1.1 405 Method Not Allowed\r\nServer: tokenringd\r\n"
 				 "Content-Type: text/plain\r\nContent-Length: 3\r\n"
 				 "Cache-Control: no-store\r\nConnection: close\r\nAllow: GET, HEAD\r\n\r\n");
+	strbuf_reset(&b);
+	cr_assert_eq(httpd_format_head(&b, 503, "text/plain", 0, true, NULL, "1"), 0);
+	cr_assert_str_eq(b.data, "HTTP/1.1 503 Service Unavailable\r\nServer: tokenringd\r\n"
+				 "Content-Type: text/plain\r\nContent-Length: 0\r\n"
+				 "Cache-Control: no-store\r\nRetry-After: 1\r\n\r\n");
 	strbuf_free(&b);
+}
+
+/* Deterministic mutation run: byte flips, insertions and cuts of valid
+ * requests, each parsed flush against the guard page. Any over-read
+ * crashes; every result must be a documented one and stay in bounds. */
+Test(httpd_parse, mutated_requests_stay_in_bounds)
+{
+	static const char *const seeds[] = {
+		"GET /metrics HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n",
+		"POST /x?y HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc",
+		"HEAD /healthz HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+	};
+	char buf[512];
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (int iter = 0; iter < 30000; iter++) {
+		const char *seed = seeds[iter % 3];
+		size_t n = strlen(seed);
+		memcpy(buf, seed, n);
+		for (int m = 0; m < 1 + iter % 4; m++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+			size_t at = (size_t)(x >> 8) % (n + 1);
+			if (x % 3 == 0 && at < n) { /* flip */
+				buf[at] = (char)(x >> 32);
+			} else if (x % 3 == 1 && n < sizeof buf - 1) { /* insert */
+				memmove(buf + at + 1, buf + at, n - at);
+				buf[at] = (char)(x >> 40);
+				n++;
+			} else if (x % 3 == 2) { /* cut */
+				n = at;
+			}
+		}
+		struct httpd_req r;
+		const char *g = guarded(buf, n);
+		int rc = httpd_parse_request(g, n, &r);
+		cr_assert(rc == HTTPD_PARTIAL || rc == HTTPD_BAD || rc == HTTPD_BODY_TOO_LARGE ||
+			  rc == HTTPD_HEAD_TOO_LARGE || rc == HTTPD_BAD_VERSION || rc > 0,
+			  "rc %d", rc);
+		if (rc > 0) {
+			cr_assert_leq((size_t)rc, n);
+			cr_assert(r.method >= g && r.method + r.method_len <= g + n);
+			cr_assert(r.path >= g && r.path + r.path_len <= g + n);
+			cr_assert_leq(r.content_length, HTTPD_MAX_BODY);
+		}
+	}
 }

@@ -15,6 +15,9 @@ for fams in tokenring gen_ai kgateway tokenring,gen_ai,kgateway; do
     echo "promtool failed for $fams:"; cat "$out/lint.txt"; exit 1
   fi
 done
+"$render" tokenring,gen_ai,asm,istio,kgateway empty > "$out/m.txt"
+grep -q '^# TYPE tokenring_requests_total counter$' "$out/m.txt"
+promtool check metrics < "$out/m.txt" || { echo "promtool failed without records"; exit 1; }
 "$render" tokenring,gen_ai,asm,istio,kgateway > "$out/m.txt"
 set +e
 promtool check metrics < "$out/m.txt" > "$out/lint.txt" 2>&1

@@ -2,6 +2,7 @@
  * many tuples, exact overflow folding, per-label value bounds. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "series.h"
@@ -100,9 +101,40 @@ Test(series, many_tuples_each_found_again)
 	 * their home slot because another tuple's hash took it */
 	unsigned displaced = 0;
 	for (uint32_t i = 0; i <= t.mask; i++)
-		if (t.index[i] && (t.series[t.index[i] - 1].hash & t.mask) != i)
+		if (t.index[i] && (t.series[(uint32_t)t.index[i] - 1].hash & t.mask) != i)
 			displaced++;
 	cr_assert_gt(displaced, 100, "displaced %u", displaced);
+	series_table_destroy(&t);
+}
+
+Test(series, one_byte_apart_is_another_series)
+{
+	cr_assert_eq(series_table_init(&t, 1000, 1000), 0);
+	struct series_key base;
+	key_for(&base, 7);
+	struct series *first = get(&base);
+	/* flip every byte of every string label and the numeric fields */
+	unsigned made = 1;
+	size_t offs[] = {offsetof(struct series_key, workload), offsetof(struct series_key, namespace_),
+			 offsetof(struct series_key, destination), offsetof(struct series_key, model),
+			 offsetof(struct series_key, labels)};
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		struct series_key k = base;
+		((char *)&k)[offs[i]] ^= 1;
+		bool created;
+		struct series *s = series_lookup(&t, &k, &created);
+		cr_assert(created && s != first, "label at %zu", offs[i]);
+		made++;
+	}
+	struct series_key k = base;
+	k.response_code = 201;
+	cr_assert_neq(get(&k), first);
+	k = base;
+	k.reporter = REC_REPORTER_DESTINATION;
+	cr_assert_neq(get(&k), first);
+	cr_assert_eq(t.used, made + 2);
+	k = base;
+	cr_assert_eq(get(&k), first);
 	series_table_destroy(&t);
 }
 
@@ -184,4 +216,41 @@ Test(series, init_rejects_bad_bounds)
 {
 	cr_assert_eq(series_table_init(&t, 0, 10), -EINVAL);
 	cr_assert_eq(series_table_init(&t, 10, 0), -EINVAL);
+}
+
+/* Keys are equal exactly when their rendered labels are: invalid UTF-8 and
+ * control bytes are canonicalised (as the exposition prints them) before a
+ * tuple is stored, so two byte strings that print alike are one series. */
+Test(series, canonical_label_text)
+{
+	cr_assert_eq(series_table_init(&t, 100, 100), 0);
+	const char *alike[] = {"m\xff", "m\xfe", "m\x01", "m\x7f", "m\xef\xbf\xbd", "m\xc3"};
+	struct series *first = NULL;
+	for (size_t i = 0; i < sizeof(alike) / sizeof(alike[0]); i++) {
+		struct series_key k;
+		key_for(&k, 0);
+		memset(k.model, 0, sizeof(k.model));
+		strcpy(k.model, alike[i]);
+		struct series *s = get(&k);
+		if (!first)
+			first = s;
+		cr_assert_eq(s, first, "value %zu is the same series", i);
+		cr_assert_str_eq(s->key.model, "m\xef\xbf\xbd");
+	}
+	/* a newline is escaped one-to-one: its own series, kept as is */
+	struct series_key k;
+	key_for(&k, 0);
+	memset(k.model, 0, sizeof(k.model));
+	strcpy(k.model, "m\n");
+	cr_assert_neq(get(&k), first);
+	cr_assert_str_eq(get(&k)->key.model, "m\n");
+	/* the replacement never overflows the field: cut at a character */
+	key_for(&k, 0);
+	memset(k.labels[0], 0, sizeof(k.labels[0]));
+	memset(k.labels[0], 'a', 29);
+	k.labels[0][29] = (char)0xff; /* 29 + 3 bytes would need 33 */
+	struct series *s = get(&k);
+	cr_assert_eq(strlen(s->key.labels[0]), 29);
+	cr_assert_eq(t.used, 3);
+	series_table_destroy(&t);
 }

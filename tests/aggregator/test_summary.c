@@ -4,7 +4,9 @@
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 
+#include "agg_internal.h"
 #include "test_core_helpers.h"
 
 #define NOW 1720754460123456789ull /* __time__ = 1720754460 */
@@ -44,6 +46,7 @@ static struct agg *make(void)
 		if (i % 2 == 0) {
 			r.flags |= REC_F_STREAM;
 			r.ttft_ns = MS(10);
+			r.chunks = 3;
 		}
 		if (i % 25 == 0) {
 			r.usage_status = REC_USAGE_NOT_REQUESTED;
@@ -87,6 +90,7 @@ Test(summary, document_cumulative)
 	cr_assert_eq(num(s, "usage_available"), 96);
 	cr_assert_eq(num(s, "usage_not_requested"), 4);
 	cr_assert_eq(num(s, "usage_missing"), 0);
+	cr_assert_eq(num(s, "chunks"), 50 * 3);
 	/* nearest rank of 1..100 ms: p50 = 50, p95 = 95, p99 = 99 (within 1%) */
 	cr_assert_leq(fabs(num(s, "latency_p50_ms") - 50) / 50, 0.01);
 	cr_assert_leq(fabs(num(s, "latency_p95_ms") - 95) / 95, 0.01);
@@ -137,7 +141,8 @@ Test(summary, lines_per_interval)
 	cr_assert_eq(num(l, "5xx"), 1);
 	cr_assert_eq(num(l, "prompt_tokens"), 3);
 	cr_assert_eq(num(l, "latency_p50_ms"), 700);
-	cr_assert_eq(num(l, "ttft_p50_ms"), 0);
+	cr_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(l, "ttft_p50_ms")),
+		  "no stream in the interval: no TTFT, not 0");
 	cJSON_Delete(l);
 
 	/* while the document stays cumulative */
@@ -146,6 +151,10 @@ Test(summary, lines_per_interval)
 	cJSON *doc = cJSON_Parse(b.data);
 	const cJSON *s = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "series"), 0);
 	cr_assert_eq(num(s, "requests"), 101);
+	/* quantiles over both intervals: 1..100 ms and 700 ms */
+	cr_assert_eq(num(s, "latency_p99_ms") < 101, 1);
+	cr_assert_leq(fabs(num(s, "latency_p50_ms") - 51) / 51, 0.01);
+	cr_assert_eq(num(s, "latency_p99_ms") >= 99 * 0.99, 1);
 	cJSON_Delete(doc);
 	strbuf_free(&b);
 	agg_destroy(a);
@@ -166,9 +175,53 @@ Test(summary, hostile_strings_stay_valid_json)
 	cJSON *doc = cJSON_Parse(b.data);
 	cr_assert_not_null(doc, "%s", b.data);
 	const cJSON *s = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "series"), 0);
-	cr_assert_str_eq(str(s, "model"), "m\"\\\n\x01\xef\xbf\xbd");
+	/* the control byte and the bad byte both print as U+FFFD */
+	cr_assert_str_eq(str(s, "model"), "m\"\\\n\xef\xbf\xbd\xef\xbf\xbd");
 	cr_assert_str_eq(str(s, "source_workload"), "unknown");
 	cJSON_Delete(doc);
+	strbuf_free(&b);
+	agg_destroy(a);
+}
+
+/* Many intervals: the interval sketches give their chunks back every time,
+ * the pool holds exactly the cumulative sketches' chunks, and the
+ * cumulative quantiles cover every interval. */
+Test(summary, intervals_do_not_leak_sketch_chunks)
+{
+	struct agg_config cfg = tc_config(0);
+	struct agg *a;
+	cr_assert_eq(agg_create(&cfg, &a), 0);
+	struct strbuf b;
+	strbuf_init(&b);
+	uint64_t x = 7;
+	for (unsigned iv = 0; iv < 50; iv++) {
+		for (unsigned i = 0; i < 40; i++) {
+			struct tr_record r;
+			tc_record(&r);
+			x = x * 6364136223846793005ull + 1;
+			snprintf(r.request_model, sizeof(r.request_model), "m%u", (unsigned)(x >> 61));
+			r.duration_ns = MS(1) << (x >> 59) % 20; /* 1 ms .. 9 min: many octaves */
+			r.flags |= REC_F_STREAM;
+			r.ttft_ns = r.duration_ns / 4;
+			agg_ingest(a, &r, NULL);
+		}
+		strbuf_reset(&b);
+		cr_assert_eq(agg_summary_lines(a, NOW, &b), 0);
+		uint32_t held = 0;
+		for (uint32_t s = 0; s < a->tab.used; s++) {
+			const struct series *se = &a->tab.series[s];
+			cr_assert_eq(se->iv_duration.count, 0);
+			for (unsigned o = 0; o < HIST_OCTAVES; o++)
+				held += (se->q_duration.oct[o].chunk != HIST_NO_CHUNK) +
+					(se->q_ttft.oct[o].chunk != HIST_NO_CHUNK);
+		}
+		cr_assert_eq(a->pool.in_use, held, "interval %u", iv);
+	}
+	cr_assert_eq(a->pool.exhausted, 0);
+	uint64_t total = 0;
+	for (uint32_t s = 0; s < a->tab.used; s++)
+		total += a->tab.series[s].q_duration.count;
+	cr_assert_eq(total, 50 * 40);
 	strbuf_free(&b);
 	agg_destroy(a);
 }

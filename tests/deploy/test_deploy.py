@@ -54,7 +54,7 @@ HISTOGRAMS = ("tokenring_request_duration_seconds", "tokenring_time_to_first_tok
               "tokenring_time_per_output_token_seconds")
 SELF_GAUGES = ("tokenring_ring_capacity", "tokenring_ring_fill", "tokenring_ring_producers",
                "tokenring_series")
-SELF_COUNTERS = ("tokenring_ring_records_total", "tokenring_ring_corrupt_total",
+SELF_COUNTERS = ("tokenring_ring_consumed_total", "tokenring_ring_corrupt_total",
                  "tokenring_series_overflow_total")
 DROPPED = "tokenring_ring_dropped_total"  # label reason
 DROP_REASONS = ("full", "contention", "late", "detached")
@@ -669,7 +669,7 @@ class FakeDaemon:
                         ("tokenring_ring_producers", PRODUCERS), ("tokenring_series", SERIES)):
             fam(name, "gauge", name.replace("_", " "))
             out.append(f"{name} {v}")
-        for name, r in (("tokenring_ring_records_total", 6.0), ("tokenring_ring_corrupt_total", 0.1),
+        for name, r in (("tokenring_ring_consumed_total", 6.0), ("tokenring_ring_corrupt_total", 0.1),
                         ("tokenring_series_overflow_total", 0.2)):
             fam(name, "counter", name.replace("_", " "))
             out.append(f"{name} {r * k:.6f}")

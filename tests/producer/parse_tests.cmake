@@ -5,7 +5,7 @@ set(_pt ${CMAKE_CURRENT_LIST_DIR})
 add_library(tokenring_parse_testsupport STATIC ${_pt}/test_support.c)
 target_link_libraries(tokenring_parse_testsupport PUBLIC tokenring_parse tokenring_shm
   PRIVATE tokenring_warnings)
-foreach(t corpus conn garbage llm_json)
+foreach(t corpus conn garbage llm_json llm_route llm_shape)
   add_executable(test_${t} ${_pt}/test_${t}.c)
   target_link_libraries(test_${t} PRIVATE tokenring_parse_testsupport tokenring_parse
     tokenring_shm tokenring_warnings PkgConfig::CRITERION PkgConfig::CJSON)
@@ -13,6 +13,19 @@ foreach(t corpus conn garbage llm_json)
   add_test(NAME parse_${t} COMMAND test_${t})
   set_tests_properties(parse_${t} PROPERTIES LABELS "unit")
 endforeach()
+
+# Differential framing test against Debian's libhttp-parser (test-only
+# oracle; scripts/apt/parse.txt installs it).
+find_library(HTTP_PARSER_LIB http_parser)
+find_path(HTTP_PARSER_INCLUDE http_parser.h)
+if(HTTP_PARSER_LIB AND HTTP_PARSER_INCLUDE)
+  add_executable(test_http_oracle ${_pt}/test_http_oracle.c ${_pt}/test_http_oracle_lib.c)
+  target_include_directories(test_http_oracle PRIVATE ${HTTP_PARSER_INCLUDE})
+  target_link_libraries(test_http_oracle PRIVATE tokenring_parse_testsupport tokenring_parse
+    tokenring_shm tokenring_warnings PkgConfig::CRITERION ${HTTP_PARSER_LIB})
+  add_test(NAME parse_http_oracle COMMAND test_http_oracle)
+  set_tests_properties(parse_http_oracle PROPERTIES LABELS "unit")
+endif()
 
 # libFuzzer targets (tests/fuzz) need clang whatever compiler builds the
 # rest: run.sh builds them with clang directly and runs each ~10 s.

@@ -17,6 +17,10 @@
  *   shim_probe signal PORT
  *       The http exchange 20 times while a 50 us interval timer's handler
  *       writes and reads a pipe (hooks inside signal handlers).
+ *   shim_probe trunc PORT
+ *       A request, then recv(MSG_TRUNC) discards the first 5 reply bytes
+ *       (TCP: consumed, never seen), the rest is read; a second request on
+ *       the same connection follows. Prints what was received.
  *   shim_probe reset PORT
  *       Three connections each send a request and never read the reply;
  *       they end by close(), dup2() over them, and close_range(). Each must
@@ -125,9 +129,24 @@ static int probe_errno(int closed_port)
 	close(p[1]);
 	CALL("connect_refused", tcp_connect(closed_port));
 
+	{ /* a pending connection, accepted into unwritable memory: EFAULT */
+		struct sockaddr_in a = {.sin_family = AF_INET};
+		socklen_t len = sizeof a;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		int l = socket(AF_INET, SOCK_STREAM, 0), pc = socket(AF_INET, SOCK_STREAM, 0);
+		bind(l, (struct sockaddr *)&a, sizeof a);
+		listen(l, 1);
+		getsockname(l, (struct sockaddr *)&a, &len);
+		connect(pc, (struct sockaddr *)&a, sizeof a);
+		CALL("accept_efault", accept(l, (struct sockaddr *)8, (socklen_t *)8));
+		close(pc);
+		close(l);
+	}
 	tcp_pair(&c, &s);
 	fcntl(s, F_SETFL, O_NONBLOCK);
 	CALL("recv_eagain", recv(s, buf, sizeof buf, 0));
+	CALL("sendmsg_efault", sendmsg(c, NULL, 0));
+	CALL("recvmsg_efault", recvmsg(s, NULL, 0));
 	CALL("read_eagain", read(s, buf, sizeof buf));
 	KEEP("send_ok", send(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27, 0));
 	usleep(10000);
@@ -271,6 +290,24 @@ static int send_request(int fd, int port, int i)
 	return send(fd, head, (size_t)hlen, 0) == hlen ? 0 : -1;
 }
 
+static int probe_trunc(int port)
+{
+	char status[128];
+	int fd = tcp_connect(port);
+	if (fd < 0 || send_request(fd, port, 1) != 0)
+		return 1;
+	usleep(50000);
+	long cut = recv(fd, NULL, 5, MSG_TRUNC);
+	long got = read_response(fd, 1, status, sizeof status);
+	if (send_request(fd, port, 2) != 0)
+		return 1;
+	long got2 = read_response(fd, 1, status, sizeof status);
+	printf("{\"discarded\":%ld,\"received\":%ld,\"received2\":%ld,\"status2\":\"%s\"}\n", cut,
+	       got, got2, status);
+	close(fd);
+	return 0;
+}
+
 static int probe_reset(int port)
 {
 	int fds[3], devnull = open("/dev/null", O_RDONLY);
@@ -345,6 +382,8 @@ int main(int argc, char **argv)
 		return probe_signal(atoi(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "reset") == 0)
 		return probe_reset(atoi(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "trunc") == 0)
+		return probe_trunc(atoi(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "vfork") == 0)
 		return probe_vfork(atoi(argv[2]));
 	fprintf(stderr, "usage: shim_probe errno CLOSED_PORT | http|reset|vfork PORT\n");

@@ -31,11 +31,13 @@ endif()
 if(TARGET tokenring)
   add_executable(shim_probe ${CMAKE_CURRENT_LIST_DIR}/shim_probe.c)
   target_link_libraries(shim_probe PRIVATE tokenring_warnings)
+  add_library(shim_early_ctor MODULE ${CMAKE_CURRENT_LIST_DIR}/shim_early_ctor.c)
+  target_link_libraries(shim_early_ctor PRIVATE tokenring_warnings)
   # One driver (Python unittest) runs every integration case; each case
   # starts its own ring and servers on free ports.
   add_test(NAME shim_integration
     COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/test_shim_integration.py
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
   set_tests_properties(shim_integration PROPERTIES LABELS "integration" TIMEOUT 120
-    ENVIRONMENT "TOKENRING_SHIM=$<TARGET_FILE:tokenring>;TOKENRING_CAPTURE=$<TARGET_FILE:ring_capture>;TOKENRING_PROBE=$<TARGET_FILE:shim_probe>;TOKENRING_SRC=${PROJECT_SOURCE_DIR}")
+    ENVIRONMENT "TOKENRING_SHIM=$<TARGET_FILE:tokenring>;TOKENRING_CAPTURE=$<TARGET_FILE:ring_capture>;TOKENRING_PROBE=$<TARGET_FILE:shim_probe>;TOKENRING_EARLY=$<TARGET_FILE:shim_early_ctor>;TOKENRING_SRC=${PROJECT_SOURCE_DIR}")
 endif()

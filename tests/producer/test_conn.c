@@ -327,3 +327,72 @@ Test(conn, long_path_and_model_are_truncated_and_flagged)
 		     REC_F_TRUNC_PATH | REC_F_TRUNC_REQUEST_MODEL);
 	cr_expect_eq(t.out.rec[0].req_bytes, strlen(rq));
 }
+
+Test(conn, absolute_form_target_through_a_proxy)
+{
+	struct tracker t;
+	setup(&t, CONN_ROLE_AUTO);
+	out_(&t, "POST http://api.openai.com/v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
+		 "Content-Length: 2\r\n\r\n{}", 1);
+	in_(&t, OK(0), 2);
+	out_(&t, "GET http://example.com HTTP/1.1\r\n\r\n", 3);
+	in_(&t, OK(0), 4);
+	cr_assert_eq(t.out.n, 2);
+	cr_expect_str_eq(t.out.rec[0].path, "/v1/chat/completions");
+	cr_expect_str_eq(t.out.rec[0].authority, "api.openai.com");
+	cr_expect_eq(t.out.rec[0].provider, REC_PROVIDER_OPENAI);
+	cr_expect_eq(t.out.rec[0].operation, REC_OP_CHAT);
+	cr_expect_str_eq(t.out.rec[1].path, "/");
+	cr_expect_str_eq(t.out.rec[1].authority, "example.com");
+}
+
+Test(conn, connect_tunnel_stops_tracking)
+{
+	struct tracker t;
+	setup(&t, CONN_ROLE_AUTO);
+	out_(&t, "CONNECT api.openai.com:443 HTTP/1.1\r\nHost: api.openai.com:443\r\n\r\n", 1);
+	in_(&t, "HTTP/1.1 200 Connection established\r\n\r\n", 2);
+	cr_assert_eq(t.out.n, 1);
+	cr_expect_eq(t.out.rec[0].status, 200);
+	cr_expect_eq(t.out.rec[0].flags & REC_F_PARSE_ERROR, 0);
+	cr_expect_not(conn_tracking(&t.c));
+	static const char hello[] = "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03";
+	feed_pieces(&t.c, &cfg_all, CONN_DIR_OUT, hello, sizeof hello - 1, 0, 0, 3, &t.out);
+	conn_close(&t.c, &cfg_all, 4, collect_emit, &t.out);
+	cr_expect_eq(t.out.n, 1, "tunnelled TLS makes no record");
+}
+
+Test(conn, attached_mid_exchange_a_response_first_is_not_tracked)
+{
+	struct tracker t;
+	setup(&t, CONN_ROLE_AUTO);
+	in_(&t, OK(2) "{}", 1);
+	cr_expect_not(conn_tracking(&t.c));
+	out_(&t, GET("/next"), 2);
+	conn_close(&t.c, &cfg_all, 3, collect_emit, &t.out);
+	cr_expect_eq(t.out.n, 0, "no parse-error record for a stream we joined late");
+}
+
+Test(conn, ttft_is_when_the_first_content_event_ends)
+{
+	struct tracker t;
+	setup(&t, CONN_ROLE_AUTO);
+	out_(&t, "POST /v1/chat/completions HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", 100);
+	in_(&t, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
+		"data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n", 150);
+	in_(&t, "data: {\"choices\":[{\"delta\":{\"con", 170);
+	in_(&t, "tent\":\"Hel", 180);
+	in_(&t, "lo\"}}]}\n", 190);
+	in_(&t, "\n", 195);
+	in_(&t, "data: {\"choices\":[{\"delta\":{\"content\":\"!\"}}]}\n\n", 260);
+	conn_feed(&t.c, &cfg_all, CONN_DIR_IN, "x", 0, 999, collect_emit, &t.out); /* len 0: no-op */
+	conn_close(&t.c, &cfg_all, 300, collect_emit, &t.out);
+	cr_assert_eq(t.out.n, 1);
+	const struct tr_record *r = &t.out.rec[0];
+	cr_expect_eq(r->ttfb_ns, 50);
+	cr_expect_eq(r->ttft_ns, 90, "the event's closing brace came at 190");
+	cr_expect_eq(r->chunks, 2);
+	cr_expect_eq(r->duration_ns, 200, "close-delimited: ends at close");
+	cr_expect_eq(r->usage_status, REC_USAGE_MISSING);
+	cr_expect_eq(r->flags, REC_F_LLM | REC_F_STREAM | REC_F_REQUEST_ID_GENERATED);
+}

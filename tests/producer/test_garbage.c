@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http.h"
 #include "test_support.h"
 
 static struct conn_config cfg_all = {.http_all = 1};
@@ -199,4 +200,49 @@ Test(garbage, random_bytes_both_directions_no_crash, .timeout = 60)
 			cr_assert_leq(out.rec[i].usage_status, REC_USAGE_INTERRUPTED);
 		}
 	}
+}
+
+/* A request whose X-Pad header line is exactly `line` bytes before CRLF. */
+static struct collect padded(size_t line)
+{
+	static char rq[HTTP_MAX_LINE + 256];
+	int k = sprintf(rq, "GET / HTTP/1.1\r\n");
+	int h = sprintf(rq + k, "X-Pad: ");
+	memset(rq + k + h, 'p', line - (size_t)h);
+	k += (int)line;
+	k += sprintf(rq + k, "\r\n\r\n");
+	return run(rq, (size_t)k, "HTTP/1.1 204 No Content\r\n\r\n", 27);
+}
+
+Test(garbage, header_line_cap_is_exact)
+{
+	struct collect ok = padded(HTTP_MAX_LINE - 1);
+	cr_assert_eq(ok.n, 1);
+	cr_expect_eq(ok.rec[0].flags & REC_F_PARSE_ERROR, 0, "CR included, the line fits");
+	cr_expect_eq(ok.rec[0].status, 204);
+	struct collect bad = padded(HTTP_MAX_LINE);
+	cr_assert_eq(bad.n, 1);
+	cr_expect(bad.rec[0].flags & REC_F_PARSE_ERROR);
+}
+
+Test(garbage, long_values_are_cut_and_flagged)
+{
+	char rq[2048], ua[600], host[300], rid[100];
+	memset(ua, 'u', sizeof ua - 1);
+	ua[sizeof ua - 1] = 0;
+	memset(host, 'h', sizeof host - 1);
+	host[sizeof host - 1] = 0;
+	memset(rid, 'r', sizeof rid - 1);
+	rid[sizeof rid - 1] = 0;
+	int k = snprintf(rq, sizeof rq, "GET / HTTP/1.1\r\nUser-Agent: %s\r\nHost: %s\r\nX-Request-Id: %s\r\n\r\n",
+			 ua, host, rid);
+	struct collect out = run(rq, (size_t)k, "HTTP/1.1 204 No Content\r\n\r\n", 27);
+	cr_assert_eq(out.n, 1);
+	const struct tr_record *r = &out.rec[0];
+	uint32_t want = REC_F_TRUNC_USER_AGENT | REC_F_TRUNC_AUTHORITY | REC_F_TRUNC_REQUEST_ID;
+	cr_expect_eq(r->flags & (want | REC_F_PARSE_ERROR), want);
+	cr_expect_eq(strlen(r->user_agent), REC_USER_AGENT_LEN - 1);
+	cr_expect_eq(strlen(r->authority), REC_AUTHORITY_LEN - 1);
+	cr_expect_eq(strlen(r->request_id), REC_REQUEST_ID_LEN - 1);
+	cr_expect_eq(r->flags & REC_F_REQUEST_ID_GENERATED, 0);
 }

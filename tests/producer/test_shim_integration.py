@@ -20,6 +20,7 @@ import unittest
 SHIM = os.environ["TOKENRING_SHIM"]
 CAPTURE = os.environ["TOKENRING_CAPTURE"]
 PROBE = os.environ["TOKENRING_PROBE"]
+EARLY = os.environ["TOKENRING_EARLY"]
 SRC = os.environ.get("TOKENRING_SRC", os.getcwd())
 HERE = os.path.join(SRC, "tests", "producer")
 PY = "/usr/bin/python3"
@@ -363,6 +364,22 @@ class TestClients(ShimCase):
                                  user_agent="shim-probe/1")
         self.assertEqual(recs[0]["local"], recs[1]["local"])
 
+    def test_request_before_the_shim_constructor(self):
+        """Another preloaded library's constructor, run before ours, makes an
+        LLM request: the shim initialises lazily inside the hooks."""
+        n0 = self.server.count()
+        cap = Capture()
+        env = shim_env(cap.path, SHIM_EARLY_PORT=self.server.port, TOKENRING_DEBUG=1)
+        env["LD_PRELOAD"] = SHIM + ":" + EARLY
+        err = run(["/bin/true"], env).stderr.decode().splitlines()
+        recs, _ = cap.stop()
+        (entry,) = self.server.entries(1, n0)
+        self.assertEqual(err[0], "early: start")
+        self.assertTrue(err[1].startswith("tokenring[") and "active" in err[1], err)
+        self.assertIn("early: done", err)
+        self.assertEqual(len(recs), 1)
+        self.assert_exchange(recs[0], entry, workload="true")
+
     def test_hooks_inside_signal_handlers(self):
         n0 = self.server.count()
         cap = Capture()
@@ -374,6 +391,23 @@ class TestClients(ShimCase):
         for rec, entry, p in zip(recs, entries, probe):
             self.assertEqual(p["status"], "HTTP/1.1 200 OK")
             self.assert_exchange(rec, entry, req_bytes=p["sent"])
+
+    def test_msg_trunc_stops_parsing_that_connection(self):
+        """recv(MSG_TRUNC) on TCP consumes bytes the app never sees: the
+        exchange in flight is flagged parse_error, the rest of the connection
+        passes through (no record for its second request)."""
+        n0 = self.server.count()
+        cap = Capture()
+        out = run([PROBE, "trunc", str(self.server.port)], shim_env(cap.path)).stdout
+        recs, _ = cap.stop()
+        probe = json.loads(out)
+        entries = self.server.entries(2, n0)
+        self.assertEqual((probe["discarded"], probe["received"], probe["received2"]),
+                         (5, entries[0]["wire_bytes"] - 5, entries[1]["wire_bytes"]))
+        self.assertEqual(len(recs), 1)
+        self.assertEqual((recs[0]["request_id"], recs[0]["method"], recs[0]["path"]),
+                         ("probe-1", "POST", CHAT))
+        self.assertIn("parse_error", recs[0]["flag_names"])
 
     def test_close_dup2_close_range_end_connections(self):
         cap = Capture()
@@ -466,6 +500,30 @@ class TestClients(ShimCase):
         self.assertEqual(recs, [])
         self.assertEqual(stats["tail"], 0)
 
+    def test_fork_child_closing_inherited_fd_reports_nothing(self):
+        """A child that closes an inherited connection (as before exec) does
+        not report the parent's request in flight; the parent's record is
+        whole."""
+        script = (
+            "import http.client, os, sys\n"
+            "c = http.client.HTTPConnection('127.0.0.1', int(sys.argv[1]))\n"
+            "c.request('POST', '/v1/chat/completions', body='{\"model\": \"inherit\"}',\n"
+            "          headers={'x-request-id': 'fork-1'})\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    os.close(c.sock.fileno())\n"
+            "    os._exit(0)\n"
+            "os.waitpid(pid, 0)\n"
+            "print(c.getresponse().status)\n")
+        n0 = self.server.count()
+        cap = Capture()
+        out = run([PY, "-c", script, str(self.server.port)], shim_env(cap.path)).stdout
+        recs, _ = cap.stop()
+        (entry,) = self.server.entries(1, n0)
+        self.assertEqual(out, b"200\n")
+        self.assertEqual(len(recs), 1, recs)
+        self.assert_exchange(recs[0], entry, workload="python3")
+
     def test_fork_child_is_its_own_producer(self):
         script = (
             "import os, sys, requests\n"
@@ -544,6 +602,38 @@ class TestModes(ShimCase):
         strip = lambda e: [l for l in e.splitlines() if b"Trying" not in l
                            and b"Connected to" not in l and not l.startswith(b"< Date")]
         self.assertEqual(strip(shimmed.stderr), strip(plain.stderr))
+
+    def test_ring_of_another_layout_is_not_touched(self):
+        path = ring_path()
+        junk = bytes(range(256)) * 64
+        with open(path, "wb") as f:
+            f.write(junk)
+        try:
+            cmd = curl_chat(self.server.url, {"model": "junk"}, "-H", "x-request-id: j")
+            plain = run(cmd, base_env()).stdout
+            shimmed = run(cmd, shim_env(path, TOKENRING_DEBUG=1))
+            self.assertTrue(same_reply(shimmed.stdout, plain))
+            with open(path, "rb") as f:
+                self.assertEqual(f.read(), junk)
+            # only TOKENRING_DEBUG=1 may print, and it says why it did not attach
+            self.assertIn(b"not attached", shimmed.stderr)
+        finally:
+            os.unlink(path)
+
+    def test_ipv6_addresses(self):
+        srv = Server([PY, DEMO_SERVER, "--host", "::1", "--port", "0"], base_env(),
+                     "listening on")
+        try:
+            cap = Capture()
+            run(["curl", "-sS", "-g", "-d", '{"model":"v6"}',
+                 "http://[::1]:%d%s" % (srv.port, CHAT)], shim_env(cap.path))
+            recs, _ = cap.stop()
+        finally:
+            srv.stop()
+        self.assertEqual(len(recs), 1)
+        self.assertEqual(recs[0]["peer"], "[::1]:%d" % srv.port)
+        self.assertTrue(recs[0]["local"].startswith("[::1]:"))
+        self.assertEqual((recs[0]["request_model"], recs[0]["status"]), ("v6", 200))
 
     def test_disable_is_pure_passthrough(self):
         cap = Capture()

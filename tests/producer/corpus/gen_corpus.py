@@ -304,7 +304,7 @@ case("gemini_generate",
           extra=["Vary: Origin", "Server: scaffolding on HTTPServer2"]),
      dict(method="POST", path="/v1beta/models/gemini-2.5-flash:generateContent",
           authority="generativelanguage.googleapis.com", status=200,
-          response_model="gemini-2.5-flash", provider="gemini", operation="generate_content",
+          request_model="gemini-2.5-flash", response_model="gemini-2.5-flash", provider="gemini", operation="generate_content",
           usage="available", prompt=8, completion=7, total=40, cached=2, reasoning=25,
           flags="LLM,REQUEST_ID_GENERATED"))
 
@@ -323,7 +323,7 @@ case("gemini_stream_sse",
                   sse([gchunk("Once", 1, 10), gchunk(" upon a time", 4, 13), gchunk(" the end.", 7, 16, "STOP")])]),
      dict(method="POST", path="/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse",
           authority="generativelanguage.googleapis.com", status=200,
-          response_model="gemini-2.0-flash", provider="gemini", operation="generate_content",
+          request_model="gemini-2.0-flash", response_model="gemini-2.0-flash", provider="gemini", operation="generate_content",
           usage="available", prompt=9, completion=7, total=16, chunks=3,
           flags="LLM,STREAM,REQUEST_ID_GENERATED"))
 
@@ -335,7 +335,7 @@ case("gemini_stream_array",
      resp(200, "application/json; charset=UTF-8", None, chunks=[arr[:100], arr[100:]]),
      dict(method="POST", path="/v1beta/models/gemini-2.0-flash:streamGenerateContent",
           authority="generativelanguage.googleapis.com", status=200,
-          response_model="gemini-2.0-flash", provider="gemini", operation="generate_content",
+          request_model="gemini-2.0-flash", response_model="gemini-2.0-flash", provider="gemini", operation="generate_content",
           usage="available", prompt=9, completion=2, total=11, chunks=2,
           flags="LLM,STREAM,REQUEST_ID_GENERATED"))
 
@@ -359,6 +359,97 @@ case("gateway_openai_path",
      dict(method="POST", path="/openai", authority="localhost:8080", status=500,
           request_model="gpt-3.5-turbo", provider="openai", operation="chat", usage="missing",
           flags="LLM,REQUEST_ID_GENERATED"))
+
+# --- OpenAI completions, streamed with usage
+def cmpl(text, finish=None, usage=None, choices=True):
+    o = {"id": "cmpl-7iA7iJjj8V2zOkCGvWF2hAkDWBQZe", "object": "text_completion", "created": 1690759702,
+         "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": finish}] if choices else [],
+         "model": "gpt-3.5-turbo-instruct", "usage": usage}
+    return o
+case("openai_completions_stream",
+     req("POST", "/v1/completions", "api.openai.com",
+         {"model": "gpt-3.5-turbo-instruct", "prompt": "Say this is a test", "max_tokens": 7, "stream": True,
+          "stream_options": {"include_usage": True}}),
+     resp(200, "text/event-stream", None, chunks=sse([cmpl("This"), cmpl(" is"), cmpl(" a test", "stop"),
+          cmpl("", usage={"prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9}, choices=False)]) + [b"data: [DONE]\n\n"]),
+     dict(method="POST", path="/v1/completions", authority="api.openai.com", status=200,
+          request_model="gpt-3.5-turbo-instruct", response_model="gpt-3.5-turbo-instruct",
+          provider="openai", operation="text_completion", usage="available", prompt=5,
+          completion=4, total=9, chunks=3, flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# --- DashScope compatible mode, streamed, with thinking (reasoning_content) and usage
+def qchunk(delta, usage=None, choices=True):
+    return {"choices": [{"delta": delta, "finish_reason": None, "index": 0, "logprobs": None}] if choices else [],
+            "object": "chat.completion.chunk", "usage": usage, "created": 1745485391,
+            "system_fingerprint": None, "model": "qwen-plus", "id": "chatcmpl-e30f5ae7-3063-93c4-90fe"}
+case("dashscope_compat_stream",
+     req("POST", "/compatible-mode/v1/chat/completions", "dashscope.aliyuncs.com",
+         {"model": "qwen-plus", "messages": [{"role": "user", "content": "你是谁"}], "stream": True,
+          "enable_thinking": True, "stream_options": {"include_usage": True}}),
+     resp(200, "text/event-stream;charset=UTF-8", None, chunks=sse([
+          qchunk({"content": None, "role": "assistant", "reasoning_content": ""}),
+          qchunk({"content": None, "reasoning_content": "用户问我是谁"}),
+          qchunk({"content": "我是通义千问", "reasoning_content": None}),
+          qchunk({"content": "。"}),
+          qchunk(None, usage={"prompt_tokens": 10, "completion_tokens": 361, "total_tokens": 371,
+                              "completion_tokens_details": {"reasoning_tokens": 350}}, choices=False)]) + [b"data: [DONE]\n\n"]),
+     dict(method="POST", path="/compatible-mode/v1/chat/completions", authority="dashscope.aliyuncs.com",
+          status=200, request_model="qwen-plus", response_model="qwen-plus", provider="dashscope",
+          operation="chat", usage="available", prompt=10, completion=361, total=371, reasoning=350,
+          chunks=3, flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# --- DashScope native, not streamed
+case("dashscope_native",
+     req("POST", "/api/v1/services/aigc/text-generation/generation", "dashscope.aliyuncs.com",
+         {"model": "qwen-turbo", "input": {"prompt": "介绍一下杭州"}, "parameters": {}}),
+     resp(200, "application/json", j({"output": {"finish_reason": "stop", "text": "杭州是浙江省的省会。"},
+          "usage": {"total_tokens": 39, "output_tokens": 33, "input_tokens": 6,
+                    "prompt_tokens_details": {"cached_tokens": 0}},
+          "request_id": "b2d5a8c1-0e3c-9d1a-8a8b"})),
+     dict(method="POST", path="/api/v1/services/aigc/text-generation/generation",
+          authority="dashscope.aliyuncs.com", status=200, request_model="qwen-turbo",
+          provider="dashscope", operation="chat", usage="available", prompt=6, completion=33,
+          total=39, flags="LLM,REQUEST_ID_GENERATED"))
+
+# --- Ollama chat, not streamed
+case("ollama_chat",
+     req("POST", "/api/chat", "localhost:11434",
+         {"model": "qwen3:0.6b", "messages": [{"role": "user", "content": "hi"}], "stream": False, "think": True}),
+     resp(200, "application/json; charset=utf-8", j({"model": "qwen3:0.6b", "created_at": "2026-11-24T00:12:06Z",
+          "message": {"role": "assistant", "content": "Hello!", "thinking": "The user greets me."},
+          "done_reason": "stop", "done": True, "total_duration": 812345678, "load_duration": 1234567,
+          "prompt_eval_count": 11, "prompt_eval_duration": 23456789, "eval_count": 42, "eval_duration": 745678901})),
+     dict(method="POST", path="/api/chat", authority="localhost:11434", status=200,
+          request_model="qwen3:0.6b", response_model="qwen3:0.6b", provider="ollama", operation="chat",
+          usage="available", prompt=11, completion=42, flags="LLM,REQUEST_ID_GENERATED"))
+
+# --- Ollama generate, streamed, lines split across chunks
+gl = b"".join(j(o) + b"\n" for o in [
+    {"model": "llama3.2", "created_at": "2026-11-24T00:12:07.1Z", "response": "The", "done": False},
+    {"model": "llama3.2", "created_at": "2026-11-24T00:12:07.2Z", "response": " sky", "done": False},
+    {"model": "llama3.2", "created_at": "2026-11-24T00:12:07.3Z", "response": "", "done": True,
+     "done_reason": "stop", "context": [128006, 882, 128007], "total_duration": 10706818083,
+     "prompt_eval_count": 26, "eval_count": 2}])
+case("ollama_generate_stream",
+     req("POST", "/api/generate", "localhost:11434", {"model": "llama3.2", "prompt": "Why is the sky blue?"}),
+     resp(200, "application/x-ndjson", None, chunks=[gl[:50], gl[50:170], gl[170:]]),
+     dict(method="POST", path="/api/generate", authority="localhost:11434", status=200,
+          request_model="llama3.2", response_model="llama3.2", provider="ollama",
+          operation="text_completion", usage="available", prompt=26, completion=2, chunks=2,
+          flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# --- A chunked request body (Node's http client without Content-Length)
+cb = json.dumps({"model": "gpt-4.1-nano", "messages": [{"role": "user", "content": "ping"}]}).encode()
+creq = ("POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\nUser-Agent: OpenAI/JS 4.77.0\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n").encode() + chunked([cb[:12], cb[12:]])
+case("openai_chat_chunked_request", creq,
+     resp(200, "application/json", j({"id": "chatcmpl-C1", "object": "chat.completion", "created": 1,
+          "model": "gpt-4.1-nano-2025-04-14", "choices": [{"index": 0, "message": {"role": "assistant", "content": "pong"},
+          "finish_reason": "stop"}], "usage": {"prompt_tokens": 8, "completion_tokens": 2, "total_tokens": 10}})),
+     dict(method="POST", path="/v1/chat/completions", authority="api.openai.com", status=200,
+          request_model="gpt-4.1-nano", response_model="gpt-4.1-nano-2025-04-14", provider="openai",
+          operation="chat", usage="available", prompt=8, completion=2, total=10,
+          user_agent="OpenAI/JS 4.77.0", flags="LLM,REQUEST_ID_GENERATED"))
 
 # --- Not LLM: a health check (emitted only with TOKENRING_HTTP=all)
 case("plain_get",

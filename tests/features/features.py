@@ -1,0 +1,299 @@
+"""features.py - the harness of the issue-9 feature tests: one tokenringd on a
+temp ring with its access and summary logs in files, demo/llm_server.py
+under the shim (reporter destination), and real clients under the shim
+(reporter source): curl, Python requests and httpx, the OpenAI Node SDK.
+
+Every assertion reads the daemon's outputs (/metrics, the access log, the
+summary log) and compares them with what the server logged it put on the
+wire, or with fixed numbers the demo server's token rules give.
+
+Environment (CTest sets it): TOKENRINGD, TOKENRING_SHIM, TOKENRING_SRC.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+SRC = os.environ.get("TOKENRING_SRC") or os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__))))
+TOKENRINGD = os.environ.get("TOKENRINGD", os.path.join(SRC, "build/rel/aggregator/tokenringd"))
+SHIM = os.environ.get("TOKENRING_SHIM", os.path.join(SRC, "build/rel/producer/libtokenring.so"))
+PY = "/usr/bin/python3"
+LLM_SERVER = os.path.join(SRC, "demo", "llm_server.py")
+NODE_CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_client.mjs")
+PY_CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "py_client.py")
+CHAT = "/v1/chat/completions"
+# The demo server's prompt counts whitespace words: these messages are 4.
+MESSAGES = [{"role": "user", "content": "one two three four"}]
+
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$')
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def wait_for(pred, timeout=5.0, what="condition"):
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.02)
+
+
+def clean_env(**extra):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TOKENRING_", "POD_", "LD_PRELOAD"))}
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def _unescape(v):
+    """A label value as exposed (\\, \" and \n escaped) back to its text."""
+    return re.sub(r'\\(.)', lambda m: "\n" if m.group(1) == "n" else m.group(1), v)
+
+
+class Metrics:
+    """One scrape, parsed: samples as (name, labels, value)."""
+
+    def __init__(self, text):
+        self.text = text
+        self.samples = []
+        for line in text.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            m = _SAMPLE.match(line)
+            assert m, "unparsable sample: %r" % line
+            labels = {k: _unescape(v) for k, v in _LABEL.findall(m.group(2) or "")}
+            self.samples.append((m.group(1), labels, float(m.group(3))))
+
+    def select(self, name, **labels):
+        return [(lab, v) for n, lab, v in self.samples
+                if n == name and all(lab.get(k) == want for k, want in labels.items())]
+
+    def sum(self, name, **labels):
+        """Sum over every series matching the labels (0 when none)."""
+        return sum(v for _, v in self.select(name, **labels))
+
+    def by(self, name, label, **labels):
+        """{value of label: summed sample} over the matching series."""
+        out = {}
+        for lab, v in self.select(name, **labels):
+            out[lab.get(label)] = out.get(lab.get(label), 0) + v
+        return out
+
+    def label_names(self, prefix):
+        """Every label name used by the families starting with prefix."""
+        return {k for n, lab, _ in self.samples if n.startswith(prefix) for k in lab}
+
+
+class Daemon:
+    """tokenringd on a temp ring, an ephemeral port, logs in files."""
+
+    def __init__(self, *args):
+        self.dir = tempfile.mkdtemp(prefix="tokenring-features-")
+        self.ring = os.path.join(self.dir, "ring")
+        self.access_path = os.path.join(self.dir, "access.log")
+        self.summary_path = os.path.join(self.dir, "summary.log")
+        self.err_path = os.path.join(self.dir, "tokenringd.err")
+        self._err = open(self.err_path, "wb")
+        self.proc = subprocess.Popen(
+            [TOKENRINGD, "--ring", self.ring, "--listen", "127.0.0.1:0",
+             "--ring-capacity", "4096", "--access-log", self.access_path,
+             "--summary-log", self.summary_path, "--summary-interval", "1"] + list(args),
+            stdout=subprocess.DEVNULL, stderr=self._err, env=clean_env())
+        self.port = int(wait_for(self._listening, what="tokenringd to listen"))
+
+    def _listening(self):
+        err = self.stderr()
+        if self.proc.poll() is not None:
+            raise AssertionError("tokenringd exited %d: %s" % (self.proc.returncode, err))
+        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", err)
+        return m and m.group(1)
+
+    def stderr(self):
+        with open(self.err_path, errors="replace") as f:
+            return f.read()
+
+    def env(self, workload, **extra):
+        """Environment of a process under the shim, writing to this ring."""
+        return clean_env(LD_PRELOAD=SHIM, TOKENRING_RING=self.ring,
+                         TOKENRING_WORKLOAD=workload, TOKENRING_NAMESPACE="features",
+                         **extra)
+
+    def metrics(self):
+        out = subprocess.run(["curl", "-sf", "http://127.0.0.1:%d/metrics" % self.port],
+                             stdout=subprocess.PIPE, text=True, timeout=10, env=clean_env())
+        assert out.returncode == 0, "scrape failed"
+        return Metrics(out.stdout)
+
+    def access(self):
+        if not os.path.exists(self.access_path):
+            return []
+        with open(self.access_path) as f:
+            return [json.loads(line) for line in f if line.endswith("\n")]
+
+    def access_for(self, request_ids, reporters=("source", "destination")):
+        """{(request_id, reporter): access log line}, waiting until every
+        request id has a line from each reporter."""
+        want = {(r, rep) for r in request_ids for rep in reporters}
+        got = {}
+
+        def ready():
+            got.clear()
+            got.update({(e["request_id"], e["reporter"]): e for e in self.access()
+                        if (e["request_id"], e["reporter"]) in want})
+            return len(got) == len(want)
+        try:
+            wait_for(ready, what="access log lines")
+        except AssertionError:
+            raise AssertionError("no access log line for %s" % sorted(want - set(got)))
+        return dict(got)
+
+    def summary_lines(self):
+        if not os.path.exists(self.summary_path):
+            return []
+        with open(self.summary_path) as f:
+            return [json.loads(line) for line in f if line.endswith("\n")]
+
+    def summary_mix(self, want, **labels):
+        """Wait until the summary log's fields named in want (usage_*,
+        requests, chunks, ...), summed over the interval lines matching
+        labels, equal want; return the sums."""
+        last = {}
+
+        def ready():
+            sums = dict.fromkeys(want, 0)
+            for line in self.summary_lines():
+                if all(line.get(k) == v for k, v in labels.items()):
+                    for k in sums:
+                        sums[k] += line[k]
+            last.update(sums)
+            return sums == want
+        try:
+            wait_for(ready, timeout=4, what="summary log mix")
+        except AssertionError:
+            raise AssertionError("summary log mix for %s: %s, want %s" % (labels, last, want))
+        return last
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout=10)
+        self._err.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        assert rc == 0, "tokenringd exited %d" % rc
+
+
+class LLMServer:
+    """demo/llm_server.py under the shim (workload `workload`), with its log."""
+
+    def __init__(self, daemon, workload="llm-server", *args):
+        self.log_path = os.path.join(daemon.dir, "server-%s-%d.jsonl" % (workload, time.time_ns()))
+        self.proc = subprocess.Popen([PY, LLM_SERVER, "--port", "0", "--log", self.log_path]
+                                     + list(args), stdout=subprocess.PIPE, text=True,
+                                     env=daemon.env(workload))
+        line = self.proc.stdout.readline()
+        assert line.startswith("listening on "), "llm_server did not start: %r" % line
+        self.port = int(line.split()[2])
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def logs(self):
+        with open(self.log_path) as f:
+            return [json.loads(line) for line in f if line.endswith("\n")]
+
+    def log_for(self, request_ids):
+        """{request_id: the server's log line}, waiting for all of them."""
+        def ready():
+            got = {e["request_id"]: e for e in self.logs() if e["request_id"] in request_ids}
+            return got if len(got) == len(request_ids) else None
+        return wait_for(ready, what="server log lines for %s" % sorted(request_ids))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=10)
+        self.proc.stdout.close()
+
+
+def run(cmd, env, timeout=30, check=True):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       env=env, timeout=timeout)
+    if check and r.returncode != 0:
+        raise AssertionError("%s exited %d: %s %s" % (cmd[0], r.returncode, r.stdout, r.stderr))
+    return r
+
+
+def curl(daemon, workload, url, body, headers=None, check=True):
+    """One POST with curl under the shim; returns the CompletedProcess."""
+    cmd = ["curl", "-sS", "--no-buffer", "-H", "Content-Type: application/json",
+           "--data-binary", json.dumps(body)]
+    for k, v in (headers or {}).items():
+        cmd += ["-H", "%s: %s" % (k, v)]
+    return run(cmd + [url], daemon.env(workload), check=check)
+
+
+def py_client(daemon, workload, lib, steps):
+    """tests/features/py_client.py with requests or httpx under the shim:
+    one JSON result per step (see there)."""
+    r = run([PY, PY_CLIENT, lib, json.dumps(steps)], daemon.env(workload))
+    return [json.loads(line) for line in r.stdout.splitlines()]
+
+
+def node_client(daemon, workload, base_url, steps):
+    """tests/features/node_client.mjs (the OpenAI Node SDK) under the shim."""
+    r = run(["node", NODE_CLIENT, base_url, json.dumps(steps)], daemon.env(workload), timeout=60)
+    return [json.loads(line) for line in r.stdout.splitlines()]
+
+
+class FeatureCase(unittest.TestCase):
+    """One daemon (flags in DAEMON_ARGS) and one shimmed server per class,
+    or per test with PER_TEST (when a test needs a daemon's state fresh)."""
+    DAEMON_ARGS = ()
+    SERVER_ARGS = ()
+    PER_TEST = False
+    maxDiff = None
+
+    @staticmethod
+    def start(holder, daemon_args, server_args=()):
+        holder.daemon = Daemon(*daemon_args)
+        try:
+            holder.server = LLMServer(holder.daemon, "llm-server", *server_args)
+        except Exception:
+            holder.daemon.stop()
+            raise
+
+    @staticmethod
+    def stop(holder):
+        holder.server.stop()
+        holder.daemon.stop()
+
+    @classmethod
+    def setUpClass(cls):
+        if not cls.PER_TEST:
+            cls.start(cls, cls.DAEMON_ARGS, cls.SERVER_ARGS)
+
+    @classmethod
+    def tearDownClass(cls):
+        if not cls.PER_TEST:
+            cls.stop(cls)
+
+    def setUp(self):
+        if self.PER_TEST:
+            self.start(self, self.DAEMON_ARGS, self.SERVER_ARGS)
+
+    def tearDown(self):
+        if self.PER_TEST:
+            self.stop(self)
+
+    def rid(self, tag):
+        """A request id unique to this test, short enough for the record's
+        request_id field (39 bytes)."""
+        rid = "%s-%s" % (self._testMethodName[5:33], tag)
+        assert len(rid) < 40, rid
+        return rid

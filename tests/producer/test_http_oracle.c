@@ -1,0 +1,187 @@
+/* test_http_oracle.c - differential: the framer (http.h) and a well-kept
+ * parser used only as an oracle (Debian's libhttp-parser) agree on random
+ * pipelined streams of requests and of responses fed in random pieces:
+ * same messages, methods, targets, status codes and body bytes. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "test_http_oracle.h"
+#include "test_support.h"
+
+static uint32_t rnd(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+/* ---- the framer, fed in random pieces ---- */
+
+static void on_event(struct view *v, const struct http_parser *p, const struct http_event *ev)
+{
+	struct msg *m = &v->m[v->n ? v->n - 1 : 0];
+	switch (ev->type) {
+	case HTTP_EV_MSG_BEGIN:
+		memset(&v->m[v->n++], 0, sizeof v->m[0]);
+		break;
+	case HTTP_EV_START_LINE:
+		if (p->kind == HTTP_REQUEST) {
+			snprintf(m->method, sizeof m->method, "%.*s", (int)ev->a_len, ev->a);
+			snprintf(m->url, sizeof m->url, "%.*s", (int)ev->b_len, ev->b);
+		} else {
+			m->status = ev->status;
+		}
+		break;
+	case HTTP_EV_BODY:
+		m->body += ev->a_len;
+		break;
+	case HTTP_EV_MSG_END:
+		v->done++;
+		break;
+	default:
+		cr_assert_neq(ev->type, HTTP_EV_ERROR, "framer error in message %u", v->n);
+	}
+}
+
+static void framer(enum http_kind kind, const char *buf, size_t n, uint32_t *seed, struct view *v)
+{
+	struct http_parser p;
+	http_init(&p, kind);
+	for (size_t at = 0; at < n;) {
+		size_t k = 1 + rnd(seed) % 97;
+		k = k < n - at ? k : n - at;
+		const char *piece = guard_copy(buf + at, k);
+		size_t left = k;
+		for (;;) {
+			struct http_event ev;
+			size_t used = http_next(&p, piece, left, &ev);
+			piece += used;
+			left -= used;
+			if (ev.type == HTTP_EV_PARTIAL)
+				break;
+			on_event(v, &p, &ev);
+		}
+		at += k;
+	}
+	if (http_reads_to_close(&p))
+		v->done++; /* the connection's close ends it */
+}
+
+/* ---- random messages ---- */
+
+static int put(char *b, const char *fmt, unsigned x)
+{
+	return sprintf(b, fmt, x);
+}
+
+static int headers(char *b, uint32_t *s)
+{
+	int k = 0;
+	for (unsigned i = rnd(s) % 8; i > 0; i--)
+		k += sprintf(b + k, "X-H%u:%s%.*s\r\n", i, rnd(s) & 1 ? " " : "", (int)(rnd(s) % 60),
+			     "abcdefghijklmnopqrstuvwxyz0123456789 ;,=/abcdefghijklmnopqrstuvwxyz");
+	return k;
+}
+
+static int body(char *b, uint32_t *s, int allow_close)
+{
+	int k = 0;
+	switch (rnd(s) % (allow_close ? 4 : 3)) {
+	case 0: { /* Content-Length */
+		unsigned n = rnd(s) % 2000;
+		k += put(b + k, "Content-Length: %u\r\n\r\n", n);
+		memset(b + k, 'b', n);
+		return k + (int)n;
+	}
+	case 1: { /* chunked, with extensions and trailers sometimes */
+		k += sprintf(b + k, "Transfer-Encoding: chunked\r\n\r\n");
+		for (unsigned c = rnd(s) % 5; c > 0; c--) {
+			unsigned n = 1 + rnd(s) % 700;
+			k += sprintf(b + k, rnd(s) & 1 ? "%x\r\n" : "%X;ext=\"v\"\r\n", n);
+			memset(b + k, 'c', n);
+			k += (int)n;
+			k += sprintf(b + k, "\r\n");
+		}
+		return k + sprintf(b + k, rnd(s) & 1 ? "0\r\n\r\n" : "0\r\nX-Trailer: t\r\n\r\n");
+	}
+	case 2:
+		return k + put(b + k, "Content-Length: %u\r\n\r\n", 0);
+	default: /* close-delimited (the last response only) */
+		k += sprintf(b + k, "\r\n");
+		memset(b + k, 'z', 321);
+		return k + 321;
+	}
+}
+
+static size_t requests(char *b, uint32_t *s)
+{
+	static const char *const methods[] = {"GET", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"};
+	size_t k = 0;
+	for (unsigned i = 1 + rnd(s) % 6; i > 0; i--) {
+		k += (size_t)sprintf(b + k, "%s /v1/p%u?q=%u HTTP/1.%u\r\nHost: h\r\n",
+				     methods[rnd(s) % 6], rnd(s) % 1000, rnd(s) % 10, rnd(s) & 1);
+		k += (size_t)headers(b + k, s);
+		k += (size_t)body(b + k, s, 0);
+	}
+	return k;
+}
+
+static size_t responses(char *b, uint32_t *s)
+{
+	static const unsigned codes[] = {200, 201, 204, 304, 404, 500, 100};
+	size_t k = 0;
+	for (unsigned i = 1 + rnd(s) % 6; i > 0; i--) {
+		unsigned code = codes[rnd(s) % 7];
+		k += (size_t)sprintf(b + k, "HTTP/1.1 %u Whatever Reason\r\n", code);
+		k += (size_t)headers(b + k, s);
+		if (code == 204 || code == 304 || code == 100)
+			k += (size_t)sprintf(b + k, "\r\n");
+		else
+			k += (size_t)body(b + k, s, i == 1);
+	}
+	return k;
+}
+
+static void compare(const struct view *a, const struct view *b, const char *buf)
+{
+	cr_assert_eq(a->n, b->n, "messages %u vs oracle %u in:\n%.400s", a->n, b->n, buf);
+	cr_assert_eq(a->done, b->done, "completed %u vs oracle %u", a->done, b->done);
+	for (unsigned i = 0; i < a->n; i++) {
+		cr_assert_str_eq(a->m[i].method, b->m[i].method, "message %u", i);
+		cr_assert_str_eq(a->m[i].url, b->m[i].url, "message %u", i);
+		cr_assert_eq(a->m[i].status, b->m[i].status, "message %u", i);
+		cr_assert_eq(a->m[i].body, b->m[i].body, "message %u body", i);
+	}
+}
+
+/* Many random streams of one kind: the framer and the oracle agree. */
+static void agree(enum http_kind kind, size_t (*gen)(char *, uint32_t *), uint32_t seed)
+{
+	static char buf[1 << 16];
+	size_t total = 0, msgs = 0;
+	for (int iter = 0; iter < 1500; iter++) {
+		struct view ours = {0}, theirs = {0};
+		size_t n = gen(buf, &seed);
+		total += n;
+		cr_assert_eq(oracle_parse(kind == HTTP_REQUEST, buf, n, &theirs), 0);
+		framer(kind, buf, n, &seed, &ours);
+		compare(&ours, &theirs, buf);
+		msgs += ours.done;
+	}
+	cr_assert_gt(msgs, 3000, "the streams really hold messages (%zu)", msgs);
+	cr_assert_gt(total, 1000000, "and bytes (%zu)", total);
+}
+
+Test(http_oracle, pipelined_requests_agree, .timeout = 60)
+{
+	agree(HTTP_REQUEST, requests, 2024);
+}
+
+Test(http_oracle, pipelined_responses_agree, .timeout = 60)
+{
+	agree(HTTP_RESPONSE, responses, 4048);
+}
