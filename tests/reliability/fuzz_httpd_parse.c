@@ -77,8 +77,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct strbuf out;
 	strbuf_init(&out);
 	int status = size >= 2 ? (int)(data[0] | (data[1] << 8)) % 1000 : 200;
-	CHECK(httpd_format_head(&out, status, "text/plain", size, size & 1, size & 2 ? "GET" : NULL) ==
-	      0);
+	CHECK(httpd_format_head(&out, status, "text/plain", size, size & 1, size & 2 ? "GET" : NULL,
+				size & 4 ? "1" : NULL) == 0);
 	CHECK(out.len >= 4 && memcmp(out.data + out.len - 4, "\r\n\r\n", 4) == 0);
 	CHECK(httpd_reason(status) != NULL);
 	strbuf_free(&out);
