@@ -5,6 +5,9 @@
  *                              write half a record into it and SIGKILL
  *                              itself: a producer dead between claim and
  *                              commit (exit status: killed by SIGKILL).
+ *   rel_writer RING burst N    offer N records as fast as it can, never
+ *                              waiting; prints "published P dropped D" (a
+ *                              full ring drops, and the ring counts it).
  *   rel_writer RING models N FIRST [PREFIX]
  *                              publish N records whose model names are
  *                              PREFIX<FIRST> .. PREFIX<FIRST+N-1> (distinct),
@@ -61,7 +64,7 @@ static void fill(struct tr_record *rec, int producer, uint16_t gen, const char *
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: rel_writer RING die N | rel_writer RING models N FIRST [PREFIX]\n");
+	fprintf(stderr, "usage: rel_writer RING die N | burst N | models N FIRST [PREFIX]\n");
 	return 2;
 }
 
@@ -99,6 +102,23 @@ int main(int argc, char **argv)
 		       (REC_SIZE - REC_CHECKSUM_FROM) / 2);
 		kill(getpid(), SIGKILL);
 		return 3; /* not reached */
+	}
+	if (strcmp(argv[2], "burst") == 0) {
+		unsigned long published = 0, dropped = 0;
+		fill(&rec, producer, gen, "burst");
+		for (unsigned long i = 0; i < n; i++) {
+			rc = ring_publish(&r, &rec);
+			if (rc == 0)
+				published++;
+			else if (rc == -ENOSPC)
+				dropped++;
+			else {
+				fprintf(stderr, "rel_writer: record %lu: %s\n", i, strerror(-rc));
+				return 1;
+			}
+		}
+		printf("published %lu dropped %lu\n", published, dropped);
+		return 0;
 	}
 	if (strcmp(argv[2], "models") == 0 && argc >= 5) {
 		unsigned long first = strtoul(argv[4], NULL, 10);
