@@ -172,8 +172,9 @@ void ring_config_default(struct ring_config *cfg);
 /*
  * Consumer: create the ring file at path, or adopt an existing one with the
  * same layout and capacity (a daemon restart keeps producers attached and
- * keeps counting). A file of another layout is marked retired (if it is
- * ours) and atomically replaced. Refuses a symlink (-RING_ENOTREG).
+ * keeps counting). A ring of another layout is marked retired and
+ * atomically replaced. Refuses a symlink (-RING_ENOTREG) and a file that
+ * is not a tokenring ring (-RING_EMAGIC): it never clobbers a foreign file.
  * Returns 0 or -errno / -RING_E*. Single caller; not thread-safe.
  */
 int ring_create(const char *path, const struct ring_config *cfg, struct ring *out);

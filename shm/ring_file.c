@@ -280,7 +280,13 @@ int ring_create(const char *path, const struct ring_config *cfg_in, struct ring 
 	if (fd == -RING_ENOTREG)
 		return fd;
 	if (fd >= 0) {
-		int err = ring_adopt(fd, &st, &cfg, out);
+		/* Never clobber a file that is not a tokenring ring at all (a
+		 * mistyped --ring): only rings of another layout are replaced. */
+		int err = st.st_size == 0 ? -RING_EMAGIC : ring_adopt(fd, &st, &cfg, out);
+		if (err == -RING_EMAGIC) {
+			close(fd);
+			return err;
+		}
 		if (err == 0) {
 			/* the configured mode and owner win over the old file's */
 			if (fchmod(fd, cfg.mode) != 0 ||
