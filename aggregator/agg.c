@@ -287,6 +287,7 @@ static void ingest_times(struct agg *a, struct series *s, const struct tr_record
 static void account(struct agg *a, struct series *s, const struct tr_record *rec)
 {
 	a->records++;
+	a->parse_errors += (rec->flags & REC_F_PARSE_ERROR) != 0;
 	struct series_stats *st = &s->st;
 	st->requests++;
 	unsigned cls = rec->status / 100;

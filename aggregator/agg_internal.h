@@ -57,6 +57,7 @@ struct agg {
 	struct hist_pool pool;
 	struct expo_scratch *x; /* mutable from const renderers */
 	uint64_t records;       /* ingested */
+	uint64_t parse_errors;  /* records flagged REC_F_PARSE_ERROR */
 };
 
 /* Sketch pool sizing: 4 sketches per series (duration and TTFT, cumulative

@@ -141,6 +141,8 @@ static const char *response_flags(const struct tr_record *rec)
 		return "UC"; /* connection closed before any response byte */
 	if (rec->flags & REC_F_CONN_CLOSED)
 		return "UPE"; /* closed mid-response */
+	if (rec->flags & REC_F_PARSE_ERROR)
+		return "DPE"; /* framing or body could not be parsed */
 	return "-";
 }
 
