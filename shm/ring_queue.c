@@ -12,7 +12,6 @@
  *  carries the ordering.
  */
 #include <errno.h>
-#include <stdbool.h>
 #include <string.h>
 
 #include "ring_internal.h"
@@ -88,16 +87,9 @@ int ring_publish(struct ring *r, const struct tr_record *rec)
 /* What the consumer does with the slot at head. */
 enum take {
 	TAKE_STOP,    /* nothing more now */
-	TAKE_AGAIN,   /* published meanwhile: look again */
+	TAKE_RECORD,  /* a valid record was copied out */
 	TAKE_DROPPED, /* the slot was consumed without a record (counted) */
 };
-
-static void ring_bump(_Atomic uint64_t *counter)
-{
-	/* single writer (the consumer): no RMW needed */
-	atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
-}
 
 /* A slot claimed but not published: wait skip_timeout_ns from the first
  * time it was seen stuck, then free it for the next lap. */
@@ -114,50 +106,52 @@ static enum take ring_take_stuck(struct ring *r, struct tr_record *slot, uint64_
 	uint64_t expect = h;
 	if (!atomic_compare_exchange_strong_explicit(ring_seq(slot), &expect, h + r->capacity,
 						     memory_order_acq_rel, memory_order_acquire))
-		return TAKE_AGAIN; /* published just now */
-	ring_bump(&r->hdr->skipped);
+		return TAKE_STOP; /* published just now: taken on the next call */
+	atomic_store_explicit(&r->hdr->skipped,
+			      atomic_load_explicit(&r->hdr->skipped, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
 	return TAKE_DROPPED;
 }
 
-/* The slot at head holds a published record: copy it out, free the slot,
- * verify the copy. Returns true if out holds a valid record. */
-static bool ring_take_published(struct ring *r, struct tr_record *slot, uint64_t h,
-				struct tr_record *out)
+static void ring_bump(_Atomic uint64_t *counter)
 {
+	/* single writer (the consumer): no RMW needed */
+	atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
+static enum take ring_take(struct ring *r, uint64_t h, struct tr_record *out, uint64_t now_ns)
+{
+	struct tr_record *slot = ring_slot(r, h);
+	/* acquire: pairs with the producer's publish (B) */
+	uint64_t seq = atomic_load_explicit(ring_seq(slot), memory_order_acquire);
+	if (seq == h) /* tail > h here, so claimed and not yet published */
+		return ring_take_stuck(r, slot, h, now_ns);
+	r->stuck_since_ns = 0;
+	if (seq != h + 1) {
+		/* neither claimed nor published for this lap: garbage. Free it. */
+		atomic_store_explicit(ring_seq(slot), h + r->capacity, memory_order_release);
+		ring_bump(&r->hdr->corrupt);
+		return TAKE_DROPPED;
+	}
 	memcpy(out, slot, REC_SIZE);
 	/* release: pairs with the next lap's producer acquire (A) */
 	atomic_store_explicit(ring_seq(slot), h + r->capacity, memory_order_release);
 	if (out->checksum != ring_record_checksum(out)) {
 		ring_bump(&r->hdr->corrupt);
-		return false;
+		return TAKE_DROPPED;
 	}
 	ring_bump(&r->hdr->consumed);
-	return true;
-}
-
-/* The slot at head is not published while tail > head: claimed and not yet
- * published (wait, then skip), or garbage (free it at once). */
-static enum take ring_take_other(struct ring *r, struct tr_record *slot, uint64_t h,
-				 uint64_t now_ns)
-{
-	uint64_t seq = atomic_load_explicit(ring_seq(slot), memory_order_acquire);
-	if (seq == h + 1)
-		return TAKE_AGAIN;
-	if (seq == h)
-		return ring_take_stuck(r, slot, h, now_ns);
-	r->stuck_since_ns = 0;
-	atomic_store_explicit(ring_seq(slot), h + r->capacity, memory_order_release);
-	ring_bump(&r->hdr->corrupt);
-	return TAKE_DROPPED;
+	return TAKE_RECORD;
 }
 
 /*
  * Repairs after a hostile or buggy writer; both are no-ops in a healthy ring.
  * A tail behind head, or more than capacity ahead of it, is impossible (a
  * claim needs the slot freed by the consumer, and head never passes tail):
- * producers would claim slots the consumer never reaches. Pull it back.
- * With the ring empty the slot at head must be free (seq == head); if
- * garbage overwrote it, producers would see "full" forever, so reset it.
+ * producers would claim slots the consumer never reaches. Pull it back. With the ring empty the slot at
+ * head must be free (seq == head); if garbage overwrote it, producers would
+ * see "full" forever, so reset it.
  */
 static uint64_t ring_repair(struct ring *r, uint64_t h, uint64_t tail)
 {
@@ -185,41 +179,29 @@ static uint64_t ring_repair(struct ring *r, uint64_t h, uint64_t tail)
 	return tail;
 }
 
-/*
- * The common case touches only the slots: a published slot (seq == h + 1)
- * implies a claim, so the consumer reads the producers' tail line only when
- * the slot at head is not published. Keeping off that line is what lets a
- * single producer's claim CAS stay in its own cache.
- */
 size_t ring_consume(struct ring *r, struct tr_record *out, size_t max, uint64_t now_ns)
 {
 	struct ring_header *hdr = r->hdr;
 	atomic_store_explicit(&hdr->heartbeat_ns, now_ns, memory_order_relaxed);
 	size_t n = 0;
 	uint64_t h = r->head;
+	uint64_t tail = ring_repair(r, h, atomic_load_explicit(&hdr->tail, memory_order_relaxed));
 	while (n < max) {
-		struct tr_record *slot = ring_slot(r, h);
-		/* acquire: pairs with the producer's publish (B) */
-		if (atomic_load_explicit(ring_seq(slot), memory_order_acquire) == h + 1) {
-			r->stuck_since_ns = 0;
-			n += ring_take_published(r, slot, h, &out[n]);
-			h++;
-			continue;
+		if ((int64_t)(tail - h) <= 0) {
+			tail = atomic_load_explicit(&hdr->tail, memory_order_relaxed);
+			if ((int64_t)(tail - h) <= 0)
+				break;
 		}
-		uint64_t tail = ring_repair(r, h, atomic_load_explicit(&hdr->tail,
-								       memory_order_relaxed));
-		if ((int64_t)(tail - h) <= 0)
-			break; /* empty */
-		enum take t = ring_take_other(r, slot, h, now_ns);
+		enum take t = ring_take(r, h, &out[n], now_ns);
 		if (t == TAKE_STOP)
 			break;
-		if (t == TAKE_DROPPED)
-			h++;
+		h++;
+		if (t == TAKE_RECORD)
+			n++;
 	}
-	if (h != r->head) {
-		r->head = h;
-		atomic_store_explicit(&hdr->head, h, memory_order_release);
-	}
+	r->head = h;
+	atomic_store_explicit(&hdr->head, h, memory_order_release);
+	ring_repair(r, h, atomic_load_explicit(&hdr->tail, memory_order_relaxed));
 	return n;
 }
 
