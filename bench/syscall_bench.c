@@ -2,7 +2,8 @@
  * syscall_bench.c - the small fixed costs the shim is measured against:
  * one bare system call, and write(2) of 1 byte to /dev/null, which is the
  * path a shimmed process takes for a non-socket fd (run it with and without
- * LD_PRELOAD=libtokenring.so: the difference is the passthrough cost).
+ * LD_PRELOAD=libtokenring.so: the difference is the passthrough cost), and
+ * a 1-byte write + read through a pipe (two passthrough calls).
  * Prints "name ns_per_call" lines: the median of 7 runs of N calls each.
  */
 #include <fcntl.h>
@@ -29,6 +30,7 @@ static int cmp(const void *a, const void *b)
 }
 
 static int devnull;
+static int pipefd[2];
 
 static void bare_syscall(long n)
 {
@@ -40,6 +42,16 @@ static void write_devnull(long n)
 {
 	for (long i = 0; i < n; i++)
 		if (write(devnull, "x", 1) != 1)
+			abort();
+}
+
+/* One write and one read of 1 byte through a pipe: the other non-socket
+ * passthrough path (shells, subprocess plumbing). */
+static void pipe_roundtrip(long n)
+{
+	char c;
+	for (long i = 0; i < n; i++)
+		if (write(pipefd[1], "x", 1) != 1 || read(pipefd[0], &c, 1) != 1)
 			abort();
 }
 
@@ -60,9 +72,10 @@ int main(int argc, char **argv)
 {
 	long n = (argc > 1 && strcmp(argv[1], "--quick") == 0) ? 200000 : 2000000;
 	devnull = open("/dev/null", O_WRONLY);
-	if (devnull < 0)
+	if (devnull < 0 || pipe(pipefd) != 0)
 		return 1;
 	printf("syscall %.2f\n", measure(bare_syscall, n));
 	printf("write_devnull %.2f\n", measure(write_devnull, n));
+	printf("pipe_write_read %.2f\n", measure(pipe_roundtrip, n / 2));
 	return 0;
 }
