@@ -147,18 +147,80 @@ static int bench_render(struct agg *a, unsigned runs, const char *label)
 	return 0;
 }
 
+/* --curve: batched ingest rate and /metrics render time against the number
+ * of live series (10 .. 100 k), default families. One line per size:
+ * "series ingest_mps render_ms render_mb" (medians of 3). */
+static int curve(void)
+{
+	static const unsigned sizes[] = {10, 100, 1000, 10000, 100000};
+	for (unsigned z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+		unsigned tuples = sizes[z];
+		unsigned n = tuples > RECORDS ? (tuples + BATCH - 1) / BATCH * BATCH : RECORDS;
+		struct tr_record *recs = malloc(n * sizeof(*recs));
+		uint8_t *ids = malloc(n);
+		const struct agg_identity **idp = malloc(BATCH * sizeof(*idp));
+		if (!recs || !ids || !idp)
+			return 1;
+		for (unsigned i = 0; i < n; i++)
+			make_record(&recs[i], &ids[i], i < tuples ? i : (unsigned)(rnd() % tuples));
+		struct agg_config cfg;
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.max_series = tuples;
+		cfg.label_max_values = tuples;
+		cfg.families = AGG_FAM_DEFAULT;
+		struct agg *a;
+		if (agg_create(&cfg, &a))
+			return 1;
+		double mrps[3], ms[3];
+		size_t bytes = 0;
+		for (unsigned r = 0; r < 4; r++) { /* run 0 warms: every tuple live */
+			uint64_t t0 = now_ns();
+			for (unsigned i = 0; i < n; i += BATCH) {
+				for (unsigned k = 0; k < BATCH; k++)
+					idp[k] = &idtab[ids[i + k]];
+				agg_ingest_batch(a, &recs[i], idp, BATCH);
+			}
+			if (r)
+				mrps[r - 1] = (double)n / ((double)(now_ns() - t0) / 1e9) / 1e6;
+		}
+		struct strbuf b;
+		strbuf_init(&b);
+		for (unsigned r = 0; r < 4; r++) { /* run 0 groups and escapes once */
+			strbuf_reset(&b);
+			uint64_t t0 = now_ns();
+			if (agg_render_metrics(a, NULL, &b))
+				return 1;
+			if (r)
+				ms[r - 1] = (double)(now_ns() - t0) / 1e6;
+		}
+		bytes = b.len;
+		qsort(mrps, 3, sizeof(double), cmp_double);
+		qsort(ms, 3, sizeof(double), cmp_double);
+		printf("%u %.2f %.3f %.2f %u\n", tuples, mrps[1], ms[1], (double)bytes / 1e6,
+		       agg_series(a));
+		strbuf_free(&b);
+		agg_destroy(a);
+		free(recs);
+		free(ids);
+		free(idp);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	for (unsigned w = 0; w < WORKLOADS; w++) {
+		snprintf(idtab[w].workload, sizeof(idtab[w].workload), "workload-%03u", w);
+		strcpy(idtab[w].namespace_, "default");
+	}
+	if (argc > 1 && strcmp(argv[1], "--curve") == 0)
+		return curve();
 	unsigned runs = argc > 1 ? (unsigned)atoi(argv[1]) : 7;
 	if (runs < 1 || runs > 64)
 		runs = 7;
 	_Static_assert(RECORDS % BATCH == 0, "whole batches");
 	struct tr_record *recs = malloc(RECORDS * sizeof(*recs));
 	uint8_t *ids = malloc(RECORDS * sizeof(*ids));
-	for (unsigned w = 0; w < WORKLOADS; w++) {
-		snprintf(idtab[w].workload, sizeof(idtab[w].workload), "workload-%03u", w);
-		strcpy(idtab[w].namespace_, "default");
-	}
 	if (!recs || !ids)
 		return 1;
 	for (unsigned i = 0; i < RECORDS; i++)

@@ -176,6 +176,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--size", type=int, default=0,
                     help="response body bytes (padded chat completion); 0 = small fixed body")
+    ap.add_argument("--sse", action="store_true",
+                    help="with --size: an SSE stream of that size instead of one JSON body")
     ap.add_argument("--modes", help="comma-separated subset of the modes")
     ap.add_argument("--json", action="store_true", help="print raw results as JSON")
     ap.add_argument("--json-out", help="also write the raw results as JSON to this file")
@@ -188,7 +190,12 @@ def main():
     tmp = tempfile.mkdtemp(prefix="tokenring-bench-")
     stack = Stack(args, tmp)
     path = "/v1/chat/completions"
-    if args.size:
+    if args.size and args.sse:
+        path = "/sse/%d.txt" % args.size
+        os.makedirs(os.path.join(stack.static, "sse"), exist_ok=True)
+        with open(os.path.join(stack.static, "sse", "%d.txt" % args.size), "w") as f:
+            f.write(nginx.sized_sse(args.size))
+    elif args.size:
         path = "/size/%d.json" % args.size
         with open(os.path.join(stack.static, "size", "%d.json" % args.size), "w") as f:
             f.write(nginx.sized_body(args.size))
@@ -210,7 +217,8 @@ def main():
         return
     base50 = statistics.median(r["p50"] for r in res["no shim"])
     base_cpu = statistics.median(r["cpu_us"] for r in res["no shim"])
-    proxy_added = statistics.median(r["p50"] for r in res["nginx proxy hop"]) - base50
+    proxy_added = (statistics.median(r["p50"] for r in res["nginx proxy hop"]) - base50
+                   if "nginx proxy hop" in res else float("nan"))
     print("wrk -t1 -c1 keep-alive POST %s over loopback, %gs x %d repeats; "
           "median (min-max)\n" % (path, args.duration, args.repeats))
     print("| mode | req/s | p50 µs | p99 µs | CPU µs/req (all processes) | added p50 µs | "

@@ -219,19 +219,40 @@ class Harness:
         sizes = (1024, 65536) if self.quick else (1024, 16384, 131072, 1048576)
         rows = []
         for size in sizes:
-            res = json.loads(sh([PY, os.path.join(ROOT, "bench", "http_bench.py"), "--json",
-                                 "--shim", self.shim, "--daemon", self.daemon,
-                                 "--modes", "no shim,shim in client", "--size", str(size),
-                                 "--duration", "1" if self.quick else "3",
-                                 "--repeats", "1" if self.quick else "3"]))
-            med = lambda m, k: sorted(r[k] for r in res[m])[len(res[m]) // 2]
-            rows.append((size, med("shim in client", "cpu_us") - med("no shim", "cpu_us"),
-                         med("shim in client", "p50") - med("no shim", "p50")))
+            row = [size]
+            for sse in (False, True):
+                res = json.loads(sh([PY, os.path.join(ROOT, "bench", "http_bench.py"), "--json",
+                                     "--shim", self.shim, "--daemon", self.daemon,
+                                     "--modes", "no shim,shim in client", "--size", str(size),
+                                     "--duration", "1" if self.quick else "3",
+                                     "--repeats", "1" if self.quick else "3"] +
+                                    (["--sse"] if sse else [])))
+                med = lambda m, k: sorted(r[k] for r in res[m])[len(res[m]) // 2]
+                row += [med("shim in client", "cpu_us") - med("no shim", "cpu_us"),
+                        med("shim in client", "p50") - med("no shim", "p50")]
+            rows.append(tuple(row))
         self.add("## Curve: added cost vs response size (shim in client)", "",
-                 "| response bytes | added CPU us/req | added p50 us |", "|---|---|---|")
-        self.add(*["| %d | %.2f | %+.2f |" % r for r in rows])
-        self.add("", self.plot("sizes", [(s, c, c, c) for s, c, _ in rows],
-                               "response bytes", "added CPU us/request", logx=True), "")
+                 "| response bytes | JSON: added CPU us/req | JSON: added p50 us | "
+                 "SSE stream: added CPU us/req | SSE stream: added p50 us |",
+                 "|---|---|---|---|---|")
+        self.add(*["| %d | %.2f | %+.2f | %.2f | %+.2f |" % r for r in rows])
+        self.add("", "SSE bodies are ~280-byte chat chunk events served whole by nginx, so "
+                 "this is the parsing cost per byte of a stream, not its pacing.", "")
+        self.add("", self.plot("sizes", [(r[0], r[1], r[1], r[1]) for r in rows],
+                               "response bytes", "added CPU us/request (JSON)", logx=True), "")
+
+    def curve_series(self):
+        agg = self.bin("bench", "agg_bench")
+        if not os.path.exists(agg) or self.quick:
+            return
+        rows = [l.split() for l in sh([agg, "--curve"]).splitlines()]
+        self.add("## Curve: daemon vs live series (default families, one core)", "",
+                 "| live series | batched ingest M records/s | /metrics render ms | "
+                 "/metrics MB |", "|---|---|---|---|")
+        self.add(*["| %s | %s | %s | %s |" % (r[0], r[1], r[2], r[3]) for r in rows])
+        self.add("", self.plot("series", [(float(r[0]), float(r[2]), float(r[2]), float(r[2]))
+                                          for r in rows],
+                               "live series", "/metrics render ms", logx=True), "")
 
     def plot(self, name, rows, xlabel, ylabel, logx=False):
         if not shutil.which("gnuplot"):
@@ -276,7 +297,7 @@ def main():
     h = Harness(args.quick, args.build, args.out)
     h.machine()
     for step in (h.limits, h.ring, h.daemon_core, h.scan, h.memory, h.http, h.curve_producers,
-                 h.curve_sizes, h.curve_bursts):
+                 h.curve_sizes, h.curve_series, h.curve_bursts):
         print("bench: %s" % step.__name__, file=sys.stderr, flush=True)
         step()
     path = h.write()

@@ -30,6 +30,25 @@ def sized_body(size):
     return head + ("word " * (pad // 5 + 1))[:pad] + tail
 
 
+def sized_sse(size):
+    """An SSE chat completion stream of about `size` bytes: ~280-byte chunk
+    events, a usage event, then [DONE] (served with Content-Length: nginx
+    sends files whole, so this measures parsing, not network pacing)."""
+    out, n = [], 0
+    i = 0
+    while n < max(size - 400, 0):
+        ev = ('data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1,'
+              '"model":"bench-model","system_fingerprint":"fp","choices":[{"index":0,'
+              '"delta":{"content":" tok%d"},"logprobs":null,"finish_reason":null}]}\n\n' % i)
+        out.append(ev)
+        n += len(ev)
+        i += 1
+    out.append('data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","model":'
+               '"bench-model","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":%d,'
+               '"total_tokens":%d}}\n\ndata: [DONE]\n\n' % (i, 12 + i))
+    return "".join(out)
+
+
 def upstream(dir, port, static_dir):
     """Answers any POST with CHAT_BODY; /size/N.json serves a padded file."""
     return _HEAD.format(dir=dir, name="upstream") + """  access_log off;
@@ -38,6 +57,11 @@ def upstream(dir, port, static_dir):
     location /size/ {{
       root {static};
       default_type application/json;
+      error_page 405 =200 $uri;
+    }}
+    location /sse/ {{
+      root {static};
+      default_type text/event-stream;
       error_page 405 =200 $uri;
     }}
     location / {{
