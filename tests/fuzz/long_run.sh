@@ -13,7 +13,7 @@ declare -A seeds=(
   [fuzz_ring]=tests/shm/fuzz_ring_corpus
   [fuzz_httpd_parse]=tests/reliability/fuzz_httpd_parse_corpus
   [fuzz_config]=tests/reliability/fuzz_config_corpus
-  [fuzz_core]=tests/aggregator/fuzz_core_corpus)
+  [fuzz_core]=tests/aggregator/test_fuzz_core_corpus)
 run_one() { # target binary
   local t=$1 bin=$2
   mkdir -p "$work/$t"
