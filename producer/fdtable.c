@@ -359,8 +359,12 @@ static bool active(void)
 	return mode == SHIM_MODE_ACTIVE;
 }
 
-/* The slot for fd, try-locked, classifying the fd first if needed. */
-static struct fd_slot *lookup_locked(int fd)
+/* The slot for fd, try-locked, classifying the fd first if needed. A raw
+ * caller (bytes of the socket itself) never gets a TLS slot: its plaintext
+ * comes from the TLS hooks. The check is made on the entry this call then
+ * locks, not on an earlier load: a TLS hook may install the slot between
+ * the two (the lost-connection race tls_fdtable_stress found). */
+static struct fd_slot *lookup_locked(int fd, bool raw)
 {
 	_Atomic uint64_t *t;
 	uint64_t e;
@@ -371,7 +375,7 @@ static struct fd_slot *lookup_locked(int fd)
 	e = atomic_load_explicit(&t[fd], memory_order_acquire);
 	if (entry_code(e) == FDT_UNKNOWN)
 		e = classify(fd);
-	if (entry_code(e) < FDT_SLOT0)
+	if (entry_code(e) < FDT_SLOT0 || (raw && tls_entry(e)))
 		return NULL;
 	return slot_acquire(e);
 }
@@ -389,10 +393,11 @@ void fdt_feed(int fd, enum conn_dir dir, const struct iovec *iov, size_t iovcnt,
 
 	/* Ciphertext of a TLS session: its plaintext comes from the TLS hooks.
 	 * Checked without the slot's try-lock, so a thread reading the socket
-	 * never contends with one feeding the session's plaintext. */
+	 * never contends with one feeding the session's plaintext (and again,
+	 * on the entry it locks, in lookup_locked). */
 	if (SHIM_UNLIKELY(fdt_tls_slot(fd)))
 		return;
-	s = lookup_locked(fd);
+	s = lookup_locked(fd, true);
 	if (s == NULL)
 		goto out;
 	if (SHIM_UNLIKELY(atomic_load_explicit(&s->state, memory_order_relaxed) &
@@ -440,10 +445,10 @@ out:
 	errno = saved_errno;
 }
 
-void fdt_lose(int fd)
+void fdt_lose(int fd, bool raw)
 {
 	int saved_errno = errno;
-	struct fd_slot *s = lookup_locked(fd);
+	struct fd_slot *s = lookup_locked(fd, raw);
 	if (s != NULL) {
 		atomic_fetch_or_explicit(&s->state, SLOT_F_DESYNC, memory_order_relaxed);
 		slot_release(s);
@@ -454,7 +459,7 @@ void fdt_lose(int fd)
 void fdt_peer_closed(int fd, bool eof)
 {
 	int saved_errno = errno;
-	struct fd_slot *s = lookup_locked(fd);
+	struct fd_slot *s = lookup_locked(fd, false);
 	if (s != NULL) {
 		/* EOF ends a close-delimited response for a client; a server
 		 * seeing EOF may be reading a half-closed request and still

@@ -83,7 +83,7 @@ static inline void done_recv_buf(int fd, const void *buf, size_t len, int flags,
 		return;
 	if (SHIM_UNLIKELY(flags & MSG_TRUNC)) {
 		if (r > 0 && fdt_maybe_tracked(fd))
-			fdt_lose(fd);
+			fdt_lose(fd, true);
 		return;
 	}
 	done_buf(fd, CONN_DIR_IN, buf, len, r);
@@ -178,7 +178,7 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		return r;
 	if (SHIM_UNLIKELY(flags & MSG_TRUNC)) {
 		if (r > 0 && fdt_maybe_tracked(fd))
-			fdt_lose(fd);
+			fdt_lose(fd, true);
 		return r;
 	}
 	done_iov(fd, CONN_DIR_IN, r >= 0 ? msg->msg_iov : NULL, r >= 0 ? msg->msg_iovlen : 0, r);
@@ -194,7 +194,7 @@ EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
 	if (r <= 0 || (flags & MSG_PEEK) || !fdt_maybe_tracked(fd))
 		return r;
 	if (SHIM_UNLIKELY(flags & MSG_TRUNC)) {
-		fdt_lose(fd);
+		fdt_lose(fd, true);
 		return r;
 	}
 	feed_mmsg(fd, CONN_DIR_IN, vec, r);

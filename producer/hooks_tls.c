@@ -166,7 +166,7 @@ static void lost(const void *session)
 	struct tls_map_ent *m = tls_map_find(session);
 	int fd = m ? atomic_load_explicit(&m->fd, memory_order_relaxed) : -1;
 	if (fd >= 0)
-		fdt_lose(fd);
+		fdt_lose(fd, false);
 	else if (m != NULL) { /* detached: its exchanges end, cut short */
 		fdt_tls_detached_end(atomic_load_explicit(&m->entry, memory_order_relaxed),
 				     false, true);

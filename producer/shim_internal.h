@@ -208,9 +208,11 @@ static inline bool fdt_maybe_tracked(int fd)
 void fdt_feed(int fd, enum conn_dir dir, const struct iovec *iov, size_t iovcnt,
 	      size_t total);
 
-/* Bytes consumed that the app never saw (MSG_TRUNC on TCP): the stream
- * position is lost, so parsing of this connection stops. */
-void fdt_lose(int fd);
+/* Bytes consumed that the app never saw (MSG_TRUNC on TCP; a TLS send
+ * GnuTLS resumed unseen): the stream position is lost, so parsing of this
+ * connection stops. raw: the bytes were the socket's own (a raw hook), so a
+ * TLS slot, fed plaintext by the TLS hooks, is left alone. */
+void fdt_lose(int fd, bool raw);
 
 /* The peer is gone (EOF as client, ECONNRESET, EPIPE): finish exchanges. */
 void fdt_peer_closed(int fd, bool eof);

@@ -71,7 +71,9 @@ def free_port():
     return port
 
 
-def wait_for(pred, timeout=10.0, step=0.05, what="condition"):
+# Generous deadlines everywhere: they only bound how long a real failure
+# takes to report. No assertion here depends on how fast the machine is.
+def wait_for(pred, timeout=60.0, step=0.05, what="condition"):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         v = pred()
@@ -112,7 +114,7 @@ class Daemon:
     def get(self, path, method="GET"):
         req = urllib.request.Request(self.url(path), method=method)
         try:
-            with urllib.request.urlopen(req, timeout=5) as r:
+            with urllib.request.urlopen(req, timeout=60) as r:
                 return r.status, dict(r.headers), r.read().decode()
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), e.read().decode()
@@ -137,7 +139,7 @@ class Daemon:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
-            rc = self.proc.wait(timeout=10)
+            rc = self.proc.wait(timeout=60)
         finally:
             self.err.close()
         err = self.stderr()
@@ -152,7 +154,7 @@ class Daemon:
         self.err.close()
 
 
-def raw_exchange(port, data, read_until_close=True, timeout=3.0):
+def raw_exchange(port, data, read_until_close=True, timeout=30.0):
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     s.sendall(data)
     chunks = []
@@ -315,7 +317,7 @@ class TestSummaryLog(DaemonTestCase):
         log = os.path.join(self.tmp, "summary.log")
         d = self.start("--summary-log", log, "--summary-interval", "1")
         d.write(TestMetrics.SPECS)
-        wait_for(lambda: os.path.exists(log) and os.path.getsize(log) > 0, timeout=5,
+        wait_for(lambda: os.path.exists(log) and os.path.getsize(log) > 0,
                  what="the first summary lines")
         time.sleep(1.2)  # an interval without traffic writes nothing
         d.write([{"model": "gpt-4o", "status": 503, "count": 4}])
@@ -341,7 +343,7 @@ class TestSummaryLog(DaemonTestCase):
         d.write([{"model": "m", "request_id": "r", "count": 300}])
         time.sleep(1.1)
         d.signal(signal.SIGTERM)
-        out, _ = d.proc.communicate(timeout=10)
+        out, _ = d.proc.communicate(timeout=60)
         self.assertEqual(d.stop(), 0)
         lines = [json.loads(l) for l in out.decode().splitlines()]
         access = [l["request_id"] for l in lines if "request_id" in l]
@@ -491,7 +493,7 @@ class TestHttp(DaemonTestCase):
     def test_keep_alive_and_pipelining(self):
         d = self.start()
         d.write([{"model": "m", "count": 2}])
-        s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+        s = socket.create_connection(("127.0.0.1", d.port), timeout=60)
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         (head1, body1), = read_responses(s, 1)
         self.assertTrue(head1.startswith("HTTP/1.1 200"))
@@ -506,28 +508,30 @@ class TestHttp(DaemonTestCase):
         self.assertEqual(s.recv(10), b"")  # closed after Connection: close
         s.close()
 
-    def test_slow_and_idle_clients_do_not_block_others(self):
+    def test_a_slow_client_is_cut_off_at_its_deadline(self):
         d = self.start("--http-timeout-ms", "1000", "--max-connections", "16")
         t0 = time.monotonic()
-        slow = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+        slow = socket.create_connection(("127.0.0.1", d.port), timeout=60)
         slow.sendall(b"GET /metrics HTTP/1.1\r\nX-Slow: ")  # never finishes its head
         self.assertEqual(d.get("/healthz")[0], 200)  # served meanwhile
-        slow.settimeout(3)
         self.assertEqual(slow.recv(100), b"")  # cut off at its deadline
-        self.assertGreaterEqual(time.monotonic() - t0, 1.0)
+        self.assertGreaterEqual(time.monotonic() - t0, 1.0)  # not before it
         slow.close()
         h = json.loads(d.get("/healthz")[2])
         self.assertEqual(h["http"]["timeouts"], 1)
-        # More idle sockets than slots: the least recently active are
-        # evicted, and a real client is still served at once.
-        idle = [socket.create_connection(("127.0.0.1", d.port), timeout=5) for _ in range(40)]
-        t1 = time.monotonic()
+        self.assertEqual(d.stop(), 0)
+
+    def test_idle_clients_are_evicted_for_a_real_one(self):
+        # A deadline no test run reaches: the only way the last client can
+        # be served while every slot holds an idle socket is an eviction.
+        d = self.start("--http-timeout-ms", "3600000", "--max-connections", "16")
+        idle = [socket.create_connection(("127.0.0.1", d.port), timeout=60) for _ in range(40)]
         self.assertEqual(d.get("/healthz")[0], 200)
-        self.assertLess(time.monotonic() - t1, 1.0)  # not after an idle timeout
         for s in idle:
             s.close()
         h = json.loads(d.get("/healthz")[2])
         self.assertGreaterEqual(h["http"]["evicted"], 40 + 1 - 16)
+        self.assertEqual(h["http"]["timeouts"], 0)
         self.assertEqual(h["http"]["rejected"], 0)
         self.assertEqual(d.stop(), 0)
 
@@ -537,14 +541,14 @@ class TestHttp(DaemonTestCase):
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         n = min(10000, hard - 200)
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        d = self.start()  # default --max-connections 1024
+        # Default --max-connections 1024; a deadline no run reaches, so
+        # serving the last client proves eviction, not an idle timeout.
+        d = self.start("--http-timeout-ms", "3600000")
         idle = []
         try:
             for _ in range(n):
-                idle.append(socket.create_connection(("127.0.0.1", d.port), timeout=5))
-            t0 = time.monotonic()
+                idle.append(socket.create_connection(("127.0.0.1", d.port), timeout=60))
             self.assertEqual(d.get("/healthz")[0], 200)
-            self.assertLess(time.monotonic() - t0, 2.0)
         finally:
             for s in idle:
                 s.close()
@@ -554,7 +558,7 @@ class TestHttp(DaemonTestCase):
         self.assertGreaterEqual(http["evicted"] + http["rejected"], n - 1024)
         self.assertGreaterEqual(http["accepted"], 1024)
         # A 1 MB header: 431, and the reply survives the unread rest.
-        s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+        s = socket.create_connection(("127.0.0.1", d.port), timeout=60)
         try:
             s.sendall(b"GET /metrics HTTP/1.1\r\nX-Huge: " + b"h" * (1 << 20) + b"\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):
@@ -580,12 +584,9 @@ class TestHttp(DaemonTestCase):
             s.connect(("127.0.0.1", d.port))
             s.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
             slow.append(s)
-        status, headers = None, {}
-        for _ in range(100):  # until the daemon has taken all eight
-            status, headers, body = d.get("/metrics")
-            if status == 503:
-                break
-            time.sleep(0.02)
+        # Until the daemon has taken all eight (however long that takes).
+        status, headers, _ = wait_for(lambda: (lambda r: r if r[0] == 503 else None)(
+            d.get("/metrics")), step=0.02, what="a 503 while eight scrapes are held")
         self.assertEqual(status, 503)
         self.assertEqual(headers["Retry-After"], "1")
         self.assertEqual(d.get("/healthz")[0], 200)  # health checks are never capped
@@ -714,7 +715,7 @@ class TestLogs(DaemonTestCase):
         time.sleep(1.2)  # the retry delay
         d.write([{"model": "kept", "count": 3}])
         wait_for(lambda: os.path.exists(log) and
-                 len(open(log).read().splitlines()) == 5, timeout=5, what="5 lines")
+                 len(open(log).read().splitlines()) == 5, what="5 lines")
         self.assertEqual(d.stop(), 0)
         # Lines gathered while the file could not be opened were kept
         # (bounded by LOGFILE_MAX_PENDING) and written once it could.
@@ -763,7 +764,11 @@ class TestFullDisk(DaemonTestCase):
         # Leave two pages: the 50-line batch (~40 KB) is cut by a short
         # write, then fails with ENOSPC.
         os.truncate(filler, os.path.getsize(filler) - 8192)
+        # Stopped while the 50 records go in, so one drain takes them all
+        # and they go out as one gathered write, whatever the scheduler does.
+        d.signal(signal.SIGSTOP)
         d.write([{"model": "m", "request_id": "lost", "count": 50}])
+        d.signal(signal.SIGCONT)
         wait_for(lambda: "No space left on device" in d.stderr(), what="the error line")
         s = parse_metrics(d.metrics())
         self.assertEqual(sum_by(s, "tokenring_requests_total", "model"),
@@ -961,7 +966,7 @@ class TestPrometheus(DaemonTestCase):
         if t is not None:
             params["time"] = "%.3f" % t
         url = "http://127.0.0.1:%d/api/v1/query?%s" % (port, urllib.parse.urlencode(params))
-        with urllib.request.urlopen(url, timeout=5) as r:
+        with urllib.request.urlopen(url, timeout=60) as r:
             doc = json.loads(r.read())
         self.assertEqual(doc["status"], "success", doc)
         return doc["data"]["result"]
@@ -1002,12 +1007,12 @@ class TestPrometheus(DaemonTestCase):
                 return len(q('up == 1')) == 2
             except (urllib.error.URLError, ConnectionError):
                 return None
-        wait_for(ready, timeout=30, step=0.25, what="Prometheus to scrape tokenringd")
+        wait_for(ready, timeout=120, step=0.25, what="Prometheus to scrape tokenringd")
         wait_for(lambda: q("count_over_time(tokenring_requests_total[1m])"),
-                 timeout=10, what="samples")
+                 what="samples")
 
         wait_for(lambda: len(q("count by (job) (tokenring_requests_total)")) == 2,
-                 timeout=10, what="samples from both jobs")
+                 what="samples from both jobs")
         for job in ("tokenringd", "envoy-style"):  # /metrics and /stats/prometheus
             by_model = {r["metric"]["model"]: float(r["value"][1]) for r in
                         q('sum by (model) (tokenring_requests_total{job="%s"})' % job)}
@@ -1039,7 +1044,7 @@ class TestPrometheus(DaemonTestCase):
         # samples it stored.
         d.write([{"model": "gpt-4o", "status": 200, "count": 30, "duration_ms": 100}])
         sel = 'tokenring_requests_total{job="tokenringd",model="gpt-4o",response_code="200"}'
-        wait_for(lambda: [r for r in q("%s == 36" % sel)], timeout=10, what="the new total")
+        wait_for(lambda: [r for r in q("%s == 36" % sel)], what="the new total")
         time.sleep(2.2)
         t = round(time.time(), 3)
         (rate,) = q("rate(%s[20s])" % sel, t)
