@@ -74,6 +74,7 @@ struct agg_self {
 	uint64_t access_log_errors;  /* failed or short writes (ENOSPC, ...) */
 	uint64_t access_log_dropped; /* lines not written because of errors */
 	uint64_t scrapes;
+	uint64_t records_unknown_kind; /* ring entries of a kind not known here */
 	double start_time_seconds; /* unix time the daemon started */
 	const char *version;
 };

@@ -61,6 +61,7 @@ struct daemon {
 	uint64_t next_summary_ns;
 	uint64_t start_realtime_ns;
 	uint64_t records; /* ingested since start */
+	uint64_t records_unknown_kind; /* ring entries of a kind this daemon does not know */
 	bool reload_pending; /* SIGHUP seen; waiting for earlier lines to be written */
 	uint64_t reload_deadline_ns;
 	uint64_t reloads;

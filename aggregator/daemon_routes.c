@@ -27,6 +27,7 @@ static void fill_self(const struct daemon *d, struct agg_self *self)
 	self->access_log_errors = d->access_log.errors;
 	self->access_log_dropped = d->access_log.dropped;
 	self->scrapes = d->scrapes;
+	self->records_unknown_kind = d->records_unknown_kind;
 	self->start_time_seconds = (double)d->start_realtime_ns / 1e9;
 	self->version = TOKENRING_VERSION;
 }

@@ -94,6 +94,11 @@ int expo_self(const struct agg *a, const struct agg_self *self, struct strbuf *b
 		rc = one(b, "tokenring_series_max", "Bound on label tuples (--max-series).",
 			 "gauge", NULL, a->cfg.max_series);
 	if (!rc)
+		rc = one(b, "tokenring_ring_records_unknown_kind_total",
+			 "Ring entries of a kind this daemon does not know (a newer shim): "
+			 "counted and skipped.",
+			 "counter", NULL, self->records_unknown_kind);
+	if (!rc)
 		rc = one(b, "tokenring_parse_errors_total",
 			 "Records whose HTTP framing or body the shim could not parse (counted, "
 			 "passed through untouched).",

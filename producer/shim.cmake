@@ -1,5 +1,5 @@
 # libtokenring.so: the LD_PRELOAD shim. The interposition layer (this
-# file's sources) + the HTTP/LLM parser (tokenring_parse, parse.cmake) +
+# file's sources) + the connection tracker (tokenring_conn, conn.cmake) over proto/ +
 # the ring (tokenring_shm), linked into one library that depends on libc
 # alone and exports only the interposed calls (libtokenring.map).
 # The identity rules as a unit-testable object of their own.
@@ -8,8 +8,8 @@ target_include_directories(tokenring_identity PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(tokenring_identity PRIVATE tokenring_warnings)
 set_target_properties(tokenring_identity PROPERTIES C_VISIBILITY_PRESET hidden)
 
-if(NOT TARGET tokenring_parse)
-  message(STATUS "libtokenring: tokenring_parse not in this tree yet, shim not built")
+if(NOT TARGET tokenring_conn)
+  message(STATUS "libtokenring: tokenring_conn not in this tree yet, shim not built")
   return()
 endif()
 
@@ -21,7 +21,7 @@ add_library(tokenring_shim_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/shim_ring.c
   ${CMAKE_CURRENT_LIST_DIR}/fdtable.c)
 target_include_directories(tokenring_shim_core PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(tokenring_shim_core PUBLIC tokenring_identity tokenring_parse tokenring_shm
+target_link_libraries(tokenring_shim_core PUBLIC tokenring_identity tokenring_conn tokenring_shm
   PRIVATE tokenring_warnings)
 set_target_properties(tokenring_shim_core PROPERTIES C_VISIBILITY_PRESET hidden)
 target_compile_options(tokenring_shim_core PRIVATE -O2 -fno-plt)

@@ -67,6 +67,16 @@ enum rec_operation {
 	REC_OP_COUNT
 };
 
+/* What a ring entry is. Every entry is one REC_SIZE slot with the same
+ * control line (seq, checksum); `kind` says how the rest is laid out. A
+ * consumer that meets a kind it does not know counts it and skips it, so a
+ * new kind never breaks an older daemon's accounting. Kinds other than
+ * EXCHANGE define their layout in a header of their own in shm/. */
+enum rec_kind {
+	REC_KIND_EXCHANGE = 0, /* struct tr_record: one request/response exchange */
+	REC_KIND_COUNT
+};
+
 /* Whether token usage is known, and if not, why. Tokens are never guessed:
  * every status but AVAILABLE leaves the token fields at 0. */
 enum rec_usage {
@@ -138,7 +148,8 @@ struct tr_record {
 	uint8_t operation;    /* enum rec_operation */
 	uint8_t usage_status; /* enum rec_usage */
 	uint16_t producer_gen; /* generation of the producer table entry */
-	uint16_t reserved0;
+	uint8_t kind;          /* enum rec_kind; REC_KIND_EXCHANGE for this layout */
+	uint8_t reserved0;
 	uint8_t trace_id[REC_TRACE_ID_LEN];
 	/* line 2.. strings */
 	char method[REC_METHOD_LEN];
@@ -162,6 +173,7 @@ _Static_assert(offsetof(struct tr_record, seq) == 0, "seq first");
 _Static_assert(offsetof(struct tr_record, checksum) == 8, "checksum layout");
 _Static_assert(offsetof(struct tr_record, start_ns) == 16, "checksum range");
 _Static_assert(offsetof(struct tr_record, pid) == 64, "line 1 layout");
+_Static_assert(offsetof(struct tr_record, kind) == 110, "kind layout");
 _Static_assert(offsetof(struct tr_record, trace_id) == 112, "trace_id layout");
 _Static_assert(offsetof(struct tr_record, method) == 128, "string area layout");
 _Static_assert(offsetof(struct tr_record, request_id) == 176, "request_id layout");
@@ -174,6 +186,7 @@ const char *rec_reporter_name(unsigned v);
 const char *rec_provider_name(unsigned v);  /* "openai", "anthropic", ... */
 const char *rec_operation_name(unsigned v); /* gen_ai.operation.name values */
 const char *rec_usage_name(unsigned v);     /* "available", "not_requested", ... */
+const char *rec_kind_name(unsigned v);      /* "exchange", ... */
 
 /*
  * Copy src into a fixed field of cap bytes, always NUL-terminated. If src

@@ -38,7 +38,7 @@
 #include "record.h"
 
 #define RING_MAGIC 0x474e4952454b4f54ull /* "TOKERING" little-endian */
-#define RING_VERSION 1u                  /* bump on any layout change */
+#define RING_VERSION 2u                  /* bump on any layout change (2: rec.kind) */
 #define RING_DEFAULT_PATH "/dev/shm/tokenring"
 #define RING_DEFAULT_CAPACITY 65536u
 #define RING_DEFAULT_MODE 0660

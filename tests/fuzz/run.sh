@@ -11,11 +11,11 @@ work=${2:-$root/build/fuzz}
 cc=${CLANG:-clang}
 command -v "$cc" >/dev/null || { echo "run.sh: $cc not found" >&2; exit 77; }
 mkdir -p "$work"
-srcs=(producer/http.c producer/llm_json.c producer/llm_keys.c producer/llm_req.c
-      producer/llm_resp.c producer/llm_sse.c producer/llm_route.c producer/conn.c
+srcs=(proto/http.c proto/llm_json.c proto/llm_keys.c proto/llm_req.c
+      proto/llm_resp.c proto/llm_sse.c proto/llm_route.c producer/conn.c
       producer/conn_hdr.c producer/conn_id.c producer/conn_emit.c shm/record.c)
 flags=(-std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
-       -fno-sanitize-recover=all -I"$root/producer" -I"$root/shm")
+       -fno-sanitize-recover=all -I"$root/proto" -I"$root/producer" -I"$root/shm")
 declare -A dict=([http]=http.dict [llm]=json.dict [conn]=http.dict)
 for t in http llm conn; do
   (cd "$root" && "$cc" "${flags[@]}" "tests/fuzz/fuzz_$t.c" "${srcs[@]}" -o "$work/fuzz_$t")

@@ -1,13 +1,13 @@
-# Unit tests of the parsing half of the producer (tokenring_parse): the
+# Unit tests of proto/ and the connection tracker (tokenring_conn): the
 # corpus replays, framer and extractor edge cases, garbage input, and the
 # cJSON differential oracle. Fuzz targets live in tests/fuzz.
 set(_pt ${CMAKE_CURRENT_LIST_DIR})
 add_library(tokenring_parse_testsupport STATIC ${_pt}/test_support.c)
-target_link_libraries(tokenring_parse_testsupport PUBLIC tokenring_parse tokenring_shm
+target_link_libraries(tokenring_parse_testsupport PUBLIC tokenring_conn tokenring_shm
   PRIVATE tokenring_warnings)
 foreach(t corpus conn garbage llm_json llm_route llm_shape)
   add_executable(test_${t} ${_pt}/test_${t}.c)
-  target_link_libraries(test_${t} PRIVATE tokenring_parse_testsupport tokenring_parse
+  target_link_libraries(test_${t} PRIVATE tokenring_parse_testsupport tokenring_conn
     tokenring_shm tokenring_warnings PkgConfig::CRITERION PkgConfig::CJSON)
   target_compile_definitions(test_${t} PRIVATE CORPUS_DIR="${_pt}/corpus")
   add_test(NAME parse_${t} COMMAND test_${t})
@@ -21,7 +21,7 @@ find_path(HTTP_PARSER_INCLUDE http_parser.h)
 if(HTTP_PARSER_LIB AND HTTP_PARSER_INCLUDE)
   add_executable(test_http_oracle ${_pt}/test_http_oracle.c ${_pt}/test_http_oracle_lib.c)
   target_include_directories(test_http_oracle PRIVATE ${HTTP_PARSER_INCLUDE})
-  target_link_libraries(test_http_oracle PRIVATE tokenring_parse_testsupport tokenring_parse
+  target_link_libraries(test_http_oracle PRIVATE tokenring_parse_testsupport tokenring_conn
     tokenring_shm tokenring_warnings PkgConfig::CRITERION ${HTTP_PARSER_LIB})
   add_test(NAME parse_http_oracle COMMAND test_http_oracle)
   set_tests_properties(parse_http_oracle PROPERTIES LABELS "unit")
