@@ -48,32 +48,45 @@ int agg_parse_families(const char *list, uint32_t *out, size_t *bad_at)
 	return 0;
 }
 
-/* Labels the families that carry header labels (tokenring, kgateway) or
- * their extra labels use; a header label must not shadow one. */
+/* Every label name some family, the summary or the self-metrics writes
+ * (a header label beside one would make a scrape carry the name twice, which
+ * invalidates it), and label names the exposition reserves. */
 static const char *const reserved_labels[] = {
-	"reporter", "source_workload", "source_namespace", "destination_service",
-	"provider", "model",           "response_code",    "le",
-	"status",   "label",           "llm",              NULL,
+	"reporter", "source_workload", "source_namespace", "source_workload_namespace",
+	"destination_service", "provider", "model", "response_code", "request_protocol",
+	"le", "quantile", "status", "label", "reason", "version", "llm", "token_type",
+	"error_type", "server_address", "family", NULL,
 };
+/* Prefixes of families' label names (gen_ai_*, llmproxy_*). */
+static const char *const reserved_prefixes[] = {"gen_ai_", "llmproxy_", NULL};
 
-static bool valid_label_name(const char *n)
+const char *agg_label_name_check(const char *name, size_t n)
 {
-	size_t len = strnlen(n, AGG_LABEL_NAME_LEN);
-	if (len == 0 || len == AGG_LABEL_NAME_LEN)
-		return false;
-	if (n[0] == '_' && n[1] == '_')
-		return false; /* reserved by Prometheus */
-	for (size_t i = 0; i < len; i++) {
-		char c = n[i];
+	if (n == 0 || n >= AGG_LABEL_NAME_LEN)
+		return "must be 1 to 31 bytes long";
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
 			  (i > 0 && c >= '0' && c <= '9');
 		if (!ok)
-			return false;
+			return "must match [a-zA-Z_][a-zA-Z0-9_]*";
 	}
+	if (n >= 2 && name[0] == '_' && name[1] == '_')
+		return "must not start with __ (reserved by Prometheus)";
+	char buf[AGG_LABEL_NAME_LEN];
+	memcpy(buf, name, n);
+	buf[n] = 0;
 	for (unsigned i = 0; reserved_labels[i]; i++)
-		if (strcmp(n, reserved_labels[i]) == 0)
-			return false;
-	return !alog_field_reserved(n) && !summary_field_reserved(n);
+		if (strcmp(buf, reserved_labels[i]) == 0)
+			return "is a built-in label";
+	for (unsigned i = 0; reserved_prefixes[i]; i++)
+		if (strncmp(buf, reserved_prefixes[i], strlen(reserved_prefixes[i])) == 0)
+			return "uses a built-in label prefix (gen_ai_, llmproxy_)";
+	if (alog_field_reserved(buf))
+		return "is an access log field";
+	if (summary_field_reserved(buf))
+		return "is a summary key";
+	return NULL;
 }
 
 static int groups_init(struct expo_groups *x, uint32_t slots)
@@ -137,7 +150,8 @@ int agg_create(const struct agg_config *cfg, struct agg **out)
 	for (unsigned i = 0; i < REC_LABELS; i++) {
 		if (!cfg->label_names[i][0])
 			continue;
-		if (!valid_label_name(cfg->label_names[i]))
+		const char *n = cfg->label_names[i];
+		if (agg_label_name_check(n, strnlen(n, AGG_LABEL_NAME_LEN)))
 			return -EINVAL;
 		for (unsigned j = 0; j < i; j++)
 			if (strcmp(cfg->label_names[i], cfg->label_names[j]) == 0)
