@@ -118,16 +118,18 @@ int esc_json(struct strbuf *b, const char *s, size_t n)
 	return 0;
 }
 
-/* Word-at-a-time test: a byte of w is a quote, a backslash, a control byte
- * (NUL included) or >= 0x80. Exact where it says no; a yes is re-checked
- * byte by byte. */
+/* Word-at-a-time test: the bytes of w that are a quote, a backslash, a
+ * control byte (NUL included) or >= 0x80 get their high bit set in the
+ * result. Bytes above the first such byte may be flagged falsely (a borrow
+ * runs upwards), but the lowest flagged byte is always the first special
+ * one, which is all the caller uses. */
 #define ESC_ONES 0x0101010101010101ull
 #define ESC_HIGH 0x8080808080808080ull
-static inline bool word_special(uint64_t w)
+static inline uint64_t word_special(uint64_t w)
 {
 	uint64_t q = w ^ (ESC_ONES * '"'), bs = w ^ (ESC_ONES * '\\');
 	uint64_t lt = (w - ESC_ONES * 0x20) & ~w;
-	return ((lt | ((q - ESC_ONES) & ~q) | ((bs - ESC_ONES) & ~bs) | w) & ESC_HIGH) != 0;
+	return (lt | ((q - ESC_ONES) & ~q) | ((bs - ESC_ONES) & ~bs) | w) & ESC_HIGH;
 }
 
 static char *json_byte(char *p, unsigned char c)
@@ -158,12 +160,17 @@ char *esc_json_put(char *p, const char *str, size_t n)
 		if (i + 8 <= n) {
 			uint64_t w;
 			memcpy(&w, s + i, 8);
-			if (!word_special(w)) {
-				memcpy(p, &w, 8);
+			uint64_t m = word_special(w);
+			/* copy the whole word; keep the bytes before the first special */
+			memcpy(p, &w, 8);
+			if (!m) {
 				p += 8;
 				i += 8;
 				continue;
 			}
+			size_t clean = (size_t)__builtin_ctzll(m) >> 3;
+			p += clean;
+			i += clean;
 		}
 		unsigned char c = s[i];
 		if (c == 0)
