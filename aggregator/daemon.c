@@ -58,6 +58,7 @@ static void resolve_identity(const struct ring *r, const struct tr_record *rec,
 			     struct agg_identity *id)
 {
 	const struct ring_producer *p = ring_producer_lookup(r, rec->producer, rec->producer_gen);
+	memset(id, 0, sizeof *id); /* whole: the core's tuple cache compares all bytes */
 	if (p) {
 		copy_bounded(id->workload, sizeof id->workload, p->workload, sizeof p->workload);
 		copy_bounded(id->namespace_, sizeof id->namespace_, p->namespace_,
