@@ -124,6 +124,7 @@ static void scratch_free(struct expo_scratch *x)
 		groups_free(&x->grp[i]);
 	free(x->hptr);
 	strbuf_free(&x->line);
+	expo_native_free(x);
 }
 
 int agg_create(const struct agg_config *cfg, struct agg **out)

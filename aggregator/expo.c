@@ -412,6 +412,9 @@ int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, siz
 		uint64_t count = series_buckets_count(acc, store->n);
 		if (count == 0)
 			continue;
+		int rc = expo_native_capture(a, g, off, sum_digits);
+		if (rc)
+			return rc;
 		/* cumulative over the stored boundaries */
 		uint64_t cum[HIST_MAX_UNION + 1];
 		uint64_t run = 0;
@@ -421,7 +424,7 @@ int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, siz
 		struct line_parts l;
 		parts(&l, x, g, name, "_bucket", extra);
 		strbuf_reset(line);
-		int rc = strbuf_reserve(line, parts_len(&l) + EXPO_SLACK);
+		rc = strbuf_reserve(line, parts_len(&l) + EXPO_SLACK);
 		if (rc)
 			return rc;
 		line->len = (size_t)(raw_prefix(line->data, &l, true) - line->data);
