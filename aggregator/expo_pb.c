@@ -79,6 +79,28 @@ static bool sketches_of(size_t off, unsigned sum_digits, size_t *q, size_t *iv)
 	return false;
 }
 
+/* Spans: runs of buckets from a non-empty one at j, ending after the last
+ * non-empty bucket before more than EXPO_PB_GAP empty ones. */
+static uint32_t span_end(const struct hist_dist *d, uint32_t j)
+{
+	uint32_t end = j + 1, zeros = 0;
+	for (uint32_t k = j + 1; k < d->n; k++) {
+		zeros = d->counts[k] ? 0 : zeros + 1;
+		if (zeros > EXPO_PB_GAP)
+			break;
+		if (d->counts[k])
+			end = k + 1;
+	}
+	return end;
+}
+
+static uint32_t next_start(const struct hist_dist *d, uint32_t j)
+{
+	while (j < d->n && d->counts[j] == 0)
+		j++;
+	return j;
+}
+
 /* Native fields of a Histogram for d: schema, zero bucket, spans, deltas. */
 static int expo_native_fields(struct strbuf *b, const struct hist_dist *d)
 {
@@ -87,17 +109,9 @@ static int expo_native_fields(struct strbuf *b, const struct hist_dist *d)
 		rc = pb_double(b, H_ZERO_THRESHOLD, HIST_ZERO_THRESHOLD);
 	if (!rc)
 		rc = pb_uint(b, H_ZERO_COUNT, d->zero);
-	/* spans: runs of buckets, split where more than EXPO_PB_GAP are empty */
 	int32_t prev_end = 0; /* index after the previous span */
 	for (uint32_t j = 0; !rc && j < d->n;) {
-		uint32_t end = j + 1, zeros = 0;
-		for (uint32_t k = j + 1; k < d->n; k++) {
-			zeros = d->counts[k] ? 0 : zeros + 1;
-			if (zeros > EXPO_PB_GAP)
-				break;
-			if (d->counts[k])
-				end = k + 1;
-		}
+		uint32_t end = span_end(d, j);
 		int32_t idx = d->first + (int32_t)j;
 		size_t at = pb_open(b, H_POS_SPAN);
 		rc = pb_sint(b, SPAN_OFFSET, j == 0 ? idx : idx - prev_end);
@@ -106,9 +120,7 @@ static int expo_native_fields(struct strbuf *b, const struct hist_dist *d)
 		if (!rc)
 			rc = pb_close(b, at);
 		prev_end = d->first + (int32_t)end;
-		j = end;
-		while (j < d->n && d->counts[j] == 0)
-			j++;
+		j = next_start(d, end);
 	}
 	if (rc || d->n == 0)
 		return rc;
@@ -116,21 +128,12 @@ static int expo_native_fields(struct strbuf *b, const struct hist_dist *d)
 	size_t at = pb_open(b, H_POS_DELTA);
 	uint64_t last = 0;
 	for (uint32_t j = 0; !rc && j < d->n;) {
-		uint32_t end = j + 1, zeros = 0;
-		for (uint32_t k = j + 1; k < d->n; k++) {
-			zeros = d->counts[k] ? 0 : zeros + 1;
-			if (zeros > EXPO_PB_GAP)
-				break;
-			if (d->counts[k])
-				end = k + 1;
-		}
+		uint32_t end = span_end(d, j);
 		for (uint32_t k = j; !rc && k < end; k++) {
 			rc = pb_varint(b, pb_zigzag((int64_t)(d->counts[k] - last)));
 			last = d->counts[k];
 		}
-		j = end;
-		while (j < d->n && d->counts[j] == 0)
-			j++;
+		j = next_start(d, end);
 	}
 	return rc ? rc : pb_close(b, at);
 }
