@@ -104,38 +104,34 @@ static uint32_t next_start(const struct hist_dist *d, uint32_t j)
 /* Native fields of a Histogram for d: schema, zero bucket, spans, deltas. */
 static int expo_native_fields(struct strbuf *b, const struct hist_dist *d)
 {
-	int rc = pb_sint(b, H_SCHEMA, d->schema);
-	if (!rc)
-		rc = pb_double(b, H_ZERO_THRESHOLD, HIST_ZERO_THRESHOLD);
-	if (!rc)
-		rc = pb_uint(b, H_ZERO_COUNT, d->zero);
+	pb_sint(b, H_SCHEMA, d->schema);
+	pb_double(b, H_ZERO_THRESHOLD, HIST_ZERO_THRESHOLD);
+	pb_uint(b, H_ZERO_COUNT, d->zero);
 	int32_t prev_end = 0; /* index after the previous span */
-	for (uint32_t j = 0; !rc && j < d->n;) {
+	for (uint32_t j = 0; j < d->n;) {
 		uint32_t end = span_end(d, j);
 		int32_t idx = d->first + (int32_t)j;
 		size_t at = pb_open(b, H_POS_SPAN);
-		rc = pb_sint(b, SPAN_OFFSET, j == 0 ? idx : idx - prev_end);
-		if (!rc)
-			rc = pb_uint(b, SPAN_LENGTH, end - j);
-		if (!rc)
-			rc = pb_close(b, at);
+		pb_sint(b, SPAN_OFFSET, j == 0 ? idx : idx - prev_end);
+		pb_uint(b, SPAN_LENGTH, end - j);
+		pb_close(b, at);
 		prev_end = d->first + (int32_t)end;
 		j = next_start(d, end);
 	}
-	if (rc || d->n == 0)
-		return rc;
+	if (d->n == 0)
+		return strbuf_error(b);
 	/* deltas over the same buckets, packed */
 	size_t at = pb_open(b, H_POS_DELTA);
 	uint64_t last = 0;
-	for (uint32_t j = 0; !rc && j < d->n;) {
+	for (uint32_t j = 0; j < d->n;) {
 		uint32_t end = span_end(d, j);
-		for (uint32_t k = j; !rc && k < end; k++) {
-			rc = pb_varint(b, pb_zigzag((int64_t)(d->counts[k] - last)));
+		for (uint32_t k = j; k < end; k++) {
+			pb_varint(b, pb_zigzag((int64_t)(d->counts[k] - last)));
 			last = d->counts[k];
 		}
 		j = next_start(d, end);
 	}
-	return rc ? rc : pb_close(b, at);
+	return pb_close(b, at);
 }
 
 int expo_native_capture(const struct agg *a, uint32_t g, size_t off, unsigned sum_digits)
@@ -145,10 +141,9 @@ int expo_native_capture(const struct agg *a, uint32_t g, size_t off, unsigned su
 		return 0;
 	size_t at = n->parts.len;
 	uint32_t len = 0;
-	int rc = strbuf_append(&n->parts, &len, sizeof(len));
 	size_t q, iv;
-	if (rc || !sketches_of(off, sum_digits, &q, &iv))
-		return rc;
+	if (strbuf_append(&n->parts, &len, sizeof(len)) || !sketches_of(off, sum_digits, &q, &iv))
+		return strbuf_error(&n->parts);
 	const struct expo_groups *x = a->x->cur;
 	const struct hist **hp = a->x->hptr;
 	unsigned m = 0;
@@ -159,10 +154,11 @@ int expo_native_capture(const struct agg *a, uint32_t g, size_t off, unsigned su
 	}
 	hist_dist_n(hp, m, &a->pool, &n->dist);
 	hist_dist_downscale(&n->dist, HIST_SCALE - (int32_t)a->cfg.native_coarsen);
-	rc = expo_native_fields(&n->parts, &n->dist);
+	if (expo_native_fields(&n->parts, &n->dist))
+		return strbuf_error(&n->parts);
 	len = (uint32_t)(n->parts.len - at - sizeof(len));
 	memcpy(n->parts.data + at, &len, sizeof(len));
-	return rc;
+	return 0;
 }
 
 /* ---- transcoding our own text exposition ---- */
@@ -198,8 +194,7 @@ static int labels_pb(struct strbuf *out, struct strbuf *esc, const char **p, con
 	if (s >= end || *s != '{')
 		return 0;
 	s++;
-	int rc = 0;
-	while (!rc && s < end && *s != '}') {
+	while (s < end && *s != '}') {
 		const char *eq = memchr(s, '=', (size_t)(end - s));
 		if (!eq || eq + 1 >= end || eq[1] != '"')
 			return -EINVAL;
@@ -207,31 +202,31 @@ static int labels_pb(struct strbuf *out, struct strbuf *esc, const char **p, con
 		size_t nlen = (size_t)(eq - s);
 		strbuf_reset(esc);
 		s = eq + 2;
-		while (!rc && s < end && *s != '"') {
+		while (s < end && *s != '"') {
 			char c = *s++;
 			if (c == '\\' && s < end) {
 				c = *s++;
 				if (c == 'n')
 					c = '\n';
 			}
-			rc = strbuf_append(esc, &c, 1);
+			strbuf_append(esc, &c, 1);
 		}
 		if (s >= end)
 			return -EINVAL;
 		s++; /* closing quote */
 		if (s < end && *s == ',')
 			s++;
-		if (rc || (strlen(skip) == nlen && memcmp(name, skip, nlen) == 0))
+		if (strbuf_error(esc))
+			return strbuf_fail(out, strbuf_error(esc));
+		if (strlen(skip) == nlen && memcmp(name, skip, nlen) == 0)
 			continue;
 		size_t at = pb_open(out, M_LABEL);
-		rc = pb_bytes(out, LP_NAME, name, nlen);
-		if (!rc)
-			rc = pb_bytes(out, LP_VALUE, esc->data ? esc->data : "", esc->len);
-		if (!rc)
-			rc = pb_close(out, at);
+		pb_bytes(out, LP_NAME, name, nlen);
+		pb_bytes(out, LP_VALUE, esc->data ? esc->data : "", esc->len);
+		pb_close(out, at);
 	}
 	*p = s < end ? s + 1 : s;
-	return rc;
+	return strbuf_error(out);
 }
 
 /* The value after the labels: " 123\n". */
@@ -269,17 +264,18 @@ static int open_family(struct strbuf *out, struct family *f)
 	if (f->frame != SIZE_MAX)
 		return 0;
 	f->frame = pb_open_frame(out);
-	int rc = pb_bytes(out, MF_NAME, f->name, f->nlen);
-	if (!rc && f->hlen)
-		rc = pb_bytes(out, MF_HELP, f->help, f->hlen);
-	return rc ? rc : pb_uint(out, MF_TYPE, (uint64_t)f->type);
+	pb_bytes(out, MF_NAME, f->name, f->nlen);
+	if (f->hlen)
+		pb_bytes(out, MF_HELP, f->help, f->hlen);
+	return pb_uint(out, MF_TYPE, (uint64_t)f->type);
 }
 
 static int close_family(struct strbuf *out, struct family *f)
 {
-	int rc = f->frame == SIZE_MAX ? 0 : pb_close(out, f->frame);
+	if (f->frame != SIZE_MAX)
+		pb_close(out, f->frame);
 	f->frame = SIZE_MAX;
-	return rc;
+	return strbuf_error(out);
 }
 
 static int type_of(const char *t, size_t n)
@@ -306,33 +302,25 @@ struct pb_hist {
 static int hist_finish(struct strbuf *out, struct expo_native *n, size_t *part_at,
 		       struct pb_hist *h, uint64_t count, bool classic)
 {
-	int rc = pb_uint(out, H_COUNT, count);
-	if (!rc)
-		rc = pb_double(out, H_SUM, h->sum);
+	pb_uint(out, H_COUNT, count);
+	pb_double(out, H_SUM, h->sum);
 	uint32_t plen = 0;
-	if (*part_at + sizeof(plen) <= n->parts.len)
-		memcpy(&plen, n->parts.data + *part_at, sizeof(plen));
-	else
-		rc = rc ? rc : -EINVAL; /* a histogram the capture did not see: a bug */
-	if (!rc && (classic || plen == 0)) {
-		for (unsigned k = 0; !rc && k < h->nb; k++) {
+	if (*part_at + sizeof(plen) > n->parts.len)
+		return strbuf_fail(out, -EINVAL); /* a histogram the capture did not see: a bug */
+	memcpy(&plen, n->parts.data + *part_at, sizeof(plen));
+	if (classic || plen == 0) {
+		for (unsigned k = 0; k < h->nb; k++) {
 			size_t at = pb_open(out, H_BUCKET);
-			rc = pb_uint(out, B_CUMULATIVE, h->cum[k]);
-			if (!rc)
-				rc = pb_double(out, B_UPPER, h->le[k]);
-			if (!rc)
-				rc = pb_close(out, at);
+			pb_uint(out, B_CUMULATIVE, h->cum[k]);
+			pb_double(out, B_UPPER, h->le[k]);
+			pb_close(out, at);
 		}
 	}
-	if (!rc && plen)
-		rc = strbuf_append(out, n->parts.data + *part_at + sizeof(plen), plen);
+	strbuf_append(out, n->parts.data + *part_at + sizeof(plen), plen);
 	*part_at += sizeof(plen) + plen;
-	if (!rc)
-		rc = pb_close(out, h->hist);
-	if (!rc)
-		rc = pb_close(out, h->metric);
+	pb_close(out, h->hist);
 	h->open = false;
-	return rc;
+	return pb_close(out, h->metric);
 }
 
 static bool has_suffix_at(const char *line, size_t len, const struct family *f, const char *sfx)
@@ -349,10 +337,9 @@ static int transcode(struct expo_native *n, struct strbuf *out, bool classic)
 	size_t len, part_at = 0;
 	struct family f = {.frame = SIZE_MAX};
 	struct pb_hist h = {.open = false};
-	int rc = 0;
-	while (!rc && next_line(&p, end, &line, &len)) {
+	while (!strbuf_error(out) && next_line(&p, end, &line, &len)) {
 		if (len >= 7 && memcmp(line, "# HELP ", 7) == 0) {
-			rc = close_family(out, &f);
+			close_family(out, &f);
 			const char *nm = line + 7, *sp = memchr(nm, ' ', len - 7);
 			f.name = nm;
 			f.nlen = sp ? (size_t)(sp - nm) : len - 7;
@@ -369,32 +356,27 @@ static int transcode(struct expo_native *n, struct strbuf *out, bool classic)
 		}
 		if (len == 0 || line[0] == '#')
 			continue;
-		rc = open_family(out, &f);
+		open_family(out, &f);
 		const char *ls = line + f.nlen, *le = line + len;
 		if (f.type != T_HISTOGRAM) {
 			while (ls < le && *ls != '{' && *ls != ' ')
 				ls++;
 			size_t at = pb_open(out, MF_METRIC);
-			if (!rc)
-				rc = labels_pb(out, &n->esc, &ls, le, "");
+			labels_pb(out, &n->esc, &ls, le, "");
 			unsigned field = f.type == T_COUNTER ? M_COUNTER
 					 : f.type == T_GAUGE ? M_GAUGE
 							     : M_UNTYPED;
 			size_t v = pb_open(out, field);
-			if (!rc)
-				rc = pb_double(out, VALUE, value_of(ls, le));
-			if (!rc)
-				rc = pb_close(out, v);
-			if (!rc)
-				rc = pb_close(out, at);
+			pb_double(out, VALUE, value_of(ls, le));
+			pb_close(out, v);
+			pb_close(out, at);
 			continue;
 		}
 		if (has_suffix_at(line, len, &f, "_bucket")) {
 			if (!h.open) {
 				h.metric = pb_open(out, MF_METRIC);
 				ls = line + f.nlen + 7;
-				if (!rc)
-					rc = labels_pb(out, &n->esc, &ls, le, "le");
+				labels_pb(out, &n->esc, &ls, le, "le");
 				h.hist = pb_open(out, M_HISTOGRAM);
 				h.nb = 0;
 				h.open = true;
@@ -408,12 +390,10 @@ static int transcode(struct expo_native *n, struct strbuf *out, bool classic)
 			h.sum = value_of(value_at(line, len, f.nlen + 4), le);
 		} else if (has_suffix_at(line, len, &f, "_count") && h.open) {
 			uint64_t count = (uint64_t)value_of(value_at(line, len, f.nlen + 6), le);
-			rc = hist_finish(out, n, &part_at, &h, count, classic);
+			hist_finish(out, n, &part_at, &h, count, classic);
 		}
 	}
-	if (!rc)
-		rc = close_family(out, &f);
-	return rc;
+	return close_family(out, &f);
 }
 
 int agg_render_protobuf(const struct agg *a, const struct agg_self *self, struct strbuf *out)
@@ -430,5 +410,9 @@ int agg_render_protobuf(const struct agg *a, const struct agg_self *self, struct
 	n->capture = true;
 	int rc = agg_render_metrics(a, self, &n->text);
 	n->capture = false;
-	return rc ? rc : transcode(n, out, a->cfg.native_classic);
+	if (rc)
+		return rc;
+	size_t mark = out->len;
+	transcode(n, out, a->cfg.native_classic);
+	return strbuf_settle(out, mark);
 }

@@ -32,8 +32,8 @@ int pb_key(struct strbuf *b, unsigned field, unsigned wire_type)
 
 int pb_uint(struct strbuf *b, unsigned field, uint64_t v)
 {
-	int rc = pb_key(b, field, PB_VARINT);
-	return rc ? rc : pb_varint(b, v);
+	pb_key(b, field, PB_VARINT);
+	return pb_varint(b, v);
 }
 
 int pb_sint(struct strbuf *b, unsigned field, int64_t v)
@@ -53,22 +53,21 @@ int pb_double(struct strbuf *b, unsigned field, double v)
 {
 	uint64_t bits;
 	memcpy(&bits, &v, sizeof(bits));
-	int rc = pb_key(b, field, PB_I64);
-	return rc ? rc : le64(b, bits);
+	pb_key(b, field, PB_I64);
+	return le64(b, bits);
 }
 
 int pb_fixed64(struct strbuf *b, unsigned field, uint64_t v)
 {
-	int rc = pb_key(b, field, PB_I64);
-	return rc ? rc : le64(b, v);
+	pb_key(b, field, PB_I64);
+	return le64(b, v);
 }
 
 int pb_bytes(struct strbuf *b, unsigned field, const void *p, size_t n)
 {
-	int rc = pb_key(b, field, PB_LEN);
-	if (!rc)
-		rc = pb_varint(b, n);
-	return rc ? rc : strbuf_append(b, p, n);
+	pb_key(b, field, PB_LEN);
+	pb_varint(b, n);
+	return strbuf_append(b, p, n);
 }
 
 int pb_str(struct strbuf *b, unsigned field, const char *s)
@@ -76,12 +75,9 @@ int pb_str(struct strbuf *b, unsigned field, const char *s)
 	return pb_bytes(b, field, s, strlen(s));
 }
 
-/* pb_open and pb_close mark an error by leaving the offset past the end,
- * so one check in pb_close reports a failed key write. */
 size_t pb_open(struct strbuf *b, unsigned field)
 {
-	if (pb_key(b, field, PB_LEN))
-		return SIZE_MAX;
+	pb_key(b, field, PB_LEN);
 	return b->len;
 }
 
@@ -92,8 +88,8 @@ size_t pb_open_frame(struct strbuf *b)
 
 int pb_close(struct strbuf *b, size_t at)
 {
-	if (at > b->len)
-		return -ENOMEM; /* pb_open could not write the key */
+	if (strbuf_error(b) || at > b->len)
+		return strbuf_fail(b, -ENOMEM);
 	size_t n = b->len - at;
 	char tmp[PB_VARINT_MAX];
 	size_t k = varint_enc(tmp, n);

@@ -11,7 +11,8 @@
  * length is measured and its varint inserted in front (a memmove of the
  * message, once per nesting level).
  *
- * Every call appends to a strbuf and returns 0 or -ENOMEM.
+ * Every call appends to a strbuf and returns its sticky error (strbuf.h):
+ * a writer checks strbuf_error() once at the end.
  */
 #ifndef TOKENRING_PB_H
 #define TOKENRING_PB_H
