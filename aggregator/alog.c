@@ -180,6 +180,12 @@ static inline __attribute__((always_inline)) char *put_u64(char *p, uint64_t v)
 			p = put2(p, hi);
 		return put2(p, lo);
 	}
+	if (v < 100000) { /* ports, bytes of typical exchanges */
+		unsigned u = (unsigned)v;
+		*p++ = (char)('0' + u / 10000);
+		p = put2(p, u / 100 % 100);
+		return put2(p, u % 100);
+	}
 	unsigned n = ndigits(v);
 	char *end = p + n;
 	while (v >= 100) {
@@ -282,7 +288,7 @@ static char *put_trace(char *p, const struct tr_record *rec)
 }
 
 /* An untrusted bounded string, escaped; "-" when empty. */
-static char *put_str(char *p, const char *s, size_t cap)
+static inline __attribute__((always_inline)) char *put_str(char *p, const char *s, size_t cap)
 {
 	if (cap == 0 || s[0] == 0)
 		return put(p, "-", 1);

@@ -118,20 +118,6 @@ int esc_json(struct strbuf *b, const char *s, size_t n)
 	return 0;
 }
 
-/* Word-at-a-time test: the bytes of w that are a quote, a backslash, a
- * control byte (NUL included) or >= 0x80 get their high bit set in the
- * result. Bytes above the first such byte may be flagged falsely (a borrow
- * runs upwards), but the lowest flagged byte is always the first special
- * one, which is all the caller uses. */
-#define ESC_ONES 0x0101010101010101ull
-#define ESC_HIGH 0x8080808080808080ull
-static inline uint64_t word_special(uint64_t w)
-{
-	uint64_t q = w ^ (ESC_ONES * '"'), bs = w ^ (ESC_ONES * '\\');
-	uint64_t lt = (w - ESC_ONES * 0x20) & ~w;
-	return (lt | ((q - ESC_ONES) & ~q) | ((bs - ESC_ONES) & ~bs) | w) & ESC_HIGH;
-}
-
 static char *json_byte(char *p, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -152,77 +138,21 @@ static char *json_byte(char *p, unsigned char c)
 	return p + 6;
 }
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-/* The same test on 16 bytes: one bit per special byte (x86-64 has SSE2). A
- * signed compare puts bytes >= 0x80 below 0x20 too. */
-static inline unsigned vec_special(__m128i v)
-{
-	__m128i ctl = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
-	__m128i q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
-	__m128i bs = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
-	return (unsigned)_mm_movemask_epi8(_mm_or_si128(ctl, _mm_or_si128(q, bs)));
-}
-#endif
-
-char *esc_json_put(char *p, const char *str, size_t n)
+size_t esc_json_char(char *p, const char *str, size_t n, size_t *used)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-	while (i < n) {
-#if defined(__SSE2__)
-		if (i + 16 <= n) {
-			__m128i v = _mm_loadu_si128((const __m128i *)(s + i));
-			unsigned m = vec_special(v);
-			_mm_storeu_si128((__m128i *)p, v);
-			if (!m) {
-				p += 16;
-				i += 16;
-				continue;
-			}
-			size_t clean = (size_t)__builtin_ctz(m);
-			p += clean;
-			i += clean;
-		} else
-#endif
-		if (i + 8 <= n) {
-			uint64_t w;
-			memcpy(&w, s + i, 8);
-			uint64_t m = word_special(w);
-			/* copy the whole word; keep the bytes before the first special */
-			memcpy(p, &w, 8);
-			if (!m) {
-				p += 8;
-				i += 8;
-				continue;
-			}
-			size_t clean = (size_t)__builtin_ctzll(m) >> 3;
-			p += clean;
-			i += clean;
-		}
-		unsigned char c = s[i];
-		if (c == 0)
-			break;
-		if (c < 0x80 && !json_needs[c]) {
-			*p++ = (char)c;
-			i++;
-		} else if (c < 0x80) {
-			p = json_byte(p, c);
-			i++;
-		} else {
-			size_t len = esc_utf8_char(s + i, n - i);
-			if (len == 0) {
-				memcpy(p, "\\ufffd", 6);
-				p += 6;
-				i++;
-			} else {
-				memcpy(p, s + i, len);
-				p += len;
-				i += len;
-			}
-		}
+	unsigned char c = s[0];
+	*used = 1;
+	if (c < 0x80)
+		return json_needs[c] ? (size_t)(json_byte(p, c) - p) : (*p = (char)c, 1);
+	size_t len = esc_utf8_char(s, n);
+	if (len == 0) {
+		memcpy(p, "\\ufffd", 6);
+		return 6;
 	}
-	return p;
+	memcpy(p, s, len);
+	*used = len;
+	return len;
 }
 
 static const unsigned char utf8_needs[128]; /* all zero: ASCII passes */
