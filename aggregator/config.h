@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "agg.h"
+#include "otlp.h"
 #include "ring.h"
 
 #define DCFG_DEFAULT_LISTEN "0.0.0.0:9464"
@@ -70,6 +71,7 @@ struct dcfg {
 	char label_headers[REC_LABELS][RING_LABEL_HEADER_LEN]; /* header names, "" = unused */
 	char config_file[PATH_MAX]; /* "" = none */
 	struct agg_config agg;      /* max_series, families, label names, prices */
+	struct otlp_flags otlp;     /* --otlp-*: OTLP push (otlp.h) */
 };
 
 /* Defaults for everything (the values documented in --help). */

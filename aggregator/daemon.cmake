@@ -2,12 +2,15 @@
 # signals (daemon.h), on top of the aggregation core (core.cmake). Built
 # once the core library exists; until then there is nothing to link.
 if(TARGET tokenring_core)
+  find_package(ZLIB REQUIRED)
+  find_package(Threads REQUIRED)
   add_library(tokenringd_lib STATIC
-    config.c loop.c httpd_parse.c httpd.c logfile.c daemon.c daemon_routes.c)
+    config.c loop.c httpd_parse.c httpd.c logfile.c daemon.c daemon_routes.c
+    otlp_export.c)
   target_include_directories(tokenringd_lib PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
   target_compile_definitions(tokenringd_lib PUBLIC TOKENRING_VERSION="${PROJECT_VERSION}")
   target_link_libraries(tokenringd_lib
-    PUBLIC tokenring_core tokenring_shm PkgConfig::URING PkgConfig::CJSON m
+    PUBLIC tokenring_core tokenring_shm PkgConfig::URING PkgConfig::CJSON m ZLIB::ZLIB Threads::Threads
     PRIVATE tokenring_warnings)
 
   add_executable(tokenringd main.c)
