@@ -42,7 +42,7 @@ static const char *const fields[] = {
 	"request_completion_tokens", "total_tokens", "response_model", "provider",
 	"operation", "streaming", "time_to_first_token", "reporter", "source_workload",
 	"source_namespace", "usage_status", "cached_tokens", "cache_creation_tokens",
-	"reasoning_tokens", "chunks", NULL,
+	"reasoning_tokens", "chunks", "content_encoding", "request_content_encoding", NULL,
 };
 
 bool alog_field_reserved(const char *name)
@@ -146,6 +146,13 @@ static const char *response_flags(const struct tr_record *rec)
 	return "-";
 }
 
+/* A body's Content-Encoding as the record names it; "-" for none. */
+static int coding_field(struct strbuf *out, const char *k, unsigned coding)
+{
+	const char *c = coding == REC_CODING_NONE ? "-" : rec_coding_name(coding);
+	return str_field(out, k, c, strlen(c) + 1);
+}
+
 int alog_format(const struct tr_record *rec, const struct agg_identity *id,
 		const struct agg_config *cfg, struct strbuf *out)
 {
@@ -232,6 +239,10 @@ int alog_format(const struct tr_record *rec, const struct agg_identity *id,
 		rc = tok_field(out, "reasoning_tokens", rec->reasoning_tokens, usage);
 	if (!rc)
 		rc = u64_field(out, "chunks", rec->chunks);
+	if (!rc)
+		rc = coding_field(out, "content_encoding", REC_CODING_RESP(rec->codings));
+	if (!rc)
+		rc = coding_field(out, "request_content_encoding", REC_CODING_REQ(rec->codings));
 	for (unsigned i = 0; i < REC_LABELS && !rc; i++) {
 		const char *name = cfg ? cfg->label_names[i] : "";
 		if (!name[0] || alog_field_reserved(name))

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "body.h"
 #include "expo.h"
 
 static int one(struct strbuf *b, const char *name, const char *help, const char *type,
@@ -35,6 +36,71 @@ static int labelled(struct strbuf *b, const char *name, const char *label, const
 		rc = expo_u64(b, v);
 	if (!rc)
 		rc = strbuf_append(b, "\n", 1);
+	return rc;
+}
+
+static int coded(struct strbuf *b, const char *name, unsigned coding, const char *reason,
+		 uint64_t v)
+{
+	bool first = true;
+	const char *c = rec_coding_name(coding);
+	int rc = strbuf_puts(b, name);
+	if (!rc)
+		rc = strbuf_append(b, "{", 1);
+	if (!rc)
+		rc = expo_label(b, &first, "coding", c, strlen(c));
+	if (!rc && reason)
+		rc = expo_label(b, &first, "reason", reason, strlen(reason));
+	if (!rc)
+		rc = strbuf_append(b, "} ", 2);
+	if (!rc)
+		rc = expo_u64(b, v);
+	if (!rc)
+		rc = strbuf_append(b, "\n", 1);
+	return rc;
+}
+
+/* Compressed-body decoding (body.h). */
+static int body_lines(const struct body_stats *st, struct strbuf *b)
+{
+	int rc = expo_header(b, "tokenring_body_decode_errors_total",
+			     "Compressed bodies that could not be read, by Content-Encoding and "
+			     "reason; their usage status is undecodable.",
+			     "counter");
+	for (unsigned c = REC_CODING_GZIP; c < REC_CODING_COUNT && !rc; c++)
+		for (unsigned r = 0; r < BODY_R_COUNT && !rc; r++)
+			if (st->errors[c][r])
+				rc = coded(b, "tokenring_body_decode_errors_total", c,
+					   body_reason_name(r), st->errors[c][r]);
+	if (!rc)
+		rc = expo_header(b, "tokenring_body_decoded_bytes_total",
+				 "Bytes decoded from compressed bodies, by Content-Encoding.",
+				 "counter");
+	for (unsigned c = REC_CODING_GZIP; c < REC_CODING_UNKNOWN && !rc; c++)
+		rc = coded(b, "tokenring_body_decoded_bytes_total", c, NULL, st->decoded_bytes[c]);
+	if (!rc)
+		rc = one(b, "tokenring_body_entries_total",
+			   "Body entries (compressed body bytes the shim copied) taken from the ring.",
+			   "counter", NULL, st->entries);
+	if (!rc)
+		rc = one(b, "tokenring_body_stray_entries_total",
+			   "Body entries out of sequence (torn, reordered, or after a lost one): "
+			   "counted and ignored.",
+			   "counter", NULL, st->stray_entries);
+	if (!rc)
+		rc = one(b, "tokenring_body_orphaned_total",
+			   "Exchanges whose body entries came but whose record did not (expired "
+			   "or evicted).",
+			   "counter", NULL, st->orphaned);
+	if (!rc)
+		rc = one(b, "tokenring_bodies_decoded_total",
+			   "Compressed bodies decoded to their end.", "counter", NULL, st->bodies);
+	if (!rc)
+		rc = one(b, "tokenring_body_memory_bytes",
+			   "Decoder memory in use (bounded by --body-memory).", "gauge", NULL, st->memory);
+	if (!rc)
+		rc = one(b, "tokenring_body_pending",
+			   "Exchanges whose bodies are being decoded.", "gauge", NULL, st->pending);
 	return rc;
 }
 
@@ -98,6 +164,8 @@ int expo_self(const struct agg *a, const struct agg_self *self, struct strbuf *b
 			 "Ring entries of a kind this daemon does not know (a newer shim): "
 			 "counted and skipped.",
 			 "counter", NULL, self->records_unknown_kind);
+	if (!rc && self->body)
+		rc = body_lines(self->body, b);
 	if (!rc)
 		rc = one(b, "tokenring_parse_errors_total",
 			 "Records whose HTTP framing or body the shim could not parse (counted, "
