@@ -416,20 +416,16 @@ void agg_ingest_batch(struct agg *a, const struct tr_record *recs,
 
 int agg_render_metrics(const struct agg *a, const struct agg_self *self, struct strbuf *out)
 {
-	uint32_t fam = a->cfg.families;
-	int rc = 0;
-
-	if (!rc && (fam & AGG_FAM_TOKENRING))
-		rc = expo_tokenring(a, out);
-	if (!rc && (fam & AGG_FAM_GEN_AI))
-		rc = expo_gen_ai(a, out);
-	if (!rc && (fam & AGG_FAM_ASM))
-		rc = expo_asm(a, out);
-	if (!rc && (fam & AGG_FAM_ISTIO))
-		rc = expo_istio(a, out);
-	if (!rc && (fam & AGG_FAM_KGATEWAY))
-		rc = expo_kgateway(a, out);
-	if (!rc)
-		rc = expo_self(a, self, out);
-	return rc;
+	static const struct {
+		uint32_t fam;
+		int (*render)(const struct agg *a, struct strbuf *out);
+	} renderers[] = {
+		{AGG_FAM_TOKENRING, expo_tokenring}, {AGG_FAM_GEN_AI, expo_gen_ai},
+		{AGG_FAM_ASM, expo_asm},             {AGG_FAM_ISTIO, expo_istio},
+		{AGG_FAM_KGATEWAY, expo_kgateway},
+	};
+	for (size_t i = 0; i < sizeof(renderers) / sizeof(renderers[0]); i++)
+		if (a->cfg.families & renderers[i].fam)
+			renderers[i].render(a, out);
+	return expo_self(a, self, out);
 }

@@ -175,5 +175,5 @@ class CompressCase(unittest.TestCase):
                 wire = "deflate" if coding == "deflate-raw" else coding.replace("x-gzip", "gzip")
                 self.assertEqual(e["content_encoding"], wire, what)
                 if srv["stream"]:
-                    self.assertNotEqual(e["time_to_first_token"], "", what)
+                    self.assertNotIn(e["time_to_first_token"], ("", "-"), what)
         return lines
