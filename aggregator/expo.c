@@ -395,6 +395,8 @@ int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, siz
 		uint64_t count = series_buckets_count(acc, store->n);
 		if (count == 0)
 			continue;
+		if (expo_native_capture(a, g, off, sum_digits))
+			return strbuf_fail(b, -ENOMEM);
 		/* cumulative over the stored boundaries */
 		uint64_t cum[HIST_MAX_UNION + 1];
 		uint64_t run = 0;
