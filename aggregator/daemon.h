@@ -13,6 +13,7 @@
 #include <sys/signalfd.h>
 
 #include "agg.h"
+#include "body.h"
 #include "config.h"
 #include "httpd.h"
 #include "logfile.h"
@@ -46,6 +47,7 @@ struct daemon {
 	uint64_t ring_recreated;
 	bool recover_failing;
 	struct agg *agg;
+	struct body_table *bodies; /* compressed bodies being decoded (body.h) */
 	struct httpd http;
 	struct logfile access_log;
 	struct logfile summary_log;
