@@ -63,6 +63,8 @@ enum alog_kind {
 	AL_WORKLOAD,
 	AL_NAMESPACE,
 	AL_USAGE,
+	AL_RESP_CODING, /* the response's Content-Encoding, "-" for none */
+	AL_REQ_CODING,  /* the request's */
 };
 
 #define R(f) offsetof(struct tr_record, f)
@@ -108,7 +110,9 @@ enum alog_kind {
 	X("cached_tokens", AL_TOKENS, R(cached_tokens), 0)                    \
 	X("cache_creation_tokens", AL_TOKENS, R(cache_creation_tokens), 0)    \
 	X("reasoning_tokens", AL_TOKENS, R(reasoning_tokens), 0)              \
-	X("chunks", AL_U32, R(chunks), 0)
+	X("chunks", AL_U32, R(chunks), 0)                                     \
+	X("content_encoding", AL_RESP_CODING, 0, 0)                           \
+	X("request_content_encoding", AL_REQ_CODING, 0, 0)
 
 #define NAME_OF_FIELD(n, kind, off, cap) n,
 static const char *const fields[] = {ALOG_FIELD_LIST(NAME_OF_FIELD)};
@@ -388,6 +392,12 @@ put_value(char *p, enum alog_kind kind, size_t off, size_t cap, const struct tr_
 		return id ? put_str(p, id->namespace_, sizeof(id->namespace_)) : put(p, "-", 1);
 	case AL_USAGE:
 		return put_name(p, rec_usage_name(rec->usage_status));
+	case AL_RESP_CODING:
+	case AL_REQ_CODING: {
+		unsigned c = kind == AL_RESP_CODING ? REC_CODING_RESP(rec->codings)
+					   : REC_CODING_REQ(rec->codings);
+		return c == REC_CODING_NONE ? put(p, "-", 1) : put_name(p, rec_coding_name(c));
+	}
 	}
 	return put(p, "-", 1);
 }
