@@ -145,7 +145,7 @@ class Harness:
         if not shutil.which("valgrind"):
             self.add("valgrind not installed: no counts.", "")
             return
-        n = 200 if self.quick else 20000
+        n = 2000 if self.quick else 20000  # counts, not timings: a quick run is exact too
         tmp = os.path.join(self.outdir, "tmp-icount")
         os.makedirs(tmp, exist_ok=True)
         try:
@@ -324,6 +324,7 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build", "bench"))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     ap.add_argument("--no-build", action="store_true", help="use --build as it is")
+    ap.add_argument("--steps", help="comma-separated subset of the steps (e.g. instructions)")
     args = ap.parse_args()
     if not args.no_build:
         # tests included: the memory probe uses tests/aggregator/ring_writer
@@ -334,8 +335,13 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     h = Harness(args.quick, args.build, args.out)
     h.machine()
-    for step in (h.limits, h.ring, h.daemon_core, h.instructions, h.scan, h.memory, h.http, h.curve_producers,
-                 h.curve_sizes, h.curve_series, h.curve_bursts):
+    steps = (h.limits, h.ring, h.daemon_core, h.instructions, h.scan, h.memory, h.http,
+             h.curve_producers, h.curve_sizes, h.curve_series, h.curve_bursts)
+    if args.steps:
+        want = args.steps.split(",")
+        steps = [s for s in steps if s.__name__ in want]
+        h.name += "-" + "-".join(want)
+    for step in steps:
         print("bench: %s" % step.__name__, file=sys.stderr, flush=True)
         step()
     path = h.write()
