@@ -55,7 +55,7 @@ static const char *const reserved_labels[] = {
 	"reporter", "source_workload", "source_namespace", "source_workload_namespace",
 	"destination_service", "provider", "model", "response_code", "request_protocol",
 	"le", "quantile", "status", "label", "reason", "version", "llm", "token_type",
-	"error_type", "server_address", "family", NULL,
+	"error_type", "server_address", "family", "coding", NULL,
 };
 /* Prefixes of families' label names (gen_ai_*, llmproxy_*). */
 static const char *const reserved_prefixes[] = {"gen_ai_", "llmproxy_", NULL};
