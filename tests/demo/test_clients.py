@@ -1,7 +1,7 @@
 """demo/llm_server.py and demo/traffic.py with real client libraries:
 requests (keep-alive Session, streaming), httpx (streaming), and the traffic
 generator, whose summary must equal the server's log.
-Run: /usr/bin/python3 -m unittest -v test_clients (in tests/demo)."""
+Run: /usr/bin/python3 test_clients.py -v (in tests/demo)."""
 import collections
 import json
 import os
@@ -11,7 +11,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import PYTHON, TRAFFIC, Server  # noqa: E402
+from harness import tt, PYTHON, TRAFFIC, Server  # noqa: E402
 
 import httpx  # noqa: E402  Debian python3-httpx (scripts/apt/demo.txt); a missing one fails
 import requests  # noqa: E402  Debian python3-requests
@@ -92,4 +92,4 @@ class Clients(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    tt.main()
