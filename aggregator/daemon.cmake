@@ -1,16 +1,12 @@
 # tokenringd: config, the io_uring loop, the HTTP server, log files and
-# signals (daemon.h), on top of the aggregation core (core.cmake). Built
-# once the core library exists; until then there is nothing to link.
-if(TARGET tokenring_core)
-  add_library(tokenringd_lib STATIC
-    config.c loop.c httpd_parse.c httpd.c logfile.c daemon.c daemon_routes.c)
-  target_include_directories(tokenringd_lib PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
-  target_compile_definitions(tokenringd_lib PUBLIC TOKENRING_VERSION="${PROJECT_VERSION}")
-  target_link_libraries(tokenringd_lib
-    PUBLIC tokenring_core tokenring_shm PkgConfig::URING PkgConfig::CJSON m
-    PRIVATE tokenring_warnings)
+# signals (daemon.h), on top of the aggregation core (core.cmake).
+add_library(tokenringd_lib STATIC
+  config.c loop.c httpd_parse.c httpd.c logfile.c daemon.c daemon_routes.c)
+target_include_directories(tokenringd_lib PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_compile_definitions(tokenringd_lib PUBLIC TOKENRING_VERSION="${PROJECT_VERSION}")
+target_link_libraries(tokenringd_lib
+  PUBLIC tokenring_core tokenring_shm PkgConfig::URING PkgConfig::CJSON m
+  PRIVATE tokenring_warnings)
 
-  add_executable(tokenringd main.c)
-  target_link_libraries(tokenringd PRIVATE tokenringd_lib tokenring_warnings)
-  install(TARGETS tokenringd RUNTIME DESTINATION bin)
-endif()
+add_executable(tokenringd main.c)
+target_link_libraries(tokenringd PRIVATE tokenringd_lib tokenring_warnings)

@@ -1,11 +1,13 @@
 /*
- * test_fuzz_core.c - libFuzzer target for the aggregation core: the input
+ * fuzz_core.c - libFuzzer target for the aggregation core: the input
  * is a run of records (any bytes: a hostile writer's records pass the
  * checksum) plus the identities they come with. Each is accounted, logged
  * and, now and then, everything is rendered. Properties: nothing crashes,
  * leaks or trips a sanitizer; every access log line is one JSON object;
  * every exposition sample line ends in a number; the series stay within
- * --max-series plus the overflow series.
+ * --max-series plus the overflow series. And the meaning: the
+ * tokenring_requests_total samples, summed over every series (overflow
+ * included), equal the number of records fed, after every render.
  */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -16,6 +18,25 @@
 #define MAX_SERIES 16
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The sum of every tokenring_requests_total sample in an exposition. */
+static double requests_total(const struct strbuf *b)
+{
+	static const char name[] = "tokenring_requests_total";
+	double sum = 0;
+	for (const char *l = b->data; l && *l;) {
+		const char *nl = strchr(l, '\n');
+		if (strncmp(l, name, sizeof name - 1) == 0 &&
+		    (l[sizeof name - 1] == '{' || l[sizeof name - 1] == ' ')) {
+			const char *sp = nl;
+			while (sp[-1] != ' ')
+				sp--;
+			sum += strtod(sp, NULL);
+		}
+		l = nl + 1;
+	}
+	return sum;
+}
 
 static void check_exposition(const struct strbuf *b)
 {
@@ -81,6 +102,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (agg_render_metrics(a, NULL, &out))
 				abort();
 			check_exposition(&out);
+			if (requests_total(&out) != (double)(n + 1))
+				abort(); /* every record fed is one request */
 		}
 	}
 	if (agg_series(a) > MAX_SERIES + 3)
@@ -89,6 +112,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (agg_render_metrics(a, NULL, &out))
 		abort();
 	check_exposition(&out);
+	if (requests_total(&out) != (double)((size + step - 1) / step))
+		abort();
 	strbuf_reset(&out);
 	if (agg_render_summary(a, 1, &out))
 		abort();

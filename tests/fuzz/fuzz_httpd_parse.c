@@ -10,10 +10,16 @@
  *    ends with CRLF CRLF;
  *  - resumability: every strict prefix of an accepted head is PARTIAL, and
  *    parsing the head plus any trailing bytes gives the same request;
+ *  - meaning: an accepted request's method and path are the ones the
+ *    request line names (an independent reading of the line: up to the
+ *    first space, then up to the next space or '?'), and a request built
+ *    from a method and a path taken from the input parses back to exactly
+ *    that method and path;
  *  - the response head formatter terminates its head for every status.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +53,49 @@ static void check_accepted(const char *buf, size_t len, int rc, const struct htt
 	}
 }
 
+/* The request line read independently of the parser: method and path as
+ * byte ranges of buf. */
+static void check_request_line(const char *buf, size_t h, const struct httpd_req *q)
+{
+	size_t at = 0;
+	while (buf[at] == '\r' || buf[at] == '\n')
+		at++;
+	const char *line = buf + at;
+	const char *eol = memmem(line, h - at, "\r\n", 2);
+	CHECK(eol != NULL);
+	const char *sp = memchr(line, ' ', (size_t)(eol - line));
+	CHECK(sp != NULL);
+	const char *sp2 = memchr(sp + 1, ' ', (size_t)(eol - sp - 1));
+	CHECK(sp2 != NULL);
+	const char *qm = memchr(sp + 1, '?', (size_t)(sp2 - sp - 1));
+	const char *pend = qm ? qm : sp2;
+	CHECK(q->method == line && q->method_len == (size_t)(sp - line));
+	CHECK(q->path == sp + 1 && q->path_len == (size_t)(pend - sp - 1));
+}
+
+/* A request made of a method and a path drawn from the input: the parser
+ * must give back exactly those. */
+static void check_built_request(const uint8_t *data, size_t size)
+{
+	static const char tchars[] = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
+				     "klmnopqrstuvwxyz";
+	char method[16], path[64], req[160];
+	size_t ml = 1 + (size ? data[0] % (sizeof method - 1) : 0), pl = 0;
+	for (size_t i = 0; i < ml; i++)
+		method[i] = tchars[(i + 1 < size ? data[i + 1] : i) % (sizeof tchars - 1)];
+	path[pl++] = '/';
+	for (size_t i = ml + 1; i < size && pl < sizeof path; i++)
+		if (data[i] > 0x20 && data[i] < 0x7f && data[i] != '?')
+			path[pl++] = (char)data[i];
+	int n = snprintf(req, sizeof req, "%.*s %.*s?x=1 HTTP/1.1\r\nHost: h\r\n\r\n", (int)ml,
+			 method, (int)pl, path);
+	struct httpd_req q;
+	CHECK(httpd_parse_request(req, (size_t)n, &q) == n);
+	CHECK(q.method_len == ml && memcmp(q.method, method, ml) == 0);
+	CHECK(q.path_len == pl && memcmp(q.path, path, pl) == 0);
+	CHECK(q.keep_alive && q.minor_version == 1 && q.content_length == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -58,6 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	      rc == HTTPD_HEAD_TOO_LARGE || rc == HTTPD_BAD_VERSION);
 	if (rc > 0) {
 		check_accepted(buf, size, rc, &q);
+		check_request_line(buf, (size_t)rc, &q);
 		/* the head alone parses to the same request */
 		struct httpd_req again;
 		char *head = malloc((size_t)rc);
@@ -73,6 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (rc == HTTPD_PARTIAL) {
 		CHECK(size < 64 + HTTPD_MAX_HEAD + 4);
 	}
+	check_built_request(data, size);
 	/* response heads: always terminated, whatever the status */
 	struct strbuf out;
 	strbuf_init(&out);
