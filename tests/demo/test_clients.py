@@ -5,7 +5,6 @@ Run: /usr/bin/python3 test_clients.py -v (in tests/demo)."""
 import collections
 import json
 import os
-import shutil
 import subprocess
 import sys
 import unittest
@@ -70,9 +69,10 @@ class Clients(unittest.TestCase):
             self.assertEqual(objs[-2]["usage"]["output_tokens"], log["completion_tokens"])
 
     def test_traffic_summary_equals_log(self):
-        curl = ["--curl", "0.3"] if shutil.which("curl") else []
+        # curl: Debian's, from scripts/apt/demo.txt (a missing one fails)
         out = subprocess.run([PYTHON, TRAFFIC, "--port", str(SRV.port), "--requests", "60", "--seed", "7",
-                              "--concurrency", "3"] + curl, capture_output=True, text=True, timeout=60)
+                              "--concurrency", "3", "--curl", "0.3"], capture_output=True, text=True,
+                             timeout=60)
         self.assertEqual(out.returncode, 0, out.stderr)
         summary = json.loads(out.stdout)
         want = collections.defaultdict(lambda: {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0,
