@@ -10,3 +10,4 @@ target_link_libraries(tokenringd_lib
 
 add_executable(tokenringd main.c)
 target_link_libraries(tokenringd PRIVATE tokenringd_lib tokenring_warnings)
+install(TARGETS tokenringd RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

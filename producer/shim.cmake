@@ -30,6 +30,9 @@ set_target_properties(tokenring PROPERTIES
   C_VISIBILITY_PRESET hidden
   LINK_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/libtokenring.map)
 target_compile_options(tokenring PRIVATE -fno-plt)
+# Installed where LD_PRELOAD=PREFIX/lib/libtokenring.so finds it (the
+# container image's /opt/tokenring/lib; multiarch lib/ under /usr).
+install(TARGETS tokenring LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 target_link_options(tokenring PRIVATE
   -Wl,--version-script=${CMAKE_CURRENT_LIST_DIR}/libtokenring.map
   -Wl,--no-undefined -Wl,-z,now -Wl,-z,relro)
