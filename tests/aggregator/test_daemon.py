@@ -41,6 +41,12 @@ EXTRA_FIELDS = ["total_tokens", "response_model", "provider", "streaming",
                 "time_to_first_token", "reporter", "source_workload", "source_namespace"]
 
 
+def read_jsonl(path):
+    """The complete lines of a JSON-lines file, parsed."""
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.endswith("\n")]
+
+
 def sum_by(samples, name, label, **match):
     res = {}
     for n, labels, v in samples:
@@ -814,12 +820,14 @@ class TestThroughTheShim(DaemonTestCase):
                                     "http://127.0.0.1:%d/v1/chat/completions" % port],
                                    env=env, capture_output=True, timeout=20)
                 self.assertEqual(r.returncode, 0, r.stderr)
+            # The server logs an exchange after sending its response, so
+            # curl may be done before the line is: wait for all six.
+            wait_for(lambda: len(read_jsonl(server_log)) >= 6, what="the server's 6 log lines")
         finally:
             server.terminate()
-            server.wait(timeout=10)
+            server.wait(timeout=60)
             server.stdout.close()
-        with open(server_log) as f:
-            sent = [json.loads(l) for l in f]
+        sent = read_jsonl(server_log)
         self.assertEqual(len(sent), 6)
         s = parse_metrics(d.metrics())
         want_req, want_prompt, want_completion = {}, {}, {}
