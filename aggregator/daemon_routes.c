@@ -1,7 +1,9 @@
 /*
  * daemon_routes.c - tokenringd's HTTP endpoints:
  *   GET /metrics, GET /stats/prometheus   Prometheus text 0.0.4 (same body;
- *                                         the second for Envoy-style jobs)
+ *                                         the second for Envoy-style jobs);
+ *                                         the protobuf exposition with native
+ *                                         histograms when Accept asks for it
  *   GET /healthz                          200 + ring status JSON, 503 when
  *                                         the ring is not the live file
  *   GET /api/v1/summary                   cumulative per-tuple JSON
@@ -130,8 +132,13 @@ void daemon_http(void *ctx, const struct httpd_req *req, struct httpd_response *
 		struct agg_self self;
 		d->scrapes++;
 		fill_self(d, &self);
-		rc = agg_render_metrics(d->agg, &self, resp->body);
-		resp->content_type = CT_PROMETHEUS;
+		if (req->accept_protobuf) {
+			rc = agg_render_protobuf(d->agg, &self, resp->body);
+			resp->content_type = AGG_PROTOBUF_TYPE;
+		} else {
+			rc = agg_render_metrics(d->agg, &self, resp->body);
+			resp->content_type = CT_PROMETHEUS;
+		}
 		break;
 	}
 	case R_HEALTHZ:
