@@ -406,23 +406,25 @@ class TestDaemonRestart(RelCase):
         counted_by_dead = 0
         dropped_down = []
         for cycle in range(self.CYCLES):
-            time.sleep(0.5)
+            # the (new) daemon counts before it is killed again
+            last = wait_for(lambda: (lambda m: m if total(m, "tokenring_requests_total") > 0
+                                     else None)(d.metrics()), what="the daemon to count")
             self.assertIsNone(apps[0].poll(), "the apps must outlast the restarts")
-            last = d.metrics()
-            self.assertGreater(total(last, "tokenring_requests_total"), 0)
             d.kill()
             at_kill = read_header(ring)
             before = progress()
             # what the dead daemon had counted is what the file says it consumed
             self.assertGreaterEqual(at_kill["consumed"] - counted_by_dead,
                                     total(last, "tokenring_requests_total"))
-            time.sleep(0.5)  # the apps go on with nobody draining the ring
+            # the apps go on making requests with nobody draining the ring,
+            # until it is full and drops are counted (waited for, not
+            # assumed to happen within some time)
+            wait_for(lambda: (lambda a: a[0] > before[0] and a[1] > before[1])(progress()),
+                     what="both apps to make progress with no daemon")
+            wait_for(lambda: read_header(ring)["dropped"][0] > at_kill["dropped"][0],
+                     what="the ring to fill with no daemon")
             down = read_header(ring)
             dropped_down.append(down["dropped"][0] - at_kill["dropped"][0])
-            # the apps kept making requests with no daemon at all
-            after = progress()
-            self.assertGreater(after[0], before[0])
-            self.assertGreater(after[1], before[1])
             self.assertEqual(down["consumed"], at_kill["consumed"])
             d = self.daemon(capacity=16, ring=ring, name="d%d" % cycle)
             counted_by_dead = at_kill["consumed"]
@@ -455,7 +457,8 @@ class TestDaemonRestart(RelCase):
         self.assertEqual(total(m, "tokenring_requests_total"), st["consumed"] - counted_by_dead)
         self.assertGreater(st["consumed"] - counted_by_dead, 0)
         self.record("daemon_restart", "daemon SIGKILLed and restarted under load",
-                    "%d kill + restart cycles, 0.5 s down each, 2 python requests clients "
+                    "%d kill + restart cycles, each down until the ring filled, 2 python "
+                    "requests clients "
                     "x %d + %d curl processes against nginx, all under the shim, ring of "
                     "16" % (self.CYCLES, self.CLIENT_N, self.CLIENT_N // 5),
                     "apps exit 0 with byte-identical output, nginx keeps serving; "
@@ -1050,7 +1053,11 @@ class TestCardinality(RelCase):
                              os.path.getsize(d.ring) // 1024)
         n = 3000 + self.DIRECT_N
         self.assertEqual(st["consumed"], n)
-        self.assertEqual(sum(st["dropped"].values()), 0)
+        # The writer offers a record again when it was descheduled past the
+        # skip timeout mid-record (a loaded machine): each such drop is
+        # "late" and its slot "skipped", one for one; no other drop.
+        self.assertEqual(sum(st["dropped"].values()), st["dropped"].get("late", 0))
+        self.assertEqual(st["dropped"].get("late", 0), st["skipped"])
         self.assertEqual(total(m, "tokenring_series"), 1001)
         self.assertEqual(total(m, "tokenring_series_overflow_total"), n - 1000)
         self.assertEqual(total(m, "tokenring_label_overflow_total", label="model"), n - 2000)
