@@ -87,19 +87,30 @@ static void resolve_batch(struct daemon *d, const struct ring *r, size_t n)
 }
 
 /* Keep the exchange records of a drained batch, in order, at its front;
- * entries of other kinds go to their handlers (none yet: a kind this
- * daemon does not know is counted and skipped). Returns the exchanges. */
-static size_t split_kinds(struct daemon *d, size_t n)
+ * entries of other kinds go to their handlers (a kind this daemon does not
+ * know is counted and skipped). Returns the exchanges. */
+static size_t split_kinds(struct daemon *d, size_t n, uint64_t now)
 {
 	size_t kept = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (d->batch[i].kind == REC_KIND_EXCHANGE) {
+		switch (d->batch[i].kind) {
+		case REC_KIND_EXCHANGE:
+			if (d->batch[i].body_xid | d->batch[i].codings)
+				body_complete(d->bodies, &d->batch[i]);
 			if (kept != i)
 				d->batch[kept] = d->batch[i];
 			kept++;
-			continue;
+			break;
+		case REC_KIND_BODY: { /* decoded now; its record comes later */
+			struct rec_body b;
+			memcpy(&b, &d->batch[i], sizeof b);
+			body_take(d->bodies, &b, now);
+			break;
 		}
-		d->records_unknown_kind++;
+		default:
+			d->records_unknown_kind++;
+			break;
+		}
 	}
 	return kept;
 }
@@ -109,7 +120,7 @@ static size_t drain_ring(struct daemon *d, struct ring *r, uint64_t now, size_t 
 	size_t total = 0;
 	while (total < budget) {
 		size_t got = ring_consume(r, d->batch, DAEMON_BATCH, now);
-		size_t n = split_kinds(d, got);
+		size_t n = split_kinds(d, got, now);
 		resolve_batch(d, r, n);
 		/* one call per batch: it prefetches the next records' series */
 		agg_ingest_batch(d->agg, d->batch, d->idp, n);
@@ -209,6 +220,26 @@ static void flush_logs(struct daemon *d, uint64_t now)
 
 static void maybe_finish_reload(struct daemon *d, uint64_t now);
 
+/* Render the table for the OTLP exporter and queue it (the sender thread
+ * does the network). Fresh numbers first, as for a scrape. */
+static void otlp_export(struct daemon *d)
+{
+	struct strbuf b;
+	strbuf_init(&b);
+	daemon_drain(d, loop_now_ns(), DAEMON_TICK_BUDGET);
+	struct otlp_render r = {
+		.resource_json = d->otlp_resource.data,
+		.scope_version = TOKENRING_VERSION,
+		.start_ns = d->start_realtime_ns,
+		.now_ns = loop_realtime_ns(),
+		.explicit_buckets = d->otlp.s.explicit_buckets,
+	};
+	if (otlp_render_json(d->agg, &r, &b) == 0 && b.len)
+		otlp_enqueue(&d->otlp, b.data, b.len); /* takes the memory */
+	else
+		strbuf_free(&b);
+}
+
 static void on_tick(struct daemon *d)
 {
 	uint64_t now = loop_now_ns();
@@ -217,6 +248,10 @@ static void on_tick(struct daemon *d)
 		write_summary(d, loop_realtime_ns());
 		d->next_summary_ns = now + (uint64_t)d->cfg.summary_interval_s * 1000000000ull;
 	}
+	if (d->otlp.running && now >= d->next_otlp_ns) {
+		otlp_export(d);
+		d->next_otlp_ns = now + (uint64_t)d->otlp.s.interval_ms * 1000000ull;
+	}
 	if (now >= d->next_housekeeping_ns) {
 		ring_recover(d, now);
 		if (d->old_ring.hdr && now > d->old_ring_until_ns) {
@@ -224,6 +259,7 @@ static void on_tick(struct daemon *d)
 			ring_detach(&d->old_ring);
 		}
 		httpd_tick(&d->http, now);
+		body_expire(d->bodies, now);
 		d->next_housekeeping_ns = now + DAEMON_HOUSEKEEPING_NS;
 	}
 	if (now >= d->next_reap_ns) {
@@ -424,6 +460,10 @@ static void shutdown_drain(struct daemon *d)
 		usleep(1000);
 	}
 	write_summary(d, loop_realtime_ns());
+	if (d->otlp.running) { /* a last export, delivered before exit if it can be */
+		otlp_export(d);
+		otlp_stop(&d->otlp);
+	}
 	wait_logs_below(d, 0, until);
 	if (!logfile_idle(&d->access_log) || !logfile_idle(&d->summary_log))
 		fprintf(stderr, "tokenringd: logs not fully flushed at exit (%llu access log lines "
@@ -508,6 +548,12 @@ int daemon_start(struct daemon *d, const struct dcfg *cfg, int argc, char *const
 			cfg->agg.max_series, strerror(-rc));
 		goto fail_batch;
 	}
+	rc = body_create(&cfg->body, &d->bodies);
+	if (rc) {
+		fprintf(stderr, "tokenringd: body decoding table: %s\n", strerror(-rc));
+		agg_destroy(d->agg);
+		goto fail_batch;
+	}
 	struct ring_config rc_cfg;
 	dcfg_ring_config(cfg, &rc_cfg);
 	rc = ring_create(cfg->ring_path, &rc_cfg, &d->ring);
@@ -534,7 +580,32 @@ int daemon_start(struct daemon *d, const struct dcfg *cfg, int argc, char *const
 		     cfg->access_log_keep, DAEMON_LOG_ACCESS);
 	logfile_init(&d->summary_log, "summary-log", cfg->summary_log, 0, 0, DAEMON_LOG_SUMMARY);
 
+	struct otlp_settings os;
+	char oerr[512];
+	if (otlp_resolve(&cfg->otlp, (const char *(*)(const char *))getenv, &os, oerr,
+			 sizeof oerr)) {
+		fprintf(stderr, "tokenringd: %s\n", oerr);
+		rc = -EINVAL;
+		goto fail_http;
+	}
+	if (os.enabled) {
+		char host[256] = "";
+		gethostname(host, sizeof host - 1);
+		strbuf_init(&d->otlp_resource);
+		rc = otlp_resource_json(&d->otlp_resource, TOKENRING_VERSION, host,
+					(const char *(*)(const char *))getenv);
+		if (!rc)
+			rc = otlp_start(&d->otlp, &os);
+		if (rc) {
+			fprintf(stderr, "tokenringd: OTLP exporter: %s\n", strerror(-rc));
+			goto fail_http;
+		}
+		fprintf(stderr, "tokenringd: OTLP push to http://%s%s every %u ms\n", os.hostport,
+			os.path, os.interval_ms);
+	}
+
 	uint64_t now = loop_now_ns();
+	d->next_otlp_ns = now + (uint64_t)os.interval_ms * 1000000ull;
 	d->next_summary_ns = now + (uint64_t)cfg->summary_interval_s * 1000000000ull;
 	d->next_reap_ns = now + DAEMON_REAP_EVERY_NS;
 	arm_tick(d);
@@ -548,11 +619,17 @@ int daemon_start(struct daemon *d, const struct dcfg *cfg, int argc, char *const
 		TOKENRING_VERSION, cfg->ring_path, st.capacity, (unsigned long long)st.epoch, addr);
 	return 0;
 
+fail_http:
+	strbuf_free(&d->otlp_resource);
+	logfile_close(&d->access_log);
+	logfile_close(&d->summary_log);
+	httpd_stop(&d->http);
 fail_uring:
 	io_uring_queue_exit(&d->io);
 fail_ring:
 	ring_detach(&d->ring);
 fail_agg:
+	body_destroy(d->bodies);
 	agg_destroy(d->agg);
 fail_batch:
 	free(d->idp);
@@ -567,6 +644,8 @@ fail:
 
 void daemon_stop(struct daemon *d)
 {
+	otlp_stop(&d->otlp);
+	strbuf_free(&d->otlp_resource);
 	httpd_stop(&d->http);
 	io_uring_queue_exit(&d->io);
 	logfile_close(&d->access_log);
@@ -576,6 +655,7 @@ void daemon_stop(struct daemon *d)
 	ring_detach(&d->ring);
 	if (d->old_ring.hdr)
 		ring_detach(&d->old_ring);
+	body_destroy(d->bodies);
 	agg_destroy(d->agg);
 	free(d->idp);
 	free(d->ids);

@@ -13,6 +13,7 @@
 #include <sys/signalfd.h>
 
 #include "agg.h"
+#include "body.h"
 #include "config.h"
 #include "httpd.h"
 #include "logfile.h"
@@ -46,6 +47,7 @@ struct daemon {
 	uint64_t ring_recreated;
 	bool recover_failing;
 	struct agg *agg;
+	struct body_table *bodies; /* compressed bodies being decoded (body.h) */
 	struct httpd http;
 	struct logfile access_log;
 	struct logfile summary_log;
@@ -68,6 +70,9 @@ struct daemon {
 	uint64_t reload_errors;
 	uint64_t scrapes;
 	bool stopping;
+	struct otlp_exporter otlp; /* running when an OTLP endpoint is configured */
+	struct strbuf otlp_resource;
+	uint64_t next_otlp_ns;
 };
 
 /* Set up everything from cfg (argv kept for reloads). On failure prints why
