@@ -43,6 +43,7 @@ static void check(const struct tr_record *r)
 		abort();
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct body_config cfg = {.max_bytes = 4096, .memory = 1u << 20, .max_pending = 3};
