@@ -239,6 +239,13 @@ static double value_of(const char *s, const char *end)
 	char tmp[48];
 	while (s < end && *s == ' ')
 		s++;
+	/* most values are counts: whole decimals, read without strtod */
+	uint64_t v = 0;
+	const char *p = s;
+	while (p < end && *p >= '0' && *p <= '9' && p - s < 19)
+		v = v * 10 + (uint64_t)(*p++ - '0');
+	if (p == end && p > s)
+		return (double)v;
 	size_t n = (size_t)(end - s) < sizeof(tmp) - 1 ? (size_t)(end - s) : sizeof(tmp) - 1;
 	memcpy(tmp, s, n);
 	tmp[n] = 0;
@@ -301,6 +308,7 @@ struct pb_hist {
 	uint64_t cum[HIST_MAX_BOUNDS + 1];
 	double sum;
 	bool open;
+	bool skip; /* classic buckets not needed */
 };
 
 static int hist_finish(struct strbuf *out, struct expo_native *n, size_t *part_at,
@@ -384,7 +392,15 @@ static int transcode(struct expo_native *n, struct strbuf *out, bool classic)
 				h.hist = pb_open(out, M_HISTOGRAM);
 				h.nb = 0;
 				h.open = true;
+				/* with a native part and no classic buckets asked for,
+				 * the bucket lines are not read at all */
+				uint32_t plen = 0;
+				if (part_at + sizeof(plen) <= n->parts.len)
+					memcpy(&plen, n->parts.data + part_at, sizeof(plen));
+				h.skip = plen && !classic;
 			}
+			if (h.skip)
+				continue;
 			double bound = le_of(line, len);
 			if (h.nb < HIST_MAX_BOUNDS && bound != __builtin_inf()) {
 				h.le[h.nb] = bound;
