@@ -200,33 +200,46 @@ static int labels_pb(struct strbuf *out, struct strbuf *esc, const char **p, con
 			return -EINVAL;
 		const char *name = s;
 		size_t nlen = (size_t)(eq - s);
-		strbuf_reset(esc);
 		s = eq + 2;
-		while (s < end && *s != '"') {
-			/* copy the run up to the next quote or backslash at once */
-			const char *q = s;
-			while (q < end && *q != '"' && *q != '\\')
-				q++;
-			strbuf_append(esc, s, (size_t)(q - s));
-			s = q;
-			if (s < end && *s == '\\' && s + 1 < end) {
-				char c = s[1] == 'n' ? '\n' : s[1];
-				strbuf_append(esc, &c, 1);
-				s += 2;
+		/* the value up to its closing quote; copied (unescaped) only when
+		 * it holds a backslash, else encoded straight from the text */
+		const char *q = s;
+		while (q < end && *q != '"' && *q != '\\')
+			q++;
+		const char *val = s;
+		size_t vlen = (size_t)(q - s);
+		s = q;
+		if (s < end && *s == '\\') {
+			strbuf_reset(esc);
+			strbuf_append(esc, val, vlen);
+			while (s < end && *s != '"') {
+				if (*s == '\\' && s + 1 < end) {
+					char c = s[1] == 'n' ? '\n' : s[1];
+					strbuf_append(esc, &c, 1);
+					s += 2;
+					continue;
+				}
+				q = s;
+				while (q < end && *q != '"' && *q != '\\')
+					q++;
+				strbuf_append(esc, s, (size_t)(q - s));
+				s = q;
 			}
+			if (strbuf_error(esc))
+				return strbuf_fail(out, strbuf_error(esc));
+			val = esc->data ? esc->data : "";
+			vlen = esc->len;
 		}
 		if (s >= end)
 			return -EINVAL;
 		s++; /* closing quote */
 		if (s < end && *s == ',')
 			s++;
-		if (strbuf_error(esc))
-			return strbuf_fail(out, strbuf_error(esc));
 		if (strlen(skip) == nlen && memcmp(name, skip, nlen) == 0)
 			continue;
 		size_t at = pb_open(out, M_LABEL);
 		pb_bytes(out, LP_NAME, name, nlen);
-		pb_bytes(out, LP_VALUE, esc->data ? esc->data : "", esc->len);
+		pb_bytes(out, LP_VALUE, val, vlen);
 		pb_close(out, at);
 	}
 	*p = s < end ? s + 1 : s;
