@@ -86,6 +86,7 @@ int shim_init(void)
 {
 	int expected = SHIM_MODE_UNINIT;
 	int saved_errno = errno;
+	const char *why = "";
 
 	if (!atomic_compare_exchange_strong_explicit(&shim_mode, &expected, SHIM_MODE_INITING,
 						     memory_order_acq_rel,
@@ -94,6 +95,15 @@ int shim_init(void)
 
 	atomic_store_explicit(&shim_pid, (uint32_t)syscall(SYS_getpid), memory_order_relaxed);
 	shim_debug = env_true("TOKENRING_DEBUG");
+	if (!shim_libc_matches(&why)) {
+		/* The other C library's build, preloaded here by mistake or by a
+		 * selector that could not tell (docs/containers.md): loaded
+		 * cleanly, it must now do nothing at all. */
+		SHIM_DEBUG("%s: stepping aside, pure passthrough", why);
+		atomic_store_explicit(&shim_mode, SHIM_MODE_DISABLED, memory_order_release);
+		errno = saved_errno;
+		return SHIM_MODE_DISABLED;
+	}
 	if (env_true("TOKENRING_DISABLE")) {
 		SHIM_DEBUG("TOKENRING_DISABLE set: pure passthrough");
 		atomic_store_explicit(&shim_mode, SHIM_MODE_DISABLED, memory_order_release);

@@ -46,7 +46,9 @@ void *shim_real_resolve(enum shim_real_id id)
 {
 	void *p;
 
-	if (in_dlsym)
+	/* dlsym itself is absent only for the musl build in a glibc older
+	 * than 2.34 without libdl.so.2 (libc_compat.h): raw system calls. */
+	if (in_dlsym || !shim_have_dl())
 		return NULL;
 	in_dlsym = 1;
 	p = dlsym(RTLD_NEXT, real_names[id]);

@@ -6,6 +6,4 @@ if(TARGET tokenring)
     ${CMAKE_CURRENT_LIST_DIR}/hooks_tls.c
     ${CMAKE_CURRENT_LIST_DIR}/tls_real.c
     ${CMAKE_CURRENT_LIST_DIR}/tls_map.c)
-  # dlsym / dlopen / dl_iterate_phdr: in libc since glibc 2.34
-  target_link_libraries(tokenring PRIVATE ${CMAKE_DL_LIBS})
 endif()

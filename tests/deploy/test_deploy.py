@@ -38,6 +38,11 @@ RING = RING_DIR + "/ring"
 METRICS_PORT = 9464
 DAEMON_BIN = "/opt/tokenring/bin/tokenringd"
 SHIM_LIB = "/opt/tokenring/lib/libtokenring.so"
+# Both builds (glibc, musl) laid out by deploy/shim-tree.sh; one LD_PRELOAD
+# value picks each C library's own (docs/containers.md).
+SHIM_MUSL_LIB = "/opt/tokenring/lib/musl/libtokenring.so"
+SHIM_TREE = "/opt/tokenring/shim"
+SHIM_PRELOAD_TAIL = "/$LIB/libtokenring.so"  # literally $LIB
 DAEMON_UID = 65532
 
 # The metric contract the dashboard is written against: the daemon's default
@@ -444,13 +449,16 @@ class ConsistencyTests(unittest.TestCase):
         (init,) = spec["initContainers"]
         self.assertEqual(daemon_container()["image"], init["image"])
         src, dst = init["command"][-2:]
-        self.assertEqual(SHIM_LIB, src)
+        self.assertEqual(["/bin/cp", "-a"], init["command"][:2])
+        self.assertEqual(SHIM_TREE + "/.", src)
         (m,) = init["volumeMounts"]
         self.assertIn("emptyDir", vols[m["name"]])
-        self.assertEqual(m["mountPath"], os.path.dirname(dst))
+        self.assertEqual(m["mountPath"], dst)
         (app,) = [c for c in spec["containers"] if c["name"] == "app"]
         env = env_map(app["env"])
-        self.assertEqual(dst, env["LD_PRELOAD"]["value"])
+        # the selector: literally $LIB (Kubernetes expands only $(VAR))
+        self.assertEqual(dst + SHIM_PRELOAD_TAIL, env["LD_PRELOAD"]["value"])
+        self.assertNotIn("$(", env["LD_PRELOAD"]["value"])
         (am,) = [x for x in app["volumeMounts"] if x["name"] == m["name"]]
         self.assertEqual(m["mountPath"], am["mountPath"])
         self.assertEqual("metadata.name", env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"])
@@ -475,6 +483,13 @@ class ConsistencyTests(unittest.TestCase):
         self.assertIn("cmake -S . -B /build", build)
         self.assertIn("/out" + DAEMON_BIN, build)
         self.assertIn("/out" + SHIM_LIB, build)
+        self.assertIn("COPY scripts/apt/musl.txt", build)
+        self.assertIn("musl-tools", (ROOT / "scripts" / "apt" / "musl.txt").read_text())
+        self.assertIn("/out" + SHIM_MUSL_LIB, build)
+        # the tree the init container copies, made from the two builds
+        self.assertRegex(build, r"deploy/shim-tree\.sh (\S+/libtokenring\.so) (\S+/musl/\S+\.so) /out"
+                         + re.escape(SHIM_TREE) + r"(\s|$)")
+        self.assertTrue(os.access(DEPLOY / "shim-tree.sh", os.X_OK))
         runtime = stages["runtime"][1]
         self.assertIn("COPY --from=build /out/opt/tokenring /opt/tokenring", runtime)
         self.assertEqual([DAEMON_BIN], dockerfile_json_instr(runtime, "ENTRYPOINT"))
@@ -1189,6 +1204,14 @@ class ShimBinaryTests(unittest.TestCase):
         self.assertEqual("libtokenring.so", os.path.basename(self.LIB))
         rel = os.path.relpath(self.LIB, os.environ["TOKENRING_BUILD_DIR"])
         self.assertIn(f"/build/{rel} /out{SHIM_LIB}", " ".join(dockerfile_stages()["build"][1]))
+
+    def test_dockerfile_copies_the_built_musl_path(self):
+        musl = os.environ["LIBTOKENRING_MUSL"]
+        rel = os.path.relpath(musl, os.environ["TOKENRING_BUILD_DIR"])
+        build = " ".join(dockerfile_stages()["build"][1])
+        self.assertIn(f"/build/{rel} /out{SHIM_MUSL_LIB}", build)
+        lib = os.path.relpath(self.LIB, os.environ["TOKENRING_BUILD_DIR"])
+        self.assertIn(f"deploy/shim-tree.sh /build/{lib} /build/{rel} /out{SHIM_TREE}", build)
 
     def test_shim_reads_the_env_names_we_set(self):
         data = pathlib.Path(self.LIB).read_bytes()

@@ -1,0 +1,262 @@
+#!/usr/bin/python3
+"""test_containers.py - the shim in every container (issue 16, docs/containers.md).
+
+Real programs of both C libraries (tests/containers/tc_http.c built with gcc
+and with musl-gcc) under both builds of libtokenring.so, the deploy files'
+LD_PRELOAD selector, and the symbol versions the glibc build asks for.
+Environment (set by CTest): TOKENRING_SHIM (glibc build), TOKENRING_SHIM_MUSL,
+TOKENRING_CAPTURE, TC_HTTP_GLIBC, TC_HTTP_MUSL, TOKENRING_SRC.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+SHIM = os.environ["TOKENRING_SHIM"]
+SHIM_MUSL = os.environ["TOKENRING_SHIM_MUSL"]
+CAPTURE = os.environ["TOKENRING_CAPTURE"]
+TC = {"glibc": os.environ["TC_HTTP_GLIBC"], "musl": os.environ["TC_HTTP_MUSL"]}
+SRC = os.environ["TOKENRING_SRC"]
+SHIMS = {"glibc": SHIM, "musl": SHIM_MUSL}
+TIMEOUT = 30
+N = 3  # exchanges per run
+OLDEST_GLIBC = (2, 17)
+
+
+def base_env(**extra):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TOKENRING_", "POD_", "LD_PRELOAD"))}
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+_seq = [0]
+
+
+class Capture:
+    """tests/tools/ring_capture owning a fresh ring."""
+
+    def __init__(self):
+        _seq[0] += 1
+        self.path = "/dev/shm/tokenring-containers-%d-%d" % (os.getpid(), _seq[0])
+        self.proc = subprocess.Popen([CAPTURE, "--ring", self.path], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(self.path):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("ring_capture did not start: " + self.proc.stderr.read())
+            time.sleep(0.01)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        out, err = self.proc.communicate(timeout=TIMEOUT)
+        return [json.loads(l) for l in out.splitlines() if l.strip()]
+
+
+def run_pair(server_bin, client_bin, server_env, client_env):
+    """Run tc_http server N and client PORT N; return (server, client) as
+    (returncode, stdout, stderr) each."""
+    srv = subprocess.Popen([server_bin, "server", str(N)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env=server_env)
+    first = srv.stdout.readline()
+    if not first.startswith("listening on "):
+        srv.kill()
+        raise AssertionError("server did not start: %r %s" % (first, srv.stderr.read()))
+    port = first.split()[-1]
+    cli = subprocess.run([client_bin, "client", port, str(N)], capture_output=True, text=True,
+                         env=client_env, timeout=TIMEOUT)
+    out, err = srv.communicate(timeout=TIMEOUT)
+    # the port differs from run to run: compare what it prints around it
+    return ((srv.returncode, first.replace(port, "PORT") + out, err),
+            (cli.returncode, cli.stdout, cli.stderr))
+
+
+class MuslShimTests(unittest.TestCase):
+    """The musl build in musl programs: full function, exact records."""
+
+    def test_musl_client_and_server_records(self):
+        cap = Capture()
+        try:
+            common = dict(LD_PRELOAD=SHIM_MUSL, TOKENRING_RING=cap.path)
+            (srv, cli) = run_pair(TC["musl"], TC["musl"],
+                                  base_env(TOKENRING_WORKLOAD="musl-server", **common),
+                                  base_env(TOKENRING_WORKLOAD="musl-client", **common))
+        finally:
+            recs = cap.stop()
+        self.assertEqual((0, ""), (srv[0], srv[2]))
+        self.assertEqual((0, ""), (cli[0], cli[2]))
+        self.assertEqual(N, len(cli[1].splitlines()))
+        by_side = {"source": [], "destination": []}
+        for r in recs:
+            by_side[r["reporter"]].append(r)
+        self.assertEqual(2 * N, len(recs), recs)
+        for side, workload in (("source", "musl-client"), ("destination", "musl-server")):
+            got = sorted(by_side[side], key=lambda r: r["prompt_tokens"])
+            self.assertEqual(N, len(got), side)
+            for i, r in enumerate(got):
+                with self.subTest(side=side, i=i):
+                    self.assertEqual(("POST", "/v1/chat/completions", 200),
+                                     (r["method"], r["path"], r["status"]))
+                    self.assertEqual(("tc-model", "tc-model"),
+                                     (r["request_model"], r["response_model"]))
+                    self.assertEqual((10 + i, 20 + i, 30 + 2 * i),
+                                     (r["prompt_tokens"], r["completion_tokens"],
+                                      r["total_tokens"]))
+                    self.assertEqual((workload, "default"), (r["workload"], r["namespace"]))
+                    self.assertEqual("available", r["usage_status"])
+                    self.assertIn("llm", r["flag_names"])
+                    self.assertNotIn("parse_error", r["flag_names"])
+                    # the exact bytes each side moved
+                    body = json.loads(cli[1].splitlines()[i])
+                    self.assertEqual("r%d" % i, body["id"])
+                    self.assertEqual(r["resp_bytes"], resp_wire_bytes(cli[1].splitlines()[i]))
+                    self.assertEqual(r["req_bytes"], req_wire_bytes(r["authority"], i))
+
+
+def req_wire_bytes(authority, i):
+    body = ('{"model":"tc-model","messages":[{"role":"user","content":"q%d"}]}' % i)
+    head = ("POST /v1/chat/completions HTTP/1.1\r\nHost: %s\r\n"
+            "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (authority, len(body)))
+    return len(head) + len(body)
+
+
+def resp_wire_bytes(body):
+    head = ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            "Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body))
+    return len(head) + len(body)
+
+
+class CrossLibcTests(unittest.TestCase):
+    """Each build preloaded into the other C library's programs: they run
+    and print exactly what they print without the shim; the shim steps
+    aside (says why only with TOKENRING_DEBUG=1) and records nothing."""
+
+    def check(self, prog_libc, shim_libc):
+        plain = run_pair(TC[prog_libc], TC[prog_libc], base_env(), base_env())
+        cap = Capture()
+        try:
+            env = base_env(LD_PRELOAD=SHIMS[shim_libc], TOKENRING_RING=cap.path)
+            shimmed = run_pair(TC[prog_libc], TC[prog_libc], env, env)
+        finally:
+            recs = cap.stop()
+        self.assertEqual(0, plain[0][0])
+        self.assertEqual(plain, shimmed)
+        self.assertEqual([], recs)
+        # with TOKENRING_DEBUG=1 (only then) it says why
+        r = subprocess.run([TC[prog_libc], "usage"], capture_output=True, text=True,
+                           env=base_env(LD_PRELOAD=SHIMS[shim_libc], TOKENRING_DEBUG=1),
+                           timeout=TIMEOUT)
+        self.assertRegex(r.stderr, r"tokenring\[\d+\]: %s build in a (non-)?glibc process: "
+                         r"stepping aside" % shim_libc)
+
+    def test_glibc_build_in_musl_program(self):
+        self.check("musl", "glibc")
+
+    def test_musl_build_in_glibc_program(self):
+        self.check("glibc", "musl")
+
+
+class SelectorTests(unittest.TestCase):
+    """deploy/shim-tree.sh's tree and the one LD_PRELOAD value the deploy
+    files set pick the right build in each C library's programs."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="tokenring-shim-tree-")
+        tree = os.path.join(self.dir, "shim")
+        subprocess.run([os.path.join(SRC, "deploy", "shim-tree.sh"), SHIM, SHIM_MUSL, tree],
+                       check=True)
+        self.preload = tree + "/$LIB/libtokenring.so"  # literally $LIB
+
+    def tearDown(self):
+        shutil.rmtree(self.dir)
+
+    def test_each_libc_gets_its_build_and_records(self):
+        for libc in ("glibc", "musl"):
+            with self.subTest(libc=libc):
+                cap = Capture()
+                try:
+                    env = base_env(LD_PRELOAD=self.preload, TOKENRING_RING=cap.path,
+                                   TOKENRING_WORKLOAD="sel-" + libc)
+                    srv, cli = run_pair(TC[libc], TC[libc], env, env)
+                finally:
+                    recs = cap.stop()
+                self.assertEqual((0, ""), (cli[0], cli[2]))
+                self.assertEqual((0, ""), (srv[0], srv[2]))
+                self.assertEqual(2 * N, len(recs))
+                self.assertEqual({"sel-" + libc}, {r["workload"] for r in recs})
+
+    def test_debug_names_the_build_loaded(self):
+        for libc in ("glibc", "musl"):
+            r = subprocess.run([TC[libc], "usage"], capture_output=True, text=True,
+                               env=base_env(LD_PRELOAD=self.preload, TOKENRING_DEBUG=1),
+                               timeout=TIMEOUT)
+            self.assertRegex(r.stderr, r"tokenring\[\d+\]: active")
+            self.assertNotIn("stepping aside", r.stderr)
+            self.assertNotIn("ld.so", r.stderr)
+
+
+def glibc_version(v):
+    return tuple(int(x) for x in v.split("."))
+
+
+def dynamic_symbols(lib):
+    """[(name, version or None, undefined, weak)] from objdump -T."""
+    out = subprocess.run(["objdump", "-T", lib], capture_output=True, text=True,
+                         check=True).stdout
+    syms = []
+    for line in out.splitlines():
+        m = re.match(r"^[0-9a-f]+ (.{7}) (\S+)\s+[0-9a-f]+\s+(?:\(?([\w.]+)\)?\s+)?(\S+)$", line)
+        if m:
+            flags, section, version, name = m.groups()
+            syms.append((name, version if version and version != "Base" else None,
+                         section == "*UND*", "w" in flags))
+    return syms
+
+
+def needed(lib):
+    out = subprocess.run(["readelf", "-d", lib], capture_output=True, text=True,
+                         check=True).stdout
+    return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
+
+
+class SymbolVersionTests(unittest.TestCase):
+    """The glibc build loads on glibc 2.17 and newer; the musl build asks a
+    glibc loader for nothing it lacks."""
+
+    def test_glibc_build_requires_nothing_newer_than_2_17(self):
+        out = subprocess.run(["readelf", "-V", SHIM], capture_output=True, text=True,
+                             check=True).stdout
+        required = set(re.findall(r"Name: (GLIBC_[\d.]+)", out))
+        self.assertTrue(required, out)  # it does ask for versions
+        for v in sorted(required):
+            self.assertLessEqual(glibc_version(v[len("GLIBC_"):]), OLDEST_GLIBC, v)
+        for name, version, undef, _ in dynamic_symbols(SHIM):
+            if undef and version and version.startswith("GLIBC_"):
+                self.assertLessEqual(glibc_version(version[6:]), OLDEST_GLIBC,
+                                     "%s@%s" % (name, version))
+        self.assertEqual({"libc.so.6", "libdl.so.2"}, set(needed(SHIM)))
+
+    def test_musl_build_loads_under_any_glibc(self):
+        self.assertEqual([], needed(SHIM_MUSL))
+        libc = subprocess.run(["ldd", "/bin/true"], capture_output=True, text=True).stdout
+        libc = re.search(r"libc\.so\.6 => (\S+)", libc).group(1)
+        oldest = {}  # name -> oldest version glibc defines it at
+        for name, version, undef, _ in dynamic_symbols(libc):
+            if not undef and version and version.startswith("GLIBC_2"):
+                v = glibc_version(version[6:])
+                oldest[name] = min(oldest.get(name, v), v)
+        for name, version, undef, weak in dynamic_symbols(SHIM_MUSL):
+            if undef and not weak:
+                with self.subTest(symbol=name):
+                    self.assertIn(name, oldest, "glibc has no %s" % name)
+                    self.assertLessEqual(oldest[name], OLDEST_GLIBC, name)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
