@@ -39,14 +39,22 @@
 #endif
 __asm__(".symver dlsym,dlsym@" SHIM_GLIBC_BASE);
 __asm__(".symver dlvsym,dlvsym@" SHIM_GLIBC_BASE);
+#ifndef SHIM_DEFINES_DLOPEN /* hooks_dl.c defines it */
 __asm__(".symver dlopen,dlopen@" SHIM_GLIBC_BASE);
+#endif
 __asm__(".symver dladdr,dladdr@" SHIM_GLIBC_BASE);
+__asm__(".symver dlclose,dlclose@" SHIM_GLIBC_BASE);
+__asm__(".symver dlerror,dlerror@" SHIM_GLIBC_BASE);
 #else
 #define SHIM_LIBC_GLIBC 0
 void *dlvsym(void *handle, const char *name, const char *version);
 #pragma weak dlsym
+#ifndef SHIM_DEFINES_DLOPEN
 #pragma weak dlopen
+#endif
 #pragma weak dladdr
+#pragma weak dlclose
+#pragma weak dlerror
 #endif
 #pragma weak dlvsym
 
@@ -68,7 +76,11 @@ static inline bool shim_have_dl(void)
 #if SHIM_LIBC_GLIBC
 	return true;
 #else
+#ifdef SHIM_DEFINES_DLOPEN /* hooks_dl.c: dlopen is ours there, not weak */
+	return dlsym != NULL && dladdr != NULL;
+#else
 	return dlsym != NULL && dlopen != NULL && dladdr != NULL;
+#endif
 #endif
 }
 

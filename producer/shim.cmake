@@ -20,7 +20,8 @@ add_library(tokenring_shim_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/shim_real.c
   ${CMAKE_CURRENT_LIST_DIR}/shim_ring.c
   ${CMAKE_CURRENT_LIST_DIR}/fdtable.c
-  ${CMAKE_CURRENT_LIST_DIR}/fdtable_tls.c)
+  ${CMAKE_CURRENT_LIST_DIR}/fdtable_tls.c
+  ${CMAKE_CURRENT_LIST_DIR}/dl_rebind.c)
 target_include_directories(tokenring_shim_core PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(tokenring_shim_core PUBLIC tokenring_identity tokenring_conn tokenring_shm
   PRIVATE tokenring_warnings)
@@ -31,7 +32,10 @@ target_compile_options(tokenring_shim_core PRIVATE -O2 -fno-plt
 add_library(tokenring SHARED
   ${CMAKE_CURRENT_LIST_DIR}/hooks_io.c
   ${CMAKE_CURRENT_LIST_DIR}/hooks_fd.c
+  ${CMAKE_CURRENT_LIST_DIR}/hooks_dl.c
   ${CMAKE_CURRENT_LIST_DIR}/libc_compat.c)
+set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/hooks_dl.c PROPERTIES
+  COMPILE_DEFINITIONS SHIM_DEFINES_DLOPEN)
 target_link_libraries(tokenring PRIVATE tokenring_shim_core tokenring_warnings)
 set_target_properties(tokenring PROPERTIES
   OUTPUT_NAME tokenring

@@ -15,6 +15,7 @@
  *   identity.c    workload / namespace identity from the environment
  *   hooks_io.c    send/recv/read/write families: feed what calls returned
  *   hooks_fd.c    connect/accept/close/close_range/dup2/dup3/fork
+ *   hooks_dl.c    dlopen; dl_rebind.c: RTLD_DEEPBIND objects rebound
  *
  * Rules on every hook path: no allocation, no lock, never block, never
  * change a return value or errno, nothing that is not async-signal-safe
@@ -60,6 +61,7 @@ enum shim_real_id {
 	REAL_DUP2,
 	REAL_DUP3,
 	REAL_FORK,
+	REAL_DLOPEN,
 	REAL_COUNT
 };
 
@@ -79,6 +81,15 @@ static inline void *shim_real(enum shim_real_id id)
 	void *p = atomic_load_explicit(&shim_real_fn[id], memory_order_relaxed);
 	return SHIM_LIKELY(p != NULL) ? p : shim_real_resolve(id);
 }
+
+/* ---- RTLD_DEEPBIND (dl_rebind.c, called by hooks_dl.c) ---- */
+
+/* Before a DEEPBIND dlopen: remember the objects loaded so far. */
+void shim_dl_snapshot(void);
+
+/* After it: point the GOT slots of the objects it brought in at the
+ * shim's hooks, for the interposed names only. Keeps errno. */
+void shim_dl_rebind(void);
 
 /* ---- process state (shim.c) ---- */
 

@@ -37,6 +37,7 @@ static const char *const real_names[REAL_COUNT] = {
 	[REAL_DUP2] = "dup2",
 	[REAL_DUP3] = "dup3",
 	[REAL_FORK] = "fork",
+	[REAL_DLOPEN] = "dlopen",
 };
 
 /* initial-exec: no allocation on first access from a preloaded library. */

@@ -55,6 +55,7 @@ static size_t read_message(int fd, char *buf, size_t cap, int use_recv)
 	}
 }
 
+#ifndef TC_HTTP_LIB
 static int server(int n)
 {
 	int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1;
@@ -85,8 +86,16 @@ static int server(int n)
 	close(ls);
 	return 0;
 }
+#endif
 
+#ifdef TC_HTTP_LIB
+/* Built into libtc_deep_a.so (deep_main.c): the client, called from a
+ * library opened with RTLD_DEEPBIND. */
+int tc_http_client(int port, int n);
+int tc_http_client(int port, int n)
+#else
 static int client(int port, int n)
+#endif
 {
 	char body[512], req[1024], resp[4096];
 	for (int i = 0; i < n; i++) {
@@ -109,6 +118,7 @@ static int client(int port, int n)
 	return 0;
 }
 
+#ifndef TC_HTTP_LIB
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "server") == 0)
@@ -118,3 +128,4 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: tc_http server N | client PORT N\n");
 	return 2;
 }
+#endif

@@ -201,6 +201,62 @@ class SelectorTests(unittest.TestCase):
             self.assertNotIn("ld.so", r.stderr)
 
 
+class DeepbindTests(unittest.TestCase):
+    """Libraries opened with RTLD_DEEPBIND have their calls seen, and bind
+    every other name as they would without the shim."""
+
+    def exchange(self, cmd, shim, workload):
+        """Run cmd (given the server's port) against a plain tc_http
+        server; return (returncode, stdout, stderr, records)."""
+        cap = Capture() if shim else None
+        srv = subprocess.Popen([TC["glibc"], "server", str(N)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=base_env())
+        try:
+            port = srv.stdout.readline().split()[-1]
+            env = base_env(LD_PRELOAD=SHIM, TOKENRING_RING=cap.path,
+                           TOKENRING_WORKLOAD=workload) if shim else base_env()
+            r = subprocess.run(cmd(port), capture_output=True, text=True, env=env,
+                               timeout=TIMEOUT)
+            srv.communicate(timeout=TIMEOUT)
+        finally:
+            if srv.poll() is None:
+                srv.kill()
+            recs = cap.stop() if cap else []
+        return r.returncode, r.stdout, r.stderr, recs
+
+    def check_records(self, recs, workload, request_model):
+        self.assertEqual(N, len(recs), recs)
+        for i, r in enumerate(sorted(recs, key=lambda r: r["prompt_tokens"])):
+            with self.subTest(i=i):
+                self.assertEqual(("source", workload), (r["reporter"], r["workload"]))
+                self.assertEqual(("POST", "/v1/chat/completions", 200),
+                                 (r["method"], r["path"], r["status"]))
+                self.assertEqual((request_model, "tc-model"),
+                                 (r["request_model"], r["response_model"]))
+                self.assertEqual((10 + i, 20 + i), (r["prompt_tokens"], r["completion_tokens"]))
+
+    def test_php_curl_exec_counted_exactly(self):
+        php = os.environ["TC_PHP"]
+        mods = subprocess.run([php, "-m"], capture_output=True, text=True).stdout.split()
+        self.assertIn("curl", mods, "php-curl is not installed (scripts/apt/containers.txt)")
+        script = os.path.join(SRC, "tests", "containers", "tc_chat.php")
+        cmd = lambda port: [php, script, port, str(N)]
+        plain = self.exchange(cmd, False, "")
+        shimmed = self.exchange(cmd, True, "php-chat")
+        self.assertEqual((0, ""), (plain[0], plain[2]))
+        self.assertEqual(plain[:3], shimmed[:3])
+        self.check_records(shimmed[3], "php-chat", "php-model")
+
+    def test_deep_bound_library_seen_other_names_unchanged(self):
+        cmd = lambda port: [os.environ["TC_DEEP_MAIN"], os.environ["TC_DEEP_DIR"], port, str(N)]
+        plain = self.exchange(cmd, False, "")
+        shimmed = self.exchange(cmd, True, "deep")
+        self.assertEqual((0, ""), (plain[0], plain[2]))
+        self.assertTrue(plain[1].startswith("who=b\n"), plain[1])  # deep binding at work
+        self.assertEqual(plain[:3], shimmed[:3])
+        self.check_records(shimmed[3], "deep", "tc-model")
+
+
 def glibc_version(v):
     return tuple(int(x) for x in v.split("."))
 
