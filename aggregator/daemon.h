@@ -14,6 +14,7 @@
 
 #include "agg.h"
 #include "config.h"
+#include "cover.h"
 #include "httpd.h"
 #include "logfile.h"
 #include "ring.h"
@@ -46,6 +47,7 @@ struct daemon {
 	uint64_t ring_recreated;
 	bool recover_failing;
 	struct agg *agg;
+	struct cover *cover; /* what the shims could not read (event entries) */
 	struct httpd http;
 	struct logfile access_log;
 	struct logfile summary_log;

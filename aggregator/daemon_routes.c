@@ -131,6 +131,8 @@ void daemon_http(void *ctx, const struct httpd_req *req, struct httpd_response *
 		d->scrapes++;
 		fill_self(d, &self);
 		rc = agg_render_metrics(d->agg, &self, resp->body);
+		if (!rc)
+			rc = expo_cover(d->cover, resp->body);
 		resp->content_type = CT_PROMETHEUS;
 		break;
 	}

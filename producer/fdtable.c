@@ -24,9 +24,12 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fdtable_internal.h"
+#include "record_event.h"
+#include "tls_hello.h"
 
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
@@ -54,14 +57,39 @@ static struct conn *conns;
 static _Atomic uint32_t fd_hwm; /* 1 + highest fd ever given an entry */
 __thread int fdt_tls_seen __attribute__((tls_model("initial-exec")));
 
-/* Is fd's entry a TLS slot (plaintext fed by the TLS hooks)? Lock-free. */
-static inline bool fdt_tls_slot(int fd)
+static struct fdt_opaque *opaque; /* per slot: counters of an opaque connection */
+
+/*
+ * Bytes on a socket whose slot is not parsed from the raw calls: a TLS
+ * slot (its plaintext comes from the TLS hooks: skip the ciphertext) or an
+ * opaque one (count them). Checked without the slot's try-lock, so a
+ * thread reading the socket never contends with one feeding the session's
+ * plaintext, and an opaque connection costs two loads and an add per call.
+ * true: handled. An add racing the connection's end may be lost; never a
+ * crash or a wrong connection's parse.
+ */
+static inline bool raw_fast(int fd, enum conn_dir dir, size_t total)
 {
 	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
 	if (t == NULL || (unsigned)fd >= FDT_MAX_FDS)
 		return false;
 	uint64_t e = atomic_load_explicit(&t[fd], memory_order_relaxed);
-	return (uint32_t)e >= FDT_SLOT0 && fdt_tls_entry(e);
+	if (fdt_entry_code(e) < FDT_SLOT0)
+		return false;
+	uint32_t i = fdt_entry_code(e) - FDT_SLOT0;
+	uint64_t v = atomic_load_explicit(&fdt_slots[i].state, memory_order_relaxed);
+	if ((uint32_t)(v >> 32) != fdt_entry_gen(e))
+		return false;
+	if (v & SLOT_F_TLS)
+		return true;
+	if (!(v & SLOT_F_OPAQUE))
+		return false;
+	if (SHIM_UNLIKELY(v & SLOT_F_INHERITED)) /* a fork child now uses it */
+		atomic_fetch_and_explicit(&fdt_slots[i].state, ~(uint64_t)SLOT_F_INHERITED,
+					  memory_order_relaxed);
+	atomic_fetch_add_explicit(dir == CONN_DIR_OUT ? &opaque[i].sent : &opaque[i].received,
+				  total, memory_order_relaxed);
+	return true;
 }
 
 /* Flags every record of a slot carries whoever finishes it. */
@@ -81,7 +109,8 @@ int fdt_init(void)
 	_Atomic uint64_t *t = map_anon(sizeof(*t) * FDT_MAX_FDS);
 	fdt_slots = map_anon(sizeof(*fdt_slots) * FDT_SLOTS);
 	conns = map_anon(sizeof(*conns) * FDT_SLOTS);
-	if (t == NULL || fdt_slots == NULL || conns == NULL)
+	opaque = map_anon(sizeof(*opaque) * FDT_SLOTS);
+	if (t == NULL || fdt_slots == NULL || conns == NULL || opaque == NULL)
 		return -ENOMEM; /* the few mappings made stay: init runs once */
 	for (unsigned i = 0; i < FDT_SLOTS; i++)
 		fdt_slots[i].conn = &conns[i];
@@ -190,7 +219,10 @@ static void slot_finish(struct fd_slot *s, uint64_t v)
 	};
 	if (v & SLOT_F_INHERITED) /* the parent's exchanges: not ours to report */
 		conn_init(s->conn, CONN_ROLE_AUTO);
-	else
+	else if (v & SLOT_F_OPAQUE) {
+		if (!(v & SLOT_F_NOREPORT))
+			shim_cover_opaque(s, &opaque[s - fdt_slots]);
+	} else
 		conn_close(s->conn, shim_current_config(), shim_now_ns(), shim_emit, &ctx);
 	if (!(v & SLOT_F_CLOSE) || (v & SLOT_F_DESYNC)) {
 		/* Parsing stopped but the fd lives on: pass it through from now on. */
@@ -277,6 +309,16 @@ void fdt_slot_close_entry(uint64_t e)
 	}
 }
 
+void fdt_slot_mark(uint64_t e, uint64_t flag)
+{
+	struct fd_slot *s = &fdt_slots[fdt_entry_code(e) - FDT_SLOT0];
+	uint64_t v = atomic_load_explicit(&s->state, memory_order_relaxed);
+	while ((uint32_t)(v >> 32) == fdt_entry_gen(e) && (v & SLOT_F_USED) &&
+	       !atomic_compare_exchange_weak_explicit(&s->state, &v, v | flag,
+						      memory_order_relaxed, memory_order_relaxed))
+		;
+}
+
 /* Set up a fresh slot for fd and install it; the entry it replaces (a
  * stale one) is finished. Returns the new entry, or FDT_PASS if the pool is
  * exhausted. */
@@ -287,9 +329,10 @@ static uint64_t slot_install(int fd, enum conn_role role, const struct rec_addr 
 	uint64_t e = FDT_PASS, old;
 	struct fd_slot *s = fdt_slot_new(fd, role, local, peer, 0, &e);
 
-	if (s == NULL)
+	if (s == NULL) {
 		SHIM_DEBUG("fd %d: connection pool full, not tracked", fd);
-	else
+		shim_cover_untracked(REC_REASON_SLOTS_FULL);
+	} else
 		fdt_slot_release(s);
 	fdt_hwm_raise(fd);
 	if (exchange) {
@@ -379,6 +422,32 @@ static struct fd_slot *lookup_locked(int fd, bool raw)
 	return fdt_slot_acquire(e);
 }
 
+/* A TLS ClientHello is the connection's first byte: from now on its bytes
+ * are counted, not parsed (we hold the slot: BUSY). The SNI is read from
+ * the first buffer only (a hello is written whole); none: "". The TLS hooks
+ * may still show its plaintext (then tls_install replaces this slot). */
+static void opaque_start(struct fd_slot *s, enum conn_dir dir, const struct iovec *iov,
+			 size_t iovcnt, size_t total)
+{
+	struct fdt_opaque *o = &opaque[s - fdt_slots];
+	struct timespec ts;
+	size_t first = iov[0].iov_len < total ? iov[0].iov_len : total;
+
+	(void)iovcnt;
+	(void)tls_hello_sni(iov[0].iov_base, first, o->sni, sizeof o->sni);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	o->start_wall_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	o->start_mono_ns = shim_now_ns();
+	o->reporter = dir == CONN_DIR_OUT ? REC_REPORTER_SOURCE : REC_REPORTER_DESTINATION;
+	atomic_store_explicit(&o->sent, dir == CONN_DIR_OUT ? total : 0, memory_order_relaxed);
+	atomic_store_explicit(&o->received, dir == CONN_DIR_IN ? total : 0, memory_order_relaxed);
+	/* release (in slot_release): the counters are set before another
+	 * thread's raw_fast sees OPAQUE */
+	atomic_fetch_or_explicit(&s->state, SLOT_F_OPAQUE, memory_order_relaxed);
+	SHIM_DEBUG("fd %d: TLS ClientHello (sni \"%s\"): counted as opaque until a TLS hook reads it",
+		   s->fd, o->sni);
+}
+
 /* HTTP/1.x on the wire starts with a method (A-Z) or "HTTP/" (server
  * speaks first only in error cases): anything else (TLS 0x16, RESP '*',
  * binary protocols, SMTP banners "220") is not ours. */
@@ -390,11 +459,10 @@ void fdt_feed(int fd, enum conn_dir dir, const struct iovec *iov, size_t iovcnt,
 	int saved_errno = errno;
 	struct fd_slot *s;
 
-	/* Ciphertext of a TLS session: its plaintext comes from the TLS hooks.
-	 * Checked without the slot's try-lock, so a thread reading the socket
-	 * never contends with one feeding the session's plaintext (and again,
-	 * on the entry it locks, in lookup_locked). */
-	if (SHIM_UNLIKELY(fdt_tls_slot(fd)))
+	/* Ciphertext of a TLS session (its plaintext comes from the TLS hooks:
+	 * checked again, on the entry it locks, in lookup_locked), or an
+	 * opaque connection's bytes. */
+	if (SHIM_UNLIKELY(raw_fast(fd, dir, total)))
 		return;
 	s = lookup_locked(fd, true);
 	if (s == NULL)
@@ -408,6 +476,10 @@ void fdt_feed(int fd, enum conn_dir dir, const struct iovec *iov, size_t iovcnt,
 			if (iov[i].iov_len == 0)
 				continue;
 			s->seen_first = 1;
+			if (SHIM_UNLIKELY(tls_hello_is_start(iov[i].iov_base, iov[i].iov_len))) {
+				opaque_start(s, dir, &iov[i], iovcnt - i, total);
+				goto release;
+			}
 			if (!http_first_byte(*(const unsigned char *)iov[i].iov_base)) {
 				SHIM_DEBUG("fd %d: not HTTP/1.x, passing through", fd);
 				/* We hold BUSY: GIVEUP makes slot_release finish the
@@ -460,6 +532,18 @@ void fdt_peer_closed(int fd, bool eof)
 	int saved_errno = errno;
 	struct fd_slot *s = lookup_locked(fd, false);
 	if (s != NULL) {
+		uint64_t st = atomic_load_explicit(&s->state, memory_order_relaxed);
+		/* An opaque connection ends here for its client (some runtimes,
+		 * libuv's, close with a raw system call no hook sees): reported
+		 * now, the fd passed through from then on. A server waits for
+		 * close(), as below. */
+		if (SHIM_UNLIKELY(st & SLOT_F_OPAQUE)) {
+			if (!eof || opaque[s - fdt_slots].reporter == REC_REPORTER_SOURCE)
+				atomic_fetch_or_explicit(&s->state, SLOT_F_GIVEUP,
+							 memory_order_relaxed);
+			fdt_slot_release(s);
+			goto out;
+		}
 		/* EOF ends a close-delimited response for a client; a server
 		 * seeing EOF may be reading a half-closed request and still
 		 * answer, so it waits for close(). A reset ends both. */
@@ -471,7 +555,50 @@ void fdt_peer_closed(int fd, bool eof)
 		}
 		fdt_slot_release(s);
 	}
+out:
 	errno = saved_errno;
+}
+
+void fdt_flush_opaque(void)
+{
+	if (atomic_load_explicit(&fdt_table, memory_order_acquire) == NULL)
+		return;
+	for (unsigned i = 0; i < FDT_SLOTS; i++) {
+		uint64_t v = atomic_load_explicit(&fdt_slots[i].state, memory_order_acquire);
+		/* claim the report with NOREPORT, so a close racing the exit
+		 * cannot make a second one */
+		while ((v & SLOT_F_USED) && (v & SLOT_F_OPAQUE) &&
+		       !(v & (SLOT_F_NOREPORT | SLOT_F_INHERITED))) {
+			if (atomic_compare_exchange_weak_explicit(&fdt_slots[i].state, &v,
+								  v | SLOT_F_NOREPORT,
+								  memory_order_acq_rel,
+								  memory_order_acquire)) {
+				shim_cover_opaque(&fdt_slots[i], &opaque[i]);
+				break;
+			}
+		}
+	}
+}
+
+/* Does fd's entry already name a live slot for this very connection (same
+ * addresses both ends)? Another thread may have used the socket between
+ * the real connect/accept and this hook (a non-blocking connect: the
+ * event loop writes as soon as it is writable), classifying it lazily:
+ * that slot holds the connection's first bytes and stays. */
+static bool same_connection(int fd, const struct rec_addr *local, const struct rec_addr *peer)
+{
+	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
+	uint64_t e = atomic_load_explicit(&t[fd], memory_order_acquire);
+	if (fdt_entry_code(e) < FDT_SLOT0)
+		return false;
+	struct fd_slot *s = &fdt_slots[fdt_entry_code(e) - FDT_SLOT0];
+	/* acquire: pairs with the release that published the slot's setup */
+	uint64_t v = atomic_load_explicit(&s->state, memory_order_acquire);
+	bool same = (uint32_t)(v >> 32) == fdt_entry_gen(e) && (v & SLOT_F_USED) &&
+		    !(v & SLOT_F_FINISH) && memcmp(&s->local, local, sizeof *local) == 0 &&
+		    memcmp(&s->peer, peer, sizeof *peer) == 0;
+	/* the addresses were read from the slot this generation names */
+	return same && atomic_load_explicit(&s->state, memory_order_acquire) >> 32 == v >> 32;
 }
 
 void fdt_track(int fd, const struct sockaddr *peer_sa, socklen_t peerlen, enum conn_role role)
@@ -479,8 +606,14 @@ void fdt_track(int fd, const struct sockaddr *peer_sa, socklen_t peerlen, enum c
 	int saved_errno = errno;
 	struct rec_addr local, peer;
 
-	if (!fdt_active() || (unsigned)fd >= FDT_MAX_FDS)
+	if (!fdt_active())
 		goto out;
+	if (SHIM_UNLIKELY((unsigned)fd >= FDT_MAX_FDS)) {
+		/* beyond the table: a TCP connection passes through, counted */
+		if (fd >= 0 && fdt_probe_tcp(fd, &local, &peer, false))
+			shim_cover_untracked(REC_REASON_FD_RANGE);
+		goto out;
+	}
 	if (!fdt_probe_tcp(fd, &local, &peer, peer_sa == NULL)) {
 		_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
 		uint64_t old = atomic_exchange_explicit(&t[fd], FDT_PASS, memory_order_acq_rel);
@@ -491,6 +624,8 @@ void fdt_track(int fd, const struct sockaddr *peer_sa, socklen_t peerlen, enum c
 	}
 	if (peer_sa != NULL)
 		shim_addr_from_sockaddr(&peer, peer_sa, peerlen);
+	if (same_connection(fd, &local, &peer))
+		goto out;
 	slot_install(fd, role, &local, &peer, 0, true);
 out:
 	errno = saved_errno;

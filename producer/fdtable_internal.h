@@ -58,6 +58,10 @@ void fdt_slot_release(struct fd_slot *s);
  * CLOSE mark for the thread feeding it. */
 void fdt_slot_close_entry(uint64_t e);
 
+/* OR flag into the state of the slot e names, if it still holds e's
+ * connection. */
+void fdt_slot_mark(uint64_t e, uint64_t flag);
+
 /* Does entry e name a live TLS slot (plaintext fed by the TLS hooks)? */
 bool fdt_tls_entry(uint64_t e);
 

@@ -21,7 +21,22 @@ bool fdt_tls_entry(uint64_t e)
 	return (uint32_t)(v >> 32) == fdt_entry_gen(e) && (v & SLOT_F_TLS);
 }
 
-/* Replace old (PASS from the ciphertext, or a stale slot) with a TLS
+bool fdt_ciphertext_seen(int fd)
+{
+	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
+	if (t == NULL || (unsigned)fd >= FDT_MAX_FDS)
+		return false;
+	uint64_t e = atomic_load_explicit(&t[fd], memory_order_relaxed);
+	if (e == FDT_PASS)
+		return true;
+	if (fdt_entry_code(e) < FDT_SLOT0)
+		return false;
+	uint64_t v = atomic_load_explicit(&fdt_slots[fdt_entry_code(e) - FDT_SLOT0].state,
+					  memory_order_relaxed);
+	return (uint32_t)(v >> 32) == fdt_entry_gen(e) && (v & SLOT_F_OPAQUE);
+}
+
+/* Replace old (PASS or an opaque slot from the ciphertext, or a stale one) with a TLS
  * slot. Returns the entry now on fd, or 0 when fd is not tracked. */
 static uint64_t tls_install(_Atomic uint64_t *t, int fd, uint64_t old)
 {
@@ -46,8 +61,12 @@ static uint64_t tls_install(_Atomic uint64_t *t, int fd, uint64_t old)
 	fdt_hwm_raise(fd);
 	if (atomic_compare_exchange_strong_explicit(&t[fd], &old, e, memory_order_acq_rel,
 						    memory_order_acquire)) {
-		if (fdt_entry_code(old) >= FDT_SLOT0)
+		if (fdt_entry_code(old) >= FDT_SLOT0) {
+			/* an opaque slot (its ClientHello) turns out readable:
+			 * nothing to report about it */
+			fdt_slot_mark(old, SLOT_F_NOREPORT);
 			fdt_slot_close_entry(old);
+		}
 		return e;
 	}
 	/* Another thread changed the entry first: ours was never reachable. */

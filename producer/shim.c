@@ -134,5 +134,16 @@ __attribute__((constructor)) static void shim_constructor(void)
 {
 	for (int i = 0; i < REAL_COUNT; i++)
 		(void)shim_real((enum shim_real_id)i);
-	(void)shim_init();
+	/* Here, not in the lazy init (which may run in a signal handler):
+	 * dl_iterate_phdr takes the loader's lock. */
+	if (shim_init() == SHIM_MODE_ACTIVE)
+		shim_cover_init();
+}
+
+/* exit(): connections still open are reported (opaque ones only: an HTTP
+ * exchange in flight at exit was never seen to end). */
+__attribute__((destructor)) static void shim_destructor(void)
+{
+	if (atomic_load_explicit(&shim_mode, memory_order_acquire) == SHIM_MODE_ACTIVE)
+		fdt_flush_opaque();
 }

@@ -21,7 +21,9 @@ add_library(tokenring_shim_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/shim_ring.c
   ${CMAKE_CURRENT_LIST_DIR}/fdtable.c
   ${CMAKE_CURRENT_LIST_DIR}/fdtable_tls.c
-  ${CMAKE_CURRENT_LIST_DIR}/dl_rebind.c)
+  ${CMAKE_CURRENT_LIST_DIR}/dl_rebind.c
+  ${CMAKE_CURRENT_LIST_DIR}/shim_cover.c
+  ${PROJECT_SOURCE_DIR}/proto/tls_hello.c)
 target_include_directories(tokenring_shim_core PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(tokenring_shim_core PUBLIC tokenring_identity tokenring_conn tokenring_shm
   PRIVATE tokenring_warnings)

@@ -151,6 +151,11 @@ void shim_ring_poll(void);
 /* Emit callback handed to conn_feed / conn_close. */
 void shim_emit(void *ctx, struct tr_record *rec);
 
+/* Publish an event entry (record_event.h): pid, producer and kind filled
+ * here. Lock-free, like shim_emit. */
+struct tr_event;
+void shim_emit_event(struct tr_event *ev);
+
 /* The config conn_feed should use now (label headers of the attached ring,
  * or the base config when detached). Never NULL. */
 const struct conn_config *shim_current_config(void);
@@ -242,6 +247,39 @@ void fdt_reset_range(unsigned first, unsigned last);
 /* Fork child: slots another (now absent) thread was feeding are dropped. */
 void fdt_after_fork_child(void);
 
+/* ---- what cannot be read (fdtable.c, shim_cover.c) ---- */
+
+/* Slot state: a TLS connection whose first bytes were a ClientHello on the
+ * raw socket: its bytes are counted, not parsed (fdt_opaque), until a TLS
+ * hook shows its plaintext after all (then it is a TLS slot and nothing is
+ * reported). One REC_EVENT_OPAQUE_TLS entry when it ends. */
+#define SLOT_F_OPAQUE 128u
+/* Slot state: finish without reporting (an opaque slot a TLS slot replaced). */
+#define SLOT_F_NOREPORT 256u
+
+/* Per-slot counters of an opaque connection (fdtable.c owns the array). */
+struct fdt_opaque {
+	_Atomic uint64_t sent, received;
+	uint64_t start_wall_ns, start_mono_ns;
+	uint8_t reporter; /* enum rec_reporter: who wrote the ClientHello */
+	char sni[256];    /* REC_SNI_LEN */
+};
+
+/* At exit: report the opaque connections still open (their close may
+ * never be seen: libuv closes with a raw system call). */
+void fdt_flush_opaque(void);
+
+/* Report the end of an opaque connection (shim_cover.c). */
+void shim_cover_opaque(const struct fd_slot *s, const struct fdt_opaque *o);
+
+/* A connection on fd passes through untracked (reason: enum
+ * rec_event_reason, REC_REASON_SLOTS_FULL or _FD_RANGE): one event. */
+void shim_cover_untracked(unsigned reason);
+
+/* At init: report this process once if it cannot be read at all (a Go
+ * binary). */
+void shim_cover_init(void);
+
 /* ---- TLS plaintext (fdtable.c, fed by hooks_tls.c) ---- */
 
 /* Slot state: the connection's bytes are fed as plaintext by a TLS
@@ -255,6 +293,10 @@ void fdt_after_fork_child(void);
  * tell it apart (a plain PASS there means "ciphertext seen: start a TLS
  * slot"). */
 #define FDT_PASS_TLS (((uint64_t)1 << 32) | FDT_PASS)
+
+/* Were fd's first bytes TLS ciphertext the raw hooks saw (classified
+ * PASS, or an opaque slot)? Lock-free. */
+bool fdt_ciphertext_seen(int fd);
 
 /* Feed len plaintext bytes a TLS call on fd moved in direction dir. The
  * first call on a fd (classified PASS by its ciphertext) installs a TLS

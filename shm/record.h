@@ -74,6 +74,7 @@ enum rec_operation {
  * EXCHANGE define their layout in a header of their own in shm/. */
 enum rec_kind {
 	REC_KIND_EXCHANGE = 0, /* struct tr_record: one request/response exchange */
+	REC_KIND_EVENT = 1,    /* struct tr_event (record_event.h): what could not be read */
 	REC_KIND_COUNT
 };
 

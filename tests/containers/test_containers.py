@@ -39,14 +39,19 @@ def base_env(**extra):
 _seq = [0]
 
 
-class Capture:
-    """tests/tools/ring_capture owning a fresh ring."""
+def ring_path():
+    _seq[0] += 1
+    return "/dev/shm/tokenring-containers-%d-%d" % (os.getpid(), _seq[0])
 
-    def __init__(self):
-        _seq[0] += 1
-        self.path = "/dev/shm/tokenring-containers-%d-%d" % (os.getpid(), _seq[0])
-        self.proc = subprocess.Popen([CAPTURE, "--ring", self.path], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+
+class Capture:
+    """tests/tools/ring_capture owning a fresh ring (events: also print the
+    event entries, as objects with "kind": "event")."""
+
+    def __init__(self, events=False):
+        self.path = ring_path()
+        self.proc = subprocess.Popen([CAPTURE, "--ring", self.path] + (["--events"] if events else []),
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 10
         while not os.path.exists(self.path):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -255,6 +260,206 @@ class DeepbindTests(unittest.TestCase):
         self.assertTrue(plain[1].startswith("who=b\n"), plain[1])  # deep binding at work
         self.assertEqual(plain[:3], shimmed[:3])
         self.check_records(shimmed[3], "deep", "tc-model")
+
+
+PY = "/usr/bin/python3"
+HERE = os.path.join(SRC, "tests", "containers")
+TLS_SERVER = os.path.join(HERE, "tc_tls_server.py")
+MANY_PAIRS = 2100  # both ends of each take a slot: 2 * 2100 - 4096 find the table full
+FDT_SLOTS = 4096
+
+
+def read_port(proc):
+    first = proc.stdout.readline()
+    if not first.startswith("listening on "):
+        proc.kill()
+        raise AssertionError("server did not start: %r %s" % (first, proc.stderr.read()))
+    return first.split()[-1]
+
+
+class CoverTests(unittest.TestCase):
+    """What cannot be read is said: TLS no hook saw (Node's bundled OpenSSL,
+    Java's JSSE) as opaque connections with their SNI and exact bytes, a Go
+    binary as unreadable, connections past the slot table as untracked;
+    never an LLM record invented. Then the same through tokenringd's
+    /metrics."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="tokenring-cover-")
+        cls.cert, cls.key = os.path.join(cls.tmp, "cert.pem"), os.path.join(cls.tmp, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                        cls.key, "-out", cls.cert, "-days", "2", "-subj", "/CN=localhost"],
+                       check=True, capture_output=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def node_cmd(self, port):
+        return [os.environ["TC_NODE"], os.path.join(HERE, "tc_node_https.mjs"), port, str(N),
+                "api.openai.test"]
+
+    def java_cmd(self, port):
+        return [os.environ["TC_JAVA"], "-Djdk.internal.httpclient.disableHostnameVerification=true",
+                os.path.join(HERE, "TcJavaHttps.java"), port, str(N)]
+
+    def run_tls(self, cmd, env):
+        """cmd(port) against tc_tls_server.py: (client result, server's
+        per-connection lines)."""
+        srv = subprocess.Popen([PY, TLS_SERVER, self.cert, self.key, str(N)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=base_env())
+        try:
+            port = read_port(srv)
+            r = subprocess.run(cmd(port), capture_output=True, text=True, env=env,
+                               timeout=120)
+            out, err = srv.communicate(timeout=TIMEOUT)
+        finally:
+            if srv.poll() is None:
+                srv.kill()
+        self.assertEqual(0, r.returncode, r.stderr)
+        self.assertEqual(N, len(r.stdout.splitlines()), r.stdout)
+        return r, [json.loads(l) for l in out.splitlines()], int(port)
+
+    def opaque(self, cmd, workload, sni):
+        cap = Capture(events=True)
+        try:
+            r, conns, port = self.run_tls(cmd, base_env(LD_PRELOAD=SHIM, TOKENRING_RING=cap.path,
+                                                        TOKENRING_WORKLOAD=workload))
+        finally:
+            entries = cap.stop()
+        events = [e for e in entries if e.get("kind") == "event"]
+        self.assertEqual([], [e for e in entries if e.get("kind") != "event"],
+                         "no LLM record may be invented from ciphertext")
+        self.assertEqual(N, len(events), events)
+        self.assertEqual([sni] * N, [c["sni"] for c in conns])  # what the server was sent
+        for e in events:
+            self.assertEqual(("opaque_tls", "source", workload, sni),
+                             (e["type"], e["reporter"], e["workload"], e["sni"]))
+            self.assertEqual("127.0.0.1:%d" % port, e["peer"])
+            self.assertEqual(1, e["count"])
+        # the exact bytes each way, connection by connection (the server
+        # counted every byte on its socket)
+        self.assertEqual(sorted((c["raw_in"], c["raw_out"]) for c in conns),
+                         sorted((e["bytes_sent"], e["bytes_received"]) for e in events))
+        return events
+
+    def test_node_https_is_opaque_with_sni_and_bytes(self):
+        self.opaque(self.node_cmd, "cover-node", "api.openai.test")
+
+    def test_java_httpclient_is_opaque_with_sni_and_bytes(self):
+        self.opaque(self.java_cmd, "cover-java", "localhost")
+
+    def go_run(self, env):
+        srv = subprocess.Popen([TC["glibc"], "server", str(N)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=base_env())
+        try:
+            port = read_port(srv)
+            r = subprocess.run([os.environ["TC_GO_CLIENT"], port, str(N)], capture_output=True,
+                               text=True, env=env, timeout=TIMEOUT)
+            srv.communicate(timeout=TIMEOUT)
+        finally:
+            if srv.poll() is None:
+                srv.kill()
+        self.assertEqual((0, ""), (r.returncode, r.stderr))
+        self.assertEqual(N, len(r.stdout.splitlines()))
+
+    def test_go_binary_reported_unreadable_once(self):
+        out = subprocess.run(["readelf", "-d", os.environ["TC_GO_CLIENT"]], capture_output=True,
+                             text=True).stdout
+        self.assertIn("libc.so.6", out, "the Go client must be linked with cgo (dynamically)")
+        cap = Capture(events=True)
+        try:
+            self.go_run(base_env(LD_PRELOAD=SHIM, TOKENRING_RING=cap.path,
+                                 TOKENRING_WORKLOAD="cover-go"))
+        finally:
+            entries = cap.stop()
+        self.assertEqual([("event", "unreadable", "go", "cover-go")],
+                         [(e.get("kind"), e.get("type"), e.get("reason"), e["workload"])
+                          for e in entries])
+
+    def many_run(self, env):
+        r = subprocess.run([os.environ["TC_MANY"], str(MANY_PAIRS)], capture_output=True,
+                           text=True, env=env, timeout=120)
+        self.assertEqual((0, "%d pairs\n" % MANY_PAIRS), (r.returncode, r.stdout), r.stderr)
+
+    def test_connections_past_the_slot_table_counted(self):
+        cap = Capture(events=True)
+        try:
+            self.many_run(base_env(LD_PRELOAD=SHIM, TOKENRING_RING=cap.path,
+                                   TOKENRING_WORKLOAD="cover-many"))
+        finally:
+            entries = cap.stop()
+        want = 2 * MANY_PAIRS - FDT_SLOTS
+        self.assertEqual([("event", "untracked", "slots_full", "cover-many")] * want,
+                         [(e.get("kind"), e.get("type"), e.get("reason"), e["workload"])
+                          for e in entries])
+
+    def test_daemon_metrics(self):
+        import urllib.request
+        ring = ring_path()
+        with socket_port() as port:
+            pass
+        d = subprocess.Popen([os.environ["TOKENRINGD"], "--ring", ring, "--listen",
+                              "127.0.0.1:%d" % port, "--access-log", "off", "--summary-log", "off"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 10
+            while not os.path.exists(ring):
+                self.assertIsNone(d.poll(), "tokenringd exited")
+                self.assertLess(time.monotonic(), deadline, "tokenringd did not start")
+                time.sleep(0.01)
+            env = lambda w: base_env(LD_PRELOAD=SHIM, TOKENRING_RING=ring,
+                                     TOKENRING_WORKLOAD=w, TOKENRING_NAMESPACE="cover")
+            _, conns, _ = self.run_tls(self.node_cmd, env("cover-node"))
+            self.go_run(env("cover-go"))
+            self.many_run(env("cover-many"))
+            url = "http://127.0.0.1:%d/metrics" % port
+            while True:  # the daemon may still be binding its port
+                try:
+                    body = urllib.request.urlopen(url, timeout=10).read().decode()
+                    break
+                except OSError:
+                    self.assertLess(time.monotonic(), deadline + 20)
+                    time.sleep(0.05)
+        finally:
+            d.terminate()
+            d.communicate(timeout=TIMEOUT)
+        lab = 'source_workload="%s",source_namespace="cover"'
+        want = {
+            'tokenring_opaque_connections_total{%s,sni="api.openai.test"}' % (lab % "cover-node"): N,
+            'tokenring_opaque_bytes_total{%s,sni="api.openai.test",direction="sent"}'
+            % (lab % "cover-node"): sum(c["raw_in"] for c in conns),
+            'tokenring_opaque_bytes_total{%s,sni="api.openai.test",direction="received"}'
+            % (lab % "cover-node"): sum(c["raw_out"] for c in conns),
+            'tokenring_unreadable_processes_total{%s,reason="go"}' % (lab % "cover-go"): 1,
+            'tokenring_untracked_connections_total{%s,reason="slots_full"}'
+            % (lab % "cover-many"): 2 * MANY_PAIRS - FDT_SLOTS,
+        }
+        got = {}
+        for line in body.splitlines():
+            if line.startswith(("tokenring_opaque_", "tokenring_unreadable_", "tokenring_untracked_")):
+                name, value = line.rsplit(" ", 1)
+                got[name] = int(value)
+        self.assertEqual(want, got)
+        # and the whole exposition stays valid
+        chk = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
+                             text=True)
+        self.assertNotIn("error", (chk.stdout + chk.stderr).lower(), chk.stdout + chk.stderr)
+
+
+class socket_port:
+    """A free loopback port (bound, then released)."""
+
+    def __enter__(self):
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    def __exit__(self, *exc):
+        return False
 
 
 def glibc_version(v):
