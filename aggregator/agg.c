@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "agg_internal.h"
+#include "cover.h"
 
 static const struct {
 	const char *name;
@@ -124,6 +125,7 @@ static void scratch_free(struct expo_scratch *x)
 		groups_free(&x->grp[i]);
 	free(x->hptr);
 	strbuf_free(&x->line);
+	expo_native_free(x);
 }
 
 int agg_create(const struct agg_config *cfg, struct agg **out)
@@ -209,6 +211,19 @@ static int32_t find_price(const struct agg *a, const char *model)
 	return SERIES_NO_PRICE;
 }
 
+/* Sketches hold seconds, the unit the native histograms are exposed in. */
+static double agg_seconds(uint64_t ns)
+{
+	return (double)ns / 1e9;
+}
+
+/* The sketch octave and fine bucket a value in ns counts in. */
+static void sketch_at(uint64_t ns, unsigned *o, unsigned *sub)
+{
+	double x = agg_seconds(ns);
+	hist_locate(x > HIST_ZERO_THRESHOLD ? hist_index(x) : 0, o, sub);
+}
+
 /* words: a SERIES_BUCKETS (sum, then counts). */
 static void bucket_add(uint64_t *words, unsigned idx, uint64_t v)
 {
@@ -262,7 +277,7 @@ static void ingest_times(struct agg *a, struct series *s, const struct tr_record
 
 	if (fam & (timed | AGG_FAM_ISTIO))
 		observe(WORDS(s->duration), &hist_u_duration, dur);
-	hist_add(&s->iv_duration, &a->pool, dur);
+	hist_add(&s->iv_duration, &a->pool, agg_seconds(dur));
 
 	bool stream = rec->flags & REC_F_STREAM;
 	uint64_t ttft = rec->ttft_ns;
@@ -270,7 +285,7 @@ static void ingest_times(struct agg *a, struct series *s, const struct tr_record
 		return;
 	if (fam & timed)
 		observe(WORDS(s->ttft), &hist_u_ttft, ttft);
-	hist_add(&s->iv_ttft, &a->pool, ttft);
+	hist_add(&s->iv_ttft, &a->pool, agg_seconds(ttft));
 
 	if (dur < ttft || !(fam & timed))
 		return;
@@ -344,10 +359,10 @@ static void prefetch_series(const struct series *s, const struct tr_record *rec)
 	__builtin_prefetch((const char *)&s->duration + 64, 1);
 	__builtin_prefetch((const char *)&s->duration + 128, 1);
 	__builtin_prefetch(&s->iv_duration, 1);
-	hist_locate(rec->duration_ns, &o, &sub);
+	sketch_at(rec->duration_ns, &o, &sub);
 	__builtin_prefetch(&s->iv_duration.oct[o], 1);
 	if (rec->ttft_ns) {
-		hist_locate(rec->ttft_ns, &o, &sub);
+		sketch_at(rec->ttft_ns, &o, &sub);
 		__builtin_prefetch(&s->iv_ttft.oct[o], 1);
 	}
 }
@@ -358,12 +373,12 @@ static void prefetch_chunks(const struct agg *a, const struct series *s,
 			    const struct tr_record *rec)
 {
 	unsigned o, sub;
-	hist_locate(rec->duration_ns, &o, &sub);
+	sketch_at(rec->duration_ns, &o, &sub);
 	uint32_t c = s->iv_duration.oct[o].chunk;
 	if (c != HIST_NO_CHUNK)
 		__builtin_prefetch(&a->pool.chunks[c - 1][sub], 1);
 	if (rec->ttft_ns) {
-		hist_locate(rec->ttft_ns, &o, &sub);
+		sketch_at(rec->ttft_ns, &o, &sub);
 		c = s->iv_ttft.oct[o].chunk;
 		if (c != HIST_NO_CHUNK)
 			__builtin_prefetch(&a->pool.chunks[c - 1][sub], 1);
@@ -416,20 +431,18 @@ void agg_ingest_batch(struct agg *a, const struct tr_record *recs,
 
 int agg_render_metrics(const struct agg *a, const struct agg_self *self, struct strbuf *out)
 {
-	uint32_t fam = a->cfg.families;
-	int rc = 0;
-
-	if (!rc && (fam & AGG_FAM_TOKENRING))
-		rc = expo_tokenring(a, out);
-	if (!rc && (fam & AGG_FAM_GEN_AI))
-		rc = expo_gen_ai(a, out);
-	if (!rc && (fam & AGG_FAM_ASM))
-		rc = expo_asm(a, out);
-	if (!rc && (fam & AGG_FAM_ISTIO))
-		rc = expo_istio(a, out);
-	if (!rc && (fam & AGG_FAM_KGATEWAY))
-		rc = expo_kgateway(a, out);
-	if (!rc)
-		rc = expo_self(a, self, out);
-	return rc;
+	static const struct {
+		uint32_t fam;
+		int (*render)(const struct agg *a, struct strbuf *out);
+	} renderers[] = {
+		{AGG_FAM_TOKENRING, expo_tokenring}, {AGG_FAM_GEN_AI, expo_gen_ai},
+		{AGG_FAM_ASM, expo_asm},             {AGG_FAM_ISTIO, expo_istio},
+		{AGG_FAM_KGATEWAY, expo_kgateway},
+	};
+	for (size_t i = 0; i < sizeof(renderers) / sizeof(renderers[0]); i++)
+		if (a->cfg.families & renderers[i].fam)
+			renderers[i].render(a, out);
+	if (self != NULL && self->cover != NULL)
+		expo_cover(self->cover, out);
+	return expo_self(a, self, out);
 }

@@ -58,6 +58,11 @@ struct agg_config {
 	char label_names[REC_LABELS][AGG_LABEL_NAME_LEN]; /* "" = unused */
 	unsigned n_prices;
 	struct agg_price prices[AGG_MAX_PRICES];
+	/* Native/exponential histograms (protobuf exposition, OTLP): schema
+	 * HIST_SCALE - native_coarsen (0 = the sketch's own 6; up to 10 = -4);
+	 * native_classic adds the classic buckets to the protobuf exposition. */
+	uint32_t native_coarsen;
+	bool native_classic;
 };
 
 /* Who wrote a record, resolved by the loop from the ring's producer table
@@ -77,9 +82,11 @@ struct agg_self {
 	uint64_t records_unknown_kind; /* ring entries of a kind not known here */
 	double start_time_seconds; /* unix time the daemon started */
 	const char *version;
+	const struct cover *cover; /* what the shims could not read (cover.h), or NULL */
 };
 
 struct agg;
+struct cover;
 
 /* Allocate and initialise. Returns 0 or -ENOMEM / -EINVAL. */
 int agg_create(const struct agg_config *cfg, struct agg **out);
@@ -102,6 +109,14 @@ uint32_t agg_series(const struct agg *a);
  * the self-metrics, valid for `promtool check metrics`. self may be NULL
  * (ring and log counters then read 0). Returns 0 or -ENOMEM. */
 int agg_render_metrics(const struct agg *a, const struct agg_self *self, struct strbuf *out);
+
+/* The same in the Prometheus protobuf exposition (delimited
+ * io.prometheus.client.MetricFamily messages), histograms with their native
+ * buckets from the sketches (expo_pb.c). Returns 0 or -ENOMEM. */
+#define AGG_PROTOBUF_TYPE                                                                    \
+	"application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "         \
+	"encoding=delimited"
+int agg_render_protobuf(const struct agg *a, const struct agg_self *self, struct strbuf *out);
 
 /* GET /api/v1/summary: one JSON document, cumulative since start, one entry
  * per label tuple (requests, successes, success_rate, 4xx, 5xx, tokens,

@@ -49,6 +49,7 @@ struct expo_scratch {
 	struct expo_groups *cur; /* the grouping expo_group last made current */
 	struct strbuf line;      /* one series' line prefix */
 	const struct hist **hptr; /* members' sketches for a group quantile (2 per series) */
+	struct expo_native *native; /* protobuf exposition scratch (expo_pb.c), lazily */
 };
 
 struct agg {
@@ -77,5 +78,7 @@ int expo_asm(const struct agg *a, struct strbuf *out);
 int expo_istio(const struct agg *a, struct strbuf *out);
 int expo_kgateway(const struct agg *a, struct strbuf *out);
 int expo_self(const struct agg *a, const struct agg_self *self, struct strbuf *out);
+/* Frees the protobuf exposition scratch (expo_pb.c). */
+void expo_native_free(struct expo_scratch *x);
 
 #endif

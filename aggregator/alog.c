@@ -20,118 +20,253 @@
  * wire, headers included: the shim sees no proxy-side body split).
  * duration and time_to_first_token are whole milliseconds, like Envoy's
  * %DURATION%; start_time is UTC with milliseconds, like %START_TIME%.
+ *
+ * Fast path (one line per record, so this is the daemon's hottest code with
+ * the log on; see CORE.md): the field list is one table whose keys are
+ * compile-time literals with their lengths; the line's worst case is
+ * reserved once and then written through a pointer, with no per-field
+ * append, no printf and no strlen of a known string. Integers come from a
+ * two-digit table, the date from civil-calendar arithmetic, IPv4 addresses
+ * from a per-octet table; untrusted strings are escaped 8 bytes per step.
  */
-#include <stdio.h>
+#include <arpa/inet.h>
 #include <string.h>
-#include <time.h>
+#include <sys/socket.h>
 
 #include "agg.h"
 #include "esc.h"
-#include "expo.h"
-#include "series.h"
 
 #define NS_PER_MS 1000000ull
 #define NS_PER_S 1000000000ull
 
-/* Field names tokenring writes; a header label may not take one. */
-static const char *const fields[] = {
-	"start_time", "duration", "method", "path", "protocol", "response_code",
-	"response_flags", "bytes_received", "bytes_sent", "request_id", "authority_for",
-	"upstream_host", "downstream_local_address", "downstream_remote_address",
-	"user_agent", "trace_id", "request_model", "request_prompt_tokens",
-	"request_completion_tokens", "total_tokens", "response_model", "provider",
-	"operation", "streaming", "time_to_first_token", "reporter", "source_workload",
-	"source_namespace", "usage_status", "cached_tokens", "cache_creation_tokens",
-	"reasoning_tokens", "chunks", NULL,
+/* What a field's value is. Record fields name their offset (and capacity
+ * for strings); the rest are derived. */
+enum alog_kind {
+	AL_TIME,      /* start_ns as 2024-07-12T03:20:03.993Z */
+	AL_MS,        /* uint64_t ns at off, as whole ms */
+	AL_STR,       /* record string at off, cap bytes */
+	AL_U16,       /* uint16_t at off */
+	AL_U64,       /* uint64_t at off */
+	AL_U32,       /* uint32_t at off */
+	AL_TOKENS,    /* uint32_t at off, only when usage is available */
+	AL_PROTOCOL,  /* HTTP/1.1 */
+	AL_FLAGS,     /* Envoy response flags */
+	AL_UPSTREAM,  /* upstream_host: peer for source, local for destination */
+	AL_DS_LOCAL,  /* downstream_local_address: the same */
+	AL_DS_REMOTE, /* downstream_remote_address: the other end */
+	AL_TRACE,     /* 32 hex digits */
+	AL_PROVIDER,
+	AL_OPERATION,
+	AL_STREAMING,
+	AL_TTFT, /* whole ms, streams with a first token */
+	AL_REPORTER,
+	AL_WORKLOAD,
+	AL_NAMESPACE,
+	AL_USAGE,
 };
+
+struct alog_field {
+	const char *name;
+	const char *key; /* ,"name":"  */
+	uint8_t key_len;
+	uint8_t kind;
+	uint16_t off;
+	uint16_t cap;
+};
+
+#define KEY(n) ",\"" n "\":\""
+#define F(n, kind, off, cap) {n, KEY(n), sizeof(KEY(n)) - 1, kind, off, cap}
+#define R(f) offsetof(struct tr_record, f)
+#define S(n, f) F(n, AL_STR, R(f), sizeof(((struct tr_record *)0)->f))
+
+/* The line, in order: ASM's fields, then tokenring's extras, then the
+ * configured header labels. A header label may not take one of these names. */
+static const struct alog_field fields[] = {
+	F("start_time", AL_TIME, 0, 0),
+	F("duration", AL_MS, R(duration_ns), 0),
+	S("method", method),
+	S("path", path),
+	F("protocol", AL_PROTOCOL, 0, 0),
+	F("response_code", AL_U16, R(status), 0),
+	F("response_flags", AL_FLAGS, 0, 0),
+	F("bytes_received", AL_U64, R(req_bytes), 0),
+	F("bytes_sent", AL_U64, R(resp_bytes), 0),
+	S("request_id", request_id),
+	S("authority_for", authority),
+	F("upstream_host", AL_UPSTREAM, 0, 0),
+	F("downstream_local_address", AL_DS_LOCAL, 0, 0),
+	F("downstream_remote_address", AL_DS_REMOTE, 0, 0),
+	S("user_agent", user_agent),
+	F("trace_id", AL_TRACE, 0, 0),
+	S("request_model", request_model),
+	F("request_prompt_tokens", AL_TOKENS, R(prompt_tokens), 0),
+	F("request_completion_tokens", AL_TOKENS, R(completion_tokens), 0),
+	/* tokenring's extras */
+	F("total_tokens", AL_TOKENS, R(total_tokens), 0),
+	S("response_model", response_model),
+	F("provider", AL_PROVIDER, 0, 0),
+	F("operation", AL_OPERATION, 0, 0),
+	F("streaming", AL_STREAMING, 0, 0),
+	F("time_to_first_token", AL_TTFT, 0, 0),
+	F("reporter", AL_REPORTER, 0, 0),
+	F("source_workload", AL_WORKLOAD, 0, 0),
+	F("source_namespace", AL_NAMESPACE, 0, 0),
+	F("usage_status", AL_USAGE, 0, 0),
+	F("cached_tokens", AL_TOKENS, R(cached_tokens), 0),
+	F("cache_creation_tokens", AL_TOKENS, R(cache_creation_tokens), 0),
+	F("reasoning_tokens", AL_TOKENS, R(reasoning_tokens), 0),
+	F("chunks", AL_U32, R(chunks), 0),
+};
+#define ALOG_FIELDS (sizeof(fields) / sizeof(fields[0]))
 
 bool alog_field_reserved(const char *name)
 {
-	for (unsigned i = 0; fields[i]; i++)
-		if (strcmp(fields[i], name) == 0)
+	for (size_t i = 0; i < ALOG_FIELDS; i++)
+		if (strcmp(fields[i].name, name) == 0)
 			return true;
 	return false;
 }
 
-/* ,"key":"  -- no comma right after the opening brace. */
-static int key(struct strbuf *b, const char *k)
+/* Longest value a non-string field can print (an IPv6 address with port:
+ * [ffff:...:255.255.255.255]:65535 is 54 bytes). */
+#define ALOG_SHORT_MAX 64
+/* Worst case of a whole line: every key, every string escaped at 6 bytes
+ * per byte, every other value at its longest, the labels, the braces. */
+#define ALOG_LINE_MAX                                                                        \
+	(ALOG_FIELDS * (32 + ALOG_SHORT_MAX) +                                               \
+	 ESC_JSON_MAX(REC_SIZE + RING_WORKLOAD_LEN + RING_NAMESPACE_LEN) +                   \
+	 REC_LABELS * (AGG_LABEL_NAME_LEN + 8) + 8)
+
+static inline char *put(char *p, const void *s, size_t n)
 {
-	bool first = b->len && b->data[b->len - 1] == '{';
-	int rc = first ? strbuf_append(b, "\"", 1) : strbuf_append(b, ",\"", 2);
-	if (!rc)
-		rc = strbuf_puts(b, k);
-	if (!rc)
-		rc = strbuf_append(b, "\":\"", 3);
-	return rc;
+	memcpy(p, s, n);
+	return p + n;
 }
 
-static int end(struct strbuf *b)
+/* "00".."99": integers are printed two digits per division. */
+static const char digit_pairs[] =
+	"000102030405060708091011121314151617181920212223242526272829"
+	"303132333435363738394041424344454647484950515253545556575859"
+	"606162636465666768697071727374757677787980818283848586878889"
+	"90919293949596979899";
+
+static inline unsigned ndigits(uint64_t v)
 {
-	return strbuf_append(b, "\"", 1);
+	unsigned n = 1;
+	while (v >= 100) {
+		v /= 100;
+		n += 2;
+	}
+	return n + (v >= 10);
 }
 
-/* "k":"escaped value or -" */
-static int str_field(struct strbuf *b, const char *k, const char *v, size_t cap)
+static char *put_u64(char *p, uint64_t v)
 {
-	int rc = key(b, k);
-	size_t n = strnlen(v, cap);
-	if (!rc)
-		rc = n ? esc_json(b, v, n) : strbuf_append(b, "-", 1);
-	if (!rc)
-		rc = end(b);
-	return rc;
+	unsigned n = ndigits(v);
+	char *end = p + n;
+	while (v >= 100) {
+		end -= 2;
+		memcpy(end, digit_pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10)
+		memcpy(p, digit_pairs + 2 * v, 2);
+	else
+		*p = (char)('0' + v);
+	return p + n;
 }
 
-static int u64_field(struct strbuf *b, const char *k, uint64_t v)
+static inline char *put2(char *p, unsigned v)
 {
-	int rc = key(b, k);
-	if (!rc)
-		rc = expo_u64(b, v);
-	if (!rc)
-		rc = end(b);
-	return rc;
+	memcpy(p, digit_pairs + 2 * v, 2);
+	return p + 2;
 }
 
-/* Tokens are written only when the provider reported usage. */
-static int tok_field(struct strbuf *b, const char *k, uint64_t v, bool usage)
+/* Civil date of a day count since 1970-01-01 (proleptic Gregorian; the
+ * era arithmetic of H. Hinnant's days_from_civil, inverted). */
+static void civil(uint64_t days, unsigned *y, unsigned *m, unsigned *d)
 {
-	return usage ? u64_field(b, k, v) : str_field(b, k, "", 0);
+	uint64_t z = days + 719468;
+	uint64_t era = z / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (unsigned)(era * 400 + yoe) + (*m <= 2);
 }
 
-static int addr_field(struct strbuf *b, const char *k, const struct rec_addr *a)
+static char *put_time(char *p, uint64_t start_ns)
 {
-	char out[SERIES_ADDR_LEN];
-	series_format_addr(out, sizeof(out), a);
-	return str_field(b, k, out, sizeof(out));
-}
-
-static int time_field(struct strbuf *b, uint64_t start_ns)
-{
-	char out[64];
-	time_t secs = (time_t)(start_ns / NS_PER_S);
+	if (start_ns == 0)
+		return put(p, "-", 1);
+	uint64_t secs = start_ns / NS_PER_S;
 	unsigned ms = (unsigned)(start_ns / NS_PER_MS % 1000);
-	struct tm tm;
-
-	if (start_ns == 0 || !gmtime_r(&secs, &tm))
-		return str_field(b, "start_time", "", 0);
-	snprintf(out, sizeof(out), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-	return str_field(b, "start_time", out, sizeof(out));
+	unsigned sod = (unsigned)(secs % 86400), y, mo, d;
+	civil(secs / 86400, &y, &mo, &d);
+	p = put2(p, y / 100);
+	p = put2(p, y % 100);
+	*p++ = '-';
+	p = put2(p, mo);
+	*p++ = '-';
+	p = put2(p, d);
+	*p++ = 'T';
+	p = put2(p, sod / 3600);
+	*p++ = ':';
+	p = put2(p, sod / 60 % 60);
+	*p++ = ':';
+	p = put2(p, sod % 60);
+	*p++ = '.';
+	*p++ = (char)('0' + ms / 100);
+	p = put2(p, ms % 100);
+	return put(p, "Z", 1);
 }
 
-static int trace_field(struct strbuf *b, const struct tr_record *rec)
+/* ip:port or [v6]:port, or "-" for an unknown family. */
+static char *put_addr(char *p, const struct rec_addr *a)
+{
+	if (a->family == 4) {
+		for (unsigned i = 0; i < 4; i++) {
+			p = put_u64(p, a->addr[i]);
+			*p++ = i < 3 ? '.' : ':';
+		}
+		return put_u64(p, a->port);
+	}
+	char ip[INET6_ADDRSTRLEN];
+	if (a->family == 6 && inet_ntop(AF_INET6, a->addr, ip, sizeof(ip))) {
+		*p++ = '[';
+		p = put(p, ip, strlen(ip));
+		p = put(p, "]:", 2);
+		return put_u64(p, a->port);
+	}
+	return put(p, "-", 1);
+}
+
+static char *put_trace(char *p, const struct tr_record *rec)
 {
 	static const char hex[] = "0123456789abcdef";
-	char out[2 * REC_TRACE_ID_LEN + 1];
-	out[0] = 0;
-	if (rec->flags & REC_F_HAS_TRACE) {
-		for (unsigned i = 0; i < REC_TRACE_ID_LEN; i++) {
-			out[2 * i] = hex[rec->trace_id[i] >> 4];
-			out[2 * i + 1] = hex[rec->trace_id[i] & 15];
-		}
-		out[2 * REC_TRACE_ID_LEN] = 0;
+	if (!(rec->flags & REC_F_HAS_TRACE))
+		return put(p, "-", 1);
+	for (unsigned i = 0; i < REC_TRACE_ID_LEN; i++) {
+		*p++ = hex[rec->trace_id[i] >> 4];
+		*p++ = hex[rec->trace_id[i] & 15];
 	}
-	return str_field(b, "trace_id", out, sizeof(out));
+	return p;
+}
+
+/* An untrusted bounded string, escaped; "-" when empty. */
+static char *put_str(char *p, const char *s, size_t cap)
+{
+	if (cap == 0 || s[0] == 0)
+		return put(p, "-", 1);
+	return esc_json_put(p, s, cap);
+}
+
+/* A trusted name (the enums' names are constants without escapes). */
+static char *put_name(char *p, const char *s)
+{
+	return put(p, s, strlen(s));
 }
 
 /* Envoy-style response flags for what the shim can tell. */
@@ -146,104 +281,108 @@ static const char *response_flags(const struct tr_record *rec)
 	return "-";
 }
 
+static uint64_t u64_at(const struct tr_record *rec, size_t off)
+{
+	uint64_t v;
+	memcpy(&v, (const char *)rec + off, sizeof(v));
+	return v;
+}
+
+static uint32_t u32_at(const struct tr_record *rec, size_t off)
+{
+	uint32_t v;
+	memcpy(&v, (const char *)rec + off, sizeof(v));
+	return v;
+}
+
+static uint16_t u16_at(const struct tr_record *rec, size_t off)
+{
+	uint16_t v;
+	memcpy(&v, (const char *)rec + off, sizeof(v));
+	return v;
+}
+
+static char *put_value(char *p, const struct alog_field *f, const struct tr_record *rec,
+		       const struct agg_identity *id)
+{
+	bool src = rec->reporter != REC_REPORTER_DESTINATION;
+	switch ((enum alog_kind)f->kind) {
+	case AL_TIME:
+		return put_time(p, rec->start_ns);
+	case AL_MS:
+		return put_u64(p, u64_at(rec, f->off) / NS_PER_MS);
+	case AL_STR:
+		return put_str(p, (const char *)rec + f->off, f->cap);
+	case AL_U16:
+		return put_u64(p, u16_at(rec, f->off));
+	case AL_U64:
+		return put_u64(p, u64_at(rec, f->off));
+	case AL_U32:
+		return put_u64(p, u32_at(rec, f->off));
+	case AL_TOKENS:
+		if (rec->usage_status != REC_USAGE_AVAILABLE)
+			return put(p, "-", 1); /* never invented */
+		return put_u64(p, u32_at(rec, f->off));
+	case AL_PROTOCOL:
+		return put(p, "HTTP/1.1", 8);
+	case AL_FLAGS:
+		return put_name(p, response_flags(rec));
+	case AL_UPSTREAM:
+	case AL_DS_LOCAL:
+		return put_addr(p, src ? &rec->peer : &rec->local);
+	case AL_DS_REMOTE:
+		return put_addr(p, src ? &rec->local : &rec->peer);
+	case AL_TRACE:
+		return put_trace(p, rec);
+	case AL_PROVIDER:
+		return put_name(p, rec_provider_name(rec->provider));
+	case AL_OPERATION:
+		return put_name(p, rec_operation_name(rec->operation));
+	case AL_STREAMING:
+		return rec->flags & REC_F_STREAM ? put(p, "true", 4) : put(p, "false", 5);
+	case AL_TTFT:
+		if (!(rec->flags & REC_F_STREAM) || !rec->ttft_ns)
+			return put(p, "-", 1);
+		return put_u64(p, rec->ttft_ns / NS_PER_MS);
+	case AL_REPORTER:
+		return put_name(p, rec_reporter_name(rec->reporter));
+	case AL_WORKLOAD:
+		return id ? put_str(p, id->workload, sizeof(id->workload)) : put(p, "-", 1);
+	case AL_NAMESPACE:
+		return id ? put_str(p, id->namespace_, sizeof(id->namespace_)) : put(p, "-", 1);
+	case AL_USAGE:
+		return put_name(p, rec_usage_name(rec->usage_status));
+	}
+	return put(p, "-", 1);
+}
+
 int alog_format(const struct tr_record *rec, const struct agg_identity *id,
 		const struct agg_config *cfg, struct strbuf *out)
 {
-	bool src = rec->reporter != REC_REPORTER_DESTINATION;
-	bool usage = rec->usage_status == REC_USAGE_AVAILABLE;
-	const char *rep = rec_reporter_name(rec->reporter);
-	const char *prov = rec_provider_name(rec->provider);
-	const char *op = rec_operation_name(rec->operation);
-	const char *us = rec_usage_name(rec->usage_status);
-	size_t mark = out->len;
-	int rc = strbuf_append(out, "{", 1);
-
-	if (!rc)
-		rc = time_field(out, rec->start_ns);
-	if (!rc)
-		rc = u64_field(out, "duration", rec->duration_ns / NS_PER_MS);
-	if (!rc)
-		rc = str_field(out, "method", rec->method, sizeof(rec->method));
-	if (!rc)
-		rc = str_field(out, "path", rec->path, sizeof(rec->path));
-	if (!rc)
-		rc = str_field(out, "protocol", "HTTP/1.1", 9);
-	if (!rc)
-		rc = u64_field(out, "response_code", rec->status);
-	if (!rc)
-		rc = str_field(out, "response_flags", response_flags(rec), 4);
-	if (!rc)
-		rc = u64_field(out, "bytes_received", rec->req_bytes);
-	if (!rc)
-		rc = u64_field(out, "bytes_sent", rec->resp_bytes);
-	if (!rc)
-		rc = str_field(out, "request_id", rec->request_id, sizeof(rec->request_id));
-	if (!rc)
-		rc = str_field(out, "authority_for", rec->authority, sizeof(rec->authority));
-	if (!rc)
-		rc = addr_field(out, "upstream_host", src ? &rec->peer : &rec->local);
-	if (!rc)
-		rc = addr_field(out, "downstream_local_address", src ? &rec->peer : &rec->local);
-	if (!rc)
-		rc = addr_field(out, "downstream_remote_address", src ? &rec->local : &rec->peer);
-	if (!rc)
-		rc = str_field(out, "user_agent", rec->user_agent, sizeof(rec->user_agent));
-	if (!rc)
-		rc = trace_field(out, rec);
-	if (!rc)
-		rc = str_field(out, "request_model", rec->request_model, sizeof(rec->request_model));
-	if (!rc)
-		rc = tok_field(out, "request_prompt_tokens", rec->prompt_tokens, usage);
-	if (!rc)
-		rc = tok_field(out, "request_completion_tokens", rec->completion_tokens, usage);
-	/* tokenring's extras */
-	if (!rc)
-		rc = tok_field(out, "total_tokens", rec->total_tokens, usage);
-	if (!rc)
-		rc = str_field(out, "response_model", rec->response_model,
-			       sizeof(rec->response_model));
-	if (!rc)
-		rc = str_field(out, "provider", prov, strlen(prov) + 1);
-	if (!rc)
-		rc = str_field(out, "operation", op, strlen(op) + 1);
-	if (!rc)
-		rc = str_field(out, "streaming", rec->flags & REC_F_STREAM ? "true" : "false", 6);
-	if (!rc) {
-		if ((rec->flags & REC_F_STREAM) && rec->ttft_ns)
-			rc = u64_field(out, "time_to_first_token", rec->ttft_ns / NS_PER_MS);
-		else
-			rc = str_field(out, "time_to_first_token", "", 0);
+	if (strbuf_reserve(out, ALOG_LINE_MAX))
+		return strbuf_error(out);
+	char *p = out->data + out->len;
+	*p++ = '{';
+	for (size_t i = 0; i < ALOG_FIELDS; i++) {
+		const struct alog_field *f = &fields[i];
+		p = put(p, f->key + (i == 0), f->key_len - (i == 0)); /* no comma after '{' */
+		p = put_value(p, f, rec, id);
+		*p++ = '"';
 	}
-	if (!rc)
-		rc = str_field(out, "reporter", rep, strlen(rep) + 1);
-	if (!rc)
-		rc = str_field(out, "source_workload", id ? id->workload : "",
-			       id ? sizeof(id->workload) : 0);
-	if (!rc)
-		rc = str_field(out, "source_namespace", id ? id->namespace_ : "",
-			       id ? sizeof(id->namespace_) : 0);
-	if (!rc)
-		rc = str_field(out, "usage_status", us, strlen(us) + 1);
-	if (!rc)
-		rc = tok_field(out, "cached_tokens", rec->cached_tokens, usage);
-	if (!rc)
-		rc = tok_field(out, "cache_creation_tokens", rec->cache_creation_tokens, usage);
-	if (!rc)
-		rc = tok_field(out, "reasoning_tokens", rec->reasoning_tokens, usage);
-	if (!rc)
-		rc = u64_field(out, "chunks", rec->chunks);
-	for (unsigned i = 0; i < REC_LABELS && !rc; i++) {
-		const char *name = cfg ? cfg->label_names[i] : "";
+	for (unsigned i = 0; cfg && i < REC_LABELS; i++) {
+		const char *name = cfg->label_names[i];
 		if (!name[0] || alog_field_reserved(name))
 			continue;
-		rc = str_field(out, name, rec->labels[i], sizeof(rec->labels[i]));
+		/* names are validated label names: nothing to escape */
+		size_t n = strnlen(name, AGG_LABEL_NAME_LEN);
+		p = put(p, ",\"", 2);
+		p = put(p, name, n);
+		p = put(p, "\":\"", 3);
+		p = put_str(p, rec->labels[i], sizeof(rec->labels[i]));
+		*p++ = '"';
 	}
-	if (!rc)
-		rc = strbuf_append(out, "}\n", 2);
-	if (rc) { /* leave no half line behind */
-		out->len = mark;
-		if (out->data)
-			out->data[mark] = 0;
-	}
-	return rc;
+	p = put(p, "}\n", 2);
+	*p = 0;
+	out->len = (size_t)(p - out->data);
+	return 0;
 }

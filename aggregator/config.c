@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "hist.h"
 
 /* A setter validates text and stores it; on error it writes a message
  * (without the flag name, which the caller prefixes) and returns -EINVAL. */
@@ -355,6 +356,27 @@ static int set_http_timeout_ms(struct dcfg *c, const char *v, char *err, size_t 
 	return set_u32(&c->http_timeout_ms, v, 10, 3600u * 1000, err, errlen);
 }
 
+/* Schema of the exported native/exponential histograms: -4..6, the
+ * sketch's own resolution (6) by default; coarser is an exact merge. */
+static int set_native_schema(struct dcfg *c, const char *v, char *err, size_t errlen)
+{
+	char *end;
+	errno = 0;
+	long s = strtol(v, &end, 10);
+	if (!*v || *end || errno || s < -4 || s > HIST_SCALE)
+		return fail(err, errlen, "'%s' is not a schema in [-4, %d]", v, HIST_SCALE);
+	c->agg.native_coarsen = (uint32_t)(HIST_SCALE - s);
+	return 0;
+}
+
+static int set_native_classic(struct dcfg *c, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "on") && strcmp(v, "off"))
+		return fail(err, errlen, "'%s' is not on or off", v);
+	c->agg.native_classic = strcmp(v, "on") == 0;
+	return 0;
+}
+
 static const struct dcfg_option options[] = {
 	{"ring", set_ring, false, "PATH", "ring file (default $TOKENRING_RING or " RING_DEFAULT_PATH ")"},
 	{"listen", set_listen, false, "ADDR:PORT", "HTTP listen address (default " DCFG_DEFAULT_LISTEN ")"},
@@ -374,6 +396,8 @@ static const struct dcfg_option options[] = {
 	{"tick-us", set_tick_us, false, "MICROSECONDS", "ring drain interval (default 1000)"},
 	{"max-connections", set_max_connections, false, "N", "concurrent HTTP connections (default 1024)"},
 	{"http-timeout-ms", set_http_timeout_ms, false, "MS", "HTTP idle, header and send deadline (default 10000)"},
+	{"native-schema", set_native_schema, false, "-4..6", "schema (scale) of native and OTLP exponential histograms (default 6: 64 buckets per power of two)"},
+	{"native-classic", set_native_classic, false, "on|off", "classic buckets beside the native ones in the protobuf exposition (default off)"},
 	{"config", set_config, false, "FILE", "JSON config file; every flag is a key, plus \"prices\""},
 };
 #define N_OPTIONS (sizeof options / sizeof *options)

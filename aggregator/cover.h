@@ -51,7 +51,9 @@ void cover_destroy(struct cover *c);
 /* One event entry written by the producer identified as id. */
 void cover_ingest(struct cover *c, const struct tr_event *ev, const struct agg_identity *id);
 
-/* The four families above (HELP and TYPE always, one line per series). */
+/* The four families above (HELP and TYPE always, one line per series);
+ * rendered by agg_render_metrics when agg_self.cover is set. Returns the
+ * buffer's sticky error. */
 int expo_cover(const struct cover *c, struct strbuf *b);
 
 #endif

@@ -1,7 +1,9 @@
 /*
  * daemon_routes.c - tokenringd's HTTP endpoints:
  *   GET /metrics, GET /stats/prometheus   Prometheus text 0.0.4 (same body;
- *                                         the second for Envoy-style jobs)
+ *                                         the second for Envoy-style jobs);
+ *                                         the protobuf exposition with native
+ *                                         histograms when Accept asks for it
  *   GET /healthz                          200 + ring status JSON, 503 when
  *                                         the ring is not the live file
  *   GET /api/v1/summary                   cumulative per-tuple JSON
@@ -30,6 +32,7 @@ static void fill_self(const struct daemon *d, struct agg_self *self)
 	self->records_unknown_kind = d->records_unknown_kind;
 	self->start_time_seconds = (double)d->start_realtime_ns / 1e9;
 	self->version = TOKENRING_VERSION;
+	self->cover = d->cover;
 }
 
 static void add_u64(cJSON *o, const char *k, uint64_t v) { cJSON_AddNumberToObject(o, k, (double)v); }
@@ -130,10 +133,13 @@ void daemon_http(void *ctx, const struct httpd_req *req, struct httpd_response *
 		struct agg_self self;
 		d->scrapes++;
 		fill_self(d, &self);
-		rc = agg_render_metrics(d->agg, &self, resp->body);
-		if (!rc)
-			rc = expo_cover(d->cover, resp->body);
-		resp->content_type = CT_PROMETHEUS;
+		if (req->accept_protobuf) {
+			rc = agg_render_protobuf(d->agg, &self, resp->body);
+			resp->content_type = AGG_PROTOBUF_TYPE;
+		} else {
+			rc = agg_render_metrics(d->agg, &self, resp->body);
+			resp->content_type = CT_PROMETHEUS;
+		}
 		break;
 	}
 	case R_HEALTHZ:

@@ -3,6 +3,8 @@
  * Plain runs are copied with one append; only special bytes take the slow
  * path, so a clean model name costs a scan and a memcpy.
  */
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "esc.h"
@@ -96,33 +98,6 @@ static int prom_special(struct strbuf *b, unsigned char c)
 	return e ? strbuf_append(b, e, 2) : strbuf_append(b, REPLACEMENT, 3);
 }
 
-static int json_special(struct strbuf *b, unsigned char c)
-{
-	static const char hex[] = "0123456789abcdef";
-	const char *e = common_escape(c);
-	if (e)
-		return strbuf_append(b, e, 2);
-	switch (c) {
-	case '\r':
-		return strbuf_append(b, "\\r", 2);
-	case '\t':
-		return strbuf_append(b, "\\t", 2);
-	case '\b':
-		return strbuf_append(b, "\\b", 2);
-	case '\f':
-		return strbuf_append(b, "\\f", 2);
-	default: {
-		char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-		return strbuf_append(b, u, 6);
-	}
-	}
-}
-
-static int json_replacement(struct strbuf *b)
-{
-	return strbuf_append(b, "\\ufffd", 6);
-}
-
 static int prom_replacement(struct strbuf *b)
 {
 	return strbuf_append(b, REPLACEMENT, 3);
@@ -135,7 +110,84 @@ int esc_prom(struct strbuf *b, const char *s, size_t n)
 
 int esc_json(struct strbuf *b, const char *s, size_t n)
 {
-	return walk(b, s, n, json_needs, json_special, json_replacement);
+	if (strbuf_reserve(b, ESC_JSON_MAX(n)))
+		return strbuf_error(b);
+	char *end = esc_json_put(b->data + b->len, s, n);
+	b->len = (size_t)(end - b->data);
+	b->data[b->len] = 0;
+	return 0;
+}
+
+/* Word-at-a-time test: a byte of w is a quote, a backslash, a control byte
+ * (NUL included) or >= 0x80. Exact where it says no; a yes is re-checked
+ * byte by byte. */
+#define ESC_ONES 0x0101010101010101ull
+#define ESC_HIGH 0x8080808080808080ull
+static inline bool word_special(uint64_t w)
+{
+	uint64_t q = w ^ (ESC_ONES * '"'), bs = w ^ (ESC_ONES * '\\');
+	uint64_t lt = (w - ESC_ONES * 0x20) & ~w;
+	return ((lt | ((q - ESC_ONES) & ~q) | ((bs - ESC_ONES) & ~bs) | w) & ESC_HIGH) != 0;
+}
+
+static char *json_byte(char *p, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *e = common_escape(c);
+	if (e) {
+		memcpy(p, e, 2);
+		return p + 2;
+	}
+	char two = c == '\r' ? 'r' : c == '\t' ? 't' : c == '\b' ? 'b' : c == '\f' ? 'f' : 0;
+	if (two) {
+		p[0] = '\\';
+		p[1] = two;
+		return p + 2;
+	}
+	memcpy(p, "\\u00", 4);
+	p[4] = hex[c >> 4];
+	p[5] = hex[c & 15];
+	return p + 6;
+}
+
+char *esc_json_put(char *p, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	while (i < n) {
+		if (i + 8 <= n) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if (!word_special(w)) {
+				memcpy(p, &w, 8);
+				p += 8;
+				i += 8;
+				continue;
+			}
+		}
+		unsigned char c = s[i];
+		if (c == 0)
+			break;
+		if (c < 0x80 && !json_needs[c]) {
+			*p++ = (char)c;
+			i++;
+		} else if (c < 0x80) {
+			p = json_byte(p, c);
+			i++;
+		} else {
+			size_t len = esc_utf8_char(s + i, n - i);
+			if (len == 0) {
+				memcpy(p, "\\ufffd", 6);
+				p += 6;
+				i++;
+			} else {
+				memcpy(p, s + i, len);
+				p += len;
+				i += len;
+			}
+		}
+	}
+	return p;
 }
 
 static const unsigned char utf8_needs[128]; /* all zero: ASCII passes */

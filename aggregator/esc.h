@@ -24,6 +24,13 @@ int esc_prom(struct strbuf *b, const char *s, size_t n);
  * bytes as \u00XX, invalid UTF-8 as \ufffd. 0 or -ENOMEM. */
 int esc_json(struct strbuf *b, const char *s, size_t n);
 
+/* esc_json into caller-reserved memory: writes at most ESC_JSON_MAX(n)
+ * bytes at p and returns the end. The access log's fast path: clean runs go
+ * 8 bytes per step (a word test for quote, backslash, control and non-ASCII
+ * bytes); only the rest takes the byte-wise path. */
+#define ESC_JSON_MAX(n) (6 * (n))
+char *esc_json_put(char *p, const char *s, size_t n);
+
 /* Copy as valid UTF-8 without other escaping (for a JSON library that
  * escapes by itself but passes bad bytes through): invalid bytes become
  * U+FFFD. 0 or -ENOMEM. */

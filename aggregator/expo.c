@@ -37,10 +37,10 @@ int expo_scaled(struct strbuf *b, uint64_t v, unsigned digits)
 	uint64_t scale = 1;
 	for (unsigned i = 0; i < digits; i++)
 		scale *= 10;
-	int rc = expo_u64(b, v / scale);
+	expo_u64(b, v / scale);
 	uint64_t frac = v % scale;
-	if (rc || frac == 0)
-		return rc;
+	if (frac == 0)
+		return strbuf_error(b);
 	char tmp[24];
 	unsigned n = digits;
 	tmp[0] = '.';
@@ -70,19 +70,13 @@ int expo_header(struct strbuf *b, const char *name, const char *help, const char
 
 int expo_label(struct strbuf *b, bool *first, const char *name, const char *value, size_t n)
 {
-	int rc = 0;
 	if (!*first)
-		rc = strbuf_append(b, ",", 1);
+		strbuf_append(b, ",", 1);
 	*first = false;
-	if (!rc)
-		rc = strbuf_puts(b, name);
-	if (!rc)
-		rc = strbuf_append(b, "=\"", 2);
-	if (!rc)
-		rc = esc_prom(b, value, n);
-	if (!rc)
-		rc = strbuf_append(b, "\"", 1);
-	return rc;
+	strbuf_puts(b, name);
+	strbuf_append(b, "=\"", 2);
+	esc_prom(b, value, n);
+	return strbuf_append(b, "\"", 1);
 }
 
 void expo_keep(const struct series_key *in, struct series_key *out, unsigned keep)
@@ -146,10 +140,9 @@ struct expo_groups *expo_group(const struct agg *a, enum expo_grouping which,
 			if (g1 == 0) { /* a new group: its labels are rendered now, once */
 				uint32_t g = x->ngroups;
 				size_t at = x->labels.len;
-				if (labels(&x->labels, &pk, &a->cfg)) {
-					x->labels.len = at; /* retried by the next call */
-					return NULL;
-				}
+				labels(&x->labels, &pk, &a->cfg);
+				if (strbuf_settle(&x->labels, at))
+					return NULL; /* retried by the next call */
 				x->loff[g] = at;
 				x->llen[g] = (uint32_t)(x->labels.len - at);
 				x->gindex[slot] = g + 1;
@@ -184,38 +177,29 @@ static uint64_t field(const struct series *s, size_t off)
 int expo_line_start(struct strbuf *b, const char *name, const char *suffix, const char *labels,
 		    size_t llen, const char *extra, const char *le)
 {
-	int rc = strbuf_puts(b, name);
-	if (!rc && suffix)
-		rc = strbuf_puts(b, suffix);
-	bool any = llen || extra || le;
-	if (rc || !any)
-		return rc ? rc : strbuf_append(b, " ", 1);
-	rc = strbuf_append(b, "{", 1);
-	bool first = true;
-	if (!rc && llen) {
-		rc = strbuf_append(b, labels, llen);
-		first = false;
+	strbuf_puts(b, name);
+	if (suffix)
+		strbuf_puts(b, suffix);
+	if (!llen && !extra && !le)
+		return strbuf_append(b, " ", 1);
+	strbuf_append(b, "{", 1);
+	const char *sep = "";
+	if (llen) {
+		strbuf_append(b, labels, llen);
+		sep = ",";
 	}
-	if (!rc && extra) {
-		if (!first)
-			rc = strbuf_append(b, ",", 1);
-		if (!rc)
-			rc = strbuf_puts(b, extra);
-		first = false;
+	if (extra) {
+		strbuf_puts(b, sep);
+		strbuf_puts(b, extra);
+		sep = ",";
 	}
-	if (!rc && le) {
-		if (!first)
-			rc = strbuf_append(b, ",", 1);
-		if (!rc)
-			rc = strbuf_append(b, "le=\"", 4);
-		if (!rc)
-			rc = strbuf_puts(b, le);
-		if (!rc)
-			rc = strbuf_append(b, "\"", 1);
+	if (le) {
+		strbuf_puts(b, sep);
+		strbuf_append(b, "le=\"", 4);
+		strbuf_puts(b, le);
+		strbuf_append(b, "\"", 1);
 	}
-	if (!rc)
-		rc = strbuf_append(b, "} ", 2);
-	return rc;
+	return strbuf_append(b, "} ", 2);
 }
 
 /* Appends without per-call checks: the caller reserved the room. */
@@ -351,16 +335,15 @@ static int u64_lines(const struct agg *a, struct strbuf *b, const char *name, si
 			continue;
 		struct line_parts l;
 		parts(&l, x, g, name, NULL, extra);
-		int rc = strbuf_reserve(b, parts_len(&l) + 22);
-		if (rc)
-			return rc;
+		if (strbuf_reserve(b, parts_len(&l) + 22))
+			return strbuf_error(b);
 		char *p = raw_prefix(b->data + b->len, &l, false);
 		p = put_u64(p, sum);
 		*p++ = '\n';
 		*p = 0;
 		b->len = (size_t)(p - b->data);
 	}
-	return 0;
+	return strbuf_error(b);
 }
 
 int expo_u64_lines(const struct agg *a, struct strbuf *b, const char *name, size_t off,
@@ -386,12 +369,12 @@ int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, siz
 	char tail[HIST_MAX_BOUNDS + 1][16];
 	unsigned tail_len[HIST_MAX_BOUNDS + 1];
 	if (show->n > HIST_MAX_BOUNDS || store->n > HIST_MAX_UNION)
-		return -EINVAL; /* the sets are compile-time constants: a bug */
+		return strbuf_fail(b, -EINVAL); /* the sets are compile-time constants: a bug */
 	for (unsigned k = 0; k <= show->n; k++) {
 		const char *le = k < show->n ? show->text[k] : "+Inf";
 		size_t n = strlen(le);
 		if (n > sizeof(tail[k]) - 4)
-			return -EINVAL; /* boundary texts are short constants */
+			return strbuf_fail(b, -EINVAL); /* boundary texts are short constants */
 		memset(tail[k], 0, sizeof(tail[k]));
 		memcpy(tail[k], le, n);
 		memcpy(tail[k] + n, "\"} ", 3);
@@ -412,6 +395,8 @@ int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, siz
 		uint64_t count = series_buckets_count(acc, store->n);
 		if (count == 0)
 			continue;
+		if (expo_native_capture(a, g, off, sum_digits))
+			return strbuf_fail(b, -ENOMEM);
 		/* cumulative over the stored boundaries */
 		uint64_t cum[HIST_MAX_UNION + 1];
 		uint64_t run = 0;
@@ -421,16 +406,14 @@ int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, siz
 		struct line_parts l;
 		parts(&l, x, g, name, "_bucket", extra);
 		strbuf_reset(line);
-		int rc = strbuf_reserve(line, parts_len(&l) + EXPO_SLACK);
-		if (rc)
-			return rc;
+		if (strbuf_reserve(line, parts_len(&l) + EXPO_SLACK))
+			return strbuf_fail(b, strbuf_error(line));
 		line->len = (size_t)(raw_prefix(line->data, &l, true) - line->data);
 		/* per line: prefix (+ block slack), tail, 20 digits, newline; then
 		 * _sum and _count */
 		size_t per = line->len + EXPO_SLACK + 16 + 21;
-		rc = strbuf_reserve(b, per * (show->n + 1) + 2 * (parts_len(&l) + 64));
-		if (rc)
-			return rc;
+		if (strbuf_reserve(b, per * (show->n + 1) + 2 * (parts_len(&l) + 64)))
+			return strbuf_error(b);
 		char *p = b->data + b->len;
 		for (unsigned k = 0; k <= show->n; k++) {
 			p = put_blocks(p, line->data, line->len);
@@ -452,5 +435,5 @@ int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, siz
 		*p = 0;
 		b->len = (size_t)(p - b->data);
 	}
-	return 0;
+	return strbuf_error(b);
 }

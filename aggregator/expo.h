@@ -93,6 +93,12 @@ int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, siz
 		    const struct hist_bounds *store, const struct hist_bounds *show,
 		    unsigned sum_digits, expo_filter_fn filter, const char *extra);
 
+/* Protobuf exposition (expo_pb.c): expo_hist_lines hands each histogram
+ * group it renders (sketch behind `off`, unit from sum_digits) to the
+ * native capture, which does nothing unless a protobuf render is running.
+ * 0 or -ENOMEM. */
+int expo_native_capture(const struct agg *a, uint32_t g, size_t off, unsigned sum_digits);
+
 /* Members of group g: for (i = gfirst[g]; i != EXPO_END; i = next[i]).
  * The *_lines() helpers render over the current grouping (a->x->cur). */
 #define EXPO_END UINT32_MAX

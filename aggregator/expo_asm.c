@@ -22,34 +22,22 @@ static int labels(struct strbuf *b, const struct series_key *k, const struct agg
 {
 	(void)cfg;
 	bool first = true;
-	int rc = expo_label(b, &first, "llmproxy_source_workload", k->workload,
-			    sizeof(k->workload));
-	if (!rc)
-		rc = expo_label(b, &first, "llmproxy_source_workload_namespace", k->namespace_,
-				sizeof(k->namespace_));
-	if (!rc)
-		rc = expo_label(b, &first, "llmproxy_destination_service", k->destination,
-				sizeof(k->destination));
-	if (!rc)
-		rc = expo_label(b, &first, "llmproxy_model", k->model, sizeof(k->model));
-	return rc;
+	expo_label(b, &first, "llmproxy_source_workload", k->workload, sizeof(k->workload));
+	expo_label(b, &first, "llmproxy_source_workload_namespace", k->namespace_,
+		   sizeof(k->namespace_));
+	expo_label(b, &first, "llmproxy_destination_service", k->destination,
+		   sizeof(k->destination));
+	return expo_label(b, &first, "llmproxy_model", k->model, sizeof(k->model));
 }
 
 int expo_asm(const struct agg *a, struct strbuf *out)
 {
-	int rc = expo_group(a, EXPO_G_ASM, project, labels) ? 0 : -ENOMEM;
-	if (!rc)
-		rc = expo_header(out, "asm_llm_proxy_prompt_tokens", "Number of input tokens",
-				 "counter");
-	if (!rc)
-		rc = expo_u64_lines(a, out, "asm_llm_proxy_prompt_tokens",
-				    offsetof(struct series, st.prompt_tokens), expo_is_source, NULL);
-	if (!rc)
-		rc = expo_header(out, "asm_llm_proxy_completion_tokens", "Number of output tokens",
-				 "counter");
-	if (!rc)
-		rc = expo_u64_lines(a, out, "asm_llm_proxy_completion_tokens",
-				    offsetof(struct series, st.completion_tokens), expo_is_source,
-				    NULL);
-	return rc;
+	if (!expo_group(a, EXPO_G_ASM, project, labels))
+		return strbuf_fail(out, -ENOMEM);
+	expo_header(out, "asm_llm_proxy_prompt_tokens", "Number of input tokens", "counter");
+	expo_u64_lines(a, out, "asm_llm_proxy_prompt_tokens",
+		       offsetof(struct series, st.prompt_tokens), expo_is_source, NULL);
+	expo_header(out, "asm_llm_proxy_completion_tokens", "Number of output tokens", "counter");
+	return expo_u64_lines(a, out, "asm_llm_proxy_completion_tokens",
+			      offsetof(struct series, st.completion_tokens), expo_is_source, NULL);
 }

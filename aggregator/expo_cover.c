@@ -27,56 +27,47 @@ static const struct fam fams[] = {
 };
 
 /* name{source_workload,source_namespace,(sni|reason)[,direction]} v */
-static int line(struct strbuf *b, const char *name, const struct cover_series *s,
-		const char *direction, uint64_t v)
+static void line(struct strbuf *b, const char *name, const struct cover_series *s,
+		 const char *direction, uint64_t v)
 {
 	bool first = true;
-	int rc = strbuf_puts(b, name);
-	if (!rc)
-		rc = strbuf_append(b, "{", 1);
-	if (!rc)
-		rc = expo_label(b, &first, "source_workload", s->workload, strlen(s->workload));
-	if (!rc)
-		rc = expo_label(b, &first, "source_namespace", s->namespace_,
-				strlen(s->namespace_));
-	if (!rc && s->type == REC_EVENT_OPAQUE_TLS)
-		rc = expo_label(b, &first, "sni", s->sni, strlen(s->sni));
-	if (!rc && s->type != REC_EVENT_OPAQUE_TLS) {
+	strbuf_puts(b, name);
+	strbuf_append(b, "{", 1);
+	expo_label(b, &first, "source_workload", s->workload, strlen(s->workload));
+	expo_label(b, &first, "source_namespace", s->namespace_, strlen(s->namespace_));
+	if (s->type == REC_EVENT_OPAQUE_TLS) {
+		expo_label(b, &first, "sni", s->sni, strlen(s->sni));
+	} else {
 		const char *r = rec_event_reason_name(s->reason);
-		rc = expo_label(b, &first, "reason", r, strlen(r));
+		expo_label(b, &first, "reason", r, strlen(r));
 	}
-	if (!rc && direction != NULL)
-		rc = expo_label(b, &first, "direction", direction, strlen(direction));
-	if (!rc)
-		rc = strbuf_append(b, "} ", 2);
-	if (!rc)
-		rc = expo_u64(b, v);
-	if (!rc)
-		rc = strbuf_append(b, "\n", 1);
-	return rc;
+	if (direction != NULL)
+		expo_label(b, &first, "direction", direction, strlen(direction));
+	strbuf_append(b, "} ", 2);
+	expo_u64(b, v);
+	strbuf_append(b, "\n", 1);
 }
 
-static int series(struct strbuf *b, const struct fam *f, const struct cover_series *s)
+static void series(struct strbuf *b, const struct fam *f, const struct cover_series *s)
 {
 	if (s->count == 0 && s->sent == 0 && s->received == 0)
-		return 0; /* an overflow series never used */
+		return; /* an overflow series never used */
 	if (f == &fams[1]) {
-		int rc = line(b, f->name, s, "sent", s->sent);
-		return rc ? rc : line(b, f->name, s, "received", s->received);
+		line(b, f->name, s, "sent", s->sent);
+		line(b, f->name, s, "received", s->received);
+	} else {
+		line(b, f->name, s, NULL, s->count);
 	}
-	return line(b, f->name, s, NULL, s->count);
 }
 
 int expo_cover(const struct cover *c, struct strbuf *b)
 {
-	int rc = 0;
-	for (size_t f = 0; f < sizeof fams / sizeof *fams && !rc; f++) {
-		rc = expo_header(b, fams[f].name, fams[f].help, "counter");
-		for (uint32_t i = 0; i < COVER_TABLE_SLOTS && !rc; i++)
+	for (size_t f = 0; f < sizeof fams / sizeof *fams; f++) {
+		expo_header(b, fams[f].name, fams[f].help, "counter");
+		for (uint32_t i = 0; i < COVER_TABLE_SLOTS; i++)
 			if (c->slots[i].used && c->slots[i].type == fams[f].type)
-				rc = series(b, &fams[f], &c->slots[i]);
-		if (!rc)
-			rc = series(b, &fams[f], &c->overflow[fams[f].type]);
+				series(b, &fams[f], &c->slots[i]);
+		series(b, &fams[f], &c->overflow[fams[f].type]);
 	}
-	return rc;
+	return strbuf_error(b);
 }

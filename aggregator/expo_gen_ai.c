@@ -51,18 +51,14 @@ static int labels(struct strbuf *b, const struct series_key *k, const struct agg
 	bool first = true;
 	const char *op = rec_operation_name(k->operation);
 	const char *prov = provider_name(k->provider);
-	int rc = expo_label(b, &first, "gen_ai_operation_name", op, strlen(op));
-	if (!rc)
-		rc = expo_label(b, &first, "gen_ai_provider_name", prov, strlen(prov));
-	if (!rc)
-		rc = expo_label(b, &first, "gen_ai_request_model", k->model, sizeof(k->model));
-	if (!rc && k->response_model[0])
-		rc = expo_label(b, &first, "gen_ai_response_model", k->response_model,
-				sizeof(k->response_model));
-	if (!rc)
-		rc = expo_label(b, &first, "server_address", k->destination,
-				sizeof(k->destination));
-	if (!rc && k->response_code != GA_NO_ERROR) {
+	expo_label(b, &first, "gen_ai_operation_name", op, strlen(op));
+	expo_label(b, &first, "gen_ai_provider_name", prov, strlen(prov));
+	expo_label(b, &first, "gen_ai_request_model", k->model, sizeof(k->model));
+	if (k->response_model[0])
+		expo_label(b, &first, "gen_ai_response_model", k->response_model,
+			   sizeof(k->response_model));
+	expo_label(b, &first, "server_address", k->destination, sizeof(k->destination));
+	if (k->response_code != GA_NO_ERROR) {
 		char code[24];
 		size_t n;
 		if (k->response_code == GA_NO_RESPONSE) {
@@ -71,9 +67,9 @@ static int labels(struct strbuf *b, const struct series_key *k, const struct agg
 		} else {
 			n = expo_utoa(code, k->response_code);
 		}
-		rc = expo_label(b, &first, "error_type", code, n);
+		expo_label(b, &first, "error_type", code, n);
 	}
-	return rc;
+	return strbuf_error(b);
 }
 
 struct ga_hist {
@@ -84,7 +80,7 @@ struct ga_hist {
 	expo_filter_fn filter;
 };
 
-static int token_usage(const struct agg *a, struct strbuf *out)
+static void token_usage(const struct agg *a, struct strbuf *out)
 {
 	static const char *const types[SERIES_TOK_TYPES] = {
 		[SERIES_TOK_INPUT] = "gen_ai_token_type=\"input\"",
@@ -93,15 +89,13 @@ static int token_usage(const struct agg *a, struct strbuf *out)
 		[SERIES_TOK_REASONING] = "gen_ai_token_type=\"reasoning\"",
 	};
 	const char *name = "gen_ai_client_token_usage";
-	int rc = expo_header(out, name,
-			     "Number of tokens used per request, by gen_ai_token_type "
-			     "(cached_input and reasoning when the provider reports them).",
-			     "histogram");
-	for (unsigned t = 0; t < SERIES_TOK_TYPES && !rc; t++)
-		rc = expo_hist_lines(a, out, name,
-				     offsetof(struct series, tokens[t]), &hist_genai_tokens,
-				     &hist_genai_tokens, 0, expo_is_source, types[t]);
-	return rc;
+	expo_header(out, name,
+		    "Number of tokens used per request, by gen_ai_token_type "
+		    "(cached_input and reasoning when the provider reports them).",
+		    "histogram");
+	for (unsigned t = 0; t < SERIES_TOK_TYPES; t++)
+		expo_hist_lines(a, out, name, offsetof(struct series, tokens[t]),
+				&hist_genai_tokens, &hist_genai_tokens, 0, expo_is_source, types[t]);
 }
 
 int expo_gen_ai(const struct agg *a, struct strbuf *out)
@@ -128,14 +122,13 @@ int expo_gen_ai(const struct agg *a, struct strbuf *out)
 		 offsetof(struct series, tpot), &hist_u_tpot, &hist_genai_server_tpot,
 		 expo_is_destination},
 	};
-	int rc = expo_group(a, EXPO_G_GEN_AI, project, labels) ? 0 : -ENOMEM;
-	if (!rc)
-		rc = token_usage(a, out);
-	for (size_t i = 0; i < sizeof(hists) / sizeof(hists[0]) && !rc; i++) {
-		rc = expo_header(out, hists[i].name, hists[i].help, "histogram");
-		if (!rc)
-			rc = expo_hist_lines(a, out, hists[i].name, hists[i].off, hists[i].store,
-					     hists[i].show, 9, hists[i].filter, NULL);
+	if (!expo_group(a, EXPO_G_GEN_AI, project, labels))
+		return strbuf_fail(out, -ENOMEM);
+	token_usage(a, out);
+	for (size_t i = 0; i < sizeof(hists) / sizeof(hists[0]); i++) {
+		expo_header(out, hists[i].name, hists[i].help, "histogram");
+		expo_hist_lines(a, out, hists[i].name, hists[i].off, hists[i].store, hists[i].show,
+				9, hists[i].filter, NULL);
 	}
-	return rc;
+	return strbuf_error(out);
 }

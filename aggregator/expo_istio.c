@@ -27,40 +27,26 @@ static int labels(struct strbuf *b, const struct series_key *k, const struct agg
 	char code[24];
 	size_t n = expo_utoa(code, k->response_code);
 	const char *rep = rec_reporter_name(k->reporter);
-	int rc = expo_label(b, &first, "reporter", rep, strlen(rep));
-	if (!rc)
-		rc = expo_label(b, &first, "source_workload", k->workload, sizeof(k->workload));
-	if (!rc)
-		rc = expo_label(b, &first, "source_workload_namespace", k->namespace_,
-				sizeof(k->namespace_));
-	if (!rc)
-		rc = expo_label(b, &first, "destination_service", k->destination,
-				sizeof(k->destination));
-	if (!rc)
-		rc = expo_label(b, &first, "request_protocol", "http", 4);
-	if (!rc)
-		rc = expo_label(b, &first, "response_code", code, n);
-	if (!rc)
-		rc = expo_label(b, &first, "model", k->model, sizeof(k->model));
-	return rc;
+	expo_label(b, &first, "reporter", rep, strlen(rep));
+	expo_label(b, &first, "source_workload", k->workload, sizeof(k->workload));
+	expo_label(b, &first, "source_workload_namespace", k->namespace_, sizeof(k->namespace_));
+	expo_label(b, &first, "destination_service", k->destination, sizeof(k->destination));
+	expo_label(b, &first, "request_protocol", "http", 4);
+	expo_label(b, &first, "response_code", code, n);
+	return expo_label(b, &first, "model", k->model, sizeof(k->model));
 }
 
 int expo_istio(const struct agg *a, struct strbuf *out)
 {
-	int rc = expo_group(a, EXPO_G_ISTIO, project, labels) ? 0 : -ENOMEM;
-	if (!rc)
-		rc = expo_header(out, "istio_requests_total",
-				 "Total number of requests handled by the proxy", "counter");
-	if (!rc)
-		rc = expo_u64_lines(a, out, "istio_requests_total",
-				    offsetof(struct series, st.requests), NULL, NULL);
-	if (!rc)
-		rc = expo_header(out, "istio_request_duration_milliseconds",
-				 "Request duration distribution", "histogram");
-	if (!rc)
-		rc = expo_hist_lines(a, out, "istio_request_duration_milliseconds",
-				     offsetof(struct series, duration), &hist_u_duration,
-				     &hist_istio_duration, 6,
-				     NULL, NULL);
-	return rc;
+	if (!expo_group(a, EXPO_G_ISTIO, project, labels))
+		return strbuf_fail(out, -ENOMEM);
+	expo_header(out, "istio_requests_total", "Total number of requests handled by the proxy",
+		    "counter");
+	expo_u64_lines(a, out, "istio_requests_total", offsetof(struct series, st.requests), NULL,
+		       NULL);
+	expo_header(out, "istio_request_duration_milliseconds", "Request duration distribution",
+		    "histogram");
+	return expo_hist_lines(a, out, "istio_request_duration_milliseconds",
+			       offsetof(struct series, duration), &hist_u_duration,
+			       &hist_istio_duration, 6, NULL, NULL);
 }

@@ -21,29 +21,23 @@ static int labels(struct strbuf *b, const struct series_key *k, const struct agg
 {
 	bool first = true;
 	const char *llm = rec_provider_name(k->provider);
-	int rc = expo_label(b, &first, "llm", llm, strlen(llm));
-	if (!rc)
-		rc = expo_label(b, &first, "model", k->model, sizeof(k->model));
-	for (unsigned i = 0; i < REC_LABELS && !rc; i++)
+	expo_label(b, &first, "llm", llm, strlen(llm));
+	expo_label(b, &first, "model", k->model, sizeof(k->model));
+	for (unsigned i = 0; i < REC_LABELS; i++)
 		if (cfg->label_names[i][0])
-			rc = expo_label(b, &first, cfg->label_names[i], k->labels[i],
-					sizeof(k->labels[i]));
-	return rc;
+			expo_label(b, &first, cfg->label_names[i], k->labels[i],
+				   sizeof(k->labels[i]));
+	return strbuf_error(b);
 }
 
 int expo_kgateway(const struct agg *a, struct strbuf *out)
 {
-	int rc = expo_group(a, EXPO_G_KGATEWAY, project, labels) ? 0 : -ENOMEM;
-	if (!rc)
-		rc = expo_header(out, "ai_prompt_tokens_total", "Prompt tokens", "counter");
-	if (!rc)
-		rc = expo_u64_lines(a, out, "ai_prompt_tokens_total",
-				    offsetof(struct series, st.prompt_tokens), expo_is_source, NULL);
-	if (!rc)
-		rc = expo_header(out, "ai_completion_tokens_total", "Completion tokens", "counter");
-	if (!rc)
-		rc = expo_u64_lines(a, out, "ai_completion_tokens_total",
-				    offsetof(struct series, st.completion_tokens), expo_is_source,
-				    NULL);
-	return rc;
+	if (!expo_group(a, EXPO_G_KGATEWAY, project, labels))
+		return strbuf_fail(out, -ENOMEM);
+	expo_header(out, "ai_prompt_tokens_total", "Prompt tokens", "counter");
+	expo_u64_lines(a, out, "ai_prompt_tokens_total", offsetof(struct series, st.prompt_tokens),
+		       expo_is_source, NULL);
+	expo_header(out, "ai_completion_tokens_total", "Completion tokens", "counter");
+	return expo_u64_lines(a, out, "ai_completion_tokens_total",
+			      offsetof(struct series, st.completion_tokens), expo_is_source, NULL);
 }

@@ -2,43 +2,123 @@
  * expo_self.c - self-metrics, always exposed: the ring's exact accounting
  * (consumed + corrupt + skipped == tail; offered == tail + dropped), the
  * label table's bounds and folds, the access log and the build.
+ *
+ * One table, in exposition order: each row names where its value lives
+ * (a field of the ring snapshot, of the loop's agg_self or of the core) or
+ * how it is rendered when it is not one number.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "expo.h"
 
-static int one(struct strbuf *b, const char *name, const char *help, const char *type,
-	       const char *extra, uint64_t v)
+enum self_src {
+	SELF_RING,           /* uint64_t at off in struct ring_stats */
+	SELF_RING32,         /* uint32_t at off in struct ring_stats */
+	SELF_LOOP,           /* uint64_t at off in struct agg_self */
+	SELF_CORE,           /* uint64_t at off in struct agg */
+	SELF_CORE32,         /* uint32_t at off in struct agg */
+	SELF_FILL,           /* tail - head */
+	SELF_DROPPED,        /* one line per ring_drop_reason */
+	SELF_LABEL_OVERFLOW, /* one line per bounded label */
+	SELF_START_TIME,     /* a double */
+	SELF_BUILD,          /* version label, value 1 */
+};
+
+struct self_metric {
+	const char *name;
+	const char *type;
+	enum self_src src;
+	size_t off;
+	const char *help;
+};
+
+#define RING(f) SELF_RING, offsetof(struct ring_stats, f)
+#define LOOP(f) SELF_LOOP, offsetof(struct agg_self, f)
+#define CORE(f) SELF_CORE, offsetof(struct agg, f)
+
+static const struct self_metric metrics[] = {
+	{"tokenring_ring_capacity", "gauge", SELF_RING32, offsetof(struct ring_stats, capacity),
+	 "Ring slots."},
+	{"tokenring_ring_fill", "gauge", SELF_FILL, 0,
+	 "Records claimed by producers, not yet consumed."},
+	{"tokenring_ring_records_total", "counter", RING(tail),
+	 "Records producers put in the ring (its tail index)."},
+	{"tokenring_ring_consumed_total", "counter", RING(consumed),
+	 "Records the daemon took out of the ring and accepted."},
+	{"tokenring_ring_corrupt_total", "counter", RING(corrupt),
+	 "Records that failed the checksum (torn or garbage), never trusted."},
+	{"tokenring_ring_skipped_total", "counter", RING(skipped),
+	 "Slots skipped: claimed by a producer that never published, or garbage."},
+	{"tokenring_ring_dropped_total", "counter", SELF_DROPPED, 0,
+	 "Records producers could not put in the ring, by reason."},
+	{"tokenring_ring_producers", "gauge", SELF_RING32, offsetof(struct ring_stats, producers),
+	 "Registered producer processes."},
+	{"tokenring_ring_registrations_failed_total", "counter", RING(registrations_failed),
+	 "Producer registrations refused because the table was full."},
+	{"tokenring_series", "gauge", SELF_CORE32, offsetof(struct agg, tab.used),
+	 "Live label tuples (series)."},
+	{"tokenring_series_max", "gauge", SELF_CORE32, offsetof(struct agg, cfg.max_series),
+	 "Bound on label tuples (--max-series)."},
+	{"tokenring_ring_records_unknown_kind_total", "counter", LOOP(records_unknown_kind),
+	 "Ring entries of a kind this daemon does not know (a newer shim): counted and skipped."},
+	{"tokenring_parse_errors_total", "counter", CORE(parse_errors),
+	 "Records whose HTTP framing or body the shim could not parse (counted, passed through "
+	 "untouched)."},
+	{"tokenring_series_overflow_total", "counter", CORE(tab.overflow_records),
+	 "Records folded into model=\"__overflow__\" because --max-series was reached."},
+	{"tokenring_label_overflow_total", "counter", SELF_LABEL_OVERFLOW, 0,
+	 "Records whose label value was folded into \"__other__\" because the label reached "
+	 "--label-max-values."},
+	{"tokenring_quantile_pool_exhausted_total", "counter", CORE(pool.exhausted),
+	 "Samples kept at octave resolution only (summary quantiles coarser)."},
+	{"tokenring_access_log_lines_total", "counter", LOOP(access_log_lines),
+	 "Access log lines written."},
+	{"tokenring_access_log_errors_total", "counter", LOOP(access_log_errors),
+	 "Failed or short access log writes."},
+	{"tokenring_access_log_dropped_total", "counter", LOOP(access_log_dropped),
+	 "Access log lines not written because of errors."},
+	{"tokenring_scrapes_total", "counter", LOOP(scrapes), "Metrics scrapes served."},
+	{"tokenring_start_time_seconds", "gauge", SELF_START_TIME, 0,
+	 "Unix time the daemon started."},
+	{"tokenring_build_info", "gauge", SELF_BUILD, 0, "Build of tokenringd; value 1."},
+};
+
+static uint64_t u64_at(const void *base, size_t off)
 {
-	int rc = expo_header(b, name, help, type);
-	if (!rc)
-		rc = expo_line_start(b, name, NULL, NULL, 0, extra, NULL);
-	if (!rc)
-		rc = expo_u64(b, v);
-	if (!rc)
-		rc = strbuf_append(b, "\n", 1);
-	return rc;
+	uint64_t v;
+	memcpy(&v, (const char *)base + off, sizeof(v));
+	return v;
 }
 
-static int labelled(struct strbuf *b, const char *name, const char *label, const char *value,
-		    uint64_t v)
+static uint32_t u32_at(const void *base, size_t off)
+{
+	uint32_t v;
+	memcpy(&v, (const char *)base + off, sizeof(v));
+	return v;
+}
+
+static void value_line(struct strbuf *b, const char *name, uint64_t v)
+{
+	expo_line_start(b, name, NULL, NULL, 0, NULL, NULL);
+	expo_u64(b, v);
+	strbuf_append(b, "\n", 1);
+}
+
+static void labelled(struct strbuf *b, const char *name, const char *label, const char *value,
+		     uint64_t v)
 {
 	bool first = true;
-	int rc = strbuf_puts(b, name);
-	if (!rc)
-		rc = strbuf_append(b, "{", 1);
-	if (!rc)
-		rc = expo_label(b, &first, label, value, strlen(value));
-	if (!rc)
-		rc = strbuf_append(b, "} ", 2);
-	if (!rc)
-		rc = expo_u64(b, v);
-	if (!rc)
-		rc = strbuf_append(b, "\n", 1);
-	return rc;
+	strbuf_puts(b, name);
+	strbuf_append(b, "{", 1);
+	expo_label(b, &first, label, value, strlen(value));
+	strbuf_append(b, "} ", 2);
+	expo_u64(b, v);
+	strbuf_append(b, "\n", 1);
 }
 
-int expo_self(const struct agg *a, const struct agg_self *self, struct strbuf *b)
+static void render(const struct agg *a, const struct agg_self *self, const struct self_metric *m,
+		   struct strbuf *b)
 {
 	static const char *const drop_names[RING_DROP_REASONS] = {
 		[RING_DROP_FULL] = "full",
@@ -46,110 +126,60 @@ int expo_self(const struct agg *a, const struct agg_self *self, struct strbuf *b
 		[RING_DROP_LATE] = "late",
 		[RING_DROP_DETACHED] = "detached",
 	};
+	const struct ring_stats *r = &self->ring;
+
+	expo_header(b, m->name, m->help, m->type);
+	switch (m->src) {
+	case SELF_RING:
+		value_line(b, m->name, u64_at(r, m->off));
+		break;
+	case SELF_RING32:
+		value_line(b, m->name, u32_at(r, m->off));
+		break;
+	case SELF_LOOP:
+		value_line(b, m->name, u64_at(self, m->off));
+		break;
+	case SELF_CORE:
+		value_line(b, m->name, u64_at(a, m->off));
+		break;
+	case SELF_CORE32:
+		value_line(b, m->name, u32_at(a, m->off));
+		break;
+	case SELF_FILL:
+		value_line(b, m->name, r->tail >= r->head ? r->tail - r->head : 0);
+		break;
+	case SELF_DROPPED:
+		for (unsigned i = 0; i < RING_DROP_REASONS; i++)
+			labelled(b, m->name, "reason", drop_names[i], r->dropped[i]);
+		break;
+	case SELF_LABEL_OVERFLOW:
+		for (unsigned i = 0; i < SERIES_BOUNDED; i++) {
+			if (i >= SERIES_B_LABEL0 && !a->cfg.label_names[i - SERIES_B_LABEL0][0])
+				continue;
+			labelled(b, m->name, "label", series_bounded_name(i, &a->cfg),
+				 a->tab.label_overflow[i]);
+		}
+		break;
+	case SELF_START_TIME:
+		strbuf_puts(b, m->name);
+		strbuf_append(b, " ", 1);
+		expo_double(b, self->start_time_seconds);
+		strbuf_append(b, "\n", 1);
+		break;
+	case SELF_BUILD:
+		labelled(b, m->name, "version", self->version ? self->version : "unknown", 1);
+		break;
+	}
+}
+
+int expo_self(const struct agg *a, const struct agg_self *self, struct strbuf *b)
+{
 	struct agg_self zero;
 	if (!self) {
 		memset(&zero, 0, sizeof(zero));
 		self = &zero;
 	}
-	const struct ring_stats *r = &self->ring;
-	uint64_t fill = r->tail >= r->head ? r->tail - r->head : 0;
-	int rc = one(b, "tokenring_ring_capacity", "Ring slots.", "gauge", NULL, r->capacity);
-	if (!rc)
-		rc = one(b, "tokenring_ring_fill", "Records claimed by producers, not yet consumed.",
-			 "gauge", NULL, fill);
-	if (!rc)
-		rc = one(b, "tokenring_ring_records_total",
-			 "Records producers put in the ring (its tail index).", "counter", NULL,
-			 r->tail);
-	if (!rc)
-		rc = one(b, "tokenring_ring_consumed_total",
-			 "Records the daemon took out of the ring and accepted.", "counter", NULL,
-			 r->consumed);
-	if (!rc)
-		rc = one(b, "tokenring_ring_corrupt_total",
-			 "Records that failed the checksum (torn or garbage), never trusted.",
-			 "counter", NULL, r->corrupt);
-	if (!rc)
-		rc = one(b, "tokenring_ring_skipped_total",
-			 "Slots skipped: claimed by a producer that never published, or garbage.",
-			 "counter", NULL, r->skipped);
-	if (!rc)
-		rc = expo_header(b, "tokenring_ring_dropped_total",
-				 "Records producers could not put in the ring, by reason.",
-				 "counter");
-	for (unsigned i = 0; i < RING_DROP_REASONS && !rc; i++)
-		rc = labelled(b, "tokenring_ring_dropped_total", "reason", drop_names[i],
-			      r->dropped[i]);
-	if (!rc)
-		rc = one(b, "tokenring_ring_producers", "Registered producer processes.", "gauge",
-			 NULL, r->producers);
-	if (!rc)
-		rc = one(b, "tokenring_ring_registrations_failed_total",
-			 "Producer registrations refused because the table was full.", "counter",
-			 NULL, r->registrations_failed);
-	if (!rc)
-		rc = one(b, "tokenring_series", "Live label tuples (series).", "gauge", NULL,
-			 agg_series(a));
-	if (!rc)
-		rc = one(b, "tokenring_series_max", "Bound on label tuples (--max-series).",
-			 "gauge", NULL, a->cfg.max_series);
-	if (!rc)
-		rc = one(b, "tokenring_ring_records_unknown_kind_total",
-			 "Ring entries of a kind this daemon does not know (a newer shim): "
-			 "counted and skipped.",
-			 "counter", NULL, self->records_unknown_kind);
-	if (!rc)
-		rc = one(b, "tokenring_parse_errors_total",
-			 "Records whose HTTP framing or body the shim could not parse (counted, "
-			 "passed through untouched).",
-			 "counter", NULL, a->parse_errors);
-	if (!rc)
-		rc = one(b, "tokenring_series_overflow_total",
-			 "Records folded into model=\"__overflow__\" because --max-series was "
-			 "reached.",
-			 "counter", NULL, a->tab.overflow_records);
-	if (!rc)
-		rc = expo_header(b, "tokenring_label_overflow_total",
-				 "Records whose label value was folded into \"__other__\" because "
-				 "the label reached --label-max-values.",
-				 "counter");
-	for (unsigned i = 0; i < SERIES_BOUNDED && !rc; i++) {
-		if (i >= SERIES_B_LABEL0 && !a->cfg.label_names[i - SERIES_B_LABEL0][0])
-			continue;
-		rc = labelled(b, "tokenring_label_overflow_total", "label",
-			      series_bounded_name(i, &a->cfg), a->tab.label_overflow[i]);
-	}
-	if (!rc)
-		rc = one(b, "tokenring_quantile_pool_exhausted_total",
-			 "Samples kept at octave resolution only (summary quantiles coarser).",
-			 "counter", NULL, a->pool.exhausted);
-	if (!rc)
-		rc = one(b, "tokenring_access_log_lines_total", "Access log lines written.",
-			 "counter", NULL, self->access_log_lines);
-	if (!rc)
-		rc = one(b, "tokenring_access_log_errors_total",
-			 "Failed or short access log writes.", "counter", NULL,
-			 self->access_log_errors);
-	if (!rc)
-		rc = one(b, "tokenring_access_log_dropped_total",
-			 "Access log lines not written because of errors.", "counter", NULL,
-			 self->access_log_dropped);
-	if (!rc)
-		rc = one(b, "tokenring_scrapes_total", "Metrics scrapes served.", "counter", NULL,
-			 self->scrapes);
-	if (!rc)
-		rc = expo_header(b, "tokenring_start_time_seconds",
-				 "Unix time the daemon started.", "gauge");
-	if (!rc)
-		rc = strbuf_puts(b, "tokenring_start_time_seconds ");
-	if (!rc)
-		rc = expo_double(b, self->start_time_seconds);
-	if (!rc)
-		rc = strbuf_append(b, "\n", 1);
-	if (!rc)
-		rc = expo_header(b, "tokenring_build_info", "Build of tokenringd; value 1.", "gauge");
-	if (!rc)
-		rc = labelled(b, "tokenring_build_info", "version",
-			      self->version ? self->version : "unknown", 1);
-	return rc;
+	for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
+		render(a, self, &metrics[i], b);
+	return strbuf_error(b);
 }

@@ -25,25 +25,18 @@ static int labels(struct strbuf *b, const struct series_key *k, const struct agg
 	size_t n = expo_utoa(code, k->response_code);
 	const char *rep = rec_reporter_name(k->reporter);
 	const char *prov = rec_provider_name(k->provider);
-	int rc = expo_label(b, &first, "reporter", rep, strlen(rep));
-	if (!rc)
-		rc = expo_label(b, &first, "source_workload", k->workload, sizeof(k->workload));
-	if (!rc)
-		rc = expo_label(b, &first, "source_namespace", k->namespace_, sizeof(k->namespace_));
-	if (!rc)
-		rc = expo_label(b, &first, "destination_service", k->destination,
-				sizeof(k->destination));
-	if (!rc)
-		rc = expo_label(b, &first, "provider", prov, strlen(prov));
-	if (!rc)
-		rc = expo_label(b, &first, "model", k->model, sizeof(k->model));
-	if (!rc)
-		rc = expo_label(b, &first, "response_code", code, n);
-	for (unsigned i = 0; i < REC_LABELS && !rc; i++)
+	expo_label(b, &first, "reporter", rep, strlen(rep));
+	expo_label(b, &first, "source_workload", k->workload, sizeof(k->workload));
+	expo_label(b, &first, "source_namespace", k->namespace_, sizeof(k->namespace_));
+	expo_label(b, &first, "destination_service", k->destination, sizeof(k->destination));
+	expo_label(b, &first, "provider", prov, strlen(prov));
+	expo_label(b, &first, "model", k->model, sizeof(k->model));
+	expo_label(b, &first, "response_code", code, n);
+	for (unsigned i = 0; i < REC_LABELS; i++)
 		if (cfg->label_names[i][0])
-			rc = expo_label(b, &first, cfg->label_names[i], k->labels[i],
-					sizeof(k->labels[i]));
-	return rc;
+			expo_label(b, &first, cfg->label_names[i], k->labels[i],
+				   sizeof(k->labels[i]));
+	return strbuf_error(b);
 }
 
 struct counter {
@@ -77,7 +70,7 @@ static const struct counter counters[] = {
 	 ST(chunks)},
 };
 
-static int usage_lines(const struct agg *a, struct strbuf *out)
+static void usage_lines(const struct agg *a, struct strbuf *out)
 {
 	static const char *const extra[REC_USAGE_COUNT] = {
 		[REC_USAGE_NONE] = "status=\"none\"",
@@ -86,23 +79,22 @@ static int usage_lines(const struct agg *a, struct strbuf *out)
 		[REC_USAGE_MISSING] = "status=\"missing\"",
 		[REC_USAGE_INTERRUPTED] = "status=\"interrupted\"",
 	};
-	int rc = expo_header(out, "tokenring_usage_total",
-			     "Requests by token usage status: available, not_requested (stream "
-			     "without include_usage), missing, interrupted; none for non-LLM HTTP.",
-			     "counter");
-	for (unsigned s = 0; s < REC_USAGE_COUNT && !rc; s++)
-		rc = expo_u64_lines_nonzero(a, out, "tokenring_usage_total",
-					    offsetof(struct series, st.usage) + s * sizeof(uint64_t),
-					    NULL, extra[s]);
-	return rc;
+	expo_header(out, "tokenring_usage_total",
+		    "Requests by token usage status: available, not_requested (stream "
+		    "without include_usage), missing, interrupted; none for non-LLM HTTP.",
+		    "counter");
+	for (unsigned s = 0; s < REC_USAGE_COUNT; s++)
+		expo_u64_lines_nonzero(a, out, "tokenring_usage_total",
+				       offsetof(struct series, st.usage) + s * sizeof(uint64_t), NULL,
+				       extra[s]);
 }
 
-static int cost_lines(const struct agg *a, struct strbuf *out)
+static void cost_lines(const struct agg *a, struct strbuf *out)
 {
 	const struct expo_groups *x = a->x->cur;
-	int rc = expo_header(out, "tokenring_cost_usd_total",
-			     "Cost in USD from the configured per-model prices.", "counter");
-	for (uint32_t g = 0; g < x->ngroups && !rc; g++) {
+	expo_header(out, "tokenring_cost_usd_total",
+		    "Cost in USD from the configured per-model prices.", "counter");
+	for (uint32_t g = 0; g < x->ngroups; g++) {
 		const struct series *first = &a->tab.series[x->gfirst[g]];
 		if (first->price == SERIES_NO_PRICE)
 			continue; /* every member has the group's model, so its price */
@@ -114,52 +106,47 @@ static int cost_lines(const struct agg *a, struct strbuf *out)
 		}
 		double usd = ((double)in * p->input_usd_per_mtok +
 			      (double)outt * p->output_usd_per_mtok) / 1e6;
-		rc = expo_line_start(out, "tokenring_cost_usd_total", NULL,
-				     x->labels.data + x->loff[g], x->llen[g], NULL, NULL);
-		if (!rc)
-			rc = expo_double(out, usd);
-		if (!rc)
-			rc = strbuf_append(out, "\n", 1);
+		expo_line_start(out, "tokenring_cost_usd_total", NULL, x->labels.data + x->loff[g],
+				x->llen[g], NULL, NULL);
+		expo_double(out, usd);
+		strbuf_append(out, "\n", 1);
 	}
-	return rc;
 }
+
+struct tr_hist {
+	const char *name;
+	const char *help;
+	size_t off;
+	const struct hist_bounds *store, *show;
+};
+
+static const struct tr_hist hists[] = {
+	{"tokenring_request_duration_seconds", "Request first byte to response last byte.",
+	 offsetof(struct series, duration), &hist_u_duration, &hist_tr_duration},
+	{"tokenring_time_to_first_token_seconds",
+	 "Streams: request first byte to the first content chunk.", offsetof(struct series, ttft),
+	 &hist_u_ttft, &hist_tr_ttft},
+	{"tokenring_time_per_output_token_seconds",
+	 "Streams with usage and more than one output token: "
+	 "(duration - time to first token) / (output tokens - 1).",
+	 offsetof(struct series, tpot), &hist_u_tpot, &hist_tr_tpot},
+};
 
 int expo_tokenring(const struct agg *a, struct strbuf *out)
 {
-	int rc = expo_group(a, EXPO_G_TOKENRING, project, labels) ? 0 : -ENOMEM;
-	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]) && !rc; i++) {
-		rc = expo_header(out, counters[i].name, counters[i].help, "counter");
-		if (!rc)
-			rc = expo_u64_lines(a, out, counters[i].name, counters[i].off, NULL, NULL);
+	if (!expo_group(a, EXPO_G_TOKENRING, project, labels))
+		return strbuf_fail(out, -ENOMEM);
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		expo_header(out, counters[i].name, counters[i].help, "counter");
+		expo_u64_lines(a, out, counters[i].name, counters[i].off, NULL, NULL);
 	}
-	if (!rc)
-		rc = usage_lines(a, out);
-	if (!rc && a->cfg.n_prices)
-		rc = cost_lines(a, out);
-	if (!rc)
-		rc = expo_header(out, "tokenring_request_duration_seconds",
-				 "Request first byte to response last byte.", "histogram");
-	if (!rc)
-		rc = expo_hist_lines(a, out, "tokenring_request_duration_seconds",
-				     offsetof(struct series, duration), &hist_u_duration,
-				     &hist_tr_duration, 9,
-				     NULL, NULL);
-	if (!rc)
-		rc = expo_header(out, "tokenring_time_to_first_token_seconds",
-				 "Streams: request first byte to the first content chunk.",
-				 "histogram");
-	if (!rc)
-		rc = expo_hist_lines(a, out, "tokenring_time_to_first_token_seconds",
-				     offsetof(struct series, ttft), &hist_u_ttft, &hist_tr_ttft, 9,
-				     NULL, NULL);
-	if (!rc)
-		rc = expo_header(out, "tokenring_time_per_output_token_seconds",
-				 "Streams with usage and more than one output token: "
-				 "(duration - time to first token) / (output tokens - 1).",
-				 "histogram");
-	if (!rc)
-		rc = expo_hist_lines(a, out, "tokenring_time_per_output_token_seconds",
-				     offsetof(struct series, tpot), &hist_u_tpot, &hist_tr_tpot, 9,
-				     NULL, NULL);
-	return rc;
+	usage_lines(a, out);
+	if (a->cfg.n_prices)
+		cost_lines(a, out);
+	for (size_t i = 0; i < sizeof(hists) / sizeof(hists[0]); i++) {
+		expo_header(out, hists[i].name, hists[i].help, "histogram");
+		expo_hist_lines(a, out, hists[i].name, hists[i].off, hists[i].store, hists[i].show,
+				9, NULL, NULL);
+	}
+	return strbuf_error(out);
 }

@@ -57,47 +57,100 @@ void hist_init(struct hist *h)
 	memset(h, 0, sizeof(*h));
 }
 
-void hist_locate(uint64_t v, unsigned *octave, unsigned *sub)
+/* Mantissa bits (52) of 2^(k/64), k = 0..63: the fine bucket boundaries
+ * within an octave (the same doubles as Prometheus' schema-6 bounds). */
+static const uint64_t frac_bound[HIST_SUB] = {
+	0x0000000000000ull, 0x02c9a3e778061ull, 0x059b0d3158574ull, 0x0874518759bc8ull,
+	0x0b5586cf9890full, 0x0e3ec32d3d1a2ull, 0x11301d0125b51ull, 0x1429aaea92de0ull,
+	0x172b83c7d517bull, 0x1a35beb6fcb75ull, 0x1d4873168b9aaull, 0x2063b88628cd6ull,
+	0x2387a6e756238ull, 0x26b4565e27cddull, 0x29e9df51fdee1ull, 0x2d285a6e4030bull,
+	0x306fe0a31b715ull, 0x33c08b26416ffull, 0x371a7373aa9cbull, 0x3a7db34e59ff7ull,
+	0x3dea64c123422ull, 0x4160a21f72e2aull, 0x44e086061892dull, 0x486a2b5c13cd0ull,
+	0x4bfdad5362a27ull, 0x4f9b2769d2ca7ull, 0x5342b569d4f82ull, 0x56f4736b527daull,
+	0x5ab07dd485429ull, 0x5e76f15ad2148ull, 0x6247eb03a5585ull, 0x6623882552225ull,
+	0x6a09e667f3bcdull, 0x6dfb23c651a2full, 0x71f75e8ec5f74ull, 0x75feb564267c9ull,
+	0x7a11473eb0187ull, 0x7e2f336cf4e62ull, 0x82589994cce13ull, 0x868d99b4492edull,
+	0x8ace5422aa0dbull, 0x8f1ae99157736ull, 0x93737b0cdc5e5ull, 0x97d829fde4e50ull,
+	0x9c49182a3f090ull, 0xa0c667b5de565ull, 0xa5503b23e255dull, 0xa9e6b5579fdbfull,
+	0xae89f995ad3adull, 0xb33a2b84f15fbull, 0xb7f76f2fb5e47ull, 0xbcc1e904bc1d2ull,
+	0xc199bdd85529cull, 0xc67f12e57d14bull, 0xcb720dcef9069ull, 0xd072d4a07897cull,
+	0xd5818dcfba487ull, 0xda9e603db3285ull, 0xdfc97337b9b5full, 0xe502ee78b3ff6ull,
+	0xea4afa2a490daull, 0xefa1bee615a27ull, 0xf50765b6e4540ull, 0xfa7c1819e90d8ull};
+
+/* For the mantissa's top 8 bits c: the largest k with frac_bound[k] below
+ * the cell's start. A cell (1/256 of an octave) is narrower than any fine
+ * bucket (>= 1.08% of the octave), so at most one boundary lies inside it
+ * and one compare finishes the search (test_hist checks every cell). */
+#define HIST_CELL_BITS 8
+static const uint8_t cell_first[1u << HIST_CELL_BITS] = {
+	0,  0,  0,  1,  1,  1,  2,  2,  2,  3,  3,  3,  4,  4,  4,  5,  5,  5,  6,  6,  6,  7,
+	7,  7,  8,  8,  8,  9,  9,  9,  10, 10, 10, 11, 11, 11, 12, 12, 12, 13, 13, 13, 14, 14,
+	14, 14, 15, 15, 15, 16, 16, 16, 17, 17, 17, 17, 18, 18, 18, 19, 19, 19, 20, 20, 20, 20,
+	21, 21, 21, 22, 22, 22, 22, 23, 23, 23, 24, 24, 24, 24, 25, 25, 25, 25, 26, 26, 26, 27,
+	27, 27, 27, 28, 28, 28, 28, 29, 29, 29, 29, 30, 30, 30, 30, 31, 31, 31, 31, 32, 32, 32,
+	33, 33, 33, 33, 34, 34, 34, 34, 35, 35, 35, 35, 35, 36, 36, 36, 36, 37, 37, 37, 37, 38,
+	38, 38, 38, 39, 39, 39, 39, 40, 40, 40, 40, 40, 41, 41, 41, 41, 42, 42, 42, 42, 43, 43,
+	43, 43, 43, 44, 44, 44, 44, 45, 45, 45, 45, 45, 46, 46, 46, 46, 47, 47, 47, 47, 47, 48,
+	48, 48, 48, 48, 49, 49, 49, 49, 50, 50, 50, 50, 50, 51, 51, 51, 51, 51, 52, 52, 52, 52,
+	52, 53, 53, 53, 53, 53, 54, 54, 54, 54, 54, 55, 55, 55, 55, 55, 56, 56, 56, 56, 56, 57,
+	57, 57, 57, 57, 58, 58, 58, 58, 58, 58, 59, 59, 59, 59, 59, 60, 60, 60, 60, 60, 61, 61,
+	61, 61, 61, 61, 62, 62, 62, 62, 62, 63, 63, 63, 63, 63};
+
+#define MANT_BITS 52
+#define MANT_MASK ((1ull << MANT_BITS) - 1)
+#define EXP_BIAS 1023
+
+int32_t hist_index(double x)
 {
-	if (v < HIST_SUB) {
-		*octave = 0;
-		*sub = (unsigned)v;
-		return;
-	}
-	unsigned top = 63u - (unsigned)__builtin_clzll(v); /* >= HIST_SUB_BITS */
-	unsigned o = top - HIST_SUB_BITS + 1;
-	if (o >= HIST_OCTAVES) {
-		*octave = HIST_OCTAVES - 1;
-		*sub = HIST_SUB - 1;
-		return;
-	}
-	*octave = o;
-	*sub = (unsigned)(v >> (top - HIST_SUB_BITS)) - HIST_SUB;
+	uint64_t bits;
+	memcpy(&bits, &x, sizeof(bits));
+	int32_t e = (int32_t)(bits >> MANT_BITS) - EXP_BIAS; /* x > 0, normal */
+	uint64_t m = bits & MANT_MASK;
+	if (m == 0) /* exactly 2^e: the top of the octave below */
+		return e * (int32_t)HIST_SUB;
+	unsigned k = cell_first[m >> (MANT_BITS - HIST_CELL_BITS)];
+	if (k + 1 < HIST_SUB && m > frac_bound[k + 1])
+		k++;
+	return e * (int32_t)HIST_SUB + (int32_t)k + 1;
 }
 
-uint64_t hist_bucket_width(unsigned octave)
+double hist_index_upper(int32_t i)
 {
-	return octave == 0 ? 1 : 1ull << (octave - 1);
+	/* 2^(i/64) = 2^floor(i/64) * 2^((i mod 64)/64) */
+	int32_t e = i >= 0 ? i / (int32_t)HIST_SUB : -((-i + (int32_t)HIST_SUB - 1) / (int32_t)HIST_SUB);
+	uint64_t bits = ((uint64_t)(e + EXP_BIAS) << MANT_BITS) |
+			frac_bound[(unsigned)(i - e * (int32_t)HIST_SUB)];
+	double v;
+	memcpy(&v, &bits, sizeof(v));
+	return v;
 }
 
-uint64_t hist_bucket_lower(unsigned octave, unsigned sub)
+void hist_locate(int32_t i, unsigned *octave, unsigned *sub)
 {
-	if (octave == 0)
-		return sub;
-	return (uint64_t)(HIST_SUB + sub) << (octave - 1);
+	int32_t lo = hist_octave_first(0);
+	int32_t hi = hist_octave_first(HIST_OCTAVES) - 1;
+	if (i < lo)
+		i = lo;
+	if (i > hi)
+		i = hi;
+	*octave = (unsigned)(i - lo) / HIST_SUB;
+	*sub = (unsigned)(i - lo) % HIST_SUB;
 }
 
-void hist_add(struct hist *h, struct hist_pool *p, uint64_t v)
+void hist_add(struct hist *h, struct hist_pool *p, double x)
 {
-	unsigned o, s;
-
-	hist_locate(v, &o, &s);
-	if (h->count == 0 || v < h->min)
-		h->min = v;
-	if (v > h->max)
-		h->max = v;
+	if (h->count == 0 || x < h->min)
+		h->min = x;
+	if (x > h->max)
+		h->max = x;
 	h->count++;
-	h->sum = h->sum + v < h->sum ? UINT64_MAX : h->sum + v;
+	h->sum += x;
+	if (x <= HIST_ZERO_THRESHOLD) {
+		h->zero++;
+		return;
+	}
+	unsigned o, s;
+	hist_locate(hist_index(x), &o, &s);
 	struct hist_octave *oc = &h->oct[o];
 	if (oc->n != UINT32_MAX) /* saturate rather than wrap */
 		oc->n++;
@@ -127,7 +180,8 @@ void hist_merge(struct hist *dst, const struct hist *src, struct hist_pool *p)
 	if (src->max > dst->max)
 		dst->max = src->max;
 	dst->count += src->count;
-	dst->sum = dst->sum + src->sum < dst->sum ? UINT64_MAX : dst->sum + src->sum;
+	dst->zero += src->zero;
+	dst->sum += src->sum;
 	for (unsigned o = 0; o < HIST_OCTAVES; o++) {
 		const struct hist_octave *so = &src->oct[o];
 		struct hist_octave *d = &dst->oct[o];
@@ -168,13 +222,9 @@ void hist_reset(struct hist *h, struct hist_pool *p)
 	hist_init(h);
 }
 
-static double clamp(double v, uint64_t min, uint64_t max)
+static double clamp(double v, double min, double max)
 {
-	if (v < (double)min)
-		return (double)min;
-	if (v > (double)max)
-		return (double)max;
-	return v;
+	return v < min ? min : v > max ? max : v;
 }
 
 double hist_quantile(const struct hist *h, const struct hist_pool *p, double q)
@@ -182,23 +232,31 @@ double hist_quantile(const struct hist *h, const struct hist_pool *p, double q)
 	return hist_quantile_n(&h, 1, p, q);
 }
 
+/* Middle of the range (lo, hi]. */
+static double middle(double lo, double hi)
+{
+	return lo + (hi - lo) / 2.0;
+}
+
 double hist_quantile_n(const struct hist *const *h, unsigned n, const struct hist_pool *p,
 		       double q)
 {
-	uint64_t count = 0, min = UINT64_MAX, max = 0;
+	uint64_t count = 0, zero = 0;
+	double min = 0, max = 0;
 	for (unsigned i = 0; i < n; i++) {
 		if (!h[i]->count)
 			continue;
-		count += h[i]->count;
-		min = h[i]->min < min ? h[i]->min : min;
+		min = count == 0 || h[i]->min < min ? h[i]->min : min;
 		max = h[i]->max > max ? h[i]->max : max;
+		count += h[i]->count;
+		zero += h[i]->zero;
 	}
 	if (count == 0)
 		return 0;
 	if (q <= 0)
-		return (double)min;
+		return min;
 	if (q >= 1)
-		return (double)max;
+		return max;
 	/* Nearest rank: the smallest sample with at least ceil(q*n) samples <= it. */
 	double r = q * (double)count;
 	uint64_t rank = (uint64_t)r;
@@ -206,7 +264,9 @@ double hist_quantile_n(const struct hist *const *h, unsigned n, const struct his
 		rank++;
 	if (rank == 0)
 		rank = 1;
-	uint64_t seen = 0;
+	uint64_t seen = zero;
+	if (seen >= rank)
+		return clamp(0, min, max);
 	for (unsigned o = 0; o < HIST_OCTAVES; o++) {
 		uint64_t in_octave = 0;
 		bool fine = true;
@@ -219,24 +279,101 @@ double hist_quantile_n(const struct hist *const *h, unsigned n, const struct his
 			seen += in_octave;
 			continue;
 		}
-		uint64_t w = hist_bucket_width(o);
+		int32_t first = hist_octave_first(o);
 		if (!fine) /* no fine detail for some samples: the octave's middle */
-			return clamp((double)hist_bucket_lower(o, 0) + (double)(w * HIST_SUB) / 2.0,
+			return clamp(middle(hist_index_upper(first - 1),
+					    hist_index_upper(first + (int32_t)HIST_SUB - 1)),
 				     min, max);
 		for (unsigned s = 0; s < HIST_SUB; s++) {
 			for (unsigned i = 0; i < n; i++)
 				if (h[i]->oct[o].chunk != HIST_NO_CHUNK)
 					seen += p->chunks[h[i]->oct[o].chunk - 1][s];
 			if (seen >= rank) {
-				uint64_t lo = hist_bucket_lower(o, s);
-				double mid = w == 1 ? (double)lo : (double)lo + (double)w / 2.0;
-				return clamp(mid, min, max);
+				int32_t b = first + (int32_t)s;
+				return clamp(middle(hist_index_upper(b - 1), hist_index_upper(b)),
+					     min, max);
 			}
 		}
 		/* Only reachable if a chunk counter saturated. */
-		return clamp((double)hist_bucket_lower(o, HIST_SUB - 1), min, max);
+		return clamp(hist_index_upper(first + (int32_t)HIST_SUB - 1), min, max);
 	}
-	return (double)max;
+	return max;
+}
+
+void hist_dist_n(const struct hist *const *h, unsigned n, const struct hist_pool *p,
+		 struct hist_dist *d)
+{
+	bool fine = true;
+	d->count = d->zero = 0;
+	d->sum = 0;
+	for (unsigned i = 0; i < n; i++) {
+		d->count += h[i]->count;
+		d->zero += h[i]->zero;
+		d->sum += h[i]->sum;
+		for (unsigned o = 0; o < HIST_OCTAVES && fine; o++)
+			if (h[i]->oct[o].n && h[i]->oct[o].chunk == HIST_NO_CHUNK)
+				fine = false;
+	}
+	d->schema = fine ? HIST_SCALE : 0;
+	unsigned per = fine ? HIST_SUB : 1;
+	memset(d->counts, 0, sizeof(uint64_t) * HIST_OCTAVES * per);
+	for (unsigned i = 0; i < n; i++) {
+		for (unsigned o = 0; o < HIST_OCTAVES; o++) {
+			const struct hist_octave *oc = &h[i]->oct[o];
+			if (!oc->n)
+				continue;
+			if (!fine) {
+				d->counts[o] += oc->n;
+				continue;
+			}
+			const uint32_t *c = p->chunks[oc->chunk - 1];
+			for (unsigned s = 0; s < HIST_SUB; s++)
+				d->counts[o * HIST_SUB + s] += c[s];
+		}
+	}
+	/* index of counts[0]: octave 0's first bucket, at the schema */
+	d->first = fine ? hist_octave_first(0) : HIST_OCT_MIN;
+	unsigned lo = 0, hi = HIST_OCTAVES * per;
+	while (lo < hi && d->counts[lo] == 0)
+		lo++;
+	while (hi > lo && d->counts[hi - 1] == 0)
+		hi--;
+	if (lo)
+		memmove(d->counts, d->counts + lo, sizeof(uint64_t) * (hi - lo));
+	d->first += (int32_t)lo;
+	d->n = hi - lo;
+}
+
+/* ceil(i / 2^k) for any sign: bucket i at schema s lies in bucket
+ * ceil(i / 2^(s - t)) at schema t (upper bounds 2^(i / 2^s)). */
+static int32_t ceil_shift(int32_t i, unsigned k)
+{
+	return -((-i) >> k);
+}
+
+void hist_dist_downscale(struct hist_dist *d, int32_t s)
+{
+	if (s >= d->schema)
+		return;
+	unsigned k = (unsigned)(d->schema - s);
+	if (d->n == 0) {
+		d->schema = s;
+		return;
+	}
+	int32_t first = ceil_shift(d->first, k);
+	uint32_t out = 0;
+	for (uint32_t j = 0; j < d->n; j++) {
+		uint32_t at = (uint32_t)(ceil_shift(d->first + (int32_t)j, k) - first);
+		uint64_t c = d->counts[j];
+		if (at >= out) {
+			while (out <= at)
+				d->counts[out++] = 0; /* at <= j: never ahead of the read */
+		}
+		d->counts[at] += c;
+	}
+	d->first = first;
+	d->n = out;
+	d->schema = s;
 }
 
 unsigned hist_bucket_index(const struct hist_bounds *b, uint64_t v)

@@ -15,16 +15,25 @@
  *    boundary of every family, with no rounding, and one counter array and
  *    one search per quantity at ingest instead of one per family.
  *
- * 2. Quantiles for the JSON outputs (struct hist): a log-linear sketch with
- *    HIST_SUB buckets per power of two ("octave"), i.e. bucket width at most
- *    1/64 of its lower edge. A quantile is answered with the middle of the
- *    bucket holding the nearest-rank sample, so the relative error is at
- *    most 1/128 (< 0.8%); values below HIST_SUB are exact. The fine buckets
- *    of an octave live in 256-byte chunks taken from a hist_pool allocated
+ * 2. Distributions at fine resolution (struct hist): an exponential sketch
+ *    whose buckets are the ones Prometheus native histograms (schema 6) and
+ *    OTLP exponential histograms (scale 6) use: base 2^(2^-6), 64 buckets
+ *    per power of two, bucket i holding (2^((i-1)/64), 2^(i/64)] in the
+ *    unit the value is exposed in (seconds, tokens). So both exports are
+ *    the sketch's own counts, and any coarser schema/scale is an exact
+ *    merge of them: no resolution is lost on the way out. The index comes
+ *    from the double's exponent and a table lookup on its top mantissa
+ *    bits (one compare), no libm. Values <= HIST_ZERO_THRESHOLD (0, and
+ *    below a nanosecond in seconds) count in the zero bucket.
+ *    Quantiles for the JSON outputs are answered with the middle of the
+ *    bucket holding the nearest-rank sample: relative error at most
+ *    (2^(1/64) - 1) / 2 < 0.55%. The 64 fine buckets of a power of two
+ *    ("octave") live in 256-byte chunks taken from a hist_pool allocated
  *    once at start: a series only pays for the octaves its samples touch
  *    (LLM latencies of one series span a few octaves). When the pool is
- *    empty the octave still counts its samples and a quantile falling there
- *    is answered with the octave's middle (coarser, and counted in
+ *    empty the octave still counts its samples (a quantile falling there is
+ *    answered with the octave's middle, and an export of that distribution
+ *    falls back to schema 0: octaves, still exact; counted in
  *    hist_pool.exhausted); memory never grows. Octave and fine counters are
  *    32-bit and saturate (4.29e9 samples of one series in one octave), the
  *    total count is 64-bit.
@@ -34,14 +43,17 @@
 #ifndef TOKENRING_HIST_H
 #define TOKENRING_HIST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
-#define HIST_SUB_BITS 6
-#define HIST_SUB (1u << HIST_SUB_BITS) /* fine buckets per octave */
-/* Octave 0 is [0, 64) at width 1; octave o >= 1 is [64 << (o-1), 64 << o)
- * at width 1 << (o-1). 38 octaves reach 2^43 (2.4 hours in ns); larger
+#define HIST_SCALE 6 /* Prometheus schema / OTLP scale of the fine buckets */
+#define HIST_SUB (1u << HIST_SCALE) /* fine buckets per octave */
+/* Octave o holds (2^(o + HIST_OCT_MIN - 1), 2^(o + HIST_OCT_MIN)]: from
+ * 2^-30 s (under 1 ns) to 2^28 (8.5 years in seconds, 268 M tokens); larger
  * values count in the last bucket (max stays exact). */
-#define HIST_OCTAVES 38
+#define HIST_OCT_MIN (-29)
+#define HIST_OCTAVES 58
+#define HIST_ZERO_THRESHOLD 0x1p-30
 #define HIST_NO_CHUNK 0u
 
 struct hist_pool {
@@ -61,9 +73,10 @@ struct hist_octave {
 
 struct hist {
 	uint64_t count;
-	uint64_t sum; /* saturating */
-	uint64_t min;
-	uint64_t max;
+	uint64_t zero; /* samples <= HIST_ZERO_THRESHOLD */
+	double sum;
+	double min;
+	double max;
 	struct hist_octave oct[HIST_OCTAVES];
 };
 
@@ -73,8 +86,8 @@ int hist_pool_init(struct hist_pool *p, uint32_t nchunks);
 void hist_pool_destroy(struct hist_pool *p);
 
 void hist_init(struct hist *h);
-/* Record one value. Never allocates; O(1). */
-void hist_add(struct hist *h, struct hist_pool *p, uint64_t v);
+/* Record one value x >= 0 in its exposed unit. Never allocates; O(1). */
+void hist_add(struct hist *h, struct hist_pool *p, double x);
 /* Add every sample of src to dst (src unchanged). dst takes chunks from the
  * pool for octaves it had none for; if the pool is empty those samples keep
  * octave resolution (counted in exhausted). */
@@ -89,10 +102,42 @@ double hist_quantile(const struct hist *h, const struct hist_pool *p, double q);
 double hist_quantile_n(const struct hist *const *h, unsigned n, const struct hist_pool *p,
 		       double q);
 
-/* Fine bucket of v: octave and index within it; and the bucket's range. */
-void hist_locate(uint64_t v, unsigned *octave, unsigned *sub);
-uint64_t hist_bucket_lower(unsigned octave, unsigned sub);
-uint64_t hist_bucket_width(unsigned octave);
+/* Fine bucket index of x > HIST_ZERO_THRESHOLD, numbered as Prometheus
+ * native histograms number them at schema HIST_SCALE: bucket i holds
+ * (2^((i-1)/64), 2^(i/64)]. (OTLP numbers the same bucket i - 1.) Not
+ * clamped to the sketch's range. */
+int32_t hist_index(double x);
+/* 2^(i/64), the upper bound of fine bucket i, as a double. */
+double hist_index_upper(int32_t i);
+/* Octave and index within it of fine bucket i, clamped to the range. */
+void hist_locate(int32_t i, unsigned *octave, unsigned *sub);
+/* Fine index of the first bucket of octave o. */
+static inline int32_t hist_octave_first(unsigned o)
+{
+	return ((int32_t)o + HIST_OCT_MIN - 1) * (int32_t)HIST_SUB + 1;
+}
+
+/*
+ * The merged distribution of a group of sketches, for the exports. counts
+ * are per bucket at `schema` (HIST_SCALE, or 0 when some sample of the
+ * group has octave resolution only), from index `first` (Prometheus
+ * numbering), n of them, zeros trimmed at both ends.
+ */
+#define HIST_FINE_BUCKETS (HIST_OCTAVES * HIST_SUB)
+struct hist_dist {
+	int32_t schema;
+	int32_t first;
+	uint32_t n;
+	uint64_t count, zero;
+	double sum;
+	uint64_t counts[HIST_FINE_BUCKETS];
+};
+/* Fill d from the union of n sketches. */
+void hist_dist_n(const struct hist *const *h, unsigned n, const struct hist_pool *p,
+		 struct hist_dist *d);
+/* Merge d's buckets down to schema s (<= d->schema, >= -4): exact, since
+ * every bucket at s is a union of buckets at d->schema. */
+void hist_dist_downscale(struct hist_dist *d, int32_t s);
 
 /*
  * Fixed Prometheus boundaries. le[] are in the recorded unit (ns, or

@@ -47,6 +47,9 @@ struct httpd_req {
 	bool keep_alive;     /* after this request (1.1 default, 1.0 opt-in) */
 	uint64_t content_length;
 	size_t head_len;
+	/* Accept names the Prometheus protobuf exposition (delimited
+	 * io.prometheus.client.MetricFamily), as a native-histogram scrape does */
+	bool accept_protobuf;
 };
 
 /*

@@ -124,6 +124,11 @@ int httpd_parse_request(const char *buf, size_t len, struct httpd_req *req)
 			req->content_length = cl;
 		} else if (nl == 17 && strncasecmp(p, "transfer-encoding", 17) == 0) {
 			return HTTPD_BAD; /* no endpoint takes a body; refuse framing we skip */
+		} else if (nl == 6 && strncasecmp(p, "accept", 6) == 0) {
+			req->accept_protobuf |=
+				memmem(v, vl, "application/vnd.google.protobuf", 31) &&
+				memmem(v, vl, "proto=io.prometheus.client.MetricFamily", 39) &&
+				memmem(v, vl, "encoding=delimited", 18);
 		} else if (nl == 10 && strncasecmp(p, "connection", 10) == 0) {
 			conn_close |= list_has(v, vl, "close");
 			conn_keep |= list_has(v, vl, "keep-alive");

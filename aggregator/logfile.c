@@ -123,9 +123,7 @@ void logfile_line_end(struct logfile *l, uint64_t nlines) { l->fill_lines += nli
 
 void logfile_line_abort(struct logfile *l)
 {
-	l->fill.len = l->line_mark;
-	if (l->fill.data)
-		l->fill.data[l->fill.len] = 0;
+	strbuf_truncate(&l->fill, l->line_mark);
 	l->dropped++;
 }
 

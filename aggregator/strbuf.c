@@ -1,7 +1,8 @@
 /*
  * strbuf.c - growable render buffer. Grows geometrically so appending n
  * bytes in total costs O(n); keeps one spare byte for the terminating NUL,
- * so data is always a C string once anything was appended.
+ * so data is always a C string once anything was appended. The first
+ * failure sticks (strbuf.h): every function starts by returning it.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@ void strbuf_init(struct strbuf *b)
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
+	b->err = 0;
 }
 
 void strbuf_free(struct strbuf *b)
@@ -27,11 +29,20 @@ void strbuf_free(struct strbuf *b)
 	strbuf_init(b);
 }
 
+int strbuf_fail(struct strbuf *b, int err)
+{
+	if (!b->err)
+		b->err = err;
+	return b->err;
+}
+
 int strbuf_reserve(struct strbuf *b, size_t n)
 {
+	if (b->err)
+		return b->err;
 	/* +1: the NUL terminator always has room. */
 	if (n > SIZE_MAX - b->len - 1)
-		return -ENOMEM;
+		return strbuf_fail(b, -ENOMEM);
 	size_t need = b->len + n + 1;
 	if (need <= b->cap)
 		return 0;
@@ -40,7 +51,7 @@ int strbuf_reserve(struct strbuf *b, size_t n)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
 	char *p = realloc(b->data, cap);
 	if (!p)
-		return -ENOMEM;
+		return strbuf_fail(b, -ENOMEM);
 	b->data = p;
 	b->cap = cap;
 	return 0;
@@ -68,11 +79,13 @@ int strbuf_printf(struct strbuf *b, const char *fmt, ...)
 	va_list ap;
 	char small[256];
 
+	if (b->err)
+		return b->err;
 	va_start(ap, fmt);
 	int n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		return -EINVAL;
+		return strbuf_fail(b, -EINVAL);
 	if ((size_t)n < sizeof(small))
 		return strbuf_append(b, small, (size_t)n);
 	int rc = strbuf_reserve(b, (size_t)n);
@@ -83,4 +96,21 @@ int strbuf_printf(struct strbuf *b, const char *fmt, ...)
 	va_end(ap);
 	b->len += (size_t)n;
 	return 0;
+}
+
+void strbuf_truncate(struct strbuf *b, size_t n)
+{
+	b->err = 0;
+	if (n < b->len)
+		b->len = n;
+	if (b->data)
+		b->data[b->len] = 0;
+}
+
+int strbuf_settle(struct strbuf *b, size_t mark)
+{
+	int err = b->err;
+	if (err)
+		strbuf_truncate(b, mark);
+	return err;
 }

@@ -16,7 +16,6 @@
 #include "esc.h"
 #include "expo.h"
 
-#define NS_PER_MS 1e6
 #define NS_PER_S 1000000000ull
 
 static void project(const struct series_key *in, struct series_key *out)
@@ -103,7 +102,7 @@ static bool add_quantile(cJSON *o, const char *name, const struct agg *a, uint32
 	}
 	if (count == 0)
 		return cJSON_AddNullToObject(o, name) != NULL;
-	return add_num(o, name, hist_quantile_n(hp, n, &a->pool, q) / NS_PER_MS);
+	return add_num(o, name, hist_quantile_n(hp, n, &a->pool, q) * 1e3 /* s to ms */);
 }
 
 /* One summary object for group g; with "__time__" first when time >= 0. */

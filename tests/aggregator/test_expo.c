@@ -3,6 +3,8 @@
  * invalid UTF-8, 10 KB values), number formatting, no duplicate series. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -552,4 +554,62 @@ Test(expo, escaping_random_bytes)
 		free(doc);
 		free(j);
 	}
+}
+
+/* The word-at-a-time path of esc_json agrees with the byte path: every byte
+ * value at every position of a 16-byte string (two words) escapes exactly
+ * as that byte alone does (a 1-byte input never takes the word path). */
+Test(expo, escape_json_word_path_matches_byte_path)
+{
+	for (unsigned c = 0; c < 256; c++) {
+		char one = (char)c;
+		char *alone = json(&one, 1);
+		for (unsigned k = 0; k < 16; k++) {
+			char in[16], want[64];
+			memset(in, 'a', sizeof(in));
+			in[k] = (char)c;
+			int n = snprintf(want, sizeof(want), "%.*s%s%.*s", (int)k, "aaaaaaaaaaaaaaaa",
+					 alone, c ? (int)(15 - k) : 0, "aaaaaaaaaaaaaaaa");
+			cr_assert_lt(n, (int)sizeof(want));
+			char *got = json(in, sizeof(in));
+			cr_assert_str_eq(got, want, "byte 0x%02x at %u", c, k);
+			free(got);
+		}
+		free(alone);
+	}
+	/* a valid 3-byte character across the word boundary passes unchanged */
+	char *got = json("abcdef\xe6\x97\xa5klmnopq", 16);
+	cr_assert_str_eq(got, "abcdef\xe6\x97\xa5klmnopq");
+	free(got);
+}
+
+/* The render buffer keeps its first error: later appends do nothing and
+ * report it; settle drops the failed part and makes the buffer usable. */
+Test(expo, strbuf_remembers_first_error)
+{
+	struct strbuf b;
+	strbuf_init(&b);
+	cr_assert_eq(strbuf_puts(&b, "kept"), 0);
+	size_t mark = b.len;
+	cr_assert_eq(strbuf_append(&b, ",x", 2), 0);
+	cr_assert_eq(strbuf_reserve(&b, SIZE_MAX), -ENOMEM);
+	cr_assert_eq(strbuf_puts(&b, "lost"), -ENOMEM, "sticky");
+	cr_assert_eq(expo_u64(&b, 42), -ENOMEM);
+	cr_assert_eq(strbuf_printf(&b, "%d", 7), -ENOMEM);
+	cr_assert_eq(strbuf_error(&b), -ENOMEM);
+	cr_assert_str_eq(b.data, "kept,x", "nothing appended after the error");
+	struct tr_record r;
+	tc_record(&r);
+	cr_assert_eq(alog_format(&r, NULL, NULL, &b), -ENOMEM);
+	cr_assert_eq(strbuf_settle(&b, mark), -ENOMEM);
+	cr_assert_eq(strbuf_error(&b), 0);
+	cr_assert_str_eq(b.data, "kept", "the failed render is cut off");
+	cr_assert_eq(strbuf_puts(&b, "!"), 0);
+	cr_assert_str_eq(b.data, "kept!");
+	cr_assert_eq(strbuf_fail(&b, -EINVAL), -EINVAL);
+	cr_assert_eq(strbuf_fail(&b, -ENOMEM), -EINVAL, "the first error stays");
+	strbuf_reset(&b);
+	cr_assert_eq(strbuf_error(&b), 0);
+	cr_assert_eq(b.len, 0);
+	strbuf_free(&b);
 }

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "hist.h"
 
@@ -39,19 +40,19 @@ static void check_quantiles(uint64_t *v, size_t n, const char *what)
 	cr_assert_eq(hist_pool_init(&pool, 64), 0);
 	hist_init(&h);
 	for (size_t i = 0; i < n; i++)
-		hist_add(&h, &pool, v[i]);
+		hist_add(&h, &pool, (double)v[i] / 1e9); /* ns, kept in seconds */
 	qsort(v, n, sizeof(*v), cmp_u64);
 	cr_assert_eq(pool.exhausted, 0);
 	static const double qs[] = {0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999};
 	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
 		double want = (double)nearest_rank(v, n, qs[i]);
-		double got = hist_quantile(&h, &pool, qs[i]);
+		double got = hist_quantile(&h, &pool, qs[i]) * 1e9;
 		double err = want == 0 ? fabs(got) : fabs(got - want) / want;
-		cr_assert_leq(err, 1.0 / 128, "%s q=%.3f want %.0f got %.1f err %.5f", what, qs[i],
+		cr_assert_leq(err, 0.0055, "%s q=%.3f want %.0f got %.1f err %.5f", what, qs[i],
 			      want, got, err);
 	}
-	cr_assert_eq(hist_quantile(&h, &pool, 0), (double)v[0]);
-	cr_assert_eq(hist_quantile(&h, &pool, 1), (double)v[n - 1]);
+	cr_assert_eq(hist_quantile(&h, &pool, 0), (double)v[0] / 1e9);
+	cr_assert_eq(hist_quantile(&h, &pool, 1), (double)v[n - 1] / 1e9);
 	cr_assert_eq(h.count, n);
 	hist_reset(&h, &pool);
 	cr_assert_eq(pool.in_use, 0, "reset gives every chunk back");
@@ -78,36 +79,141 @@ Test(hist, quantiles_tight_cluster_and_small_values)
 	check_quantiles(v, 5000, "small");
 }
 
-Test(hist, small_values_are_exact)
+Test(hist, small_integers_within_the_bound)
 {
 	struct hist_pool pool;
 	struct hist h;
-	hist_pool_init(&pool, 4);
+	hist_pool_init(&pool, 8);
 	hist_init(&h);
 	for (uint64_t v = 0; v < 64; v++)
-		hist_add(&h, &pool, v);
-	cr_assert_eq(hist_quantile(&h, &pool, 0.5), 31.0);
-	cr_assert_eq(hist_quantile(&h, &pool, 0.25), 15.0);
+		hist_add(&h, &pool, (double)v);
+	cr_assert_eq(h.zero, 1, "0 is in the zero bucket");
+	double q = hist_quantile(&h, &pool, 0.5); /* rank 32: the sample 31 */
+	cr_assert(fabs(q - 31) / 31 < 0.0055, "q=%f", q);
+	cr_assert_eq(hist_quantile(&h, &pool, 1.0 / 64), 0.0);
 	hist_pool_destroy(&pool);
 }
 
-Test(hist, locate_covers_every_value_once)
+/* The definition: bucket i holds (2^((i-1)/64), 2^(i/64)]. */
+static void check_index(double x)
 {
-	/* bucket ranges tile the integers: lower(v's bucket) <= v < lower + width */
-	uint64_t probes[] = {0, 1, 63, 64, 65, 127, 128, 129, 255, 256, 1000, 999999,
-			     1000000, (1ull << 42) - 1, 1ull << 42, (1ull << 43) - 1};
-	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
-		unsigned o, s;
-		hist_locate(probes[i], &o, &s);
-		uint64_t lo = hist_bucket_lower(o, s), w = hist_bucket_width(o);
-		cr_assert(lo <= probes[i] && probes[i] < lo + w, "v=%lu o=%u s=%u",
-			  (unsigned long)probes[i], o, s);
-		cr_assert_leq((double)w / (double)(lo ? lo : 1), 1.0 / 64 + (lo < 64 ? 1 : 0));
+	int32_t i = hist_index(x);
+	cr_assert(hist_index_upper(i - 1) < x && x <= hist_index_upper(i), "x=%a i=%d", x, i);
+}
+
+Test(hist, index_is_the_exponential_bucket)
+{
+	/* powers of two are the top of the bucket below them */
+	for (int e = -40; e < 40; e++) {
+		cr_assert_eq(hist_index(ldexp(1, e)), e * 64);
+		check_index(ldexp(1, e));
+		check_index(nextafter(ldexp(1, e), 0));
+		check_index(nextafter(ldexp(1, e), 1e300));
 	}
+	/* every bound and its neighbours, in two octaves */
+	for (int32_t i = -64; i < 64; i++) {
+		double u = hist_index_upper(i);
+		cr_assert_eq(u, exp2((double)i / 64), "bound %d", i);
+		cr_assert_eq(hist_index(u), i);
+		cr_assert_eq(hist_index(nextafter(u, 1e300)), i + 1);
+		check_index(nextafter(u, 0));
+	}
+	/* every table cell, at its first and last mantissa */
+	for (uint64_t c = 0; c < 256; c++) {
+		for (int end = 0; end < 2; end++) {
+			uint64_t m = end ? ((c + 1) << 44) - 1 : (c << 44) | 1;
+			uint64_t bits = (1023ull << 52) | m;
+			double x;
+			memcpy(&x, &bits, sizeof x);
+			check_index(x);
+		}
+	}
+	for (int k = 0; k < 100000; k++)
+		check_index(ldexp((double)(rnd() >> 11) + 1, -80 + (int)(rnd() % 120)));
+	/* integer nanoseconds as the daemon converts them */
+	for (uint64_t ns = 1; ns < 100000; ns += 7)
+		check_index((double)ns / 1e9);
+}
+
+Test(hist, locate_clamps_to_the_range)
+{
 	unsigned o, s;
-	hist_locate(UINT64_MAX, &o, &s);
+	hist_locate(hist_index(1e300), &o, &s);
 	cr_assert_eq(o, HIST_OCTAVES - 1);
 	cr_assert_eq(s, HIST_SUB - 1);
+	hist_locate(hist_index(1e-300), &o, &s);
+	cr_assert_eq(o, 0);
+	cr_assert_eq(s, 0);
+	hist_locate(hist_index(1.0), &o, &s); /* (2^-1/64, 1]: octave 0 - HIST_OCT_MIN */
+	cr_assert_eq(o, (unsigned)-HIST_OCT_MIN);
+	cr_assert_eq(s, HIST_SUB - 1);
+	cr_assert_eq(hist_octave_first(o) + (int32_t)s, 0);
+}
+
+/* Exported buckets at every schema 6..-4 hold exactly the samples their
+ * definition says, counted by brute force. */
+Test(hist, dist_and_downscale_are_exact)
+{
+	struct hist_pool pool;
+	struct hist h[2];
+	static double v[6000];
+	static struct hist_dist d;
+	hist_pool_init(&pool, 64);
+	hist_init(&h[0]);
+	hist_init(&h[1]);
+	size_t n = 0;
+	for (; n < 5000; n++) {
+		v[n] = (double)(1 + rnd() % 3000000000ull) / 1e9; /* 1 ns .. 3 s */
+		hist_add(&h[n % 2], &pool, v[n]);
+	}
+	for (int e = -8; e < 2; e++) /* powers of two: the edges of every schema */
+		hist_add(&h[0], &pool, v[n++] = ldexp(1, e));
+	hist_add(&h[1], &pool, v[n++] = 0);
+	const struct hist *hs[2] = {&h[0], &h[1]};
+	for (int32_t s = 6; s >= -4; s--) {
+		hist_dist_n(hs, 2, &pool, &d);
+		cr_assert_eq(d.schema, 6);
+		hist_dist_downscale(&d, s);
+		cr_assert_eq(d.schema, s);
+		cr_assert_eq(d.zero, 1);
+		cr_assert_eq(d.count, n);
+		uint64_t total = d.zero;
+		for (uint32_t j = 0; j < d.n; j++) {
+			int32_t idx = d.first + (int32_t)j;
+			/* bounds at schema s are fine bounds at index idx * 2^(6-s) */
+			double lo = hist_index_upper((idx - 1) * (1 << (6 - s)));
+			double hi = hist_index_upper(idx * (1 << (6 - s)));
+			uint64_t brute = 0;
+			for (size_t k = 0; k < n; k++)
+				brute += v[k] > lo && v[k] <= hi;
+			cr_assert_eq(d.counts[j], brute, "schema %d bucket %d", s, idx);
+			total += d.counts[j];
+		}
+		cr_assert_eq(total, n);
+		cr_assert_neq(d.counts[0], 0, "trimmed");
+		cr_assert_neq(d.counts[d.n - 1], 0, "trimmed");
+	}
+	hist_pool_destroy(&pool);
+}
+
+Test(hist, dist_without_detail_is_octaves)
+{
+	struct hist_pool pool;
+	struct hist h;
+	static struct hist_dist d;
+	hist_pool_init(&pool, 0);
+	hist_init(&h);
+	hist_add(&h, &pool, 0.3);
+	hist_add(&h, &pool, 0.5); /* top of (0.25, 0.5] */
+	hist_add(&h, &pool, 0.7);
+	const struct hist *hs[1] = {&h};
+	hist_dist_n(hs, 1, &pool, &d);
+	cr_assert_eq(d.schema, 0);
+	cr_assert_eq(d.first, -1);
+	cr_assert_eq(d.n, 2);
+	cr_assert_eq(d.counts[0], 2);
+	cr_assert_eq(d.counts[1], 1);
+	hist_pool_destroy(&pool);
 }
 
 Test(hist, pool_exhaustion_degrades_and_counts)

@@ -11,7 +11,9 @@ if(TOKENRING_CLANG AND NOT TOKENRING_SANITIZE)
     -D_GNU_SOURCE -DTOKENRING_VERSION="${PROJECT_VERSION}" -I${_agg} -I${_shm})
   set(_core ${_agg}/strbuf.c ${_agg}/esc.c ${_agg}/hist.c ${_agg}/series.c ${_agg}/agg.c
     ${_agg}/expo.c ${_agg}/expo_tokenring.c ${_agg}/expo_gen_ai.c ${_agg}/expo_asm.c
-    ${_agg}/expo_istio.c ${_agg}/expo_kgateway.c ${_agg}/expo_self.c ${_agg}/alog.c
+    ${_agg}/expo_istio.c ${_agg}/expo_kgateway.c ${_agg}/expo_self.c ${_agg}/expo_pb.c
+    ${_agg}/cover.c ${_agg}/expo_cover.c
+    ${_agg}/pb.c ${_agg}/alog.c
     ${_agg}/summary.c ${_shm}/record.c ${_shm}/ring_file.c ${_shm}/ring_queue.c
     ${_shm}/ring_producers.c ${_shm}/ring_checksum.c)
   set(_fuzz_httpd_parse_srcs ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_httpd_parse.c

@@ -1,0 +1,418 @@
+/*
+ * expo_pb.c - the Prometheus protobuf exposition
+ * (io.prometheus.client.MetricFamily, length-delimited), served when a
+ * scrape's Accept header asks for it, with native histograms.
+ *
+ * How: the text exposition is rendered as usual (one set of renderers, one
+ * set of names, labels and values), while expo_hist_lines() hands every
+ * histogram group it writes to expo_native_capture(), which encodes the
+ * group's native buckets from the quantile sketches (hist_dist_n: the union
+ * of the members' cumulative and interval sketches). The text is then
+ * transcoded family by family; each histogram metric takes the next
+ * captured native part, in the same order. A histogram without a sketch in
+ * seconds (istio's milliseconds, token counts, per-token times) keeps its
+ * classic buckets; with a sketch, classic buckets are added only when
+ * asked (agg_config.native_classic).
+ *
+ * Histogram count and sum come from the exact classic counters (the
+ * sketch's count is the same number; its sum is a double sum).
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "expo.h"
+#include "pb.h"
+
+/* io.prometheus.client field numbers (metrics.proto). */
+enum {
+	MF_NAME = 1, MF_HELP = 2, MF_TYPE = 3, MF_METRIC = 4,
+	M_LABEL = 1, M_GAUGE = 2, M_COUNTER = 3, M_UNTYPED = 5, M_HISTOGRAM = 7,
+	LP_NAME = 1, LP_VALUE = 2,
+	VALUE = 1, /* Gauge, Counter, Untyped */
+	H_COUNT = 1, H_SUM = 2, H_BUCKET = 3, H_SCHEMA = 5, H_ZERO_THRESHOLD = 6,
+	H_ZERO_COUNT = 7, H_POS_SPAN = 12, H_POS_DELTA = 13,
+	B_CUMULATIVE = 1, B_UPPER = 2,
+	SPAN_OFFSET = 1, SPAN_LENGTH = 2,
+};
+enum { T_COUNTER = 0, T_GAUGE = 1, T_UNTYPED = 3, T_HISTOGRAM = 4 };
+
+/* Zero buckets inside a span are cheaper than a new span up to this run. */
+#define EXPO_PB_GAP 2
+
+struct expo_native {
+	struct hist_dist dist;
+	struct strbuf text;  /* the text exposition being transcoded */
+	struct strbuf parts; /* captured native parts: u32 length, then bytes */
+	struct strbuf esc;   /* one unescaped label value */
+	bool capture;
+};
+
+void expo_native_free(struct expo_scratch *x)
+{
+	if (!x->native)
+		return;
+	strbuf_free(&x->native->text);
+	strbuf_free(&x->native->parts);
+	strbuf_free(&x->native->esc);
+	free(x->native);
+	x->native = NULL;
+}
+
+/* The sketches (cumulative, interval) behind a SERIES_BUCKETS offset, if
+ * the histogram is in seconds. */
+static bool sketches_of(size_t off, unsigned sum_digits, size_t *q, size_t *iv)
+{
+	if (sum_digits != 9)
+		return false;
+	if (off == offsetof(struct series, duration)) {
+		*q = offsetof(struct series, q_duration);
+		*iv = offsetof(struct series, iv_duration);
+		return true;
+	}
+	if (off == offsetof(struct series, ttft)) {
+		*q = offsetof(struct series, q_ttft);
+		*iv = offsetof(struct series, iv_ttft);
+		return true;
+	}
+	return false;
+}
+
+/* Spans: runs of buckets from a non-empty one at j, ending after the last
+ * non-empty bucket before more than EXPO_PB_GAP empty ones. */
+static uint32_t span_end(const struct hist_dist *d, uint32_t j)
+{
+	uint32_t end = j + 1, zeros = 0;
+	for (uint32_t k = j + 1; k < d->n; k++) {
+		zeros = d->counts[k] ? 0 : zeros + 1;
+		if (zeros > EXPO_PB_GAP)
+			break;
+		if (d->counts[k])
+			end = k + 1;
+	}
+	return end;
+}
+
+static uint32_t next_start(const struct hist_dist *d, uint32_t j)
+{
+	while (j < d->n && d->counts[j] == 0)
+		j++;
+	return j;
+}
+
+/* Native fields of a Histogram for d: schema, zero bucket, spans, deltas. */
+static int expo_native_fields(struct strbuf *b, const struct hist_dist *d)
+{
+	pb_sint(b, H_SCHEMA, d->schema);
+	pb_double(b, H_ZERO_THRESHOLD, HIST_ZERO_THRESHOLD);
+	pb_uint(b, H_ZERO_COUNT, d->zero);
+	int32_t prev_end = 0; /* index after the previous span */
+	for (uint32_t j = 0; j < d->n;) {
+		uint32_t end = span_end(d, j);
+		int32_t idx = d->first + (int32_t)j;
+		size_t at = pb_open(b, H_POS_SPAN);
+		pb_sint(b, SPAN_OFFSET, j == 0 ? idx : idx - prev_end);
+		pb_uint(b, SPAN_LENGTH, end - j);
+		pb_close(b, at);
+		prev_end = d->first + (int32_t)end;
+		j = next_start(d, end);
+	}
+	if (d->n == 0)
+		return strbuf_error(b);
+	/* deltas over the same buckets, packed */
+	size_t at = pb_open(b, H_POS_DELTA);
+	uint64_t last = 0;
+	for (uint32_t j = 0; j < d->n;) {
+		uint32_t end = span_end(d, j);
+		for (uint32_t k = j; k < end; k++) {
+			pb_varint(b, pb_zigzag((int64_t)(d->counts[k] - last)));
+			last = d->counts[k];
+		}
+		j = next_start(d, end);
+	}
+	return pb_close(b, at);
+}
+
+int expo_native_capture(const struct agg *a, uint32_t g, size_t off, unsigned sum_digits)
+{
+	struct expo_native *n = a->x->native;
+	if (!n || !n->capture)
+		return 0;
+	size_t at = n->parts.len;
+	uint32_t len = 0;
+	size_t q, iv;
+	if (strbuf_append(&n->parts, &len, sizeof(len)) || !sketches_of(off, sum_digits, &q, &iv))
+		return strbuf_error(&n->parts);
+	const struct expo_groups *x = a->x->cur;
+	const struct hist **hp = a->x->hptr;
+	unsigned m = 0;
+	for (uint32_t i = x->gfirst[g]; i != EXPO_END; i = x->next[i]) {
+		const char *s = (const char *)&a->tab.series[i];
+		hp[m++] = (const struct hist *)(s + q);
+		hp[m++] = (const struct hist *)(s + iv);
+	}
+	hist_dist_n(hp, m, &a->pool, &n->dist);
+	hist_dist_downscale(&n->dist, HIST_SCALE - (int32_t)a->cfg.native_coarsen);
+	if (expo_native_fields(&n->parts, &n->dist))
+		return strbuf_error(&n->parts);
+	len = (uint32_t)(n->parts.len - at - sizeof(len));
+	memcpy(n->parts.data + at, &len, sizeof(len));
+	return 0;
+}
+
+/* ---- transcoding our own text exposition ---- */
+
+struct family {
+	const char *name, *help;
+	size_t nlen, hlen;
+	int type;
+	size_t frame; /* SIZE_MAX until the first metric opens the frame */
+};
+
+/* Next line of the text: [*p, eol); advances *p past the newline. */
+static bool next_line(const char **p, const char *end, const char **line, size_t *len)
+{
+	if (*p >= end)
+		return false;
+	const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+	if (!nl)
+		nl = end;
+	*line = *p;
+	*len = (size_t)(nl - *p);
+	*p = nl < end ? nl + 1 : end;
+	return true;
+}
+
+/* Label pairs of `{a="x",b="y"}` at *p (advanced past '}'), written as
+ * LabelPair messages, leaving out the label `skip` (le). The text is ours:
+ * values escaped with \\, \" and \n only. */
+static int labels_pb(struct strbuf *out, struct strbuf *esc, const char **p, const char *end,
+		     const char *skip)
+{
+	const char *s = *p;
+	if (s >= end || *s != '{')
+		return 0;
+	s++;
+	while (s < end && *s != '}') {
+		const char *eq = memchr(s, '=', (size_t)(end - s));
+		if (!eq || eq + 1 >= end || eq[1] != '"')
+			return -EINVAL;
+		const char *name = s;
+		size_t nlen = (size_t)(eq - s);
+		strbuf_reset(esc);
+		s = eq + 2;
+		while (s < end && *s != '"') {
+			char c = *s++;
+			if (c == '\\' && s < end) {
+				c = *s++;
+				if (c == 'n')
+					c = '\n';
+			}
+			strbuf_append(esc, &c, 1);
+		}
+		if (s >= end)
+			return -EINVAL;
+		s++; /* closing quote */
+		if (s < end && *s == ',')
+			s++;
+		if (strbuf_error(esc))
+			return strbuf_fail(out, strbuf_error(esc));
+		if (strlen(skip) == nlen && memcmp(name, skip, nlen) == 0)
+			continue;
+		size_t at = pb_open(out, M_LABEL);
+		pb_bytes(out, LP_NAME, name, nlen);
+		pb_bytes(out, LP_VALUE, esc->data ? esc->data : "", esc->len);
+		pb_close(out, at);
+	}
+	*p = s < end ? s + 1 : s;
+	return strbuf_error(out);
+}
+
+/* The value after the labels: " 123\n". */
+static double value_of(const char *s, const char *end)
+{
+	char tmp[48];
+	while (s < end && *s == ' ')
+		s++;
+	size_t n = (size_t)(end - s) < sizeof(tmp) - 1 ? (size_t)(end - s) : sizeof(tmp) - 1;
+	memcpy(tmp, s, n);
+	tmp[n] = 0;
+	return strtod(tmp, NULL);
+}
+
+/* The value of a line: after the closing brace (label values may hold
+ * braces, the number does not), or after the name. */
+static const char *value_at(const char *line, size_t len, size_t name_len)
+{
+	const char *brace = memrchr(line, '}', len);
+	return brace ? brace + 1 : line + name_len;
+}
+
+/* The le="..." of a bucket line (the last label: `le="X"} V`), as a double. */
+static double le_of(const char *line, size_t len)
+{
+	const char *brace = memrchr(line, '}', len);
+	if (!brace || brace - line < 2)
+		return 0;
+	const char *q = memrchr(line, '"', (size_t)(brace - 1 - line));
+	return q ? value_of(q + 1, brace - 1) : 0;
+}
+
+static int open_family(struct strbuf *out, struct family *f)
+{
+	if (f->frame != SIZE_MAX)
+		return 0;
+	f->frame = pb_open_frame(out);
+	pb_bytes(out, MF_NAME, f->name, f->nlen);
+	if (f->hlen)
+		pb_bytes(out, MF_HELP, f->help, f->hlen);
+	return pb_uint(out, MF_TYPE, (uint64_t)f->type);
+}
+
+static int close_family(struct strbuf *out, struct family *f)
+{
+	if (f->frame != SIZE_MAX)
+		pb_close(out, f->frame);
+	f->frame = SIZE_MAX;
+	return strbuf_error(out);
+}
+
+static int type_of(const char *t, size_t n)
+{
+	if (n == 7 && memcmp(t, "counter", 7) == 0)
+		return T_COUNTER;
+	if (n == 5 && memcmp(t, "gauge", 5) == 0)
+		return T_GAUGE;
+	if (n == 9 && memcmp(t, "histogram", 9) == 0)
+		return T_HISTOGRAM;
+	return T_UNTYPED;
+}
+
+/* Histogram being assembled from its _bucket, _sum and _count lines. */
+struct pb_hist {
+	size_t metric, hist; /* open message offsets */
+	unsigned nb;
+	double le[HIST_MAX_BOUNDS + 1];
+	uint64_t cum[HIST_MAX_BOUNDS + 1];
+	double sum;
+	bool open;
+};
+
+static int hist_finish(struct strbuf *out, struct expo_native *n, size_t *part_at,
+		       struct pb_hist *h, uint64_t count, bool classic)
+{
+	pb_uint(out, H_COUNT, count);
+	pb_double(out, H_SUM, h->sum);
+	uint32_t plen = 0;
+	if (*part_at + sizeof(plen) > n->parts.len)
+		return strbuf_fail(out, -EINVAL); /* a histogram the capture did not see: a bug */
+	memcpy(&plen, n->parts.data + *part_at, sizeof(plen));
+	if (classic || plen == 0) {
+		for (unsigned k = 0; k < h->nb; k++) {
+			size_t at = pb_open(out, H_BUCKET);
+			pb_uint(out, B_CUMULATIVE, h->cum[k]);
+			pb_double(out, B_UPPER, h->le[k]);
+			pb_close(out, at);
+		}
+	}
+	strbuf_append(out, n->parts.data + *part_at + sizeof(plen), plen);
+	*part_at += sizeof(plen) + plen;
+	pb_close(out, h->hist);
+	h->open = false;
+	return pb_close(out, h->metric);
+}
+
+static bool has_suffix_at(const char *line, size_t len, const struct family *f, const char *sfx)
+{
+	size_t sl = strlen(sfx);
+	return len >= f->nlen + sl && memcmp(line + f->nlen, sfx, sl) == 0 &&
+	       (len == f->nlen + sl || line[f->nlen + sl] == '{' || line[f->nlen + sl] == ' ');
+}
+
+static int transcode(struct expo_native *n, struct strbuf *out, bool classic)
+{
+	const char *p = n->text.data ? n->text.data : "", *end = p + n->text.len;
+	const char *line;
+	size_t len, part_at = 0;
+	struct family f = {.frame = SIZE_MAX};
+	struct pb_hist h = {.open = false};
+	while (!strbuf_error(out) && next_line(&p, end, &line, &len)) {
+		if (len >= 7 && memcmp(line, "# HELP ", 7) == 0) {
+			close_family(out, &f);
+			const char *nm = line + 7, *sp = memchr(nm, ' ', len - 7);
+			f.name = nm;
+			f.nlen = sp ? (size_t)(sp - nm) : len - 7;
+			f.help = sp ? sp + 1 : "";
+			f.hlen = sp ? (size_t)(line + len - sp - 1) : 0;
+			f.type = T_UNTYPED;
+			continue;
+		}
+		if (len >= 7 && memcmp(line, "# TYPE ", 7) == 0) {
+			const char *t = line + 7 + f.nlen + 1;
+			if (t <= line + len)
+				f.type = type_of(t, (size_t)(line + len - t));
+			continue;
+		}
+		if (len == 0 || line[0] == '#')
+			continue;
+		open_family(out, &f);
+		const char *ls = line + f.nlen, *le = line + len;
+		if (f.type != T_HISTOGRAM) {
+			while (ls < le && *ls != '{' && *ls != ' ')
+				ls++;
+			size_t at = pb_open(out, MF_METRIC);
+			labels_pb(out, &n->esc, &ls, le, "");
+			unsigned field = f.type == T_COUNTER ? M_COUNTER
+					 : f.type == T_GAUGE ? M_GAUGE
+							     : M_UNTYPED;
+			size_t v = pb_open(out, field);
+			pb_double(out, VALUE, value_of(ls, le));
+			pb_close(out, v);
+			pb_close(out, at);
+			continue;
+		}
+		if (has_suffix_at(line, len, &f, "_bucket")) {
+			if (!h.open) {
+				h.metric = pb_open(out, MF_METRIC);
+				ls = line + f.nlen + 7;
+				labels_pb(out, &n->esc, &ls, le, "le");
+				h.hist = pb_open(out, M_HISTOGRAM);
+				h.nb = 0;
+				h.open = true;
+			}
+			double bound = le_of(line, len);
+			if (h.nb < HIST_MAX_BOUNDS && bound != __builtin_inf()) {
+				h.le[h.nb] = bound;
+				h.cum[h.nb++] = (uint64_t)value_of(value_at(line, len, len), le);
+			}
+		} else if (has_suffix_at(line, len, &f, "_sum")) {
+			h.sum = value_of(value_at(line, len, f.nlen + 4), le);
+		} else if (has_suffix_at(line, len, &f, "_count") && h.open) {
+			uint64_t count = (uint64_t)value_of(value_at(line, len, f.nlen + 6), le);
+			hist_finish(out, n, &part_at, &h, count, classic);
+		}
+	}
+	return close_family(out, &f);
+}
+
+int agg_render_protobuf(const struct agg *a, const struct agg_self *self, struct strbuf *out)
+{
+	struct expo_scratch *x = a->x;
+	if (!x->native) {
+		x->native = calloc(1, sizeof(*x->native));
+		if (!x->native)
+			return -ENOMEM;
+	}
+	struct expo_native *n = x->native;
+	strbuf_reset(&n->text);
+	strbuf_reset(&n->parts);
+	n->capture = true;
+	int rc = agg_render_metrics(a, self, &n->text);
+	n->capture = false;
+	if (rc)
+		return rc;
+	size_t mark = out->len;
+	transcode(n, out, a->cfg.native_classic);
+	return strbuf_settle(out, mark);
+}

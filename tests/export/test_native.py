@@ -1,0 +1,193 @@
+"""Prometheus native histograms over the protobuf exposition: Debian's
+Prometheus with --enable-feature=native-histograms and a second one without
+it (the classic text scrape) scrape one tokenringd while shimmed curl calls
+demo/llm_server.py. Over the native series, histogram_count equals the exact
+number of requests, histogram_sum equals the classic _sum, and
+histogram_quantile lands in the classic bucket that holds the classic
+quantile; the native scrape carries no classic bucket series for sketched
+histograms, and every counter arrives the same through both formats."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import shutil
+import time
+import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "features"))
+from features import CHAT, MESSAGES, Daemon, LLMServer, clean_env, curl, wait_for  # noqa: E402
+
+PROMETHEUS = os.environ.get("PROMETHEUS", "/usr/bin/prometheus")
+PLAIN = 24   # requests per model, plain
+STREAM = 12  # requests per model, streamed
+MODELS = ("gpt-4o", "qwen-max")
+# Fine buckets at schema 6 are 1.09% wide: the native quantile may sit that
+# far outside the classic bucket only through the interpolation inside it.
+FINE = 2 ** (1 / 64) - 1
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Prometheus:
+    def __init__(self, tmp, name, target_port, native):
+        self.port = free_port()
+        cfg = os.path.join(tmp, name + ".yml")
+        with open(cfg, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                    "scrape_configs:\n  - job_name: tokenringd\n    static_configs:\n"
+                    "      - targets: ['127.0.0.1:%d']\n" % target_port)
+        self.log_path = os.path.join(tmp, name + ".log")
+        self.log = open(self.log_path, "wb")
+        args = [PROMETHEUS, "--config.file=" + cfg,
+                "--storage.tsdb.path=" + os.path.join(tmp, name + "-tsdb"),
+                "--web.listen-address=127.0.0.1:%d" % self.port]
+        if native:
+            args.append("--enable-feature=native-histograms")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log, env=clean_env())
+
+    def query(self, expr):
+        url = "http://127.0.0.1:%d/api/v1/query?%s" % (
+            self.port, urllib.parse.urlencode({"query": expr}))
+        with urllib.request.urlopen(url, timeout=60) as r:
+            doc = json.loads(r.read())
+        assert doc["status"] == "success", doc
+        return doc["data"]["result"]
+
+    def scalar(self, expr):
+        res = self.query(expr)
+        assert len(res) == 1, (expr, res)
+        return float(res[0]["value"][1])
+
+    def up(self):
+        try:
+            return len(self.query("up == 1")) == 1
+        except (urllib.error.URLError, ConnectionError):
+            return False
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+
+class NativeHistograms(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="tokenring-native-")
+        cls.daemon = Daemon()
+        cls.server = LLMServer(cls.daemon, "llm-server", "--token-delay-ms", "3")
+        cls.native = Prometheus(cls.tmp, "native", cls.daemon.port, native=True)
+        cls.classic = Prometheus(cls.tmp, "classic", cls.daemon.port, native=False)
+        # traffic: plain and streamed calls per model, a spread of latencies
+        # (stream length sets the duration)
+        url = cls.server.url + CHAT
+        for model in MODELS:
+            for i in range(PLAIN):
+                curl(cls.daemon, "caller", url, {"model": model, "messages": MESSAGES})
+            for i in range(STREAM):
+                curl(cls.daemon, "caller", url,
+                     {"model": model, "messages": MESSAGES * (1 + i), "stream": True,
+                      "max_tokens": 4 + 8 * i, "stream_options": {"include_usage": True}})
+        n = len(MODELS) * (PLAIN + STREAM)
+        q = 'sum(tokenring_requests_total{reporter="source"})'
+        wait_for(lambda: cls.daemon.metrics().sum("tokenring_requests_total", reporter="source")
+                 == n, timeout=60, what="the daemon to count every request")
+        for p in (cls.native, cls.classic):
+            wait_for(p.up, timeout=120, what="Prometheus to scrape")
+            wait_for(lambda: p.query(q) and float(p.query(q)[0]["value"][1]) == n,
+                     timeout=120, what="a scrape after the traffic")
+        # one more scrape interval so the histograms came from the same moment
+        time.sleep(2.5)
+
+    @classmethod
+    def tearDownClass(cls):
+        for p in (cls.native, cls.classic):
+            p.stop()
+        cls.server.stop()
+        cls.daemon.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def sel(self, model, reporter="source"):
+        return '{model="%s",reporter="%s"}' % (model, reporter)
+
+    def test_scrape_is_protobuf_with_native_histograms(self):
+        r = subprocess.run(
+            ["curl", "-sf", "-D", "-", "-o", os.devnull, "-H",
+             "Accept: application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+             "encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3",
+             "http://127.0.0.1:%d/metrics" % self.daemon.port],
+            stdout=subprocess.PIPE, text=True, env=clean_env(), timeout=30)
+        self.assertIn("content-type: application/vnd.google.protobuf; "
+                      "proto=io.prometheus.client.metricfamily; encoding=delimited",
+                      r.stdout.lower())
+        # the native Prometheus holds no classic bucket series for sketched
+        # histograms, the classic one does
+        name = "tokenring_request_duration_seconds_bucket"
+        self.assertEqual(self.native.query(name), [])
+        self.assertTrue(self.classic.query(name))
+
+    def test_counters_agree_between_formats(self):
+        for name in ("tokenring_requests_total", "tokenring_prompt_tokens_total",
+                     "tokenring_completion_tokens_total", "tokenring_series"):
+            expr = "sum(%s)" % name
+            self.assertEqual(self.native.scalar(expr), self.classic.scalar(expr), name)
+        by_model = {r["metric"]["model"]: float(r["value"][1]) for r in self.native.query(
+            'sum by (model) (tokenring_requests_total{reporter="source"})')}
+        self.assertEqual(by_model, {m: PLAIN + STREAM for m in MODELS})
+
+    def check_histogram(self, name, model, reporter, want_count):
+        s = self.sel(model, reporter)
+        native = "sum(%s%s)" % (name, s)
+        count = self.native.scalar("histogram_count(%s)" % native)
+        self.assertEqual(count, want_count, (name, model, reporter))
+        self.assertEqual(count, self.classic.scalar("sum(%s_count%s)" % (name, s)))
+        total = self.native.scalar("histogram_sum(%s)" % native)
+        classic_sum = self.classic.scalar("sum(%s_sum%s)" % (name, s))
+        self.assertAlmostEqual(total, classic_sum, delta=1e-9 * max(1, classic_sum))
+        bounds = sorted(float(r["metric"]["le"]) for r in self.classic.query(
+            "sum by (le) (%s_bucket%s)" % (name, s)))
+        for q in (0.1, 0.5, 0.9, 0.99):
+            qn = self.native.scalar("histogram_quantile(%s, %s)" % (q, native))
+            qc = self.classic.scalar("histogram_quantile(%s, sum by (le) (%s_bucket%s))"
+                                     % (q, name, s))
+            lo = max([b for b in bounds if b < qc], default=0.0)
+            hi = min(b for b in bounds if b >= qc)
+            self.assertTrue(lo * (1 - FINE) <= qn <= hi * (1 + FINE),
+                            "%s %s q=%s: native %g outside classic bucket (%g, %g] of %g"
+                            % (name, model, q, qn, lo, hi, qc))
+
+    def test_native_histograms_agree_with_classic_and_exact_counts(self):
+        for model in MODELS:
+            for reporter in ("source", "destination"):
+                self.check_histogram("tokenring_request_duration_seconds", model, reporter,
+                                     PLAIN + STREAM)
+                self.check_histogram("tokenring_time_to_first_token_seconds", model,
+                                     reporter, STREAM)
+
+    def test_gen_ai_native_histograms(self):
+        for model in MODELS:
+            s = '{gen_ai_request_model="%s"}' % model
+            for name, want in (("gen_ai_client_operation_duration_seconds", PLAIN + STREAM),
+                               ("gen_ai_server_request_duration_seconds", PLAIN + STREAM),
+                               ("gen_ai_client_operation_time_to_first_chunk_seconds", STREAM),
+                               ("gen_ai_server_time_to_first_token_seconds", STREAM)):
+                self.assertEqual(self.native.scalar("histogram_count(sum(%s%s))" % (name, s)),
+                                 want, name)
+                self.assertEqual(self.native.query("%s_bucket%s" % (name, s)), [], name)
+            # token usage has no sketch: classic buckets through protobuf too
+            name = "gen_ai_client_token_usage_bucket"
+            expr = 'sum(%s{gen_ai_request_model="%s",le="+Inf"})' % (name, model)
+            self.assertEqual(self.native.scalar(expr), self.classic.scalar(expr))
+
+
+if __name__ == "__main__":
+    unittest.main()
