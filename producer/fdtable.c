@@ -573,6 +573,8 @@ void fdt_flush_opaque(void)
 								  v | SLOT_F_NOREPORT,
 								  memory_order_acq_rel,
 								  memory_order_acquire)) {
+				SHIM_DEBUG("exit: opaque connection on fd %d still open, reported",
+					   fdt_slots[i].fd);
 				shim_cover_opaque(&fdt_slots[i], &opaque[i]);
 				break;
 			}

@@ -61,7 +61,17 @@ class Capture:
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
         out, err = self.proc.communicate(timeout=TIMEOUT)
+        stats = [json.loads(l)["stats"] for l in err.splitlines() if l.startswith('{"stats"')]
+        if not stats:
+            raise AssertionError("no stats from ring_capture: " + err)
+        self.stats = stats[0]
         return [json.loads(l) for l in out.splitlines() if l.strip()]
+
+    def lost(self):
+        """Entries producers claimed but the ring skipped (a producer
+        descheduled past the skip timeout under load): counted, never
+        silent; the identities below account for them."""
+        return self.stats["skipped"]
 
 
 def run_pair(server_bin, client_bin, server_env, client_env):
@@ -332,7 +342,8 @@ class CoverTests(unittest.TestCase):
         events = [e for e in entries if e.get("kind") == "event"]
         self.assertEqual([], [e for e in entries if e.get("kind") != "event"],
                          "no LLM record may be invented from ciphertext")
-        self.assertEqual(N, len(events), events)
+        # one entry per connection: delivered, or counted as skipped
+        self.assertEqual(N, len(events) + cap.lost(), events)
         self.assertEqual([sni] * N, [c["sni"] for c in conns])  # what the server was sent
         for e in events:
             self.assertEqual(("opaque_tls", "source", workload, sni),
@@ -341,8 +352,10 @@ class CoverTests(unittest.TestCase):
             self.assertEqual(1, e["count"])
         # the exact bytes each way, connection by connection (the server
         # counted every byte on its socket)
-        self.assertEqual(sorted((c["raw_in"], c["raw_out"]) for c in conns),
-                         sorted((e["bytes_sent"], e["bytes_received"]) for e in events))
+        server = sorted((c["raw_in"], c["raw_out"]) for c in conns)
+        for e in events:
+            server.remove((e["bytes_sent"], e["bytes_received"]))  # ValueError: no such connection
+        self.assertEqual(cap.lost(), len(server))
         return events
 
     def test_node_https_is_opaque_with_sni_and_bytes(self):
@@ -375,7 +388,7 @@ class CoverTests(unittest.TestCase):
                                  TOKENRING_WORKLOAD="cover-go"))
         finally:
             entries = cap.stop()
-        self.assertEqual([("event", "unreadable", "go", "cover-go")],
+        self.assertEqual([("event", "unreadable", "go", "cover-go")] * (1 - cap.lost()),
                          [(e.get("kind"), e.get("type"), e.get("reason"), e["workload"])
                           for e in entries])
 
@@ -391,7 +404,7 @@ class CoverTests(unittest.TestCase):
                                    TOKENRING_WORKLOAD="cover-many"))
         finally:
             entries = cap.stop()
-        want = 2 * MANY_PAIRS - FDT_SLOTS
+        want = 2 * MANY_PAIRS - FDT_SLOTS - cap.lost()
         self.assertEqual([("event", "untracked", "slots_full", "cover-many")] * want,
                          [(e.get("kind"), e.get("type"), e.get("reason"), e["workload"])
                           for e in entries])
@@ -437,12 +450,20 @@ class CoverTests(unittest.TestCase):
             'tokenring_untracked_connections_total{%s,reason="slots_full"}'
             % (lab % "cover-many"): 2 * MANY_PAIRS - FDT_SLOTS,
         }
-        got = {}
+        got, skipped = {}, None
         for line in body.splitlines():
             if line.startswith(("tokenring_opaque_", "tokenring_unreadable_", "tokenring_untracked_")):
                 name, value = line.rsplit(" ", 1)
                 got[name] = int(value)
-        self.assertEqual(want, got)
+            elif line.startswith("tokenring_ring_skipped_total "):
+                skipped = int(line.split()[1])
+        self.assertIsNotNone(skipped, "tokenring_ring_skipped_total missing")
+        if skipped == 0:
+            self.assertEqual(want, got)
+        else:  # under load: every entry delivered or counted as skipped
+            entries = lambda d: sum(v for k, v in d.items() if "_bytes_" not in k)
+            self.assertEqual(set(want), set(got))
+            self.assertEqual(entries(want), entries(got) + skipped)
         # and the whole exposition stays valid
         chk = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
                              text=True)

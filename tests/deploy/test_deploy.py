@@ -63,8 +63,13 @@ SELF_COUNTERS = ("tokenring_ring_consumed_total", "tokenring_ring_corrupt_total"
                  "tokenring_series_overflow_total")
 DROPPED = "tokenring_ring_dropped_total"  # label reason
 DROP_REASONS = ("full", "contention", "late", "detached")
+# What the shims could not read (docs/containers.md): labels source_workload,
+# source_namespace and sni (+ direction for bytes) or reason.
+COVER_METRICS = ("tokenring_opaque_connections_total", "tokenring_opaque_bytes_total",
+                 "tokenring_unreadable_processes_total", "tokenring_untracked_connections_total")
 KNOWN_METRICS = (set(COUNTERS) | {USAGE_COUNTER, DROPPED} | set(SELF_GAUGES) | set(SELF_COUNTERS)
-                 | {h + s for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")})
+                 | {h + s for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")}
+                 | set(COVER_METRICS))
 
 VOLUME_SOURCES = ("hostPath", "emptyDir", "configMap", "secret", "persistentVolumeClaim",
                   "projected", "downwardAPI")
@@ -621,6 +626,17 @@ TRAFFIC = [
 ]
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 RING_CAPACITY, RING_FILL, PRODUCERS, SERIES = 65536, 1024, 3, 5
+# What cannot be read, per second at scale 1: (labels, rate) per series.
+_NODE = {"source_namespace": "team-a", "source_workload": "node-agent"}
+COVER_TRAFFIC = {
+    "tokenring_opaque_connections_total": [({**_NODE, "sni": "api.openai.com"}, 0.5)],
+    "tokenring_opaque_bytes_total": [({**_NODE, "sni": "api.openai.com", "direction": "sent"}, 800.0),
+                                     ({**_NODE, "sni": "api.openai.com", "direction": "received"}, 2400.0)],
+    "tokenring_unreadable_processes_total": [({"source_namespace": "team-b", "source_workload": "go-svc",
+                                               "reason": "go"}, 0.25)],
+    "tokenring_untracked_connections_total": [({"source_namespace": "team-a", "source_workload": "batch",
+                                                "reason": "slots_full"}, 2.0)],
+}
 SCALES = (1.0, 0.5)  # two daemons (two nodes): the dashboard sums across them
 
 
@@ -688,6 +704,10 @@ class FakeDaemon:
                         ("tokenring_series_overflow_total", 0.2)):
             fam(name, "counter", name.replace("_", " "))
             out.append(f"{name} {r * k:.6f}")
+        for name, series in COVER_TRAFFIC.items():
+            fam(name, "counter", name.replace("_", " "))
+            for labels, r in series:
+                out.append(f"{name}{self._lbl(labels)} {r * k:.6f}")
         fam(DROPPED, "counter", "records dropped by reason")
         for reason in DROP_REASONS:
             out.append(f'{DROPPED}{{reason="{reason}"}} {(0.5 if reason == "full" else 0.0) * k:.6f}')
@@ -811,6 +831,9 @@ class DashboardStaticTests(unittest.TestCase):
                             self.assertIn(f'{label}=~"${var}"', sel[1], f"{p['title']}: {sel[0]}")
                     else:
                         self.assertIn('instance=~"$instance"', sel[1], f"{p['title']}: {sel[0]}")
+                    if sel[0] in COVER_METRICS:
+                        for var, label in (("namespace", "source_namespace"), ("workload", "source_workload")):
+                            self.assertIn(f'{label}=~"${var}"', sel[1], f"{p['title']}: {sel[0]}")
 
     def test_queries_use_only_contract_metrics(self):
         used = set()
@@ -821,7 +844,7 @@ class DashboardStaticTests(unittest.TestCase):
                 self.assertLessEqual(names, KNOWN_METRICS, p["title"])
                 used |= names
         # the panels cover every family the contract has (cost included)
-        for m in COUNTERS + (USAGE_COUNTER, DROPPED) + SELF_GAUGES + SELF_COUNTERS:
+        for m in COUNTERS + (USAGE_COUNTER, DROPPED) + SELF_GAUGES + SELF_COUNTERS + COVER_METRICS:
             self.assertIn(m, used)
         for h in HISTOGRAMS:
             self.assertIn(h + "_bucket", used)
@@ -833,7 +856,9 @@ class DashboardStaticTests(unittest.TestCase):
                   "Prompt tokens/s by model", "Completion tokens/s by model",
                   "Cached and reasoning tokens/s by model", "Top workloads by tokens", "Errors by code",
                   "Usage status mix by model", "Cost per hour by model", "Ring fill",
-                  "Dropped records by reason", "Corrupt records", "Producers", "Series and overflow"):
+                  "Dropped records by reason", "Corrupt records", "Producers", "Series and overflow",
+                  "Opaque TLS connections by server name", "Opaque TLS bytes by server name",
+                  "Unreadable processes", "Untracked connections"):
             self.assertIn(t, titles)
 
     def test_layout(self):
@@ -1088,6 +1113,25 @@ class DashboardQueryTests(unittest.TestCase):
         self.assertEqual([SERIES] * len(SCALES), [float(s["value"][1]) for s in series])
         corrupt = self.query(self.expr("Corrupt records"))
         self.assertClose(0.1 * sum(SCALES), sum(float(s["value"][1]) for s in corrupt))
+
+    def test_what_cannot_be_read(self):
+        total, window = sum(SCALES), float(RATE_WINDOW.rstrip("s"))
+        conns = self.by(self.query(self.expr("Opaque TLS connections by server name")),
+                        "source_workload", "sni")
+        self.assertEqual({("node-agent", "api.openai.com")}, set(conns))
+        self.assertClose(0.5 * total, conns[("node-agent", "api.openai.com")])
+        nbytes = self.by(self.query(self.expr("Opaque TLS bytes by server name")), "direction")
+        self.assertClose(800.0 * total, nbytes[("sent",)])
+        self.assertClose(2400.0 * total, nbytes[("received",)])
+        unreadable = self.by(self.query(self.expr("Unreadable processes")), "source_workload", "reason")
+        self.assertEqual({("go-svc", "go")}, set(unreadable))
+        self.assertClose(0.25 * total * window, unreadable[("go-svc", "go")], rel=0.3)
+        untracked = self.by(self.query(self.expr("Untracked connections")), "source_workload", "reason")
+        self.assertEqual({("batch", "slots_full")}, set(untracked))
+        self.assertClose(2.0 * total, untracked[("batch", "slots_full")])
+        # the workload filter reaches these panels too
+        none = self.query(self.expr("Untracked connections"), {**ALL, "workload": "chat-app"})
+        self.assertEqual([], none)
 
 
 # --------------------------------------------------------------------------
