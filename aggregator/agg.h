@@ -80,6 +80,7 @@ struct agg_self {
 	uint64_t access_log_dropped; /* lines not written because of errors */
 	uint64_t scrapes;
 	uint64_t records_unknown_kind; /* ring entries of a kind not known here */
+	const struct body_stats *body; /* compressed-body decoding (body.h), or NULL */
 	double start_time_seconds; /* unix time the daemon started */
 	const char *version;
 	const struct cover *cover; /* what the shims could not read (cover.h), or NULL */

@@ -63,6 +63,8 @@ enum alog_kind {
 	AL_WORKLOAD,
 	AL_NAMESPACE,
 	AL_USAGE,
+	AL_RESP_CODING, /* the response's Content-Encoding, "-" for none */
+	AL_REQ_CODING,  /* the request's */
 };
 
 struct alog_field {
@@ -116,6 +118,8 @@ static const struct alog_field fields[] = {
 	F("cache_creation_tokens", AL_TOKENS, R(cache_creation_tokens), 0),
 	F("reasoning_tokens", AL_TOKENS, R(reasoning_tokens), 0),
 	F("chunks", AL_U32, R(chunks), 0),
+	F("content_encoding", AL_RESP_CODING, 0, 0),
+	F("request_content_encoding", AL_REQ_CODING, 0, 0),
 };
 #define ALOG_FIELDS (sizeof(fields) / sizeof(fields[0]))
 
@@ -352,6 +356,12 @@ static char *put_value(char *p, const struct alog_field *f, const struct tr_reco
 		return id ? put_str(p, id->namespace_, sizeof(id->namespace_)) : put(p, "-", 1);
 	case AL_USAGE:
 		return put_name(p, rec_usage_name(rec->usage_status));
+	case AL_RESP_CODING:
+	case AL_REQ_CODING: {
+		unsigned c = f->kind == AL_RESP_CODING ? REC_CODING_RESP(rec->codings)
+						       : REC_CODING_REQ(rec->codings);
+		return c == REC_CODING_NONE ? put(p, "-", 1) : put_name(p, rec_coding_name(c));
+	}
 	}
 	return put(p, "-", 1);
 }

@@ -256,29 +256,48 @@ static void clear_label_headers(struct dcfg *c)
 	memset(c->label_headers, 0, sizeof c->label_headers);
 }
 
-/* N, or N with a binary suffix k, M, G (1k = 1024). */
-static int set_access_log_max_bytes(struct dcfg *c, const char *v, char *err, size_t errlen)
+/* N, or N with a binary suffix k, M, G (1k = 1024), within [lo, hi]. */
+static int parse_bytes(const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
 {
 	char num[32];
 	size_t n = strlen(v);
-	uint64_t mult = 1;
-	if (n > 0 && n < sizeof num) {
-		memcpy(num, v, n + 1);
-		switch (num[n - 1]) {
-		case 'k': case 'K': mult = 1ull << 10; break;
-		case 'm': case 'M': mult = 1ull << 20; break;
-		case 'g': case 'G': mult = 1ull << 30; break;
-		default: break;
-		}
-		if (mult != 1)
-			num[n - 1] = 0;
-		uint64_t x;
-		if (parse_u64(num, 0, (1ull << 50) / mult, &x) == 0) {
-			c->access_log_max_bytes = x * mult;
-			return 0;
-		}
+	uint64_t mult = 1, x;
+	if (n == 0 || n >= sizeof num)
+		return -1;
+	memcpy(num, v, n + 1);
+	switch (num[n - 1]) {
+	case 'k': case 'K': mult = 1ull << 10; break;
+	case 'm': case 'M': mult = 1ull << 20; break;
+	case 'g': case 'G': mult = 1ull << 30; break;
+	default: break;
 	}
+	if (mult != 1)
+		num[n - 1] = 0;
+	if (parse_u64(num, 0, (1ull << 50) / mult, &x) != 0 || x * mult < lo || x * mult > hi)
+		return -1;
+	*out = x * mult;
+	return 0;
+}
+
+static int set_access_log_max_bytes(struct dcfg *c, const char *v, char *err, size_t errlen)
+{
+	if (parse_bytes(v, 0, 1ull << 50, &c->access_log_max_bytes) == 0)
+		return 0;
 	return fail(err, errlen, "'%s' is not a byte count (N, Nk, NM or NG; 0 = no rotation)", v);
+}
+
+static int set_body_max_bytes(struct dcfg *c, const char *v, char *err, size_t errlen)
+{
+	if (parse_bytes(v, 0, DCFG_MAX_BODY_BYTES, &c->body.max_bytes) == 0)
+		return 0;
+	return fail(err, errlen, "'%s' is not a byte count up to 1G (N, Nk, NM or NG)", v);
+}
+
+static int set_body_memory(struct dcfg *c, const char *v, char *err, size_t errlen)
+{
+	if (parse_bytes(v, 0, DCFG_MAX_BODY_MEMORY, &c->body.memory) == 0)
+		return 0;
+	return fail(err, errlen, "'%s' is not a byte count up to 64G (N, Nk, NM or NG)", v);
 }
 
 static int set_access_log_keep(struct dcfg *c, const char *v, char *err, size_t errlen)
@@ -396,6 +415,8 @@ static const struct dcfg_option options[] = {
 	{"tick-us", set_tick_us, false, "MICROSECONDS", "ring drain interval (default 1000)"},
 	{"max-connections", set_max_connections, false, "N", "concurrent HTTP connections (default 1024)"},
 	{"http-timeout-ms", set_http_timeout_ms, false, "MS", "HTTP idle, header and send deadline (default 10000)"},
+	{"body-max-bytes", set_body_max_bytes, false, "N[kMG]", "compressed bytes decoded per body; past them usage is undecodable (default 1M; 0 = decode none)"},
+	{"body-memory", set_body_memory, false, "N[kMG]", "decoder memory across all compressed bodies in flight (default 64M)"},
 	{"native-schema", set_native_schema, false, "-4..6", "schema (scale) of native and OTLP exponential histograms (default 6: 64 buckets per power of two)"},
 	{"native-classic", set_native_classic, false, "on|off", "classic buckets beside the native ones in the protobuf exposition (default off)"},
 	{"config", set_config, false, "FILE", "JSON config file; every flag is a key, plus \"prices\""},
@@ -430,6 +451,8 @@ void dcfg_default(struct dcfg *c)
 	c->tick_us = DCFG_DEFAULT_TICK_US;
 	c->max_connections = DCFG_DEFAULT_MAX_CONNECTIONS;
 	c->http_timeout_ms = DCFG_DEFAULT_HTTP_TIMEOUT_MS;
+	c->body.max_bytes = BODY_DEFAULT_MAX_BYTES;
+	c->body.memory = BODY_DEFAULT_MEMORY;
 	c->agg.max_series = AGG_DEFAULT_MAX_SERIES;
 	c->agg.families = AGG_FAM_DEFAULT;
 	c->agg.label_max_values = AGG_DEFAULT_LABEL_MAX_VALUES;
@@ -779,6 +802,10 @@ bool dcfg_needs_restart(const struct dcfg *a, const struct dcfg *b, const char *
 		w = "listen";
 	else if (a->max_connections != b->max_connections)
 		w = "max-connections";
+	else if (a->body.max_bytes != b->body.max_bytes)
+		w = "body-max-bytes";
+	else if (a->body.memory != b->body.memory)
+		w = "body-memory";
 	else if (a->agg.max_series != b->agg.max_series)
 		w = "max-series";
 	else if (a->agg.families != b->agg.families)

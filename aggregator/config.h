@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "agg.h"
+#include "body.h"
 #include "ring.h"
 
 #define DCFG_DEFAULT_LISTEN "0.0.0.0:9464"
@@ -35,6 +36,8 @@
 #define DCFG_MAX_SERIES_LIMIT (1u << 24)
 #define DCFG_MAX_CONFIG_BYTES (1u << 20)
 #define DCFG_ID_UNSET UINT32_MAX
+#define DCFG_MAX_BODY_BYTES (1ull << 30)
+#define DCFG_MAX_BODY_MEMORY (64ull << 30)
 #define DCFG_LOG_OFF "off"
 #define DCFG_LOG_STDOUT "-"
 
@@ -70,6 +73,7 @@ struct dcfg {
 	char label_headers[REC_LABELS][RING_LABEL_HEADER_LEN]; /* header names, "" = unused */
 	char config_file[PATH_MAX]; /* "" = none */
 	struct agg_config agg;      /* max_series, families, label names, prices */
+	struct body_config body;    /* compressed bodies: bounds */
 };
 
 /* Defaults for everything (the values documented in --help). */

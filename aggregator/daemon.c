@@ -97,23 +97,32 @@ static void ingest_event(struct daemon *d, const struct ring *r, const struct tr
 }
 
 /* Keep the exchange records of a drained batch, in order, at its front;
- * entries of other kinds go to their handlers (a kind this daemon does
- * not know is counted and skipped). Returns the exchanges. */
-static size_t split_kinds(struct daemon *d, const struct ring *r, size_t n)
+ * entries of other kinds go to their handlers (a kind this daemon does not
+ * know is counted and skipped). Returns the exchanges. */
+static size_t split_kinds(struct daemon *d, const struct ring *r, size_t n, uint64_t now)
 {
 	size_t kept = 0;
 	for (size_t i = 0; i < n; i++) {
 		switch (d->batch[i].kind) {
 		case REC_KIND_EXCHANGE:
+			if (d->batch[i].body_xid | d->batch[i].codings)
+				body_complete(d->bodies, &d->batch[i]);
 			if (kept != i)
 				d->batch[kept] = d->batch[i];
 			kept++;
-			continue;
+			break;
+		case REC_KIND_BODY: { /* decoded now; its record comes later */
+			struct rec_body b;
+			memcpy(&b, &d->batch[i], sizeof b);
+			body_take(d->bodies, &b, now);
+			break;
+		}
 		case REC_KIND_EVENT:
 			ingest_event(d, r, &d->batch[i]);
-			continue;
+			break;
 		default:
 			d->records_unknown_kind++;
+			break;
 		}
 	}
 	return kept;
@@ -124,7 +133,7 @@ static size_t drain_ring(struct daemon *d, struct ring *r, uint64_t now, size_t 
 	size_t total = 0;
 	while (total < budget) {
 		size_t got = ring_consume(r, d->batch, DAEMON_BATCH, now);
-		size_t n = split_kinds(d, r, got);
+		size_t n = split_kinds(d, r, got, now);
 		resolve_batch(d, r, n);
 		/* one call per batch: it prefetches the next records' series */
 		agg_ingest_batch(d->agg, d->batch, d->idp, n);
@@ -239,6 +248,7 @@ static void on_tick(struct daemon *d)
 			ring_detach(&d->old_ring);
 		}
 		httpd_tick(&d->http, now);
+		body_expire(d->bodies, now);
 		d->next_housekeeping_ns = now + DAEMON_HOUSEKEEPING_NS;
 	}
 	if (now >= d->next_reap_ns) {
@@ -523,6 +533,12 @@ int daemon_start(struct daemon *d, const struct dcfg *cfg, int argc, char *const
 			cfg->agg.max_series, strerror(-rc));
 		goto fail_batch;
 	}
+	rc = body_create(&cfg->body, &d->bodies);
+	if (rc) {
+		fprintf(stderr, "tokenringd: body decoding table: %s\n", strerror(-rc));
+		agg_destroy(d->agg);
+		goto fail_batch;
+	}
 	rc = cover_create(&d->cover);
 	if (rc) {
 		fprintf(stderr, "tokenringd: out of memory\n");
@@ -574,6 +590,7 @@ fail_ring:
 	ring_detach(&d->ring);
 fail_agg:
 	cover_destroy(d->cover);
+	body_destroy(d->bodies);
 	agg_destroy(d->agg);
 fail_batch:
 	free(d->idp);
@@ -598,6 +615,7 @@ void daemon_stop(struct daemon *d)
 	if (d->old_ring.hdr)
 		ring_detach(&d->old_ring);
 	cover_destroy(d->cover);
+	body_destroy(d->bodies);
 	agg_destroy(d->agg);
 	free(d->idp);
 	free(d->ids);

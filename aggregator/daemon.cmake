@@ -4,10 +4,16 @@
 if(TARGET tokenring_core)
   add_library(tokenringd_lib STATIC
     config.c loop.c httpd_parse.c httpd.c logfile.c daemon.c daemon_routes.c)
+  # Compressed bodies (body.h): the decoders and the proto/ extraction.
+  add_library(tokenring_body STATIC body.c body_dec.c)
+  target_include_directories(tokenring_body PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+  target_link_libraries(tokenring_body PUBLIC tokenring_proto tokenring_shm PkgConfig::ZLIB
+    PkgConfig::BROTLIDEC PkgConfig::ZSTD PRIVATE tokenring_warnings)
+  target_compile_options(tokenring_body PRIVATE -O2)
   target_include_directories(tokenringd_lib PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
   target_compile_definitions(tokenringd_lib PUBLIC TOKENRING_VERSION="${PROJECT_VERSION}")
   target_link_libraries(tokenringd_lib
-    PUBLIC tokenring_core tokenring_shm PkgConfig::URING PkgConfig::CJSON m
+    PUBLIC tokenring_core tokenring_body tokenring_shm PkgConfig::URING PkgConfig::CJSON m
     PRIVATE tokenring_warnings)
 
   add_executable(tokenringd main.c)

@@ -13,6 +13,7 @@
 #include <sys/signalfd.h>
 
 #include "agg.h"
+#include "body.h"
 #include "config.h"
 #include "cover.h"
 #include "httpd.h"
@@ -48,6 +49,7 @@ struct daemon {
 	bool recover_failing;
 	struct agg *agg;
 	struct cover *cover; /* what the shims could not read (event entries) */
+	struct body_table *bodies; /* compressed bodies being decoded (body.h) */
 	struct httpd http;
 	struct logfile access_log;
 	struct logfile summary_log;

@@ -30,6 +30,7 @@ static void fill_self(const struct daemon *d, struct agg_self *self)
 	self->access_log_dropped = d->access_log.dropped;
 	self->scrapes = d->scrapes;
 	self->records_unknown_kind = d->records_unknown_kind;
+	self->body = body_stats(d->bodies);
 	self->start_time_seconds = (double)d->start_realtime_ns / 1e9;
 	self->version = TOKENRING_VERSION;
 	self->cover = d->cover;

@@ -1,7 +1,8 @@
 /*
  * expo_self.c - self-metrics, always exposed: the ring's exact accounting
  * (consumed + corrupt + skipped == tail; offered == tail + dropped), the
- * label table's bounds and folds, the access log and the build.
+ * label table's bounds and folds, compressed-body decoding (body.h), the
+ * access log and the build.
  *
  * One table, in exposition order: each row names where its value lives
  * (a field of the ring snapshot, of the loop's agg_self or of the core) or
@@ -10,6 +11,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "body.h"
 #include "expo.h"
 
 enum self_src {
@@ -23,6 +25,9 @@ enum self_src {
 	SELF_LABEL_OVERFLOW, /* one line per bounded label */
 	SELF_START_TIME,     /* a double */
 	SELF_BUILD,          /* version label, value 1 */
+	SELF_BODY,           /* uint64_t at off in struct body_stats (none: no line) */
+	SELF_BODY_ERRORS,    /* one line per coding and reason that happened */
+	SELF_BODY_DECODED,   /* one line per coding */
 };
 
 struct self_metric {
@@ -36,6 +41,7 @@ struct self_metric {
 #define RING(f) SELF_RING, offsetof(struct ring_stats, f)
 #define LOOP(f) SELF_LOOP, offsetof(struct agg_self, f)
 #define CORE(f) SELF_CORE, offsetof(struct agg, f)
+#define BODY(f) SELF_BODY, offsetof(struct body_stats, f)
 
 static const struct self_metric metrics[] = {
 	{"tokenring_ring_capacity", "gauge", SELF_RING32, offsetof(struct ring_stats, capacity),
@@ -62,6 +68,24 @@ static const struct self_metric metrics[] = {
 	 "Bound on label tuples (--max-series)."},
 	{"tokenring_ring_records_unknown_kind_total", "counter", LOOP(records_unknown_kind),
 	 "Ring entries of a kind this daemon does not know (a newer shim): counted and skipped."},
+	{"tokenring_body_decode_errors_total", "counter", SELF_BODY_ERRORS, 0,
+	 "Compressed bodies that could not be read, by Content-Encoding and reason; their usage "
+	 "status is undecodable."},
+	{"tokenring_body_decoded_bytes_total", "counter", SELF_BODY_DECODED, 0,
+	 "Bytes decoded from compressed bodies, by Content-Encoding."},
+	{"tokenring_body_entries_total", "counter", BODY(entries),
+	 "Body entries (compressed body bytes the shim copied) taken from the ring."},
+	{"tokenring_body_stray_entries_total", "counter", BODY(stray_entries),
+	 "Body entries out of sequence (torn, reordered, or after a lost one): counted and "
+	 "ignored."},
+	{"tokenring_body_orphaned_total", "counter", BODY(orphaned),
+	 "Exchanges whose body entries came but whose record did not (expired or evicted)."},
+	{"tokenring_bodies_decoded_total", "counter", BODY(bodies),
+	 "Compressed bodies decoded to their end."},
+	{"tokenring_body_memory_bytes", "gauge", BODY(memory),
+	 "Decoder memory in use (bounded by --body-memory)."},
+	{"tokenring_body_pending", "gauge", BODY(pending),
+	 "Exchanges whose bodies are being decoded."},
 	{"tokenring_parse_errors_total", "counter", CORE(parse_errors),
 	 "Records whose HTTP framing or body the shim could not parse (counted, passed through "
 	 "untouched)."},
@@ -98,6 +122,22 @@ static uint32_t u32_at(const void *base, size_t off)
 	return v;
 }
 
+/* name{coding="...",reason="..."} v; reason NULL: coding only. */
+static void coded(struct strbuf *b, const char *name, unsigned coding, const char *reason,
+		  uint64_t v)
+{
+	bool first = true;
+	const char *c = rec_coding_name(coding);
+	strbuf_puts(b, name);
+	strbuf_append(b, "{", 1);
+	expo_label(b, &first, "coding", c, strlen(c));
+	if (reason)
+		expo_label(b, &first, "reason", reason, strlen(reason));
+	strbuf_append(b, "} ", 2);
+	expo_u64(b, v);
+	strbuf_append(b, "\n", 1);
+}
+
 static void value_line(struct strbuf *b, const char *name, uint64_t v)
 {
 	expo_line_start(b, name, NULL, NULL, 0, NULL, NULL);
@@ -128,6 +168,9 @@ static void render(const struct agg *a, const struct agg_self *self, const struc
 	};
 	const struct ring_stats *r = &self->ring;
 
+	const struct body_stats *body = self->body;
+	if (!body && m->src >= SELF_BODY)
+		return; /* no decoding in this process (unit tests) */
 	expo_header(b, m->name, m->help, m->type);
 	switch (m->src) {
 	case SELF_RING:
@@ -168,6 +211,19 @@ static void render(const struct agg *a, const struct agg_self *self, const struc
 		break;
 	case SELF_BUILD:
 		labelled(b, m->name, "version", self->version ? self->version : "unknown", 1);
+		break;
+	case SELF_BODY:
+		value_line(b, m->name, u64_at(body, m->off));
+		break;
+	case SELF_BODY_ERRORS:
+		for (unsigned c = REC_CODING_GZIP; c < REC_CODING_COUNT; c++)
+			for (unsigned why = 0; why < BODY_R_COUNT; why++)
+				if (body->errors[c][why])
+					coded(b, m->name, c, body_reason_name(why), body->errors[c][why]);
+		break;
+	case SELF_BODY_DECODED:
+		for (unsigned c = REC_CODING_GZIP; c < REC_CODING_UNKNOWN; c++)
+			coded(b, m->name, c, NULL, body->decoded_bytes[c]);
 		break;
 	}
 }

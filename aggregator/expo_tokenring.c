@@ -78,10 +78,12 @@ static void usage_lines(const struct agg *a, struct strbuf *out)
 		[REC_USAGE_NOT_REQUESTED] = "status=\"not_requested\"",
 		[REC_USAGE_MISSING] = "status=\"missing\"",
 		[REC_USAGE_INTERRUPTED] = "status=\"interrupted\"",
+		[REC_USAGE_UNDECODABLE] = "status=\"undecodable\"",
 	};
 	expo_header(out, "tokenring_usage_total",
 		    "Requests by token usage status: available, not_requested (stream "
-		    "without include_usage), missing, interrupted; none for non-LLM HTTP.",
+		    "without include_usage), missing, interrupted, undecodable (compressed "
+		    "body that could not be decoded); none for non-LLM HTTP.",
 		    "counter");
 	for (unsigned s = 0; s < REC_USAGE_COUNT; s++)
 		expo_u64_lines_nonzero(a, out, "tokenring_usage_total",

@@ -154,7 +154,7 @@ static cJSON *group_json(const struct agg *a, uint32_t g, bool interval, double 
 	}
 	static const char *const un[REC_USAGE_COUNT] = {
 		"usage_none", "usage_available", "usage_not_requested", "usage_missing",
-		"usage_interrupted"};
+		"usage_interrupted", "usage_undecodable"};
 	for (unsigned u = 0; u < REC_USAGE_COUNT && ok; u++)
 		ok = add_num(o, un[u], (double)st.usage[u]);
 	if (!ok) {

@@ -85,21 +85,21 @@ static void take_resp_llm(struct conn_state *st, struct conn_exch *ex)
 	const struct llm_resp *r = &st->lresp;
 	ex->chunks = r->chunks;
 	ex->ttft_at = r->ttft_at;
-	ex->usage_seen = r->usage_seen;
-	ex->usage_object = r->usage_object;
-	ex->hints = r->hints;
-	ex->op_hint = r->op_hint;
+	ex->f.usage_seen = r->usage_seen;
+	ex->f.usage_object = r->usage_object;
+	ex->f.hints = r->hints;
+	ex->f.op_hint = r->op_hint;
 	if (r->js.values > 1)
-		ex->resp_stream = 1; /* NDJSON without its content type */
+		ex->f.resp_stream = 1; /* NDJSON without its content type */
 	if (r->json_error)
 		ex->rec.flags |= REC_F_PARSE_ERROR;
 }
 
 static void take_req_llm(struct conn_state *st, struct conn_exch *ex)
 {
-	ex->shape = st->lreq.shape;
-	ex->stream_req = st->lreq.stream;
-	ex->include_usage = st->lreq.include_usage;
+	ex->f.shape = st->lreq.shape;
+	ex->f.stream_req = st->lreq.stream;
+	ex->f.include_usage = st->lreq.include_usage;
 	if (st->lreq.json_error)
 		ex->rec.flags |= REC_F_PARSE_ERROR;
 }
@@ -117,6 +117,7 @@ static void req_begin(const struct conn_call *k)
 	ex->t0 = k->now;
 	ex->rec.start_ns = conn_realtime_ns();
 	st->req_open = 1;
+	st->req_coding = REC_CODING_NONE;
 	llm_req_begin(&st->lreq);
 }
 
@@ -164,15 +165,21 @@ static void on_req_event(const struct conn_call *k, const struct http_event *ev)
 		req_start_line(ex, ev);
 		break;
 	case HTTP_EV_HEADER:
-		conn_req_header(ex, k->cfg, ev);
+		conn_req_header(st, ex, k->cfg, ev);
 		break;
 	case HTTP_EV_HEADERS_END:
 		conn_req_headers_done(ex, k->cfg, k->now);
+		ex->rec.codings = REC_CODINGS(st->req_coding, REC_CODING_RESP(ex->rec.codings));
+		conn_body_begin(k, ex, REC_BODY_REQUEST);
 		break;
 	case HTTP_EV_BODY:
-		llm_req_body(&st->lreq, &ex->rec, ev->a, ev->a_len);
+		if (st->req_coding == REC_CODING_NONE)
+			llm_req_body(&st->lreq, &ex->rec, ev->a, ev->a_len);
+		else
+			conn_body_bytes(k, ex, REC_BODY_REQUEST, ev->a, ev->a_len);
 		break;
 	case HTTP_EV_MSG_END:
+		conn_body_end(k, ex, REC_BODY_REQUEST);
 		take_req_llm(st, ex);
 		ex->req_done = 1;
 		st->req_open = 0;
@@ -195,7 +202,7 @@ static void resp_begin(const struct conn_call *k)
 	st->resp_open = 1;
 	st->resp_interim = 0;
 	st->resp_ctype = CONN_CT_OTHER;
-	st->resp_encoded = 0;
+	st->resp_coding = REC_CODING_NONE;
 	ex->t_msg = k->now;
 	ex->resp_begun = 1;
 }
@@ -245,14 +252,18 @@ static void resp_headers_done(const struct conn_call *k, struct conn_exch *ex)
 	if (ex->is_head)
 		http_set_body(&st->resp, HTTP_BODY_NONE);
 	enum llm_body_mode mode = LLM_BODY_JSON;
-	if (st->resp_encoded)
-		mode = LLM_BODY_OFF;
+	if (st->resp_coding != REC_CODING_NONE)
+		mode = LLM_BODY_OFF; /* tokenringd reads it from the body entries */
 	else if (st->resp_ctype == CONN_CT_SSE)
 		mode = LLM_BODY_SSE;
-	ex->resp_stream = st->resp_ctype != CONN_CT_OTHER ||
+	ex->f.resp_stream = st->resp_ctype != CONN_CT_OTHER ||
 			  memmem(ex->rec.path, strnlen(ex->rec.path, REC_PATH_LEN),
 				 ":streamGenerateContent", 22) != NULL;
+	if (st->resp_ctype == CONN_CT_SSE)
+		ex->rec.body_bits |= REC_B_SSE;
+	ex->rec.codings = REC_CODINGS(REC_CODING_REQ(ex->rec.codings), st->resp_coding);
 	llm_resp_begin(&st->lresp, mode);
+	conn_body_begin(k, ex, REC_BODY_RESPONSE);
 }
 
 static void resp_end(const struct conn_call *k, struct conn_exch *ex)
@@ -264,6 +275,7 @@ static void resp_end(const struct conn_call *k, struct conn_exch *ex)
 			resp_upgraded(k, ex);
 		return;
 	}
+	conn_body_end(k, ex, REC_BODY_RESPONSE);
 	take_resp_llm(st, ex);
 	ex->resp_done = 1;
 	ex->t_end = k->now;
@@ -289,7 +301,10 @@ static void on_resp_event(const struct conn_call *k, const struct http_event *ev
 		resp_headers_done(k, ex);
 		break;
 	case HTTP_EV_BODY:
-		llm_resp_body(&st->lresp, &ex->rec, ev->a, ev->a_len, k->now);
+		if (st->resp_coding == REC_CODING_NONE)
+			llm_resp_body(&st->lresp, &ex->rec, ev->a, ev->a_len, k->now);
+		else
+			conn_body_bytes(k, ex, REC_BODY_RESPONSE, ev->a, ev->a_len);
 		break;
 	case HTTP_EV_MSG_END:
 		resp_end(k, ex);
@@ -400,7 +415,7 @@ static void close_exchange(const struct conn_call *k, struct conn_exch *ex, int 
 	ex->rec.flags |= REC_F_CONN_CLOSED;
 	if (!ex->resp_begun)
 		ex->rec.flags |= REC_F_NO_RESPONSE;
-	ex->interrupted = 1;
+	ex->f.interrupted = 1;
 }
 
 void conn_close(struct conn *c, const struct conn_config *cfg, uint64_t now_ns,
@@ -408,6 +423,7 @@ void conn_close(struct conn *c, const struct conn_config *cfg, uint64_t now_ns,
 {
 	struct conn_state *st = state_of(c);
 	struct conn_call k = {st, cfg, now_ns, emit, ctx};
+	conn_body_flush(&k); /* body entries go before the records they belong to */
 	for (unsigned i = 0; i < st->count; i++) {
 		struct conn_exch *ex = nth(st, i);
 		if (st->req_open && i == st->count - 1u)

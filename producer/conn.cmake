@@ -7,6 +7,7 @@ add_library(tokenring_conn STATIC
   ${CMAKE_CURRENT_LIST_DIR}/conn.c
   ${CMAKE_CURRENT_LIST_DIR}/conn_hdr.c
   ${CMAKE_CURRENT_LIST_DIR}/conn_id.c
+  ${CMAKE_CURRENT_LIST_DIR}/conn_body.c
   ${CMAKE_CURRENT_LIST_DIR}/conn_emit.c)
 target_include_directories(tokenring_conn PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 # tokenring_shm is PUBLIC in the interface sense only for record.h; linking

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "record.h"
+#include "record_body.h"
 
 /* Which side of the connection this process is. AUTO: decided by the first
  * bytes: a request line sent out = client (reporter source), a request line
@@ -40,6 +41,12 @@ enum conn_dir {
 #define CONN_MAX_LLM_PATHS 8
 #define CONN_LLM_PATH_LEN 64
 
+/* Called for each body entry of a compressed body (record_body.h), before
+ * the exchange's record; the callee adds pid, producer and producer_gen.
+ * Returns 0 when the entry is in the ring, -1 when it was dropped (the
+ * record then counts it in body_lost). */
+typedef int (*conn_body_fn)(void *ctx, struct rec_body *b);
+
 /* Process-wide settings, read once from the environment by the shim. */
 struct conn_config {
 	int http_all; /* TOKENRING_HTTP=all: record every exchange, not only LLM */
@@ -48,6 +55,9 @@ struct conn_config {
 	/* request header names whose values go to rec.labels[i] ("" = none),
 	 * copied from the ring header's label_headers at attach */
 	char label_headers[REC_LABELS][32];
+	/* where compressed body bytes go (same ctx as the emit callback);
+	 * NULL: not copied, the record says usage missing as before */
+	conn_body_fn body_emit;
 };
 
 /* Called once per finished exchange. The record has every HTTP/LLM field,
@@ -58,7 +68,7 @@ typedef void (*conn_emit_fn)(void *ctx, struct tr_record *rec);
 
 /* Size of the opaque state; conn.c static-asserts the real struct fits.
  * Callers keep these in a preallocated pool. */
-#define CONN_STATE_SIZE 4096
+#define CONN_STATE_SIZE 4608
 
 struct conn {
 	_Alignas(64) unsigned char opaque[CONN_STATE_SIZE];

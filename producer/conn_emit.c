@@ -1,73 +1,12 @@
 /*
  * conn_emit.c - the last step of an exchange: decide whether it is an LLM
- * exchange, settle provider, operation and usage status, turn monotonic
+ * exchange, settle provider, operation and usage status (the rules are
+ * proto/llm_settle.c's, shared with tokenringd), turn monotonic
  * times into the record's durations, and hand the record to the hooks.
  */
 #include <string.h>
 
 #include "conn_internal.h"
-
-static int is_llm(const struct conn_exch *ex)
-{
-	return ex->known_path || (ex->shape & LLM_SHAPE_LLM) || ex->usage_object ||
-	       ex->usage_seen;
-}
-
-/* Provider from the body when neither path nor Host named one. OpenAI-style
- * is the default for anything LLM-shaped (vLLM, llama.cpp, gateways). */
-static uint8_t provider_of(const struct conn_exch *ex)
-{
-	if (ex->route.provider != REC_PROVIDER_UNKNOWN)
-		return ex->route.provider;
-	if (ex->hints & LLM_HINT_GEMINI || ex->shape & LLM_SHAPE_CONTENTS)
-		return REC_PROVIDER_GEMINI;
-	if (ex->hints & LLM_HINT_ANTHROPIC)
-		return REC_PROVIDER_ANTHROPIC;
-	if (ex->hints & LLM_HINT_OLLAMA)
-		return REC_PROVIDER_OLLAMA;
-	return REC_PROVIDER_OPENAI;
-}
-
-static uint8_t operation_of(const struct conn_exch *ex)
-{
-	if (ex->route.operation != REC_OP_UNKNOWN)
-		return ex->route.operation;
-	if (ex->op_hint != REC_OP_UNKNOWN)
-		return ex->op_hint;
-	if (ex->hints & LLM_HINT_EMBEDDING)
-		return REC_OP_EMBEDDINGS;
-	if (ex->shape & LLM_SHAPE_MESSAGES)
-		return REC_OP_CHAT;
-	if (ex->shape & LLM_SHAPE_CONTENTS)
-		return REC_OP_GENERATE_CONTENT;
-	if (ex->shape & LLM_SHAPE_PROMPT)
-		return REC_OP_TEXT_COMPLETION;
-	return REC_OP_UNKNOWN;
-}
-
-/* OpenAI-style streams only report usage when stream_options asks. The
- * responses API has no such option: its stream always ends with usage in
- * response.completed, so a stream without it is missing usage. */
-static int usage_opt_in(const struct tr_record *r)
-{
-	if (r->operation == REC_OP_RESPONSES)
-		return 0;
-	return r->provider == REC_PROVIDER_OPENAI || r->provider == REC_PROVIDER_AZURE_OPENAI ||
-	       r->provider == REC_PROVIDER_DASHSCOPE;
-}
-
-static uint8_t usage_status(const struct conn_exch *ex)
-{
-	if (ex->interrupted)
-		return REC_USAGE_INTERRUPTED;
-	if (ex->usage_seen)
-		return REC_USAGE_AVAILABLE;
-	/* Only a stream can lack usage for want of asking; an error answer
-	 * (JSON, not a stream) to a streaming request is simply missing it. */
-	if (ex->stream_req && !ex->include_usage && ex->resp_stream && usage_opt_in(&ex->rec))
-		return REC_USAGE_NOT_REQUESTED;
-	return REC_USAGE_MISSING;
-}
 
 /* Tokens are only ever what the response reported. */
 static void clear_tokens(struct tr_record *r)
@@ -84,11 +23,32 @@ static void settle_llm(struct conn_exch *ex)
 {
 	struct tr_record *r = &ex->rec;
 	r->flags |= REC_F_LLM;
-	r->provider = provider_of(ex);
-	r->operation = operation_of(ex);
-	r->usage_status = usage_status(ex);
+	r->provider = llm_provider_of(&ex->f);
+	r->operation = llm_operation_of(&ex->f);
+	r->usage_status = llm_usage_status(&ex->f, r->provider, r->operation);
 	if (r->usage_status != REC_USAGE_AVAILABLE)
 		clear_tokens(r);
+}
+
+/* What the daemon needs to settle again after decoding a body the shim
+ * copied (aggregator/body.c): the request facts it cannot see when only
+ * the response was compressed, and whether the provider is a guess. */
+static void body_facts(struct conn_exch *ex)
+{
+	struct tr_record *r = &ex->rec;
+	if (!(r->body_bits & (REC_B_REQ_COPIED | REC_B_RESP_COPIED)) &&
+	    REC_CODING_REQ(r->codings) == REC_CODING_NONE &&
+	    REC_CODING_RESP(r->codings) == REC_CODING_NONE)
+		return;
+	if (ex->f.stream_req)
+		r->body_bits |= REC_B_STREAM_REQ;
+	if (ex->f.include_usage)
+		r->body_bits |= REC_B_INCLUDE_USAGE;
+	if (ex->f.route.provider == REC_PROVIDER_UNKNOWN && !ex->f.hints &&
+	    !(ex->f.shape & LLM_SHAPE_CONTENTS))
+		r->body_bits |= REC_B_PROVIDER_GUESSED;
+	if (r->body_lost)
+		r->flags |= REC_F_BODY_LOST;
 }
 
 static void settle_times(struct conn_exch *ex, uint64_t now)
@@ -96,7 +56,7 @@ static void settle_times(struct conn_exch *ex, uint64_t now)
 	struct tr_record *r = &ex->rec;
 	uint64_t end = ex->t_end ? ex->t_end : now;
 	r->duration_ns = end > ex->t0 ? end - ex->t0 : 0;
-	if (ex->resp_stream) {
+	if (ex->f.resp_stream) {
 		r->flags |= REC_F_STREAM;
 		r->chunks = ex->chunks;
 		if (ex->ttft_at)
@@ -110,7 +70,8 @@ void conn_finish(const struct conn_call *k, struct conn_exch *ex)
 	r->reporter = k->st->role == CONN_ROLE_SERVER ? REC_REPORTER_DESTINATION
 						       : REC_REPORTER_SOURCE;
 	settle_times(ex, k->now);
-	if (is_llm(ex))
+	body_facts(ex);
+	if (llm_is_llm(&ex->f))
 		settle_llm(ex);
 	else {
 		r->usage_status = REC_USAGE_NONE;

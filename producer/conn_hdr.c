@@ -1,8 +1,8 @@
 /*
  * conn_hdr.c - the headers the record keeps: Host, x-request-id,
  * traceparent, user-agent and the configured label headers on requests;
- * Content-Type and Content-Encoding on responses (they decide how the body
- * is read).
+ * Content-Type on responses and Content-Encoding on both (they decide how
+ * the body is read).
  */
 #include <string.h>
 
@@ -28,11 +28,13 @@ static void label_headers(struct tr_record *r, const struct conn_config *cfg,
 	}
 }
 
-void conn_req_header(struct conn_exch *ex, const struct conn_config *cfg,
+void conn_req_header(struct conn_state *st, struct conn_exch *ex, const struct conn_config *cfg,
 		     const struct http_event *ev)
 {
 	struct tr_record *r = &ex->rec;
-	if (http_name_is(ev->a, ev->a_len, "host")) {
+	if (http_name_is(ev->a, ev->a_len, "content-encoding"))
+		st->req_coding = (uint8_t)http_coding(ev->b, ev->b_len);
+	else if (http_name_is(ev->a, ev->a_len, "host")) {
 		if (r->authority[0] == 0) /* an absolute-form target already named it */
 			set_field(r, r->authority, REC_AUTHORITY_LEN, ev, REC_F_TRUNC_AUTHORITY);
 	} else if (http_name_is(ev->a, ev->a_len, "x-request-id"))
@@ -60,9 +62,9 @@ void conn_req_headers_done(struct conn_exch *ex, const struct conn_config *cfg, 
 	struct tr_record *r = &ex->rec;
 	size_t plen = strnlen(r->path, REC_PATH_LEN);
 	size_t hlen = strnlen(r->authority, REC_AUTHORITY_LEN);
-	ex->known_path = (uint8_t)llm_route(r->path, plen, r->authority, hlen, &ex->route);
+	ex->f.known_path = (uint8_t)llm_route(r->path, plen, r->authority, hlen, &ex->f.route);
 	if (configured_prefix(cfg, r->path))
-		ex->known_path = 1;
+		ex->f.known_path = 1;
 	size_t at, mlen = llm_path_model(r->path, plen, &at);
 	if (mlen)
 		rec_set_str(r->request_model, REC_MODEL_LEN, r->path + at, mlen, &r->flags,
@@ -94,5 +96,5 @@ void conn_resp_header(struct conn_state *st, const struct http_event *ev)
 	if (http_name_is(ev->a, ev->a_len, "content-type"))
 		st->resp_ctype = (uint8_t)ctype_of(ev->b, ev->b_len);
 	else if (http_name_is(ev->a, ev->a_len, "content-encoding"))
-		st->resp_encoded = !http_name_is(ev->b, ev->b_len, "identity");
+		st->resp_coding = (uint8_t)http_coding(ev->b, ev->b_len);
 }

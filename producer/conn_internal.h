@@ -8,6 +8,7 @@
 #include "conn.h"
 #include "http.h"
 #include "llm.h"
+#include "record_body.h"
 
 /* Exchanges in flight on one connection: requests sent (pipelined) whose
  * responses have not ended. Deeper pipelining stops the tracking of the
@@ -37,22 +38,13 @@ struct conn_exch {
 	uint64_t t_end;   /* response's last byte */
 	uint64_t ttft_at; /* monotonic time of the first content event, 0 = none */
 	uint32_t chunks;
-	struct llm_route route;
-	uint8_t known_path; /* a known LLM API or configured prefix */
+	struct llm_facts f; /* what settles it (proto/llm_settle.c) */
+	uint64_t body_off[2]; /* body bytes copied per rec_body_dir (conn_body.c) */
 	uint8_t req_done;
 	uint8_t resp_begun; /* any response byte (interim included) */
 	uint8_t resp_done;
 	uint8_t is_head;
 	uint8_t is_connect;
-	uint8_t shape; /* request LLM_SHAPE_* */
-	uint8_t stream_req;
-	uint8_t include_usage;
-	uint8_t resp_stream; /* response is SSE / NDJSON / a JSON-array stream */
-	uint8_t usage_seen;
-	uint8_t usage_object;
-	uint8_t hints;
-	uint8_t op_hint;
-	uint8_t interrupted;
 };
 
 struct conn_state {
@@ -65,12 +57,18 @@ struct conn_state {
 	uint8_t resp_open;    /* a response message is being read */
 	uint8_t resp_interim; /* ... and it is a 1xx */
 	uint8_t resp_ctype;   /* enum conn_ctype of the response being read */
-	uint8_t resp_encoded; /* Content-Encoding other than identity */
+	uint8_t req_coding;   /* enum rec_coding of the request being read */
+	uint8_t resp_coding;  /* ... and of the response being read */
+	uint8_t copy[2];      /* this message's body goes out as body entries (per rec_body_dir) */
 	struct http_parser req;
 	struct http_parser resp;
 	struct llm_req lreq;
 	struct llm_resp lresp;
 	struct conn_exch ex[CONN_MAX_PENDING];
+	/* Body bytes gathered for the next body entry (conn_body.c): one for
+	 * the connection, flushed when the exchange or direction changes. */
+	struct rec_body pend;
+	uint64_t pend_first; /* pend's first byte, as its t_ns */
 };
 
 _Static_assert(sizeof(struct conn_state) <= CONN_STATE_SIZE, "conn state fits struct conn");
@@ -86,7 +84,7 @@ struct conn_call {
 };
 
 /* conn_hdr.c: request and response headers into the record. */
-void conn_req_header(struct conn_exch *ex, const struct conn_config *cfg,
+void conn_req_header(struct conn_state *st, struct conn_exch *ex, const struct conn_config *cfg,
 		     const struct http_event *ev);
 void conn_req_headers_done(struct conn_exch *ex, const struct conn_config *cfg, uint64_t now);
 void conn_resp_header(struct conn_state *st, const struct http_event *ev);
@@ -95,6 +93,13 @@ void conn_resp_header(struct conn_state *st, const struct http_event *ev);
 void conn_make_request_id(char *out, size_t cap, uint64_t now_mono, uint64_t start_real);
 int conn_parse_traceparent(const char *v, size_t n, uint8_t out[REC_TRACE_ID_LEN]);
 uint64_t conn_realtime_ns(void);
+
+/* conn_body.c: compressed bodies copied out as body entries. */
+void conn_body_begin(const struct conn_call *k, struct conn_exch *ex, enum rec_body_dir dir);
+void conn_body_bytes(const struct conn_call *k, struct conn_exch *ex, enum rec_body_dir dir,
+		     const char *p, size_t n);
+void conn_body_end(const struct conn_call *k, struct conn_exch *ex, enum rec_body_dir dir);
+void conn_body_flush(const struct conn_call *k);
 
 /* conn_emit.c: finish an exchange's record and hand it out. */
 void conn_finish(const struct conn_call *k, struct conn_exch *ex);

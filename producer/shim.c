@@ -111,6 +111,7 @@ int shim_init(void)
 		return SHIM_MODE_DISABLED;
 	}
 	shim_config_from_env(&shim_base_config);
+	shim_base_config.body_emit = shim_emit_body; /* compressed bodies to tokenringd */
 	shim_ring_init();
 	identity_from_env(shim_workload, sizeof shim_workload, shim_namespace,
 			  sizeof shim_namespace);

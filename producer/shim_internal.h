@@ -156,6 +156,10 @@ void shim_emit(void *ctx, struct tr_record *rec);
 struct tr_event;
 void shim_emit_event(struct tr_event *ev);
 
+/* Body entry callback (conn_config.body_emit): publishes without reading
+ * the clock; 0, or -1 when dropped (detached drops counted as for records). */
+int shim_emit_body(void *ctx, struct rec_body *b);
+
 /* The config conn_feed should use now (label headers of the attached ring,
  * or the base config when detached). Never NULL. */
 const struct conn_config *shim_current_config(void);

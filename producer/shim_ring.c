@@ -226,6 +226,26 @@ void shim_emit_event(struct tr_event *ev)
 	publish(&e->exchange);
 }
 
+int shim_emit_body(void *vctx, struct rec_body *b)
+{
+	(void)vctx;
+	struct shim_ring *h = handle_get();
+	if (h == NULL || ring_retired(&h->r)) {
+		if (h != NULL)
+			handle_put(h);
+		atomic_fetch_add_explicit(&detached_drops, 1, memory_order_relaxed);
+		return -1;
+	}
+	uint32_t id = atomic_load_explicit(&h->ident, memory_order_relaxed);
+	b->pid = atomic_load_explicit(&shim_pid, memory_order_relaxed);
+	b->producer = (uint16_t)(id & 0xffffu);
+	b->producer_gen = (uint16_t)(id >> 16);
+	/* Same slot layout for every kind (record_body.h); the ring copies bytes. */
+	int rc = ring_publish(&h->r, (const struct tr_record *)(const void *)b);
+	handle_put(h);
+	return rc == 0 ? 0 : -1;
+}
+
 void shim_ring_after_fork_child(void)
 {
 	/* Single-threaded now: pins held by threads that did not survive the

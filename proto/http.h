@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "record.h"
+
 #define HTTP_MAX_LINE 16384  /* start, header or chunk-size line: longer = error */
 #define HTTP_MAX_HEADERS 128 /* header (and trailer) lines per message */
 #define HTTP_LINE_KEEP 256   /* bytes kept from the start of a line */
@@ -120,5 +122,8 @@ static inline int http_name_is(const char *a, size_t n, const char *lit)
 	size_t k = __builtin_strlen(lit);
 	return n == k && http_name_eq(a, n, lit, k);
 }
+
+/* A Content-Encoding header value as enum rec_coding (http_coding.c). */
+enum rec_coding http_coding(const char *v, size_t n);
 
 #endif

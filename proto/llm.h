@@ -110,6 +110,30 @@ int llm_route(const char *path, size_t plen, const char *host, size_t hlen,
  */
 size_t llm_path_model(const char *path, size_t plen, size_t *at);
 
+/* What was seen of one exchange, for the decisions that end it
+ * (llm_settle.c); the shim fills it from the wire, tokenringd again after
+ * decoding a compressed body. */
+struct llm_facts {
+	struct llm_route route; /* what the path and Host said */
+	uint8_t known_path;     /* a known LLM API or configured prefix */
+	uint8_t shape;          /* request LLM_SHAPE_* */
+	uint8_t stream_req;
+	uint8_t include_usage;
+	uint8_t resp_stream; /* response is SSE / NDJSON / a JSON-array stream */
+	uint8_t usage_seen;
+	uint8_t usage_object;
+	uint8_t hints;   /* LLM_HINT_* */
+	uint8_t op_hint; /* enum rec_operation */
+	uint8_t interrupted;
+	uint8_t undecodable; /* a compressed body that mattered could not be decoded */
+};
+
+int llm_is_llm(const struct llm_facts *f);
+uint8_t llm_provider_of(const struct llm_facts *f);
+uint8_t llm_operation_of(const struct llm_facts *f);
+/* Usage status; tokens are only ever what the response reported. */
+uint8_t llm_usage_status(const struct llm_facts *f, uint8_t provider, uint8_t operation);
+
 /* Parse an unsigned decimal JSON number that fits 32 bits; -1 otherwise. */
 int llm_parse_u32(const char *v, size_t n, uint32_t *out);
 

@@ -13,8 +13,10 @@ static const char *const provider_names[] = {"unknown", "openai", "anthropic", "
 static const char *const operation_names[] = {"unknown", "chat", "text_completion",
 					      "embeddings", "generate_content", "responses"};
 static const char *const usage_names[] = {"none", "available", "not_requested", "missing",
-					  "interrupted"};
-static const char *const kind_names[] = {"exchange", "event"};
+					  "interrupted", "undecodable"};
+static const char *const kind_names[] = {"exchange", "body", "event"};
+static const char *const coding_names[] = {"identity", "gzip", "deflate", "br", "zstd",
+					   "unknown"};
 
 _Static_assert(sizeof(provider_names) / sizeof(*provider_names) == REC_PROVIDER_COUNT,
 	       "a name per provider");
@@ -23,6 +25,8 @@ _Static_assert(sizeof(operation_names) / sizeof(*operation_names) == REC_OP_COUN
 _Static_assert(sizeof(usage_names) / sizeof(*usage_names) == REC_USAGE_COUNT,
 	       "a name per usage status");
 _Static_assert(sizeof(kind_names) / sizeof(*kind_names) == REC_KIND_COUNT, "a name per kind");
+_Static_assert(sizeof(coding_names) / sizeof(*coding_names) == REC_CODING_COUNT,
+	       "a name per coding");
 
 #define NAME_OF(table, v) ((v) < sizeof(table) / sizeof(*(table)) ? (table)[v] : "unknown")
 
@@ -31,6 +35,7 @@ const char *rec_provider_name(unsigned v) { return NAME_OF(provider_names, v); }
 const char *rec_operation_name(unsigned v) { return NAME_OF(operation_names, v); }
 const char *rec_usage_name(unsigned v) { return NAME_OF(usage_names, v); }
 const char *rec_kind_name(unsigned v) { return NAME_OF(kind_names, v); }
+const char *rec_coding_name(unsigned v) { return NAME_OF(coding_names, v); }
 
 /* Event entries (record_event.h): here with the other names, so every
  * target that links record.c has them. */

@@ -30,7 +30,7 @@
 #define REC_PATH_LEN 128
 #define REC_AUTHORITY_LEN 64
 #define REC_MODEL_LEN 64
-#define REC_USER_AGENT_LEN 40
+#define REC_USER_AGENT_LEN 32
 #define REC_LABEL_LEN 32
 #define REC_LABELS 2 /* header-derived labels (--label-header) */
 #define REC_TRACE_ID_LEN 16 /* binary W3C trace id, all zero = none */
@@ -74,7 +74,8 @@ enum rec_operation {
  * EXCHANGE define their layout in a header of their own in shm/. */
 enum rec_kind {
 	REC_KIND_EXCHANGE = 0, /* struct tr_record: one request/response exchange */
-	REC_KIND_EVENT = 1,    /* struct tr_event (record_event.h): what could not be read */
+	REC_KIND_BODY = 1,     /* struct rec_body (record_body.h): compressed body bytes */
+	REC_KIND_EVENT = 2,    /* struct tr_event (record_event.h): what could not be read */
 	REC_KIND_COUNT
 };
 
@@ -86,6 +87,7 @@ enum rec_usage {
 	REC_USAGE_NOT_REQUESTED = 2, /* a stream without stream_options.include_usage */
 	REC_USAGE_MISSING = 3,       /* a complete response without usage */
 	REC_USAGE_INTERRUPTED = 4,   /* connection closed or reset mid-response */
+	REC_USAGE_UNDECODABLE = 5,   /* compressed body the daemon could not decode */
 	REC_USAGE_COUNT
 };
 
@@ -108,6 +110,32 @@ enum rec_usage {
 #define REC_F_NO_RESPONSE (1u << 14)       /* closed before any response byte */
 #define REC_F_REQUEST_ID_GENERATED (1u << 15) /* no x-request-id: shim made one */
 #define REC_F_HAS_TRACE (1u << 16)         /* trace_id is from a traceparent */
+#define REC_F_BODY_LOST (1u << 17)         /* body entries dropped (ring full): body_lost */
+
+/* Content-Encoding of a body, one nibble per direction in rec.codings. */
+enum rec_coding {
+	REC_CODING_NONE = 0, /* identity, or no Content-Encoding */
+	REC_CODING_GZIP = 1, /* gzip, x-gzip */
+	REC_CODING_DEFLATE = 2, /* zlib-wrapped or raw deflate */
+	REC_CODING_BR = 3,
+	REC_CODING_ZSTD = 4,
+	REC_CODING_UNKNOWN = 5, /* anything else, or several codings stacked */
+	REC_CODING_COUNT
+};
+#define REC_CODING_REQ(c) ((unsigned)(c) & 0xfu)
+#define REC_CODING_RESP(c) ((unsigned)(c) >> 4)
+#define REC_CODINGS(req, resp) ((uint8_t)((req) | (resp) << 4))
+
+/* rec.body_bits: what the shim knew about the bodies it copied as body
+ * entries (record_body.h), for the daemon that decodes them. */
+#define REC_B_REQ_COPIED 0x01u  /* request body went out as body entries */
+#define REC_B_RESP_COPIED 0x02u /* response body went out as body entries */
+#define REC_B_REQ_CUT 0x04u     /* ... but only its first REC_BODY_MAX_COPY bytes */
+#define REC_B_RESP_CUT 0x08u
+#define REC_B_STREAM_REQ 0x10u  /* the request asked for a stream (uncompressed request) */
+#define REC_B_INCLUDE_USAGE 0x20u /* ... with stream_options.include_usage */
+#define REC_B_SSE 0x40u         /* response Content-Type text/event-stream */
+#define REC_B_PROVIDER_GUESSED 0x80u /* provider is the default, not from route or body */
 
 /* An IPv4 or IPv6 endpoint; family 0 = unknown. */
 struct rec_addr {
@@ -162,6 +190,12 @@ struct tr_record {
 	char request_model[REC_MODEL_LEN];
 	char response_model[REC_MODEL_LEN];
 	char user_agent[REC_USER_AGENT_LEN];
+	/* Compressed bodies (record_body.h): the body entries of this exchange
+	 * carry body_xid; 0 = none. */
+	uint32_t body_xid;
+	uint8_t codings;    /* REC_CODINGS(request, response) */
+	uint8_t body_bits;  /* REC_B_* */
+	uint16_t body_lost; /* body entries the ring dropped (saturating) */
 	char labels[REC_LABELS][REC_LABEL_LEN];
 };
 
@@ -179,6 +213,7 @@ _Static_assert(offsetof(struct tr_record, trace_id) == 112, "trace_id layout");
 _Static_assert(offsetof(struct tr_record, method) == 128, "string area layout");
 _Static_assert(offsetof(struct tr_record, request_id) == 176, "request_id layout");
 _Static_assert(offsetof(struct tr_record, path) == 216, "path layout");
+_Static_assert(offsetof(struct tr_record, body_xid) == 568, "body fields layout");
 _Static_assert(offsetof(struct tr_record, labels) == 576, "labels layout");
 
 /* Names used in metrics and logs for the enums; never NULL for any value
@@ -187,7 +222,8 @@ const char *rec_reporter_name(unsigned v);
 const char *rec_provider_name(unsigned v);  /* "openai", "anthropic", ... */
 const char *rec_operation_name(unsigned v); /* gen_ai.operation.name values */
 const char *rec_usage_name(unsigned v);     /* "available", "not_requested", ... */
-const char *rec_kind_name(unsigned v);      /* "exchange", ... */
+const char *rec_kind_name(unsigned v);      /* "exchange", "body" */
+const char *rec_coding_name(unsigned v);    /* "identity", "gzip", "deflate", "br", "zstd" */
 
 /*
  * Copy src into a fixed field of cap bytes, always NUL-terminated. If src

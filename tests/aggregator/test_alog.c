@@ -74,8 +74,10 @@ Test(alog, seed_000_fields_source)
 	expect(j, "cache_creation_tokens", "0");
 	expect(j, "reasoning_tokens", "0");
 	expect(j, "chunks", "0");
+	expect(j, "content_encoding", "-");
+	expect(j, "request_content_encoding", "-");
 	expect(j, "team", "dev");
-	cr_assert_eq(cJSON_GetArraySize(j), 34, "no other fields");
+	cr_assert_eq(cJSON_GetArraySize(j), 36, "no other fields");
 	cJSON_Delete(j);
 }
 

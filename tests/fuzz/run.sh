@@ -11,9 +11,9 @@ work=${2:-$root/build/fuzz}
 cc=${CLANG:-clang}
 command -v "$cc" >/dev/null || { echo "run.sh: $cc not found" >&2; exit 77; }
 mkdir -p "$work"
-srcs=(proto/http.c proto/llm_json.c proto/llm_keys.c proto/llm_req.c
+srcs=(proto/http.c proto/http_coding.c proto/llm_settle.c proto/llm_json.c proto/llm_keys.c proto/llm_req.c
       proto/llm_resp.c proto/llm_sse.c proto/llm_route.c producer/conn.c
-      producer/conn_hdr.c producer/conn_id.c producer/conn_emit.c shm/record.c)
+      producer/conn_hdr.c producer/conn_id.c producer/conn_body.c producer/conn_emit.c shm/record.c)
 flags=(-std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=all -I"$root/proto" -I"$root/producer" -I"$root/shm")
 declare -A dict=([http]=http.dict [llm]=json.dict [conn]=http.dict)

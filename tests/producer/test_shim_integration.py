@@ -204,7 +204,7 @@ class ShimCase(unittest.TestCase):
         else:
             self.assertEqual(rec["usage_status"], "not_requested" if stream else "missing")
         if user_agent is not None:
-            self.assertEqual(rec["user_agent"], user_agent[:39])
+            self.assertEqual(rec["user_agent"], user_agent[:31])  # REC_USER_AGENT_LEN - 1
         if entry["request_id"]:
             self.assertEqual(rec["request_id"], entry["request_id"])
             self.assertNotIn("request_id_generated", rec["flag_names"])
