@@ -68,7 +68,9 @@ static struct fdt_opaque *opaque; /* per slot: counters of an opaque connection 
  * true: handled. An add racing the connection's end may be lost; never a
  * crash or a wrong connection's parse.
  */
-static inline bool raw_fast(int fd, enum conn_dir dir, size_t total)
+static void opaque_late_hello(struct fdt_opaque *o, const struct iovec *iov, size_t total);
+
+static inline bool raw_fast(int fd, enum conn_dir dir, const struct iovec *iov, size_t total)
 {
 	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
 	if (t == NULL || (unsigned)fd >= FDT_MAX_FDS)
@@ -89,6 +91,8 @@ static inline bool raw_fast(int fd, enum conn_dir dir, size_t total)
 					  memory_order_relaxed);
 	atomic_fetch_add_explicit(dir == CONN_DIR_OUT ? &opaque[i].sent : &opaque[i].received,
 				  total, memory_order_relaxed);
+	if (SHIM_UNLIKELY(atomic_load_explicit(&opaque[i].sni_pending, memory_order_relaxed)))
+		opaque_late_hello(&opaque[i], iov, total);
 	return true;
 }
 
@@ -319,9 +323,31 @@ void fdt_slot_mark(uint64_t e, uint64_t flag)
 		;
 }
 
-/* Set up a fresh slot for fd and install it; the entry it replaces (a
- * stale one) is finished. Returns the new entry, or FDT_PASS if the pool is
- * exhausted. */
+/* Does entry e name a live slot for this very connection (same addresses
+ * both ends)? Another thread may use a socket between the real
+ * connect/accept and its hook (a non-blocking connect: the event loop
+ * writes as soon as it is writable) and so classify it lazily first: that
+ * slot holds the connection's first bytes and must stay. */
+static bool same_connection(uint64_t e, const struct rec_addr *local, const struct rec_addr *peer)
+{
+	if (fdt_entry_code(e) < FDT_SLOT0)
+		return false;
+	struct fd_slot *s = &fdt_slots[fdt_entry_code(e) - FDT_SLOT0];
+	/* acquire: pairs with the release that published the slot's setup */
+	uint64_t v = atomic_load_explicit(&s->state, memory_order_acquire);
+	bool same = (uint32_t)(v >> 32) == fdt_entry_gen(e) && (v & SLOT_F_USED) &&
+		    !(v & SLOT_F_FINISH) && memcmp(&s->local, local, sizeof *local) == 0 &&
+		    memcmp(&s->peer, peer, sizeof *peer) == 0;
+	/* the addresses were read from the slot this generation names */
+	return same && atomic_load_explicit(&s->state, memory_order_acquire) >> 32 == v >> 32;
+}
+
+/* Set up a fresh slot for fd and install it. exchange (connect, accept):
+ * in place of whatever the entry holds (a stale one is finished), unless
+ * it already names this very connection; else only over `expect` (lazy
+ * classification: if another thread classified it first, theirs stands).
+ * Returns the entry now on fd; FDT_PASS (counted as untracked) if the pool
+ * is exhausted. */
 static uint64_t slot_install(int fd, enum conn_role role, const struct rec_addr *local,
 			     const struct rec_addr *peer, uint64_t expect, bool exchange)
 {
@@ -329,24 +355,29 @@ static uint64_t slot_install(int fd, enum conn_role role, const struct rec_addr 
 	uint64_t e = FDT_PASS, old;
 	struct fd_slot *s = fdt_slot_new(fd, role, local, peer, 0, &e);
 
-	if (s == NULL) {
-		SHIM_DEBUG("fd %d: connection pool full, not tracked", fd);
-		shim_cover_untracked(REC_REASON_SLOTS_FULL);
-	} else
+	if (s != NULL)
 		fdt_slot_release(s);
 	fdt_hwm_raise(fd);
-	if (exchange) {
-		old = atomic_exchange_explicit(&t[fd], e, memory_order_acq_rel);
-		if (fdt_entry_code(old) >= FDT_SLOT0)
-			fdt_slot_close_entry(old);
-		return e;
+	old = exchange ? atomic_load_explicit(&t[fd], memory_order_acquire) : expect;
+	for (;;) {
+		if (exchange && same_connection(old, local, peer))
+			break;
+		if (atomic_compare_exchange_weak_explicit(&t[fd], &old, e, memory_order_acq_rel,
+							  memory_order_acquire)) {
+			if (exchange && fdt_entry_code(old) >= FDT_SLOT0)
+				fdt_slot_close_entry(old);
+			if (s == NULL) {
+				SHIM_DEBUG("fd %d: connection pool full, not tracked", fd);
+				shim_cover_untracked(REC_REASON_SLOTS_FULL);
+			}
+			return e;
+		}
+		if (!exchange && old != expect)
+			break;
 	}
-	old = expect;
-	if (atomic_compare_exchange_strong_explicit(&t[fd], &old, e, memory_order_acq_rel,
-						    memory_order_acquire))
-		return e;
-	/* Another thread classified it first: theirs stands. Our slot was
-	 * never reachable from the table, so it is ours alone to free. */
+	/* The connection is already classified (by another thread): theirs
+	 * stands. Our slot was never reachable from the table, so it is ours
+	 * alone to free. */
 	if (s != NULL)
 		fdt_slot_free(s);
 	return old;
@@ -422,30 +453,57 @@ static struct fd_slot *lookup_locked(int fd, bool raw)
 	return fdt_slot_acquire(e);
 }
 
-/* A TLS ClientHello is the connection's first byte: from now on its bytes
- * are counted, not parsed (we hold the slot: BUSY). The SNI is read from
- * the first buffer only (a hello is written whole); none: "". The TLS hooks
- * may still show its plaintext (then tls_install replaces this slot). */
+/* The first bytes fed on a connection start a TLS handshake record (hs:
+ * its message type): from now on its bytes are counted, not parsed (we
+ * hold the slot: BUSY). Usually our ClientHello (or, for a server, the
+ * peer's): the SNI is read from that first buffer (a hello is written
+ * whole; none: ""). A ServerHello first means the thread that wrote the
+ * ClientHello has not reached its hook yet: the SNI is taken when it does
+ * (opaque_late_hello). The TLS hooks may still show the plaintext (then
+ * tls_install replaces this slot and nothing is reported). */
 static void opaque_start(struct fd_slot *s, enum conn_dir dir, const struct iovec *iov,
-			 size_t iovcnt, size_t total)
+			 size_t total, int hs)
 {
 	struct fdt_opaque *o = &opaque[s - fdt_slots];
 	struct timespec ts;
-	size_t first = iov[0].iov_len < total ? iov[0].iov_len : total;
+	size_t first = iov->iov_len < total ? iov->iov_len : total;
+	bool client_hello = hs == 0 || hs == TLS_HS_CLIENT_HELLO;
 
-	(void)iovcnt;
-	(void)tls_hello_sni(iov[0].iov_base, first, o->sni, sizeof o->sni);
+	o->sni[0] = '\0';
+	if (client_hello)
+		(void)tls_hello_sni(iov->iov_base, first, o->sni, sizeof o->sni);
+	/* who wrote the ClientHello is the client: source */
+	if (client_hello)
+		o->reporter = dir == CONN_DIR_OUT ? REC_REPORTER_SOURCE : REC_REPORTER_DESTINATION;
+	else if (hs == TLS_HS_SERVER_HELLO)
+		o->reporter = dir == CONN_DIR_IN ? REC_REPORTER_SOURCE : REC_REPORTER_DESTINATION;
+	else
+		o->reporter = conn_role_of(s->conn) == CONN_ROLE_SERVER ? REC_REPORTER_DESTINATION
+									: REC_REPORTER_SOURCE;
+	atomic_store_explicit(&o->sni_pending, !client_hello, memory_order_relaxed);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	o->start_wall_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	o->start_mono_ns = shim_now_ns();
-	o->reporter = dir == CONN_DIR_OUT ? REC_REPORTER_SOURCE : REC_REPORTER_DESTINATION;
 	atomic_store_explicit(&o->sent, dir == CONN_DIR_OUT ? total : 0, memory_order_relaxed);
 	atomic_store_explicit(&o->received, dir == CONN_DIR_IN ? total : 0, memory_order_relaxed);
 	/* release (in slot_release): the counters are set before another
 	 * thread's raw_fast sees OPAQUE */
 	atomic_fetch_or_explicit(&s->state, SLOT_F_OPAQUE, memory_order_relaxed);
-	SHIM_DEBUG("fd %d: TLS ClientHello (sni \"%s\"): counted as opaque until a TLS hook reads it",
-		   s->fd, o->sni);
+	SHIM_DEBUG("fd %d: TLS handshake (sni \"%s\"%s): counted as opaque until a TLS hook reads it",
+		   s->fd, o->sni, client_hello ? "" : ", ClientHello still to come");
+}
+
+/* The ClientHello of an opaque connection whose ServerHello came first:
+ * the first thread to bring it claims the SNI's field. */
+static void opaque_late_hello(struct fdt_opaque *o, const struct iovec *iov, size_t total)
+{
+	size_t first = iov->iov_len < total ? iov->iov_len : total;
+	uint8_t pending = 1;
+	if (!tls_hello_is_start(iov->iov_base, first) ||
+	    !atomic_compare_exchange_strong_explicit(&o->sni_pending, &pending, 0,
+						     memory_order_relaxed, memory_order_relaxed))
+		return;
+	(void)tls_hello_sni(iov->iov_base, first, o->sni, sizeof o->sni);
 }
 
 /* HTTP/1.x on the wire starts with a method (A-Z) or "HTTP/" (server
@@ -462,7 +520,7 @@ void fdt_feed(int fd, enum conn_dir dir, const struct iovec *iov, size_t iovcnt,
 	/* Ciphertext of a TLS session (its plaintext comes from the TLS hooks:
 	 * checked again, on the entry it locks, in lookup_locked), or an
 	 * opaque connection's bytes. */
-	if (SHIM_UNLIKELY(raw_fast(fd, dir, total)))
+	if (SHIM_UNLIKELY(raw_fast(fd, dir, iov, total)))
 		return;
 	s = lookup_locked(fd, true);
 	if (s == NULL)
@@ -476,8 +534,9 @@ void fdt_feed(int fd, enum conn_dir dir, const struct iovec *iov, size_t iovcnt,
 			if (iov[i].iov_len == 0)
 				continue;
 			s->seen_first = 1;
-			if (SHIM_UNLIKELY(tls_hello_is_start(iov[i].iov_base, iov[i].iov_len))) {
-				opaque_start(s, dir, &iov[i], iovcnt - i, total);
+			int hs = tls_handshake_type(iov[i].iov_base, iov[i].iov_len);
+			if (SHIM_UNLIKELY(hs >= 0)) {
+				opaque_start(s, dir, &iov[i], total, hs);
 				goto release;
 			}
 			if (!http_first_byte(*(const unsigned char *)iov[i].iov_base)) {
@@ -582,27 +641,6 @@ void fdt_flush_opaque(void)
 	}
 }
 
-/* Does fd's entry already name a live slot for this very connection (same
- * addresses both ends)? Another thread may have used the socket between
- * the real connect/accept and this hook (a non-blocking connect: the
- * event loop writes as soon as it is writable), classifying it lazily:
- * that slot holds the connection's first bytes and stays. */
-static bool same_connection(int fd, const struct rec_addr *local, const struct rec_addr *peer)
-{
-	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
-	uint64_t e = atomic_load_explicit(&t[fd], memory_order_acquire);
-	if (fdt_entry_code(e) < FDT_SLOT0)
-		return false;
-	struct fd_slot *s = &fdt_slots[fdt_entry_code(e) - FDT_SLOT0];
-	/* acquire: pairs with the release that published the slot's setup */
-	uint64_t v = atomic_load_explicit(&s->state, memory_order_acquire);
-	bool same = (uint32_t)(v >> 32) == fdt_entry_gen(e) && (v & SLOT_F_USED) &&
-		    !(v & SLOT_F_FINISH) && memcmp(&s->local, local, sizeof *local) == 0 &&
-		    memcmp(&s->peer, peer, sizeof *peer) == 0;
-	/* the addresses were read from the slot this generation names */
-	return same && atomic_load_explicit(&s->state, memory_order_acquire) >> 32 == v >> 32;
-}
-
 void fdt_track(int fd, const struct sockaddr *peer_sa, socklen_t peerlen, enum conn_role role)
 {
 	int saved_errno = errno;
@@ -626,8 +664,6 @@ void fdt_track(int fd, const struct sockaddr *peer_sa, socklen_t peerlen, enum c
 	}
 	if (peer_sa != NULL)
 		shim_addr_from_sockaddr(&peer, peer_sa, peerlen);
-	if (same_connection(fd, &local, &peer))
-		goto out;
 	slot_install(fd, role, &local, &peer, 0, true);
 out:
 	errno = saved_errno;

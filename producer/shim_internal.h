@@ -265,8 +265,12 @@ void fdt_after_fork_child(void);
 struct fdt_opaque {
 	_Atomic uint64_t sent, received;
 	uint64_t start_wall_ns, start_mono_ns;
-	uint8_t reporter; /* enum rec_reporter: who wrote the ClientHello */
-	char sni[256];    /* REC_SNI_LEN */
+	uint8_t reporter; /* enum rec_reporter: source if this process is the client */
+	/* the peer's ServerHello was fed before our ClientHello (the writing
+	 * thread was descheduled between its write and its hook): the SNI is
+	 * read from the ClientHello when it comes */
+	_Atomic uint8_t sni_pending;
+	char sni[256]; /* REC_SNI_LEN */
 };
 
 /* At exit: report the opaque connections still open (their close may

@@ -19,23 +19,23 @@
 #define REC_HEADER 5
 #define HS_HEADER 4
 #define TLS_CONTENT_HANDSHAKE 0x16
-#define TLS_HS_CLIENT_HELLO 0x01
 #define TLS_EXT_SERVER_NAME 0x0000
 #define TLS_SNI_HOST_NAME 0x00
 
 static inline unsigned be16(const uint8_t *p) { return (unsigned)p[0] << 8 | p[1]; }
 
+int tls_handshake_type(const uint8_t *buf, size_t len)
+{
+	if (len < 1 || buf[0] != TLS_CONTENT_HANDSHAKE || (len >= 2 && buf[1] != 0x03) ||
+	    (len >= 3 && buf[2] > 0x04))
+		return -1;
+	return len >= 6 ? buf[5] : 0;
+}
+
 int tls_hello_is_start(const uint8_t *buf, size_t len)
 {
-	if (len >= 1 && buf[0] != TLS_CONTENT_HANDSHAKE)
-		return 0;
-	if (len >= 2 && buf[1] != 0x03)
-		return 0;
-	if (len >= 3 && buf[2] > 0x04)
-		return 0;
-	if (len >= 6 && buf[5] != TLS_HS_CLIENT_HELLO)
-		return 0;
-	return len >= 1;
+	int t = tls_handshake_type(buf, len);
+	return t == 0 || t == TLS_HS_CLIENT_HELLO;
 }
 
 /* A cursor over [p, end): each take fails (returns NULL) past the end. */

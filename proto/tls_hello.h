@@ -22,6 +22,14 @@ enum tls_hello_result {
  * first 6 bytes; fewer than 6: whatever they allow.) */
 int tls_hello_is_start(const uint8_t *buf, size_t len);
 
+#define TLS_HS_CLIENT_HELLO 1
+#define TLS_HS_SERVER_HELLO 2
+
+/* The handshake message type that starts a TLS handshake record at buf
+ * (TLS_HS_CLIENT_HELLO, TLS_HS_SERVER_HELLO, ...), 0 if buf is too short to
+ * hold it, -1 if buf does not start a TLS handshake record. */
+int tls_handshake_type(const uint8_t *buf, size_t len);
+
 /*
  * Find the SNI host_name in the ClientHello at buf (the first TLS record,
  * or the records that hold it, as written). On TLS_HELLO_SNI the name is
