@@ -126,6 +126,7 @@ static void scratch_free(struct expo_scratch *x)
 	free(x->hptr);
 	strbuf_free(&x->line);
 	expo_native_free(x);
+	otlp_cache_free(x);
 }
 
 int agg_create(const struct agg_config *cfg, struct agg **out)

@@ -82,6 +82,9 @@ struct agg_self {
 	uint64_t records_unknown_kind; /* ring entries of a kind not known here */
 	const struct body_stats *body; /* compressed-body decoding (body.h), or NULL */
 	double start_time_seconds; /* unix time the daemon started */
+	/* OTLP push (otlp.h's otlp_stats), 0 when off */
+	uint64_t otlp_sent, otlp_retried, otlp_dropped, otlp_failed, otlp_rejected_points,
+		otlp_queued;
 	const char *version;
 	const struct cover *cover; /* what the shims could not read (cover.h), or NULL */
 };

@@ -50,6 +50,7 @@ struct expo_scratch {
 	struct strbuf line;      /* one series' line prefix */
 	const struct hist **hptr; /* members' sketches for a group quantile (2 per series) */
 	struct expo_native *native; /* protobuf exposition scratch (expo_pb.c), lazily */
+	struct otlp_cache *otlp;    /* OTLP attribute text per series (otlp_json.c), lazily */
 };
 
 struct agg {
@@ -78,7 +79,9 @@ int expo_asm(const struct agg *a, struct strbuf *out);
 int expo_istio(const struct agg *a, struct strbuf *out);
 int expo_kgateway(const struct agg *a, struct strbuf *out);
 int expo_self(const struct agg *a, const struct agg_self *self, struct strbuf *out);
-/* Frees the protobuf exposition scratch (expo_pb.c). */
+/* Frees the protobuf exposition scratch (expo_pb.c) and the OTLP cache
+ * (otlp_json.c). */
 void expo_native_free(struct expo_scratch *x);
+void otlp_cache_free(struct expo_scratch *x);
 
 #endif

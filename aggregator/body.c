@@ -49,7 +49,7 @@ struct body_table {
 	uint32_t buckets[BODY_BUCKETS];
 	uint32_t free_head;        /* free list through hnext */
 	uint32_t oldest, newest;
-	struct pend *p;            /* BODY_MAX_PENDING */
+	struct pend *p;            /* cfg.max_pending of them */
 };
 
 /* ---- counted allocation (the decoders' only memory) ---- */
@@ -86,17 +86,19 @@ int body_create(const struct body_config *cfg, struct body_table **out)
 	struct body_table *t = calloc(1, sizeof *t);
 	if (!t)
 		return -ENOMEM;
-	t->p = calloc(BODY_MAX_PENDING, sizeof *t->p);
+	t->cfg = *cfg;
+	if (t->cfg.max_pending == 0 || t->cfg.max_pending > BODY_MAX_PENDING)
+		t->cfg.max_pending = BODY_MAX_PENDING;
+	t->p = calloc(t->cfg.max_pending, sizeof *t->p);
 	if (!t->p) {
 		free(t);
 		return -ENOMEM;
 	}
-	t->cfg = *cfg;
 	t->mem = (struct body_mem){mem_alloc, mem_free, t};
 	for (uint32_t i = 0; i < BODY_BUCKETS; i++)
 		t->buckets[i] = NIL;
-	for (uint32_t i = 0; i < BODY_MAX_PENDING; i++)
-		t->p[i].hnext = i + 1 < BODY_MAX_PENDING ? i + 1 : NIL;
+	for (uint32_t i = 0; i < t->cfg.max_pending; i++)
+		t->p[i].hnext = i + 1 < t->cfg.max_pending ? i + 1 : NIL;
 	t->free_head = 0;
 	t->oldest = t->newest = NIL;
 	*out = t;

@@ -64,6 +64,7 @@ struct body_stats {
 struct body_config {
 	uint64_t max_bytes; /* compressed bytes per body */
 	uint64_t memory;    /* decoder memory across exchanges */
+	uint32_t max_pending; /* exchanges at once; 0 = BODY_MAX_PENDING */
 };
 
 struct body_table;

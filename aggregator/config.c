@@ -396,6 +396,22 @@ static int set_native_classic(struct dcfg *c, const char *v, char *err, size_t e
 	return 0;
 }
 
+/* --otlp-NAME: kept as given; otlp_resolve merges the OTEL_* variables. */
+#define OTLP_FLAG(fn, name)                                                               \
+	static int fn(struct dcfg *c, const char *v, char *err, size_t errlen)             \
+	{                                                                                   \
+		return otlp_set_flag(&c->otlp, name, v, err, errlen);                       \
+	}
+OTLP_FLAG(set_otlp_endpoint, "endpoint")
+OTLP_FLAG(set_otlp_headers, "headers")
+OTLP_FLAG(set_otlp_interval, "interval-ms")
+OTLP_FLAG(set_otlp_timeout, "timeout-ms")
+OTLP_FLAG(set_otlp_queue, "queue")
+OTLP_FLAG(set_otlp_protocol, "protocol")
+OTLP_FLAG(set_otlp_compression, "compression")
+OTLP_FLAG(set_otlp_temporality, "temporality")
+OTLP_FLAG(set_otlp_histograms, "histograms")
+
 static const struct dcfg_option options[] = {
 	{"ring", set_ring, false, "PATH", "ring file (default $TOKENRING_RING or " RING_DEFAULT_PATH ")"},
 	{"listen", set_listen, false, "ADDR:PORT", "HTTP listen address (default " DCFG_DEFAULT_LISTEN ")"},
@@ -419,6 +435,15 @@ static const struct dcfg_option options[] = {
 	{"body-memory", set_body_memory, false, "N[kMG]", "decoder memory across all compressed bodies in flight (default 64M)"},
 	{"native-schema", set_native_schema, false, "-4..6", "schema (scale) of native and OTLP exponential histograms (default 6: 64 buckets per power of two)"},
 	{"native-classic", set_native_classic, false, "on|off", "classic buckets beside the native ones in the protobuf exposition (default off)"},
+	{"otlp-endpoint", set_otlp_endpoint, false, "URL", "OTLP/HTTP metrics push to http://HOST:PORT[/PATH] (default $OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT; off)"},
+	{"otlp-headers", set_otlp_headers, false, "K=V,...", "extra request headers (default $OTEL_EXPORTER_OTLP_HEADERS)"},
+	{"otlp-interval-ms", set_otlp_interval, false, "MS", "export interval (default $OTEL_METRIC_EXPORT_INTERVAL or 60000)"},
+	{"otlp-timeout-ms", set_otlp_timeout, false, "MS", "per-request deadline (default $OTEL_EXPORTER_OTLP_TIMEOUT or 10000)"},
+	{"otlp-queue", set_otlp_queue, false, "N", "batches waiting to be sent; a full queue drops its oldest (default 8)"},
+	{"otlp-protocol", set_otlp_protocol, false, "http/json", "OTLP encoding (default and only: http/json)"},
+	{"otlp-compression", set_otlp_compression, false, "gzip|none", "payload compression (default $OTEL_EXPORTER_OTLP_COMPRESSION or none)"},
+	{"otlp-temporality", set_otlp_temporality, false, "cumulative", "aggregation temporality (default and only: cumulative)"},
+	{"otlp-histograms", set_otlp_histograms, false, "exponential|explicit", "durations as exponential histograms from the sketch, or with the GenAI spec's explicit buckets (default exponential)"},
 	{"config", set_config, false, "FILE", "JSON config file; every flag is a key, plus \"prices\""},
 };
 #define N_OPTIONS (sizeof options / sizeof *options)

@@ -19,6 +19,7 @@
 
 #include "agg.h"
 #include "body.h"
+#include "otlp.h"
 #include "ring.h"
 
 #define DCFG_DEFAULT_LISTEN "0.0.0.0:9464"
@@ -74,6 +75,7 @@ struct dcfg {
 	char config_file[PATH_MAX]; /* "" = none */
 	struct agg_config agg;      /* max_series, families, label names, prices */
 	struct body_config body;    /* compressed bodies: bounds */
+	struct otlp_flags otlp;     /* --otlp-*: OTLP push (otlp.h) */
 };
 
 /* Defaults for everything (the values documented in --help). */

@@ -233,6 +233,26 @@ static void flush_logs(struct daemon *d, uint64_t now)
 
 static void maybe_finish_reload(struct daemon *d, uint64_t now);
 
+/* Render the table for the OTLP exporter and queue it (the sender thread
+ * does the network). Fresh numbers first, as for a scrape. */
+static void otlp_export(struct daemon *d)
+{
+	struct strbuf b;
+	strbuf_init(&b);
+	daemon_drain(d, loop_now_ns(), DAEMON_TICK_BUDGET);
+	struct otlp_render r = {
+		.resource_json = d->otlp_resource.data,
+		.scope_version = TOKENRING_VERSION,
+		.start_ns = d->start_realtime_ns,
+		.now_ns = loop_realtime_ns(),
+		.explicit_buckets = d->otlp.s.explicit_buckets,
+	};
+	if (otlp_render_json(d->agg, &r, &b) == 0 && b.len)
+		otlp_enqueue(&d->otlp, b.data, b.len); /* takes the memory */
+	else
+		strbuf_free(&b);
+}
+
 static void on_tick(struct daemon *d)
 {
 	uint64_t now = loop_now_ns();
@@ -240,6 +260,10 @@ static void on_tick(struct daemon *d)
 	if (now >= d->next_summary_ns) {
 		write_summary(d, loop_realtime_ns());
 		d->next_summary_ns = now + (uint64_t)d->cfg.summary_interval_s * 1000000000ull;
+	}
+	if (d->otlp.running && now >= d->next_otlp_ns) {
+		otlp_export(d);
+		d->next_otlp_ns = now + (uint64_t)d->otlp.s.interval_ms * 1000000ull;
 	}
 	if (now >= d->next_housekeeping_ns) {
 		ring_recover(d, now);
@@ -449,6 +473,10 @@ static void shutdown_drain(struct daemon *d)
 		usleep(1000);
 	}
 	write_summary(d, loop_realtime_ns());
+	if (d->otlp.running) { /* a last export, delivered before exit if it can be */
+		otlp_export(d);
+		otlp_stop(&d->otlp);
+	}
 	wait_logs_below(d, 0, until);
 	if (!logfile_idle(&d->access_log) || !logfile_idle(&d->summary_log))
 		fprintf(stderr, "tokenringd: logs not fully flushed at exit (%llu access log lines "
@@ -570,7 +598,32 @@ int daemon_start(struct daemon *d, const struct dcfg *cfg, int argc, char *const
 		     cfg->access_log_keep, DAEMON_LOG_ACCESS);
 	logfile_init(&d->summary_log, "summary-log", cfg->summary_log, 0, 0, DAEMON_LOG_SUMMARY);
 
+	struct otlp_settings os;
+	char oerr[512];
+	if (otlp_resolve(&cfg->otlp, (const char *(*)(const char *))getenv, &os, oerr,
+			 sizeof oerr)) {
+		fprintf(stderr, "tokenringd: %s\n", oerr);
+		rc = -EINVAL;
+		goto fail_http;
+	}
+	if (os.enabled) {
+		char host[256] = "";
+		gethostname(host, sizeof host - 1);
+		strbuf_init(&d->otlp_resource);
+		rc = otlp_resource_json(&d->otlp_resource, TOKENRING_VERSION, host,
+					(const char *(*)(const char *))getenv);
+		if (!rc)
+			rc = otlp_start(&d->otlp, &os);
+		if (rc) {
+			fprintf(stderr, "tokenringd: OTLP exporter: %s\n", strerror(-rc));
+			goto fail_http;
+		}
+		fprintf(stderr, "tokenringd: OTLP push to http://%s%s every %u ms\n", os.hostport,
+			os.path, os.interval_ms);
+	}
+
 	uint64_t now = loop_now_ns();
+	d->next_otlp_ns = now + (uint64_t)os.interval_ms * 1000000ull;
 	d->next_summary_ns = now + (uint64_t)cfg->summary_interval_s * 1000000000ull;
 	d->next_reap_ns = now + DAEMON_REAP_EVERY_NS;
 	arm_tick(d);
@@ -584,6 +637,11 @@ int daemon_start(struct daemon *d, const struct dcfg *cfg, int argc, char *const
 		TOKENRING_VERSION, cfg->ring_path, st.capacity, (unsigned long long)st.epoch, addr);
 	return 0;
 
+fail_http:
+	strbuf_free(&d->otlp_resource);
+	logfile_close(&d->access_log);
+	logfile_close(&d->summary_log);
+	httpd_stop(&d->http);
 fail_uring:
 	io_uring_queue_exit(&d->io);
 fail_ring:
@@ -605,6 +663,8 @@ fail:
 
 void daemon_stop(struct daemon *d)
 {
+	otlp_stop(&d->otlp);
+	strbuf_free(&d->otlp_resource);
 	httpd_stop(&d->http);
 	io_uring_queue_exit(&d->io);
 	logfile_close(&d->access_log);

@@ -72,6 +72,9 @@ struct daemon {
 	uint64_t reload_errors;
 	uint64_t scrapes;
 	bool stopping;
+	struct otlp_exporter otlp; /* running when an OTLP endpoint is configured */
+	struct strbuf otlp_resource;
+	uint64_t next_otlp_ns;
 };
 
 /* Set up everything from cfg (argv kept for reloads). On failure prints why

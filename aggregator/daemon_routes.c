@@ -34,6 +34,16 @@ static void fill_self(const struct daemon *d, struct agg_self *self)
 	self->start_time_seconds = (double)d->start_realtime_ns / 1e9;
 	self->version = TOKENRING_VERSION;
 	self->cover = d->cover;
+	if (d->otlp.running) {
+		struct otlp_stats st;
+		otlp_get_stats((struct otlp_exporter *)&d->otlp, &st);
+		self->otlp_sent = st.sent;
+		self->otlp_retried = st.retried;
+		self->otlp_dropped = st.dropped;
+		self->otlp_failed = st.failed;
+		self->otlp_rejected_points = st.rejected_points;
+		self->otlp_queued = st.queued;
+	}
 }
 
 static void add_u64(cJSON *o, const char *k, uint64_t v) { cJSON_AddNumberToObject(o, k, (double)v); }

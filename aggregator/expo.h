@@ -103,6 +103,10 @@ int expo_native_capture(const struct agg *a, uint32_t g, size_t off, unsigned su
  * The *_lines() helpers render over the current grouping (a->x->cur). */
 #define EXPO_END UINT32_MAX
 
+/* gen_ai.provider.name of a provider: the spec's well-known value where it
+ * has one (gcp.gemini, azure.ai.openai), else rec_provider_name. */
+const char *expo_gen_ai_provider(unsigned p);
+
 bool expo_is_source(const struct series_key *k);
 bool expo_is_destination(const struct series_key *k);
 

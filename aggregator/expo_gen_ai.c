@@ -32,8 +32,7 @@ static void project(const struct series_key *in, struct series_key *out)
 	out->response_code = c == 0 ? GA_NO_RESPONSE : c >= 400 ? c : GA_NO_ERROR;
 }
 
-/* Well-known gen_ai.provider.name values where the spec has one. */
-static const char *provider_name(unsigned p)
+const char *expo_gen_ai_provider(unsigned p)
 {
 	switch (p) {
 	case REC_PROVIDER_GEMINI:
@@ -50,7 +49,7 @@ static int labels(struct strbuf *b, const struct series_key *k, const struct agg
 	(void)cfg;
 	bool first = true;
 	const char *op = rec_operation_name(k->operation);
-	const char *prov = provider_name(k->provider);
+	const char *prov = expo_gen_ai_provider(k->provider);
 	expo_label(b, &first, "gen_ai_operation_name", op, strlen(op));
 	expo_label(b, &first, "gen_ai_provider_name", prov, strlen(prov));
 	expo_label(b, &first, "gen_ai_request_model", k->model, sizeof(k->model));

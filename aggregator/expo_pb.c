@@ -203,13 +203,17 @@ static int labels_pb(struct strbuf *out, struct strbuf *esc, const char **p, con
 		strbuf_reset(esc);
 		s = eq + 2;
 		while (s < end && *s != '"') {
-			char c = *s++;
-			if (c == '\\' && s < end) {
-				c = *s++;
-				if (c == 'n')
-					c = '\n';
+			/* copy the run up to the next quote or backslash at once */
+			const char *q = s;
+			while (q < end && *q != '"' && *q != '\\')
+				q++;
+			strbuf_append(esc, s, (size_t)(q - s));
+			s = q;
+			if (s < end && *s == '\\' && s + 1 < end) {
+				char c = s[1] == 'n' ? '\n' : s[1];
+				strbuf_append(esc, &c, 1);
+				s += 2;
 			}
-			strbuf_append(esc, &c, 1);
 		}
 		if (s >= end)
 			return -EINVAL;

@@ -304,36 +304,50 @@ void hist_dist_n(const struct hist *const *h, unsigned n, const struct hist_pool
 		 struct hist_dist *d)
 {
 	bool fine = true;
+	unsigned olo = HIST_OCTAVES, ohi = 0; /* octaves in use: [olo, ohi) */
 	d->count = d->zero = 0;
 	d->sum = 0;
 	for (unsigned i = 0; i < n; i++) {
 		d->count += h[i]->count;
 		d->zero += h[i]->zero;
 		d->sum += h[i]->sum;
-		for (unsigned o = 0; o < HIST_OCTAVES && fine; o++)
-			if (h[i]->oct[o].n && h[i]->oct[o].chunk == HIST_NO_CHUNK)
+		for (unsigned o = 0; o < HIST_OCTAVES; o++) {
+			if (!h[i]->oct[o].n)
+				continue;
+			olo = o < olo ? o : olo;
+			ohi = o + 1 > ohi ? o + 1 : ohi;
+			if (h[i]->oct[o].chunk == HIST_NO_CHUNK)
 				fine = false;
+		}
 	}
 	d->schema = fine ? HIST_SCALE : 0;
+	if (olo >= ohi) {
+		d->first = 0;
+		d->n = 0;
+		return;
+	}
+	/* only the octaves in use are cleared and filled: a group's samples
+	 * span a few of the 58 */
 	unsigned per = fine ? HIST_SUB : 1;
-	memset(d->counts, 0, sizeof(uint64_t) * HIST_OCTAVES * per);
+	memset(d->counts, 0, sizeof(uint64_t) * (ohi - olo) * per);
 	for (unsigned i = 0; i < n; i++) {
-		for (unsigned o = 0; o < HIST_OCTAVES; o++) {
+		for (unsigned o = olo; o < ohi; o++) {
 			const struct hist_octave *oc = &h[i]->oct[o];
 			if (!oc->n)
 				continue;
 			if (!fine) {
-				d->counts[o] += oc->n;
+				d->counts[o - olo] += oc->n;
 				continue;
 			}
 			const uint32_t *c = p->chunks[oc->chunk - 1];
+			uint64_t *dst = d->counts + (o - olo) * HIST_SUB;
 			for (unsigned s = 0; s < HIST_SUB; s++)
-				d->counts[o * HIST_SUB + s] += c[s];
+				dst[s] += c[s];
 		}
 	}
-	/* index of counts[0]: octave 0's first bucket, at the schema */
-	d->first = fine ? hist_octave_first(0) : HIST_OCT_MIN;
-	unsigned lo = 0, hi = HIST_OCTAVES * per;
+	/* index of counts[0]: octave olo's first bucket, at the schema */
+	d->first = fine ? hist_octave_first(olo) : HIST_OCT_MIN + (int32_t)olo;
+	unsigned lo = 0, hi = (ohi - olo) * per;
 	while (lo < hi && d->counts[lo] == 0)
 		lo++;
 	while (hi > lo && d->counts[hi - 1] == 0)

@@ -8,8 +8,9 @@
  * into the render buffer (docs/export.md).
  *
  * Nested messages: pb_open() before the fields, pb_close() after them: the
- * length is measured and its varint inserted in front (a memmove of the
- * message, once per nesting level).
+ * length is measured and its varint written in front, in the one byte kept
+ * for it when the message is under 128 bytes, else after moving the
+ * message up (a memmove per long message).
  *
  * Every call appends to a strbuf and returns its sticky error (strbuf.h):
  * a writer checks strbuf_error() once at the end.

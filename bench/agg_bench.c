@@ -15,14 +15,21 @@
  * this runs on are shared, and preemption is not the core's cost; cache
  * contention from neighbours still shows, so read the median and min.
  * Usage: agg_bench [runs]   (default 7)
+ *        agg_bench --curve
+ *        agg_bench --export  (scrape and export sizes at 10 k series:
+ *                             bench/export_results.md)
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
+#include <zlib.h>
+
 #include "agg.h"
+#include "otlp.h"
 
 #define TUPLES 10000u
 #define WORKLOADS 100u
@@ -207,6 +214,103 @@ static int curve(void)
 	return 0;
 }
 
+/* One renderer of a whole payload from a table. */
+typedef int (*payload_fn)(const struct agg *a, struct strbuf *out);
+
+static int text_payload(const struct agg *a, struct strbuf *out)
+{
+	return agg_render_metrics(a, NULL, out);
+}
+
+static int protobuf_payload(const struct agg *a, struct strbuf *out)
+{
+	return agg_render_protobuf(a, NULL, out);
+}
+
+static int otlp_payload(const struct agg *a, struct strbuf *out, bool explicit_buckets)
+{
+	struct otlp_render r = {.resource_json = "[]", .scope_version = "bench",
+				.start_ns = 1720754403993000000ull,
+				.now_ns = 1720754463993000000ull,
+				.explicit_buckets = explicit_buckets};
+	return otlp_render_json(a, &r, out);
+}
+
+static int otlp_expo_payload(const struct agg *a, struct strbuf *out)
+{
+	return otlp_payload(a, out, false);
+}
+
+static int otlp_explicit_payload(const struct agg *a, struct strbuf *out)
+{
+	return otlp_payload(a, out, true);
+}
+
+/* Size, gzip size and render time (median of runs, after a first render
+ * that groups and grows the buffer) of one payload. */
+static int export_row(const struct agg *a, const char *what, payload_fn fn, unsigned runs)
+{
+	struct strbuf b;
+	double ms[64];
+	strbuf_init(&b);
+	for (unsigned i = 0; i < runs + 1; i++) {
+		strbuf_reset(&b);
+		uint64_t t0 = now_ns();
+		if (fn(a, &b))
+			return 1;
+		if (i)
+			ms[i - 1] = (double)(now_ns() - t0) / 1e6;
+	}
+	qsort(ms, runs, sizeof(double), cmp_double);
+	uLongf zlen = compressBound(b.len);
+	Bytef *z = malloc(zlen);
+	if (!z || compress2(z, &zlen, (const Bytef *)b.data, b.len, Z_DEFAULT_COMPRESSION) != Z_OK)
+		return 1;
+	printf("| %s | %.2f | %.2f | %.2f |\n", what, (double)b.len / 1e6, (double)zlen / 1e6,
+	       ms[runs / 2]);
+	free(z);
+	strbuf_free(&b);
+	return 0;
+}
+
+/* --export: 10 k series, default families, every tuple with several
+ * samples: the text exposition, the protobuf one with native histograms
+ * (and with classic buckets too), one OTLP JSON export. */
+static int export_table(const struct tr_record *recs, const uint8_t *ids, unsigned runs)
+{
+	printf("| payload (10 k series, default families) | bytes (MB) | deflated (MB) | "
+	       "render (ms, median) |\n|---|---|---|---|\n");
+	for (int classic = 0; classic < 2; classic++) {
+		struct agg_config cfg;
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.max_series = TUPLES;
+		cfg.families = AGG_FAM_DEFAULT;
+		cfg.native_classic = classic;
+		struct agg *a;
+		if (agg_create(&cfg, &a))
+			return 1;
+		for (unsigned i = 0; i < RECORDS; i++)
+			agg_ingest(a, &recs[i], &idtab[ids[i]]);
+		int rc = 0;
+		if (!classic) {
+			rc |= export_row(a, "text exposition (0.0.4)", text_payload, runs);
+			rc |= export_row(a, "protobuf, native histograms (schema 6)", protobuf_payload,
+					 runs);
+			rc |= export_row(a, "OTLP JSON, exponential histograms (scale 6)",
+					 otlp_expo_payload, runs);
+			rc |= export_row(a, "OTLP JSON, explicit buckets", otlp_explicit_payload,
+					 runs);
+		} else {
+			rc |= export_row(a, "protobuf, native and classic buckets", protobuf_payload,
+					 runs);
+		}
+		agg_destroy(a);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	for (unsigned w = 0; w < WORKLOADS; w++) {
@@ -215,7 +319,8 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && strcmp(argv[1], "--curve") == 0)
 		return curve();
-	unsigned runs = argc > 1 ? (unsigned)atoi(argv[1]) : 7;
+	bool export_only = argc > 1 && strcmp(argv[1], "--export") == 0;
+	unsigned runs = argc > 1 && !export_only ? (unsigned)atoi(argv[1]) : 7;
 	if (runs < 1 || runs > 64)
 		runs = 7;
 	_Static_assert(RECORDS % BATCH == 0, "whole batches");
@@ -236,6 +341,8 @@ int main(int argc, char **argv)
 		ids[j] = ti;
 	}
 
+	if (export_only)
+		return export_table(recs, ids, runs);
 	uint32_t fams[2] = {AGG_FAM_DEFAULT, AGG_FAM_DEFAULT | AGG_FAM_ASM | AGG_FAM_ISTIO |
 						     AGG_FAM_KGATEWAY};
 	const char *names[2] = {"default families", "all families"};

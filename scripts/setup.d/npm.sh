@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Node packages for the integration tests (the OpenAI Node SDK), installed
-# from package-lock.json into the repository's own node_modules. Idempotent:
-# does nothing when the locked versions are already there.
+# Node packages for the integration tests (the OpenAI Node SDK; the OTLP
+# types of @opentelemetry/otlp-transformer for tests/export's receiver),
+# installed from package-lock.json into the repository's own node_modules.
+# Idempotent: does nothing when the locked versions are already there.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
@@ -9,12 +10,18 @@ if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
-want=$(node -e 'console.log(require("./package.json").dependencies.openai)')
-have=$(node -e 'try{console.log(require("./node_modules/openai/package.json").version)}catch(e){console.log("")}')
-if [ "$have" = "$want" ]; then
+# every dependency at its pinned version, or install
+missing=$(node -e '
+const deps = require("./package.json").dependencies;
+for (const [name, want] of Object.entries(deps)) {
+  let have = "";
+  try { have = require("./node_modules/" + name + "/package.json").version; } catch (e) {}
+  if (have !== want) console.log(name + "@" + want);
+}')
+if [ -z "$missing" ]; then
   exit 0
 fi
-echo "npm.sh: installing openai@$want into ./node_modules"
+echo "npm.sh: installing" $missing "into ./node_modules"
 if [ -f package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 else

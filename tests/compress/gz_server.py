@@ -9,9 +9,9 @@ chunked. Compressed request bodies are decoded before dispatch.
 Coding: the first of br, gzip, zstd, deflate the client's Accept-Encoding
 names (providers prefer br), or the one the x-test-encoding header forces
 (gzip, x-gzip, deflate, deflate-raw, br, zstd, identity).
-Faults (x-test-fault): bomb (a JSON body that decodes to 64 MiB of spaces),
-corrupt (the compressed bytes damaged halfway), cut (a stream closed after
-half its events).
+Faults (x-test-fault): bomb (a JSON body that decodes to 64 MiB of spaces
+before the JSON), corrupt (gzip only: an invalid first deflate block), cut
+(a stream closed after half its events).
 
 Usage: gz_server.py [--port N] [--log FILE] [--tls CERT KEY]
 One JSON line per exchange in the log: what was put on the wire.
@@ -162,12 +162,12 @@ class Handler(BaseHTTPRequestHandler):
         data = reply.body or b""
         log["usage"] = dict(reply.usage)
         if fault == "bomb":
-            data = data + b" " * BOMB_BYTES  # valid JSON, absurd size
+            data = b" " * BOMB_BYTES + data  # valid JSON, absurd size, usage at the end
             log["usage"] = {}
         out = coder.whole(data)
-        if fault == "corrupt":
-            mid = len(out) // 2
-            out = out[:mid] + bytes(b ^ 0x5a for b in out[mid:mid + 8]) + out[mid + 8:]
+        if fault == "corrupt" and self.headers.get("x-test-encoding") == "gzip":
+            # the first deflate block says BTYPE 11 (reserved): invalid at once
+            out = out[:10] + b"\x07" + out[11:]
             log["usage"] = {}
         log["compressed_bytes"] = len(out)
         self.send_header("Content-Length", str(len(out)))

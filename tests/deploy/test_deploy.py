@@ -510,7 +510,8 @@ class ConsistencyTests(unittest.TestCase):
     def test_compose_stack(self):
         c = compose()
         s = c["services"]
-        self.assertEqual({"tokenringd", "demo", "prometheus", "grafana"}, set(s))
+        self.assertEqual({"tokenringd", "demo", "prometheus", "grafana", "otel-collector"},
+                         set(s))
         for name in ("tokenringd", "demo"):
             b = s[name]["build"]
             self.assertEqual("deploy/Dockerfile", b["dockerfile"])

@@ -13,19 +13,20 @@ if(TOKENRING_CLANG AND NOT TOKENRING_SANITIZE)
     ${_agg}/expo.c ${_agg}/expo_tokenring.c ${_agg}/expo_gen_ai.c ${_agg}/expo_asm.c
     ${_agg}/expo_istio.c ${_agg}/expo_kgateway.c ${_agg}/expo_self.c ${_agg}/expo_pb.c
     ${_agg}/cover.c ${_agg}/expo_cover.c
-    ${_agg}/pb.c ${_agg}/alog.c
+    ${_agg}/pb.c ${_agg}/otlp_json.c ${_agg}/alog.c
     ${_agg}/summary.c ${_shm}/record.c ${_shm}/ring_file.c ${_shm}/ring_queue.c
     ${_shm}/ring_producers.c ${_shm}/ring_checksum.c)
   set(_fuzz_httpd_parse_srcs ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_httpd_parse.c
     ${_agg}/httpd_parse.c ${_agg}/strbuf.c)
-  set(_fuzz_config_srcs ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_config.c ${_agg}/config.c ${_core})
+  set(_fuzz_config_srcs ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_config.c ${_agg}/config.c
+    ${_agg}/otlp_export.c ${_core})
   set(_avx2 ${CMAKE_CURRENT_BINARY_DIR}/rel_fuzz_avx2.o)
   add_custom_command(OUTPUT ${_avx2}
     COMMAND ${TOKENRING_CLANG} ${_flags} -mavx2 -c ${_shm}/ring_checksum_avx2.c -o ${_avx2}
     DEPENDS ${_shm}/ring_checksum_avx2.c)
   add_custom_target(rel_fuzz_avx2 DEPENDS ${_avx2}) # one owner of the object
   set(_fuzz_httpd_parse_extra "")
-  set(_fuzz_config_extra ${_avx2} -lcjson -lm)
+  set(_fuzz_config_extra ${_avx2} -lcjson -lm -lz -lpthread)
   foreach(t fuzz_httpd_parse fuzz_config)
     add_custom_command(OUTPUT ${t}
       COMMAND ${TOKENRING_CLANG} ${_flags} ${_${t}_srcs} ${_${t}_extra} -o ${t}
