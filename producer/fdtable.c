@@ -535,7 +535,10 @@ void fdt_feed(int fd, enum conn_dir dir, const struct iovec *iov, size_t iovcnt,
 				continue;
 			s->seen_first = 1;
 			int hs = tls_handshake_type(iov[i].iov_base, iov[i].iov_len);
-			if (SHIM_UNLIKELY(hs >= 0)) {
+			/* a hello either way (or too short to tell): anything
+			 * else only looks like TLS and passes through */
+			if (SHIM_UNLIKELY(hs == 0 || hs == TLS_HS_CLIENT_HELLO ||
+					  hs == TLS_HS_SERVER_HELLO)) {
 				opaque_start(s, dir, &iov[i], total, hs);
 				goto release;
 			}
