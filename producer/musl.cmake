@@ -4,7 +4,7 @@
 # else. Output: ${CMAKE_BINARY_DIR}/musl/producer/libtokenring.so, rebuilt
 # with every build. -DTOKENRING_MUSL=OFF builds without it (then the
 # container tests and the image's musl half are missing: say so loudly).
-if(NOT TOKENRING_SHIM_ONLY)
+if(NOT TOKENRING_SHIM_ONLY AND NOT TOKENRING_FUZZ_BUILD)
   option(TOKENRING_MUSL "Also build the musl flavour of libtokenring.so (needs musl-gcc)" ON)
   if(TOKENRING_MUSL)
     find_program(TOKENRING_MUSL_GCC musl-gcc)
