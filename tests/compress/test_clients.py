@@ -122,6 +122,19 @@ class Clients(CompressCase):
             self.assertEqual((e["request_model"], e["request_content_encoding"]),
                              ("gpt-4o-zstd", "zstd"))
 
+    def test_model_names_with_json_escapes(self):
+        # Python's json.dumps writes "caf\u00e9 \"\u4e2d\"": the records say
+        # the name the client meant, from the plain request and from the
+        # gzip answer alike (issue 17: escapes decoded).
+        name = 'caf\u00e9 "\u4e2d"'
+        body = json.dumps({"model": name, "messages": MESSAGES})
+        self.assertIn("\\u00e9", body)
+        self.curl("cu-escaped", "-H", "x-test-encoding: gzip", "-d", body, self.s.url + CHAT)
+        lines = self.assert_exact(["cu-escaped"], "gzip")
+        for rep in ("source", "destination"):
+            e = lines[("cu-escaped", rep)]
+            self.assertEqual((e["request_model"], e["response_model"]), (name, name), rep)
+
     def test_zzz_no_decode_errors(self):
         """Runs last (alphabetical): nothing above was undecodable."""
         self.assertEqual(self.s.metric("tokenring_body_decode_errors_total"), {})

@@ -11,7 +11,7 @@ work=${2:-$root/build/fuzz}
 cc=${CLANG:-clang}
 command -v "$cc" >/dev/null || { echo "run.sh: $cc not found" >&2; exit 77; }
 mkdir -p "$work"
-srcs=(proto/http.c proto/http_coding.c proto/llm_settle.c proto/llm_json.c proto/llm_keys.c proto/llm_req.c
+srcs=(proto/http.c proto/http_coding.c proto/llm_settle.c proto/llm_json.c proto/llm_json_str.c proto/llm_keys.c proto/llm_req.c
       proto/llm_resp.c proto/llm_sse.c proto/llm_route.c producer/conn.c
       producer/conn_hdr.c producer/conn_id.c producer/conn_body.c producer/conn_emit.c shm/record.c)
 flags=(-std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
