@@ -200,33 +200,46 @@ static int labels_pb(struct strbuf *out, struct strbuf *esc, const char **p, con
 			return -EINVAL;
 		const char *name = s;
 		size_t nlen = (size_t)(eq - s);
-		strbuf_reset(esc);
 		s = eq + 2;
-		while (s < end && *s != '"') {
-			/* copy the run up to the next quote or backslash at once */
-			const char *q = s;
-			while (q < end && *q != '"' && *q != '\\')
-				q++;
-			strbuf_append(esc, s, (size_t)(q - s));
-			s = q;
-			if (s < end && *s == '\\' && s + 1 < end) {
-				char c = s[1] == 'n' ? '\n' : s[1];
-				strbuf_append(esc, &c, 1);
-				s += 2;
+		/* the value up to its closing quote; copied (unescaped) only when
+		 * it holds a backslash, else encoded straight from the text */
+		const char *q = s;
+		while (q < end && *q != '"' && *q != '\\')
+			q++;
+		const char *val = s;
+		size_t vlen = (size_t)(q - s);
+		s = q;
+		if (s < end && *s == '\\') {
+			strbuf_reset(esc);
+			strbuf_append(esc, val, vlen);
+			while (s < end && *s != '"') {
+				if (*s == '\\' && s + 1 < end) {
+					char c = s[1] == 'n' ? '\n' : s[1];
+					strbuf_append(esc, &c, 1);
+					s += 2;
+					continue;
+				}
+				q = s;
+				while (q < end && *q != '"' && *q != '\\')
+					q++;
+				strbuf_append(esc, s, (size_t)(q - s));
+				s = q;
 			}
+			if (strbuf_error(esc))
+				return strbuf_fail(out, strbuf_error(esc));
+			val = esc->data ? esc->data : "";
+			vlen = esc->len;
 		}
 		if (s >= end)
 			return -EINVAL;
 		s++; /* closing quote */
 		if (s < end && *s == ',')
 			s++;
-		if (strbuf_error(esc))
-			return strbuf_fail(out, strbuf_error(esc));
 		if (strlen(skip) == nlen && memcmp(name, skip, nlen) == 0)
 			continue;
 		size_t at = pb_open(out, M_LABEL);
 		pb_bytes(out, LP_NAME, name, nlen);
-		pb_bytes(out, LP_VALUE, esc->data ? esc->data : "", esc->len);
+		pb_bytes(out, LP_VALUE, val, vlen);
 		pb_close(out, at);
 	}
 	*p = s < end ? s + 1 : s;
@@ -239,6 +252,13 @@ static double value_of(const char *s, const char *end)
 	char tmp[48];
 	while (s < end && *s == ' ')
 		s++;
+	/* most values are counts: whole decimals, read without strtod */
+	uint64_t v = 0;
+	const char *p = s;
+	while (p < end && *p >= '0' && *p <= '9' && p - s < 19)
+		v = v * 10 + (uint64_t)(*p++ - '0');
+	if (p == end && p > s)
+		return (double)v;
 	size_t n = (size_t)(end - s) < sizeof(tmp) - 1 ? (size_t)(end - s) : sizeof(tmp) - 1;
 	memcpy(tmp, s, n);
 	tmp[n] = 0;
@@ -301,6 +321,7 @@ struct pb_hist {
 	uint64_t cum[HIST_MAX_BOUNDS + 1];
 	double sum;
 	bool open;
+	bool skip; /* classic buckets not needed */
 };
 
 static int hist_finish(struct strbuf *out, struct expo_native *n, size_t *part_at,
@@ -384,7 +405,15 @@ static int transcode(struct expo_native *n, struct strbuf *out, bool classic)
 				h.hist = pb_open(out, M_HISTOGRAM);
 				h.nb = 0;
 				h.open = true;
+				/* with a native part and no classic buckets asked for,
+				 * the bucket lines are not read at all */
+				uint32_t plen = 0;
+				if (part_at + sizeof(plen) <= n->parts.len)
+					memcpy(&plen, n->parts.data + part_at, sizeof(plen));
+				h.skip = plen && !classic;
 			}
+			if (h.skip)
+				continue;
 			double bound = le_of(line, len);
 			if (h.nb < HIST_MAX_BOUNDS && bound != __builtin_inf()) {
 				h.le[h.nb] = bound;

@@ -291,8 +291,22 @@ static void sum_metric(struct strbuf *b, bool *mfirst, const struct agg *a,
 
 /* Explicit-bucket histogram point of SERIES_BUCKETS words (stored over
  * `store`), shown at `show`'s boundaries; values scaled by 1/unit. */
+/* `"explicitBounds":[..]` of a boundary set in the exported unit: the same
+ * in every point of a metric, rendered once per metric. */
+static void bounds_text(struct strbuf *t, const struct hist_bounds *show, double unit)
+{
+	strbuf_reset(t);
+	strbuf_puts(t, ",\"explicitBounds\":[");
+	for (unsigned j = 0; j < show->n; j++) {
+		if (j)
+			strbuf_append(t, ",", 1);
+		expo_double(t, (double)show->le[j] / unit);
+	}
+	strbuf_puts(t, "]");
+}
+
 static void explicit_point(struct strbuf *b, const uint64_t *w, const struct hist_bounds *store,
-			   const struct hist_bounds *show, double unit)
+			   const struct hist_bounds *show, double unit, const struct strbuf *bounds)
 {
 	uint64_t count = series_buckets_count(w, store->n);
 	strbuf_puts(b, ",\"count\":");
@@ -313,13 +327,8 @@ static void explicit_point(struct strbuf *b, const uint64_t *w, const struct his
 	}
 	strbuf_append(b, ",", 1);
 	u64_str(b, count - prev);
-	strbuf_puts(b, "],\"explicitBounds\":[");
-	for (unsigned j = 0; j < show->n; j++) {
-		if (j)
-			strbuf_append(b, ",", 1);
-		expo_double(b, (double)show->le[j] / unit);
-	}
-	strbuf_puts(b, "]");
+	strbuf_append(b, "]", 1);
+	strbuf_append(b, bounds->data, bounds->len);
 }
 
 /* Exponential histogram point of a series' two sketches (cumulative and
@@ -392,9 +401,10 @@ static const struct otlp_hist hists[] = {
 
 static void hist_metric(struct strbuf *b, bool *mfirst, const struct agg *a,
 			const struct otlp_render *r, const struct otlp_hist *h,
-			struct hist_dist *d)
+			struct hist_dist *d, struct strbuf *bounds)
 {
 	bool expo = h->q && !r->explicit_buckets;
+	bounds_text(bounds, h->show, NS_PER_S);
 	bool any = false, pfirst = true;
 	for (uint32_t i = 0; i < a->tab.used; i++) {
 		const struct series *s = &a->tab.series[i];
@@ -413,7 +423,7 @@ static void hist_metric(struct strbuf *b, bool *mfirst, const struct agg *a,
 			exponential_point(b, a, (const struct hist *)((const char *)s + h->q),
 					  (const struct hist *)((const char *)s + h->iv), w[0], d);
 		else
-			explicit_point(b, w, h->store, h->show, NS_PER_S);
+			explicit_point(b, w, h->store, h->show, NS_PER_S, bounds);
 		strbuf_puts(b, "}");
 	}
 	if (any)
@@ -421,7 +431,7 @@ static void hist_metric(struct strbuf *b, bool *mfirst, const struct agg *a,
 }
 
 static void token_usage(struct strbuf *b, bool *mfirst, const struct agg *a,
-			const struct otlp_render *r)
+			const struct otlp_render *r, struct strbuf *bounds)
 {
 	static const char *const types[SERIES_TOK_TYPES] = {
 		[SERIES_TOK_INPUT] = "input",
@@ -430,6 +440,7 @@ static void token_usage(struct strbuf *b, bool *mfirst, const struct agg *a,
 		[SERIES_TOK_REASONING] = "reasoning",
 	};
 	bool any = false, pfirst = true;
+	bounds_text(bounds, &hist_genai_tokens, 1);
 	for (uint32_t i = 0; i < a->tab.used; i++) {
 		const struct series *s = &a->tab.series[i];
 		if (!is_source(s))
@@ -447,7 +458,7 @@ static void token_usage(struct strbuf *b, bool *mfirst, const struct agg *a,
 			pfirst = false;
 			series_attrs(b, a, s, "gen_ai.token.type", types[t]);
 			times(b, r);
-			explicit_point(b, w, &hist_genai_tokens, &hist_genai_tokens, 1);
+			explicit_point(b, w, &hist_genai_tokens, &hist_genai_tokens, 1, bounds);
 			strbuf_puts(b, "}");
 		}
 	}
@@ -534,11 +545,16 @@ int otlp_render_json(const struct agg *a, const struct otlp_render *r, struct st
 	json_str(b, r->scope_version, strlen(r->scope_version));
 	str_lit(b, "},\"metrics\":[");
 	bool mfirst = true;
+	struct strbuf bounds;
+	strbuf_init(&bounds);
 	if (a->cfg.families & AGG_FAM_GEN_AI) {
-		token_usage(b, &mfirst, a, r);
+		token_usage(b, &mfirst, a, r, &bounds);
 		for (size_t i = 0; i < sizeof(hists) / sizeof(hists[0]); i++)
-			hist_metric(b, &mfirst, a, r, &hists[i], d);
+			hist_metric(b, &mfirst, a, r, &hists[i], d, &bounds);
 	}
+	if (strbuf_error(&bounds))
+		strbuf_fail(b, strbuf_error(&bounds));
+	strbuf_free(&bounds);
 	sum_metric(b, &mfirst, a, r, "tokenring.requests", "{request}",
 		   "Requests seen by the shim.", ST(requests), any_series, NULL, NULL);
 	usage_metric(b, &mfirst, a, r);

@@ -25,6 +25,9 @@ PROMETHEUS = os.environ.get("PROMETHEUS", "/usr/bin/prometheus")
 PLAIN = 24   # requests per model, plain
 STREAM = 12  # requests per model, streamed
 MODELS = ("gpt-4o", "qwen-max")
+# a label value the exposition must escape (quote, backslash, brace, newline)
+ODD_MODEL = 'we"ird\\mo}del{\nx'
+
 # Fine buckets at schema 6 are 1.09% wide: the native quantile may sit that
 # far outside the classic bucket only through the interpolation inside it.
 FINE = 2 ** (1 / 64) - 1
@@ -97,7 +100,8 @@ class NativeHistograms(unittest.TestCase):
                 curl(cls.daemon, "caller", url,
                      {"model": model, "messages": MESSAGES * (1 + i), "stream": True,
                       "max_tokens": 4 + 8 * i, "stream_options": {"include_usage": True}})
-        n = len(MODELS) * (PLAIN + STREAM)
+        curl(cls.daemon, "caller", url, {"model": ODD_MODEL, "messages": MESSAGES})
+        n = len(MODELS) * (PLAIN + STREAM) + 1
         q = 'sum(tokenring_requests_total{reporter="source"})'
         wait_for(lambda: cls.daemon.metrics().sum("tokenring_requests_total", reporter="source")
                  == n, timeout=60, what="the daemon to count every request")
@@ -142,7 +146,15 @@ class NativeHistograms(unittest.TestCase):
             self.assertEqual(self.native.scalar(expr), self.classic.scalar(expr), name)
         by_model = {r["metric"]["model"]: float(r["value"][1]) for r in self.native.query(
             'sum by (model) (tokenring_requests_total{reporter="source"})')}
-        self.assertEqual(by_model, {m: PLAIN + STREAM for m in MODELS})
+        want = {m: PLAIN + STREAM for m in MODELS}
+        # the shim keeps the model as the request's JSON has it (escapes and
+        # all): a label value full of quotes and backslashes, which both
+        # formats must carry back to the same bytes
+        want[json.dumps(ODD_MODEL)[1:-1]] = 1
+        self.assertEqual(by_model, want)
+        classic = {r["metric"]["model"]: float(r["value"][1]) for r in self.classic.query(
+            'sum by (model) (tokenring_requests_total{reporter="source"})')}
+        self.assertEqual(classic, want)
 
     def check_histogram(self, name, model, reporter, want_count):
         s = self.sel(model, reporter)
