@@ -21,4 +21,3 @@ target_include_directories(tokenring_core PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(tokenring_core PUBLIC tokenring_shm PkgConfig::CJSON
   PRIVATE tokenring_warnings)
 # xxHash is inlined (XXH_INLINE_ALL): libxxhash-dev's header only.
-target_compile_options(tokenring_core PRIVATE -O2)

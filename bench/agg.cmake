@@ -1,5 +1,4 @@
 # Aggregation core benchmark (ingest rate, /metrics render time). Built in
-# every configuration; run by hand or bench/run.sh, never by ctest.
+# every configuration; run by hand or bench/run.py, never by ctest.
 add_executable(agg_bench ${CMAKE_CURRENT_LIST_DIR}/agg_bench.c)
 target_link_libraries(agg_bench PRIVATE tokenring_core tokenring_warnings PkgConfig::ZLIB)
-target_compile_options(agg_bench PRIVATE -O2)

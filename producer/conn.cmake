@@ -17,4 +17,3 @@ target_link_libraries(tokenring_conn PUBLIC tokenring_proto PRIVATE tokenring_sh
 target_include_directories(tokenring_conn PUBLIC $<TARGET_PROPERTY:tokenring_shm,INTERFACE_INCLUDE_DIRECTORIES>)
 set_target_properties(tokenring_conn PROPERTIES C_VISIBILITY_PRESET hidden
   POSITION_INDEPENDENT_CODE ON)
-target_compile_options(tokenring_conn PRIVATE -O2)

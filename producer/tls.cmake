@@ -1,11 +1,9 @@
 # TLS plaintext interposition (issue 8): OpenSSL and GnuTLS calls hooked in
 # libtokenring.so itself. Neither library is linked nor needed at build
 # time: the real functions are looked up at run time (tls_real.c).
-if(TARGET tokenring)
-  target_sources(tokenring PRIVATE
-    ${CMAKE_CURRENT_LIST_DIR}/hooks_tls.c
-    ${CMAKE_CURRENT_LIST_DIR}/tls_real.c
-    ${CMAKE_CURRENT_LIST_DIR}/tls_map.c)
-  # dlsym / dlopen / dl_iterate_phdr: in libc since glibc 2.34
-  target_link_libraries(tokenring PRIVATE ${CMAKE_DL_LIBS})
-endif()
+target_sources(tokenring PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/hooks_tls.c
+  ${CMAKE_CURRENT_LIST_DIR}/tls_real.c
+  ${CMAKE_CURRENT_LIST_DIR}/tls_map.c)
+# dlsym / dlopen / dl_iterate_phdr: in libc since glibc 2.34
+target_link_libraries(tokenring PRIVATE ${CMAKE_DL_LIBS})

@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -20,10 +21,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import tokenring_test as tt  # noqa: E402  (tests/pylib: the shared helpers)
+from tokenring_test import free_port, parse_metrics, wait_for  # noqa: E402,F401
+
 TOKENRINGD = os.environ.get("TOKENRINGD", "build/rel/aggregator/tokenringd")
 RING_WRITER = os.environ.get("RING_WRITER", "build/rel/tests/aggregator/ring_writer")
-SHIM = os.environ.get("TOKENRING_SHIM")  # libtokenring.so, when the build has it
-SRC = os.environ.get("TOKENRING_SRC", os.getcwd())
+SHIM = os.environ.get("TOKENRING_SHIM")  # libtokenring.so (CTest sets it)
+SRC = tt.SRC
 PROMTOOL = "/usr/bin/promtool"
 PROMETHEUS = "/usr/bin/prometheus"
 
@@ -35,22 +40,11 @@ ASM_FIELDS = ["start_time", "duration", "method", "path", "protocol", "response_
 EXTRA_FIELDS = ["total_tokens", "response_model", "provider", "streaming",
                 "time_to_first_token", "reporter", "source_workload", "source_namespace"]
 
-SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\d+)?$')
-LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
-
-def parse_metrics(text):
-    """[(name, {label: value}, float)] for every sample line."""
-    out = []
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = SAMPLE_RE.match(line)
-        assert m, "unparsable sample line: %r" % line
-        labels = {k: bytes(v, "utf-8").decode("unicode_escape")
-                  for k, v in LABEL_RE.findall(m.group(3) or "")}
-        out.append((m.group(1), labels, float(m.group(4))))
-    return out
+def read_jsonl(path):
+    """The complete lines of a JSON-lines file, parsed."""
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.endswith("\n")]
 
 
 def sum_by(samples, name, label, **match):
@@ -63,66 +57,14 @@ def sum_by(samples, name, label, **match):
     return res
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-# Generous deadlines everywhere: they only bound how long a real failure
-# takes to report. No assertion here depends on how fast the machine is.
-def wait_for(pred, timeout=60.0, step=0.05, what="condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    raise AssertionError("timed out waiting for " + what)
-
-
-class Daemon:
-    """One tokenringd on a temp ring and an ephemeral loopback port."""
-
-    def __init__(self, tmp, *args, ring_capacity=4096, stdout=subprocess.DEVNULL):
-        self.tmp = tmp
-        self.ring = os.path.join(tmp, "ring")
-        self.errpath = os.path.join(tmp, "tokenringd.err")
-        self.err = open(self.errpath, "wb")
-        self.proc = subprocess.Popen(
-            [TOKENRINGD, "--ring", self.ring, "--listen", "127.0.0.1:0",
-             "--ring-capacity", str(ring_capacity)] + list(args),
-            stdout=stdout, stderr=self.err)
-        line = wait_for(self._listening, what="tokenringd to listen")
-        self.port = int(line)
-
-    def _listening(self):
-        if self.proc.poll() is not None:
-            raise AssertionError("tokenringd exited %d: %s" % (self.proc.returncode, self.stderr()))
-        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", self.stderr())
-        return m and m.group(1)
-
-    def stderr(self):
-        with open(self.errpath, "r", errors="replace") as f:
-            return f.read()
-
-    def url(self, path):
-        return "http://127.0.0.1:%d%s" % (self.port, path)
-
-    def get(self, path, method="GET"):
-        req = urllib.request.Request(self.url(path), method=method)
-        try:
-            with urllib.request.urlopen(req, timeout=60) as r:
-                return r.status, dict(r.headers), r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, dict(e.headers), e.read().decode()
+# Generous deadlines everywhere (tt.DEADLINE): they only bound how long a
+# real failure takes to report. No assertion here depends on how fast the
+# machine is.
+class Daemon(tt.Daemon):
+    """tt.Daemon plus ring_writer, which feeds its ring records from JSON."""
 
     def metrics(self):
-        status, headers, body = self.get("/metrics")
-        assert status == 200, status
-        return body
+        return self.metrics_text()
 
     def write(self, specs, workload="writer", namespace="ns1"):
         data = "".join(json.dumps(s) + "\n" for s in specs)
@@ -131,27 +73,6 @@ class Daemon:
                            capture_output=True, timeout=30)
         assert r.returncode == 0, r.stderr.decode() + r.stdout.decode()
         return int(r.stdout.split()[1])
-
-    def signal(self, sig):
-        self.proc.send_signal(sig)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=60)
-        finally:
-            self.err.close()
-        err = self.stderr()
-        # Under ASan/UBSan builds, a report is a failure even if exit is 0.
-        assert "runtime error" not in err and "Sanitizer" not in err, err
-        return rc
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.err.close()
 
 
 def raw_exchange(port, data, read_until_close=True, timeout=30.0):
@@ -725,6 +646,7 @@ class TestLogs(DaemonTestCase):
         self.assertEqual(h_errors, 1)  # one line per failure streak, not per retry
 
 
+@unittest.skipUnless(os.geteuid() == 0, "mounting a tmpfs needs root")
 class TestFullDisk(DaemonTestCase):
     """A real full filesystem (a 256 KiB tmpfs; mounting needs root)."""
 
@@ -802,10 +724,6 @@ class TestFullDisk(DaemonTestCase):
         self.assertEqual(len(ids), written + 3)  # lines_total is exactly what is in the file
 
 
-if os.geteuid() != 0:
-    del TestFullDisk  # mounting a tmpfs needs root: the case does not exist here
-
-
 class TestConfig(DaemonTestCase):
     def run_bad(self, *args):
         r = subprocess.run([TOKENRINGD] + list(args), capture_output=True, timeout=10)
@@ -871,6 +789,7 @@ class TestConfig(DaemonTestCase):
             self.assertEqual([json.loads(l)["request_model"] for l in f], ["logged"])
 
 
+@unittest.skipUnless(SHIM, "TOKENRING_SHIM (the built libtokenring.so) is not set")
 class TestThroughTheShim(DaemonTestCase):
     """The whole pipeline: curl under LD_PRELOAD=libtokenring.so calls the
     demo LLM server; tokenringd's counters and access log must match what
@@ -901,12 +820,14 @@ class TestThroughTheShim(DaemonTestCase):
                                     "http://127.0.0.1:%d/v1/chat/completions" % port],
                                    env=env, capture_output=True, timeout=20)
                 self.assertEqual(r.returncode, 0, r.stderr)
+            # The server logs an exchange after sending its response, so
+            # curl may be done before the line is: wait for all six.
+            wait_for(lambda: len(read_jsonl(server_log)) >= 6, what="the server's 6 log lines")
         finally:
             server.terminate()
-            server.wait(timeout=10)
+            server.wait(timeout=60)
             server.stdout.close()
-        with open(server_log) as f:
-            sent = [json.loads(l) for l in f]
+        sent = read_jsonl(server_log)
         self.assertEqual(len(sent), 6)
         s = parse_metrics(d.metrics())
         want_req, want_prompt, want_completion = {}, {}, {}
@@ -931,10 +852,6 @@ class TestThroughTheShim(DaemonTestCase):
             self.assertEqual(l["source_namespace"], "e2e")
             self.assertEqual(l["method"], "POST")
             self.assertEqual(l["path"], "/v1/chat/completions")
-
-
-if not SHIM:
-    del TestThroughTheShim  # no shim in this build: the pipeline test does not exist
 
 
 def extrapolated_rate(samples, range_s, eval_t):
@@ -1076,4 +993,4 @@ def bucket_quantile(q, buckets):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    tt.main()

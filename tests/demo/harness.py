@@ -6,8 +6,11 @@ import socket
 import subprocess
 import tempfile
 import itertools
-import time
+import sys
 import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import tokenring_test as tt  # noqa: E402,F401  (tests/pylib: the shared helpers)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVER = os.path.join(ROOT, "demo", "llm_server.py")
@@ -40,15 +43,12 @@ class Server:
         with open(self.log_path) as f:
             return [json.loads(line) for line in f]
 
-    def log_for(self, request_id, timeout=3.0):
+    def log_for(self, request_id, timeout=tt.DEADLINE):
         """The log line of the exchange that carried this x-request-id."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [e for e in self.logs() if e["request_id"] == request_id]
-            if found or time.monotonic() > deadline:
-                assert len(found) == 1, "log lines for %s: %r" % (request_id, found)
-                return found[0]
-            time.sleep(0.01)
+        found = tt.wait_for(lambda: [e for e in self.logs() if e["request_id"] == request_id],
+                            timeout, "the log line of " + request_id, step=0.01)
+        assert len(found) == 1, "log lines for %s: %r" % (request_id, found)
+        return found[0]
 
 
 class Raw:

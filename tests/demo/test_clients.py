@@ -1,17 +1,16 @@
 """demo/llm_server.py and demo/traffic.py with real client libraries:
 requests (keep-alive Session, streaming), httpx (streaming), and the traffic
 generator, whose summary must equal the server's log.
-Run: /usr/bin/python3 -m unittest -v test_clients (in tests/demo)."""
+Run: /usr/bin/python3 test_clients.py -v (in tests/demo)."""
 import collections
 import json
 import os
-import shutil
 import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import PYTHON, TRAFFIC, Server  # noqa: E402
+from harness import tt, PYTHON, TRAFFIC, Server  # noqa: E402
 
 import httpx  # noqa: E402  Debian python3-httpx (scripts/apt/demo.txt); a missing one fails
 import requests  # noqa: E402  Debian python3-requests
@@ -70,9 +69,10 @@ class Clients(unittest.TestCase):
             self.assertEqual(objs[-2]["usage"]["output_tokens"], log["completion_tokens"])
 
     def test_traffic_summary_equals_log(self):
-        curl = ["--curl", "0.3"] if shutil.which("curl") else []
+        # curl: Debian's, from scripts/apt/demo.txt (a missing one fails)
         out = subprocess.run([PYTHON, TRAFFIC, "--port", str(SRV.port), "--requests", "60", "--seed", "7",
-                              "--concurrency", "3"] + curl, capture_output=True, text=True, timeout=60)
+                              "--concurrency", "3", "--curl", "0.3"], capture_output=True, text=True,
+                             timeout=60)
         self.assertEqual(out.returncode, 0, out.stderr)
         summary = json.loads(out.stdout)
         want = collections.defaultdict(lambda: {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0,
@@ -92,4 +92,4 @@ class Clients(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    tt.main()

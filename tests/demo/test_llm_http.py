@@ -1,6 +1,6 @@
 """demo/llm_server.py as an HTTP server: provider-shaped errors, aborts (FIN,
 RST, hang, exit, client gone), keep-alive, HTTP/1.0, chunked requests,
-100-continue, latency. Run: /usr/bin/python3 -m unittest -v test_llm_http."""
+100-continue, latency. Run: /usr/bin/python3 test_llm_http.py -v (in tests/demo)."""
 import http.client
 import json
 import os
@@ -10,7 +10,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import _IDS, MSGS, Case, Server, raw  # noqa: E402
+from harness import tt, _IDS, MSGS, Case, Server, raw  # noqa: E402
 
 
 def setUpModule():
@@ -103,7 +103,7 @@ class Abort(Case):
                 got += s.recv(4096)
         self.assertEqual(got.count(b'"done":false'), 1)
         s.close()
-        log = self.srv.log_for(rid, timeout=3)
+        log = self.srv.log_for(rid)
         self.assertLog(log, aborted="hang", events=1)
         self.assertGreaterEqual(log["duration_ms"], 300)
 
@@ -126,7 +126,7 @@ class Abort(Case):
                   b"x-mock-token-delay-ms: 20\r\nContent-Length: %d\r\n\r\n%s" % (rid.encode(), len(body), body))
         self.assertIn(b"200 OK", s.recv(4096))
         s.close()
-        log = self.srv.log_for(rid, timeout=5)
+        log = self.srv.log_for(rid)
         self.assertTrue(log["client_gone"])
         self.assertLess(log["events"], 53)
 
@@ -218,8 +218,4 @@ class Http(Case):
 
 
 if __name__ == "__main__":
-    unittest.main()
-
-
-if __name__ == "__main__":
-    unittest.main()
+    tt.main()

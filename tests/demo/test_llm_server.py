@@ -1,13 +1,13 @@
 """demo/llm_server.py, format by format: exact bodies, stream framing (one
 HTTP chunk per event), usage numbers equal to the server's log.
-Run: /usr/bin/python3 -m unittest -v test_llm_server (in tests/demo)."""
+Run: /usr/bin/python3 test_llm_server.py -v (in tests/demo)."""
 import json
 import os
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import MSGS, Case, Server, raw, sse_data, sse_events  # noqa: E402
+from harness import tt, MSGS, Case, Server, raw, sse_data, sse_events  # noqa: E402
 
 
 def setUpModule():
@@ -268,4 +268,4 @@ class Gateway(Case):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    tt.main()

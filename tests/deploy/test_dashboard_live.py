@@ -49,6 +49,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "demo"))
 import test_deploy as td  # noqa: E402  (the dashboard helpers and the metric contract)
+import tokenring_test as tt  # noqa: E402  (tests/pylib, on sys.path through test_deploy)
 import traffic  # noqa: E402  (the demo load's seeded plan)
 
 DAEMON = os.environ.get("TOKENRINGD", "")
@@ -103,37 +104,21 @@ def http(url, data=None, timeout=10):
 
 
 def wait_until(what, fn, timeout, procs=()):
-    deadline = time.monotonic() + timeout
-    while True:
+    """fn()'s first true value; fails at once if one of procs exits."""
+    def ready():
         for p in procs:
             if p.poll() is not None:
                 raise AssertionError(f"{what}: {p.args[0]} exited with {p.returncode}")
         try:
-            v = fn()
-            if v:
-                return v
+            return fn()
         except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
-LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+            return None
+    return tt.wait_for(ready, timeout, what, step=0.1)
 
 
 def parse_metrics(text):
     """{(name, frozenset(labels)): value} of a text exposition."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = SAMPLE.match(line)
-        assert m, line
-        labels = frozenset(LABEL.findall(m.group(2) or ""))
-        out[(m.group(1), labels)] = float(m.group(3))
-    return out
+    return {(n, frozenset(labels.items())): v for n, labels, v in tt.parse_metrics(text)}
 
 
 def extrapolated_increase(delta, first, ts, start, end):
@@ -842,4 +827,4 @@ def substitute(expr, values, window):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    tt.main()

@@ -16,6 +16,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -25,6 +26,10 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yaml
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import tokenring_test as tt  # noqa: E402  (tests/pylib: the shared helpers)
+from tokenring_test import free_port  # noqa: E402
 
 ROOT = pathlib.Path(os.environ.get("TOKENRING_SOURCE_DIR")
                     or pathlib.Path(__file__).resolve().parents[2])
@@ -848,12 +853,6 @@ class DashboardStaticTests(unittest.TestCase):
 
 
 # --------------------------------------------------------------------------
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 RATE_WINDOW = "5s"  # stands for $__rate_interval and $__range (1 s scrapes)
 ALL = {"reporter": "source", "namespace": ".*", "workload": ".*", "destination": ".*",
        "model": ".*", "instance": ".*"}
@@ -1239,4 +1238,4 @@ def load_tests(loader, standard_tests, pattern):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    tt.main()

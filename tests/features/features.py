@@ -11,19 +11,21 @@ Environment (CTest sets it): TOKENRINGD, TOKENRING_SHIM, TOKENRING_SRC.
 """
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
 
-SRC = os.environ.get("TOKENRING_SRC") or os.path.dirname(os.path.dirname(
-    os.path.dirname(os.path.abspath(__file__))))
-TOKENRINGD = os.environ.get("TOKENRINGD", os.path.join(SRC, "build/rel/aggregator/tokenringd"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import tokenring_test as tt  # noqa: E402  (tests/pylib: the shared helpers)
+from tokenring_test import Metrics, clean_env, wait_for  # noqa: E402,F401
+
+SRC = tt.SRC
 SHIM = os.environ.get("TOKENRING_SHIM", os.path.join(SRC, "build/rel/producer/libtokenring.so"))
-PY = "/usr/bin/python3"
+PY = tt.PY
 LLM_SERVER = os.path.join(SRC, "demo", "llm_server.py")
 NODE_CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_client.mjs")
 PY_CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "py_client.py")
@@ -31,94 +33,17 @@ CHAT = "/v1/chat/completions"
 # The demo server's prompt counts whitespace words: these messages are 4.
 MESSAGES = [{"role": "user", "content": "one two three four"}]
 
-_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$')
-_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
-
-def wait_for(pred, timeout=5.0, what="condition"):
-    end = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > end:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.02)
-
-
-def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TOKENRING_", "POD_", "LD_PRELOAD"))}
-    env.update({k: str(v) for k, v in extra.items()})
-    return env
-
-
-def _unescape(v):
-    """A label value as exposed (\\, \" and \n escaped) back to its text."""
-    return re.sub(r'\\(.)', lambda m: "\n" if m.group(1) == "n" else m.group(1), v)
-
-
-class Metrics:
-    """One scrape, parsed: samples as (name, labels, value)."""
-
-    def __init__(self, text):
-        self.text = text
-        self.samples = []
-        for line in text.splitlines():
-            if not line or line.startswith("#"):
-                continue
-            m = _SAMPLE.match(line)
-            assert m, "unparsable sample: %r" % line
-            labels = {k: _unescape(v) for k, v in _LABEL.findall(m.group(2) or "")}
-            self.samples.append((m.group(1), labels, float(m.group(3))))
-
-    def select(self, name, **labels):
-        return [(lab, v) for n, lab, v in self.samples
-                if n == name and all(lab.get(k) == want for k, want in labels.items())]
-
-    def sum(self, name, **labels):
-        """Sum over every series matching the labels (0 when none)."""
-        return sum(v for _, v in self.select(name, **labels))
-
-    def by(self, name, label, **labels):
-        """{value of label: summed sample} over the matching series."""
-        out = {}
-        for lab, v in self.select(name, **labels):
-            out[lab.get(label)] = out.get(lab.get(label), 0) + v
-        return out
-
-    def label_names(self, prefix):
-        """Every label name used by the families starting with prefix."""
-        return {k for n, lab, _ in self.samples if n.startswith(prefix) for k in lab}
-
-
-class Daemon:
+class Daemon(tt.Daemon):
     """tokenringd on a temp ring, an ephemeral port, logs in files."""
 
     def __init__(self, *args):
         self.dir = tempfile.mkdtemp(prefix="tokenring-features-")
-        self.ring = os.path.join(self.dir, "ring")
         self.access_path = os.path.join(self.dir, "access.log")
         self.summary_path = os.path.join(self.dir, "summary.log")
-        self.err_path = os.path.join(self.dir, "tokenringd.err")
-        self._err = open(self.err_path, "wb")
-        self.proc = subprocess.Popen(
-            [TOKENRINGD, "--ring", self.ring, "--listen", "127.0.0.1:0",
-             "--ring-capacity", "4096", "--access-log", self.access_path,
-             "--summary-log", self.summary_path, "--summary-interval", "1"] + list(args),
-            stdout=subprocess.DEVNULL, stderr=self._err, env=clean_env())
-        self.port = int(wait_for(self._listening, what="tokenringd to listen"))
-
-    def _listening(self):
-        err = self.stderr()
-        if self.proc.poll() is not None:
-            raise AssertionError("tokenringd exited %d: %s" % (self.proc.returncode, err))
-        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", err)
-        return m and m.group(1)
-
-    def stderr(self):
-        with open(self.err_path, errors="replace") as f:
-            return f.read()
+        super().__init__(self.dir, "--access-log", self.access_path,
+                         "--summary-log", self.summary_path, "--summary-interval", "1",
+                         *args, env=clean_env())
 
     def env(self, workload, **extra):
         """Environment of a process under the shim, writing to this ring."""
@@ -176,16 +101,13 @@ class Daemon:
             last.update(sums)
             return sums == want
         try:
-            wait_for(ready, timeout=4, what="summary log mix")
+            wait_for(ready, what="summary log mix")
         except AssertionError:
             raise AssertionError("summary log mix for %s: %s, want %s" % (labels, last, want))
         return last
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout=10)
-        self._err.close()
+        rc = super().stop()
         shutil.rmtree(self.dir, ignore_errors=True)
         assert rc == 0, "tokenringd exited %d" % rc
 

@@ -10,6 +10,7 @@ import unittest
 
 from features import CHAT, MESSAGES, FeatureCase, curl, node_client, py_client
 
+from features import tt  # tests/pylib/tokenring_test.py
 BOUND = 3
 
 
@@ -137,4 +138,4 @@ class Labels(FeatureCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    tt.main()

@@ -8,6 +8,7 @@ import unittest
 
 from features import CHAT, MESSAGES, FeatureCase, node_client, py_client
 
+from features import tt  # tests/pylib/tokenring_test.py
 HDR = {"x-mock-cached": "3", "x-mock-reasoning": "5", "x-mock-total": "100"}
 ANTHROPIC_HDR = {"x-mock-cached": "3", "x-mock-cache-creation": "7",
                  "anthropic-version": "2023-06-01"}
@@ -173,4 +174,4 @@ class TokenTypes(FeatureCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    tt.main()

@@ -8,6 +8,7 @@ import unittest
 
 from features import CHAT, MESSAGES, FeatureCase, curl, node_client, py_client
 
+from features import tt  # tests/pylib/tokenring_test.py
 DELAY_MS = 20
 TR = "tokenring_time_per_output_token_seconds"
 GA_SERVER = "gen_ai_server_time_per_output_token_seconds"
@@ -140,4 +141,4 @@ class TimePerOutputToken(FeatureCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    tt.main()

@@ -9,6 +9,7 @@ import unittest
 from features import (CHAT, MESSAGES, FeatureCase, LLMServer, curl, node_client, py_client,
                       run)
 
+from features import tt  # tests/pylib/tokenring_test.py
 STATUSES = ("available", "not_requested", "missing", "interrupted")
 # Stream chunks carrying text: the demo server sends 8 words by default,
 # one per chunk.
@@ -339,4 +340,4 @@ class UsageStatus(FeatureCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    tt.main()

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Builds the fuzz seed corpora from tests/producer/corpus (committed; re-run
-after the corpus changes). Each target has its own input format."""
+"""Adds seeds made from tests/producer/corpus to the committed corpora of
+fuzz_http, fuzz_llm and fuzz_conn (tests/fuzz/corpus/NAME; re-run after
+tests/producer/corpus changes). Each target has its own input format."""
 import os
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -22,18 +23,21 @@ def script(req, resp):
             at += n
     return bytes(out)
 
+def seed(target, name):
+    return os.path.join(HERE, "corpus", "fuzz_" + target, name)
+
 for t in ("http", "llm", "conn"):
-    os.makedirs(os.path.join(HERE, "seeds", t), exist_ok=True)
+    os.makedirs(os.path.dirname(seed(t, "x")), exist_ok=True)
 names = sorted(f[:-7] for f in os.listdir(CORPUS) if f.endswith(".expect"))
 for name in names:
     req = open(os.path.join(CORPUS, name + ".req"), "rb").read()
     resp = open(os.path.join(CORPUS, name + ".resp"), "rb").read()
     if len(resp) > 4000:
         continue  # seeds stay small; the long embedding body is in the unit tests
-    open(os.path.join(HERE, "seeds", "http", name), "wb").write(b"\x03" + req + resp)
+    open(seed("http", name), "wb").write(b"\x03" + req + resp)
     sse = b"text/event-stream" in resp.split(b"\r\n\r\n", 1)[0]
-    open(os.path.join(HERE, "seeds", "llm", name), "wb").write(
+    open(seed("llm", name), "wb").write(
         (b"\x83" if sse else b"\x03") + body(resp))
-    open(os.path.join(HERE, "seeds", "llm", name + "_req"), "wb").write(b"\x01" + body(req))
-    open(os.path.join(HERE, "seeds", "conn", name), "wb").write(script(req, resp))
+    open(seed("llm", name + "_req"), "wb").write(b"\x01" + body(req))
+    open(seed("conn", name), "wb").write(script(req, resp))
 print(len(names), "cases")

@@ -17,6 +17,12 @@ import sys
 import time
 import unittest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import tokenring_test as tt  # noqa: E402  (tests/pylib: the shared helpers)
+from tokenring_test import free_port  # noqa: E402,F401  (also test_tls_integration's)
+
+base_env = tt.clean_env
+
 SHIM = os.environ["TOKENRING_SHIM"]
 CAPTURE = os.environ["TOKENRING_CAPTURE"]
 PROBE = os.environ["TOKENRING_PROBE"]
@@ -49,21 +55,8 @@ def ring_path():
     return "/dev/shm/tokenring-shimtest-%d-%d" % (os.getpid(), _ring_seq[0])
 
 
-def base_env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TOKENRING_", "POD_", "LD_PRELOAD"))}
-    env.update({k: str(v) for k, v in extra.items()})
-    return env
-
-
 def shim_env(ring, **extra):
     return base_env(LD_PRELOAD=SHIM, TOKENRING_RING=ring, **extra)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Capture:
@@ -719,4 +712,4 @@ class TestModes(ShimCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    tt.main()

@@ -450,4 +450,4 @@ def tearDownModule():
 
 if __name__ == "__main__":
     make_cert()
-    unittest.main(verbosity=2)
+    base.tt.main()

@@ -1,32 +1,24 @@
 #!/usr/bin/env bash
-# Run a libFuzzer binary for SECONDS over a copy of its committed seeds and
-# write the run's record (tests/reliability/record.py) to RESULT.
-# Usage: run_fuzz.sh BINARY CORPUS_DIR SECONDS RESULT
-# Any crash, leak, timeout or failed check fails the test (libFuzzer exits
-# non-zero); the reproducer is kept next to RESULT.
+# Run one of the daemon's fuzz targets with tests/fuzz/run.sh for SECONDS
+# and write the run's record (tests/reliability/record.py) to RESULT.
+# Usage: run_fuzz.sh BIN_DIR NAME SECONDS RESULT
+# Any crash, leak, timeout or failed check fails the test; the reproducer
+# is left in BIN_DIR (tests/fuzz/run.sh).
 set -euo pipefail
-bin=$1 corpus=$2 secs=$3 result=$4
-name=$(basename "$bin")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$(dirname "$result")" "$work/corpus"
-rm -f "$result"
-cp -r "$corpus"/. "$work/corpus"/
-seeds=$(find "$corpus" -type f | wc -l)
-"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 -print_final_stats=1 \
-  -artifact_prefix="$(dirname "$result")/crash_${name}_" "$work/corpus" 2>"$work/log" || {
-  tail -40 "$work/log" >&2
-  exit 1
-}
-execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log")
-grep -E '^stat::' "$work/log"
-python3 - "$result" "$name" "$secs" "$seeds" "$execs" <<'PY'
+bindir=$1 name=$2 secs=$3 result=$4
+root=$(cd "$(dirname "$0")/../.." && pwd)
+mkdir -p "$(dirname "$result")"
+rm -f "$result" "$result.stats"
+"$root/tests/fuzz/run.sh" -s "$secs" -o "$result.stats" "$bindir" "$name"
+read -r _ _ execs _ _ _ <"$result.stats"
+python3 - "$result" "$name" "$secs" "$execs" <<'PY'
 import json, sys
-result, name, secs, seeds, execs = sys.argv[1:]
+result, name, secs, execs = sys.argv[1:]
 what = {"fuzz_httpd_parse": "daemon HTTP request parser: arbitrary bytes (libFuzzer)",
         "fuzz_config": "daemon config parsers: arbitrary JSON and argv (libFuzzer)"}[name]
 json.dump({"rows": [{"id": name, "fault": what,
-                     "tried": "%s s per CI run from %s seeds (ASan, UBSan)" % (secs, seeds),
+                     "tried": "%s s per CI run over its committed corpus, with its "
+                              "dictionary (ASan, UBSan)" % secs,
                      "outcome": "no crash, leak or failed check"}],
            "figures": {name: {"execs": int(execs), "seconds": int(secs)}}},
           open(result, "w"))

@@ -27,7 +27,6 @@ import tempfile
 import threading
 import time
 import unittest
-import urllib.request
 
 SHIM = os.environ["TOKENRING_SHIM"]
 TOKENRINGD = os.environ["TOKENRINGD"]
@@ -44,41 +43,15 @@ TIMEOUT = 60
 
 sys.path.insert(0, os.path.join(SRC, "bench", "httpload"))
 import nginx as nginx_conf  # noqa: E402  (bench/httpload/nginx.py)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import tokenring_test as tt  # noqa: E402  (tests/pylib: the shared helpers)
+from tokenring_test import free_port, parse_metrics, wait_for  # noqa: E402
 
-SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)$')
-LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+base_env = tt.clean_env
 
 # struct ring_header offsets (shm/ring.h): line 1 consumer, line 2 tail,
 # line 3 drop counters.
 HDR_HEAD, HDR_CONSUMED, HDR_CORRUPT, HDR_SKIPPED, HDR_TAIL, HDR_DROPPED = 72, 80, 88, 96, 128, 192
-
-
-def unescape(v):
-    out, i = [], 0
-    while i < len(v):
-        c = v[i]
-        if c == "\\" and i + 1 < len(v):
-            n = v[i + 1]
-            out.append({"n": "\n", "\\": "\\", '"': '"'}.get(n, "\\" + n))
-            i += 2
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
-
-
-def parse_metrics(text):
-    """[(name, {label: value}, float)]; every sample line must parse."""
-    out = []
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = SAMPLE_RE.match(line)
-        if not m:
-            raise AssertionError("unparsable sample line: %r" % line[:300])
-        labels = {k: unescape(v) for k, v in LABEL_RE.findall(m.group(3) or "")}
-        out.append((m.group(1), labels, float(m.group(4))))
-    return out
 
 
 def total(samples, name, **match):
@@ -94,12 +67,6 @@ def by_label(samples, name, label):
     return res
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def rss_kb(pid, field="VmRSS"):
     """A /proc/PID/status figure in kB: VmRSS, or RssAnon (private memory,
     without the ring's shared pages, which count once touched)."""
@@ -110,25 +77,8 @@ def rss_kb(pid, field="VmRSS"):
     raise AssertionError("no %s for %d" % (field, pid))
 
 
-def base_env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TOKENRING_", "POD_", "LD_PRELOAD"))}
-    env.update({k: str(v) for k, v in extra.items()})
-    return env
-
-
 def shim_env(ring, **extra):
     return base_env(LD_PRELOAD=SHIM, TOKENRING_RING=ring, **extra)
-
-
-def wait_for(pred, timeout=15.0, what="condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def read_header(path):
@@ -141,37 +91,18 @@ def read_header(path):
             "dropped": [u64(HDR_DROPPED + 8 * i) for i in range(4)]}
 
 
-class Daemon:
-    """tokenringd on a ring under tmp and an ephemeral loopback port."""
+class Daemon(tt.Daemon):
+    """tt.Daemon with its ring's counters from the self-metrics."""
 
     def __init__(self, tmp, *args, capacity=4096, ring=None, name="d"):
-        self.ring = ring or os.path.join(tmp, "ring")
-        self.errpath = os.path.join(tmp, "%s-%d.err" % (name, time.monotonic_ns()))
-        self.args = ["--ring", self.ring, "--listen", "127.0.0.1:0",
-                     "--ring-capacity", str(capacity)] + list(args)
-        with open(self.errpath, "wb") as err:
-            self.proc = subprocess.Popen([TOKENRINGD] + self.args, stdout=subprocess.DEVNULL,
-                                         stderr=err)
-        self.port = int(wait_for(self._listening, what="tokenringd to listen"))
+        super().__init__(tmp, *args, ring=ring, ring_capacity=capacity,
+                         name="%s-%d" % (name, time.monotonic_ns()))
         self.scrapes = 0
 
-    def _listening(self):
-        if self.proc.poll() is not None:
-            raise AssertionError("tokenringd exited %d: %s" % (self.proc.returncode,
-                                                               self.stderr()))
-        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", self.stderr())
-        return m and m.group(1)
-
-    def stderr(self):
-        with open(self.errpath, errors="replace") as f:
-            return f.read()
-
     def metrics_text(self):
-        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.port,
-                                    timeout=10) as r:
-            assert r.status == 200, r.status
-            self.scrapes += 1
-            return r.read().decode("utf-8")
+        text = super().metrics_text()
+        self.scrapes += 1
+        return text
 
     def metrics(self):
         return parse_metrics(self.metrics_text())
@@ -189,16 +120,6 @@ class Daemon:
         return wait_for(lambda: (lambda s: s if s["fill"] == 0 else None)(self.ring_stats()),
                         timeout, "the ring to drain")
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=20)
-        return self.proc.returncode
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
 
 class Nginx:
@@ -485,23 +406,25 @@ class TestDaemonRestart(RelCase):
         counted_by_dead = 0
         dropped_down = []
         for cycle in range(self.CYCLES):
-            time.sleep(0.5)
+            # the (new) daemon counts before it is killed again
+            last = wait_for(lambda: (lambda m: m if total(m, "tokenring_requests_total") > 0
+                                     else None)(d.metrics()), what="the daemon to count")
             self.assertIsNone(apps[0].poll(), "the apps must outlast the restarts")
-            last = d.metrics()
-            self.assertGreater(total(last, "tokenring_requests_total"), 0)
             d.kill()
             at_kill = read_header(ring)
             before = progress()
             # what the dead daemon had counted is what the file says it consumed
             self.assertGreaterEqual(at_kill["consumed"] - counted_by_dead,
                                     total(last, "tokenring_requests_total"))
-            time.sleep(0.5)  # the apps go on with nobody draining the ring
+            # the apps go on making requests with nobody draining the ring,
+            # until it is full and drops are counted (waited for, not
+            # assumed to happen within some time)
+            wait_for(lambda: (lambda a: a[0] > before[0] and a[1] > before[1])(progress()),
+                     what="both apps to make progress with no daemon")
+            wait_for(lambda: read_header(ring)["dropped"][0] > at_kill["dropped"][0],
+                     what="the ring to fill with no daemon")
             down = read_header(ring)
             dropped_down.append(down["dropped"][0] - at_kill["dropped"][0])
-            # the apps kept making requests with no daemon at all
-            after = progress()
-            self.assertGreater(after[0], before[0])
-            self.assertGreater(after[1], before[1])
             self.assertEqual(down["consumed"], at_kill["consumed"])
             d = self.daemon(capacity=16, ring=ring, name="d%d" % cycle)
             counted_by_dead = at_kill["consumed"]
@@ -534,7 +457,8 @@ class TestDaemonRestart(RelCase):
         self.assertEqual(total(m, "tokenring_requests_total"), st["consumed"] - counted_by_dead)
         self.assertGreater(st["consumed"] - counted_by_dead, 0)
         self.record("daemon_restart", "daemon SIGKILLed and restarted under load",
-                    "%d kill + restart cycles, 0.5 s down each, 2 python requests clients "
+                    "%d kill + restart cycles, each down until the ring filled, 2 python "
+                    "requests clients "
                     "x %d + %d curl processes against nginx, all under the shim, ring of "
                     "16" % (self.CYCLES, self.CLIENT_N, self.CLIENT_N // 5),
                     "apps exit 0 with byte-identical output, nginx keeps serving; "
@@ -1135,7 +1059,11 @@ class TestCardinality(RelCase):
                              os.path.getsize(d.ring) // 1024)
         n = 3000 + self.DIRECT_N
         self.assertEqual(st["consumed"], n)
-        self.assertEqual(sum(st["dropped"].values()), 0)
+        # The writer offers a record again when it was descheduled past the
+        # skip timeout mid-record (a loaded machine): each such drop is
+        # "late" and its slot "skipped", one for one; no other drop.
+        self.assertEqual(sum(st["dropped"].values()), st["dropped"].get("late", 0))
+        self.assertEqual(st["dropped"].get("late", 0), st["skipped"])
         self.assertEqual(total(m, "tokenring_series"), 1001)
         self.assertEqual(total(m, "tokenring_series_overflow_total"), n - 1000)
         self.assertEqual(total(m, "tokenring_label_overflow_total", label="model"), n - 2000)
@@ -1150,4 +1078,4 @@ class TestCardinality(RelCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    tt.main()
