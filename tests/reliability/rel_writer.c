@@ -110,8 +110,8 @@ int main(int argc, char **argv)
 			rc = ring_publish(&r, &rec);
 			if (rc == 0)
 				published++;
-			else if (rc == -ENOSPC)
-				dropped++;
+			else if (rc == -ENOSPC || rc == -ESTALE)
+				dropped++; /* full, or skipped while descheduled (late) */
 			else {
 				fprintf(stderr, "rel_writer: record %lu: %s\n", i, strerror(-rc));
 				return 1;

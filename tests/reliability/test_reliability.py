@@ -348,9 +348,13 @@ class TestProducerKill(RelCase):
         st = d.drained()
         self.assertEqual(published + dropped, rounds * burst)
         self.assertGreater(dropped, 0)
-        self.assertEqual(st["dropped"], {"full": dropped, "contention": 0, "late": 0,
+        # A burst writer descheduled past the skip timeout between claim and
+        # commit (a loaded machine) is skipped too, its commit refused as
+        # "late": counted one for one, whatever the scheduler did.
+        late = st["dropped"]["late"]
+        self.assertEqual(st["dropped"], {"full": dropped - late, "contention": 0, "late": late,
                                          "detached": 0})
-        self.assertEqual(st["skipped"], rounds)
+        self.assertEqual(st["skipped"], rounds + late)
         self.assertEqual((st["consumed"], st["corrupt"]), (published, 0))
         self.assert_identity(st)
         self.assertEqual(total(d.metrics(), "tokenring_requests_total"), published)
