@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "agg_internal.h"
+#include "cover.h"
 
 static const struct {
 	const char *name;
@@ -442,5 +443,7 @@ int agg_render_metrics(const struct agg *a, const struct agg_self *self, struct 
 	for (size_t i = 0; i < sizeof(renderers) / sizeof(renderers[0]); i++)
 		if (a->cfg.families & renderers[i].fam)
 			renderers[i].render(a, out);
+	if (self != NULL && self->cover != NULL)
+		expo_cover(self->cover, out);
 	return expo_self(a, self, out);
 }

@@ -86,9 +86,11 @@ struct agg_self {
 	uint64_t otlp_sent, otlp_retried, otlp_dropped, otlp_failed, otlp_rejected_points,
 		otlp_queued;
 	const char *version;
+	const struct cover *cover; /* what the shims could not read (cover.h), or NULL */
 };
 
 struct agg;
+struct cover;
 
 /* Allocate and initialise. Returns 0 or -ENOMEM / -EINVAL. */
 int agg_create(const struct agg_config *cfg, struct agg **out);

@@ -12,6 +12,8 @@ add_library(tokenring_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/expo_istio.c
   ${CMAKE_CURRENT_LIST_DIR}/expo_kgateway.c
   ${CMAKE_CURRENT_LIST_DIR}/expo_self.c
+  ${CMAKE_CURRENT_LIST_DIR}/cover.c
+  ${CMAKE_CURRENT_LIST_DIR}/expo_cover.c
   ${CMAKE_CURRENT_LIST_DIR}/expo_pb.c
   ${CMAKE_CURRENT_LIST_DIR}/pb.c
   ${CMAKE_CURRENT_LIST_DIR}/otlp_json.c

@@ -86,10 +86,20 @@ static void resolve_batch(struct daemon *d, const struct ring *r, size_t n)
 	}
 }
 
+/* An event entry (record_event.h) to the cover table, with its writer. */
+static void ingest_event(struct daemon *d, const struct ring *r, const struct tr_record *rec)
+{
+	struct tr_event ev;
+	struct agg_identity id;
+	memcpy(&ev, rec, sizeof ev);
+	resolve_identity(r, rec, &id);
+	cover_ingest(d->cover, &ev, &id);
+}
+
 /* Keep the exchange records of a drained batch, in order, at its front;
  * entries of other kinds go to their handlers (a kind this daemon does not
  * know is counted and skipped). Returns the exchanges. */
-static size_t split_kinds(struct daemon *d, size_t n, uint64_t now)
+static size_t split_kinds(struct daemon *d, const struct ring *r, size_t n, uint64_t now)
 {
 	size_t kept = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -107,6 +117,9 @@ static size_t split_kinds(struct daemon *d, size_t n, uint64_t now)
 			body_take(d->bodies, &b, now);
 			break;
 		}
+		case REC_KIND_EVENT:
+			ingest_event(d, r, &d->batch[i]);
+			break;
 		default:
 			d->records_unknown_kind++;
 			break;
@@ -120,7 +133,7 @@ static size_t drain_ring(struct daemon *d, struct ring *r, uint64_t now, size_t 
 	size_t total = 0;
 	while (total < budget) {
 		size_t got = ring_consume(r, d->batch, DAEMON_BATCH, now);
-		size_t n = split_kinds(d, got, now);
+		size_t n = split_kinds(d, r, got, now);
 		resolve_batch(d, r, n);
 		/* one call per batch: it prefetches the next records' series */
 		agg_ingest_batch(d->agg, d->batch, d->idp, n);
@@ -554,6 +567,11 @@ int daemon_start(struct daemon *d, const struct dcfg *cfg, int argc, char *const
 		agg_destroy(d->agg);
 		goto fail_batch;
 	}
+	rc = cover_create(&d->cover);
+	if (rc) {
+		fprintf(stderr, "tokenringd: out of memory\n");
+		goto fail_agg;
+	}
 	struct ring_config rc_cfg;
 	dcfg_ring_config(cfg, &rc_cfg);
 	rc = ring_create(cfg->ring_path, &rc_cfg, &d->ring);
@@ -629,6 +647,7 @@ fail_uring:
 fail_ring:
 	ring_detach(&d->ring);
 fail_agg:
+	cover_destroy(d->cover);
 	body_destroy(d->bodies);
 	agg_destroy(d->agg);
 fail_batch:
@@ -655,6 +674,7 @@ void daemon_stop(struct daemon *d)
 	ring_detach(&d->ring);
 	if (d->old_ring.hdr)
 		ring_detach(&d->old_ring);
+	cover_destroy(d->cover);
 	body_destroy(d->bodies);
 	agg_destroy(d->agg);
 	free(d->idp);

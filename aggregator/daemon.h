@@ -15,6 +15,7 @@
 #include "agg.h"
 #include "body.h"
 #include "config.h"
+#include "cover.h"
 #include "httpd.h"
 #include "logfile.h"
 #include "ring.h"
@@ -47,6 +48,7 @@ struct daemon {
 	uint64_t ring_recreated;
 	bool recover_failing;
 	struct agg *agg;
+	struct cover *cover; /* what the shims could not read (event entries) */
 	struct body_table *bodies; /* compressed bodies being decoded (body.h) */
 	struct httpd http;
 	struct logfile access_log;

@@ -33,6 +33,7 @@ static void fill_self(const struct daemon *d, struct agg_self *self)
 	self->body = body_stats(d->bodies);
 	self->start_time_seconds = (double)d->start_realtime_ns / 1e9;
 	self->version = TOKENRING_VERSION;
+	self->cover = d->cover;
 	if (d->otlp.running) {
 		struct otlp_stats st;
 		otlp_get_stats((struct otlp_exporter *)&d->otlp, &st);

@@ -1,14 +1,11 @@
 /*
  * fdtable.c - per-fd state: a flat table indexed by fd, and a pool of
- * connection slots (the conn trackers), both mmap'ed once at init so the
+ * connection fdt_slots (the conn trackers), both mmap'ed once at init so the
  * per-call path never allocates. Untouched pages cost no memory: RSS grows
  * only with the fds and connections actually used.
  *
- * Table entry (64-bit, one atomic word): FDT_UNKNOWN (classify on next
- * use), FDT_PASS (not ours: the call costs this one load), or a slot code
- * with the slot's generation in the high half. Swapping the whole word is
- * how ownership of a slot moves: whoever exchanges an entry away from a
- * slot code (close, dup2, a desync) is responsible for finishing that slot.
+ * The table entry's encoding is in fdtable_internal.h; the TLS plaintext
+ * entry points (hooks_tls.c's side) are in fdtable_tls.c.
  *
  * Slot state (64-bit): generation (high) | SLOT_F_* (low). The BUSY bit is
  * the per-connection try-lock: a thread that finds it set re-checks it
@@ -27,9 +24,12 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "shim_internal.h"
+#include "fdtable_internal.h"
+#include "record_event.h"
+#include "tls_hello.h"
 
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
@@ -52,21 +52,48 @@ static inline void cpu_relax(void)
 }
 
 _Atomic(_Atomic uint64_t *) fdt_table;
-static struct fd_slot *slots;
+struct fd_slot *fdt_slots;
 static struct conn *conns;
 static _Atomic uint32_t fd_hwm; /* 1 + highest fd ever given an entry */
 __thread int fdt_tls_seen __attribute__((tls_model("initial-exec")));
 
-static bool tls_entry(uint64_t e);
+static struct fdt_opaque *opaque; /* per slot: counters of an opaque connection */
 
-/* Is fd's entry a TLS slot (plaintext fed by the TLS hooks)? Lock-free. */
-static inline bool fdt_tls_slot(int fd)
+/*
+ * Bytes on a socket whose slot is not parsed from the raw calls: a TLS
+ * slot (its plaintext comes from the TLS hooks: skip the ciphertext) or an
+ * opaque one (count them). Checked without the slot's try-lock, so a
+ * thread reading the socket never contends with one feeding the session's
+ * plaintext, and an opaque connection costs two loads and an add per call.
+ * true: handled. An add racing the connection's end may be lost; never a
+ * crash or a wrong connection's parse.
+ */
+static void opaque_late_hello(struct fdt_opaque *o, const struct iovec *iov, size_t total);
+
+static inline bool raw_fast(int fd, enum conn_dir dir, const struct iovec *iov, size_t total)
 {
 	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
 	if (t == NULL || (unsigned)fd >= FDT_MAX_FDS)
 		return false;
 	uint64_t e = atomic_load_explicit(&t[fd], memory_order_relaxed);
-	return (uint32_t)e >= FDT_SLOT0 && tls_entry(e);
+	if (fdt_entry_code(e) < FDT_SLOT0)
+		return false;
+	uint32_t i = fdt_entry_code(e) - FDT_SLOT0;
+	uint64_t v = atomic_load_explicit(&fdt_slots[i].state, memory_order_relaxed);
+	if ((uint32_t)(v >> 32) != fdt_entry_gen(e))
+		return false;
+	if (v & SLOT_F_TLS)
+		return true;
+	if (!(v & SLOT_F_OPAQUE))
+		return false;
+	if (SHIM_UNLIKELY(v & SLOT_F_INHERITED)) /* a fork child now uses it */
+		atomic_fetch_and_explicit(&fdt_slots[i].state, ~(uint64_t)SLOT_F_INHERITED,
+					  memory_order_relaxed);
+	atomic_fetch_add_explicit(dir == CONN_DIR_OUT ? &opaque[i].sent : &opaque[i].received,
+				  total, memory_order_relaxed);
+	if (SHIM_UNLIKELY(atomic_load_explicit(&opaque[i].sni_pending, memory_order_relaxed)))
+		opaque_late_hello(&opaque[i], iov, total);
+	return true;
 }
 
 /* Flags every record of a slot carries whoever finishes it. */
@@ -84,25 +111,19 @@ static void *map_anon(size_t size)
 int fdt_init(void)
 {
 	_Atomic uint64_t *t = map_anon(sizeof(*t) * FDT_MAX_FDS);
-	slots = map_anon(sizeof(*slots) * FDT_SLOTS);
+	fdt_slots = map_anon(sizeof(*fdt_slots) * FDT_SLOTS);
 	conns = map_anon(sizeof(*conns) * FDT_SLOTS);
-	if (t == NULL || slots == NULL || conns == NULL)
+	opaque = map_anon(sizeof(*opaque) * FDT_SLOTS);
+	if (t == NULL || fdt_slots == NULL || conns == NULL || opaque == NULL)
 		return -ENOMEM; /* the few mappings made stay: init runs once */
 	for (unsigned i = 0; i < FDT_SLOTS; i++)
-		slots[i].conn = &conns[i];
+		fdt_slots[i].conn = &conns[i];
 	/* release: pairs with the acquire in fdt_maybe_tracked / fdt_feed */
 	atomic_store_explicit(&fdt_table, t, memory_order_release);
 	return 0;
 }
 
-static inline uint32_t entry_code(uint64_t e) { return (uint32_t)e; }
-static inline uint32_t entry_gen(uint64_t e) { return (uint32_t)(e >> 32); }
-static inline uint64_t slot_entry(uint32_t idx, uint32_t gen)
-{
-	return ((uint64_t)gen << 32) | (FDT_SLOT0 + idx);
-}
-
-static void hwm_raise(int fd)
+void fdt_hwm_raise(int fd)
 {
 	uint32_t want = (uint32_t)fd + 1;
 	uint32_t cur = atomic_load_explicit(&fd_hwm, memory_order_relaxed);
@@ -141,24 +162,50 @@ static struct fd_slot *slot_alloc(uint32_t *idx_out, uint32_t *gen_out)
 {
 	/* Lowest free slot first: keeps the touched (resident) part small. */
 	for (uint32_t i = 0; i < FDT_SLOTS; i++) {
-		uint64_t v = atomic_load_explicit(&slots[i].state, memory_order_relaxed);
+		uint64_t v = atomic_load_explicit(&fdt_slots[i].state, memory_order_relaxed);
 		if (v & SLOT_F_USED)
 			continue;
 		uint32_t gen = (uint32_t)(v >> 32) + 1;
 		uint64_t want = ((uint64_t)gen << 32) | SLOT_F_USED | SLOT_F_BUSY;
-		if (atomic_compare_exchange_strong_explicit(&slots[i].state, &v, want,
+		if (atomic_compare_exchange_strong_explicit(&fdt_slots[i].state, &v, want,
 							    memory_order_acquire,
 							    memory_order_relaxed)) {
 			*idx_out = i;
 			*gen_out = gen;
-			return &slots[i];
+			return &fdt_slots[i];
 		}
 	}
 	return NULL;
 }
 
-/* Return a slot to the pool (caller holds BUSY, or owns it outright). */
-static void slot_free(struct fd_slot *s)
+struct fd_slot *fdt_slot_new(int fd, enum conn_role role, const struct rec_addr *local,
+			     const struct rec_addr *peer, uint64_t flags, uint64_t *entry)
+{
+	uint32_t idx, gen;
+	struct fd_slot *s = slot_alloc(&idx, &gen);
+
+	if (s == NULL)
+		return NULL;
+	shim_ring_poll();
+	s->fd = fd;
+	/* TLS plaintext needs no first-byte check: conn_tracking() decides. */
+	s->seen_first = (flags & SLOT_F_TLS) != 0;
+	if (local != NULL)
+		s->local = *local;
+	else
+		memset(&s->local, 0, sizeof s->local);
+	if (peer != NULL)
+		s->peer = *peer;
+	else
+		memset(&s->peer, 0, sizeof s->peer);
+	conn_init(s->conn, role);
+	if (flags != 0)
+		atomic_fetch_or_explicit(&s->state, flags, memory_order_relaxed);
+	*entry = fdt_slot_entry(idx, gen);
+	return s;
+}
+
+void fdt_slot_free(struct fd_slot *s)
 {
 	uint64_t v = atomic_load_explicit(&s->state, memory_order_relaxed);
 	/* release: the next owner's acquire CAS in slot_alloc sees our writes
@@ -176,26 +223,27 @@ static void slot_finish(struct fd_slot *s, uint64_t v)
 	};
 	if (v & SLOT_F_INHERITED) /* the parent's exchanges: not ours to report */
 		conn_init(s->conn, CONN_ROLE_AUTO);
-	else
+	else if (v & SLOT_F_OPAQUE) {
+		if (!(v & SLOT_F_NOREPORT))
+			shim_cover_opaque(s, &opaque[s - fdt_slots]);
+	} else
 		conn_close(s->conn, shim_current_config(), shim_now_ns(), shim_emit, &ctx);
 	if (!(v & SLOT_F_CLOSE) || (v & SLOT_F_DESYNC)) {
 		/* Parsing stopped but the fd lives on: pass it through from now on. */
 		_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_relaxed);
-		uint64_t mine = slot_entry((uint32_t)(s - slots), (uint32_t)(v >> 32));
+		uint64_t mine = fdt_slot_entry((uint32_t)(s - fdt_slots), (uint32_t)(v >> 32));
 		if ((unsigned)s->fd < FDT_MAX_FDS)
 			atomic_compare_exchange_strong_explicit(
 				&t[s->fd], &mine, (v & SLOT_F_TLS) ? FDT_PASS_TLS : FDT_PASS,
 				memory_order_acq_rel, memory_order_relaxed);
 	}
-	slot_free(s);
+	fdt_slot_free(s);
 }
 
-/* Try-lock the slot an entry names. NULL: gone (closed, reused) or busy
- * (then marked DESYNC for its holder to act on). */
-static struct fd_slot *slot_acquire(uint64_t e)
+struct fd_slot *fdt_slot_acquire(uint64_t e)
 {
-	struct fd_slot *s = &slots[entry_code(e) - FDT_SLOT0];
-	uint32_t gen = entry_gen(e);
+	struct fd_slot *s = &fdt_slots[fdt_entry_code(e) - FDT_SLOT0];
+	uint32_t gen = fdt_entry_gen(e);
 	uint64_t v = atomic_load_explicit(&s->state, memory_order_acquire);
 	int spins = 0;
 
@@ -224,7 +272,7 @@ static struct fd_slot *slot_acquire(uint64_t e)
 	}
 }
 
-static void slot_release(struct fd_slot *s)
+void fdt_slot_release(struct fd_slot *s)
 {
 	uint64_t v = atomic_load_explicit(&s->state, memory_order_relaxed);
 	for (;;) {
@@ -240,12 +288,10 @@ static void slot_release(struct fd_slot *s)
 	}
 }
 
-/* Take over a slot whose entry we swapped away: finish it now, or leave a
- * CLOSE mark for the thread feeding it. */
-static void slot_close_entry(uint64_t e)
+void fdt_slot_close_entry(uint64_t e)
 {
-	struct fd_slot *s = &slots[entry_code(e) - FDT_SLOT0];
-	uint32_t gen = entry_gen(e);
+	struct fd_slot *s = &fdt_slots[fdt_entry_code(e) - FDT_SLOT0];
+	uint32_t gen = fdt_entry_gen(e);
 	uint64_t v = atomic_load_explicit(&s->state, memory_order_acquire);
 
 	for (;;) {
@@ -267,50 +313,77 @@ static void slot_close_entry(uint64_t e)
 	}
 }
 
-/* Set up a fresh slot for fd and install it; the entry it replaces (a
- * stale one) is finished. Returns the new entry, or FDT_PASS if the pool is
- * exhausted. */
+void fdt_slot_mark(uint64_t e, uint64_t flag)
+{
+	struct fd_slot *s = &fdt_slots[fdt_entry_code(e) - FDT_SLOT0];
+	uint64_t v = atomic_load_explicit(&s->state, memory_order_relaxed);
+	while ((uint32_t)(v >> 32) == fdt_entry_gen(e) && (v & SLOT_F_USED) &&
+	       !atomic_compare_exchange_weak_explicit(&s->state, &v, v | flag,
+						      memory_order_relaxed, memory_order_relaxed))
+		;
+}
+
+/* Does entry e name a live slot for this very connection (same addresses
+ * both ends)? Another thread may use a socket between the real
+ * connect/accept and its hook (a non-blocking connect: the event loop
+ * writes as soon as it is writable) and so classify it lazily first: that
+ * slot holds the connection's first bytes and must stay. */
+static bool same_connection(uint64_t e, const struct rec_addr *local, const struct rec_addr *peer)
+{
+	if (fdt_entry_code(e) < FDT_SLOT0)
+		return false;
+	struct fd_slot *s = &fdt_slots[fdt_entry_code(e) - FDT_SLOT0];
+	/* acquire: pairs with the release that published the slot's setup */
+	uint64_t v = atomic_load_explicit(&s->state, memory_order_acquire);
+	bool same = (uint32_t)(v >> 32) == fdt_entry_gen(e) && (v & SLOT_F_USED) &&
+		    !(v & SLOT_F_FINISH) && memcmp(&s->local, local, sizeof *local) == 0 &&
+		    memcmp(&s->peer, peer, sizeof *peer) == 0;
+	/* the addresses were read from the slot this generation names */
+	return same && atomic_load_explicit(&s->state, memory_order_acquire) >> 32 == v >> 32;
+}
+
+/* Set up a fresh slot for fd and install it. exchange (connect, accept):
+ * in place of whatever the entry holds (a stale one is finished), unless
+ * it already names this very connection; else only over `expect` (lazy
+ * classification: if another thread classified it first, theirs stands).
+ * Returns the entry now on fd; FDT_PASS (counted as untracked) if the pool
+ * is exhausted. */
 static uint64_t slot_install(int fd, enum conn_role role, const struct rec_addr *local,
 			     const struct rec_addr *peer, uint64_t expect, bool exchange)
 {
 	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
-	uint32_t idx, gen;
-	struct fd_slot *s = slot_alloc(&idx, &gen);
-	uint64_t e, old;
+	uint64_t e = FDT_PASS, old;
+	struct fd_slot *s = fdt_slot_new(fd, role, local, peer, 0, &e);
 
-	if (s == NULL) {
-		SHIM_DEBUG("fd %d: connection pool full, not tracked", fd);
-		e = FDT_PASS;
-	} else {
-		shim_ring_poll();
-		s->fd = fd;
-		s->seen_first = 0;
-		s->local = *local;
-		s->peer = *peer;
-		conn_init(s->conn, role);
-		slot_release(s);
-		e = slot_entry(idx, gen);
-	}
-	hwm_raise(fd);
-	if (exchange) {
-		old = atomic_exchange_explicit(&t[fd], e, memory_order_acq_rel);
-		if (entry_code(old) >= FDT_SLOT0)
-			slot_close_entry(old);
-		return e;
-	}
-	old = expect;
-	if (atomic_compare_exchange_strong_explicit(&t[fd], &old, e, memory_order_acq_rel,
-						    memory_order_acquire))
-		return e;
-	/* Another thread classified it first: theirs stands. Our slot was
-	 * never reachable from the table, so it is ours alone to free. */
 	if (s != NULL)
-		slot_free(s);
+		fdt_slot_release(s);
+	fdt_hwm_raise(fd);
+	old = exchange ? atomic_load_explicit(&t[fd], memory_order_acquire) : expect;
+	for (;;) {
+		if (exchange && same_connection(old, local, peer))
+			break;
+		if (atomic_compare_exchange_weak_explicit(&t[fd], &old, e, memory_order_acq_rel,
+							  memory_order_acquire)) {
+			if (exchange && fdt_entry_code(old) >= FDT_SLOT0)
+				fdt_slot_close_entry(old);
+			if (s == NULL) {
+				SHIM_DEBUG("fd %d: connection pool full, not tracked", fd);
+				shim_cover_untracked(REC_REASON_SLOTS_FULL);
+			}
+			return e;
+		}
+		if (!exchange && old != expect)
+			break;
+	}
+	/* The connection is already classified (by another thread): theirs
+	 * stands. Our slot was never reachable from the table, so it is ours
+	 * alone to free. */
+	if (s != NULL)
+		fdt_slot_free(s);
 	return old;
 }
 
-/* Is fd a TCP socket over IPv4/IPv6? Fills local (and peer if connected). */
-static bool probe_tcp(int fd, struct rec_addr *local, struct rec_addr *peer, bool want_peer)
+bool fdt_probe_tcp(int fd, struct rec_addr *local, struct rec_addr *peer, bool want_peer)
 {
 	int proto = 0;
 	socklen_t len = sizeof proto;
@@ -339,9 +412,9 @@ static uint64_t classify(int fd)
 	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
 	struct rec_addr local, peer;
 
-	if (!probe_tcp(fd, &local, &peer, true)) {
+	if (!fdt_probe_tcp(fd, &local, &peer, true)) {
 		uint64_t expect = FDT_UNKNOWN;
-		hwm_raise(fd);
+		fdt_hwm_raise(fd);
 		if (atomic_compare_exchange_strong_explicit(&t[fd], &expect, FDT_PASS,
 							    memory_order_acq_rel,
 							    memory_order_acquire))
@@ -351,7 +424,7 @@ static uint64_t classify(int fd)
 	return slot_install(fd, CONN_ROLE_AUTO, &local, &peer, FDT_UNKNOWN, false);
 }
 
-static bool active(void)
+bool fdt_active(void)
 {
 	int mode = atomic_load_explicit(&shim_mode, memory_order_acquire);
 	if (SHIM_UNLIKELY(mode == SHIM_MODE_UNINIT))
@@ -369,15 +442,68 @@ static struct fd_slot *lookup_locked(int fd, bool raw)
 	_Atomic uint64_t *t;
 	uint64_t e;
 
-	if (!active() || (unsigned)fd >= FDT_MAX_FDS)
+	if (!fdt_active() || (unsigned)fd >= FDT_MAX_FDS)
 		return NULL;
 	t = atomic_load_explicit(&fdt_table, memory_order_acquire);
 	e = atomic_load_explicit(&t[fd], memory_order_acquire);
-	if (entry_code(e) == FDT_UNKNOWN)
+	if (fdt_entry_code(e) == FDT_UNKNOWN)
 		e = classify(fd);
-	if (entry_code(e) < FDT_SLOT0 || (raw && tls_entry(e)))
+	if (fdt_entry_code(e) < FDT_SLOT0 || (raw && fdt_tls_entry(e)))
 		return NULL;
-	return slot_acquire(e);
+	return fdt_slot_acquire(e);
+}
+
+/* The first bytes fed on a connection start a TLS handshake record (hs:
+ * its message type): from now on its bytes are counted, not parsed (we
+ * hold the slot: BUSY). Usually our ClientHello (or, for a server, the
+ * peer's): the SNI is read from that first buffer (a hello is written
+ * whole; none: ""). A ServerHello first means the thread that wrote the
+ * ClientHello has not reached its hook yet: the SNI is taken when it does
+ * (opaque_late_hello). The TLS hooks may still show the plaintext (then
+ * tls_install replaces this slot and nothing is reported). */
+static void opaque_start(struct fd_slot *s, enum conn_dir dir, const struct iovec *iov,
+			 size_t total, int hs)
+{
+	struct fdt_opaque *o = &opaque[s - fdt_slots];
+	struct timespec ts;
+	size_t first = iov->iov_len < total ? iov->iov_len : total;
+	bool client_hello = hs == 0 || hs == TLS_HS_CLIENT_HELLO;
+
+	o->sni[0] = '\0';
+	if (client_hello)
+		(void)tls_hello_sni(iov->iov_base, first, o->sni, sizeof o->sni);
+	/* who wrote the ClientHello is the client: source */
+	if (client_hello)
+		o->reporter = dir == CONN_DIR_OUT ? REC_REPORTER_SOURCE : REC_REPORTER_DESTINATION;
+	else if (hs == TLS_HS_SERVER_HELLO)
+		o->reporter = dir == CONN_DIR_IN ? REC_REPORTER_SOURCE : REC_REPORTER_DESTINATION;
+	else
+		o->reporter = conn_role_of(s->conn) == CONN_ROLE_SERVER ? REC_REPORTER_DESTINATION
+									: REC_REPORTER_SOURCE;
+	atomic_store_explicit(&o->sni_pending, !client_hello, memory_order_relaxed);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	o->start_wall_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	o->start_mono_ns = shim_now_ns();
+	atomic_store_explicit(&o->sent, dir == CONN_DIR_OUT ? total : 0, memory_order_relaxed);
+	atomic_store_explicit(&o->received, dir == CONN_DIR_IN ? total : 0, memory_order_relaxed);
+	/* release (in slot_release): the counters are set before another
+	 * thread's raw_fast sees OPAQUE */
+	atomic_fetch_or_explicit(&s->state, SLOT_F_OPAQUE, memory_order_relaxed);
+	SHIM_DEBUG("fd %d: TLS handshake (sni \"%s\"%s): counted as opaque until a TLS hook reads it",
+		   s->fd, o->sni, client_hello ? "" : ", ClientHello still to come");
+}
+
+/* The ClientHello of an opaque connection whose ServerHello came first:
+ * the first thread to bring it claims the SNI's field. */
+static void opaque_late_hello(struct fdt_opaque *o, const struct iovec *iov, size_t total)
+{
+	size_t first = iov->iov_len < total ? iov->iov_len : total;
+	uint8_t pending = 1;
+	if (!tls_hello_is_start(iov->iov_base, first) ||
+	    !atomic_compare_exchange_strong_explicit(&o->sni_pending, &pending, 0,
+						     memory_order_relaxed, memory_order_relaxed))
+		return;
+	(void)tls_hello_sni(iov->iov_base, first, o->sni, sizeof o->sni);
 }
 
 /* HTTP/1.x on the wire starts with a method (A-Z) or "HTTP/" (server
@@ -391,11 +517,10 @@ void fdt_feed(int fd, enum conn_dir dir, const struct iovec *iov, size_t iovcnt,
 	int saved_errno = errno;
 	struct fd_slot *s;
 
-	/* Ciphertext of a TLS session: its plaintext comes from the TLS hooks.
-	 * Checked without the slot's try-lock, so a thread reading the socket
-	 * never contends with one feeding the session's plaintext (and again,
-	 * on the entry it locks, in lookup_locked). */
-	if (SHIM_UNLIKELY(fdt_tls_slot(fd)))
+	/* Ciphertext of a TLS session (its plaintext comes from the TLS hooks:
+	 * checked again, on the entry it locks, in lookup_locked), or an
+	 * opaque connection's bytes. */
+	if (SHIM_UNLIKELY(raw_fast(fd, dir, iov, total)))
 		return;
 	s = lookup_locked(fd, true);
 	if (s == NULL)
@@ -409,6 +534,14 @@ void fdt_feed(int fd, enum conn_dir dir, const struct iovec *iov, size_t iovcnt,
 			if (iov[i].iov_len == 0)
 				continue;
 			s->seen_first = 1;
+			int hs = tls_handshake_type(iov[i].iov_base, iov[i].iov_len);
+			/* a hello either way (or too short to tell): anything
+			 * else only looks like TLS and passes through */
+			if (SHIM_UNLIKELY(hs == 0 || hs == TLS_HS_CLIENT_HELLO ||
+					  hs == TLS_HS_SERVER_HELLO)) {
+				opaque_start(s, dir, &iov[i], total, hs);
+				goto release;
+			}
 			if (!http_first_byte(*(const unsigned char *)iov[i].iov_base)) {
 				SHIM_DEBUG("fd %d: not HTTP/1.x, passing through", fd);
 				/* We hold BUSY: GIVEUP makes slot_release finish the
@@ -440,7 +573,7 @@ void fdt_feed(int fd, enum conn_dir dir, const struct iovec *iov, size_t iovcnt,
 		}
 	}
 release:
-	slot_release(s);
+	fdt_slot_release(s);
 out:
 	errno = saved_errno;
 }
@@ -451,7 +584,7 @@ void fdt_lose(int fd, bool raw)
 	struct fd_slot *s = lookup_locked(fd, raw);
 	if (s != NULL) {
 		atomic_fetch_or_explicit(&s->state, SLOT_F_DESYNC, memory_order_relaxed);
-		slot_release(s);
+		fdt_slot_release(s);
 	}
 	errno = saved_errno;
 }
@@ -461,6 +594,18 @@ void fdt_peer_closed(int fd, bool eof)
 	int saved_errno = errno;
 	struct fd_slot *s = lookup_locked(fd, false);
 	if (s != NULL) {
+		uint64_t st = atomic_load_explicit(&s->state, memory_order_relaxed);
+		/* An opaque connection ends here for its client (some runtimes,
+		 * libuv's, close with a raw system call no hook sees): reported
+		 * now, the fd passed through from then on. A server waits for
+		 * close(), as below. */
+		if (SHIM_UNLIKELY(st & SLOT_F_OPAQUE)) {
+			if (!eof || opaque[s - fdt_slots].reporter == REC_REPORTER_SOURCE)
+				atomic_fetch_or_explicit(&s->state, SLOT_F_GIVEUP,
+							 memory_order_relaxed);
+			fdt_slot_release(s);
+			goto out;
+		}
 		/* EOF ends a close-delimited response for a client; a server
 		 * seeing EOF may be reading a half-closed request and still
 		 * answer, so it waits for close(). A reset ends both. */
@@ -470,9 +615,33 @@ void fdt_peer_closed(int fd, bool eof)
 			conn_close(s->conn, shim_current_config(), shim_now_ns(), shim_emit,
 				   &ctx);
 		}
-		slot_release(s);
+		fdt_slot_release(s);
 	}
+out:
 	errno = saved_errno;
+}
+
+void fdt_flush_opaque(void)
+{
+	if (atomic_load_explicit(&fdt_table, memory_order_acquire) == NULL)
+		return;
+	for (unsigned i = 0; i < FDT_SLOTS; i++) {
+		uint64_t v = atomic_load_explicit(&fdt_slots[i].state, memory_order_acquire);
+		/* claim the report with NOREPORT, so a close racing the exit
+		 * cannot make a second one */
+		while ((v & SLOT_F_USED) && (v & SLOT_F_OPAQUE) &&
+		       !(v & (SLOT_F_NOREPORT | SLOT_F_INHERITED))) {
+			if (atomic_compare_exchange_weak_explicit(&fdt_slots[i].state, &v,
+								  v | SLOT_F_NOREPORT,
+								  memory_order_acq_rel,
+								  memory_order_acquire)) {
+				SHIM_DEBUG("exit: opaque connection on fd %d still open, reported",
+					   fdt_slots[i].fd);
+				shim_cover_opaque(&fdt_slots[i], &opaque[i]);
+				break;
+			}
+		}
+	}
 }
 
 void fdt_track(int fd, const struct sockaddr *peer_sa, socklen_t peerlen, enum conn_role role)
@@ -480,14 +649,20 @@ void fdt_track(int fd, const struct sockaddr *peer_sa, socklen_t peerlen, enum c
 	int saved_errno = errno;
 	struct rec_addr local, peer;
 
-	if (!active() || (unsigned)fd >= FDT_MAX_FDS)
+	if (!fdt_active())
 		goto out;
-	if (!probe_tcp(fd, &local, &peer, peer_sa == NULL)) {
+	if (SHIM_UNLIKELY((unsigned)fd >= FDT_MAX_FDS)) {
+		/* beyond the table: a TCP connection passes through, counted */
+		if (fd >= 0 && fdt_probe_tcp(fd, &local, &peer, false))
+			shim_cover_untracked(REC_REASON_FD_RANGE);
+		goto out;
+	}
+	if (!fdt_probe_tcp(fd, &local, &peer, peer_sa == NULL)) {
 		_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
 		uint64_t old = atomic_exchange_explicit(&t[fd], FDT_PASS, memory_order_acq_rel);
-		hwm_raise(fd);
-		if (entry_code(old) >= FDT_SLOT0)
-			slot_close_entry(old);
+		fdt_hwm_raise(fd);
+		if (fdt_entry_code(old) >= FDT_SLOT0)
+			fdt_slot_close_entry(old);
 		goto out;
 	}
 	if (peer_sa != NULL)
@@ -510,7 +685,7 @@ static void reset_one(_Atomic uint64_t *t, int fd, int *foreign)
 	uint64_t e = atomic_load_explicit(&t[fd], memory_order_relaxed);
 	if (e == FDT_UNKNOWN)
 		return;
-	if (entry_code(e) >= FDT_SLOT0) {
+	if (fdt_entry_code(e) >= FDT_SLOT0) {
 		if (*foreign < 0)
 			*foreign = in_foreign_child();
 		if (*foreign)
@@ -519,8 +694,8 @@ static void reset_one(_Atomic uint64_t *t, int fd, int *foreign)
 	/* A PASS mark is dropped even in a vfork child: the cost is one
 	 * re-classification in the parent, never wrong data. */
 	e = atomic_exchange_explicit(&t[fd], FDT_UNKNOWN, memory_order_acq_rel);
-	if (entry_code(e) >= FDT_SLOT0)
-		slot_close_entry(e);
+	if (fdt_entry_code(e) >= FDT_SLOT0)
+		fdt_slot_close_entry(e);
 }
 
 void fdt_reset(int fd)
@@ -559,198 +734,17 @@ void fdt_after_fork_child(void)
 	 * that just closes inherited fds (before exec) must not report the
 	 * parent's exchanges in flight as cut short. */
 	for (unsigned i = 0; i < FDT_SLOTS; i++) {
-		uint64_t v = atomic_load_explicit(&slots[i].state, memory_order_relaxed);
+		uint64_t v = atomic_load_explicit(&fdt_slots[i].state, memory_order_relaxed);
 		if ((v & SLOT_F_USED) && !(v & SLOT_F_BUSY))
-			atomic_store_explicit(&slots[i].state, v | SLOT_F_INHERITED,
+			atomic_store_explicit(&fdt_slots[i].state, v | SLOT_F_INHERITED,
 					      memory_order_relaxed);
 		if ((v & SLOT_F_USED) && (v & SLOT_F_BUSY)) {
-			uint64_t mine = slot_entry(i, (uint32_t)(v >> 32));
-			if ((unsigned)slots[i].fd < FDT_MAX_FDS)
+			uint64_t mine = fdt_slot_entry(i, (uint32_t)(v >> 32));
+			if ((unsigned)fdt_slots[i].fd < FDT_MAX_FDS)
 				atomic_compare_exchange_strong_explicit(
-					&t[slots[i].fd], &mine, FDT_PASS, memory_order_relaxed,
+					&t[fdt_slots[i].fd], &mine, FDT_PASS, memory_order_relaxed,
 					memory_order_relaxed);
-			slot_free(&slots[i]);
+			fdt_slot_free(&fdt_slots[i]);
 		}
 	}
-}
-
-/* ---- TLS plaintext: the entry points of hooks_tls.c ----
- *
- * A TLS connection's socket is classified PASS by its first (ciphertext)
- * byte. The first plaintext a TLS hook sees on it installs a fresh slot
- * with SLOT_F_TLS in place of that PASS: from then on fdt_feed skips the
- * raw ciphertext and only the plaintext below is parsed, so nothing is
- * counted twice. close/dup2/close_range finish a TLS slot like any other. */
-
-static bool tls_entry(uint64_t e)
-{
-	if (entry_code(e) < FDT_SLOT0)
-		return false;
-	uint64_t v = atomic_load_explicit(&slots[entry_code(e) - FDT_SLOT0].state,
-					  memory_order_relaxed);
-	return (uint32_t)(v >> 32) == entry_gen(e) && (v & SLOT_F_TLS);
-}
-
-/* Replace old (PASS from the ciphertext, or a stale slot) with a TLS
- * slot. Returns the entry now on fd, or 0 when fd is not tracked. */
-static uint64_t tls_install(_Atomic uint64_t *t, int fd, uint64_t old)
-{
-	struct rec_addr local, peer;
-	uint32_t idx, gen;
-	struct fd_slot *s;
-	uint64_t e;
-
-	if (!probe_tcp(fd, &local, &peer, true)) {
-		/* Not TCP (a unix socket, a pipe): never probe this fd again. */
-		hwm_raise(fd);
-		if (atomic_compare_exchange_strong_explicit(&t[fd], &old, FDT_PASS_TLS,
-							    memory_order_acq_rel,
-							    memory_order_acquire) &&
-		    entry_code(old) >= FDT_SLOT0)
-			slot_close_entry(old);
-		return 0;
-	}
-	s = slot_alloc(&idx, &gen);
-	if (s == NULL)
-		return 0; /* pool full: tried again at the next call */
-	shim_ring_poll();
-	s->fd = fd;
-	s->seen_first = 1; /* plaintext: conn_tracking() decides what it is */
-	s->local = local;
-	s->peer = peer;
-	conn_init(s->conn, CONN_ROLE_AUTO);
-	atomic_fetch_or_explicit(&s->state, SLOT_F_TLS, memory_order_relaxed);
-	slot_release(s);
-	e = slot_entry(idx, gen);
-	hwm_raise(fd);
-	if (atomic_compare_exchange_strong_explicit(&t[fd], &old, e, memory_order_acq_rel,
-						    memory_order_acquire)) {
-		if (entry_code(old) >= FDT_SLOT0)
-			slot_close_entry(old);
-		return e;
-	}
-	/* Another thread changed the entry first: ours was never reachable. */
-	slot_free(s);
-	return tls_entry(old) ? old : 0;
-}
-
-/* Parse plaintext on a TLS slot we hold. */
-static void tls_feed_slot(struct fd_slot *s, enum conn_dir dir, const void *buf, size_t len)
-{
-	struct shim_emit_ctx ctx = {.slot = s, .extra_flags = REC_F_TLS};
-	if (SHIM_UNLIKELY(atomic_load_explicit(&s->state, memory_order_relaxed) &
-			  SLOT_F_INHERITED)) /* a fork child now uses the connection */
-		atomic_fetch_and_explicit(&s->state, ~(uint64_t)SLOT_F_INHERITED,
-					  memory_order_relaxed);
-	conn_feed(s->conn, shim_current_config(), dir, buf, len, shim_now_ns(), shim_emit, &ctx);
-}
-
-uint64_t fdt_tls_feed(int fd, enum conn_dir dir, const void *buf, size_t len)
-{
-	int saved_errno = errno;
-	_Atomic uint64_t *t;
-	struct fd_slot *s;
-	uint64_t e = 0;
-
-	if (!active() || (unsigned)fd >= FDT_MAX_FDS || len == 0)
-		goto out;
-	t = atomic_load_explicit(&fdt_table, memory_order_acquire);
-	e = atomic_load_explicit(&t[fd], memory_order_acquire);
-	if (e == FDT_PASS_TLS) {
-		e = 0;
-		goto out;
-	}
-	if (!tls_entry(e) && (e = tls_install(t, fd, e)) == 0)
-		goto out;
-	s = slot_acquire(e);
-	if (s == NULL) {
-		e = 0;
-		goto out;
-	}
-	tls_feed_slot(s, dir, buf, len);
-	if (!conn_tracking(s->conn)) {
-		SHIM_DEBUG("fd %d: TLS plaintext is not HTTP/1.x, passing through", fd);
-		atomic_fetch_or_explicit(&s->state, SLOT_F_GIVEUP, memory_order_relaxed);
-	}
-	slot_release(s);
-out:
-	errno = saved_errno;
-	return e;
-}
-
-/* The TLS session on slot e ended: finish its exchanges (on EOF only as
- * a client: a server may still answer a half-closed request). */
-static void tls_end_slot(uint64_t e, bool eof)
-{
-	struct fd_slot *s = slot_acquire(e);
-	if (s == NULL)
-		return;
-	if (!eof || conn_role_of(s->conn) == CONN_ROLE_CLIENT) {
-		struct shim_emit_ctx ctx = {.slot = s, .extra_flags = REC_F_TLS};
-		conn_close(s->conn, shim_current_config(), shim_now_ns(), shim_emit, &ctx);
-	}
-	slot_release(s);
-}
-
-void fdt_tls_end(int fd, uint64_t entry, bool eof)
-{
-	int saved_errno = errno;
-	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
-
-	if (t != NULL && (unsigned)fd < FDT_MAX_FDS && entry_code(entry) >= FDT_SLOT0 &&
-	    atomic_load_explicit(&t[fd], memory_order_acquire) == entry)
-		tls_end_slot(entry, eof);
-	errno = saved_errno;
-}
-
-uint64_t fdt_tls_detached_feed(uint64_t e, enum conn_dir dir, const void *buf, size_t len)
-{
-	int saved_errno = errno;
-	struct fd_slot *s;
-
-	if (e == FDT_PASS_TLS || !active() || len == 0)
-		goto out;
-	if (e == 0) {
-		uint32_t idx, gen;
-		s = slot_alloc(&idx, &gen);
-		if (s == NULL)
-			goto out;
-		shim_ring_poll();
-		s->fd = -1; /* no table entry: slot_finish never touches the table */
-		s->seen_first = 1;
-		memset(&s->local, 0, sizeof s->local);
-		memset(&s->peer, 0, sizeof s->peer);
-		conn_init(s->conn, CONN_ROLE_AUTO);
-		atomic_fetch_or_explicit(&s->state, SLOT_F_TLS, memory_order_relaxed);
-		e = slot_entry(idx, gen);
-	} else if ((s = slot_acquire(e)) == NULL) {
-		/* Lost to contention (its holder finishes it as a desync) or
-		 * freed: a new slot mid-stream would misframe, so stop here. */
-		e = FDT_PASS_TLS;
-		goto out;
-	}
-	tls_feed_slot(s, dir, buf, len);
-	if (!conn_tracking(s->conn)) {
-		/* Not HTTP/1.x: free the slot now; the caller keeps PASS_TLS. */
-		atomic_fetch_or_explicit(&s->state, SLOT_F_CLOSE, memory_order_relaxed);
-		e = FDT_PASS_TLS;
-	}
-	slot_release(s);
-out:
-	errno = saved_errno;
-	return e;
-}
-
-void fdt_tls_detached_end(uint64_t e, bool eof, bool free_slot)
-{
-	int saved_errno = errno;
-
-	if (entry_code(e) < FDT_SLOT0 || e == FDT_PASS_TLS)
-		goto out;
-	if (free_slot)
-		slot_close_entry(e); /* finishes it now, or marks it for its holder */
-	else
-		tls_end_slot(e, eof);
-out:
-	errno = saved_errno;
 }

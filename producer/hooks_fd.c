@@ -22,12 +22,20 @@
 #define EXPORT __attribute__((visibility("default")))
 
 /* glibc declares the sockaddr parameters as transparent unions under
- * _GNU_SOURCE, plain pointers otherwise (then the names are macros). */
+ * _GNU_SOURCE, plain pointers otherwise (then the names are macros); musl
+ * as plain pointers, without the names. */
+#if !SHIM_LIBC_GLIBC
+#define __SOCKADDR_ARG struct sockaddr *__restrict
+#define __CONST_SOCKADDR_ARG const struct sockaddr *__restrict
+#endif
 #ifdef __SOCKADDR_ARG
 #define SA_PTR(a) (a)
 #else
 #define SA_PTR(a) ((a).__sockaddr__)
 #endif
+
+/* Declared by glibc 2.34+ only. */
+int close_range(unsigned int first, unsigned int last, int flags);
 
 typedef int (*connect_fn)(int, __CONST_SOCKADDR_ARG, socklen_t);
 typedef int (*accept_fn)(int, __SOCKADDR_ARG, socklen_t *);

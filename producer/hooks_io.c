@@ -30,13 +30,14 @@ typedef ssize_t (*send_fn)(int, const void *, size_t, int);
 typedef ssize_t (*sendto_fn)(int, const void *, size_t, int, const struct sockaddr *,
 			     socklen_t);
 typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
-typedef int (*sendmmsg_fn)(int, struct mmsghdr *, unsigned int, int);
+typedef int (*sendmmsg_fn)(int, struct mmsghdr *, unsigned int, shim_mmsg_flags);
 typedef ssize_t (*write_fn)(int, const void *, size_t);
 typedef ssize_t (*writev_fn)(int, const struct iovec *, int);
 typedef ssize_t (*recv_fn)(int, void *, size_t, int);
 typedef ssize_t (*recvfrom_fn)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
 typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
-typedef int (*recvmmsg_fn)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
+typedef int (*recvmmsg_fn)(int, struct mmsghdr *, unsigned int, shim_mmsg_flags,
+			   struct timespec *);
 typedef ssize_t (*read_fn)(int, void *, size_t);
 typedef ssize_t (*readv_fn)(int, const struct iovec *, int);
 
@@ -125,7 +126,7 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	return r;
 }
 
-EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, shim_mmsg_flags flags)
 {
 	sendmmsg_fn fn = (sendmmsg_fn)shim_real(REAL_SENDMMSG);
 	int r = fn ? fn(fd, vec, vlen, flags) : (int)syscall(SYS_sendmmsg, fd, vec, vlen, flags);
@@ -185,7 +186,7 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	return r;
 }
 
-EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
+EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, shim_mmsg_flags flags,
 		    struct timespec *timeout)
 {
 	recvmmsg_fn fn = (recvmmsg_fn)shim_real(REAL_RECVMMSG);

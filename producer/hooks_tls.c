@@ -99,13 +99,8 @@ static int lib_fd(const void *session, enum tls_lib lib, const void *caller)
 
 /* gnutls_transport_get_int answers a number whatever the transport was
  * set with (a pointer transport gives its low bits): trust it only for a
- * fd whose first bytes were ciphertext (classified PASS). */
-static bool gnutls_fd_plausible(int fd)
-{
-	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
-	return t != NULL && (unsigned)fd < FDT_MAX_FDS &&
-	       atomic_load_explicit(&t[fd], memory_order_relaxed) == FDT_PASS;
-}
+ * fd whose first bytes were ciphertext. */
+static bool gnutls_fd_plausible(int fd) { return fdt_ciphertext_seen(fd); }
 
 /* Which socket a session's first plaintext belongs to, or -1 (none: a
  * memory BIO or transport). seen: the fd the call did socket I/O on. */

@@ -86,6 +86,7 @@ int shim_init(void)
 {
 	int expected = SHIM_MODE_UNINIT;
 	int saved_errno = errno;
+	const char *why = "";
 
 	if (!atomic_compare_exchange_strong_explicit(&shim_mode, &expected, SHIM_MODE_INITING,
 						     memory_order_acq_rel,
@@ -94,6 +95,15 @@ int shim_init(void)
 
 	atomic_store_explicit(&shim_pid, (uint32_t)syscall(SYS_getpid), memory_order_relaxed);
 	shim_debug = env_true("TOKENRING_DEBUG");
+	if (!shim_libc_matches(&why)) {
+		/* The other C library's build, preloaded here by mistake or by a
+		 * selector that could not tell (docs/containers.md): loaded
+		 * cleanly, it must now do nothing at all. */
+		SHIM_DEBUG("%s: stepping aside, pure passthrough", why);
+		atomic_store_explicit(&shim_mode, SHIM_MODE_DISABLED, memory_order_release);
+		errno = saved_errno;
+		return SHIM_MODE_DISABLED;
+	}
 	if (env_true("TOKENRING_DISABLE")) {
 		SHIM_DEBUG("TOKENRING_DISABLE set: pure passthrough");
 		atomic_store_explicit(&shim_mode, SHIM_MODE_DISABLED, memory_order_release);
@@ -125,5 +135,16 @@ __attribute__((constructor)) static void shim_constructor(void)
 {
 	for (int i = 0; i < REAL_COUNT; i++)
 		(void)shim_real((enum shim_real_id)i);
-	(void)shim_init();
+	/* Here, not in the lazy init (which may run in a signal handler):
+	 * dl_iterate_phdr takes the loader's lock. */
+	if (shim_init() == SHIM_MODE_ACTIVE)
+		shim_cover_init();
+}
+
+/* exit(): connections still open are reported (opaque ones only: an HTTP
+ * exchange in flight at exit was never seen to end). */
+__attribute__((destructor)) static void shim_destructor(void)
+{
+	if (atomic_load_explicit(&shim_mode, memory_order_acquire) == SHIM_MODE_ACTIVE)
+		fdt_flush_opaque();
 }

@@ -15,6 +15,7 @@
  *   identity.c    workload / namespace identity from the environment
  *   hooks_io.c    send/recv/read/write families: feed what calls returned
  *   hooks_fd.c    connect/accept/close/close_range/dup2/dup3/fork
+ *   hooks_dl.c    dlopen; dl_rebind.c: RTLD_DEEPBIND objects rebound
  *
  * Rules on every hook path: no allocation, no lock, never block, never
  * change a return value or errno, nothing that is not async-signal-safe
@@ -60,6 +61,7 @@ enum shim_real_id {
 	REAL_DUP2,
 	REAL_DUP3,
 	REAL_FORK,
+	REAL_DLOPEN,
 	REAL_COUNT
 };
 
@@ -79,6 +81,15 @@ static inline void *shim_real(enum shim_real_id id)
 	void *p = atomic_load_explicit(&shim_real_fn[id], memory_order_relaxed);
 	return SHIM_LIKELY(p != NULL) ? p : shim_real_resolve(id);
 }
+
+/* ---- RTLD_DEEPBIND (dl_rebind.c, called by hooks_dl.c) ---- */
+
+/* Before a DEEPBIND dlopen: remember the objects loaded so far. */
+void shim_dl_snapshot(void);
+
+/* After it: point the GOT slots of the objects it brought in at the
+ * shim's hooks, for the interposed names only. Keeps errno. */
+void shim_dl_rebind(void);
 
 /* ---- process state (shim.c) ---- */
 
@@ -139,6 +150,11 @@ void shim_ring_poll(void);
 
 /* Emit callback handed to conn_feed / conn_close. */
 void shim_emit(void *ctx, struct tr_record *rec);
+
+/* Publish an event entry (record_event.h): pid, producer and kind filled
+ * here. Lock-free, like shim_emit. */
+struct tr_event;
+void shim_emit_event(struct tr_event *ev);
 
 /* Body entry callback (conn_config.body_emit): publishes without reading
  * the clock; 0, or -1 when dropped (detached drops counted as for records). */
@@ -235,6 +251,43 @@ void fdt_reset_range(unsigned first, unsigned last);
 /* Fork child: slots another (now absent) thread was feeding are dropped. */
 void fdt_after_fork_child(void);
 
+/* ---- what cannot be read (fdtable.c, shim_cover.c) ---- */
+
+/* Slot state: a TLS connection whose first bytes were a ClientHello on the
+ * raw socket: its bytes are counted, not parsed (fdt_opaque), until a TLS
+ * hook shows its plaintext after all (then it is a TLS slot and nothing is
+ * reported). One REC_EVENT_OPAQUE_TLS entry when it ends. */
+#define SLOT_F_OPAQUE 128u
+/* Slot state: finish without reporting (an opaque slot a TLS slot replaced). */
+#define SLOT_F_NOREPORT 256u
+
+/* Per-slot counters of an opaque connection (fdtable.c owns the array). */
+struct fdt_opaque {
+	_Atomic uint64_t sent, received;
+	uint64_t start_wall_ns, start_mono_ns;
+	uint8_t reporter; /* enum rec_reporter: source if this process is the client */
+	/* the peer's ServerHello was fed before our ClientHello (the writing
+	 * thread was descheduled between its write and its hook): the SNI is
+	 * read from the ClientHello when it comes */
+	_Atomic uint8_t sni_pending;
+	char sni[256]; /* REC_SNI_LEN */
+};
+
+/* At exit: report the opaque connections still open (their close may
+ * never be seen: libuv closes with a raw system call). */
+void fdt_flush_opaque(void);
+
+/* Report the end of an opaque connection (shim_cover.c). */
+void shim_cover_opaque(const struct fd_slot *s, const struct fdt_opaque *o);
+
+/* A connection on fd passes through untracked (reason: enum
+ * rec_event_reason, REC_REASON_SLOTS_FULL or _FD_RANGE): one event. */
+void shim_cover_untracked(unsigned reason);
+
+/* At init: report this process once if it cannot be read at all (a Go
+ * binary). */
+void shim_cover_init(void);
+
 /* ---- TLS plaintext (fdtable.c, fed by hooks_tls.c) ---- */
 
 /* Slot state: the connection's bytes are fed as plaintext by a TLS
@@ -248,6 +301,10 @@ void fdt_after_fork_child(void);
  * tell it apart (a plain PASS there means "ciphertext seen: start a TLS
  * slot"). */
 #define FDT_PASS_TLS (((uint64_t)1 << 32) | FDT_PASS)
+
+/* Were fd's first bytes TLS ciphertext the raw hooks saw (classified
+ * PASS, or an opaque slot)? Lock-free. */
+bool fdt_ciphertext_seen(int fd);
 
 /* Feed len plaintext bytes a TLS call on fd moved in direction dir. The
  * first call on a fd (classified PASS by its ciphertext) installs a TLS

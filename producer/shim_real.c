@@ -37,6 +37,7 @@ static const char *const real_names[REAL_COUNT] = {
 	[REAL_DUP2] = "dup2",
 	[REAL_DUP3] = "dup3",
 	[REAL_FORK] = "fork",
+	[REAL_DLOPEN] = "dlopen",
 };
 
 /* initial-exec: no allocation on first access from a preloaded library. */
@@ -46,7 +47,9 @@ void *shim_real_resolve(enum shim_real_id id)
 {
 	void *p;
 
-	if (in_dlsym)
+	/* dlsym itself is absent only for the musl build in a glibc older
+	 * than 2.34 without libdl.so.2 (libc_compat.h): raw system calls. */
+	if (in_dlsym || !shim_have_dl())
 		return NULL;
 	in_dlsym = 1;
 	p = dlsym(RTLD_NEXT, real_names[id]);

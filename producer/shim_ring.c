@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "ring.h"
+#include "record_event.h"
 #include "shim_internal.h"
 
 #define ATTACH_INTERVAL_NS 1000000000ull /* retry / touch at most once a second */
@@ -183,16 +184,12 @@ void shim_ring_poll(void)
 		maintain(now);
 }
 
-void shim_emit(void *vctx, struct tr_record *rec)
+/* Publish one entry of any kind (rec->pid and kind set by the caller). */
+static void publish(struct tr_record *rec)
 {
-	const struct shim_emit_ctx *ctx = vctx;
 	uint64_t now = shim_now_ns();
 	struct shim_ring *h;
 
-	rec->flags |= ctx->extra_flags;
-	rec->pid = atomic_load_explicit(&shim_pid, memory_order_relaxed);
-	rec->local = ctx->slot->local;
-	rec->peer = ctx->slot->peer;
 	if (SHIM_UNLIKELY(now >= atomic_load_explicit(&next_attempt_ns, memory_order_relaxed)))
 		maintain(now);
 	h = handle_get();
@@ -207,6 +204,26 @@ void shim_emit(void *vctx, struct tr_record *rec)
 	rec->producer_gen = (uint16_t)(id >> 16);
 	(void)ring_publish(&h->r, rec); /* a drop is counted by the ring */
 	handle_put(h);
+}
+
+void shim_emit(void *vctx, struct tr_record *rec)
+{
+	const struct shim_emit_ctx *ctx = vctx;
+
+	rec->flags |= ctx->extra_flags;
+	rec->pid = atomic_load_explicit(&shim_pid, memory_order_relaxed);
+	rec->local = ctx->slot->local;
+	rec->peer = ctx->slot->peer;
+	publish(rec);
+}
+
+void shim_emit_event(struct tr_event *ev)
+{
+	union rec_entry *e = (union rec_entry *)ev;
+
+	ev->kind = REC_KIND_EVENT;
+	ev->pid = atomic_load_explicit(&shim_pid, memory_order_relaxed);
+	publish(&e->exchange);
 }
 
 int shim_emit_body(void *vctx, struct rec_body *b)

@@ -5,5 +5,3 @@ target_sources(tokenring PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/hooks_tls.c
   ${CMAKE_CURRENT_LIST_DIR}/tls_real.c
   ${CMAKE_CURRENT_LIST_DIR}/tls_map.c)
-# dlsym / dlopen / dl_iterate_phdr: in libc since glibc 2.34
-target_link_libraries(tokenring PRIVATE ${CMAKE_DL_LIBS})

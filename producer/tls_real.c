@@ -107,10 +107,13 @@ static int find_obj(struct dl_phdr_info *info, size_t size, void *arg)
  * or NULL if its scope has none or only ours. */
 static void *lookup_in(const char *obj, const char *name, void **hp)
 {
-	void *h = dlopen(obj != NULL && obj[0] != '\0' ? obj : NULL, RTLD_LAZY | RTLD_NOLOAD);
+	void *h = NULL;
 	void *p;
 	Dl_info self, found;
 
+	/* The dl* calls are weak in the musl build (libc_compat.h). */
+	if (shim_have_dl())
+		h = dlopen(obj != NULL && obj[0] != '\0' ? obj : NULL, RTLD_LAZY | RTLD_NOLOAD);
 	*hp = h;
 	if (h == NULL)
 		return NULL;
@@ -130,7 +133,8 @@ static const char *version_of(void *h, const char *name, void *p)
 	uintptr_t strtab = 0, verdef = 0;
 	const ElfW(Verdef) *vd;
 
-	if (dl_iterate_phdr(find_obj, &q) != 1 || q.dyn == NULL)
+	/* musl has no dlvsym, and no symbol versions to choose among. */
+	if (dlvsym == NULL || dl_iterate_phdr(find_obj, &q) != 1 || q.dyn == NULL)
 		return NULL;
 	for (const ElfW(Dyn) *d = q.dyn; d->d_tag != DT_NULL; d++) {
 		if (d->d_tag == DT_STRTAB)
@@ -178,7 +182,7 @@ static void *resolve_slow(enum tls_real_id id, uintptr_t ra, uintptr_t *lo, uint
 		void *g = v != NULL ? dlvsym(RTLD_NEXT, name, v) : dlsym(RTLD_NEXT, name);
 		return g != NULL ? g : p;
 	}
-	p = dlsym(RTLD_NEXT, name);
+	p = shim_have_dl() ? dlsym(RTLD_NEXT, name) : NULL;
 	if (p == NULL) {
 		/* A library opened RTLD_LOCAL, called from code we could not
 		 * place: the first loaded copy. */

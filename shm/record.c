@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "record.h"
+#include "record_event.h"
 
 static const char *const reporter_names[] = {"unknown", "source", "destination"};
 static const char *const provider_names[] = {"unknown", "openai", "anthropic", "dashscope",
@@ -13,7 +14,7 @@ static const char *const operation_names[] = {"unknown", "chat", "text_completio
 					      "embeddings", "generate_content", "responses"};
 static const char *const usage_names[] = {"none", "available", "not_requested", "missing",
 					  "interrupted", "undecodable"};
-static const char *const kind_names[] = {"exchange", "body"};
+static const char *const kind_names[] = {"exchange", "body", "event"};
 static const char *const coding_names[] = {"identity", "gzip", "deflate", "br", "zstd",
 					   "unknown"};
 
@@ -35,6 +36,19 @@ const char *rec_operation_name(unsigned v) { return NAME_OF(operation_names, v);
 const char *rec_usage_name(unsigned v) { return NAME_OF(usage_names, v); }
 const char *rec_kind_name(unsigned v) { return NAME_OF(kind_names, v); }
 const char *rec_coding_name(unsigned v) { return NAME_OF(coding_names, v); }
+
+/* Event entries (record_event.h): here with the other names, so every
+ * target that links record.c has them. */
+static const char *const event_type_names[] = {"none", "opaque_tls", "unreadable", "untracked"};
+static const char *const event_reason_names[] = {"none", "go", "slots_full", "fd_range"};
+_Static_assert(sizeof(event_type_names) / sizeof(*event_type_names) == REC_EVENT_TYPE_COUNT,
+	       "a name per event type");
+_Static_assert(sizeof(event_reason_names) / sizeof(*event_reason_names) == REC_REASON_COUNT,
+	       "a name per event reason");
+
+const char *rec_event_type_name(unsigned v) { return NAME_OF(event_type_names, v); }
+const char *rec_event_reason_name(unsigned v) { return NAME_OF(event_reason_names, v); }
+
 
 void rec_set_str(char *dst, size_t cap, const char *src, size_t len, uint32_t *flags,
 		 uint32_t flag)

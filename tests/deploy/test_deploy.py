@@ -43,6 +43,11 @@ RING = RING_DIR + "/ring"
 METRICS_PORT = 9464
 DAEMON_BIN = "/opt/tokenring/bin/tokenringd"
 SHIM_LIB = "/opt/tokenring/lib/libtokenring.so"
+# Both builds (glibc, musl) laid out by deploy/shim-tree.sh; one LD_PRELOAD
+# value picks each C library's own (docs/containers.md).
+SHIM_MUSL_LIB = "/opt/tokenring/lib/musl/libtokenring.so"
+SHIM_TREE = "/opt/tokenring/shim"
+SHIM_PRELOAD_TAIL = "/$LIB/libtokenring.so"  # literally $LIB
 DAEMON_UID = 65532
 
 # The metric contract the dashboard is written against: the daemon's default
@@ -63,8 +68,13 @@ SELF_COUNTERS = ("tokenring_ring_consumed_total", "tokenring_ring_corrupt_total"
                  "tokenring_series_overflow_total")
 DROPPED = "tokenring_ring_dropped_total"  # label reason
 DROP_REASONS = ("full", "contention", "late", "detached")
+# What the shims could not read (docs/containers.md): labels source_workload,
+# source_namespace and sni (+ direction for bytes) or reason.
+COVER_METRICS = ("tokenring_opaque_connections_total", "tokenring_opaque_bytes_total",
+                 "tokenring_unreadable_processes_total", "tokenring_untracked_connections_total")
 KNOWN_METRICS = (set(COUNTERS) | {USAGE_COUNTER, DROPPED} | set(SELF_GAUGES) | set(SELF_COUNTERS)
-                 | {h + s for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")})
+                 | {h + s for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")}
+                 | set(COVER_METRICS))
 
 VOLUME_SOURCES = ("hostPath", "emptyDir", "configMap", "secret", "persistentVolumeClaim",
                   "projected", "downwardAPI")
@@ -449,13 +459,16 @@ class ConsistencyTests(unittest.TestCase):
         (init,) = spec["initContainers"]
         self.assertEqual(daemon_container()["image"], init["image"])
         src, dst = init["command"][-2:]
-        self.assertEqual(SHIM_LIB, src)
+        self.assertEqual(["/bin/cp", "-a"], init["command"][:2])
+        self.assertEqual(SHIM_TREE + "/.", src)
         (m,) = init["volumeMounts"]
         self.assertIn("emptyDir", vols[m["name"]])
-        self.assertEqual(m["mountPath"], os.path.dirname(dst))
+        self.assertEqual(m["mountPath"], dst)
         (app,) = [c for c in spec["containers"] if c["name"] == "app"]
         env = env_map(app["env"])
-        self.assertEqual(dst, env["LD_PRELOAD"]["value"])
+        # the selector: literally $LIB (Kubernetes expands only $(VAR))
+        self.assertEqual(dst + SHIM_PRELOAD_TAIL, env["LD_PRELOAD"]["value"])
+        self.assertNotIn("$(", env["LD_PRELOAD"]["value"])
         (am,) = [x for x in app["volumeMounts"] if x["name"] == m["name"]]
         self.assertEqual(m["mountPath"], am["mountPath"])
         self.assertEqual("metadata.name", env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"])
@@ -480,6 +493,13 @@ class ConsistencyTests(unittest.TestCase):
         self.assertIn("cmake -S . -B /build", build)
         self.assertIn("/out" + DAEMON_BIN, build)
         self.assertIn("/out" + SHIM_LIB, build)
+        self.assertIn("COPY scripts/apt/musl.txt", build)
+        self.assertIn("musl-tools", (ROOT / "scripts" / "apt" / "musl.txt").read_text())
+        self.assertIn("/out" + SHIM_MUSL_LIB, build)
+        # the tree the init container copies, made from the two builds
+        self.assertRegex(build, r"deploy/shim-tree\.sh (\S+/libtokenring\.so) (\S+/musl/\S+\.so) /out"
+                         + re.escape(SHIM_TREE) + r"(\s|$)")
+        self.assertTrue(os.access(DEPLOY / "shim-tree.sh", os.X_OK))
         runtime = stages["runtime"][1]
         self.assertIn("COPY --from=build /out/opt/tokenring /opt/tokenring", runtime)
         self.assertEqual([DAEMON_BIN], dockerfile_json_instr(runtime, "ENTRYPOINT"))
@@ -612,6 +632,17 @@ TRAFFIC = [
 ]
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 RING_CAPACITY, RING_FILL, PRODUCERS, SERIES = 65536, 1024, 3, 5
+# What cannot be read, per second at scale 1: (labels, rate) per series.
+_NODE = {"source_namespace": "team-a", "source_workload": "node-agent"}
+COVER_TRAFFIC = {
+    "tokenring_opaque_connections_total": [({**_NODE, "sni": "api.openai.com"}, 0.5)],
+    "tokenring_opaque_bytes_total": [({**_NODE, "sni": "api.openai.com", "direction": "sent"}, 800.0),
+                                     ({**_NODE, "sni": "api.openai.com", "direction": "received"}, 2400.0)],
+    "tokenring_unreadable_processes_total": [({"source_namespace": "team-b", "source_workload": "go-svc",
+                                               "reason": "go"}, 0.25)],
+    "tokenring_untracked_connections_total": [({"source_namespace": "team-a", "source_workload": "batch",
+                                                "reason": "slots_full"}, 2.0)],
+}
 SCALES = (1.0, 0.5)  # two daemons (two nodes): the dashboard sums across them
 
 
@@ -679,6 +710,10 @@ class FakeDaemon:
                         ("tokenring_series_overflow_total", 0.2)):
             fam(name, "counter", name.replace("_", " "))
             out.append(f"{name} {r * k:.6f}")
+        for name, series in COVER_TRAFFIC.items():
+            fam(name, "counter", name.replace("_", " "))
+            for labels, r in series:
+                out.append(f"{name}{self._lbl(labels)} {r * k:.6f}")
         fam(DROPPED, "counter", "records dropped by reason")
         for reason in DROP_REASONS:
             out.append(f'{DROPPED}{{reason="{reason}"}} {(0.5 if reason == "full" else 0.0) * k:.6f}')
@@ -802,6 +837,9 @@ class DashboardStaticTests(unittest.TestCase):
                             self.assertIn(f'{label}=~"${var}"', sel[1], f"{p['title']}: {sel[0]}")
                     else:
                         self.assertIn('instance=~"$instance"', sel[1], f"{p['title']}: {sel[0]}")
+                    if sel[0] in COVER_METRICS:
+                        for var, label in (("namespace", "source_namespace"), ("workload", "source_workload")):
+                            self.assertIn(f'{label}=~"${var}"', sel[1], f"{p['title']}: {sel[0]}")
 
     def test_queries_use_only_contract_metrics(self):
         used = set()
@@ -812,7 +850,7 @@ class DashboardStaticTests(unittest.TestCase):
                 self.assertLessEqual(names, KNOWN_METRICS, p["title"])
                 used |= names
         # the panels cover every family the contract has (cost included)
-        for m in COUNTERS + (USAGE_COUNTER, DROPPED) + SELF_GAUGES + SELF_COUNTERS:
+        for m in COUNTERS + (USAGE_COUNTER, DROPPED) + SELF_GAUGES + SELF_COUNTERS + COVER_METRICS:
             self.assertIn(m, used)
         for h in HISTOGRAMS:
             self.assertIn(h + "_bucket", used)
@@ -824,7 +862,9 @@ class DashboardStaticTests(unittest.TestCase):
                   "Prompt tokens/s by model", "Completion tokens/s by model",
                   "Cached and reasoning tokens/s by model", "Top workloads by tokens", "Errors by code",
                   "Usage status mix by model", "Cost per hour by model", "Ring fill",
-                  "Dropped records by reason", "Corrupt records", "Producers", "Series and overflow"):
+                  "Dropped records by reason", "Corrupt records", "Producers", "Series and overflow",
+                  "Opaque TLS connections by server name", "Opaque TLS bytes by server name",
+                  "Unreadable processes", "Untracked connections"):
             self.assertIn(t, titles)
 
     def test_layout(self):
@@ -1074,6 +1114,25 @@ class DashboardQueryTests(unittest.TestCase):
         corrupt = self.query(self.expr("Corrupt records"))
         self.assertClose(0.1 * sum(SCALES), sum(float(s["value"][1]) for s in corrupt))
 
+    def test_what_cannot_be_read(self):
+        total, window = sum(SCALES), float(RATE_WINDOW.rstrip("s"))
+        conns = self.by(self.query(self.expr("Opaque TLS connections by server name")),
+                        "source_workload", "sni")
+        self.assertEqual({("node-agent", "api.openai.com")}, set(conns))
+        self.assertClose(0.5 * total, conns[("node-agent", "api.openai.com")])
+        nbytes = self.by(self.query(self.expr("Opaque TLS bytes by server name")), "direction")
+        self.assertClose(800.0 * total, nbytes[("sent",)])
+        self.assertClose(2400.0 * total, nbytes[("received",)])
+        unreadable = self.by(self.query(self.expr("Unreadable processes")), "source_workload", "reason")
+        self.assertEqual({("go-svc", "go")}, set(unreadable))
+        self.assertClose(0.25 * total * window, unreadable[("go-svc", "go")], rel=0.3)
+        untracked = self.by(self.query(self.expr("Untracked connections")), "source_workload", "reason")
+        self.assertEqual({("batch", "slots_full")}, set(untracked))
+        self.assertClose(2.0 * total, untracked[("batch", "slots_full")])
+        # the workload filter reaches these panels too
+        none = self.query(self.expr("Untracked connections"), {**ALL, "workload": "chat-app"})
+        self.assertEqual([], none)
+
 
 # --------------------------------------------------------------------------
 def needed_packages(binary):
@@ -1189,6 +1248,14 @@ class ShimBinaryTests(unittest.TestCase):
         self.assertEqual("libtokenring.so", os.path.basename(self.LIB))
         rel = os.path.relpath(self.LIB, os.environ["TOKENRING_BUILD_DIR"])
         self.assertIn(f"/build/{rel} /out{SHIM_LIB}", " ".join(dockerfile_stages()["build"][1]))
+
+    def test_dockerfile_copies_the_built_musl_path(self):
+        musl = os.environ["LIBTOKENRING_MUSL"]
+        rel = os.path.relpath(musl, os.environ["TOKENRING_BUILD_DIR"])
+        build = " ".join(dockerfile_stages()["build"][1])
+        self.assertIn(f"/build/{rel} /out{SHIM_MUSL_LIB}", build)
+        lib = os.path.relpath(self.LIB, os.environ["TOKENRING_BUILD_DIR"])
+        self.assertIn(f"deploy/shim-tree.sh /build/{lib} /build/{rel} /out{SHIM_TREE}", build)
 
     def test_shim_reads_the_env_names_we_set(self):
         data = pathlib.Path(self.LIB).read_bytes()

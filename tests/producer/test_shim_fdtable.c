@@ -5,6 +5,7 @@
  * (Two threads on one fd: shim_fdtable_stress.c, also run under TSan.) */
 #include <criterion/criterion.h>
 
+#include "record_event.h"
 #include "shim_test_util.h"
 
 static void fdtable_setup(void)
@@ -116,9 +117,38 @@ Test(fdtable, non_http_first_byte_frees_the_slot)
 	int rc = tcp_pair(&c, &s);
 	cr_assert_eq(rc, 0);
 	fdt_track(c, NULL, 0, CONN_ROLE_CLIENT);
-	feed_str(c, CONN_DIR_OUT, "\x16\x03\x01\x00\x05hello");
+	feed_str(c, CONN_DIR_OUT, "*1\r\n$4\r\nPING\r\n"); /* Redis */
 	cr_assert_eq(entry_of(c), FDT_PASS);
 	cr_assert(!fdt_maybe_tracked(c));
+}
+
+/* A TLS ClientHello first: the connection is counted, not parsed, and its
+ * end is one opaque event with the bytes each way (docs/containers.md). */
+Test(fdtable, client_hello_first_counts_an_opaque_connection)
+{
+	static const char hello[] = "\x16\x03\x01\x00\x05\x01hell"; /* record + ClientHello type */
+	union rec_entry out[4];
+	int c, s;
+	int rc = tcp_pair(&c, &s);
+	cr_assert_eq(rc, 0);
+	fdt_track(c, NULL, 0, CONN_ROLE_CLIENT);
+	feed_str(c, CONN_DIR_OUT, hello);
+	cr_assert_geq((uint32_t)entry_of(c), FDT_SLOT0);
+	cr_assert(fdt_ciphertext_seen(c));
+	feed_str(c, CONN_DIR_IN, "\x16\x03\x03 server flight");
+	feed_str(c, CONN_DIR_OUT, "\x17\x03\x03 app data");
+	fdt_reset(c);
+	size_t got = drain(&out[0].exchange, 4);
+	cr_assert_eq(got, 1);
+	cr_assert_eq(out[0].event.kind, REC_KIND_EVENT);
+	cr_assert_eq(out[0].event.type, REC_EVENT_OPAQUE_TLS);
+	cr_assert_eq(out[0].event.reporter, REC_REPORTER_SOURCE);
+	cr_assert_eq(out[0].event.bytes_sent, strlen(hello) + strlen("\x17\x03\x03 app data"));
+	cr_assert_eq(out[0].event.bytes_received, strlen("\x16\x03\x03 server flight"));
+	cr_assert_str_eq(out[0].event.sni, ""); /* this hello is cut short: no SNI */
+	cr_assert_eq(out[0].event.count, 1);
+	close(c);
+	close(s);
 }
 
 Test(fdtable, parser_giving_up_passes_the_fd_through)

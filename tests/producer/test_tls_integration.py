@@ -38,7 +38,8 @@ TLS_EXPORTS = {"SSL_read", "SSL_read_ex", "SSL_peek", "SSL_peek_ex", "SSL_write"
                "gnutls_record_send", "gnutls_bye", "gnutls_deinit"}
 LIBC_EXPORTS = {"send", "sendto", "sendmsg", "sendmmsg", "write", "writev", "recv",
                 "recvfrom", "recvmsg", "recvmmsg", "read", "readv", "connect", "accept",
-                "accept4", "close", "close_range", "dup2", "dup3", "fork"}
+                "accept4", "close", "close_range", "dup2", "dup3", "fork",
+                "dlopen"}  # RTLD_DEEPBIND objects rebound (producer/hooks_dl.c)
 
 CERT_DIR = tempfile.mkdtemp(prefix="tokenring-tls-")
 CERT = os.path.join(CERT_DIR, "cert.pem")
@@ -123,7 +124,10 @@ class TestTLSLibrary(unittest.TestCase):
     def test_ldd_shows_libc_only(self):
         out = run(["ldd", base.SHIM], base_env()).stdout.decode()
         libs = {l.split()[0] for l in out.splitlines() if l.strip()}
-        self.assertEqual(libs, {"linux-vdso.so.1", "libc.so.6", "/lib64/ld-linux-x86-64.so.2"})
+        # libdl.so.2 is glibc's own (package libc6): where a glibc older than
+        # 2.34 keeps dlsym (producer/libc_compat.h, docs/containers.md)
+        self.assertEqual(libs, {"linux-vdso.so.1", "libc.so.6", "libdl.so.2",
+                                "/lib64/ld-linux-x86-64.so.2"})
 
     def test_exports_only_interposed_symbols(self):
         out = run(["nm", "-D", "--defined-only", base.SHIM], base_env()).stdout.decode()

@@ -1,10 +1,12 @@
 /*
  * ring_capture - test tool: create a ring, consume every record producers
  * publish, print each as one JSON object per line (every field), and on
- * exit print the ring's counters as one JSON line on stderr.
+ * exit print the ring's counters as one JSON line on stderr. Event entries
+ * (record_event.h: what the shim could not read) are printed only with
+ * --events, as objects with "kind": "event".
  *
  *   ring_capture --ring PATH [--capacity N] [--count N] [--timeout SEC]
- *                [--label-header NAME]... [--keep]
+ *                [--label-header NAME]... [--keep] [--events]
  *
  * Runs until SIGINT/SIGTERM, --count records, or --timeout seconds, then
  * drains what is left and exits 0. The ring file is removed at exit unless
@@ -25,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "record_event.h"
 #include "ring.h"
 
 #define BATCH 64
@@ -187,6 +190,45 @@ static void print_record(const struct ring *r, const struct tr_record *rec)
 	cJSON_Delete(o);
 }
 
+/* An event entry (record_event.h), printed with --events only. */
+static void print_event(const struct ring *r, const struct tr_record *rec)
+{
+	struct tr_event ev;
+	cJSON *o = cJSON_CreateObject();
+	const struct ring_producer *p;
+
+	memcpy(&ev, rec, sizeof ev);
+	p = ring_producer_lookup(r, ev.producer, ev.producer_gen);
+	cJSON_AddStringToObject(o, "kind", rec_kind_name(ev.kind));
+	cJSON_AddStringToObject(o, "type", rec_event_type_name(ev.type));
+	cJSON_AddStringToObject(o, "reason", rec_event_reason_name(ev.reason));
+	cJSON_AddStringToObject(o, "reporter", rec_reporter_name(ev.reporter));
+	add_u64(o, "start_ns", ev.start_ns);
+	add_u64(o, "duration_ns", ev.duration_ns);
+	add_u64(o, "bytes_sent", ev.bytes_sent);
+	add_u64(o, "bytes_received", ev.bytes_received);
+	add_u64(o, "count", ev.count);
+	add_u64(o, "pid", ev.pid);
+	add_str(o, "sni", ev.sni, sizeof ev.sni);
+	add_addr(o, "local", &ev.local);
+	add_addr(o, "peer", &ev.peer);
+	if (p != NULL) {
+		add_str(o, "workload", p->workload, sizeof p->workload);
+		add_str(o, "namespace", p->namespace_, sizeof p->namespace_);
+	} else {
+		cJSON_AddNullToObject(o, "workload");
+		cJSON_AddNullToObject(o, "namespace");
+	}
+	char *s = cJSON_PrintUnformatted(o);
+	if (s != NULL) {
+		fputs(s, stdout);
+		fputc('\n', stdout);
+		fflush(stdout);
+		free(s);
+	}
+	cJSON_Delete(o);
+}
+
 static void print_stats(const struct ring *r, uint64_t printed)
 {
 	struct ring_stats st;
@@ -206,7 +248,7 @@ static void print_stats(const struct ring *r, uint64_t printed)
 static void usage(void)
 {
 	fprintf(stderr, "usage: ring_capture --ring PATH [--capacity N] [--count N] "
-			"[--timeout SEC] [--label-header NAME]... [--keep]\n");
+			"[--timeout SEC] [--label-header NAME]... [--keep] [--events]\n");
 	exit(2);
 }
 
@@ -219,13 +261,14 @@ int main(int argc, char **argv)
 		{"timeout", required_argument, NULL, 't'},
 		{"label-header", required_argument, NULL, 'l'},
 		{"keep", no_argument, NULL, 'k'},
+		{"events", no_argument, NULL, 'e'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *path = NULL;
 	struct ring_config cfg;
 	struct ring r;
 	uint64_t count = 0, printed = 0, deadline = 0;
-	int nlabels = 0, keep = 0, opt, err;
+	int nlabels = 0, keep = 0, events = 0, opt, err;
 	struct tr_record batch[BATCH];
 
 	ring_config_default(&cfg);
@@ -242,6 +285,7 @@ int main(int argc, char **argv)
 			cfg.label_headers[nlabels++] = optarg;
 			break;
 		case 'k': keep = 1; break;
+		case 'e': events = 1; break;
 		default: usage();
 		}
 	}
@@ -260,7 +304,12 @@ int main(int argc, char **argv)
 		int last = stop || (count && printed >= count) || (deadline && mono_ns() >= deadline);
 		size_t n = ring_consume(&r, batch, BATCH, mono_ns());
 		for (size_t i = 0; i < n; i++) {
-			print_record(&r, &batch[i]);
+			if (batch[i].kind == REC_KIND_EVENT) {
+				if (events)
+					print_event(&r, &batch[i]);
+			} else {
+				print_record(&r, &batch[i]);
+			}
 			printed++;
 		}
 		if (last && n == 0)
