@@ -134,6 +134,17 @@ uint8_t llm_operation_of(const struct llm_facts *f);
 /* Usage status; tokens are only ever what the response reported. */
 uint8_t llm_usage_status(const struct llm_facts *f, uint8_t provider, uint8_t operation);
 
+/* A raw JSON string value (llm_json.h's scalar, quotes off) as its text:
+ * escapes decoded, surrogate pairs joined into UTF-8, invalid escapes and
+ * \u0000 as U+FFFD, an escape cut at the end dropped. Writes at most cap
+ * bytes to dst (not NUL-terminated); returns the length (llm_json_str.c). */
+size_t llm_json_str(char *dst, size_t cap, const char *v, size_t n);
+
+/* Set a record string field from a raw JSON string value, decoded as
+ * above; `flag` marks it truncated (by the field or by the scanner). */
+void llm_set_json_str(char *field, size_t cap, const char *v, size_t n, int truncated,
+		      uint32_t *flags, uint32_t flag);
+
 /* Parse an unsigned decimal JSON number that fits 32 bits; -1 otherwise. */
 int llm_parse_u32(const char *v, size_t n, uint32_t *out);
 

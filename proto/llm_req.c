@@ -59,10 +59,8 @@ static void req_scalar(void *ctx, const struct jscan *s, enum jtype t, const cha
 	if (k == JK_STREAM)
 		c->r->stream = t == JT_TRUE;
 	if (k == JK_MODEL && t == JT_STRING && c->rec->request_model[0] == 0) {
-		rec_set_str(c->rec->request_model, REC_MODEL_LEN, v, n, &c->rec->flags,
-			    REC_F_TRUNC_REQUEST_MODEL);
-		if (truncated)
-			c->rec->flags |= REC_F_TRUNC_REQUEST_MODEL;
+		llm_set_json_str(c->rec->request_model, REC_MODEL_LEN, v, n, truncated,
+				 &c->rec->flags, REC_F_TRUNC_REQUEST_MODEL);
 	}
 }
 

@@ -153,10 +153,8 @@ static void on_string(struct resp_ctx *c, const struct jscan *s, const char *v, 
 	struct tr_record *rec = c->rec;
 	enum jkey k = jscan_key(s);
 	if (is_model_key(s) && rec->response_model[0] == 0 && n > 0) {
-		rec_set_str(rec->response_model, REC_MODEL_LEN, v, n, &rec->flags,
-			    REC_F_TRUNC_RESPONSE_MODEL);
-		if (truncated)
-			rec->flags |= REC_F_TRUNC_RESPONSE_MODEL;
+		llm_set_json_str(rec->response_model, REC_MODEL_LEN, v, n, truncated, &rec->flags,
+				 REC_F_TRUNC_RESPONSE_MODEL);
 	} else if (jscan_level(s) == 1 && k == JK_TYPE) {
 		on_type(c->r, v, n);
 	} else if (jscan_level(s) == 1 && k == JK_OBJECT) {

@@ -97,9 +97,15 @@ class Stack:
         with open(self.access_path) as f:
             return [json.loads(line) for line in f if line.endswith("\n")]
 
-    def server_lines(self):
-        with open(self.server_log) as f:
-            return {e["request_id"]: e for e in map(json.loads, f) if e.get("request_id")}
+    def server_lines(self, rids=()):
+        """{request_id: the server's log line}; waits until every id in
+        rids has one (the server logs after its last write, so a client
+        and the records can be done before it)."""
+        def read():
+            with open(self.server_log) as f:
+                got = {e["request_id"]: e for e in map(json.loads, f) if e.get("request_id")}
+            return got if all(r in got for r in rids) else None
+        return wait_for(read, "server log lines for %s" % (list(rids),))
 
     def lines_for(self, rids, reporters=("source", "destination")):
         """{(request_id, reporter): access log line} once all are there."""
@@ -152,7 +158,7 @@ class CompressCase(unittest.TestCase):
         logged: model, every token count, usage available, stream chunks,
         the coding on the wire."""
         lines = self.s.lines_for(rids, reporters)
-        sent = self.s.server_lines()
+        sent = self.s.server_lines(rids)
         for rid in rids:
             srv = sent[rid]
             self.assertEqual(srv["coding"], coding, rid)

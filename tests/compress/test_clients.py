@@ -61,7 +61,7 @@ class Clients(CompressCase):
                 "messages": MESSAGES}
         events = int(self.s.py(HTTPX_STREAM, self.s.url + "/v1/messages", "hx-anthropic",
                                json.dumps(body)))
-        self.assertEqual(events, self.s.server_lines()["hx-anthropic"]["events"])
+        self.assertEqual(events, self.s.server_lines(["hx-anthropic"])["hx-anthropic"]["events"])
         self.assert_exact(["hx-anthropic"], "gzip")
 
     def test_httpx_openai_sse_include_usage_gzip(self):
@@ -79,7 +79,7 @@ class Clients(CompressCase):
         self.assertEqual([u["prompt_tokens"] for u in usages], [4, 4])
         # undici's fetch asks for gzip, deflate over plain HTTP (br only over
         # HTTPS): the server answers gzip, as a provider would.
-        self.assertEqual(self.s.server_lines()["node-json"]["accept_encoding"], "gzip, deflate")
+        self.assertEqual(self.s.server_lines(["node-json"])["node-json"]["accept_encoding"], "gzip, deflate")
         self.assert_exact(["node-json", "node-stream"], "gzip")
 
     def curl(self, rid, *args):
@@ -116,11 +116,24 @@ class Clients(CompressCase):
                       "x-test-encoding: gzip", "--data-binary", "@" + f.name,
                       self.s.url + CHAT)
         lines = self.assert_exact(["cu-zstd-req"], "gzip")
-        self.assertEqual(self.s.server_lines()["cu-zstd-req"]["request_coding"], "zstd")
+        self.assertEqual(self.s.server_lines(["cu-zstd-req"])["cu-zstd-req"]["request_coding"], "zstd")
         for rep in ("source", "destination"):
             e = lines[("cu-zstd-req", rep)]
             self.assertEqual((e["request_model"], e["request_content_encoding"]),
                              ("gpt-4o-zstd", "zstd"))
+
+    def test_model_names_with_json_escapes(self):
+        # Python's json.dumps writes "caf\u00e9 \"\u4e2d\"": the records say
+        # the name the client meant, from the plain request and from the
+        # gzip answer alike (issue 17: escapes decoded).
+        name = 'caf\u00e9 "\u4e2d"'
+        body = json.dumps({"model": name, "messages": MESSAGES})
+        self.assertIn("\\u00e9", body)
+        self.curl("cu-escaped", "-H", "x-test-encoding: gzip", "-d", body, self.s.url + CHAT)
+        lines = self.assert_exact(["cu-escaped"], "gzip")
+        for rep in ("source", "destination"):
+            e = lines[("cu-escaped", rep)]
+            self.assertEqual((e["request_model"], e["response_model"]), (name, name), rep)
 
     def test_zzz_no_decode_errors(self):
         """Runs last (alphabetical): nothing above was undecodable."""

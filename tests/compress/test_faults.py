@@ -60,7 +60,7 @@ class Faults(CompressCase):
                        "-d", STREAM, self.s.url + CHAT, ok=False)
         self.assertEqual(rc, 18, "curl: transfer closed with outstanding read data")
         lines = self.s.lines_for(["cut"])
-        srv = self.s.server_lines()["cut"]
+        srv = self.s.server_lines(["cut"])["cut"]
         self.assertGreater(srv["content_chunks"], 0)
         for rep in ("source", "destination"):
             e = lines[("cut", rep)]
@@ -94,7 +94,7 @@ class FullRing(CompressCase):
         dropped = s.metric("tokenring_ring_dropped_total")
         self.assertGreater(dropped[frozenset({("reason", "full")})], 0)
         lines = [e for e in s.access() if e["request_id"].startswith("full-")]
-        sent = s.server_lines()
+        sent = s.server_lines([e["request_id"] for e in lines])
         undecodable = 0
         for e in lines:
             srv = sent[e["request_id"]]

@@ -618,14 +618,15 @@ class TestLabelInjection(RelCase):
     #  require valid output). The shim keeps the JSON string as sent, escapes
     #  and all (it does not decode them).
     CASES = [
-        (b'quo\\"te', b"llm", 'quo\\"te'),
-        (b"back\\\\slash", b"llm", "back\\\\slash"),
-        (b"new\\nline", b"llm", "new\\nline"),
-        (b'brace} evil_metric{x=\\"1\\"} 1', b"llm", 'brace} evil_metric{x=\\"1\\"} 1'),
+        # JSON escapes are decoded (proto/llm_json_str.c): the label is the name meant
+        (b'quo\\"te', b"llm", 'quo"te'),
+        (b"back\\\\slash", b"llm", "back\\slash"),
+        (b"new\\nline", b"llm", "new\nline"),
+        (b'brace} evil_metric{x=\\"1\\"} 1', b"llm", 'brace} evil_metric{x="1"} 1'),
         (b"bad\xff\xfeutf8\xc3", b"llm", "bad\ufffd\ufffdutf8\ufffd"),
         (b"x" * 10240, b"llm", "x" * 63),
-        (b"ctl\\u0001\\u007f\\t", b"llm", "ctl\\u0001\\u007f\\t"),
-        (b"\\u0000nul", b"llm", "\\u0000nul"),
+        (b"ctl\\u0001\\u007f\\t", b"llm", "ctl\ufffd\ufffd\ufffd"),  # controls: U+FFFD in labels
+        (b"\\u0000nul", b"llm", "\ufffdnul"),
         (b"raw\x01ctl\x7f\x1b[31m", b"llm", "raw\ufffdctl\ufffd\ufffd[31m"),
         (b"raw\nnewline", b"llm", "raw\nnewline"),
         (b"host-quote", b'h"o\\st}', "host-quote"),
@@ -677,9 +678,14 @@ class TestLabelInjection(RelCase):
             return ls if len(ls) == n else None
         lines = wait_for(log_lines, what="the access log lines")
         entries = [json.loads(l.decode("utf-8")) for l in lines]
-        # the log keeps control bytes (JSON-escaped); bad UTF-8 is U+FFFD there too
+        # the log keeps control bytes (JSON-escaped); bad UTF-8 is U+FFFD there too;
+        # the body's JSON escapes are decoded (\u0000 is U+FFFD)
+        def meant(m_):
+            t = m_[:63].decode("utf-8", "replace")
+            t = json.loads('"%s"' % t, strict=False) if b"\\" in m_ else t
+            return t.replace("\x00", "\ufffd")
         self.assertEqual(sorted(e["request_model"] for e in entries),
-                         sorted(m_[:63].decode("utf-8", "replace") for m_, _, _ in self.CASES))
+                         sorted(meant(m_) for m_, _, _ in self.CASES))
         self.record("label_injection", "label injection through the shim: model names, "
                     "Host headers and a --label-header header with quotes, backslashes, newlines, }, control bytes, "
                     "invalid UTF-8, 10 KB",
