@@ -49,32 +49,45 @@ int agg_parse_families(const char *list, uint32_t *out, size_t *bad_at)
 	return 0;
 }
 
-/* Labels the families that carry header labels (tokenring, kgateway) or
- * their extra labels use; a header label must not shadow one. */
+/* Every label name some family, the summary or the self-metrics writes
+ * (a header label beside one would make a scrape carry the name twice, which
+ * invalidates it), and label names the exposition reserves. */
 static const char *const reserved_labels[] = {
-	"reporter", "source_workload", "source_namespace", "destination_service",
-	"provider", "model",           "response_code",    "le",
-	"status",   "label",           "llm",              NULL,
+	"reporter", "source_workload", "source_namespace", "source_workload_namespace",
+	"destination_service", "provider", "model", "response_code", "request_protocol",
+	"le", "quantile", "status", "label", "reason", "version", "llm", "token_type",
+	"error_type", "server_address", "family", "coding", NULL,
 };
+/* Prefixes of families' label names (gen_ai_*, llmproxy_*). */
+static const char *const reserved_prefixes[] = {"gen_ai_", "llmproxy_", NULL};
 
-static bool valid_label_name(const char *n)
+const char *agg_label_name_check(const char *name, size_t n)
 {
-	size_t len = strnlen(n, AGG_LABEL_NAME_LEN);
-	if (len == 0 || len == AGG_LABEL_NAME_LEN)
-		return false;
-	if (n[0] == '_' && n[1] == '_')
-		return false; /* reserved by Prometheus */
-	for (size_t i = 0; i < len; i++) {
-		char c = n[i];
+	if (n == 0 || n >= AGG_LABEL_NAME_LEN)
+		return "must be 1 to 31 bytes long";
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
 			  (i > 0 && c >= '0' && c <= '9');
 		if (!ok)
-			return false;
+			return "must match [a-zA-Z_][a-zA-Z0-9_]*";
 	}
+	if (n >= 2 && name[0] == '_' && name[1] == '_')
+		return "must not start with __ (reserved by Prometheus)";
+	char buf[AGG_LABEL_NAME_LEN];
+	memcpy(buf, name, n);
+	buf[n] = 0;
 	for (unsigned i = 0; reserved_labels[i]; i++)
-		if (strcmp(n, reserved_labels[i]) == 0)
-			return false;
-	return !alog_field_reserved(n) && !summary_field_reserved(n);
+		if (strcmp(buf, reserved_labels[i]) == 0)
+			return "is a built-in label";
+	for (unsigned i = 0; reserved_prefixes[i]; i++)
+		if (strncmp(buf, reserved_prefixes[i], strlen(reserved_prefixes[i])) == 0)
+			return "uses a built-in label prefix (gen_ai_, llmproxy_)";
+	if (alog_field_reserved(buf))
+		return "is an access log field";
+	if (summary_field_reserved(buf))
+		return "is a summary key";
+	return NULL;
 }
 
 static int groups_init(struct expo_groups *x, uint32_t slots)
@@ -140,7 +153,8 @@ int agg_create(const struct agg_config *cfg, struct agg **out)
 	for (unsigned i = 0; i < REC_LABELS; i++) {
 		if (!cfg->label_names[i][0])
 			continue;
-		if (!valid_label_name(cfg->label_names[i]))
+		const char *n = cfg->label_names[i];
+		if (agg_label_name_check(n, strnlen(n, AGG_LABEL_NAME_LEN)))
 			return -EINVAL;
 		for (unsigned j = 0; j < i; j++)
 			if (strcmp(cfg->label_names[i], cfg->label_names[j]) == 0)
@@ -179,6 +193,14 @@ int agg_create(const struct agg_config *cfg, struct agg **out)
 	rc = scratch_init(a->x, slots);
 	if (rc)
 		goto fail;
+	rc = -ENOMEM;
+	a->fp = calloc(1, sizeof(*a->fp));
+	if (!a->fp)
+		goto fail;
+	for (unsigned i = 0; i < AGG_FP_SLOTS; i++)
+		a->fp->series[i] = AGG_FP_EMPTY;
+	for (unsigned i = 0; i < REC_LABELS; i++)
+		a->fp->labels |= a->cfg.label_names[i][0] != 0;
 	*out = a;
 	return 0;
 fail:
@@ -196,6 +218,7 @@ void agg_destroy(struct agg *a)
 	}
 	hist_pool_destroy(&a->pool);
 	series_table_destroy(&a->tab);
+	free(a->fp);
 	free(a);
 }
 
@@ -339,11 +362,95 @@ static void make_key(const struct agg *a, struct series_key *k, const struct tr_
 			memset(k->labels[i], 0, sizeof(k->labels[i]));
 }
 
+_Static_assert(offsetof(struct tr_record, request_model) ==
+			       offsetof(struct tr_record, authority) + REC_AUTHORITY_LEN &&
+		       offsetof(struct tr_record, response_model) ==
+			       offsetof(struct tr_record, request_model) + REC_MODEL_LEN &&
+		       REC_AUTHORITY_LEN == REC_MODEL_LEN,
+	       "authority and both models are one run of the record (struct agg_fp)");
+_Static_assert(sizeof(struct agg_identity) == RING_WORKLOAD_LEN + RING_NAMESPACE_LEN,
+	       "agg_identity is its two strings");
+
+/* Fill fp from rec and id; returns its cache slot. */
+static uint32_t fingerprint(const struct agg *a, struct agg_fp *fp, const struct tr_record *rec,
+			    const struct agg_identity *id)
+{
+	fp->reporter = rec->reporter;
+	fp->provider = rec->provider;
+	fp->operation = rec->operation;
+	fp->reserved = 0;
+	fp->status = rec->status;
+	fp->reserved2 = 0;
+	fp->reserved3 = 0;
+	if (id)
+		memcpy(fp->identity, id, sizeof(fp->identity));
+	else
+		memset(fp->identity, 0, sizeof(fp->identity));
+	memcpy(fp->strings, rec->authority, sizeof(fp->strings));
+	if (rec->authority[0])
+		memset(&fp->addr, 0, sizeof(fp->addr));
+	else /* series_key_from_record's choice of address */
+		fp->addr = rec->reporter == REC_REPORTER_DESTINATION ? rec->local : rec->peer;
+	if (a->fp->labels) {
+		for (unsigned i = 0; i < REC_LABELS; i++)
+			if (a->cfg.label_names[i][0])
+				memcpy(fp->labels[i], rec->labels[i], sizeof(fp->labels[i]));
+			else
+				memset(fp->labels[i], 0, sizeof(fp->labels[i]));
+	} else {
+		memset(fp->labels, 0, sizeof(fp->labels));
+	}
+	uint64_t w0, w1, w2;
+	memcpy(&w0, fp->identity, 8);
+	memcpy(&w1, fp->strings, 8);
+	memcpy(&w2, fp->strings + REC_AUTHORITY_LEN, 8);
+	uint64_t h = (w0 ^ (w1 * 0x9e3779b97f4a7c15ull) ^ (w2 * 0xc2b2ae3d27d4eb4full) ^
+		      ((uint64_t)rec->status << 24 | (uint64_t)rec->reporter << 16 |
+		       (uint64_t)rec->provider << 8 | rec->operation)) *
+		     0xff51afd7ed558ccdull;
+	return (uint32_t)(h >> 56) & (AGG_FP_SLOTS - 1);
+}
+
+static struct series *fp_hit(const struct agg *a, const struct agg_fp *fp, uint32_t slot)
+{
+	uint32_t i = a->fp->series[slot];
+	if (i == AGG_FP_EMPTY || memcmp(&a->fp->key[slot], fp, sizeof(*fp)) != 0)
+		return NULL;
+	return &a->tab.series[i];
+}
+
+static uint64_t folds(const struct agg *a)
+{
+	uint64_t n = a->tab.overflow_records;
+	for (unsigned i = 0; i < SERIES_BOUNDED; i++)
+		n += a->tab.label_overflow[i];
+	return n;
+}
+
+/* The slow path: key, lookup; remember the tuple unless the lookup folded. */
+static struct series *find_and_remember(struct agg *a, struct series_key *k, struct series_hash h,
+					const struct agg_fp *fp, uint32_t slot)
+{
+	uint64_t before = folds(a);
+	struct series *s = find(a, k, h);
+	if (folds(a) == before) {
+		a->fp->key[slot] = *fp;
+		a->fp->series[slot] = (uint32_t)(s - a->tab.series);
+	}
+	return s;
+}
+
 void agg_ingest(struct agg *a, const struct tr_record *rec, const struct agg_identity *id)
 {
-	struct series_key k;
-	make_key(a, &k, rec, id);
-	account(a, find(a, &k, series_hash_key(&a->tab, &k)), rec);
+	struct agg_fp fp;
+	uint32_t slot = fingerprint(a, &fp, rec, id);
+	struct series *s = fp_hit(a, &fp, slot);
+	if (!s) {
+		struct series_key k;
+		make_key(a, &k, rec, id);
+		s = find_and_remember(a, &k, series_hash_key(&a->tab, &k), &fp, slot);
+	}
+	account(a, s, rec);
 }
 
 /* Lines a record's accounting touches, prefetched ahead of time: the
@@ -402,28 +509,41 @@ void agg_ingest_batch(struct agg *a, const struct tr_record *recs,
 	 * applied at accounting time; the stages ahead only read. */
 	struct series_key keys[AGG_PIPE];
 	struct series_hash hs[AGG_PIPE];
+	struct agg_fp fps[AGG_PIPE];
+	uint32_t slots[AGG_PIPE];
+	struct series *hit[AGG_PIPE]; /* from the tuple cache, or NULL: key and hash made */
 	const size_t lag = 3 * AGG_STAGE;
 
 	for (size_t j = 0; j < n + lag; j++) {
 		if (j >= lag) { /* account first: j's key reuses no live slot */
 			size_t i = j - lag, q = i & (AGG_PIPE - 1);
-			account(a, find(a, &keys[q], hs[q]), &recs[i]);
+			struct series *s = hit[q];
+			if (!s)
+				s = find_and_remember(a, &keys[q], hs[q], &fps[q], slots[q]);
+			account(a, s, &recs[i]);
 		}
 		if (j >= 2 * AGG_STAGE && j - 2 * AGG_STAGE < n) {
-			size_t i = j - 2 * AGG_STAGE;
-			struct series *s = series_peek(&a->tab, hs[i & (AGG_PIPE - 1)]);
+			size_t i = j - 2 * AGG_STAGE, q = i & (AGG_PIPE - 1);
+			struct series *s = hit[q] ? hit[q] : series_peek(&a->tab, hs[q]);
 			if (s)
 				prefetch_chunks(a, s, &recs[i]);
 		}
 		if (j >= AGG_STAGE && j - AGG_STAGE < n) {
-			size_t i = j - AGG_STAGE;
-			struct series *s = series_peek(&a->tab, hs[i & (AGG_PIPE - 1)]);
+			size_t i = j - AGG_STAGE, q = i & (AGG_PIPE - 1);
+			struct series *s = hit[q] ? hit[q] : series_peek(&a->tab, hs[q]);
 			if (s)
 				prefetch_series(s, &recs[i]);
 		}
 		if (j < n) {
 			size_t q = j & (AGG_PIPE - 1);
-			make_key(a, &keys[q], &recs[j], ids ? ids[j] : NULL);
+			const struct agg_identity *id = ids ? ids[j] : NULL;
+			slots[q] = fingerprint(a, &fps[q], &recs[j], id);
+			hit[q] = fp_hit(a, &fps[q], slots[q]);
+			if (hit[q]) {
+				__builtin_prefetch(hit[q], 1);
+				continue;
+			}
+			make_key(a, &keys[q], &recs[j], id);
 			hs[q] = series_hash_key(&a->tab, &keys[q]);
 			__builtin_prefetch(series_slot_addr(&a->tab, hs[q]), 0);
 		}

@@ -40,6 +40,13 @@
 #define AGG_OVERFLOW_MODEL "__overflow__" /* series past --max-series */
 #define AGG_OTHER_VALUE "__other__"       /* label values past --label-max-values */
 
+/* The one check of a header label name (--label-header NAME=...), used by
+ * the flag parser and by agg_create: NULL when name[0..n) may be a label,
+ * else why not (a phrase: "is an access log field"). A valid name is a
+ * Prometheus label name, not __*, and none of the names tokenringd itself
+ * writes as a label, access log field or summary key. */
+const char *agg_label_name_check(const char *name, size_t n);
+
 /* Parse "tokenring,gen_ai,..." into AGG_FAM_* bits. Returns 0 or -EINVAL
  * (and the offending name's offset in *bad_at when bad_at is not NULL). */
 int agg_parse_families(const char *list, uint32_t *out, size_t *bad_at);

@@ -53,8 +53,39 @@ struct expo_scratch {
 	struct otlp_cache *otlp;    /* OTLP attribute text per series (otlp_json.c), lazily */
 };
 
+/* A record's raw tuple bytes: everything series_key_from_record reads to
+ * build the key (and a little more, which only splits cache entries), so
+ * equal fingerprints mean equal keys. Compared whole, never hashed for
+ * identity: a cache hit is exact. */
+struct agg_fp {
+	uint8_t reporter, provider, operation, reserved;
+	uint16_t status;
+	uint16_t reserved2;
+	char identity[RING_WORKLOAD_LEN + RING_NAMESPACE_LEN]; /* agg_identity, or zeros */
+	char strings[3 * REC_MODEL_LEN]; /* rec authority, request_model, response_model */
+	struct rec_addr addr; /* the address the destination comes from, if no authority */
+	char labels[REC_LABELS][REC_LABEL_LEN]; /* configured label slots, others zero */
+	uint32_t reserved3;
+};
+
+_Static_assert(sizeof(struct agg_fp) == 400, "no padding: fingerprints compare with memcmp");
+
+/* The tuple cache: fingerprint -> series, direct-mapped. A hit skips the
+ * key, its 128-bit hash and the table probe (most of ingest's work: a
+ * workload's records mostly repeat a few tuples). Only lookups that folded
+ * nothing are cached (a fold counts per record). Series never move or go,
+ * so an entry never goes stale. */
+#define AGG_FP_SLOTS 256u
+#define AGG_FP_EMPTY UINT32_MAX
+struct agg_fp_cache {
+	struct agg_fp key[AGG_FP_SLOTS];
+	uint32_t series[AGG_FP_SLOTS]; /* index in tab.series, or AGG_FP_EMPTY */
+	bool labels;                   /* any header label configured */
+};
+
 struct agg {
 	struct agg_config cfg;
+	struct agg_fp_cache *fp;
 	struct series_table tab;
 	struct hist_pool pool;
 	struct expo_scratch *x; /* mutable from const renderers */

@@ -67,66 +67,62 @@ enum alog_kind {
 	AL_REQ_CODING,  /* the request's */
 };
 
-struct alog_field {
-	const char *name;
-	const char *key; /* ,"name":"  */
-	uint8_t key_len;
-	uint8_t kind;
-	uint16_t off;
-	uint16_t cap;
-};
-
-#define KEY(n) ",\"" n "\":\""
-#define F(n, kind, off, cap) {n, KEY(n), sizeof(KEY(n)) - 1, kind, off, cap}
 #define R(f) offsetof(struct tr_record, f)
-#define S(n, f) F(n, AL_STR, R(f), sizeof(((struct tr_record *)0)->f))
+#define CAP(f) sizeof(((struct tr_record *)0)->f)
 
 /* The line, in order: ASM's fields, then tokenring's extras, then the
- * configured header labels. A header label may not take one of these names. */
-static const struct alog_field fields[] = {
-	F("start_time", AL_TIME, 0, 0),
-	F("duration", AL_MS, R(duration_ns), 0),
-	S("method", method),
-	S("path", path),
-	F("protocol", AL_PROTOCOL, 0, 0),
-	F("response_code", AL_U16, R(status), 0),
-	F("response_flags", AL_FLAGS, 0, 0),
-	F("bytes_received", AL_U64, R(req_bytes), 0),
-	F("bytes_sent", AL_U64, R(resp_bytes), 0),
-	S("request_id", request_id),
-	S("authority_for", authority),
-	F("upstream_host", AL_UPSTREAM, 0, 0),
-	F("downstream_local_address", AL_DS_LOCAL, 0, 0),
-	F("downstream_remote_address", AL_DS_REMOTE, 0, 0),
-	S("user_agent", user_agent),
-	F("trace_id", AL_TRACE, 0, 0),
-	S("request_model", request_model),
-	F("request_prompt_tokens", AL_TOKENS, R(prompt_tokens), 0),
-	F("request_completion_tokens", AL_TOKENS, R(completion_tokens), 0),
-	/* tokenring's extras */
-	F("total_tokens", AL_TOKENS, R(total_tokens), 0),
-	S("response_model", response_model),
-	F("provider", AL_PROVIDER, 0, 0),
-	F("operation", AL_OPERATION, 0, 0),
-	F("streaming", AL_STREAMING, 0, 0),
-	F("time_to_first_token", AL_TTFT, 0, 0),
-	F("reporter", AL_REPORTER, 0, 0),
-	F("source_workload", AL_WORKLOAD, 0, 0),
-	F("source_namespace", AL_NAMESPACE, 0, 0),
-	F("usage_status", AL_USAGE, 0, 0),
-	F("cached_tokens", AL_TOKENS, R(cached_tokens), 0),
-	F("cache_creation_tokens", AL_TOKENS, R(cache_creation_tokens), 0),
-	F("reasoning_tokens", AL_TOKENS, R(reasoning_tokens), 0),
-	F("chunks", AL_U32, R(chunks), 0),
-	F("content_encoding", AL_RESP_CODING, 0, 0),
-	F("request_content_encoding", AL_REQ_CODING, 0, 0),
-};
+ * configured header labels. A header label may not take one of these names.
+ * One list, expanded twice: into the name table (alog_field_reserved) and
+ * into alog_format's writer, where each field's key is a literal of known
+ * length and its kind a constant, so the compiler emits straight-line
+ * stores with no per-field dispatch. X(name, kind, record offset, cap). */
+#define ALOG_FIELD_LIST(X)                                                    \
+	X("start_time", AL_TIME, 0, 0)                                        \
+	X("duration", AL_MS, R(duration_ns), 0)                               \
+	X("method", AL_STR, R(method), CAP(method))                           \
+	X("path", AL_STR, R(path), CAP(path))                                 \
+	X("protocol", AL_PROTOCOL, 0, 0)                                      \
+	X("response_code", AL_U16, R(status), 0)                              \
+	X("response_flags", AL_FLAGS, 0, 0)                                   \
+	X("bytes_received", AL_U64, R(req_bytes), 0)                          \
+	X("bytes_sent", AL_U64, R(resp_bytes), 0)                             \
+	X("request_id", AL_STR, R(request_id), CAP(request_id))               \
+	X("authority_for", AL_STR, R(authority), CAP(authority))              \
+	X("upstream_host", AL_UPSTREAM, 0, 0)                                 \
+	X("downstream_local_address", AL_DS_LOCAL, 0, 0)                      \
+	X("downstream_remote_address", AL_DS_REMOTE, 0, 0)                    \
+	X("user_agent", AL_STR, R(user_agent), CAP(user_agent))               \
+	X("trace_id", AL_TRACE, 0, 0)                                         \
+	X("request_model", AL_STR, R(request_model), CAP(request_model))      \
+	X("request_prompt_tokens", AL_TOKENS, R(prompt_tokens), 0)            \
+	X("request_completion_tokens", AL_TOKENS, R(completion_tokens), 0)    \
+	/* tokenring's extras */                                              \
+	X("total_tokens", AL_TOKENS, R(total_tokens), 0)                      \
+	X("response_model", AL_STR, R(response_model), CAP(response_model))   \
+	X("provider", AL_PROVIDER, 0, 0)                                      \
+	X("operation", AL_OPERATION, 0, 0)                                    \
+	X("streaming", AL_STREAMING, 0, 0)                                    \
+	X("time_to_first_token", AL_TTFT, 0, 0)                               \
+	X("reporter", AL_REPORTER, 0, 0)                                      \
+	X("source_workload", AL_WORKLOAD, 0, 0)                               \
+	X("source_namespace", AL_NAMESPACE, 0, 0)                             \
+	X("usage_status", AL_USAGE, 0, 0)                                     \
+	X("cached_tokens", AL_TOKENS, R(cached_tokens), 0)                    \
+	X("cache_creation_tokens", AL_TOKENS, R(cache_creation_tokens), 0)    \
+	X("reasoning_tokens", AL_TOKENS, R(reasoning_tokens), 0)              \
+	X("chunks", AL_U32, R(chunks), 0)                                     \
+	X("content_encoding", AL_RESP_CODING, 0, 0)                           \
+	X("request_content_encoding", AL_REQ_CODING, 0, 0)
+
+#define NAME_OF_FIELD(n, kind, off, cap) n,
+static const char *const fields[] = {ALOG_FIELD_LIST(NAME_OF_FIELD)};
 #define ALOG_FIELDS (sizeof(fields) / sizeof(fields[0]))
+#define ALOG_KEY_MAX 32 /* the longest key, ,"downstream_remote_address":" is 30 */
 
 bool alog_field_reserved(const char *name)
 {
 	for (size_t i = 0; i < ALOG_FIELDS; i++)
-		if (strcmp(fields[i].name, name) == 0)
+		if (strcmp(fields[i], name) == 0)
 			return true;
 	return false;
 }
@@ -154,6 +150,12 @@ static const char digit_pairs[] =
 	"606162636465666768697071727374757677787980818283848586878889"
 	"90919293949596979899";
 
+static inline char *put2(char *p, unsigned v)
+{
+	memcpy(p, digit_pairs + 2 * v, 2);
+	return p + 2;
+}
+
 static inline unsigned ndigits(uint64_t v)
 {
 	unsigned n = 1;
@@ -164,8 +166,30 @@ static inline unsigned ndigits(uint64_t v)
 	return n + (v >= 10);
 }
 
-static char *put_u64(char *p, uint64_t v)
+static inline __attribute__((always_inline)) char *put_u64(char *p, uint64_t v)
 {
+	if (v < 100) { /* most counts: status classes aside, tokens, ms, chunks */
+		if (v < 10) {
+			*p = (char)('0' + v);
+			return p + 1;
+		}
+		memcpy(p, digit_pairs + 2 * v, 2);
+		return p + 2;
+	}
+	if (v < 10000) { /* statuses, ms, bytes of small exchanges */
+		unsigned hi = (unsigned)v / 100, lo = (unsigned)v % 100;
+		if (hi < 10)
+			*p++ = (char)('0' + hi);
+		else
+			p = put2(p, hi);
+		return put2(p, lo);
+	}
+	if (v < 100000) { /* ports, bytes of typical exchanges */
+		unsigned u = (unsigned)v;
+		*p++ = (char)('0' + u / 10000);
+		p = put2(p, u / 100 % 100);
+		return put2(p, u % 100);
+	}
 	unsigned n = ndigits(v);
 	char *end = p + n;
 	while (v >= 100) {
@@ -178,12 +202,6 @@ static char *put_u64(char *p, uint64_t v)
 	else
 		*p = (char)('0' + v);
 	return p + n;
-}
-
-static inline char *put2(char *p, unsigned v)
-{
-	memcpy(p, digit_pairs + 2 * v, 2);
-	return p + 2;
 }
 
 /* Civil date of a day count since 1970-01-01 (proleptic Gregorian; the
@@ -232,7 +250,13 @@ static char *put_addr(char *p, const struct rec_addr *a)
 {
 	if (a->family == 4) {
 		for (unsigned i = 0; i < 4; i++) {
-			p = put_u64(p, a->addr[i]);
+			unsigned o = a->addr[i];
+			if (o >= 100) {
+				*p++ = (char)('0' + o / 100);
+				p = put2(p, o % 100);
+			} else {
+				p = put_u64(p, o);
+			}
 			*p++ = i < 3 ? '.' : ':';
 		}
 		return put_u64(p, a->port);
@@ -247,30 +271,41 @@ static char *put_addr(char *p, const struct rec_addr *a)
 	return put(p, "-", 1);
 }
 
+/* "00".."ff": the trace id is printed a byte per table load. */
+static const char hex_pairs[] =
+	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 static char *put_trace(char *p, const struct tr_record *rec)
 {
-	static const char hex[] = "0123456789abcdef";
 	if (!(rec->flags & REC_F_HAS_TRACE))
 		return put(p, "-", 1);
-	for (unsigned i = 0; i < REC_TRACE_ID_LEN; i++) {
-		*p++ = hex[rec->trace_id[i] >> 4];
-		*p++ = hex[rec->trace_id[i] & 15];
-	}
-	return p;
+	for (unsigned i = 0; i < REC_TRACE_ID_LEN; i++)
+		memcpy(p + 2 * i, hex_pairs + 2 * rec->trace_id[i], 2);
+	return p + 2 * REC_TRACE_ID_LEN;
 }
 
 /* An untrusted bounded string, escaped; "-" when empty. */
-static char *put_str(char *p, const char *s, size_t cap)
+static inline __attribute__((always_inline)) char *put_str(char *p, const char *s, size_t cap)
 {
 	if (cap == 0 || s[0] == 0)
 		return put(p, "-", 1);
 	return esc_json_put(p, s, cap);
 }
 
-/* A trusted name (the enums' names are constants without escapes). */
-static char *put_name(char *p, const char *s)
+/* A trusted name (the enums' names are short constants without escapes):
+ * copied up to its NUL inline, cheaper than strlen and memcpy calls. */
+static inline char *put_name(char *p, const char *s)
 {
-	return put(p, s, strlen(s));
+	while (*s)
+		*p++ = *s++;
+	return p;
 }
 
 /* Envoy-style response flags for what the shim can tell. */
@@ -306,33 +341,34 @@ static uint16_t u16_at(const struct tr_record *rec, size_t off)
 	return v;
 }
 
-static char *put_value(char *p, const struct alog_field *f, const struct tr_record *rec,
-		       const struct agg_identity *id)
+static inline __attribute__((always_inline)) char *
+put_value(char *p, enum alog_kind kind, size_t off, size_t cap, const struct tr_record *rec,
+	  const struct agg_identity *id)
 {
 	bool src = rec->reporter != REC_REPORTER_DESTINATION;
-	switch ((enum alog_kind)f->kind) {
+	switch (kind) {
 	case AL_TIME:
 		return put_time(p, rec->start_ns);
 	case AL_MS:
-		return put_u64(p, u64_at(rec, f->off) / NS_PER_MS);
+		return put_u64(p, u64_at(rec, off) / NS_PER_MS);
 	case AL_STR:
-		return put_str(p, (const char *)rec + f->off, f->cap);
+		return put_str(p, (const char *)rec + off, cap);
 	case AL_U16:
-		return put_u64(p, u16_at(rec, f->off));
+		return put_u64(p, u16_at(rec, off));
 	case AL_U64:
-		return put_u64(p, u64_at(rec, f->off));
+		return put_u64(p, u64_at(rec, off));
 	case AL_U32:
-		return put_u64(p, u32_at(rec, f->off));
+		return put_u64(p, u32_at(rec, off));
 	case AL_TOKENS:
 		if (rec->usage_status != REC_USAGE_AVAILABLE)
 			return put(p, "-", 1); /* never invented */
-		return put_u64(p, u32_at(rec, f->off));
+		return put_u64(p, u32_at(rec, off));
 	case AL_PROTOCOL:
 		return put(p, "HTTP/1.1", 8);
 	case AL_FLAGS:
 		return put_name(p, response_flags(rec));
 	case AL_UPSTREAM:
-	case AL_DS_LOCAL:
+	case AL_DS_LOCAL: /* the same address (the caller copies the first) */
 		return put_addr(p, src ? &rec->peer : &rec->local);
 	case AL_DS_REMOTE:
 		return put_addr(p, src ? &rec->local : &rec->peer);
@@ -358,8 +394,8 @@ static char *put_value(char *p, const struct alog_field *f, const struct tr_reco
 		return put_name(p, rec_usage_name(rec->usage_status));
 	case AL_RESP_CODING:
 	case AL_REQ_CODING: {
-		unsigned c = f->kind == AL_RESP_CODING ? REC_CODING_RESP(rec->codings)
-						       : REC_CODING_REQ(rec->codings);
+		unsigned c = kind == AL_RESP_CODING ? REC_CODING_RESP(rec->codings)
+					   : REC_CODING_REQ(rec->codings);
 		return c == REC_CODING_NONE ? put(p, "-", 1) : put_name(p, rec_coding_name(c));
 	}
 	}
@@ -372,13 +408,28 @@ int alog_format(const struct tr_record *rec, const struct agg_identity *id,
 	if (strbuf_reserve(out, ALOG_LINE_MAX))
 		return strbuf_error(out);
 	char *p = out->data + out->len;
-	*p++ = '{';
-	for (size_t i = 0; i < ALOG_FIELDS; i++) {
-		const struct alog_field *f = &fields[i];
-		p = put(p, f->key + (i == 0), f->key_len - (i == 0)); /* no comma after '{' */
-		p = put_value(p, f, rec, id);
-		*p++ = '"';
-	}
+	const char *up = NULL; /* upstream_host's value, which downstream_local_address repeats */
+	size_t up_len = 0;
+	char *v;
+	/* Every key is written with its comma; the first one's becomes the '{'. */
+#define WRITE_FIELD(n, kind, off, cap)                                                     \
+	__builtin_memcpy(p, ",\"" n "\":\"", sizeof(",\"" n "\":\"") - 1);              \
+	p += sizeof(",\"" n "\":\"") - 1;                                                  \
+	v = p;                                                                              \
+	if ((kind) == AL_DS_LOCAL && up) {                                                  \
+		memcpy(p, up, up_len);                                                      \
+		p += up_len;                                                                \
+	} else {                                                                            \
+		p = put_value(p, kind, off, cap, rec, id);                                  \
+	}                                                                                   \
+	if ((kind) == AL_UPSTREAM) {                                                        \
+		up = v;                                                                     \
+		up_len = (size_t)(p - v);                                                   \
+	}                                                                                   \
+	*p++ = '"';
+	ALOG_FIELD_LIST(WRITE_FIELD)
+#undef WRITE_FIELD
+	out->data[out->len] = '{';
 	for (unsigned i = 0; cfg && i < REC_LABELS; i++) {
 		const char *name = cfg->label_names[i];
 		if (!name[0] || alog_field_reserved(name))

@@ -176,34 +176,6 @@ static int set_label_max_values(struct dcfg *c, const char *v, char *err, size_t
 	return set_u32(&c->agg.label_max_values, v, 1, DCFG_MAX_SERIES_LIMIT, err, errlen);
 }
 
-/* Label names the exposition already uses: a header label must not shadow
- * them (a duplicate label name makes the whole scrape invalid). */
-static const char *const reserved_labels[] = {
-	"model", "reporter", "source_workload", "source_namespace", "source_workload_namespace",
-	"destination_service", "provider", "response_code", "request_protocol", "le",
-	"quantile", "llm", "status", "token_type", "error_type", "server_address", "reason",
-	"version", "family",
-};
-
-static bool label_name_ok(const char *s, size_t n)
-{
-	if (n == 0 || n >= AGG_LABEL_NAME_LEN || isdigit((unsigned char)s[0]))
-		return false;
-	if (n >= 2 && s[0] == '_' && s[1] == '_')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
-			return false;
-	if (n > 7 && strncmp(s, "gen_ai_", 7) == 0)
-		return false;
-	if (n > 9 && strncmp(s, "llmproxy_", 9) == 0)
-		return false;
-	for (size_t i = 0; i < sizeof reserved_labels / sizeof *reserved_labels; i++)
-		if (strlen(reserved_labels[i]) == n && memcmp(reserved_labels[i], s, n) == 0)
-			return false;
-	return true;
-}
-
 /* RFC 9110 token characters. */
 static bool header_name_ok(const char *s)
 {
@@ -222,11 +194,9 @@ static int set_label_header(struct dcfg *c, const char *v, char *err, size_t err
 	if (!eq)
 		return fail(err, errlen, "'%s' is not NAME=HEADER", v);
 	size_t nl = (size_t)(eq - v);
-	if (!label_name_ok(v, nl))
-		return fail(err, errlen,
-			    "'%s': label name must match [a-zA-Z_][a-zA-Z0-9_]*, be shorter than "
-			    "%d bytes and not be a built-in label",
-			    v, AGG_LABEL_NAME_LEN);
+	const char *why = agg_label_name_check(v, nl);
+	if (why)
+		return fail(err, errlen, "'%s': label name '%.*s' %s", v, (int)nl, v, why);
 	if (!header_name_ok(eq + 1))
 		return fail(err, errlen, "'%s': header must be an HTTP token shorter than %u bytes",
 			    v, RING_LABEL_HEADER_LEN);

@@ -58,6 +58,7 @@ static void resolve_identity(const struct ring *r, const struct tr_record *rec,
 			     struct agg_identity *id)
 {
 	const struct ring_producer *p = ring_producer_lookup(r, rec->producer, rec->producer_gen);
+	memset(id, 0, sizeof *id); /* whole: the core's tuple cache compares all bytes */
 	if (p) {
 		copy_bounded(id->workload, sizeof id->workload, p->workload, sizeof p->workload);
 		copy_bounded(id->namespace_, sizeof id->namespace_, p->namespace_,
@@ -77,7 +78,7 @@ static void resolve_batch(struct daemon *d, const struct ring *r, size_t n)
 	size_t nid = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct tr_record *rec = &d->batch[i];
-		uint32_t key = (uint32_t)rec->producer << 16 | rec->producer_gen;
+		uint32_t key = ring_producer_ref(rec->producer, rec->producer_gen);
 		if (key != last || nid == 0) {
 			resolve_identity(r, rec, &d->ids[nid++]);
 			last = key;
@@ -190,8 +191,7 @@ static void ring_recover(struct daemon *d, uint64_t now)
 		drain_ring(d, &d->old_ring, now, SIZE_MAX);
 		ring_detach(&d->old_ring);
 	}
-	/* release: pairs with the producers' ring_retired load; they re-attach. */
-	atomic_store_explicit(&d->ring.hdr->state, RING_STATE_RETIRED, memory_order_release);
+	ring_retire(&d->ring); /* attached producers move to the new file */
 	d->old_ring = d->ring;
 	d->ring = fresh;
 	d->old_ring_until_ns = now + DAEMON_OLD_RING_GRACE_NS;
@@ -687,14 +687,13 @@ void daemon_stop(struct daemon *d)
 bool daemon_ring_ok(const struct daemon *d, const char **why)
 {
 	struct stat st;
-	const struct ring_header *h = d->ring.hdr;
-	if (!h || h->magic != RING_MAGIC || h->version != RING_VERSION) {
-		*why = "ring header damaged";
+	int err = d->ring.hdr ? ring_check(&d->ring) : -RING_EMAGIC;
+	if (err == -RING_ERETIRED) {
+		*why = "ring retired";
 		return false;
 	}
-	if (atomic_load_explicit(&((struct ring_header *)h)->state, memory_order_relaxed) !=
-	    RING_STATE_LIVE) {
-		*why = "ring retired";
+	if (err) {
+		*why = "ring header damaged";
 		return false;
 	}
 	if (stat(d->cfg.ring_path, &st) != 0) {

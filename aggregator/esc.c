@@ -118,18 +118,6 @@ int esc_json(struct strbuf *b, const char *s, size_t n)
 	return 0;
 }
 
-/* Word-at-a-time test: a byte of w is a quote, a backslash, a control byte
- * (NUL included) or >= 0x80. Exact where it says no; a yes is re-checked
- * byte by byte. */
-#define ESC_ONES 0x0101010101010101ull
-#define ESC_HIGH 0x8080808080808080ull
-static inline bool word_special(uint64_t w)
-{
-	uint64_t q = w ^ (ESC_ONES * '"'), bs = w ^ (ESC_ONES * '\\');
-	uint64_t lt = (w - ESC_ONES * 0x20) & ~w;
-	return ((lt | ((q - ESC_ONES) & ~q) | ((bs - ESC_ONES) & ~bs) | w) & ESC_HIGH) != 0;
-}
-
 static char *json_byte(char *p, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -150,44 +138,21 @@ static char *json_byte(char *p, unsigned char c)
 	return p + 6;
 }
 
-char *esc_json_put(char *p, const char *str, size_t n)
+size_t esc_json_char(char *p, const char *str, size_t n, size_t *used)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-	while (i < n) {
-		if (i + 8 <= n) {
-			uint64_t w;
-			memcpy(&w, s + i, 8);
-			if (!word_special(w)) {
-				memcpy(p, &w, 8);
-				p += 8;
-				i += 8;
-				continue;
-			}
-		}
-		unsigned char c = s[i];
-		if (c == 0)
-			break;
-		if (c < 0x80 && !json_needs[c]) {
-			*p++ = (char)c;
-			i++;
-		} else if (c < 0x80) {
-			p = json_byte(p, c);
-			i++;
-		} else {
-			size_t len = esc_utf8_char(s + i, n - i);
-			if (len == 0) {
-				memcpy(p, "\\ufffd", 6);
-				p += 6;
-				i++;
-			} else {
-				memcpy(p, s + i, len);
-				p += len;
-				i += len;
-			}
-		}
+	unsigned char c = s[0];
+	*used = 1;
+	if (c < 0x80)
+		return json_needs[c] ? (size_t)(json_byte(p, c) - p) : (*p = (char)c, 1);
+	size_t len = esc_utf8_char(s, n);
+	if (len == 0) {
+		memcpy(p, "\\ufffd", 6);
+		return 6;
 	}
-	return p;
+	memcpy(p, s, len);
+	*used = len;
+	return len;
 }
 
 static const unsigned char utf8_needs[128]; /* all zero: ASCII passes */

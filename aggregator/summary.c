@@ -40,7 +40,8 @@ static const char *const fields[] = {
 	"prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens",
 	"cache_creation_tokens", "reasoning_tokens", "chunks", "latency_p50_ms", "latency_p95_ms",
 	"latency_p99_ms", "ttft_p50_ms", "ttft_p95_ms", "ttft_p99_ms", "usage_none",
-	"usage_available", "usage_not_requested", "usage_missing", "usage_interrupted", NULL,
+	"usage_available", "usage_not_requested", "usage_missing", "usage_interrupted",
+	"usage_undecodable", NULL,
 };
 
 bool summary_field_reserved(const char *name)

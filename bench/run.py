@@ -130,6 +130,44 @@ class Harness:
                 self.budget("/metrics with 10 k series (all five families)", "<= 10 ms per scrape",
                             "%s ms, %s" % (v, what.split("(")[1].rstrip(")")), float(v) <= 10)
 
+    def instructions(self):
+        """Instructions per unit (bench/icount.py: callgrind over N and 2N
+        units), beside the figures before the issue-14 work."""
+        sys.path.insert(0, os.path.join(ROOT, "bench"))
+        import icount
+        with open(os.path.join(ROOT, "bench", "icount_previous.json")) as f:
+            prev = json.load(f)
+        self.add("## Instructions per unit (callgrind, counted over N and 2N units)", "",
+                 "Repeatable counts (bench/icount.py): per unit = (I(2N) - I(N)) / N of the "
+                 "counted process; the previous figures are from %s." % prev["commit"], "",
+                 "| what | previous | now | budget | top functions now (instructions per unit) |",
+                 "|---|---|---|---|---|")
+        if not shutil.which("valgrind"):
+            self.add("valgrind not installed: no counts.", "")
+            return
+        n = 2000 if self.quick else 20000  # counts, not timings: a quick run is exact too
+        tmp = os.path.join(self.outdir, "tmp-icount")
+        os.makedirs(tmp, exist_ok=True)
+        try:
+            for t in icount.targets(self.build):
+                if not os.path.exists(t.daemon):
+                    continue
+                r = icount.measure(t, icount.Callgrind(tmp), n, tmp)
+                before = prev["per_unit"].get(r["target"])
+                top = ", ".join("%s %.0f" % (fn.split(":")[-1], v) for v, fn in r["functions"][:6])
+                self.add("| %s, per %s | %s | %.0f | <= %d | %s |" % (
+                    r["target"], r["unit"], "%.0f" % before if before else "-", r["per_unit"],
+                    r["budget"], top))
+                self.budget("instructions per %s in %s" % (r["unit"], r["target"]),
+                            "<= %d" % r["budget"],
+                            "%.0f (was %s at %s; n=%d)" % (r["per_unit"],
+                                                         "%.0f" % before if before else "-",
+                                                         prev["commit"], n),
+                            r["per_unit"] <= r["budget"])
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        self.add("")
+
     def http(self):
         cmd = [PY, os.path.join(ROOT, "bench", "http_bench.py"),
                "--duration", "1" if self.quick else "5", "--repeats", "1" if self.quick else "3"]
@@ -286,6 +324,7 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build", "bench"))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     ap.add_argument("--no-build", action="store_true", help="use --build as it is")
+    ap.add_argument("--steps", help="comma-separated subset of the steps (e.g. instructions)")
     args = ap.parse_args()
     if not args.no_build:
         # tests included: the memory probe uses tests/aggregator/ring_writer
@@ -296,8 +335,13 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     h = Harness(args.quick, args.build, args.out)
     h.machine()
-    for step in (h.limits, h.ring, h.daemon_core, h.scan, h.memory, h.http, h.curve_producers,
-                 h.curve_sizes, h.curve_series, h.curve_bursts):
+    steps = (h.limits, h.ring, h.daemon_core, h.instructions, h.scan, h.memory, h.http,
+             h.curve_producers, h.curve_sizes, h.curve_series, h.curve_bursts)
+    if args.steps:
+        want = args.steps.split(",")
+        steps = [s for s in steps if s.__name__ in want]
+        h.name += "-" + "-".join(want)
+    for step in steps:
         print("bench: %s" % step.__name__, file=sys.stderr, flush=True)
         step()
     path = h.write()

@@ -31,7 +31,7 @@
 struct shim_ring {
 	struct ring r; /* r.hdr == NULL: slot free */
 	struct conn_config cfg;
-	/* producer index | generation << 16; RING_NO_PRODUCER index if the
+	/* ring_producer_ref(index, generation); RING_NO_PRODUCER index if the
 	 * table was full. One word: emitters read it while maintain() may
 	 * re-register after the consumer reaped our entry. */
 	_Atomic uint32_t ident;
@@ -86,9 +86,10 @@ static void register_producer(struct shim_ring *h, uint64_t now)
 					 shim_namespace, now, &gen);
 	if (idx < 0) {
 		SHIM_DEBUG("producer table full: records carry no identity");
-		atomic_store_explicit(&h->ident, RING_NO_PRODUCER, memory_order_relaxed);
+		atomic_store_explicit(&h->ident, ring_producer_ref(RING_NO_PRODUCER, 0),
+				      memory_order_relaxed);
 	} else {
-		atomic_store_explicit(&h->ident, (uint32_t)idx | ((uint32_t)gen << 16),
+		atomic_store_explicit(&h->ident, ring_producer_ref((unsigned)idx, gen),
 				      memory_order_relaxed);
 	}
 }
@@ -134,11 +135,7 @@ static void try_attach(uint64_t now)
 	}
 	register_producer(h, now);
 	h->cfg = shim_base_config;
-	for (int i = 0; i < REC_LABELS; i++) {
-		memcpy(h->cfg.label_headers[i], h->r.hdr->label_headers[i],
-		       sizeof h->cfg.label_headers[i]);
-		h->cfg.label_headers[i][sizeof h->cfg.label_headers[i] - 1] = '\0';
-	}
+	ring_label_headers_get(&h->r, h->cfg.label_headers);
 	uint64_t lost = atomic_exchange(&detached_drops, 0);
 	if (lost > 0)
 		ring_count_drop(&h->r, RING_DROP_DETACHED, lost);
@@ -200,8 +197,8 @@ static void publish(struct tr_record *rec)
 		return;
 	}
 	uint32_t id = atomic_load_explicit(&h->ident, memory_order_relaxed);
-	rec->producer = (uint16_t)(id & 0xffffu);
-	rec->producer_gen = (uint16_t)(id >> 16);
+	rec->producer = ring_producer_ref_index(id);
+	rec->producer_gen = ring_producer_ref_gen(id);
 	(void)ring_publish(&h->r, rec); /* a drop is counted by the ring */
 	handle_put(h);
 }

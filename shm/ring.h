@@ -25,6 +25,24 @@
  * Accounting (exact at any quiescent point, i.e. head == tail):
  *   tail == consumed + corrupt + skipped
  *   records offered by producers == tail + sum(dropped[])
+ *
+ * The contract enforces itself:
+ * - Every header offset is pinned by _Static_assert below (Python tests and
+ *   benches read the same numbers from shm/ring_layout.py, which a test
+ *   checks against this header). Line 0 (magic .. state) is frozen across
+ *   layout versions, so a producer of any version can read "retired" from a
+ *   file of any other.
+ * - Only shm/ touches the header: the daemon and the shim go through
+ *   ring_retire, ring_check and ring_label_headers_get, never hdr->...
+ * - Producer-entry states (enum ring_producer_state) and the packing of a
+ *   producer reference (index and generation in 32 bits: ring_producer_ref)
+ *   are named here, not written as literals by each side.
+ * - Sizing and initialising are apart from the file, as DPDK's
+ *   rte_ring_get_memsize/rte_ring_init: ring_memsize(capacity) gives the
+ *   bytes, ring_init lays a ring out in caller memory (a fuzzer's or a
+ *   test's buffer, or the daemon's fresh mapping); ring_create only adds the
+ *   file, its mode and its atomic rename. The hot path (claim, commit,
+ *   consume) is the same code either way.
  */
 #ifndef TOKENRING_RING_H
 #define TOKENRING_RING_H
@@ -78,10 +96,18 @@ enum ring_error {
 	RING_ENOTREG = 10006,   /* a symlink or not a regular file */
 };
 
+/* A producer table entry's life: FREE -> FILLING (the producer's CAS)
+ * -> READY (its release store) -> FREE (only the consumer's reap). */
+enum ring_producer_state {
+	RING_PRODUCER_FREE = 0,
+	RING_PRODUCER_FILLING = 1,
+	RING_PRODUCER_READY = 2,
+};
+
 /* One producer process. Written by that producer at registration, read by
  * the consumer; freed only by the consumer (ring_producers_reap). */
 struct ring_producer {
-	_Atomic uint32_t state; /* 0 free, 1 being filled, 2 ready */
+	_Atomic uint32_t state; /* enum ring_producer_state */
 	uint32_t pid;
 	_Atomic uint64_t last_seen_ns; /* producer's CLOCK_MONOTONIC, refreshed <= 1/s */
 	uint16_t gen;                  /* bumped at every registration */
@@ -121,6 +147,41 @@ struct ring_header {
 	_Alignas(RING_LINE) char label_headers[REC_LABELS][RING_LABEL_HEADER_LEN];
 };
 _Static_assert(sizeof(struct ring_header) <= RING_CONTROL_SIZE, "control area");
+/* Line 0, frozen across layout versions (ring_layout.py mirrors all of these). */
+_Static_assert(offsetof(struct ring_header, magic) == 0, "frozen line 0: magic");
+_Static_assert(offsetof(struct ring_header, version) == 8, "frozen line 0: version");
+_Static_assert(offsetof(struct ring_header, record_size) == 12, "frozen line 0: record_size");
+_Static_assert(offsetof(struct ring_header, capacity) == 16, "frozen line 0: capacity");
+_Static_assert(offsetof(struct ring_header, producers_cap) == 20, "frozen line 0");
+_Static_assert(offsetof(struct ring_header, slots_offset) == 24, "frozen line 0");
+_Static_assert(offsetof(struct ring_header, file_size) == 32, "frozen line 0: file_size");
+_Static_assert(offsetof(struct ring_header, epoch) == 40, "frozen line 0: epoch");
+_Static_assert(offsetof(struct ring_header, state) == 48, "frozen line 0: state");
+_Static_assert(sizeof(((struct ring_header *)0)->state) == 4, "frozen line 0: state width");
+/* The rest of this version's layout. */
+_Static_assert(offsetof(struct ring_header, heartbeat_ns) == 64, "consumer line");
+_Static_assert(offsetof(struct ring_header, head) == 72, "consumer line: head");
+_Static_assert(offsetof(struct ring_header, consumed) == 80, "consumer line: consumed");
+_Static_assert(offsetof(struct ring_header, corrupt) == 88, "consumer line: corrupt");
+_Static_assert(offsetof(struct ring_header, skipped) == 96, "consumer line: skipped");
+_Static_assert(offsetof(struct ring_header, tail) == 128, "producers' line: tail");
+_Static_assert(offsetof(struct ring_header, dropped) == 192, "drop line");
+_Static_assert(RING_DROP_REASONS == 4, "dropped[] fills the drop line as documented");
+_Static_assert(offsetof(struct ring_header, registrations_failed) == 224, "drop line");
+_Static_assert(offsetof(struct ring_header, label_headers) == 256, "configuration lines");
+_Static_assert(offsetof(struct ring_producer, gen) == 16, "producer entry: gen");
+_Static_assert(offsetof(struct ring_producer, workload) == 24, "producer entry: workload");
+
+/* A record's reference to its producer entry (rec.producer, rec.producer_gen)
+ * packed in 32 bits: index in the low half, generation in the high half. A
+ * shim publishes it with one atomic store; the daemon keys identity runs on
+ * it. */
+static inline uint32_t ring_producer_ref(unsigned idx, unsigned gen)
+{
+	return (uint32_t)(idx & 0xffffu) | (uint32_t)(gen & 0xffffu) << 16;
+}
+static inline uint16_t ring_producer_ref_index(uint32_t ref) { return (uint16_t)ref; }
+static inline uint16_t ring_producer_ref_gen(uint32_t ref) { return (uint16_t)(ref >> 16); }
 
 /* A process-private handle. Never shared. */
 struct ring {
@@ -138,6 +199,7 @@ struct ring {
 	uint64_t skip_timeout_ns;
 	dev_t dev;
 	ino_t ino;
+	bool mapped; /* hdr is our mmap of a file (ring_detach unmaps it) */
 };
 
 struct ring_config {
@@ -166,6 +228,22 @@ struct ring_stats {
 /* Bytes a ring of `capacity` slots occupies; 0 if capacity is invalid. */
 size_t ring_memsize(uint32_t capacity);
 
+/*
+ * Lay out a fresh, LIVE ring of cfg->capacity slots (NULL cfg: defaults) in
+ * mem, which must hold ring_memsize(capacity) bytes, zeroed, and be aligned
+ * to 64 bytes (size must be exactly that); out becomes its consumer handle. No file, no syscall: tests
+ * and fuzzers run the real protocol in a buffer. Returns 0 or
+ * -RING_EGEOMETRY. Not thread-safe (nobody may use mem meanwhile).
+ */
+int ring_init(void *mem, size_t size, const struct ring_config *cfg, struct ring *out);
+
+/*
+ * A second handle on a ring laid out in memory by ring_init (a producer's
+ * view, as ring_attach gives of a file): validated exactly like a mapping
+ * (magic, version, record size, geometry, LIVE). 0 or -RING_E*.
+ */
+int ring_attach_mem(void *mem, size_t size, struct ring *out);
+
 /* Fill a config with the defaults above. */
 void ring_config_default(struct ring_config *cfg);
 
@@ -191,6 +269,19 @@ void ring_detach(struct ring *r);
 
 /* Text for a ring_create/ring_attach error (errno values included). */
 const char *ring_strerror(int err);
+
+/* Consumer: mark this ring retired (the file was replaced): producers that
+ * see it re-attach to the path. */
+void ring_retire(struct ring *r);
+
+/* Either side: is the mapped header still a live ring of this build's
+ * layout? 0, or -RING_EMAGIC / -RING_EVERSION / -RING_ERECSIZE /
+ * -RING_EGEOMETRY (overwritten by someone) or -RING_ERETIRED. */
+int ring_check(const struct ring *r);
+
+/* Producer: copy the label header names the daemon configured (empty
+ * string = unused slot), always NUL-terminated. */
+void ring_label_headers_get(const struct ring *r, char out[REC_LABELS][RING_LABEL_HEADER_LEN]);
 
 /* True if the daemon has retired this mapping (producers should re-attach). */
 static inline bool ring_retired(const struct ring *r)

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -77,7 +78,7 @@ static int ring_validate(const struct ring_header *h, size_t size)
 	return 0;
 }
 
-static void ring_fill_handle(struct ring *r, void *map, size_t size, const struct stat *st)
+static void ring_fill_handle(struct ring *r, void *map, size_t size)
 {
 	memset(r, 0, sizeof(*r));
 	r->hdr = map;
@@ -88,8 +89,15 @@ static void ring_fill_handle(struct ring *r, void *map, size_t size, const struc
 	r->mask = r->capacity - 1;
 	r->epoch = r->hdr->epoch;
 	r->skip_timeout_ns = RING_DEFAULT_SKIP_TIMEOUT_NS;
+}
+
+/* The handle owns a mapping of the file st describes. */
+static void ring_fill_mapped(struct ring *r, void *map, size_t size, const struct stat *st)
+{
+	ring_fill_handle(r, map, size);
 	r->dev = st->st_dev;
 	r->ino = st->st_ino;
+	r->mapped = true;
 }
 
 /* Open path without following a symlink; the fd must be a regular file. */
@@ -134,7 +142,7 @@ int ring_attach(const char *path, struct ring *out)
 		munmap(map, (size_t)st.st_size);
 		goto out_close;
 	}
-	ring_fill_handle(out, map, (size_t)st.st_size, &st);
+	ring_fill_mapped(out, map, (size_t)st.st_size, &st);
 out_close:
 	close(fd);
 	return err;
@@ -142,9 +150,35 @@ out_close:
 
 void ring_detach(struct ring *r)
 {
-	if (r->hdr)
+	if (r->hdr && r->mapped)
 		munmap(r->hdr, r->map_size);
 	memset(r, 0, sizeof(*r));
+}
+
+int ring_attach_mem(void *mem, size_t size, struct ring *out)
+{
+	memset(out, 0, sizeof(*out));
+	int err = ring_validate(mem, size);
+	if (err == 0 && atomic_load_explicit(&((struct ring_header *)mem)->state,
+					     memory_order_acquire) != RING_STATE_LIVE)
+		err = -RING_ERETIRED;
+	if (err == 0)
+		ring_fill_handle(out, mem, size);
+	return err;
+}
+
+int ring_check(const struct ring *r)
+{
+	int err = ring_validate(r->hdr, r->map_size);
+	if (err == 0 && ring_retired(r))
+		err = -RING_ERETIRED;
+	return err;
+}
+
+void ring_retire(struct ring *r)
+{
+	/* release: pairs with the producers' ring_retired load; they re-attach */
+	atomic_store_explicit(&r->hdr->state, RING_STATE_RETIRED, memory_order_release);
 }
 
 static void ring_apply_config(struct ring *r, const struct ring_config *cfg)
@@ -171,7 +205,7 @@ static int ring_adopt(int fd, const struct stat *st, const struct ring_config *c
 		munmap(map, (size_t)st->st_size);
 		return err;
 	}
-	ring_fill_handle(out, map, (size_t)st->st_size, st);
+	ring_fill_mapped(out, map, (size_t)st->st_size, st);
 	uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
 	uint64_t tail = atomic_load_explicit(&h->tail, memory_order_acquire);
 	while (head != tail && (int64_t)(tail - head) > 0 &&
@@ -216,6 +250,32 @@ static void ring_init_header(struct ring_header *h, uint32_t capacity, size_t si
 	atomic_store_explicit(&h->state, RING_STATE_CREATING, memory_order_relaxed);
 }
 
+static struct ring_config config_or_default(const struct ring_config *in)
+{
+	struct ring_config cfg;
+	if (in)
+		return *in;
+	ring_config_default(&cfg);
+	return cfg;
+}
+
+int ring_init(void *mem, size_t size, const struct ring_config *cfg_in, struct ring *out)
+{
+	struct ring_config cfg = config_or_default(cfg_in);
+	size_t need = ring_memsize(cfg.capacity);
+	if (need == 0 || size != need || ((uintptr_t)mem & (RING_LINE - 1)) != 0)
+		return -RING_EGEOMETRY;
+	ring_init_header(mem, cfg.capacity, size);
+	ring_fill_handle(out, mem, size);
+	for (uint32_t i = 0; i < cfg.capacity; i++)
+		atomic_store_explicit(ring_seq(ring_slot(out, i)), i, memory_order_relaxed);
+	ring_apply_config(out, &cfg);
+	/* release: pairs with ring_attach's (and ring_attach_mem's) acquire load
+	 * of state; a producer that sees LIVE sees every slot's initial seq */
+	atomic_store_explicit(&out->hdr->state, RING_STATE_LIVE, memory_order_release);
+	return 0;
+}
+
 /* Create a fresh file under a temporary name and rename it over path. */
 static int ring_create_new(const char *path, const struct ring_config *cfg, size_t size,
 			   struct ring *out)
@@ -242,14 +302,14 @@ static int ring_create_new(const char *path, const struct ring_config *cfg, size
 		err = -errno;
 		goto fail;
 	}
-	ring_init_header(map, cfg->capacity, size);
-	ring_fill_handle(out, map, size, &st);
-	for (uint32_t i = 0; i < cfg->capacity; i++)
-		atomic_store_explicit(ring_seq(ring_slot(out, i)), i, memory_order_relaxed);
-	ring_apply_config(out, cfg);
-	/* release: pairs with ring_attach's acquire load of state; a producer
-	 * that sees LIVE sees every slot's initial seq */
-	atomic_store_explicit(&out->hdr->state, RING_STATE_LIVE, memory_order_release);
+	/* The file is new and private (0600, a temporary name): lay the ring
+	 * out in it as in any memory, then publish it by the rename. */
+	err = ring_init(map, size, cfg, out);
+	if (err)
+		goto fail;
+	out->dev = st.st_dev;
+	out->ino = st.st_ino;
+	out->mapped = true;
 	if (rename(tmp, path) != 0) {
 		err = -errno;
 		goto fail;
@@ -267,11 +327,7 @@ fail:
 
 int ring_create(const char *path, const struct ring_config *cfg_in, struct ring *out)
 {
-	struct ring_config cfg;
-	if (cfg_in)
-		cfg = *cfg_in;
-	else
-		ring_config_default(&cfg);
+	struct ring_config cfg = config_or_default(cfg_in);
 	size_t size = ring_memsize(cfg.capacity);
 	if (size == 0)
 		return -RING_EGEOMETRY;

@@ -11,8 +11,6 @@
 
 #include "ring_internal.h"
 
-enum { ENTRY_FREE = 0, ENTRY_FILLING = 1, ENTRY_READY = 2 };
-
 static void copy_bounded(char *dst, size_t cap, const char *src)
 {
 	size_t n = src ? strnlen(src, cap - 1) : 0;
@@ -25,9 +23,9 @@ int ring_producer_register(struct ring *r, uint32_t pid, const char *workload,
 {
 	for (unsigned i = 0; i < RING_PRODUCERS; i++) {
 		struct ring_producer *p = &r->producers[i];
-		uint32_t expect = ENTRY_FREE;
-		if (atomic_load_explicit(&p->state, memory_order_relaxed) != ENTRY_FREE ||
-		    !atomic_compare_exchange_strong_explicit(&p->state, &expect, ENTRY_FILLING,
+		uint32_t expect = RING_PRODUCER_FREE;
+		if (atomic_load_explicit(&p->state, memory_order_relaxed) != RING_PRODUCER_FREE ||
+		    !atomic_compare_exchange_strong_explicit(&p->state, &expect, RING_PRODUCER_FILLING,
 							     memory_order_acquire,
 							     memory_order_relaxed))
 			continue;
@@ -38,7 +36,7 @@ int ring_producer_register(struct ring *r, uint32_t pid, const char *workload,
 		atomic_store_explicit(&p->last_seen_ns, now_ns, memory_order_relaxed);
 		*gen = p->gen;
 		/* release: pairs with ring_producer_lookup's acquire */
-		atomic_store_explicit(&p->state, ENTRY_READY, memory_order_release);
+		atomic_store_explicit(&p->state, RING_PRODUCER_READY, memory_order_release);
 		return (int)i;
 	}
 	atomic_fetch_add_explicit(&r->hdr->registrations_failed, 1, memory_order_relaxed);
@@ -50,7 +48,7 @@ int ring_producer_touch(struct ring *r, int idx, uint16_t gen, uint64_t now_ns)
 	if (idx < 0 || (unsigned)idx >= RING_PRODUCERS)
 		return -ENOENT;
 	struct ring_producer *p = &r->producers[idx];
-	if (atomic_load_explicit(&p->state, memory_order_acquire) != ENTRY_READY || p->gen != gen)
+	if (atomic_load_explicit(&p->state, memory_order_acquire) != RING_PRODUCER_READY || p->gen != gen)
 		return -ENOENT;
 	atomic_store_explicit(&p->last_seen_ns, now_ns, memory_order_relaxed);
 	return 0;
@@ -63,7 +61,7 @@ const struct ring_producer *ring_producer_lookup(const struct ring *r, unsigned 
 		return NULL;
 	const struct ring_producer *p = &r->producers[idx];
 	/* acquire: pairs with the release in ring_producer_register */
-	if (atomic_load_explicit(&p->state, memory_order_acquire) != ENTRY_READY ||
+	if (atomic_load_explicit(&p->state, memory_order_acquire) != RING_PRODUCER_READY ||
 	    p->gen != gen)
 		return NULL;
 	return p;
@@ -74,13 +72,13 @@ unsigned ring_producers_reap(struct ring *r, uint64_t now_ns, uint64_t idle_ns)
 	unsigned freed = 0;
 	for (unsigned i = 0; i < RING_PRODUCERS; i++) {
 		struct ring_producer *p = &r->producers[i];
-		if (atomic_load_explicit(&p->state, memory_order_acquire) != ENTRY_READY)
+		if (atomic_load_explicit(&p->state, memory_order_acquire) != RING_PRODUCER_READY)
 			continue;
 		uint64_t seen = atomic_load_explicit(&p->last_seen_ns, memory_order_relaxed);
 		if (now_ns <= seen || now_ns - seen <= idle_ns)
 			continue;
-		uint32_t expect = ENTRY_READY;
-		if (atomic_compare_exchange_strong_explicit(&p->state, &expect, ENTRY_FREE,
+		uint32_t expect = RING_PRODUCER_READY;
+		if (atomic_compare_exchange_strong_explicit(&p->state, &expect, RING_PRODUCER_FREE,
 							    memory_order_acq_rel,
 							    memory_order_relaxed))
 			freed++;
@@ -93,4 +91,12 @@ void ring_set_label_headers(struct ring *r, const char *const names[REC_LABELS])
 	for (unsigned i = 0; i < REC_LABELS; i++)
 		copy_bounded(r->hdr->label_headers[i], RING_LABEL_HEADER_LEN,
 			     names ? names[i] : NULL);
+}
+
+void ring_label_headers_get(const struct ring *r, char out[REC_LABELS][RING_LABEL_HEADER_LEN])
+{
+	for (unsigned i = 0; i < REC_LABELS; i++) {
+		memcpy(out[i], r->hdr->label_headers[i], RING_LABEL_HEADER_LEN);
+		out[i][RING_LABEL_HEADER_LEN - 1] = 0; /* shared bytes: bound them */
+	}
 }

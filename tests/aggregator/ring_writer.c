@@ -12,7 +12,8 @@
  * resp_bytes, reporter, provider, operation, usage (enum names as in
  * record.c), stream, llm, method, path, authority, request_id (suffixed
  * "-<i>" when count > 1), user_agent, labels ([..]), start_ns, local, peer
- * ("a.b.c.d:port"), flags. An unknown key or a bad value exits 2.
+ * ("a.b.c.d:port"), trace_id (32 hex digits: a traceparent's trace id),
+ * flags. An unknown key or a bad value exits 2.
  * Prints "published N failed M" and exits 0 only if every record went in.
  */
 #include <arpa/inet.h>
@@ -83,6 +84,19 @@ static const char *str(const cJSON *v)
 #define SET_STR(field, flag) \
 	rec_set_str(rec->field, sizeof rec->field, str(v), strlen(str(v)), &rec->flags, flag)
 
+static void set_trace(struct tr_record *rec, const char *key, const char *hex)
+{
+	if (strlen(hex) != 2 * REC_TRACE_ID_LEN)
+		die_usage(key, "expected 32 hex digits");
+	for (unsigned i = 0; i < REC_TRACE_ID_LEN; i++) {
+		unsigned b;
+		if (sscanf(hex + 2 * i, "%2x", &b) != 1)
+			die_usage(key, "expected 32 hex digits");
+		rec->trace_id[i] = (uint8_t)b;
+	}
+	rec->flags |= REC_F_HAS_TRACE;
+}
+
 /* Build the record template from a spec; returns the repeat count. */
 static uint64_t build(const cJSON *spec, struct tr_record *rec, char *request_id, size_t rid_cap)
 {
@@ -145,6 +159,7 @@ static uint64_t build(const cJSON *spec, struct tr_record *rec, char *request_id
 		else if (!strcmp(k, "authority")) SET_STR(authority, REC_F_TRUNC_AUTHORITY);
 		else if (!strcmp(k, "user_agent")) SET_STR(user_agent, REC_F_TRUNC_USER_AGENT);
 		else if (!strcmp(k, "request_id")) snprintf(request_id, rid_cap, "%s", str(v));
+		else if (!strcmp(k, "trace_id")) set_trace(rec, k, str(v));
 		else if (!strcmp(k, "local")) set_addr(&rec->local, k, str(v));
 		else if (!strcmp(k, "peer")) set_addr(&rec->peer, k, str(v));
 		else if (!strcmp(k, "labels")) {

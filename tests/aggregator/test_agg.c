@@ -460,3 +460,65 @@ Test(agg, groupings_extend_across_scrapes)
 	agg_destroy(inc);
 	agg_destroy(once);
 }
+
+/* The tuple cache (struct agg_fp) is invisible: the same records ingested
+ * with the cache emptied before every record (slow path only) render the
+ * same metrics and summary and count the same folds. The stream repeats
+ * tuples, varies what the cache key must see (identity, status, models,
+ * the address a missing authority falls back to) and what it must not
+ * depend on (an unconfigured label slot, the local port of a client), and
+ * runs past both bounds so folds are counted per record. */
+Test(agg, tuple_cache_is_invisible)
+{
+	struct agg_config cfg = all_families(40, 3);
+	struct agg *cached, *slow;
+	cr_assert_eq(agg_create(&cfg, &cached), 0);
+	cr_assert_eq(agg_create(&cfg, &slow), 0);
+	struct agg_identity idv[2] = {tc_identity(), tc_identity()};
+	strcpy(idv[1].namespace_, "other");
+	uint64_t x = 99;
+	for (unsigned i = 0; i < 3000; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		struct tr_record r;
+		tc_record(&r);
+		snprintf(r.request_model, sizeof(r.request_model), "m%u", (unsigned)(x >> 61));
+		snprintf(r.labels[0], sizeof(r.labels[0]), "t%u", (unsigned)(x >> 59) % 5);
+		memset(r.labels[1], (int)(x >> 8), sizeof(r.labels[1])); /* no name: not a label */
+		r.status = (x >> 30) % 4 ? 200 : 429;
+		r.reporter = (uint8_t)(1 + (x >> 40) % 2);
+		r.local.port = (uint16_t)(x >> 16); /* a client's ephemeral port */
+		if ((x >> 50) % 3 == 0) {
+			r.authority[0] = 0; /* destination from the address */
+			r.peer.addr[3] = (uint8_t)((x >> 44) % 3);
+		}
+		const struct agg_identity *id = (x >> 5) % 5 ? &idv[(x >> 7) % 2] : NULL;
+		agg_ingest_batch(cached, &r, &id, 1);
+		for (unsigned s = 0; s < AGG_FP_SLOTS; s++)
+			slow->fp->series[s] = AGG_FP_EMPTY;
+		agg_ingest(slow, &r, id);
+	}
+	unsigned used = 0;
+	for (unsigned s = 0; s < AGG_FP_SLOTS; s++)
+		used += cached->fp->series[s] != AGG_FP_EMPTY;
+	cr_assert_gt(used, 4, "the cache was used");
+	cr_assert_gt(slow->tab.overflow_records, 0, "series bound exercised");
+	cr_assert_gt(slow->tab.label_overflow[SERIES_B_MODEL], 0, "model bound exercised");
+	cr_assert_eq(cached->tab.overflow_records, slow->tab.overflow_records);
+	for (unsigned b = 0; b < SERIES_BOUNDED; b++)
+		cr_assert_eq(cached->tab.label_overflow[b], slow->tab.label_overflow[b]);
+	struct strbuf s1, s2;
+	strbuf_init(&s1);
+	strbuf_init(&s2);
+	cr_assert_eq(agg_render_metrics(cached, NULL, &s1), 0);
+	cr_assert_eq(agg_render_metrics(slow, NULL, &s2), 0);
+	cr_assert_str_eq(s1.data, s2.data);
+	strbuf_reset(&s1);
+	strbuf_reset(&s2);
+	cr_assert_eq(agg_render_summary(cached, 1, &s1), 0);
+	cr_assert_eq(agg_render_summary(slow, 1, &s2), 0);
+	cr_assert_str_eq(s1.data, s2.data);
+	strbuf_free(&s1);
+	strbuf_free(&s2);
+	agg_destroy(cached);
+	agg_destroy(slow);
+}

@@ -746,6 +746,39 @@ class TestConfig(DaemonTestCase):
         self.assertEqual(r.returncode, 0)
         self.assertTrue(r.stdout.startswith(b"tokenringd "))
 
+    def test_every_name_tokenringd_writes_is_refused_as_label_header_with_exit_2(self):
+        # The names a header label could collide with, read from what the
+        # daemon really writes: every label of a scrape with all families,
+        # every access log field, every summary key. Each must be refused
+        # while parsing (exit 2 naming the flag), not later by the table
+        # (that was exit 1: "aggregation table for 10000 series").
+        log = os.path.join(self.tmp, "access.log")
+        d = self.start("--metrics", "tokenring,gen_ai,asm,istio,kgateway",
+                       "--access-log", log, "--label-header", "team=x-team")
+        d.write([{"model": "m", "status": 200, "prompt_tokens": 1, "completion_tokens": 2,
+                  "total_tokens": 3, "duration_ms": 5, "provider": "openai"},
+                 {"model": "m", "status": 503, "duration_ms": 5, "stream": True,
+                  "ttft_ms": 1}])
+        names = set()
+        for _, labels, _ in parse_metrics(d.metrics()):
+            names.update(labels)
+        for e in json.loads(d.get("/api/v1/summary")[2])["series"]:
+            names.update(e)
+        self.assertEqual(d.stop(), 0)
+        with open(log) as f:
+            for line in f:
+                names.update(json.loads(line))
+        names.discard("team")  # the configured header label itself
+        for must in ("duration", "error_type", "le", "reason", "version", "requests",
+                     "gen_ai_token_type", "llmproxy_model", "usage_status"):
+            self.assertIn(must, names)
+        missing_ring = os.path.join(self.tmp, "no-such-dir", "ring")
+        for name in sorted(names):
+            rc, err = self.run_bad("--ring", missing_ring, "--label-header", name + "=x-h")
+            self.assertEqual(rc, 2, "%s: exit %d: %s" % (name, rc, err))
+            self.assertIn("--label-header", err, name)
+            self.assertIn("'" + name + "'", err)
+
     def test_resources_that_cannot_be_set_up_exit_1_saying_why(self):
         d = self.start()
         r = subprocess.run([TOKENRINGD, "--ring", os.path.join(self.tmp, "ring2"), "--listen",

@@ -11,10 +11,12 @@ report=$(ls "$out"/*.md)
 fail=0
 for section in "## Limits and passthrough" "## Ring handoff" "## Daemon ingest and render" \
   "## Per-request cost on real HTTP" "## Curve: ring throughput vs producer processes" \
-  "## Curve: loss vs burst length" "## Budgets (DESIGN.md)"; do
+  "## Curve: loss vs burst length" "## Instructions per unit" "## Budgets (DESIGN.md)"; do
   grep -qF "$section" "$report" || { echo "missing section: $section"; fail=1; }
 done
-for row in "ring handoff, 1 producer" "ring handoff, 4 producer threads"; do
+for row in "ring handoff, 1 producer" "ring handoff, 4 producer threads" \
+  "instructions per record in tokenringd, access log on" \
+  "instructions per record in tokenringd, access log off"; do
   grep -q "^| $row" "$report" || { echo "missing budget row: $row"; fail=1; }
 done
 if [ -e "$build/producer/libtokenring.so" ] && [ -e "$build/aggregator/tokenringd" ]; then

@@ -43,15 +43,13 @@ TIMEOUT = 60
 
 sys.path.insert(0, os.path.join(SRC, "bench", "httpload"))
 import nginx as nginx_conf  # noqa: E402  (bench/httpload/nginx.py)
+sys.path.insert(0, os.path.join(SRC, "shm"))
+import ring_layout  # noqa: E402  (shm/ring_layout.py: header offsets, checked against ring.h)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import tokenring_test as tt  # noqa: E402  (tests/pylib: the shared helpers)
 from tokenring_test import free_port, parse_metrics, wait_for  # noqa: E402
 
 base_env = tt.clean_env
-
-# struct ring_header offsets (shm/ring.h): line 1 consumer, line 2 tail,
-# line 3 drop counters.
-HDR_HEAD, HDR_CONSUMED, HDR_CORRUPT, HDR_SKIPPED, HDR_TAIL, HDR_DROPPED = 72, 80, 88, 96, 128, 192
 
 
 def total(samples, name, **match):
@@ -84,11 +82,8 @@ def shim_env(ring, **extra):
 def read_header(path):
     """The ring file's counters, read from the file itself (no daemon)."""
     with open(path, "rb") as f:
-        b = f.read(256)
-    u64 = lambda off: struct.unpack_from("<Q", b, off)[0]
-    return {"head": u64(HDR_HEAD), "consumed": u64(HDR_CONSUMED), "corrupt": u64(HDR_CORRUPT),
-            "skipped": u64(HDR_SKIPPED), "tail": u64(HDR_TAIL),
-            "dropped": [u64(HDR_DROPPED + 8 * i) for i in range(4)]}
+        b = f.read(ring_layout.CONTROL_SIZE)
+    return ring_layout.counters(b)
 
 
 class Daemon(tt.Daemon):
@@ -945,11 +940,12 @@ class TestRingFile(RelCase):
                     "tokenringd exits 1 naming the reason; no file touched")
 
     def test_daemon_replaces_a_ring_of_another_layout_and_retires_it(self):
-        for what, patch in (("wrong size", None), ("another version", (8, 99)),
-                            ("another record size", (12, 512))):
+        for what, patch in (("wrong size", None),
+                            ("another version", (ring_layout.offset("version"), 99)),
+                            ("another record size", (ring_layout.offset("record_size"), 512))):
             path = self.make_ring("other-%d" % len(what), capacity=16)
             if patch is None:
-                os.truncate(path, os.path.getsize(path) + 640)
+                os.truncate(path, os.path.getsize(path) + ring_layout.RECORD_SIZE)
             else:
                 with open(path, "r+b") as f:
                     f.seek(patch[0])
@@ -958,7 +954,7 @@ class TestRingFile(RelCase):
                 old = mmap.mmap(f.fileno(), 4096)
             d = self.daemon(capacity=16, ring=path, name="re")
             # the old file is retired (producers re-attach), the new one is live
-            self.assertEqual(struct.unpack_from("<I", old, 48)[0], 2, what)  # RETIRED
+            self.assertEqual(ring_layout.read(old, "state"), ring_layout.STATE_RETIRED, what)
             old.close()
             st = d.ring_stats()
             self.assertEqual((st["tail"], st["consumed"]), (0, 0))
@@ -974,7 +970,7 @@ class TestRingFile(RelCase):
         live = self.daemon(capacity=16, ring=os.path.join(self.tmp, "valid"), name="live")
         other = self.make_ring("other-version")
         with open(other, "r+b") as f:
-            f.seek(8)
+            f.seek(ring_layout.offset("version"))
             f.write(struct.pack("<I", 99))
         short = self.make_ring("short")
         os.truncate(short, 8192)

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -355,4 +356,73 @@ Test(ring, checksum_variants_agree)
 		uint64_t generic = ring_checksum_generic(&r);
 		cr_assert_eq(ring_record_checksum(&r), generic); /* AVX2: ring_checksum_avx2.c */
 	}
+}
+
+/* Size, then init in caller memory (no file): the whole protocol runs in a
+ * buffer, and a second handle on it is validated like a mapping. */
+Test(ring, init_in_memory_and_attach_mem)
+{
+	size_t size = ring_memsize(16);
+	void *mem = aligned_alloc(64, size);
+	cr_assert_not_null(mem);
+	memset(mem, 0, size);
+	struct ring c, p;
+	cr_assert_eq(ring_init(mem, size - 64, NULL, &c), -RING_EGEOMETRY, "size must match");
+	cr_assert_eq(ring_init((char *)mem + 8, size, NULL, &c), -RING_EGEOMETRY, "aligned");
+	struct ring_config cfg;
+	ring_config_default(&cfg);
+	cfg.capacity = 16;
+	cr_assert_eq(ring_init(mem, size, &cfg, &c), 0);
+	cr_assert_eq(ring_attach_mem(mem, size, &p), 0);
+	cr_assert_eq(ring_check(&c), 0);
+	for (uint64_t i = 0; i < 40; i++) { /* wraps the 16 slots twice */
+		struct tr_record rec, out;
+		test_fill(&rec, 7, i);
+		cr_assert_eq(ring_publish(&p, &rec), 0);
+		cr_assert_eq(ring_consume(&c, &out, 1, test_mono_ns()), 1);
+		cr_assert(test_check(&out, 7, i), "record %llu intact", (unsigned long long)i);
+	}
+	struct ring_stats st;
+	ring_get_stats(&c, &st);
+	cr_assert_eq(st.tail, 40);
+	cr_assert_eq(st.consumed, 40);
+	/* retired: producers see it, a new attach is refused, check says so */
+	ring_retire(&c);
+	cr_assert(ring_retired(&p));
+	cr_assert_eq(ring_check(&c), -RING_ERETIRED);
+	struct ring q;
+	cr_assert_eq(ring_attach_mem(mem, size, &q), -RING_ERETIRED);
+	/* an overwritten header is refused by the same validation as a file */
+	((struct ring_header *)mem)->magic = 0;
+	cr_assert_eq(ring_check(&c), -RING_EMAGIC);
+	cr_assert_eq(ring_attach_mem(mem, size, &q), -RING_EMAGIC);
+	ring_detach(&p); /* does not unmap memory it does not own */
+	ring_detach(&c);
+	free(mem);
+}
+
+Test(ring, producer_ref_packs_index_and_generation)
+{
+	uint32_t ref = ring_producer_ref(RING_PRODUCERS - 1, 0xbeef);
+	cr_assert_eq(ring_producer_ref_index(ref), RING_PRODUCERS - 1);
+	cr_assert_eq(ring_producer_ref_gen(ref), 0xbeef);
+	cr_assert_eq(ring_producer_ref_index(ring_producer_ref(RING_NO_PRODUCER, 0)),
+		     RING_NO_PRODUCER);
+	cr_assert_eq(ring_producer_ref(1, 2), 0x00020001u);
+}
+
+/* Label header names read by a producer are bounded even when a writer
+ * left them unterminated. */
+Test(ring, label_headers_get_is_bounded, .fini = teardown)
+{
+	make_ring("labels-get", 8);
+	const char *names[REC_LABELS] = {"x-team", NULL};
+	ring_set_label_headers(&cons, names);
+	char got[REC_LABELS][RING_LABEL_HEADER_LEN];
+	ring_label_headers_get(&prod, got);
+	cr_assert_str_eq(got[0], "x-team");
+	cr_assert_str_eq(got[1], "");
+	memset(cons.hdr->label_headers[1], 'h', RING_LABEL_HEADER_LEN); /* no NUL */
+	ring_label_headers_get(&prod, got);
+	cr_assert_eq(strlen(got[1]), RING_LABEL_HEADER_LEN - 1);
 }
