@@ -67,12 +67,15 @@ static void *receiver(void *arg)
 }
 
 static struct otlp_exporter ex;
+/* The watcher stops before otlp_stop destroys what otlp_get_stats locks;
+ * the receiver serves until after it (the sender's last attempt). */
+static atomic_bool watch_done;
 
 static void *watcher(void *arg)
 {
 	(void)arg;
 	struct otlp_stats st;
-	while (!atomic_load(&done)) {
+	while (!atomic_load(&watch_done)) {
 		otlp_get_stats(&ex, &st); /* as a scrape does, from the loop */
 		if (st.queued > ex.s.queue) {
 			fprintf(stderr, "queue over its bound: %llu\n", (unsigned long long)st.queued);
@@ -115,6 +118,8 @@ int main(void)
 		otlp_enqueue(&ex, json, (size_t)n);
 		usleep(i % 2 ? 50 : 500); /* some bursts fill the queue, some drain */
 	}
+	atomic_store(&watch_done, true);
+	pthread_join(wt, NULL);
 	otlp_stop(&ex);
 	struct otlp_stats st;
 	/* after stop, the counters are final (the thread is joined) */
@@ -123,7 +128,6 @@ int main(void)
 	st.dropped = ex.dropped;
 	st.rejected_points = ex.rejected_points;
 	atomic_store(&done, true);
-	pthread_join(wt, NULL);
 	pthread_join(rt, NULL);
 	close(listen_fd);
 	printf("enqueued %d: sent %llu, failed %llu, dropped %llu, retried %llu, rejected %llu\n",
