@@ -203,6 +203,40 @@ class DaemonRecords:
         return result
 
 
+class RingPublish:
+    """The producer's side of the ring contract, per record: ring_writer
+    publishes N copies of one record (no request id, so no formatting per
+    record) into a ring tokenringd created, under the counter. The
+    per-function rows that matter are ring_publish, ring_claim and the
+    checksum: what the shim pays for each record it hands over."""
+    unit = "record"
+    budget = None
+    name = "ring_publish (producer), per record"
+
+    def __init__(self, build, daemon=None):
+        self.daemon = daemon or os.path.join(build, "aggregator", "tokenringd")
+        self.writer = os.path.join(build, "tests", "aggregator", "ring_writer")
+
+    def run(self, counter, n, tmp):
+        ring = os.path.join(tmp, "ring")
+        if os.path.exists(ring):
+            os.unlink(ring)
+        cap = 1
+        while cap < n:
+            cap *= 2
+        d = subprocess.Popen([self.daemon, "--ring", ring, "--ring-capacity", str(cap),
+                              "--listen", "127.0.0.1:0", "--access-log", "off",
+                              "--summary-log", "off"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: os.path.exists(ring), 30, "the ring file")
+        d.send_signal(signal.SIGTERM)
+        d.wait(timeout=60)
+        spec = dict(DaemonRecords.spec(None, n), request_id="")
+        argv = [self.writer, "--ring", ring, "--workload", "agent", "--namespace", "prod",
+                "--json", json.dumps(spec)]
+        return counter(argv)
+
+
 def measure(target, counter, n, tmp):
     t1, f1 = target.run(counter, n, tmp)
     t2, f2 = target.run(counter, 2 * n, tmp)
@@ -216,7 +250,8 @@ def measure(target, counter, n, tmp):
 
 def targets(build, daemon=None):
     return [DaemonRecords(build, access_log=True, daemon=daemon),
-            DaemonRecords(build, access_log=False, daemon=daemon)]
+            DaemonRecords(build, access_log=False, daemon=daemon),
+            RingPublish(build, daemon=daemon)]
 
 
 def main():

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "ring_checksum.h"
 #include "ring_internal.h"
 
 void ring_count_drop(struct ring *r, enum ring_drop_reason why, uint64_t n)
@@ -77,10 +78,8 @@ int ring_publish(struct ring *r, const struct tr_record *rec)
 	struct tr_record *slot = ring_claim(r, &pos);
 	if (!slot)
 		return -ENOSPC;
-	/* hash the caller's copy, hot in L1, rather than re-reading the slot */
-	slot->checksum = ring_record_checksum(rec);
-	memcpy((unsigned char *)slot + REC_CHECKSUM_FROM, (const unsigned char *)rec + REC_CHECKSUM_FROM,
-	       REC_SIZE - REC_CHECKSUM_FROM);
+	/* one pass: each block of the caller's copy is hashed as it is stored */
+	slot->checksum = ring_copy_checksum(slot, rec);
 	return ring_commit_checked(r, slot, pos);
 }
 
@@ -134,10 +133,14 @@ static enum take ring_take(struct ring *r, uint64_t h, struct tr_record *out, ui
 		ring_bump(&r->hdr->corrupt);
 		return TAKE_DROPPED;
 	}
-	memcpy(out, slot, REC_SIZE);
+	/* One pass: the checksum is of the bytes copied out (a late writer's
+	 * stores after this cannot reach the copy), read once. */
+	out->seq = seq;
+	out->checksum = slot->checksum;
+	uint64_t sum = ring_copy_checksum(out, slot);
 	/* release: pairs with the next lap's producer acquire (A) */
 	atomic_store_explicit(ring_seq(slot), h + r->capacity, memory_order_release);
-	if (out->checksum != ring_record_checksum(out)) {
+	if (out->checksum != sum) {
 		ring_bump(&r->hdr->corrupt);
 		return TAKE_DROPPED;
 	}
