@@ -70,7 +70,8 @@ uint64_t ring_checksum_generic(const struct tr_record *rec)
  * async-signal-safe (cpuid only), so a benign race just decides twice. */
 static _Atomic int variant;
 
-static int pick_variant(void)
+/* Out of line and cold: the decided path keeps no frame of its own. */
+__attribute__((noinline, cold)) static int pick_variant(void)
 {
 	__builtin_cpu_init();
 	int v = __builtin_cpu_supports("avx2") ? 2 : 1;
@@ -78,22 +79,20 @@ static int pick_variant(void)
 	return v;
 }
 
-static inline bool use_avx2(void)
+static inline int current_variant(void)
 {
 	int v = atomic_load_explicit(&variant, memory_order_relaxed);
-	if (v == 0)
-		v = pick_variant();
-	return v == 2;
+	return __builtin_expect(v != 0, 1) ? v : pick_variant();
 }
 
 uint64_t ring_record_checksum(const struct tr_record *rec)
 {
-	return use_avx2() ? ring_checksum_avx2(rec) : ring_checksum_generic(rec);
+	return current_variant() == 2 ? ring_checksum_avx2(rec) : ring_checksum_generic(rec);
 }
 
 uint64_t ring_copy_checksum(void *dst, const void *src)
 {
-	if (!use_avx2())
+	if (current_variant() != 2)
 		return ring_copy_checksum_generic(dst, src);
 	return dst ? ring_copy_checksum_avx2(dst, src) : ring_checksum_avx2(src);
 }

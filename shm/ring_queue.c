@@ -126,7 +126,8 @@ static enum take ring_take(struct ring *r, uint64_t h, struct tr_record *out, ui
 	uint64_t seq = atomic_load_explicit(ring_seq(slot), memory_order_acquire);
 	if (seq == h) /* tail > h here, so claimed and not yet published */
 		return ring_take_stuck(r, slot, h, now_ns);
-	r->stuck_since_ns = 0;
+	if (r->stuck_since_ns)
+		r->stuck_since_ns = 0;
 	if (seq != h + 1) {
 		/* neither claimed nor published for this lap: garbage. Free it. */
 		atomic_store_explicit(ring_seq(slot), h + r->capacity, memory_order_release);
@@ -144,8 +145,7 @@ static enum take ring_take(struct ring *r, uint64_t h, struct tr_record *out, ui
 		ring_bump(&r->hdr->corrupt);
 		return TAKE_DROPPED;
 	}
-	ring_bump(&r->hdr->consumed);
-	return TAKE_RECORD;
+	return TAKE_RECORD; /* counted in consumed by ring_consume, once per call */
 }
 
 /*
@@ -202,6 +202,11 @@ size_t ring_consume(struct ring *r, struct tr_record *out, size_t max, uint64_t 
 		if (t == TAKE_RECORD)
 			n++;
 	}
+	/* single writer (the consumer): a plain add, published with head */
+	if (n)
+		atomic_store_explicit(&hdr->consumed,
+				      atomic_load_explicit(&hdr->consumed, memory_order_relaxed) + n,
+				      memory_order_relaxed);
 	r->head = h;
 	atomic_store_explicit(&hdr->head, h, memory_order_release);
 	ring_repair(r, h, atomic_load_explicit(&hdr->tail, memory_order_relaxed));
