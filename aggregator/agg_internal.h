@@ -91,6 +91,7 @@ struct agg {
 	struct expo_scratch *x; /* mutable from const renderers */
 	uint64_t records;       /* ingested */
 	uint64_t parse_errors;  /* records flagged REC_F_PARSE_ERROR */
+	bool avx2;              /* the CPU has AVX2 (agg.c's tuple compare) */
 };
 
 /* Sketch pool sizing: 4 sketches per series (duration and TTFT, cumulative
