@@ -211,7 +211,7 @@ class RingPublish:
     checksum: what the shim pays for each record it hands over."""
     unit = "record"
     budget = None
-    name = "ring_publish (producer), per record"
+    name = "ring_publish (producer)"
 
     def __init__(self, build, daemon=None):
         self.daemon = daemon or os.path.join(build, "aggregator", "tokenringd")
