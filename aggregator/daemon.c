@@ -78,7 +78,7 @@ struct id_run {
 	size_t nid;
 };
 
-static void resolve_kept(struct daemon *d, const struct ring *r, size_t kept, struct id_run *run)
+static inline void resolve_kept(struct daemon *d, const struct ring *r, size_t kept, struct id_run *run)
 {
 	const struct tr_record *rec = &d->batch[kept];
 	uint32_t key = ring_producer_ref(rec->producer, rec->producer_gen);
