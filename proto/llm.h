@@ -57,10 +57,16 @@ struct llm_sse {
 #define LLM_HINT_OPENAI 0x08u
 #define LLM_HINT_EMBEDDING 0x10u
 
+/* Longest opening that marks an event stream served as another type. */
+#define LLM_SNIFF_MAX 6 /* "event:" */
+
 struct llm_resp {
 	struct jscan js;
 	struct llm_sse sse;
 	uint8_t mode;         /* enum llm_body_mode */
+	uint8_t sniffed;      /* LLM_BODY_JSON: the body's first bytes were looked at */
+	uint8_t sniff_len;    /* bytes held in sniff while undecided */
+	char sniff[LLM_SNIFF_MAX];
 	uint8_t usage_seen;   /* a token count was read */
 	uint8_t usage_object; /* a usage / usageMetadata object was seen */
 	uint8_t ev_content;   /* the current event carries content */
@@ -75,7 +81,10 @@ struct llm_resp {
 
 void llm_resp_begin(struct llm_resp *r, enum llm_body_mode mode);
 /* Scan response body bytes received at time now; fills rec's response_model
- * and token fields as reported. */
+ * and token fields as reported. In LLM_BODY_JSON mode a body that opens like
+ * an event stream ("data:", "event:" or a ":" comment) is read as one,
+ * whatever its Content-Type said: OpenAI-compatible gateways serve SSE as
+ * application/json. */
 void llm_resp_body(struct llm_resp *r, struct tr_record *rec, const char *p, size_t n,
 		   uint64_t now);
 

@@ -198,12 +198,15 @@ static void sse_data(void *ctx, const char *p, size_t n)
 }
 
 /* A blank line ends an SSE event: a payload that was not one whole JSON
- * value ([DONE], plain text) is dropped here and the scanner starts over. */
+ * value ([DONE], plain text) is dropped here and the scanner starts over,
+ * still counting the values begun (more than one tells a stream). */
 static void sse_event_end(void *ctx)
 {
 	struct llm_resp *r = ((struct resp_ctx *)ctx)->r;
 	if (!jscan_between(&r->js)) {
+		uint32_t values = r->js.values;
 		jscan_reset(&r->js);
+		r->js.values = values;
 		r->ev_content = 0;
 		r->ev_excluded = 0;
 	}
@@ -220,16 +223,68 @@ void llm_resp_begin(struct llm_resp *r, enum llm_body_mode mode)
 	r->mode = (uint8_t)mode;
 }
 
+static void json_feed(struct resp_ctx *c, const char *p, size_t n)
+{
+	struct llm_resp *r = c->r;
+	if (!r->js.err && jscan_feed(&r->js, p, n, &resp_ops, c) == JSCAN_SYNTAX)
+		r->json_error = 1;
+}
+
+static int is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static int is_prefix(const char *have, size_t n, const char *lit)
+{
+	return n <= strlen(lit) && memcmp(have, lit, n) == 0;
+}
+
+/*
+ * Decide, from the first bytes of a body declared as something else,
+ * whether it is an event stream. Bytes are held (at most LLM_SNIFF_MAX)
+ * while they may still spell a field name, so any split decides alike; once
+ * decided, the held bytes are replayed into the chosen reader. Returns the
+ * bytes of p consumed.
+ */
+static size_t sniff(struct resp_ctx *c, const char *p, size_t n)
+{
+	struct llm_resp *r = c->r;
+	size_t i = 0;
+	if (r->sniff_len == 0)
+		while (i < n && is_ws(p[i]))
+			i++; /* blank space before either kind of body means nothing */
+	for (; i < n && !r->sniffed; i++) {
+		r->sniff[r->sniff_len++] = p[i];
+		int data = is_prefix(r->sniff, r->sniff_len, "data:");
+		int event = is_prefix(r->sniff, r->sniff_len, "event:");
+		int comment = r->sniff[0] == ':';
+		if (comment || (data && r->sniff_len == 5) || (event && r->sniff_len == 6)) {
+			r->sniffed = 1;
+			r->mode = LLM_BODY_SSE;
+			llm_sse_feed(&r->sse, r->sniff, r->sniff_len, &sse_ops, c);
+		} else if (!data && !event) {
+			r->sniffed = 1;
+			json_feed(c, r->sniff, r->sniff_len);
+		}
+	}
+	return i;
+}
+
 void llm_resp_body(struct llm_resp *r, struct tr_record *rec, const char *p, size_t n,
 		   uint64_t now)
 {
 	struct resp_ctx c = {r, rec};
 	r->now = now;
+	if (r->mode == LLM_BODY_JSON && !r->sniffed) {
+		size_t used = sniff(&c, p, n);
+		p += used;
+		n -= used;
+	}
 	if (r->mode == LLM_BODY_SSE) {
 		llm_sse_feed(&r->sse, p, n, &sse_ops, &c);
-	} else if (r->mode == LLM_BODY_JSON && !r->js.err) {
-		if (jscan_feed(&r->js, p, n, &resp_ops, &c) == JSCAN_SYNTAX)
-			r->json_error = 1;
+	} else if (r->mode == LLM_BODY_JSON && n) {
+		json_feed(&c, p, n);
 	}
 }
 

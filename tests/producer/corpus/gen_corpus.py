@@ -458,6 +458,45 @@ case("plain_get",
      dict(method="GET", path="/healthz", authority="svc.default:8080", status=200,
           user_agent="kube-probe/1.31", usage="none", http_all=1, flags="REQUEST_ID_GENERATED"))
 
+# --- An OpenAI-compatible gateway serving its SSE stream as application/json
+gw = [chat_chunk({"role": "assistant", "content": ""}), chat_chunk({"content": "Bonjour"}),
+      chat_chunk({"content": " à vous"}), chat_chunk({}, "stop")]
+for e in gw:
+    e.pop("usage"); e["model"] = "qwen2.5-72b-instruct"
+gw.append({"id": "chatcmpl-S1", "object": "chat.completion.chunk", "created": 1732406401,
+           "model": "qwen2.5-72b-instruct", "choices": [],
+           "usage": {"prompt_tokens": 14, "completion_tokens": 4, "total_tokens": 18}})
+case("gateway_sse_as_json",
+     req("POST", "/v1/chat/completions", "one-api.internal:3000",
+         {"model": "qwen2.5-72b-instruct", "messages": [{"role": "user", "content": "Salut"}],
+          "stream": True, "stream_options": {"include_usage": True}}),
+     resp(200, "application/json", None, chunks=sse(gw, space=False) + [b"data: [DONE]\n\n"]),
+     dict(method="POST", path="/v1/chat/completions", authority="one-api.internal:3000", status=200,
+          request_model="qwen2.5-72b-instruct", response_model="qwen2.5-72b-instruct",
+          provider="openai", operation="chat", usage="available", prompt=14, completion=4,
+          total=18, chunks=2, flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# --- Anthropic's events through a proxy that labels them application/json
+gev = [("message_start", {"type": "message_start", "message": {"id": "msg_01G", "type": "message",
+        "role": "assistant", "model": "claude-sonnet-4-20250514", "content": [], "stop_reason": None,
+        "usage": {"input_tokens": 12, "output_tokens": 1}}}),
+       ("ping", {"type": "ping"}),
+       ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+       ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hé"}}),
+       ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+       ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 3}}),
+       ("message_stop", {"type": "message_stop"})]
+gbody = b"".join(sse([e for _, e in gev], event_names=[n for n, _ in gev]))
+case("gateway_event_stream_as_json",
+     req("POST", "/anthropic/v1/messages", "gateway.local",
+         {"model": "claude-sonnet-4-20250514", "max_tokens": 64, "stream": True,
+          "messages": [{"role": "user", "content": "Hé"}]}, ["anthropic-version: 2023-06-01"]),
+     resp(200, "application/json; charset=utf-8", gbody),
+     dict(method="POST", path="/anthropic/v1/messages", authority="gateway.local", status=200,
+          request_model="claude-sonnet-4-20250514", response_model="claude-sonnet-4-20250514",
+          provider="anthropic", operation="chat", usage="available", prompt=12, completion=3,
+          chunks=1, flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
 for name, (rq, rs, ex) in CASES.items():
     with open(os.path.join(HERE, name + ".req"), "wb") as f: f.write(rq)
     with open(os.path.join(HERE, name + ".resp"), "wb") as f: f.write(rs)
