@@ -56,6 +56,12 @@ struct llm_sse {
 #define LLM_HINT_ANTHROPIC 0x04u
 #define LLM_HINT_OPENAI 0x08u
 #define LLM_HINT_EMBEDDING 0x10u
+#define LLM_HINT_RERANK 0x20u /* results[].relevance_score */
+
+/* Which token counts a response reported (llm_resp.tok_seen). */
+#define LLM_TOK_INPUT 0x01u
+#define LLM_TOK_OUTPUT 0x02u
+#define LLM_TOK_TOTAL 0x04u
 
 /* Longest opening that marks an event stream served as another type. */
 #define LLM_SNIFF_MAX 6 /* "event:" */
@@ -74,6 +80,7 @@ struct llm_resp {
 	uint8_t hints;        /* LLM_HINT_* */
 	uint8_t op_hint;      /* enum rec_operation from "object" */
 	uint8_t json_error;
+	uint8_t tok_seen; /* LLM_TOK_* */
 	uint32_t chunks;  /* events with content */
 	uint64_t now;     /* time of the bytes being scanned */
 	uint64_t ttft_at; /* time the first content event ended, 0 = none */

@@ -15,6 +15,25 @@ struct resp_ctx {
 	struct tr_record *rec;
 };
 
+/*
+ * Embedding and rerank APIs bill only what they read: some (DashScope native,
+ * Voyage, Jina rerank) report it as total_tokens alone. For those shapes, and
+ * only when the response named no input or output count, that total is the
+ * input. Re-derived whenever a count or a shape hint arrives, so the result
+ * does not depend on the order of keys or on the split.
+ */
+static void input_from_total(struct llm_resp *r, struct tr_record *rec)
+{
+	if ((r->hints & (LLM_HINT_EMBEDDING | LLM_HINT_RERANK)) && r->tok_seen == LLM_TOK_TOTAL)
+		rec->prompt_tokens = rec->total_tokens;
+}
+
+static void hint(struct resp_ctx *c, uint8_t h)
+{
+	c->r->hints |= h;
+	input_from_total(c->r, c->rec);
+}
+
 /* Containers worth walking: those on the way to usage, model or content. */
 static int walk_key(enum jkey k)
 {
@@ -38,6 +57,9 @@ static int walk_key(enum jkey k)
 	case JK_DATA: /* embeddings: data[].embedding tells the operation */
 	case JK_TOOL_CALLS: /* streamed tool calls: function.arguments is content */
 	case JK_FUNCTION:
+	case JK_META: /* Cohere: meta.billed_units */
+	case JK_BILLED_UNITS:
+	case JK_RESULTS: /* rerank: results[].relevance_score tells the operation */
 		return 1;
 	default:
 		return 0;
@@ -56,7 +78,7 @@ static int resp_open(void *ctx, const struct jscan *s, int is_object)
 			r->hints |= LLM_HINT_GEMINI;
 	}
 	if (k == JK_EMBEDDING || k == JK_EMBEDDINGS)
-		r->hints |= LLM_HINT_EMBEDDING;
+		hint(ctx, LLM_HINT_EMBEDDING);
 	return walk_key(k);
 }
 
@@ -89,11 +111,25 @@ static uint32_t *token_field(struct tr_record *rec, enum jkey k)
 	}
 }
 
+static uint8_t tok_kind(const struct tr_record *rec, const uint32_t *f)
+{
+	if (f == &rec->prompt_tokens)
+		return LLM_TOK_INPUT;
+	if (f == &rec->completion_tokens)
+		return LLM_TOK_OUTPUT;
+	return f == &rec->total_tokens ? LLM_TOK_TOTAL : 0;
+}
+
 static void on_number(struct resp_ctx *c, const struct jscan *s, const char *v, size_t n)
 {
 	enum jkey k = jscan_key(s);
 	uint32_t *f = NULL, x;
-	if (jscan_under(s, JK_USAGE) || jscan_under(s, JK_USAGE_METADATA))
+	if (k == JK_RELEVANCE_SCORE) {
+		hint(c, LLM_HINT_RERANK);
+		return;
+	}
+	if (jscan_under(s, JK_USAGE) || jscan_under(s, JK_USAGE_METADATA) ||
+	    jscan_under(s, JK_BILLED_UNITS))
 		f = token_field(c->rec, k);
 	else if (jscan_level(s) == 1 && k == JK_PROMPT_EVAL_COUNT)
 		f = &c->rec->prompt_tokens; /* Ollama */
@@ -105,6 +141,8 @@ static void on_number(struct resp_ctx *c, const struct jscan *s, const char *v, 
 		c->r->hints |= LLM_HINT_OLLAMA;
 	*f = x; /* later reports (stream deltas, cumulative metadata) win */
 	c->r->usage_seen = 1;
+	c->r->tok_seen |= tok_kind(c->rec, f);
+	input_from_total(c->r, c->rec);
 }
 
 static int is_model_key(const struct jscan *s)
@@ -159,6 +197,8 @@ static void on_string(struct resp_ctx *c, const struct jscan *s, const char *v, 
 		on_type(c->r, v, n);
 	} else if (jscan_level(s) == 1 && k == JK_OBJECT) {
 		on_object(c->r, v, n);
+	} else if (k == JK_EMBEDDING) { /* encoding_format base64: one string */
+		hint(c, LLM_HINT_EMBEDDING);
 	} else if (nonempty && is_content_key(k)) {
 		c->r->ev_content = 1;
 	}
