@@ -602,7 +602,7 @@ class PrometheusConfigTests(unittest.TestCase):
             self.assertEqual(0, r.returncode, r.stdout + r.stderr)
 
     def test_contract_exposition_is_valid(self):
-        r = promtool("check", "metrics", stdin=FakeDaemon(1.0).exposition(10.0))
+        r = promtool("check", "metrics", stdin=FakeDaemon(1.0, 0.0).exposition(10.0))
         self.assertEqual(0, r.returncode, r.stdout + r.stderr)
 
 
