@@ -156,6 +156,10 @@ class DaemonRecords:
                 "peer": "10.0.0.9:443",
                 "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"}
 
+    def specs(self, n):
+        """ring_writer's input: JSON lines, one spec each."""
+        return json.dumps(self.spec(n)) + "\n"
+
     def base_args(self, ring, cap):
         return ["--ring", ring, "--ring-capacity", str(cap), "--listen", "127.0.0.1:0",
                 "--summary-log", "off", "--tick-us", "1000000"]
@@ -176,7 +180,7 @@ class DaemonRecords:
         d.send_signal(signal.SIGTERM)
         d.wait(timeout=60)
         w = subprocess.run([self.writer, "--ring", ring, "--workload", "agent",
-                            "--namespace", "prod"], input=json.dumps(self.spec(n)) + "\n",
+                            "--namespace", "prod"], input=self.specs(n),
                            capture_output=True, text=True, timeout=600)
         if w.returncode != 0 or w.stdout.split()[1] != str(n):
             raise RuntimeError("icount: ring_writer: " + w.stdout + w.stderr)
@@ -201,6 +205,26 @@ class DaemonRecords:
             if lines != n:
                 raise RuntimeError("icount: %d access log lines for %d records" % (lines, n))
         return result
+
+
+class DaemonInterleaved(DaemonRecords):
+    """tokenringd per record when no two records in a row share a tuple:
+    the reference record under four models in turn, so each record finds
+    its series through the tuple cache rather than the run shortcut (the
+    worst case of the batch path short of new series). Access log off."""
+
+    def __init__(self, build, daemon=None):
+        super().__init__(build, access_log=False, daemon=daemon)
+        self.budget = None
+        self.name = "tokenringd, access log off, 4 tuples interleaved"
+
+    def specs(self, n):
+        models = ("gpt-4o-mini", "gpt-4o", "o3-mini", "gpt-4.1-nano")
+        lines = []
+        for i in range(n):
+            spec = dict(self.spec(1), model=models[i % len(models)])
+            lines.append(json.dumps(spec))
+        return "\n".join(lines) + "\n"
 
 
 class RingPublish:
@@ -251,6 +275,7 @@ def measure(target, counter, n, tmp):
 def targets(build, daemon=None):
     return [DaemonRecords(build, access_log=True, daemon=daemon),
             DaemonRecords(build, access_log=False, daemon=daemon),
+            DaemonInterleaved(build, daemon=daemon),
             RingPublish(build, daemon=daemon)]
 
 
