@@ -71,6 +71,7 @@ static const struct key_name keys[] = {
 	K("prompt_tokens_details", JK_PROMPT_DETAILS),
 	K("cache_read_input_tokens", JK_CACHE_READ),
 	K("cachedContentTokenCount", JK_CACHED_CONTENT_TOKEN_COUNT),
+	K("prompt_cache_hit_tokens", JK_PROMPT_CACHE_HIT),
 	K("completion_tokens_details", JK_COMPLETION_DETAILS),
 	K("cache_creation_input_tokens", JK_CACHE_CREATION),
 };
@@ -87,8 +88,8 @@ _Static_assert(sizeof(keys) / sizeof(*keys) < 256, "len_start holds indexes as b
 static const uint8_t len_start[JSCAN_KEY_MAX + 2] = {
 	0, 0, 0, 0, 0, 4, 9, 13, 17, 22, 24, 28,
 	28, 33, 39, 40, 42, 44, 47, 48, 48, 50, 52, 52,
-	54, 54, 55, 55, 56, 56, 56, 56, 56, 56, 56, 56,
-	56, 56, 56, 56, 56, 56,
+	55, 55, 56, 56, 57, 57, 57, 57, 57, 57, 57, 57,
+	57, 57, 57, 57, 57, 57,
 };
 
 

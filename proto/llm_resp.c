@@ -98,6 +98,7 @@ static uint32_t *token_field(struct tr_record *rec, enum jkey k)
 	case JK_TOTAL_TOKEN_COUNT:
 		return &rec->total_tokens;
 	case JK_CACHED_TOKENS:
+	case JK_PROMPT_CACHE_HIT: /* DeepSeek's spelling of the same count */
 	case JK_CACHE_READ:
 	case JK_CACHED_CONTENT_TOKEN_COUNT:
 		return &rec->cached_tokens;

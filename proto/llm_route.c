@@ -67,6 +67,8 @@ static int route_native(const char *p, size_t n, struct llm_route *o)
 		set(o, REC_PROVIDER_COHERE, REC_OP_EMBEDDINGS);
 	else if (is(p, n, "/v2/rerank"))
 		set(o, REC_PROVIDER_COHERE, REC_OP_RERANK);
+	else if (is(p, n, "/v1/chat") || is(p, n, "/v2/chat"))
+		set(o, REC_PROVIDER_COHERE, REC_OP_CHAT);
 	else if (ends_with(p, n, "/v1/messages"))
 		set(o, REC_PROVIDER_ANTHROPIC, REC_OP_CHAT);
 	else if (is(p, n, "/api/chat"))
@@ -79,6 +81,11 @@ static int route_native(const char *p, size_t n, struct llm_route *o)
 		set(o, REC_PROVIDER_GEMINI, REC_OP_GENERATE_CONTENT);
 	else if (gemini_method(p, n, "embedContent") || gemini_method(p, n, "batchEmbedContents"))
 		set(o, REC_PROVIDER_GEMINI, REC_OP_EMBEDDINGS);
+	else if (gemini_method(p, n, "rawPredict") || gemini_method(p, n, "streamRawPredict"))
+		/* Vertex AI's partner models speak their own API under Google's
+		 * method names; Anthropic's is messages. Others: the body says. */
+		set(o, REC_PROVIDER_VERTEX_AI,
+		    memmem(p, n, "/publishers/anthropic/", 22) ? REC_OP_CHAT : REC_OP_UNKNOWN);
 	else
 		return 0;
 	return 1;
@@ -121,12 +128,18 @@ static uint8_t provider_by_host(const char *h, size_t n)
 		return REC_PROVIDER_DASHSCOPE;
 	if (host_ends(h, n, "generativelanguage.googleapis.com"))
 		return REC_PROVIDER_GEMINI;
+	if (host_ends(h, n, "aiplatform.googleapis.com")) /* REGION-aiplatform... */
+		return REC_PROVIDER_VERTEX_AI;
 	if (host_ends(h, n, "api.cohere.com") || host_ends(h, n, "api.cohere.ai"))
 		return REC_PROVIDER_COHERE;
 	if (host_ends(h, n, "api.voyageai.com"))
 		return REC_PROVIDER_VOYAGE;
 	if (host_ends(h, n, "api.jina.ai"))
 		return REC_PROVIDER_JINA;
+	if (host_ends(h, n, "api.mistral.ai") || host_ends(h, n, "codestral.mistral.ai"))
+		return REC_PROVIDER_MISTRAL;
+	if (host_ends(h, n, "api.deepseek.com"))
+		return REC_PROVIDER_DEEPSEEK;
 	return REC_PROVIDER_UNKNOWN;
 }
 

@@ -605,6 +605,151 @@ case("cohere_rerank",
           request_model="rerank-v3.5", provider="cohere", operation="rerank", usage="missing",
           user_agent=cua, flags="LLM,REQUEST_ID_GENERATED"))
 
+# --- Cohere v2 chat: tokens billed under usage.billed_units (usage.tokens, the
+# templated count, is not what is billed and is not read)
+cmsg = [{"role": "user", "content": "Écris un haïku sur la mer."}]
+case("cohere_chat",
+     raw_req("POST", "/v2/chat", "api.cohere.com",
+             json.dumps({"model": "command-a-03-2025", "messages": cmsg}).encode(), ua=cua),
+     resp(200, "application/json", ju({"id": "c14c80c3-18eb-4519-9460-6c92edd8cfb4",
+          "finish_reason": "COMPLETE", "message": {"role": "assistant", "content": [
+              {"type": "text", "text": "Vague après vague —\nle sel garde la mémoire\ndes pas effacés."}]},
+          "usage": {"billed_units": {"input_tokens": 11, "output_tokens": 19},
+                    "tokens": {"input_tokens": 504, "output_tokens": 21}}})),
+     dict(method="POST", path="/v2/chat", authority="api.cohere.com", status=200,
+          request_model="command-a-03-2025", provider="cohere", operation="chat", usage="available",
+          prompt=11, completion=19, user_agent=cua, flags="LLM,REQUEST_ID_GENERATED"))
+
+cev = [("message-start", {"id": "29f14a5a-11de-4cae-9800-25e4747408ea", "type": "message-start",
+         "delta": {"message": {"role": "assistant", "content": [], "tool_plan": "", "tool_calls": [], "citations": []}}}),
+       ("content-start", {"type": "content-start", "index": 0, "delta": {"message": {"content": {"type": "text", "text": ""}}}}),
+       ("content-delta", {"type": "content-delta", "index": 0, "delta": {"message": {"content": {"text": "Vague"}}}}),
+       ("content-delta", {"type": "content-delta", "index": 0, "delta": {"message": {"content": {"text": " après vague"}}}}),
+       ("content-end", {"type": "content-end", "index": 0}),
+       ("message-end", {"type": "message-end", "delta": {"finish_reason": "COMPLETE",
+         "usage": {"billed_units": {"input_tokens": 11, "output_tokens": 4}, "tokens": {"input_tokens": 504, "output_tokens": 6}}}})]
+case("cohere_chat_stream",
+     raw_req("POST", "/v2/chat", "api.cohere.com",
+             json.dumps({"model": "command-a-03-2025", "messages": cmsg, "stream": True}).encode(), ua=cua),
+     resp(200, "text/event-stream", None,
+          chunks=[b"event: " + n.encode() + b"\ndata: " + ju(e, separators=(",", ":")) + b"\n\n" for n, e in cev]),
+     dict(method="POST", path="/v2/chat", authority="api.cohere.com", status=200,
+          request_model="command-a-03-2025", provider="cohere", operation="chat", usage="available",
+          prompt=11, completion=4, chunks=2, user_agent=cua, flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# --- Mistral: usage ahead of choices; streams end with usage unasked
+mua = "mistral-client-python/1.9.1"
+case("mistral_chat",
+     raw_req("POST", "/v1/chat/completions", "api.mistral.ai",
+             json.dumps({"model": "mistral-large-latest", "messages": [{"role": "user", "content": "Best French cheese?"}],
+                         "safe_prompt": False}).encode(), ua=mua),
+     resp(200, "application/json", ju({"id": "cf79f7daaee244b1a0ae5c7b1444424a", "object": "chat.completion",
+          "model": "mistral-large-latest", "usage": {"prompt_tokens": 10, "completion_tokens": 24, "total_tokens": 34},
+          "created": 1732406400, "choices": [{"index": 0, "message": {"content": "Le Comté, sans hésiter.",
+          "tool_calls": None, "prefix": False, "role": "assistant"}, "finish_reason": "stop"}]})),
+     dict(method="POST", path="/v1/chat/completions", authority="api.mistral.ai", status=200,
+          request_model="mistral-large-latest", response_model="mistral-large-latest", provider="mistral",
+          operation="chat", usage="available", prompt=10, completion=24, total=34, user_agent=mua,
+          flags="LLM,REQUEST_ID_GENERATED"))
+
+def mchunk(delta, finish=None, usage=None):
+    o = {"id": "9d7c5e2a", "object": "chat.completion.chunk", "created": 1732406401,
+         "model": "mistral-small-latest", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    if usage:
+        o["usage"] = usage
+    return o
+mev = [mchunk({"role": "assistant", "content": ""}), mchunk({"content": "Le Comté"}),
+       mchunk({"content": "."}, "stop", {"prompt_tokens": 10, "total_tokens": 15, "completion_tokens": 5})]
+case("mistral_chat_stream",
+     raw_req("POST", "/v1/chat/completions", "api.mistral.ai",
+             json.dumps({"model": "mistral-small-latest", "messages": [{"role": "user", "content": "Best French cheese?"}],
+                         "stream": True}).encode(), ua=mua),
+     resp(200, "text/event-stream; charset=utf-8", None,
+          chunks=[b"data: " + ju(e, separators=(",", ":")) + b"\n\n" for e in mev] + [b"data: [DONE]\n\n"]),
+     dict(method="POST", path="/v1/chat/completions", authority="api.mistral.ai", status=200,
+          request_model="mistral-small-latest", response_model="mistral-small-latest", provider="mistral",
+          operation="chat", usage="available", prompt=10, completion=5, total=15, chunks=2, user_agent=mua,
+          flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# --- DeepSeek: no /v1 prefix, prompt_cache_hit_tokens, reasoning_content
+case("deepseek_chat",
+     req("POST", "/chat/completions", "api.deepseek.com",
+         {"model": "deepseek-reasoner", "messages": [{"role": "user", "content": "9.11 and 9.8, which is greater?"}]}),
+     resp(200, "application/json", j({"id": "930c60df-bf64-41c9-a88e-3ec75f81e00e", "object": "chat.completion",
+          "created": 1732406400, "model": "deepseek-reasoner", "choices": [{"index": 0, "message": {
+          "role": "assistant", "content": "9.8 is greater.", "reasoning_content": "Compare 9.80 with 9.11..."},
+          "logprobs": None, "finish_reason": "stop"}],
+          "usage": {"prompt_tokens": 18, "completion_tokens": 312, "total_tokens": 330,
+                    "prompt_tokens_details": {"cached_tokens": 0}, "completion_tokens_details": {"reasoning_tokens": 298},
+                    "prompt_cache_hit_tokens": 0, "prompt_cache_miss_tokens": 18},
+          "system_fingerprint": "fp_5417b77867_prod0225"})),
+     dict(method="POST", path="/chat/completions", authority="api.deepseek.com", status=200,
+          request_model="deepseek-reasoner", response_model="deepseek-reasoner", provider="deepseek",
+          operation="chat", usage="available", prompt=18, completion=312, total=330, reasoning=298,
+          flags="LLM,REQUEST_ID_GENERATED"))
+
+def dchunk(delta, finish=None, usage=None, choices=True):
+    o = {"id": "b2a1", "object": "chat.completion.chunk", "created": 1732406401, "model": "deepseek-chat",
+         "system_fingerprint": "fp_3a5770e1b4_prod0225",
+         "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}] if choices else []}
+    o["usage"] = usage
+    return o
+dev = [dchunk({"role": "assistant", "content": ""}), dchunk({"content": "你好"}), dchunk({"content": "！"}),
+       dchunk({"content": ""}, "stop"),
+       dchunk(None, usage={"prompt_tokens": 70, "completion_tokens": 3, "total_tokens": 73,
+                           "prompt_cache_hit_tokens": 64, "prompt_cache_miss_tokens": 6}, choices=False)]
+case("deepseek_chat_stream",
+     req("POST", "/chat/completions", "api.deepseek.com",
+         {"model": "deepseek-chat", "messages": [{"role": "user", "content": "你好"}], "stream": True,
+          "stream_options": {"include_usage": True}}),
+     resp(200, "text/event-stream; charset=utf-8", None,
+          chunks=[b"data: " + ju(e, separators=(",", ":")) + b"\n\n" for e in dev] + [b": keep-alive\n\n", b"data: [DONE]\n\n"]),
+     dict(method="POST", path="/chat/completions", authority="api.deepseek.com", status=200,
+          request_model="deepseek-chat", response_model="deepseek-chat", provider="deepseek",
+          operation="chat", usage="available", prompt=70, completion=3, total=73, cached=64, chunks=2,
+          flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# --- Anthropic on Vertex AI: the model is in the URL, the body is Anthropic's
+vpath = "/v1/projects/acme-llm-prod/locations/us-east5/publishers/anthropic/models/claude-sonnet-4@20250514:"
+vua = "AnthropicVertex/Python 0.52.0"
+vbody = lambda stream: json.dumps({"anthropic_version": "vertex-2023-10-16", "max_tokens": 128,
+                                   "messages": [{"role": "user", "content": "Grüß dich! Wie geht's?"}],
+                                   **({"stream": True} if stream else {})}).encode()
+vauth = ["Authorization: Bearer ya29.a0AfB_byC-redacted", "x-goog-user-project: acme-llm-prod"]
+case("vertex_anthropic",
+     raw_req("POST", vpath + "rawPredict", "us-east5-aiplatform.googleapis.com", vbody(False), vauth, ua=vua),
+     resp(200, "application/json; charset=UTF-8", ju({"id": "msg_vrtx_01WzYb5vQ6", "type": "message",
+          "role": "assistant", "model": "claude-sonnet-4-20250514",
+          "content": [{"type": "text", "text": "Grüß dich! Mir geht's gut, danke."}],
+          "stop_reason": "end_turn", "stop_sequence": None,
+          "usage": {"input_tokens": 16, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                    "output_tokens": 14}}), extra=["Vary: Origin", "Server: scaffolding on HTTPServer2"]),
+     dict(method="POST", path=vpath + "rawPredict", authority="us-east5-aiplatform.googleapis.com",
+          status=200, request_model="claude-sonnet-4@20250514", response_model="claude-sonnet-4-20250514",
+          provider="gcp.vertex_ai", operation="chat", usage="available", prompt=16, completion=14,
+          user_agent=vua, flags="LLM,REQUEST_ID_GENERATED"))
+
+vev = [("message_start", {"type": "message_start", "message": {"id": "msg_vrtx_01X", "type": "message",
+         "role": "assistant", "model": "claude-sonnet-4-20250514", "content": [], "stop_reason": None,
+         "stop_sequence": None, "usage": {"input_tokens": 16, "cache_creation_input_tokens": 0,
+         "cache_read_input_tokens": 8, "output_tokens": 2}}}),
+       ("ping", {"type": "ping"}),
+       ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+       ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Grüß"}}),
+       ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": " dich!"}}),
+       ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+       ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                          "usage": {"output_tokens": 9}}),
+       ("message_stop", {"type": "message_stop"})]
+case("vertex_anthropic_stream",
+     raw_req("POST", vpath + "streamRawPredict", "us-east5-aiplatform.googleapis.com", vbody(True), vauth, ua=vua),
+     resp(200, "text/event-stream; charset=utf-8", None,
+          chunks=[b"event: " + n.encode() + b"\ndata: " + ju(e, separators=(",", ":")) + b"\n\n" for n, e in vev]),
+     dict(method="POST", path=vpath + "streamRawPredict", authority="us-east5-aiplatform.googleapis.com",
+          status=200, request_model="claude-sonnet-4@20250514", response_model="claude-sonnet-4-20250514",
+          provider="gcp.vertex_ai", operation="chat", usage="available", prompt=16, completion=9, cached=8,
+          chunks=2, user_agent=vua, flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
 for name, (rq, rs, ex) in CASES.items():
     with open(os.path.join(HERE, name + ".req"), "wb") as f: f.write(rq)
     with open(os.path.join(HERE, name + ".resp"), "wb") as f: f.write(rs)
