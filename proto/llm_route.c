@@ -55,9 +55,31 @@ static void set(struct llm_route *o, uint8_t provider, uint8_t op)
 	o->operation = op;
 }
 
+/* Bedrock runtime: /model/{modelId}/{converse,converse-stream,invoke,
+ * invoke-with-response-stream}. Converse is chat whatever the model;
+ * InvokeModel carries the model's own body, which tells the operation. */
+static int route_bedrock(const char *p, size_t n, struct llm_route *o)
+{
+	if (!starts_with(p, n, "/model/"))
+		return 0;
+	const char *slash = memrchr(p, '/', n);
+	size_t at = (size_t)(slash - p), rest = n - at;
+	if (at <= 7)
+		return 0;
+	if (is(slash, rest, "/converse") || is(slash, rest, "/converse-stream"))
+		set(o, REC_PROVIDER_BEDROCK, REC_OP_CHAT);
+	else if (is(slash, rest, "/invoke") || is(slash, rest, "/invoke-with-response-stream"))
+		set(o, REC_PROVIDER_BEDROCK, REC_OP_UNKNOWN);
+	else
+		return 0;
+	return 1;
+}
+
 /* Non-OpenAI-style APIs, named by a distinctive path. */
 static int route_native(const char *p, size_t n, struct llm_route *o)
 {
+	if (route_bedrock(p, n, o))
+		return 1;
 	if (starts_with(p, n, "/api/v1/services/aigc/"))
 		set(o, REC_PROVIDER_DASHSCOPE,
 		    memmem(p, n, "embedding", 9) ? REC_OP_EMBEDDINGS : REC_OP_CHAT);
@@ -130,6 +152,8 @@ static uint8_t provider_by_host(const char *h, size_t n)
 		return REC_PROVIDER_GEMINI;
 	if (host_ends(h, n, "aiplatform.googleapis.com")) /* REGION-aiplatform... */
 		return REC_PROVIDER_VERTEX_AI;
+	if (host_ends(h, n, ".amazonaws.com") && n >= 16 && http_name_is(h, 16, "bedrock-runtime."))
+		return REC_PROVIDER_BEDROCK;
 	if (host_ends(h, n, "api.cohere.com") || host_ends(h, n, "api.cohere.ai"))
 		return REC_PROVIDER_COHERE;
 	if (host_ends(h, n, "api.voyageai.com"))
@@ -160,6 +184,11 @@ size_t llm_path_model(const char *path, size_t plen, size_t *at)
 {
 	const char *q = memchr(path, '?', plen);
 	size_t n = q ? (size_t)(q - path) : plen;
+	struct llm_route bedrock;
+	if (route_bedrock(path, n, &bedrock)) { /* /model/{modelId}/converse */
+		*at = 7;
+		return (size_t)((const char *)memrchr(path, '/', n) - path) - 7;
+	}
 	const char *colon = memrchr(path, ':', n);
 	if (!colon)
 		return 0;

@@ -59,6 +59,7 @@ enum rec_provider {
 	REC_PROVIDER_MISTRAL = 10,
 	REC_PROVIDER_DEEPSEEK = 11,
 	REC_PROVIDER_VERTEX_AI = 12, /* Google Vertex AI (Gemini, Anthropic and others on it) */
+	REC_PROVIDER_BEDROCK = 13,   /* AWS Bedrock runtime (Converse, InvokeModel) */
 	REC_PROVIDER_COUNT
 };
 
