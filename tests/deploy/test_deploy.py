@@ -1022,8 +1022,8 @@ class DashboardQueryTests(unittest.TestCase):
                     if last - first >= 8:
                         cls.at = last
                         return
-            except OSError:
-                pass
+            except (OSError, ValueError):
+                pass  # not listening yet, or a starting Prometheus' plain-text 503
             time.sleep(0.5)
         raise AssertionError("prometheus collected no data in 90 s")
 
