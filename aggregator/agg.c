@@ -15,6 +15,8 @@
 #endif
 
 #include "agg_internal.h"
+#include "mcp.h"
+#include "record_mcp.h"
 #include "cover.h"
 
 static const struct {
@@ -210,6 +212,9 @@ int agg_create(const struct agg_config *cfg, struct agg **out)
 	__builtin_cpu_init();
 	a->avx2 = __builtin_cpu_supports("avx2");
 #endif
+	rc = mcp_create(&a->mcp);
+	if (rc)
+		goto fail;
 	*out = a;
 	return 0;
 fail:
@@ -228,6 +233,7 @@ void agg_destroy(struct agg *a)
 	hist_pool_destroy(&a->pool);
 	series_table_destroy(&a->tab);
 	free(a->fp);
+	mcp_destroy(a->mcp);
 	free(a);
 }
 
@@ -493,6 +499,10 @@ static struct series *lookup(struct agg *a, const struct tr_record *rec,
 
 void agg_ingest(struct agg *a, const struct tr_record *rec, const struct agg_identity *id)
 {
+	if (rec_is_mcp(rec)) {
+		mcp_ingest(a->mcp, rec, id);
+		return;
+	}
 	bool unfolded;
 	struct series *s = lookup(a, rec, id, &unfolded);
 	account(a, s, rec, NULL);
@@ -636,8 +646,27 @@ enum agg_way {
 	AGG_WAY_LOOKUP, /* key and hash made: the table lookup at accounting */
 };
 
+static void ingest_run(struct agg *a, const struct tr_record *recs,
+		       const struct agg_identity *const *ids, size_t n);
+
+/* MCP records go to their own table (mcp.h); the LLM records between them
+ * keep the pipeline. */
 void agg_ingest_batch(struct agg *a, const struct tr_record *recs,
 		      const struct agg_identity *const *ids, size_t n)
+{
+	size_t from = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!rec_is_mcp(&recs[i]))
+			continue;
+		ingest_run(a, recs + from, ids ? ids + from : NULL, i - from);
+		mcp_ingest(a->mcp, &recs[i], ids ? ids[i] : NULL);
+		from = i + 1;
+	}
+	ingest_run(a, recs + from, ids ? ids + from : NULL, n - from);
+}
+
+static void ingest_run(struct agg *a, const struct tr_record *recs,
+		       const struct agg_identity *const *ids, size_t n)
 {
 	/* A software pipeline over the batch, AGG_STAGE records per stage:
 	 * record j is compared with record j-1 (a run of one tuple stops
@@ -728,6 +757,8 @@ int agg_render_metrics(const struct agg *a, const struct agg_self *self, struct 
 	for (size_t i = 0; i < sizeof(renderers) / sizeof(renderers[0]); i++)
 		if (a->cfg.families & renderers[i].fam)
 			renderers[i].render(a, out);
+	if (a->cfg.families & AGG_FAM_TOKENRING)
+		mcp_render(a->mcp, out);
 	if (self != NULL && self->cover != NULL)
 		expo_cover(self->cover, out);
 	return expo_self(a, self, out);
