@@ -7,7 +7,8 @@
  * every exposition sample line ends in a number; the series stay within
  * --max-series plus the overflow series. And the meaning: the
  * tokenring_requests_total samples, summed over every series (overflow
- * included), equal the number of records fed, after every render. Every
+ * included), equal the number of LLM records fed (MCP records count in
+ * their own table, mcp.h), after every render. Every
  * fifth record goes in twice in one batch, the copy with its numbers
  * changed, so the batch's same-tuple path sees hostile tuples too.
  */
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "agg.h"
+#include "record_mcp.h"
 
 #define MAX_SERIES 16
 
@@ -96,13 +98,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			two[1].ttft_ns = r.duration_ns;
 			two[1].completion_tokens = r.prompt_tokens;
 			agg_ingest_batch(a, two, twoid, 2);
-			fed += 2;
+			fed += rec_is_mcp(&r) ? 0 : 2;
 		} else if (n % 2) {
 			agg_ingest(a, &r, idp);
-			fed++;
+			fed += !rec_is_mcp(&r);
 		} else {
 			agg_ingest_batch(a, &r, &idp, 1);
-			fed++;
+			fed += !rec_is_mcp(&r);
 		}
 		strbuf_reset(&out);
 		if (alog_format(&r, idp, &cfg, &out))
