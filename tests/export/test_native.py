@@ -19,7 +19,8 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "features"))
-from features import CHAT, MESSAGES, Daemon, LLMServer, clean_env, curl, wait_for  # noqa: E402
+from features import CHAT, MESSAGES, Daemon, LLMServer, curl, tt  # noqa: E402
+from tokenring_test import clean_env, free_port, wait_for  # noqa: E402  (tests/pylib)
 
 PROMETHEUS = os.environ.get("PROMETHEUS", "/usr/bin/prometheus")
 PLAIN = 24   # requests per model, plain
@@ -31,13 +32,6 @@ ODD_MODEL = 'we"ird\\mo}del{\nx'
 # Fine buckets at schema 6 are 1.09% wide: the native quantile may sit that
 # far outside the classic bucket only through the interpolation inside it.
 FINE = 2 ** (1 / 64) - 1
-
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Prometheus:
@@ -202,4 +196,4 @@ class NativeHistograms(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    tt.main()
