@@ -409,10 +409,10 @@ static const struct dcfg_option options[] = {
 	{"otlp-headers", set_otlp_headers, false, "K=V,...", "extra request headers (default $OTEL_EXPORTER_OTLP_HEADERS)"},
 	{"otlp-interval-ms", set_otlp_interval, false, "MS", "export interval (default $OTEL_METRIC_EXPORT_INTERVAL or 60000)"},
 	{"otlp-timeout-ms", set_otlp_timeout, false, "MS", "per-request deadline (default $OTEL_EXPORTER_OTLP_TIMEOUT or 10000)"},
-	{"otlp-queue", set_otlp_queue, false, "N", "batches waiting to be sent; a full queue drops its oldest (default 8)"},
+	{"otlp-queue", set_otlp_queue, false, "N", "batches waiting to be sent; when full, cumulative drops the oldest, delta defers the export (default 8)"},
 	{"otlp-protocol", set_otlp_protocol, false, "http/json", "OTLP encoding (default and only: http/json)"},
 	{"otlp-compression", set_otlp_compression, false, "gzip|none", "payload compression (default $OTEL_EXPORTER_OTLP_COMPRESSION or none)"},
-	{"otlp-temporality", set_otlp_temporality, false, "cumulative", "aggregation temporality (default and only: cumulative)"},
+	{"otlp-temporality", set_otlp_temporality, false, "cumulative|delta", "aggregation temporality (default $OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE or cumulative)"},
 	{"otlp-histograms", set_otlp_histograms, false, "exponential|explicit", "durations as exponential histograms from the sketch, or with the GenAI spec's explicit buckets (default exponential)"},
 	{"config", set_config, false, "FILE", "JSON config file; every flag is a key, plus \"prices\""},
 };

@@ -237,6 +237,10 @@ static void maybe_finish_reload(struct daemon *d, uint64_t now);
  * does the network). Fresh numbers first, as for a scrape. */
 static void otlp_export(struct daemon *d)
 {
+	/* delta: a full queue keeps this interval's data in the table (the
+	 * next render covers it) rather than pushing a batch out undelivered */
+	if (d->otlp.s.temporality == OTLP_DELTA && otlp_defer_if_full(&d->otlp))
+		return;
 	struct strbuf b;
 	strbuf_init(&b);
 	daemon_drain(d, loop_now_ns(), DAEMON_TICK_BUDGET);
@@ -246,6 +250,7 @@ static void otlp_export(struct daemon *d)
 		.start_ns = d->start_realtime_ns,
 		.now_ns = loop_realtime_ns(),
 		.explicit_buckets = d->otlp.s.explicit_buckets,
+		.temporality = d->otlp.s.temporality,
 	};
 	if (otlp_render_json(d->agg, &r, &b) == 0 && b.len)
 		otlp_enqueue(&d->otlp, b.data, b.len); /* takes the memory */
