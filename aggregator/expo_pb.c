@@ -60,23 +60,35 @@ void expo_native_free(struct expo_scratch *x)
 	x->native = NULL;
 }
 
-/* The sketches (cumulative, interval) behind a SERIES_BUCKETS offset, if
- * the histogram is in seconds. */
-static bool sketches_of(size_t off, unsigned sum_digits, size_t *q, size_t *iv)
+/* The sketches behind the SERIES_BUCKETS at off (cumulative and interval
+ * for durations and TTFT, one for the others), when the exposed unit is
+ * the sketch's: seconds (sum_digits 9), or tokens (0). Istio's
+ * milliseconds have none: 1000 is not a power of two, so no schema holds
+ * them exactly. Returns how many (0..2). */
+static unsigned sketches_of(size_t off, unsigned sum_digits, size_t sk[2])
 {
-	if (sum_digits != 9)
-		return false;
-	if (off == offsetof(struct series, duration)) {
-		*q = offsetof(struct series, q_duration);
-		*iv = offsetof(struct series, iv_duration);
-		return true;
+#define SK1(words, h) {offsetof(struct series, words), 9, 1, {offsetof(struct series, h), 0}}
+#define SK2(words, f) {offsetof(struct series, words), 9, 2, \
+	{offsetof(struct series, q_##f), offsetof(struct series, iv_##f)}}
+#define SKT(t) {offsetof(struct series, tokens[t]), 0, 1, \
+	{offsetof(struct series, nh_tokens[t]), 0}}
+	static const struct {
+		size_t words;
+		unsigned digits, n;
+		size_t sk[2];
+	} map[] = {
+		SK2(duration, duration), SK2(ttft, ttft), SK1(tpot, nh_tpot), SK1(tpoc, nh_tpoc),
+		SKT(SERIES_TOK_INPUT), SKT(SERIES_TOK_OUTPUT), SKT(SERIES_TOK_CACHED_INPUT),
+		SKT(SERIES_TOK_REASONING),
+	};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+		if (map[i].words == off && map[i].digits == sum_digits) {
+			sk[0] = map[i].sk[0];
+			sk[1] = map[i].sk[1];
+			return map[i].n;
+		}
 	}
-	if (off == offsetof(struct series, ttft)) {
-		*q = offsetof(struct series, q_ttft);
-		*iv = offsetof(struct series, iv_ttft);
-		return true;
-	}
-	return false;
+	return 0;
 }
 
 /* Spans: runs of buckets from a non-empty one at j, ending after the last
@@ -141,16 +153,17 @@ int expo_native_capture(const struct agg *a, uint32_t g, size_t off, unsigned su
 		return 0;
 	size_t at = n->parts.len;
 	uint32_t len = 0;
-	size_t q, iv;
-	if (strbuf_append(&n->parts, &len, sizeof(len)) || !sketches_of(off, sum_digits, &q, &iv))
+	size_t sk[2];
+	unsigned nsk = sketches_of(off, sum_digits, sk);
+	if (strbuf_append(&n->parts, &len, sizeof(len)) || !nsk)
 		return strbuf_error(&n->parts);
 	const struct expo_groups *x = a->x->cur;
-	const struct hist **hp = a->x->hptr;
+	const struct hist **hp = a->x->hptr; /* room for 2 per series */
 	unsigned m = 0;
 	for (uint32_t i = x->gfirst[g]; i != EXPO_END; i = x->next[i]) {
 		const char *s = (const char *)&a->tab.series[i];
-		hp[m++] = (const struct hist *)(s + q);
-		hp[m++] = (const struct hist *)(s + iv);
+		for (unsigned k = 0; k < nsk; k++)
+			hp[m++] = (const struct hist *)(s + sk[k]);
 	}
 	hist_dist_n(hp, m, &a->pool, &n->dist);
 	hist_dist_downscale(&n->dist, HIST_SCALE - (int32_t)a->cfg.native_coarsen);

@@ -2,18 +2,19 @@
  * otlp_json.c - the OTLP JSON encoding of the label table (see otlp.h).
  *
  * Names and units from the OpenTelemetry GenAI semantic conventions:
- *   gen_ai.client.token.usage          {token}  histogram, gen_ai.token.type
- *   gen_ai.client.operation.duration   s        exponential histogram
+ *   gen_ai.client.token.usage          {token}  gen_ai.token.type
+ *   gen_ai.client.operation.duration   s
  *   gen_ai.client.operation.time_to_first_chunk  s  (streams)
+ *   gen_ai.client.operation.time_per_output_chunk s (streams)
  *   gen_ai.server.request.duration     s
  *   gen_ai.server.time_to_first_token  s
- *   gen_ai.server.time_per_output_token s       histogram (no sketch)
+ *   gen_ai.server.time_per_output_token s
  * Client metrics from reporter=source series, server ones from
- * reporter=destination. Durations are exponential histograms straight from
- * the series' sketches (scale 6, or --native-schema): the same buckets the
- * daemon counts in, nothing re-binned. Token usage and time per output
- * token have no sketch and keep the spec's explicit boundaries, exactly as
- * counted. tokenring's own counters (no GenAI name exists):
+ * reporter=destination. All are exponential histograms straight from the
+ * series' sketches (scale 6, or --native-schema): the same buckets the
+ * daemon counts in, nothing re-binned; or, with --otlp-histograms
+ * explicit, the spec's boundaries, exactly as counted. tokenring's own
+ * counters (no GenAI name exists):
  * tokenring.requests, tokenring.usage (tokenring.usage.status),
  * tokenring.tokens.cached, tokenring.tokens.reasoning, tokenring.cost (USD).
  */
@@ -146,7 +147,8 @@ _Static_assert(offsetof(struct series, st) < offsetof(struct series, duration) &
 		       offsetof(struct series, tpoc) < offsetof(struct series, tokens),
 	       "the delta baseline copies st .. tokens of struct series in one range");
 
-#define OTLP_SKETCHES 2 /* sketch pairs per series: duration, ttft */
+/* sketches per series with delta state: duration, ttft, tpot, tpoc, tokens */
+#define OTLP_SKETCHES (4 + SERIES_TOK_TYPES)
 
 struct otlp_prev { /* one sketch pair's distribution at the last export */
 	int32_t schema, first;
@@ -535,15 +537,16 @@ static void explicit_point(struct strbuf *b, const uint64_t *w, uint64_t count,
 }
 
 /* Exponential histogram point of the distribution d, sum from the exact
- * classic counter (ns); min and max only when known for what d holds. */
-static void exponential_point(struct strbuf *b, const struct hist_dist *d, uint64_t sum_ns,
-			      const double *minmax)
+ * classic counter (recorded unit, unit_div per exported one); min and max
+ * only when known for what d holds. */
+static void exponential_point(struct strbuf *b, const struct hist_dist *d, uint64_t sum,
+			      double unit_div, const double *minmax)
 {
 	char tmp[16];
 	strbuf_puts(b, ",\"count\":");
 	u64_str(b, d->count);
 	strbuf_puts(b, ",\"sum\":");
-	expo_double(b, (double)sum_ns / NS_PER_S);
+	expo_double(b, (double)sum / unit_div);
 	strbuf_puts(b, ",\"scale\":");
 	snprintf(tmp, sizeof tmp, "%d", d->schema);
 	strbuf_puts(b, tmp);
@@ -574,8 +577,9 @@ static void exponential_point(struct strbuf *b, const struct hist_dist *d, uint6
 
 /* A histogram metric: per series passing filter, nsub bucket-word sets
  * from off (stride apart, the attribute xk = xv[t] telling them apart);
- * exponential from the sketch pair (q, iv) when there is one and
- * exponential buckets are wanted, else the explicit boundaries `show`. */
+ * exponential from the sketches (q, and iv when not 0; sub-value t's are
+ * t * sizeof(struct hist) further) unless explicit buckets are asked for,
+ * then at the boundaries `show`. */
 struct otlp_hist {
 	const char *name, *unit, *desc;
 	series_filter filter;
@@ -583,8 +587,8 @@ struct otlp_hist {
 	unsigned nsub;
 	const char *xk;
 	const char *const *xv;
-	int slot;     /* sketch pair index for delta state, or -1: no sketch */
-	size_t q, iv; /* the sketch pair */
+	int slot;     /* delta state index of sub-value 0's sketch (t: slot + t) */
+	size_t q, iv; /* the sketches */
 	const struct hist_bounds *store, *show;
 	double unit_div; /* recorded unit per exported one */
 };
@@ -598,16 +602,21 @@ static const char *const token_types[SERIES_TOK_TYPES] = {
 
 #define WORDS(f) offsetof(struct series, f), 0, 1, NULL, NULL
 #define SKETCH(slot, f) slot, offsetof(struct series, q_##f), offsetof(struct series, iv_##f)
+#define SKETCH1(slot, f) slot, offsetof(struct series, f), 0
 static const struct otlp_hist hists[] = {
 	{"gen_ai.client.token.usage", "{token}", "Number of input and output tokens used.",
 	 is_source, offsetof(struct series, tokens), sizeof(((struct series *)0)->tokens[0]),
-	 SERIES_TOK_TYPES, "gen_ai.token.type", token_types, -1, 0, 0, &hist_genai_tokens,
-	 &hist_genai_tokens, 1},
+	 SERIES_TOK_TYPES, "gen_ai.token.type", token_types, SKETCH1(4, nh_tokens),
+	 &hist_genai_tokens, &hist_genai_tokens, 1},
 	{"gen_ai.client.operation.duration", "s", "GenAI operation duration.", is_source,
 	 WORDS(duration), SKETCH(0, duration), &hist_u_duration, &hist_genai_duration, NS_PER_S},
 	{"gen_ai.client.operation.time_to_first_chunk", "s",
 	 "Time to receive the first chunk in a streaming operation.", is_source, WORDS(ttft),
 	 SKETCH(1, ttft), &hist_u_ttft, &hist_genai_duration, NS_PER_S},
+	{"gen_ai.client.operation.time_per_output_chunk", "s",
+	 "Time per output chunk after the first chunk in a streaming operation.", is_source,
+	 WORDS(tpoc), SKETCH1(3, nh_tpoc), &hist_genai_client_tpoc, &hist_genai_client_tpoc,
+	 NS_PER_S},
 	{"gen_ai.server.request.duration", "s", "Generative AI server request duration.",
 	 is_destination, WORDS(duration), SKETCH(0, duration), &hist_u_duration,
 	 &hist_genai_duration, NS_PER_S},
@@ -616,8 +625,10 @@ static const struct otlp_hist hists[] = {
 	 SKETCH(1, ttft), &hist_u_ttft, &hist_genai_server_ttft, NS_PER_S},
 	{"gen_ai.server.time_per_output_token", "s",
 	 "Time per output token generated after the first token for successful responses.",
-	 is_destination, WORDS(tpot), -1, 0, 0, &hist_u_tpot, &hist_genai_server_tpot, NS_PER_S},
+	 is_destination, WORDS(tpot), SKETCH1(2, nh_tpot), &hist_u_tpot, &hist_genai_server_tpot,
+	 NS_PER_S},
 };
+_Static_assert(4 + SERIES_TOK_TYPES == OTLP_SKETCHES, "one delta slot per sketch");
 
 /* Scratch of one render. */
 struct render_scratch {
@@ -625,28 +636,32 @@ struct render_scratch {
 	struct strbuf bounds;
 };
 
-/* The exponential point of series i's sketch pair (delta: since the last
- * export, whose distribution is replaced by today's). */
+/* The exponential point of series i's sketches for sub-value t (delta:
+ * since the last export, whose distribution is replaced by today's). */
 static void sketch_point(struct strbuf *b, const struct agg *a, const struct otlp_hist *h,
-			 uint32_t i, const uint64_t *dw, struct render_scratch *x)
+			 uint32_t i, unsigned t, const uint64_t *dw, struct render_scratch *x)
 {
-	const struct series *s = &a->tab.series[i];
-	const struct hist *q = (const void *)((const char *)s + h->q);
-	const struct hist *iv = (const void *)((const char *)s + h->iv);
-	const struct hist *hs[2] = {q, iv};
-	hist_dist_n(hs, 2, &a->pool, x->d);
+	const char *s = (const char *)&a->tab.series[i] + t * sizeof(struct hist);
+	const struct hist *hs[2] = {(const void *)(s + h->q), (const void *)(s + h->iv)};
+	unsigned n = h->iv ? 2 : 1;
+	hist_dist_n(hs, n, &a->pool, x->d);
 	hist_dist_downscale(x->d, HIST_SCALE - (int32_t)a->cfg.native_coarsen);
-	double minmax[2] = {q->count && (!iv->count || q->min < iv->min) ? q->min : iv->min,
-			    q->max > iv->max ? q->max : iv->max};
+	double minmax[2] = {__builtin_inf(), 0};
+	for (unsigned k = 0; k < n; k++) {
+		if (!hs[k]->count)
+			continue;
+		minmax[0] = hs[k]->min < minmax[0] ? hs[k]->min : minmax[0];
+		minmax[1] = hs[k]->max > minmax[1] ? hs[k]->max : minmax[1];
+	}
 	bool whole = true; /* d holds every sample: min and max are its own */
 	struct otlp_delta *dl = a->x->otlp->delta;
 	if (dl) {
-		prev_store(dl, i, h->slot, x->d);
-		prev_load(dl, i, h->slot, x->p);
+		prev_store(dl, i, h->slot + (int)t, x->d);
+		prev_load(dl, i, h->slot + (int)t, x->p);
 		whole = x->p->count == 0;
 		dist_subtract(x->d, x->p);
 	}
-	exponential_point(b, x->d, dw[0], whole ? minmax : NULL);
+	exponential_point(b, x->d, dw[0], h->unit_div, whole ? minmax : NULL);
 }
 
 static void hist_metric(struct strbuf *b, bool *mfirst, const struct agg *a,
@@ -675,14 +690,14 @@ static void hist_metric(struct strbuf *b, bool *mfirst, const struct agg *a,
 			uint64_t count = series_buckets_count(dw, h->store->n);
 			if (!count) {
 				if (dl && expo) { /* nothing new: the last distribution stays */
-					prev_load(dl, i, h->slot, x->p);
-					prev_store(dl, i, h->slot, x->p);
+					prev_load(dl, i, h->slot + (int)t, x->p);
+					prev_store(dl, i, h->slot + (int)t, x->p);
 				}
 				continue;
 			}
 			point_open(&p, a, s, h->xk, h->xv ? h->xv[t] : NULL);
 			if (expo)
-				sketch_point(b, a, h, i, dw, x);
+				sketch_point(b, a, h, i, t, dw, x);
 			else
 				explicit_point(b, dw, count, h->store, h->show, h->unit_div,
 					       &x->bounds);

@@ -177,13 +177,17 @@ class Values(Case):
                 self.assertEqual(got, n // len(MODELS), (model, rep))
         # token usage = the token counters (client side)
         kind, pts = points(ms["gen_ai.client.token.usage"])
-        self.assertEqual(kind, "histogram")
+        self.assertEqual(kind, "exponentialHistogram")  # from the token sketches
         self.assertEqual(ms["gen_ai.client.token.usage"]["unit"], "{token}")
         for ttype, counter in (("input", "tokenring_prompt_tokens_total"),
                                ("output", "tokenring_completion_tokens_total")):
             got = sum(p["sum"] for p in pts if attrs(p["attributes"])["gen_ai.token.type"] == ttype)
             self.assertEqual(got, m.sum(counter, reporter="source"), ttype)
             self.assertGreater(got, 0)
+            count = sum(int(p["count"]) for p in pts
+                        if attrs(p["attributes"])["gen_ai.token.type"] == ttype)
+            self.assertEqual(count, m.sum("gen_ai_client_token_usage_count",
+                                          gen_ai_token_type=ttype), ttype)
         # durations: exponential histograms with the classic histogram's count and sum,
         # and buckets consistent with every classic boundary
         for name, prom, rep in (
@@ -192,7 +196,11 @@ class Values(Case):
                 ("gen_ai.server.request.duration", "gen_ai_server_request_duration_seconds",
                  "destination"),
                 ("gen_ai.server.time_to_first_token", "gen_ai_server_time_to_first_token_seconds",
-                 "destination")):
+                 "destination"),
+                ("gen_ai.server.time_per_output_token",
+                 "gen_ai_server_time_per_output_token_seconds", "destination"),
+                ("gen_ai.client.operation.time_per_output_chunk",
+                 "gen_ai_client_operation_time_per_output_chunk_seconds", "source")):
             metric = ms[name]
             self.assertEqual(metric["unit"], "s")
             kind, pts = points(metric)
