@@ -50,6 +50,26 @@ class Receiver:
         self.proc.stdout.close()
 
 
+def port_outside_ephemeral():
+    """A free loopback port below the ephemeral range, for a receiver that
+    starts after the daemon has been trying it: the daemon's own connect
+    attempts take ephemeral source ports, and one of those equal to the
+    destination connects to itself (TCP simultaneous open) and holds the
+    port the receiver then cannot bind (seen under load)."""
+    import random
+    import socket
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        lo = int(f.read().split()[0])
+    for port in random.sample(range(max(1024, lo - 10000), lo), 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise AssertionError("no free port below the ephemeral range %d" % lo)
+
+
 def attrs(kvs):
     out = {}
     for kv in kvs or []:
@@ -256,7 +276,7 @@ class Delivery(Case):
         self.assertEqual(self.self_metric("tokenring_otlp_batches_failed_total"), 0)
 
     def test_receiver_down_at_start_gets_the_data_once_up(self):
-        port = free_port()
+        port = port_outside_ephemeral()
         self.start({}, "--otlp-endpoint", "http://127.0.0.1:%d" % port, *self.ARGS)
         n = traffic(self.daemon, self.server, 2, 0)
         wait_for(lambda: self.self_metric("tokenring_otlp_batches_retried_total") >= 1,
