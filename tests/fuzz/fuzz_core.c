@@ -5,9 +5,11 @@
  * and, now and then, everything is rendered. Properties: nothing crashes,
  * leaks or trips a sanitizer; every access log line is one JSON object;
  * every exposition sample line ends in a number; the series stay within
- * --max-series plus the overflow series. And the meaning: the
- * tokenring_requests_total samples, summed over every series (overflow
- * included), equal the number of records fed, after every render.
+ * --max-series plus the overflow series. And the meaning: every record
+ * fed is one request, after every render: the tokenring_requests_total
+ * samples (LLM and HTTP exchanges) plus the tokenring_mcp_requests_total
+ * samples (MCP calls, counted apart: aggregator/mcp.c), summed over every
+ * series (overflow included), equal the number of records fed.
  */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -19,15 +21,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The sum of every tokenring_requests_total sample in an exposition. */
-static double requests_total(const struct strbuf *b)
+/* The sum of every sample of family `name` in an exposition. */
+static double family_total(const struct strbuf *b, const char *name)
 {
-	static const char name[] = "tokenring_requests_total";
+	size_t n = strlen(name);
 	double sum = 0;
 	for (const char *l = b->data; l && *l;) {
 		const char *nl = strchr(l, '\n');
-		if (strncmp(l, name, sizeof name - 1) == 0 &&
-		    (l[sizeof name - 1] == '{' || l[sizeof name - 1] == ' ')) {
+		if (strncmp(l, name, n) == 0 && (l[n] == '{' || l[n] == ' ')) {
 			const char *sp = nl;
 			while (sp[-1] != ' ')
 				sp--;
@@ -36,6 +37,13 @@ static double requests_total(const struct strbuf *b)
 		l = nl + 1;
 	}
 	return sum;
+}
+
+/* Requests of every kind the daemon counts: exchanges and MCP calls. */
+static double requests_total(const struct strbuf *b)
+{
+	return family_total(b, "tokenring_requests_total") +
+	       family_total(b, "tokenring_mcp_requests_total");
 }
 
 static void check_exposition(const struct strbuf *b)
