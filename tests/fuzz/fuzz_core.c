@@ -5,10 +5,11 @@
  * and, now and then, everything is rendered. Properties: nothing crashes,
  * leaks or trips a sanitizer; every access log line is one JSON object;
  * every exposition sample line ends in a number; the series stay within
- * --max-series plus the overflow series. And the meaning: the
- * tokenring_requests_total samples, summed over every series (overflow
- * included), equal the number of LLM records fed (MCP records count in
- * their own table, mcp.h), after every render. Every
+ * --max-series plus the overflow series. And the meaning: every record
+ * fed is one request, after every render: the tokenring_requests_total
+ * samples (LLM and HTTP exchanges) plus the tokenring_mcp_requests_total
+ * samples (MCP calls, counted apart: aggregator/mcp.c), summed over every
+ * series (overflow included), equal the number of records fed. Every
  * fifth record goes in twice in one batch, the copy with its numbers
  * changed, so the batch's same-tuple path sees hostile tuples too.
  */
@@ -17,21 +18,19 @@
 #include <string.h>
 
 #include "agg.h"
-#include "record_mcp.h"
 
 #define MAX_SERIES 16
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The sum of every tokenring_requests_total sample in an exposition. */
-static double requests_total(const struct strbuf *b)
+/* The sum of every sample of family `name` in an exposition. */
+static double family_total(const struct strbuf *b, const char *name)
 {
-	static const char name[] = "tokenring_requests_total";
+	size_t n = strlen(name);
 	double sum = 0;
 	for (const char *l = b->data; l && *l;) {
 		const char *nl = strchr(l, '\n');
-		if (strncmp(l, name, sizeof name - 1) == 0 &&
-		    (l[sizeof name - 1] == '{' || l[sizeof name - 1] == ' ')) {
+		if (strncmp(l, name, n) == 0 && (l[n] == '{' || l[n] == ' ')) {
 			const char *sp = nl;
 			while (sp[-1] != ' ')
 				sp--;
@@ -40,6 +39,13 @@ static double requests_total(const struct strbuf *b)
 		l = nl + 1;
 	}
 	return sum;
+}
+
+/* Requests of every kind the daemon counts: exchanges and MCP calls. */
+static double requests_total(const struct strbuf *b)
+{
+	return family_total(b, "tokenring_requests_total") +
+	       family_total(b, "tokenring_mcp_requests_total");
 }
 
 static void check_exposition(const struct strbuf *b)
@@ -81,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct strbuf out;
 	strbuf_init(&out);
 	const size_t step = sizeof(struct tr_record) + sizeof(struct agg_identity);
-	uint64_t fed = 0;
+	uint64_t fed = 0; /* records ingested, doubles included */
 	for (size_t at = 0, n = 0; at < size; at += step, n++) {
 		struct tr_record r;
 		struct agg_identity id;
@@ -98,13 +104,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			two[1].ttft_ns = r.duration_ns;
 			two[1].completion_tokens = r.prompt_tokens;
 			agg_ingest_batch(a, two, twoid, 2);
-			fed += rec_is_mcp(&r) ? 0 : 2;
+			fed += 2;
 		} else if (n % 2) {
 			agg_ingest(a, &r, idp);
-			fed += !rec_is_mcp(&r);
+			fed++;
 		} else {
 			agg_ingest_batch(a, &r, &idp, 1);
-			fed += !rec_is_mcp(&r);
+			fed++;
 		}
 		strbuf_reset(&out);
 		if (alog_format(&r, idp, &cfg, &out))
