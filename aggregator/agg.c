@@ -299,10 +299,12 @@ static void observe_ratio(uint64_t *words, const struct hist_bounds *b, uint64_t
 #define WORDS(member) ((uint64_t *)&(member))
 
 /* A token count: its bucket words and its sketch (tokens are the unit). */
-static void observe_tokens(struct agg *a, struct series *s, enum series_token_type t, uint64_t v)
+static inline __attribute__((always_inline)) void
+observe_tokens(struct agg *a, struct series *s, enum series_token_type t, uint32_t v)
 {
-	observe(WORDS(s->tokens[t]), &hist_genai_tokens, v);
-	hist_add(&s->nh_tokens[t], &a->pool, (double)v);
+	uint32_t place = hist_token_place(v);
+	bucket_add(WORDS(s->tokens[t]), place >> HIST_TOKEN_FINE_BITS, v);
+	hist_add_count(&s->nh_tokens[t], &a->pool, v, place);
 }
 
 /* A per-token time: bucket words, and the sketch in seconds. */
