@@ -315,8 +315,8 @@ static void observe_per_token(struct agg *a, uint64_t *words, struct hist *h,
 	hist_add(h, &a->pool, (double)num / (double)den / 1e9);
 }
 
-static void ingest_tokens(struct agg *a, struct series *s, const struct tr_record *rec,
-			  uint32_t fam)
+static inline __attribute__((always_inline)) void
+ingest_tokens(struct agg *a, struct series *s, const struct tr_record *rec, uint32_t fam)
 {
 	struct series_stats *st = &s->st;
 	st->prompt_tokens += rec->prompt_tokens;
@@ -339,8 +339,9 @@ static void ingest_tokens(struct agg *a, struct series *s, const struct tr_recor
 
 /* pl: where the record counts in the sketches if a prefetch stage found it
  * already, else NULL (hist_add finds it, in one call). */
-static void ingest_times(struct agg *a, struct series *s, const struct tr_record *rec,
-			 const struct agg_place *pl)
+static inline __attribute__((always_inline)) void
+ingest_times(struct agg *a, struct series *s, const struct tr_record *rec,
+	     const struct agg_place *pl)
 {
 	uint32_t fam = a->cfg.families;
 	const uint32_t timed = AGG_FAM_TOKENRING | AGG_FAM_GEN_AI;
@@ -377,8 +378,8 @@ static void ingest_times(struct agg *a, struct series *s, const struct tr_record
 				  dur - ttft, rec->chunks - 1);
 }
 
-static void account(struct agg *a, struct series *s, const struct tr_record *rec,
-		    const struct agg_place *pl)
+static inline __attribute__((always_inline)) void
+account(struct agg *a, struct series *s, const struct tr_record *rec, const struct agg_place *pl)
 {
 	a->records++;
 	a->parse_errors += (rec->flags & REC_F_PARSE_ERROR) != 0;
@@ -514,17 +515,6 @@ static struct series *lookup(struct agg *a, const struct tr_record *rec,
 	return find_and_remember(a, &k, series_hash_key(&a->tab, &k), &fp, slot, unfolded);
 }
 
-void agg_ingest(struct agg *a, const struct tr_record *rec, const struct agg_identity *id)
-{
-	if (rec_is_mcp(rec)) {
-		mcp_ingest(a->mcp, rec, id);
-		return;
-	}
-	bool unfolded;
-	struct series *s = lookup(a, rec, id, &unfolded);
-	account(a, s, rec, NULL);
-}
-
 _Static_assert(offsetof(struct tr_record, peer) ==
 		       offsetof(struct tr_record, local) + sizeof(struct rec_addr),
 	       "local and peer are one run of the record");
@@ -575,47 +565,67 @@ static inline bool same_bytes(const void *a, const void *b, size_t n)
 _Static_assert(AGG_TUPLE_STRINGS % 32 == 0 && sizeof(((struct tr_record *)0)->labels) % 32 == 0,
 	       "same_bytes sizes");
 
-#if defined(__x86_64__)
-__attribute__((target("avx2"))) static bool same_strings_avx2(const struct tr_record *p,
-							      const struct tr_record *r)
-{
-	return same_bytes_avx2(p->authority, r->authority, AGG_TUPLE_STRINGS);
-}
-#endif
-
-static inline bool same_strings(const struct agg *a, const struct tr_record *p,
-				const struct tr_record *r)
-{
-#if defined(__x86_64__)
-	if (a->avx2)
-		return same_strings_avx2(p, r);
-#endif
-	(void)a;
-	return same_bytes(p->authority, r->authority, AGG_TUPLE_STRINGS);
-}
-
 /*
  * True if r's tuple is p's: every byte series_key_from_record and make_key
  * read is equal (and a few more, which only end a run early: both
  * addresses, every label slot). Then r's lookup is p's: the same key, the
- * same series, and no fold if p's lookup folded none. Records in a batch
- * mostly come in runs of one writer's one model: this compare is most of
- * what such a record costs to find its series.
+ * same series, and no fold if p's lookup folded none. avx2: compare the
+ * strings 32 bytes at a time (only from a function built for AVX2).
  */
-static bool same_tuple(const struct agg *a, const struct tr_record *p,
-		       const struct agg_identity *pid, const struct tr_record *r,
-		       const struct agg_identity *rid)
+static inline __attribute__((always_inline)) bool
+same_tuple(const struct agg *a, const struct tr_record *p, const struct agg_identity *pid,
+	   const struct tr_record *r, const struct agg_identity *rid, bool avx2)
 {
 	if (pid != rid && (!pid || !rid || memcmp(pid, rid, sizeof(*pid)) != 0))
 		return false;
 	if (p->status != r->status || p->reporter != r->reporter || p->provider != r->provider ||
 	    p->operation != r->operation)
 		return false;
-	if (!same_strings(a, p, r))
+#if defined(__x86_64__)
+	if (avx2 ? !same_bytes_avx2(p->authority, r->authority, AGG_TUPLE_STRINGS)
+		 : !same_bytes(p->authority, r->authority, AGG_TUPLE_STRINGS))
 		return false;
+#else
+	(void)avx2;
+	if (!same_bytes(p->authority, r->authority, AGG_TUPLE_STRINGS))
+		return false;
+#endif
 	if (!r->authority[0] && memcmp(&p->local, &r->local, 2 * sizeof(r->local)) != 0)
 		return false; /* the destination comes from an address */
 	return !a->fp->labels || same_bytes(p->labels, r->labels, sizeof(r->labels));
+}
+
+/* The end of the run from recs[from]: the first record after it whose
+ * tuple is not recs[from]'s (n if none). One call per run, not per record. */
+static inline __attribute__((always_inline)) size_t
+run_end_with(const struct agg *a, const struct tr_record *recs,
+	     const struct agg_identity *const *ids, size_t from, size_t n, bool avx2)
+{
+	const struct agg_identity *id = ids ? ids[from] : NULL;
+	size_t k = from + 1;
+	while (k < n && same_tuple(a, &recs[from], id, &recs[k], ids ? ids[k] : NULL, avx2))
+		k++;
+	return k;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static size_t run_end_avx2(const struct agg *a,
+							   const struct tr_record *recs,
+							   const struct agg_identity *const *ids,
+							   size_t from, size_t n)
+{
+	return run_end_with(a, recs, ids, from, n, true);
+}
+#endif
+
+static size_t run_end(const struct agg *a, const struct tr_record *recs,
+		      const struct agg_identity *const *ids, size_t from, size_t n)
+{
+#if defined(__x86_64__)
+	if (a->avx2)
+		return run_end_avx2(a, recs, ids, from, n);
+#endif
+	return run_end_with(a, recs, ids, from, n, false);
 }
 
 /* Lines a record's accounting touches, prefetched ahead of time: the
@@ -652,18 +662,39 @@ static void prefetch_chunks(const struct agg *a, const struct series *s,
 	}
 }
 
-#define AGG_STAGE 4 /* records between pipeline stages */
-#define AGG_PIPE 16 /* ring of in-flight keys (>= 3 stages + 1, power of two) */
+/*
+ * The n records of a run into series s, in order (pl: the first record's
+ * place, if a prefetch stage found it). One frame for the run: a record
+ * after the first costs its accounting only. If the run's lookup folded
+ * (unfolded false), each record looks up again, so each counts its fold.
+ */
+static void account_run(struct agg *a, struct series *s, bool unfolded,
+			const struct tr_record *recs, const struct agg_identity *const *ids,
+			size_t n, const struct agg_place *pl)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (k > 0 && !unfolded)
+			s = lookup(a, &recs[k], ids ? ids[k] : NULL, &unfolded);
+		account(a, s, &recs[k], k == 0 ? pl : NULL);
+	}
+}
+
+void agg_ingest(struct agg *a, const struct tr_record *rec, const struct agg_identity *id)
+{
+	if (rec_is_mcp(rec)) {
+		mcp_ingest(a->mcp, rec, id);
+		return;
+	}
+	bool unfolded;
+	struct series *s = lookup(a, rec, id, &unfolded);
+	account_run(a, s, unfolded, rec, &id, 1, NULL);
+}
+
+#define AGG_STAGE 4 /* runs between pipeline stages */
+#define AGG_PIPE 16 /* ring of in-flight runs (>= 3 stages + 1, power of two) */
 _Static_assert((AGG_PIPE & (AGG_PIPE - 1)) == 0 && AGG_PIPE > 3 * AGG_STAGE, "pipe ring");
 
-/* How a record in the pipeline finds its series. */
-enum agg_way {
-	AGG_WAY_SAME,   /* the previous record's tuple: its series */
-	AGG_WAY_CACHED, /* a tuple cache hit, found at the first stage */
-	AGG_WAY_LOOKUP, /* key and hash made: the table lookup at accounting */
-};
-
-static void ingest_run(struct agg *a, const struct tr_record *recs,
+static void ingest_llm(struct agg *a, const struct tr_record *recs,
 		       const struct agg_identity *const *ids, size_t n);
 
 /* MCP records go to their own table (mcp.h); the LLM records between them
@@ -675,86 +706,74 @@ void agg_ingest_batch(struct agg *a, const struct tr_record *recs,
 	for (size_t i = 0; i < n; i++) {
 		if (!rec_is_mcp(&recs[i]))
 			continue;
-		ingest_run(a, recs + from, ids ? ids + from : NULL, i - from);
+		ingest_llm(a, recs + from, ids ? ids + from : NULL, i - from);
 		mcp_ingest(a->mcp, &recs[i], ids ? ids[i] : NULL);
 		from = i + 1;
 	}
-	ingest_run(a, recs + from, ids ? ids + from : NULL, n - from);
+	ingest_llm(a, recs + from, ids ? ids + from : NULL, n - from);
 }
 
-static void ingest_run(struct agg *a, const struct tr_record *recs,
+static void ingest_llm(struct agg *a, const struct tr_record *recs,
 		       const struct agg_identity *const *ids, size_t n)
 {
-	/* A software pipeline over the batch, AGG_STAGE records per stage:
-	 * record j is compared with record j-1 (a run of one tuple stops
-	 * here: its series lines are hot already), else keyed and hashed and
-	 * its index slot prefetched; record j-STAGE's series lines are
-	 * prefetched through the (by then cached) slot; record j-2*STAGE's
-	 * sketch chunks are prefetched through the (by then cached) octave
-	 * lines; record j-3*STAGE is accounted. The result is the same as
-	 * agg_ingest in order: lookups and bounds are applied at accounting
-	 * time; the stages ahead only read. */
+	/* A software pipeline over the batch's runs (records in a row sharing
+	 * a tuple: mostly one writer's one model), AGG_STAGE runs per stage:
+	 * run e is found (its end by comparing each record with its first:
+	 * what a record after the first costs to find its series), its
+	 * first record fingerprinted and looked up in the tuple cache, else
+	 * keyed and hashed and its index slot prefetched; run e-STAGE's
+	 * series lines are prefetched through the (by then cached) slot; run
+	 * e-2*STAGE's sketch chunks are prefetched through the (by then
+	 * cached) octave lines; run e-3*STAGE is accounted. The result is the
+	 * same as agg_ingest in order: lookups and bounds are applied at
+	 * accounting time; the stages ahead only read. */
 	struct series_key keys[AGG_PIPE];
 	struct series_hash hs[AGG_PIPE];
 	struct agg_fp fps[AGG_PIPE];
 	uint32_t slots[AGG_PIPE];
-	struct series *hit[AGG_PIPE];
+	struct series *hit[AGG_PIPE]; /* a tuple cache hit, or NULL: look up */
 	struct agg_place pl[AGG_PIPE];
-	uint8_t way[AGG_PIPE];
+	size_t from[AGG_PIPE], to[AGG_PIPE]; /* the run's records [from, to) */
 	const size_t lag = 3 * AGG_STAGE;
-	struct series *last = NULL; /* the series of the record accounted last */
-	bool last_unfolded = false;
+	size_t runs = 0, next = 0; /* runs found; the first record of none */
 
-	for (size_t j = 0; j < n + lag; j++) {
-		if (j >= lag) { /* account first: j's key reuses no live slot */
-			size_t i = j - lag, q = i & (AGG_PIPE - 1);
-			struct series *s;
+	for (size_t e = 0; next < n || e < runs + lag; e++) {
+		if (e >= lag && e - lag < runs) { /* first: e's entry reuses no live slot */
+			size_t q = (e - lag) & (AGG_PIPE - 1);
+			struct series *s = hit[q];
 			bool unfolded = true;
-			if (way[q] == AGG_WAY_SAME && last_unfolded)
-				s = last;
-			else if (way[q] == AGG_WAY_SAME) /* the run folds: count each */
-				s = lookup(a, &recs[i], ids ? ids[i] : NULL, &unfolded);
-			else if (way[q] == AGG_WAY_CACHED)
-				s = hit[q];
-			else
+			if (!s)
 				s = find_and_remember(a, &keys[q], hs[q], &fps[q], slots[q], &unfolded);
-			account(a, s, &recs[i], way[q] == AGG_WAY_SAME ? NULL : &pl[q]);
-			last = s;
-			last_unfolded = unfolded;
+			account_run(a, s, unfolded, recs + from[q], ids ? ids + from[q] : NULL,
+				    to[q] - from[q], &pl[q]);
 		}
-		if (j >= 2 * AGG_STAGE && j - 2 * AGG_STAGE < n) {
-			size_t i = j - 2 * AGG_STAGE, q = i & (AGG_PIPE - 1);
-			if (way[q] != AGG_WAY_SAME) {
-				struct series *s = hit[q] ? hit[q] : series_peek(&a->tab, hs[q]);
-				if (s)
-					prefetch_chunks(a, s, &recs[i], &pl[q]);
-			}
+		if (e >= 2 * AGG_STAGE && e - 2 * AGG_STAGE < runs) {
+			size_t q = (e - 2 * AGG_STAGE) & (AGG_PIPE - 1);
+			struct series *s = hit[q] ? hit[q] : series_peek(&a->tab, hs[q]);
+			if (s)
+				prefetch_chunks(a, s, &recs[from[q]], &pl[q]);
 		}
-		if (j >= AGG_STAGE && j - AGG_STAGE < n) {
-			size_t i = j - AGG_STAGE, q = i & (AGG_PIPE - 1);
-			if (way[q] != AGG_WAY_SAME) {
-				struct series *s = hit[q] ? hit[q] : series_peek(&a->tab, hs[q]);
-				if (s)
-					prefetch_series(s, &recs[i], &pl[q]);
-			}
+		if (e >= AGG_STAGE && e - AGG_STAGE < runs) {
+			size_t q = (e - AGG_STAGE) & (AGG_PIPE - 1);
+			struct series *s = hit[q] ? hit[q] : series_peek(&a->tab, hs[q]);
+			if (s)
+				prefetch_series(s, &recs[from[q]], &pl[q]);
 		}
-		if (j < n) {
-			size_t q = j & (AGG_PIPE - 1);
-			const struct agg_identity *id = ids ? ids[j] : NULL;
-			if (j > 0 && same_tuple(a, &recs[j - 1], ids ? ids[j - 1] : NULL, &recs[j], id)) {
-				way[q] = AGG_WAY_SAME; /* no prefetch stage: its lines are hot */
-				continue;
-			}
-			place(&recs[j], &pl[q]);
-			slots[q] = fingerprint(a, &fps[q], &recs[j], id);
+		if (next < n) { /* here runs == e */
+			size_t q = e & (AGG_PIPE - 1);
+			const struct tr_record *rec = &recs[next];
+			const struct agg_identity *id = ids ? ids[next] : NULL;
+			from[q] = next;
+			next = to[q] = run_end(a, recs, ids, next, n);
+			runs++;
+			place(rec, &pl[q]);
+			slots[q] = fingerprint(a, &fps[q], rec, id);
 			hit[q] = fp_hit(a, &fps[q], slots[q]);
 			if (hit[q]) {
-				way[q] = AGG_WAY_CACHED;
 				__builtin_prefetch(hit[q], 1);
 				continue;
 			}
-			way[q] = AGG_WAY_LOOKUP;
-			make_key(a, &keys[q], &recs[j], id);
+			make_key(a, &keys[q], rec, id);
 			hs[q] = series_hash_key(&a->tab, &keys[q]);
 			__builtin_prefetch(series_slot_addr(&a->tab, hs[q]), 0);
 		}
