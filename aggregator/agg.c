@@ -2,10 +2,11 @@
  * agg.c - the aggregation core's entry points: create/destroy, family list
  * parsing, per-record ingest and the exposition dispatcher.
  *
- * Ingest is allocation-free and O(1) per record: a compare with the record
- * before it (records come in runs of one tuple), else the tuple cache or one
- * table lookup; then a few indexed searches over fixed bucket boundaries
- * (hist_bucket_index) and one sketch add.
+ * Ingest is allocation-free and O(1) per record: a compare with the tuple
+ * of the run it is in (records come in runs of one tuple), the run's first
+ * record a tuple cache probe or one table lookup; then a few indexed
+ * searches over fixed bucket boundaries (hist_bucket_index) and three sketch
+ * adds (hist_add.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -427,9 +428,77 @@ _Static_assert(offsetof(struct tr_record, request_model) ==
 _Static_assert(sizeof(struct agg_identity) == RING_WORKLOAD_LEN + RING_NAMESPACE_LEN,
 	       "agg_identity is its two strings");
 
-/* Fill fp from rec and id; returns its cache slot. */
-static uint32_t fingerprint(const struct agg *a, struct agg_fp *fp, const struct tr_record *rec,
-			    const struct agg_identity *id)
+_Static_assert(offsetof(struct tr_record, peer) ==
+		       offsetof(struct tr_record, local) + sizeof(struct rec_addr),
+	       "local and peer are one run of the record");
+
+/* memcmp(a, b, n) == 0 for n a multiple of 16, without a call or an early
+ * exit (the bytes are mostly equal): the differences OR-ed together, 16
+ * bytes at a time (SSE2, every x86-64), 32 with AVX2 where the CPU has it
+ * (picked at agg_create), 8 elsewhere. */
+#if defined(__x86_64__)
+static inline bool same_bytes(const void *a, const void *b, size_t n)
+{
+	const __m128i *x = a, *y = b;
+	__m128i d = _mm_setzero_si128();
+#pragma GCC unroll 16
+	for (size_t i = 0; i < n / 16; i++)
+		d = _mm_or_si128(d, _mm_xor_si128(_mm_loadu_si128(x + i), _mm_loadu_si128(y + i)));
+	return _mm_movemask_epi8(_mm_cmpeq_epi8(d, _mm_setzero_si128())) == 0xffff;
+}
+
+__attribute__((target("avx2"))) static inline bool same_bytes_avx2(const void *a,
+								   const void *b, size_t n)
+{
+	const __m256i *x = a, *y = b;
+	__m256i d = _mm256_setzero_si256();
+#pragma GCC unroll 8
+	for (size_t i = 0; i < n / 32; i++)
+		d = _mm256_or_si256(d, _mm256_xor_si256(_mm256_loadu_si256(x + i),
+							_mm256_loadu_si256(y + i)));
+	if (n % 32) { /* the last 16 */
+		__m128i t = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(x + n / 32)),
+					  _mm_loadu_si128((const __m128i *)(y + n / 32)));
+		d = _mm256_or_si256(d, _mm256_zextsi128_si256(t));
+	}
+	return _mm256_testz_si256(d, d);
+}
+#define SAME_BYTES(x, y, n, avx2) ((avx2) ? same_bytes_avx2(x, y, n) : same_bytes(x, y, n))
+#else
+static inline bool same_bytes(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = a, *y = b;
+	uint64_t d = 0;
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t u, v;
+		memcpy(&u, x + i, 8);
+		memcpy(&v, y + i, 8);
+		d |= u ^ v;
+	}
+	return d == 0;
+}
+#define SAME_BYTES(x, y, n, avx2) ((void)(avx2), same_bytes(x, y, n))
+#endif
+
+/* The strings of a tuple: authority, request and response model, one run. */
+#define AGG_TUPLE_STRINGS (REC_AUTHORITY_LEN + 2 * REC_MODEL_LEN)
+_Static_assert(AGG_TUPLE_STRINGS % 16 == 0 && sizeof(struct agg_identity) % 16 == 0 &&
+		       REC_LABEL_LEN % 16 == 0,
+	       "same_bytes sizes");
+
+/* The address the destination comes from when the record has no
+ * authority (series_key_from_record's choice). */
+static const struct rec_addr *key_addr(const struct tr_record *rec)
+{
+	return rec->reporter == REC_REPORTER_DESTINATION ? &rec->local : &rec->peer;
+}
+
+/* The identity of a record without one. */
+static const struct agg_identity no_identity;
+
+/* Fill fp from rec and id (a tuple the cache does not have yet). */
+static void fingerprint(const struct agg *a, struct agg_fp *fp, const struct tr_record *rec,
+			const struct agg_identity *id)
 {
 	fp->reporter = rec->reporter;
 	fp->provider = rec->provider;
@@ -438,28 +507,29 @@ static uint32_t fingerprint(const struct agg *a, struct agg_fp *fp, const struct
 	fp->status = rec->status;
 	fp->reserved2 = 0;
 	fp->reserved3 = 0;
-	if (id)
-		memcpy(fp->identity, id, sizeof(fp->identity));
-	else
-		memset(fp->identity, 0, sizeof(fp->identity));
+	memcpy(fp->identity, id ? id : &no_identity, sizeof(fp->identity));
 	memcpy(fp->strings, rec->authority, sizeof(fp->strings));
 	if (rec->authority[0])
 		memset(&fp->addr, 0, sizeof(fp->addr));
-	else /* series_key_from_record's choice of address */
-		fp->addr = rec->reporter == REC_REPORTER_DESTINATION ? rec->local : rec->peer;
-	if (a->fp->labels) {
-		for (unsigned i = 0; i < REC_LABELS; i++)
-			if (a->cfg.label_names[i][0])
-				memcpy(fp->labels[i], rec->labels[i], sizeof(fp->labels[i]));
-			else
-				memset(fp->labels[i], 0, sizeof(fp->labels[i]));
-	} else {
-		memset(fp->labels, 0, sizeof(fp->labels));
-	}
-	uint64_t w0, w1, w2;
-	memcpy(&w0, fp->identity, 8);
-	memcpy(&w1, fp->strings, 8);
-	memcpy(&w2, fp->strings + REC_AUTHORITY_LEN, 8);
+	else
+		fp->addr = *key_addr(rec);
+	for (unsigned i = 0; i < REC_LABELS; i++)
+		if (a->cfg.label_names[i][0])
+			memcpy(fp->labels[i], rec->labels[i], sizeof(fp->labels[i]));
+		else
+			memset(fp->labels[i], 0, sizeof(fp->labels[i]));
+}
+
+/* The cache slot of rec's tuple: a mix of the words most likely to tell
+ * tuples apart (the workload's, the authority's and the model's first
+ * eight bytes, status and kind), read from the record. */
+static uint32_t fp_slot(const struct tr_record *rec, const struct agg_identity *id)
+{
+	uint64_t w0 = 0, w1, w2;
+	if (id)
+		memcpy(&w0, id, 8);
+	memcpy(&w1, rec->authority, 8);
+	memcpy(&w2, rec->request_model, 8);
 	uint64_t h = (w0 ^ (w1 * 0x9e3779b97f4a7c15ull) ^ (w2 * 0xc2b2ae3d27d4eb4full) ^
 		      ((uint64_t)rec->status << 24 | (uint64_t)rec->reporter << 16 |
 		       (uint64_t)rec->provider << 8 | rec->operation)) *
@@ -467,10 +537,42 @@ static uint32_t fingerprint(const struct agg *a, struct agg_fp *fp, const struct
 	return (uint32_t)(h >> 56) & (AGG_FP_SLOTS - 1);
 }
 
-static struct series *fp_hit(const struct agg *a, const struct agg_fp *fp, uint32_t slot)
+/*
+ * True if rec, written by id, has the tuple f was made from: the bytes
+ * fingerprint() would copy compare equal to f's, read in place (no copy,
+ * no call). Then rec's lookup is f's: the same key, the same series.
+ * id_same: id is known to be f's (the pointer of a record that matched
+ * f). avx2: compare 32 bytes at a time (only from a function built for
+ * AVX2).
+ */
+static inline __attribute__((always_inline)) bool
+fp_same(const struct agg *a, const struct agg_fp *f, const struct tr_record *rec,
+	const struct agg_identity *id, bool id_same, bool avx2)
+{
+	if (f->status != rec->status || f->reporter != rec->reporter ||
+	    f->provider != rec->provider || f->operation != rec->operation)
+		return false;
+	if (!SAME_BYTES(f->strings, rec->authority, AGG_TUPLE_STRINGS, avx2))
+		return false;
+	if (!id_same && !SAME_BYTES(f->identity, id ? id : &no_identity, sizeof(f->identity), avx2))
+		return false;
+	if (!rec->authority[0] && memcmp(&f->addr, key_addr(rec), sizeof(f->addr)) != 0)
+		return false;
+	if (a->fp->labels)
+		for (unsigned i = 0; i < REC_LABELS; i++)
+			if (a->cfg.label_names[i][0] &&
+			    !SAME_BYTES(f->labels[i], rec->labels[i], REC_LABEL_LEN, avx2))
+				return false;
+	return true;
+}
+
+/* The cached series of rec's tuple (slot: fp_slot's), or NULL. */
+static inline __attribute__((always_inline)) struct series *
+fp_hit(const struct agg *a, uint32_t slot, const struct tr_record *rec,
+       const struct agg_identity *id, bool avx2)
 {
 	uint32_t i = a->fp->series[slot];
-	if (i == AGG_FP_EMPTY || memcmp(&a->fp->key[slot], fp, sizeof(*fp)) != 0)
+	if (i == AGG_FP_EMPTY || !fp_same(a, &a->fp->key[slot], rec, id, false, avx2))
 		return NULL;
 	return &a->tab.series[i];
 }
@@ -503,129 +605,70 @@ static struct series *find_and_remember(struct agg *a, struct series_key *k, str
 static struct series *lookup(struct agg *a, const struct tr_record *rec,
 			     const struct agg_identity *id, bool *unfolded)
 {
-	struct agg_fp fp;
-	uint32_t slot = fingerprint(a, &fp, rec, id);
-	struct series *s = fp_hit(a, &fp, slot);
+	uint32_t slot = fp_slot(rec, id);
+	struct series *s = fp_hit(a, slot, rec, id, false);
 	if (s) {
 		*unfolded = true; /* only unfolded lookups are cached */
 		return s;
 	}
+	struct agg_fp fp;
+	fingerprint(a, &fp, rec, id);
 	struct series_key k;
 	make_key(a, &k, rec, id);
 	return find_and_remember(a, &k, series_hash_key(&a->tab, &k), &fp, slot, unfolded);
 }
 
-_Static_assert(offsetof(struct tr_record, peer) ==
-		       offsetof(struct tr_record, local) + sizeof(struct rec_addr),
-	       "local and peer are one run of the record");
-
-/* memcmp(a, b, n) == 0 for n a multiple of 32, without a call or an early
- * exit (the bytes are mostly equal): the differences OR-ed together, 16
- * bytes at a time (SSE2, every x86-64), 32 with AVX2 where the CPU has it
- * (picked at agg_create), 8 elsewhere. */
-#if defined(__x86_64__)
-static inline bool same_bytes(const void *a, const void *b, size_t n)
-{
-	const __m128i *x = a, *y = b;
-	__m128i d = _mm_setzero_si128();
-#pragma GCC unroll 16
-	for (size_t i = 0; i < n / 16; i++)
-		d = _mm_or_si128(d, _mm_xor_si128(_mm_loadu_si128(x + i), _mm_loadu_si128(y + i)));
-	return _mm_movemask_epi8(_mm_cmpeq_epi8(d, _mm_setzero_si128())) == 0xffff;
-}
-
-__attribute__((target("avx2"))) static inline bool same_bytes_avx2(const void *a,
-								   const void *b, size_t n)
-{
-	const __m256i *x = a, *y = b;
-	__m256i d = _mm256_setzero_si256();
-#pragma GCC unroll 8
-	for (size_t i = 0; i < n / 32; i++)
-		d = _mm256_or_si256(d, _mm256_xor_si256(_mm256_loadu_si256(x + i),
-							_mm256_loadu_si256(y + i)));
-	return _mm256_testz_si256(d, d);
-}
-#else
-static inline bool same_bytes(const void *a, const void *b, size_t n)
-{
-	const unsigned char *x = a, *y = b;
-	uint64_t d = 0;
-	for (size_t i = 0; i < n; i += 8) {
-		uint64_t u, v;
-		memcpy(&u, x + i, 8);
-		memcpy(&v, y + i, 8);
-		d |= u ^ v;
-	}
-	return d == 0;
-}
-#endif
-
-/* The strings of a tuple: authority, request and response model, one run. */
-#define AGG_TUPLE_STRINGS (REC_AUTHORITY_LEN + 2 * REC_MODEL_LEN)
-_Static_assert(AGG_TUPLE_STRINGS % 32 == 0 && sizeof(((struct tr_record *)0)->labels) % 32 == 0,
-	       "same_bytes sizes");
-
 /*
- * True if r's tuple is p's: every byte series_key_from_record and make_key
- * read is equal (and a few more, which only end a run early: both
- * addresses, every label slot). Then r's lookup is p's: the same key, the
- * same series, and no fold if p's lookup folded none. avx2: compare the
- * strings 32 bytes at a time (only from a function built for AVX2).
+ * The run of records from recs[from] that share its tuple: returns its
+ * end (the first record after it with another tuple, or n). *hit: the
+ * tuple's cached series, else NULL, and fp then holds the tuple (to be
+ * remembered once looked up). *slot: the tuple's cache slot. Each record
+ * after the first is compared with the tuple in the cache (or fp): one
+ * call per run, not per record.
  */
-static inline __attribute__((always_inline)) bool
-same_tuple(const struct agg *a, const struct tr_record *p, const struct agg_identity *pid,
-	   const struct tr_record *r, const struct agg_identity *rid, bool avx2)
-{
-	if (pid != rid && (!pid || !rid || memcmp(pid, rid, sizeof(*pid)) != 0))
-		return false;
-	if (p->status != r->status || p->reporter != r->reporter || p->provider != r->provider ||
-	    p->operation != r->operation)
-		return false;
-#if defined(__x86_64__)
-	if (avx2 ? !same_bytes_avx2(p->authority, r->authority, AGG_TUPLE_STRINGS)
-		 : !same_bytes(p->authority, r->authority, AGG_TUPLE_STRINGS))
-		return false;
-#else
-	(void)avx2;
-	if (!same_bytes(p->authority, r->authority, AGG_TUPLE_STRINGS))
-		return false;
-#endif
-	if (!r->authority[0] && memcmp(&p->local, &r->local, 2 * sizeof(r->local)) != 0)
-		return false; /* the destination comes from an address */
-	return !a->fp->labels || same_bytes(p->labels, r->labels, sizeof(r->labels));
-}
-
-/* The end of the run from recs[from]: the first record after it whose
- * tuple is not recs[from]'s (n if none). One call per run, not per record. */
 static inline __attribute__((always_inline)) size_t
-run_end_with(const struct agg *a, const struct tr_record *recs,
-	     const struct agg_identity *const *ids, size_t from, size_t n, bool avx2)
+find_run_with(const struct agg *a, const struct tr_record *recs,
+	      const struct agg_identity *const *ids, size_t from, size_t n, struct agg_fp *fp,
+	      uint32_t *slot, struct series **hit, bool avx2)
 {
+	const struct tr_record *rec = &recs[from];
 	const struct agg_identity *id = ids ? ids[from] : NULL;
+	*slot = fp_slot(rec, id);
+	*hit = fp_hit(a, *slot, rec, id, avx2);
+	const struct agg_fp *f = &a->fp->key[*slot];
+	if (!*hit) {
+		fingerprint(a, fp, rec, id);
+		f = fp;
+	}
 	size_t k = from + 1;
-	while (k < n && same_tuple(a, &recs[from], id, &recs[k], ids ? ids[k] : NULL, avx2))
+	while (k < n) {
+		const struct agg_identity *kid = ids ? ids[k] : NULL;
+		if (!fp_same(a, f, &recs[k], kid, kid == id, avx2))
+			break;
 		k++;
+	}
 	return k;
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx2"))) static size_t run_end_avx2(const struct agg *a,
-							   const struct tr_record *recs,
-							   const struct agg_identity *const *ids,
-							   size_t from, size_t n)
+__attribute__((target("avx2"))) static size_t
+find_run_avx2(const struct agg *a, const struct tr_record *recs,
+	      const struct agg_identity *const *ids, size_t from, size_t n, struct agg_fp *fp,
+	      uint32_t *slot, struct series **hit)
 {
-	return run_end_with(a, recs, ids, from, n, true);
+	return find_run_with(a, recs, ids, from, n, fp, slot, hit, true);
 }
 #endif
 
-static size_t run_end(const struct agg *a, const struct tr_record *recs,
-		      const struct agg_identity *const *ids, size_t from, size_t n)
+static size_t find_run(const struct agg *a, const struct tr_record *recs,
+		       const struct agg_identity *const *ids, size_t from, size_t n,
+		       struct agg_fp *fp, uint32_t *slot, struct series **hit)
 {
 #if defined(__x86_64__)
 	if (a->avx2)
-		return run_end_avx2(a, recs, ids, from, n);
+		return find_run_avx2(a, recs, ids, from, n, fp, slot, hit);
 #endif
-	return run_end_with(a, recs, ids, from, n, false);
+	return find_run_with(a, recs, ids, from, n, fp, slot, hit, false);
 }
 
 /* Lines a record's accounting touches, prefetched ahead of time: the
@@ -764,11 +807,9 @@ static void ingest_llm(struct agg *a, const struct tr_record *recs,
 			const struct tr_record *rec = &recs[next];
 			const struct agg_identity *id = ids ? ids[next] : NULL;
 			from[q] = next;
-			next = to[q] = run_end(a, recs, ids, next, n);
+			next = to[q] = find_run(a, recs, ids, next, n, &fps[q], &slots[q], &hit[q]);
 			runs++;
 			place(rec, &pl[q]);
-			slots[q] = fingerprint(a, &fps[q], rec, id);
-			hit[q] = fp_hit(a, &fps[q], slots[q]);
 			if (hit[q]) {
 				__builtin_prefetch(hit[q], 1);
 				continue;
