@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "scan_internal.h"
 
 enum state {
 	S_IDLE = 0,   /* between messages */
@@ -32,6 +33,12 @@ void http_init(struct http_parser *p, enum http_kind kind)
 {
 	memset(p, 0, sizeof *p);
 	p->kind = (uint8_t)kind;
+	p->want = HTTP_WANT_ALL;
+}
+
+void http_want(struct http_parser *p, uint64_t names)
+{
+	p->want = names | HTTP_WANT_NAME(14, 'c') | HTTP_WANT_NAME(17, 't');
 }
 
 void http_set_body(struct http_parser *p, enum http_body body)
@@ -129,7 +136,9 @@ static void line_in_place(struct http_parser *p, const char *buf, size_t n)
  * LINE_DONE the line is at lh (head_len bytes) and lt (tail_len bytes). */
 static enum line_res line_feed(struct http_parser *p, const char *buf, size_t len, size_t *used)
 {
-	const char *nl = memchr(buf, '\n', len);
+	const char *e = buf + len, *nl = scan_find(buf, e, '\n');
+	if (nl == e)
+		nl = NULL;
 	size_t n = nl ? (size_t)(nl - buf) : len;
 	if ((uint64_t)p->line_len + n > HTTP_MAX_LINE) {
 		*used = len;
@@ -331,6 +340,12 @@ static void headers_end(struct http_parser *p, struct http_event *ev)
 		p->body = HTTP_BODY_NONE;
 }
 
+/* Whether the header name at a (n bytes) is reported, or one the framer reads. */
+static int wanted(const struct http_parser *p, const char *a, size_t n)
+{
+	return (p->want & HTTP_WANT_NAME(n, (unsigned char)a[0])) != 0;
+}
+
 static int header_line(struct http_parser *p, struct http_event *ev)
 {
 	if (p->line_len == 0) {
@@ -345,9 +360,40 @@ static int header_line(struct http_parser *p, struct http_event *ev)
 	}
 	if (split_header(p, ev) || track_header(p, ev))
 		return -1;
-	ev->type = HTTP_EV_HEADER;
 	line_reset(p);
+	if (!wanted(p, ev->a, ev->a_len)) { /* framed and checked, not reported */
+		memset(ev, 0, sizeof *ev);
+		return 0;
+	}
+	ev->type = HTTP_EV_HEADER;
 	return 0;
+}
+
+
+/*
+ * Whole header lines at buf that nobody wants, consumed in place: the
+ * number of bytes. Stops, consuming nothing of it, at the first line that
+ * needs the general path: a wanted name, the blank line, a line not whole
+ * in buf, and anything the general path would refuse or treat specially
+ * (too long, no colon, space before the colon, folding, one header too
+ * many), so that every outcome is the general path's.
+ */
+static size_t skip_headers(struct http_parser *p, const char *buf, size_t len)
+{
+	const char *s = buf, *e = buf + len;
+	while (s < e) {
+		const char *nl = scan_find(s, e, '\n');
+		size_t n = (size_t)(nl - s);
+		if (nl == e || n <= 1 || n > HTTP_MAX_LINE || ows(*s) ||
+		    p->n_headers >= HTTP_MAX_HEADERS)
+			break;
+		const char *colon = scan_find2(s, nl, e, ':', ':');
+		if (colon == nl || colon == s || ows(colon[-1]) || wanted(p, s, (size_t)(colon - s)))
+			break;
+		p->n_headers++;
+		s = nl + 1;
+	}
+	return (size_t)(s - buf);
 }
 
 static size_t msg_end(struct http_parser *p, struct http_event *ev)
@@ -497,8 +543,14 @@ static size_t step(struct http_parser *p, const char *buf, size_t len, struct ht
 	switch (p->state) {
 	case S_IDLE:
 		return on_idle(p, buf, len, ev);
-	case S_START:
 	case S_HEADER:
+		if (p->line_len == 0 && p->want != HTTP_WANT_ALL) {
+			size_t skipped = skip_headers(p, buf, len);
+			if (skipped)
+				return skipped;
+		}
+		return on_line(p, buf, len, ev);
+	case S_START:
 	case S_CHUNK_SIZE:
 	case S_CHUNK_END:
 	case S_TRAILER:

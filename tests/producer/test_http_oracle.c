@@ -1,7 +1,9 @@
 /* test_http_oracle.c - differential: the framer (http.h) and a well-kept
  * parser used only as an oracle (Debian's libhttp-parser) agree on random
  * pipelined streams of requests and of responses fed in random pieces:
- * same messages, methods, targets, status codes and body bytes. */
+ * same messages, methods, targets, status codes and body bytes; and the
+ * same again when the framer skips the header lines it is not asked for
+ * (http_want), which then come out as events exactly when wanted. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,10 +49,22 @@ static void on_event(struct view *v, const struct http_parser *p, const struct h
 	}
 }
 
-static void framer(enum http_kind kind, const char *buf, size_t n, uint32_t *seed, struct view *v)
+/* Header events whose name has its bit in mask. */
+static unsigned count_headers(const struct http_event *ev, uint64_t mask)
+{
+	return ev->type == HTTP_EV_HEADER && ev->a_len &&
+	       (mask & HTTP_WANT_NAME(ev->a_len, (unsigned char)ev->a[0]));
+}
+
+/* Feed buf in random pieces; *wanted counts the header events whose name
+ * has its bit in mask (with want set, every event must have it). */
+static void framer(enum http_kind kind, const char *buf, size_t n, uint32_t *seed, struct view *v,
+		   uint64_t want, uint64_t mask, unsigned *wanted)
 {
 	struct http_parser p;
 	http_init(&p, kind);
+	if (want != HTTP_WANT_ALL)
+		http_want(&p, want);
 	for (size_t at = 0; at < n;) {
 		size_t k = 1 + rnd(seed) % 97;
 		k = k < n - at ? k : n - at;
@@ -63,6 +77,10 @@ static void framer(enum http_kind kind, const char *buf, size_t n, uint32_t *see
 			left -= used;
 			if (ev.type == HTTP_EV_PARTIAL)
 				break;
+			*wanted += count_headers(&ev, mask);
+			if (want != HTTP_WANT_ALL && ev.type == HTTP_EV_HEADER)
+				cr_assert(count_headers(&ev, mask), "unwanted header %.*s reported",
+					  (int)ev.a_len, ev.a);
 			on_event(v, &p, &ev);
 		}
 		at += k;
@@ -158,18 +176,27 @@ static void compare(const struct view *a, const struct view *b, const char *buf)
 	}
 }
 
+/* Host, and the framing headers the framer always reads: the generated
+ * X-H1..X-H7 lines are skipped. */
+static const uint64_t want = HTTP_WANT_NAME(4, 'h') | HTTP_WANT_NAME(14, 'c') |
+			     HTTP_WANT_NAME(17, 't');
+
 /* Many random streams of one kind: the framer and the oracle agree. */
 static void agree(enum http_kind kind, size_t (*gen)(char *, uint32_t *), uint32_t seed)
 {
 	static char buf[1 << 16];
 	size_t total = 0, msgs = 0;
 	for (int iter = 0; iter < 1500; iter++) {
-		struct view ours = {0}, theirs = {0};
+		struct view ours = {0}, theirs = {0}, skipping = {0};
 		size_t n = gen(buf, &seed);
+		unsigned all = 0, some = 0;
 		total += n;
 		cr_assert_eq(oracle_parse(kind == HTTP_REQUEST, buf, n, &theirs), 0);
-		framer(kind, buf, n, &seed, &ours);
+		framer(kind, buf, n, &seed, &ours, HTTP_WANT_ALL, want, &all);
 		compare(&ours, &theirs, buf);
+		framer(kind, buf, n, &seed, &skipping, want, want, &some);
+		compare(&skipping, &theirs, buf);
+		cr_assert_eq(some, all, "wanted headers reported %u, of %u", some, all);
 		msgs += ours.done;
 	}
 	cr_assert_gt(msgs, 3000, "the streams really hold messages (%zu)", msgs);
