@@ -25,6 +25,7 @@ void conn_init(struct conn *c, enum conn_role role)
 	st->role = (uint8_t)role;
 	http_init(&st->req, HTTP_REQUEST);
 	http_init(&st->resp, HTTP_RESPONSE);
+	http_want(&st->resp, CONN_RESP_HEADERS);
 }
 
 enum conn_role conn_role_of(const struct conn *c)
@@ -116,6 +117,7 @@ static void req_begin(const struct conn_call *k)
 	memset(ex, 0, sizeof *ex);
 	ex->t0 = k->now;
 	ex->rec.start_ns = conn_realtime_ns();
+	http_want(&st->req, conn_req_headers_wanted(k->cfg));
 	st->req_open = 1;
 	st->req_coding = REC_CODING_NONE;
 	llm_req_begin(&st->lreq);
@@ -168,7 +170,9 @@ static void on_req_event(const struct conn_call *k, const struct http_event *ev)
 		conn_req_header(st, ex, k->cfg, ev);
 		break;
 	case HTTP_EV_HEADERS_END:
-		conn_req_headers_done(ex, k->cfg, k->now);
+		conn_req_headers_done(ex, k->cfg);
+		ex->req_body = st->req.body == HTTP_BODY_CHUNKED ||
+			       (st->req.body == HTTP_BODY_LENGTH && st->req.length > 0);
 		ex->rec.codings = REC_CODINGS(st->req_coding, REC_CODING_RESP(ex->rec.codings));
 		conn_body_begin(k, ex, REC_BODY_REQUEST);
 		break;
@@ -251,14 +255,19 @@ static void resp_headers_done(const struct conn_call *k, struct conn_exch *ex)
 	}
 	if (ex->is_head)
 		http_set_body(&st->resp, HTTP_BODY_NONE);
+	/* A response body's shape (usage, model) is looked for only where it
+	 * can matter: a known LLM route, a request that carried a body (LLM
+	 * calls are POSTs; gateways route them by any path), or every exchange
+	 * with TOKENRING_HTTP=all. A GET /healthz answer is never read. */
+	int may_llm = ex->f.known_path || ex->req_body || k->cfg->http_all;
 	enum llm_body_mode mode = LLM_BODY_JSON;
 	if (st->resp_coding != REC_CODING_NONE)
 		mode = LLM_BODY_OFF; /* tokenringd reads it from the body entries */
+	else if (!may_llm)
+		mode = LLM_BODY_OFF;
 	else if (st->resp_ctype == CONN_CT_SSE)
 		mode = LLM_BODY_SSE;
-	ex->f.resp_stream = st->resp_ctype != CONN_CT_OTHER ||
-			  memmem(ex->rec.path, strnlen(ex->rec.path, REC_PATH_LEN),
-				 ":streamGenerateContent", 22) != NULL;
+	ex->f.resp_stream = st->resp_ctype != CONN_CT_OTHER || ex->path_stream;
 	if (st->resp_ctype == CONN_CT_SSE)
 		ex->rec.body_bits |= REC_B_SSE;
 	ex->rec.codings = REC_CODINGS(REC_CODING_REQ(ex->rec.codings), st->resp_coding);
