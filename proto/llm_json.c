@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "llm_json.h"
+#include "scan_internal.h"
 
 enum jstate {
 	J_TOP = 0,  /* between top-level values */
@@ -387,6 +388,110 @@ static const char *in_skip(struct jscan *s, const char *p, const char *e,
 	return p;
 }
 
+/*
+ * The fast path, for tokens whole in this piece (the usual case): keys and
+ * string values without escapes are found with one vector search for a
+ * quote or backslash and read in place, literals in place, and the next
+ * structural byte is taken right away, without a trip through the state
+ * machine per token. Anything else (a token cut by the end of the piece, an
+ * escape, a skipped container, a top-level boundary, an error) returns to
+ * the general path at a token boundary, with the state it expects: the
+ * events are the general path's, byte for byte (the split tests and the
+ * differential test hold both to it).
+ */
+static const char *fast(struct jscan *s, const char *p, const char *e, const struct jscan_ops *ops,
+			void *ctx)
+{
+	while (p < e && !s->err) {
+		char c = *p;
+		if (is_ws(c)) {
+			p++;
+			continue;
+		}
+		switch (s->state) {
+		case J_KEY: {
+			if (c != '"')
+				return p; /* a close, or an error: the general path */
+			const char *q = scan_find2(p + 1, e, e, '"', '\\');
+			if (q == e || *q != '"')
+				return p; /* cut or escaped */
+			size_t n = (size_t)(q - p - 1);
+			s->key[s->depth] = (uint8_t)(n <= JSCAN_KEY_MAX ? jscan_key_id(p + 1, n) : JK_OTHER);
+			s->state = J_COLON;
+			p = q + 1;
+			break;
+		}
+		case J_COLON:
+			if (c != ':')
+				return p;
+			s->state = J_VAL;
+			s->first = 0;
+			p++;
+			break;
+		case J_VAL:
+			if (c == '"') {
+				const char *q = scan_find2(p + 1, e, e, '"', '\\');
+				if (q == e || *q != '"')
+					return p;
+				size_t n = (size_t)(q - p - 1);
+				if (ops->scalar)
+					ops->scalar(ctx, s, JT_STRING, p + 1,
+						    n < JSCAN_VALUE_KEEP ? n : JSCAN_VALUE_KEEP,
+						    n > JSCAN_VALUE_KEEP, n != 0);
+				value_done(s, ops, ctx);
+				p = q + 1;
+			} else if (c == '{' || c == '[') {
+				open_container(s, c == '{', ops, ctx);
+				if (s->state == J_SKIP)
+					return p + 1; /* in_skip crosses it */
+				p++;
+			} else if (is_literal_start(c)) {
+				const char *q = p + 1;
+				while (q < e && is_literal_char(*q))
+					q++;
+				size_t n = (size_t)(q - p);
+				enum jtype t;
+				if (q == e)
+					return p; /* may go on in the next piece */
+				if (n > JSCAN_VALUE_KEEP)
+					n = JSCAN_VALUE_KEEP;
+				if (literal_type(p, n, &t)) {
+					syntax(s);
+					return e;
+				}
+				if (ops->scalar)
+					ops->scalar(ctx, s, t, p, n, q - p > JSCAN_VALUE_KEEP, 1);
+				value_done(s, ops, ctx);
+				p = q;
+			} else {
+				return p;
+			}
+			if (s->state == J_TOP)
+				return p;
+			break;
+		case J_AFTER:
+			if (c == ',') {
+				s->state = in_object(s) ? J_KEY : J_VAL;
+				s->first = 0;
+			} else if (c == '}' || c == ']') {
+				close_container(s, c == '}', ops, ctx);
+				if (s->err)
+					return e;
+				if (s->state == J_TOP)
+					return p + 1;
+			} else {
+				syntax(s);
+				return e;
+			}
+			p++;
+			break;
+		default:
+			return p;
+		}
+	}
+	return s->err ? e : p;
+}
+
 enum jscan_err jscan_feed(struct jscan *s, const char *p, size_t n, const struct jscan_ops *ops,
 			  void *ctx)
 {
@@ -403,6 +508,17 @@ enum jscan_err jscan_feed(struct jscan *s, const char *p, size_t n, const struct
 		case J_SKIP_STR:
 			p = in_skip(s, p, e, ops, ctx);
 			break;
+		case J_KEY:
+		case J_COLON:
+		case J_VAL:
+		case J_AFTER:
+		{
+			/* the general path takes over where the fast one stops
+			 * without a step (in the state the fast one left) */
+			const char *q = fast(s, p, e, ops, ctx);
+			p = q != p || s->err ? q : structural(s, p, e, ops, ctx);
+			break;
+		}
 		default:
 			p = structural(s, p, e, ops, ctx);
 			break;
