@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import CHAT, MESSAGES, PY, SRC, CompressCase
+from harness import tt, CHAT, MESSAGES, PY, SRC, CompressCase
 
 REQUESTS_CALL = r"""
 import json, sys, requests
@@ -143,4 +143,4 @@ class Clients(CompressCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    tt.main()

@@ -7,7 +7,7 @@ import json
 import signal
 import subprocess
 
-from harness import CHAT, MESSAGES, CompressCase, wait_for
+from harness import tt, CHAT, MESSAGES, CompressCase, wait_for
 
 BODY = json.dumps({"model": "gpt-4o", "messages": MESSAGES})
 STREAM = json.dumps({"model": "gpt-4o", "stream": True, "messages": MESSAGES,
@@ -81,14 +81,14 @@ class FullRing(CompressCase):
 
     def test_full_ring_while_body_entries_are_written(self):
         s = self.s
-        s.daemon.send_signal(signal.SIGSTOP)
+        s.daemon.signal(signal.SIGSTOP)
         try:
             for i in range(self.N):
                 subprocess.run(["curl", "-sS", "-o", "/dev/null", "-H", "x-request-id: full-%d" % i,
                                 "-H", "x-test-encoding: gzip", "-d", STREAM, s.url + CHAT],
                                env=s.env("curl"), check=True, timeout=60)
         finally:
-            s.daemon.send_signal(signal.SIGCONT)
+            s.daemon.signal(signal.SIGCONT)
         fill = lambda: s.metric("tokenring_ring_fill") == {frozenset(): 0.0}  # noqa: E731
         wait_for(fill, "the ring to drain")
         dropped = s.metric("tokenring_ring_dropped_total")
@@ -124,5 +124,4 @@ class FullRing(CompressCase):
 
 
 if __name__ == "__main__":
-    import unittest
-    unittest.main()
+    tt.main()

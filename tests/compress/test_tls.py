@@ -6,7 +6,7 @@ import os
 import subprocess
 import tempfile
 
-from harness import CHAT, MESSAGES, CompressCase, base_env
+from harness import tt, CHAT, MESSAGES, CompressCase, base_env
 
 CERT_DIR = tempfile.mkdtemp(prefix="tokenring-compress-tls-")
 CERT, KEY = os.path.join(CERT_DIR, "cert.pem"), os.path.join(CERT_DIR, "key.pem")
@@ -46,5 +46,4 @@ class TLS(CompressCase):
 
 
 if __name__ == "__main__":
-    import unittest
-    unittest.main()
+    tt.main()

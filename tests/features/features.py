@@ -41,6 +41,7 @@ class Daemon(tt.Daemon):
         self.dir = tempfile.mkdtemp(prefix="tokenring-features-")
         self.access_path = os.path.join(self.dir, "access.log")
         self.summary_path = os.path.join(self.dir, "summary.log")
+        self.access_log = tt.AccessLog(self.access_path)
         super().__init__(self.dir, "--access-log", self.access_path,
                          "--summary-log", self.summary_path, "--summary-interval", "1",
                          *args, env=clean_env())
@@ -58,27 +59,11 @@ class Daemon(tt.Daemon):
         return Metrics(out.stdout)
 
     def access(self):
-        if not os.path.exists(self.access_path):
-            return []
-        with open(self.access_path) as f:
-            return [json.loads(line) for line in f if line.endswith("\n")]
+        return self.access_log.lines()
 
     def access_for(self, request_ids, reporters=("source", "destination")):
-        """{(request_id, reporter): access log line}, waiting until every
-        request id has a line from each reporter."""
-        want = {(r, rep) for r in request_ids for rep in reporters}
-        got = {}
-
-        def ready():
-            got.clear()
-            got.update({(e["request_id"], e["reporter"]): e for e in self.access()
-                        if (e["request_id"], e["reporter"]) in want})
-            return len(got) == len(want)
-        try:
-            wait_for(ready, what="access log lines")
-        except AssertionError:
-            raise AssertionError("no access log line for %s" % sorted(want - set(got)))
-        return dict(got)
+        """{(request_id, reporter): access log line} (tt.AccessLog.lines_for)."""
+        return self.access_log.lines_for(request_ids, reporters)
 
     def summary_lines(self):
         if not os.path.exists(self.summary_path):

@@ -9,12 +9,14 @@ Import it from a test with:
 It holds: an environment cleaned of the shim's variables (clean_env), free
 loopback ports (free_port), waiting for a condition with a generous deadline
 (wait_for), the Prometheus text parser (parse_metrics, Metrics), one
-tokenringd on a temporary ring (Daemon), and the entry point that turns a
-skipped case into CTest's skip code (main).
+tokenringd on a temporary ring (Daemon), reading its JSON access log
+(AccessLog), and the entry point that turns a skipped case into CTest's
+skip code (main).
 
 Deadlines only bound how long a real failure takes to report: no assertion
 made with these helpers depends on how fast the machine is.
 """
+import json
 import os
 import re
 import signal
@@ -180,6 +182,37 @@ class Daemon:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+class AccessLog:
+    """A tokenringd access log file (--access-log PATH), read whole lines
+    at a time (a line still being written is not read)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def lines(self):
+        if not os.path.exists(self.path):
+            return []
+        with open(self.path) as f:
+            return [json.loads(line) for line in f if line.endswith("\n")]
+
+    def lines_for(self, request_ids, reporters=("source", "destination")):
+        """{(request_id, reporter): line}, waiting until every request id
+        has a line from each reporter; a timeout names the missing ones."""
+        want = {(r, rep) for r in request_ids for rep in reporters}
+        got = {}
+
+        def ready():
+            got.clear()
+            got.update({(e["request_id"], e["reporter"]): e for e in self.lines()
+                        if (e["request_id"], e["reporter"]) in want})
+            return len(got) == len(want)
+        try:
+            wait_for(ready, what="access log lines")
+        except AssertionError:
+            raise AssertionError("no access log line for %s" % sorted(want - set(got)))
+        return dict(got)
 
 
 def main():
