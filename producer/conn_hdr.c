@@ -102,6 +102,7 @@ void conn_req_headers_done(struct conn_exch *ex, const struct conn_config *cfg)
 		rec_set_str(r->request_model, REC_MODEL_LEN, r->path + at, mlen, &r->flags,
 			    REC_F_TRUNC_REQUEST_MODEL);
 	ex->path_stream = conn_path_streams(r->path, plen);
+	ex->id_due = r->request_id[0] == 0;
 }
 
 /* Gemini streams by path (":streamGenerateContent"), whatever its

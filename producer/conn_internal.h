@@ -47,6 +47,7 @@ struct conn_exch {
 	uint8_t is_connect;
 	uint8_t path_stream; /* the path names a streaming API (conn_path_streams) */
 	uint8_t req_body;    /* the request declared a body (length > 0 or chunked) */
+	uint8_t id_due;      /* headers ended without x-request-id: one is made at emit */
 };
 
 struct conn_state {
