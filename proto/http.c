@@ -461,6 +461,23 @@ static int parse_chunk_size(struct http_parser *p)
 	return 0;
 }
 
+/* A bare chunk-size line ("1a2\r\n") whole at buf: its length, 0 when the
+ * line needs the general path (cut, extensions, spaces, too many digits). */
+static size_t chunk_size_fast(struct http_parser *p, const char *buf, size_t len)
+{
+	size_t i = 0;
+	uint64_t x = 0;
+	for (; i < len && i <= HTTP_MAX_CHUNK_DIGITS && hex_val(buf[i]) >= 0; i++)
+		x = x << 4 | (uint64_t)hex_val(buf[i]);
+	if (i == 0 || i > HTTP_MAX_CHUNK_DIGITS || len - i < 2 || buf[i] != '\r' ||
+	    buf[i + 1] != '\n')
+		return 0;
+	p->remaining = x;
+	p->state = x ? S_CHUNK_DATA : S_TRAILER;
+	line_reset(p);
+	return i + 2;
+}
+
 /* The chunk-size line, or the empty line that ends chunk data. */
 static int chunk_line(struct http_parser *p)
 {
@@ -550,9 +567,21 @@ static size_t step(struct http_parser *p, const char *buf, size_t len, struct ht
 				return skipped;
 		}
 		return on_line(p, buf, len, ev);
-	case S_START:
-	case S_CHUNK_SIZE:
 	case S_CHUNK_END:
+		/* the CRLF after chunk data, whole: no line to gather */
+		if (p->line_len == 0 && len >= 2 && buf[0] == '\r' && buf[1] == '\n') {
+			p->state = S_CHUNK_SIZE;
+			return 2;
+		}
+		return on_line(p, buf, len, ev);
+	case S_CHUNK_SIZE:
+		if (p->line_len == 0) {
+			size_t k = chunk_size_fast(p, buf, len);
+			if (k)
+				return k;
+		}
+		return on_line(p, buf, len, ev);
+	case S_START:
 	case S_TRAILER:
 		return on_line(p, buf, len, ev);
 	case S_BODY_BEGIN:
