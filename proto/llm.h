@@ -56,11 +56,23 @@ struct llm_sse {
 #define LLM_HINT_ANTHROPIC 0x04u
 #define LLM_HINT_OPENAI 0x08u
 #define LLM_HINT_EMBEDDING 0x10u
+#define LLM_HINT_RERANK 0x20u /* results[].relevance_score */
+
+/* Which token counts a response reported (llm_resp.tok_seen). */
+#define LLM_TOK_INPUT 0x01u
+#define LLM_TOK_OUTPUT 0x02u
+#define LLM_TOK_TOTAL 0x04u
+
+/* Longest opening that marks an event stream served as another type. */
+#define LLM_SNIFF_MAX 6 /* "event:" */
 
 struct llm_resp {
 	struct jscan js;
 	struct llm_sse sse;
 	uint8_t mode;         /* enum llm_body_mode */
+	uint8_t sniffed;      /* LLM_BODY_JSON: the body's first bytes were looked at */
+	uint8_t sniff_len;    /* bytes held in sniff while undecided */
+	char sniff[LLM_SNIFF_MAX];
 	uint8_t usage_seen;   /* a token count was read */
 	uint8_t usage_object; /* a usage / usageMetadata object was seen */
 	uint8_t ev_content;   /* the current event carries content */
@@ -68,6 +80,7 @@ struct llm_resp {
 	uint8_t hints;        /* LLM_HINT_* */
 	uint8_t op_hint;      /* enum rec_operation from "object" */
 	uint8_t json_error;
+	uint8_t tok_seen; /* LLM_TOK_* */
 	uint32_t chunks;  /* events with content */
 	uint64_t now;     /* time of the bytes being scanned */
 	uint64_t ttft_at; /* time the first content event ended, 0 = none */
@@ -75,7 +88,10 @@ struct llm_resp {
 
 void llm_resp_begin(struct llm_resp *r, enum llm_body_mode mode);
 /* Scan response body bytes received at time now; fills rec's response_model
- * and token fields as reported. */
+ * and token fields as reported. In LLM_BODY_JSON mode a body that opens like
+ * an event stream ("data:", "event:" or a ":" comment) is read as one,
+ * whatever its Content-Type said: OpenAI-compatible gateways serve SSE as
+ * application/json. */
 void llm_resp_body(struct llm_resp *r, struct tr_record *rec, const char *p, size_t n,
 		   uint64_t now);
 

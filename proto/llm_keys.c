@@ -20,6 +20,7 @@ static const struct key_name keys[] = {
 	K("data", JK_DATA),
 	K("text", JK_TEXT),
 	K("type", JK_TYPE),
+	K("meta", JK_META),
 	K("delta", JK_DELTA),
 	K("input", JK_INPUT),
 	K("model", JK_MODEL),
@@ -32,6 +33,7 @@ static const struct key_name keys[] = {
 	K("choices", JK_CHOICES),
 	K("content", JK_CONTENT),
 	K("message", JK_MESSAGE),
+	K("results", JK_RESULTS),
 	K("contents", JK_CONTENTS),
 	K("function", JK_FUNCTION),
 	K("messages", JK_MESSAGES),
@@ -47,6 +49,7 @@ static const struct key_name keys[] = {
 	K("modelVersion", JK_MODEL_VERSION),
 	K("partial_json", JK_PARTIAL_JSON),
 	K("total_tokens", JK_TOTAL_TOKENS),
+	K("billed_units", JK_BILLED_UNITS),
 	K("cached_tokens", JK_CACHED_TOKENS),
 	K("content_block", JK_CONTENT_BLOCK),
 	K("include_usage", JK_INCLUDE_USAGE),
@@ -55,6 +58,7 @@ static const struct key_name keys[] = {
 	K("usageMetadata", JK_USAGE_METADATA),
 	K("stream_options", JK_STREAM_OPTIONS),
 	K("totalTokenCount", JK_TOTAL_TOKEN_COUNT),
+	K("relevance_score", JK_RELEVANCE_SCORE),
 	K("promptTokenCount", JK_PROMPT_TOKEN_COUNT),
 	K("reasoning_tokens", JK_REASONING_TOKENS),
 	K("completion_tokens", JK_COMPLETION_TOKENS),
@@ -81,10 +85,10 @@ _Static_assert(sizeof(keys) / sizeof(*keys) < 256, "len_start holds indexes as b
  * step with keys[] by hand; the unit test looking every name up catches a
  * slip. */
 static const uint8_t len_start[JSCAN_KEY_MAX + 2] = {
-	0, 0, 0, 0, 0, 3, 8, 12, 15, 20, 22, 26,
-	26, 30, 36, 37, 38, 40, 43, 44, 44, 46, 48, 48,
-	50, 50, 51, 51, 52, 52, 52, 52, 52, 52, 52, 52,
-	52, 52, 52, 52, 52, 52,
+	0, 0, 0, 0, 0, 4, 9, 13, 17, 22, 24, 28,
+	28, 33, 39, 40, 42, 44, 47, 48, 48, 50, 52, 52,
+	54, 54, 55, 55, 56, 56, 56, 56, 56, 56, 56, 56,
+	56, 56, 56, 56, 56, 56,
 };
 
 

@@ -15,6 +15,25 @@ struct resp_ctx {
 	struct tr_record *rec;
 };
 
+/*
+ * Embedding and rerank APIs bill only what they read: some (DashScope native,
+ * Voyage, Jina rerank) report it as total_tokens alone. For those shapes, and
+ * only when the response named no input or output count, that total is the
+ * input. Re-derived whenever a count or a shape hint arrives, so the result
+ * does not depend on the order of keys or on the split.
+ */
+static void input_from_total(struct llm_resp *r, struct tr_record *rec)
+{
+	if ((r->hints & (LLM_HINT_EMBEDDING | LLM_HINT_RERANK)) && r->tok_seen == LLM_TOK_TOTAL)
+		rec->prompt_tokens = rec->total_tokens;
+}
+
+static void hint(struct resp_ctx *c, uint8_t h)
+{
+	c->r->hints |= h;
+	input_from_total(c->r, c->rec);
+}
+
 /* Containers worth walking: those on the way to usage, model or content. */
 static int walk_key(enum jkey k)
 {
@@ -38,6 +57,9 @@ static int walk_key(enum jkey k)
 	case JK_DATA: /* embeddings: data[].embedding tells the operation */
 	case JK_TOOL_CALLS: /* streamed tool calls: function.arguments is content */
 	case JK_FUNCTION:
+	case JK_META: /* Cohere: meta.billed_units */
+	case JK_BILLED_UNITS:
+	case JK_RESULTS: /* rerank: results[].relevance_score tells the operation */
 		return 1;
 	default:
 		return 0;
@@ -56,7 +78,7 @@ static int resp_open(void *ctx, const struct jscan *s, int is_object)
 			r->hints |= LLM_HINT_GEMINI;
 	}
 	if (k == JK_EMBEDDING || k == JK_EMBEDDINGS)
-		r->hints |= LLM_HINT_EMBEDDING;
+		hint(ctx, LLM_HINT_EMBEDDING);
 	return walk_key(k);
 }
 
@@ -89,11 +111,25 @@ static uint32_t *token_field(struct tr_record *rec, enum jkey k)
 	}
 }
 
+static uint8_t tok_kind(const struct tr_record *rec, const uint32_t *f)
+{
+	if (f == &rec->prompt_tokens)
+		return LLM_TOK_INPUT;
+	if (f == &rec->completion_tokens)
+		return LLM_TOK_OUTPUT;
+	return f == &rec->total_tokens ? LLM_TOK_TOTAL : 0;
+}
+
 static void on_number(struct resp_ctx *c, const struct jscan *s, const char *v, size_t n)
 {
 	enum jkey k = jscan_key(s);
 	uint32_t *f = NULL, x;
-	if (jscan_under(s, JK_USAGE) || jscan_under(s, JK_USAGE_METADATA))
+	if (k == JK_RELEVANCE_SCORE) {
+		hint(c, LLM_HINT_RERANK);
+		return;
+	}
+	if (jscan_under(s, JK_USAGE) || jscan_under(s, JK_USAGE_METADATA) ||
+	    jscan_under(s, JK_BILLED_UNITS))
 		f = token_field(c->rec, k);
 	else if (jscan_level(s) == 1 && k == JK_PROMPT_EVAL_COUNT)
 		f = &c->rec->prompt_tokens; /* Ollama */
@@ -105,6 +141,8 @@ static void on_number(struct resp_ctx *c, const struct jscan *s, const char *v, 
 		c->r->hints |= LLM_HINT_OLLAMA;
 	*f = x; /* later reports (stream deltas, cumulative metadata) win */
 	c->r->usage_seen = 1;
+	c->r->tok_seen |= tok_kind(c->rec, f);
+	input_from_total(c->r, c->rec);
 }
 
 static int is_model_key(const struct jscan *s)
@@ -159,6 +197,8 @@ static void on_string(struct resp_ctx *c, const struct jscan *s, const char *v, 
 		on_type(c->r, v, n);
 	} else if (jscan_level(s) == 1 && k == JK_OBJECT) {
 		on_object(c->r, v, n);
+	} else if (k == JK_EMBEDDING) { /* encoding_format base64: one string */
+		hint(c, LLM_HINT_EMBEDDING);
 	} else if (nonempty && is_content_key(k)) {
 		c->r->ev_content = 1;
 	}
@@ -198,12 +238,15 @@ static void sse_data(void *ctx, const char *p, size_t n)
 }
 
 /* A blank line ends an SSE event: a payload that was not one whole JSON
- * value ([DONE], plain text) is dropped here and the scanner starts over. */
+ * value ([DONE], plain text) is dropped here and the scanner starts over,
+ * still counting the values begun (more than one tells a stream). */
 static void sse_event_end(void *ctx)
 {
 	struct llm_resp *r = ((struct resp_ctx *)ctx)->r;
 	if (!jscan_between(&r->js)) {
+		uint32_t values = r->js.values;
 		jscan_reset(&r->js);
+		r->js.values = values;
 		r->ev_content = 0;
 		r->ev_excluded = 0;
 	}
@@ -220,16 +263,68 @@ void llm_resp_begin(struct llm_resp *r, enum llm_body_mode mode)
 	r->mode = (uint8_t)mode;
 }
 
+static void json_feed(struct resp_ctx *c, const char *p, size_t n)
+{
+	struct llm_resp *r = c->r;
+	if (!r->js.err && jscan_feed(&r->js, p, n, &resp_ops, c) == JSCAN_SYNTAX)
+		r->json_error = 1;
+}
+
+static int is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static int is_prefix(const char *have, size_t n, const char *lit)
+{
+	return n <= strlen(lit) && memcmp(have, lit, n) == 0;
+}
+
+/*
+ * Decide, from the first bytes of a body declared as something else,
+ * whether it is an event stream. Bytes are held (at most LLM_SNIFF_MAX)
+ * while they may still spell a field name, so any split decides alike; once
+ * decided, the held bytes are replayed into the chosen reader. Returns the
+ * bytes of p consumed.
+ */
+static size_t sniff(struct resp_ctx *c, const char *p, size_t n)
+{
+	struct llm_resp *r = c->r;
+	size_t i = 0;
+	if (r->sniff_len == 0)
+		while (i < n && is_ws(p[i]))
+			i++; /* blank space before either kind of body means nothing */
+	for (; i < n && !r->sniffed; i++) {
+		r->sniff[r->sniff_len++] = p[i];
+		int data = is_prefix(r->sniff, r->sniff_len, "data:");
+		int event = is_prefix(r->sniff, r->sniff_len, "event:");
+		int comment = r->sniff[0] == ':';
+		if (comment || (data && r->sniff_len == 5) || (event && r->sniff_len == 6)) {
+			r->sniffed = 1;
+			r->mode = LLM_BODY_SSE;
+			llm_sse_feed(&r->sse, r->sniff, r->sniff_len, &sse_ops, c);
+		} else if (!data && !event) {
+			r->sniffed = 1;
+			json_feed(c, r->sniff, r->sniff_len);
+		}
+	}
+	return i;
+}
+
 void llm_resp_body(struct llm_resp *r, struct tr_record *rec, const char *p, size_t n,
 		   uint64_t now)
 {
 	struct resp_ctx c = {r, rec};
 	r->now = now;
+	if (r->mode == LLM_BODY_JSON && !r->sniffed) {
+		size_t used = sniff(&c, p, n);
+		p += used;
+		n -= used;
+	}
 	if (r->mode == LLM_BODY_SSE) {
 		llm_sse_feed(&r->sse, p, n, &sse_ops, &c);
-	} else if (r->mode == LLM_BODY_JSON && !r->js.err) {
-		if (jscan_feed(&r->js, p, n, &resp_ops, &c) == JSCAN_SYNTAX)
-			r->json_error = 1;
+	} else if (r->mode == LLM_BODY_JSON && n) {
+		json_feed(&c, p, n);
 	}
 }
 

@@ -44,6 +44,8 @@ static uint8_t op_by_suffix(const char *p, size_t n)
 		return REC_OP_EMBEDDINGS;
 	if (ends_with(p, n, "/responses"))
 		return REC_OP_RESPONSES;
+	if (ends_with(p, n, "/rerank")) /* Voyage, Jina, Cohere v1, TEI, vLLM */
+		return REC_OP_RERANK;
 	return REC_OP_UNKNOWN;
 }
 
@@ -59,6 +61,12 @@ static int route_native(const char *p, size_t n, struct llm_route *o)
 	if (starts_with(p, n, "/api/v1/services/aigc/"))
 		set(o, REC_PROVIDER_DASHSCOPE,
 		    memmem(p, n, "embedding", 9) ? REC_OP_EMBEDDINGS : REC_OP_CHAT);
+	else if (starts_with(p, n, "/api/v1/services/embeddings/"))
+		set(o, REC_PROVIDER_DASHSCOPE, REC_OP_EMBEDDINGS);
+	else if (is(p, n, "/v1/embed") || is(p, n, "/v2/embed"))
+		set(o, REC_PROVIDER_COHERE, REC_OP_EMBEDDINGS);
+	else if (is(p, n, "/v2/rerank"))
+		set(o, REC_PROVIDER_COHERE, REC_OP_RERANK);
 	else if (ends_with(p, n, "/v1/messages"))
 		set(o, REC_PROVIDER_ANTHROPIC, REC_OP_CHAT);
 	else if (is(p, n, "/api/chat"))
@@ -113,6 +121,12 @@ static uint8_t provider_by_host(const char *h, size_t n)
 		return REC_PROVIDER_DASHSCOPE;
 	if (host_ends(h, n, "generativelanguage.googleapis.com"))
 		return REC_PROVIDER_GEMINI;
+	if (host_ends(h, n, "api.cohere.com") || host_ends(h, n, "api.cohere.ai"))
+		return REC_PROVIDER_COHERE;
+	if (host_ends(h, n, "api.voyageai.com"))
+		return REC_PROVIDER_VOYAGE;
+	if (host_ends(h, n, "api.jina.ai"))
+		return REC_PROVIDER_JINA;
 	return REC_PROVIDER_UNKNOWN;
 }
 

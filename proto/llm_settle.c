@@ -35,6 +35,8 @@ uint8_t llm_operation_of(const struct llm_facts *f)
 		return f->op_hint;
 	if (f->hints & LLM_HINT_EMBEDDING)
 		return REC_OP_EMBEDDINGS;
+	if (f->hints & LLM_HINT_RERANK)
+		return REC_OP_RERANK;
 	if (f->shape & LLM_SHAPE_MESSAGES)
 		return REC_OP_CHAT;
 	if (f->shape & LLM_SHAPE_CONTENTS)

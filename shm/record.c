@@ -9,9 +9,10 @@
 
 static const char *const reporter_names[] = {"unknown", "source", "destination"};
 static const char *const provider_names[] = {"unknown", "openai", "anthropic", "dashscope",
-					     "ollama", "gemini", "azure.openai"};
+					     "ollama", "gemini", "azure.openai", "cohere", "voyage",
+					     "jina"};
 static const char *const operation_names[] = {"unknown", "chat", "text_completion",
-					      "embeddings", "generate_content", "responses"};
+					      "embeddings", "generate_content", "responses", "rerank"};
 static const char *const usage_names[] = {"none", "available", "not_requested", "missing",
 					  "interrupted", "undecodable"};
 static const char *const kind_names[] = {"exchange", "body", "event"};

@@ -53,6 +53,9 @@ enum rec_provider {
 	REC_PROVIDER_OLLAMA = 4,
 	REC_PROVIDER_GEMINI = 5,
 	REC_PROVIDER_AZURE_OPENAI = 6,
+	REC_PROVIDER_COHERE = 7,
+	REC_PROVIDER_VOYAGE = 8,
+	REC_PROVIDER_JINA = 9,
 	REC_PROVIDER_COUNT
 };
 
@@ -64,6 +67,7 @@ enum rec_operation {
 	REC_OP_EMBEDDINGS = 3,
 	REC_OP_GENERATE_CONTENT = 4, /* Gemini generateContent */
 	REC_OP_RESPONSES = 5,        /* OpenAI responses API */
+	REC_OP_RERANK = 6,           /* Cohere, Voyage, Jina rerank */
 	REC_OP_COUNT
 };
 

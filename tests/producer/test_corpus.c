@@ -203,11 +203,11 @@ static struct tr_record replay(const struct corpus_case *c, enum conn_role role,
 	return out.rec[0];
 }
 
-static struct corpus_case cases[64];
+static struct corpus_case cases[128];
 
 Test(corpus, whole_exchange_gives_exact_fields_and_times)
 {
-	unsigned n = load_corpus(cases, 64);
+	unsigned n = load_corpus(cases, 128);
 	for (unsigned i = 0; i < n; i++) {
 		struct tr_record r = replay(&cases[i], CONN_ROLE_AUTO, 0, 0, 0, "whole");
 		cr_expect_eq(r.reporter, REC_REPORTER_SOURCE, "%s reporter", cases[i].name);
@@ -221,7 +221,7 @@ Test(corpus, whole_exchange_gives_exact_fields_and_times)
 
 Test(corpus, request_split_at_every_byte)
 {
-	unsigned n = load_corpus(cases, 64);
+	unsigned n = load_corpus(cases, 128);
 	for (unsigned i = 0; i < n; i++)
 		for (size_t k = 1; k < cases[i].req_len; k++)
 			replay(&cases[i], CONN_ROLE_AUTO, k, 0, 0, "req-split");
@@ -229,7 +229,7 @@ Test(corpus, request_split_at_every_byte)
 
 Test(corpus, response_split_at_every_byte, .timeout = 120)
 {
-	unsigned n = load_corpus(cases, 64);
+	unsigned n = load_corpus(cases, 128);
 	for (unsigned i = 0; i < n; i++)
 		for (size_t k = 1; k < cases[i].resp_len; k++)
 			replay(&cases[i], CONN_ROLE_CLIENT, 0, k, 0, "resp-split");
@@ -237,14 +237,14 @@ Test(corpus, response_split_at_every_byte, .timeout = 120)
 
 Test(corpus, one_byte_feeds)
 {
-	unsigned n = load_corpus(cases, 64);
+	unsigned n = load_corpus(cases, 128);
 	for (unsigned i = 0; i < n; i++)
 		replay(&cases[i], CONN_ROLE_AUTO, 0, 0, 1, "1-byte");
 }
 
 Test(corpus, three_byte_feeds_cross_every_token)
 {
-	unsigned n = load_corpus(cases, 64);
+	unsigned n = load_corpus(cases, 128);
 	for (unsigned i = 0; i < n; i++)
 		replay(&cases[i], CONN_ROLE_AUTO, 0, 0, 3, "3-byte");
 }
@@ -252,7 +252,7 @@ Test(corpus, three_byte_feeds_cross_every_token)
 /* Pieces of random sizes in both directions: splits at several places at once. */
 Test(corpus, random_piece_sizes)
 {
-	unsigned n = load_corpus(cases, 64);
+	unsigned n = load_corpus(cases, 128);
 	uint32_t seed = 99;
 	for (unsigned i = 0; i < n; i++) {
 		for (int rep = 0; rep < 40; rep++) {
@@ -266,7 +266,7 @@ Test(corpus, random_piece_sizes)
 
 Test(corpus, server_side_reports_destination)
 {
-	unsigned n = load_corpus(cases, 64);
+	unsigned n = load_corpus(cases, 128);
 	for (unsigned i = 0; i < n; i++) {
 		struct tr_record r = replay(&cases[i], CONN_ROLE_SERVER, 0,
 					    0, 0, "server");

@@ -458,6 +458,153 @@ case("plain_get",
      dict(method="GET", path="/healthz", authority="svc.default:8080", status=200,
           user_agent="kube-probe/1.31", usage="none", http_all=1, flags="REQUEST_ID_GENERATED"))
 
+# --- An OpenAI-compatible gateway serving its SSE stream as application/json
+gw = [chat_chunk({"role": "assistant", "content": ""}), chat_chunk({"content": "Bonjour"}),
+      chat_chunk({"content": " à vous"}), chat_chunk({}, "stop")]
+for e in gw:
+    e.pop("usage"); e["model"] = "qwen2.5-72b-instruct"
+gw.append({"id": "chatcmpl-S1", "object": "chat.completion.chunk", "created": 1732406401,
+           "model": "qwen2.5-72b-instruct", "choices": [],
+           "usage": {"prompt_tokens": 14, "completion_tokens": 4, "total_tokens": 18}})
+case("gateway_sse_as_json",
+     req("POST", "/v1/chat/completions", "one-api.internal:3000",
+         {"model": "qwen2.5-72b-instruct", "messages": [{"role": "user", "content": "Salut"}],
+          "stream": True, "stream_options": {"include_usage": True}}),
+     resp(200, "application/json", None, chunks=sse(gw, space=False) + [b"data: [DONE]\n\n"]),
+     dict(method="POST", path="/v1/chat/completions", authority="one-api.internal:3000", status=200,
+          request_model="qwen2.5-72b-instruct", response_model="qwen2.5-72b-instruct",
+          provider="openai", operation="chat", usage="available", prompt=14, completion=4,
+          total=18, chunks=2, flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# --- Anthropic's events through a proxy that labels them application/json
+gev = [("message_start", {"type": "message_start", "message": {"id": "msg_01G", "type": "message",
+        "role": "assistant", "model": "claude-sonnet-4-20250514", "content": [], "stop_reason": None,
+        "usage": {"input_tokens": 12, "output_tokens": 1}}}),
+       ("ping", {"type": "ping"}),
+       ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+       ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hé"}}),
+       ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+       ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 3}}),
+       ("message_stop", {"type": "message_stop"})]
+gbody = b"".join(sse([e for _, e in gev], event_names=[n for n, _ in gev]))
+case("gateway_event_stream_as_json",
+     req("POST", "/anthropic/v1/messages", "gateway.local",
+         {"model": "claude-sonnet-4-20250514", "max_tokens": 64, "stream": True,
+          "messages": [{"role": "user", "content": "Hé"}]}, ["anthropic-version: 2023-06-01"]),
+     resp(200, "application/json; charset=utf-8", gbody),
+     dict(method="POST", path="/anthropic/v1/messages", authority="gateway.local", status=200,
+          request_model="claude-sonnet-4-20250514", response_model="claude-sonnet-4-20250514",
+          provider="anthropic", operation="chat", usage="available", prompt=12, completion=3,
+          chunks=1, flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# --- Embeddings and rerank: what each provider bills, as it reports it
+def raw_req(method, path, host, body, headers=(), ua="OpenAI/Python 1.54.3"):
+    """A request whose body is sent as given (raw UTF-8, the client's spacing)."""
+    h = [f"{method} {path} HTTP/1.1", f"Host: {host}", f"User-Agent: {ua}",
+         "Accept: application/json"] + list(headers) + [
+         "Content-Type: application/json", f"Content-Length: {len(body)}"]
+    return ("\r\n".join(h) + "\r\n\r\n").encode() + body
+
+def ju(o, **kw):
+    return json.dumps(o, ensure_ascii=False, **kw).encode()
+
+vec = [0.0123, -0.0456, 0.0789, -0.0031]
+case("dashscope_native_embedding",
+     req("POST", "/api/v1/services/embeddings/text-embedding/text-embedding", "dashscope.aliyuncs.com",
+         {"model": "text-embedding-v3", "input": {"texts": ["风急天高猿啸哀", "渚清沙白鸟飞回"]},
+          "parameters": {"dimension": 4, "text_type": "document"}}),
+     resp(200, "application/json", ju({"output": {"embeddings": [{"embedding": vec, "text_index": 0},
+          {"embedding": vec[::-1], "text_index": 1}]}, "usage": {"total_tokens": 16},
+          "request_id": "b7a2c0e9-5e5f-9c8e-a1d3-6f0c1e8b7a52"}, separators=(",", ":"))),
+     dict(method="POST", path="/api/v1/services/embeddings/text-embedding/text-embedding",
+          authority="dashscope.aliyuncs.com", status=200, request_model="text-embedding-v3",
+          provider="dashscope", operation="embeddings", usage="available", prompt=16, total=16,
+          flags="LLM,REQUEST_ID_GENERATED"))
+
+case("voyage_embeddings",
+     req("POST", "/v1/embeddings", "api.voyageai.com",
+         {"input": ["Sample text 1", "Beispieltext 2 — mit Gedankenstrich"], "model": "voyage-3.5",
+          "input_type": "document"}),
+     resp(200, "application/json", ju({"object": "list", "data": [
+          {"object": "embedding", "embedding": vec, "index": 0},
+          {"object": "embedding", "embedding": vec, "index": 1}],
+          "model": "voyage-3.5", "usage": {"total_tokens": 10}})),
+     dict(method="POST", path="/v1/embeddings", authority="api.voyageai.com", status=200,
+          request_model="voyage-3.5", response_model="voyage-3.5", provider="voyage",
+          operation="embeddings", usage="available", prompt=10, total=10,
+          flags="LLM,REQUEST_ID_GENERATED"))
+
+case("voyage_rerank",
+     req("POST", "/v1/rerank", "api.voyageai.com",
+         {"query": "When is Apple's conference call scheduled?", "documents": [
+          "The Mediterranean diet emphasizes fish, olive oil, and vegetables.",
+          "Apple's conference call to discuss fourth fiscal quarter results is scheduled for Thursday."],
+          "model": "rerank-2.5", "top_k": 2}),
+     resp(200, "application/json", ju({"object": "list", "data": [
+          {"relevance_score": 0.4375, "index": 1}, {"relevance_score": 0.421875, "index": 0}],
+          "model": "rerank-2.5", "usage": {"total_tokens": 26}})),
+     dict(method="POST", path="/v1/rerank", authority="api.voyageai.com", status=200,
+          request_model="rerank-2.5", response_model="rerank-2.5", provider="voyage",
+          operation="rerank", usage="available", prompt=26, total=26,
+          flags="LLM,REQUEST_ID_GENERATED"))
+
+case("jina_embeddings",
+     raw_req("POST", "/v1/embeddings", "api.jina.ai",
+             '{\n  "model": "jina-embeddings-v3",\n  "task": "text-matching",\n  "input": ["Organic skincare for sensitive skin", "Bio-Hautpflege für empfindliche Haut"]\n}'.encode(),
+             ua="curl/8.5.0"),
+     resp(200, "application/json", ju({"model": "jina-embeddings-v3", "object": "list",
+          "usage": {"total_tokens": 19, "prompt_tokens": 19},
+          "data": [{"object": "embedding", "index": 0, "embedding": vec},
+                   {"object": "embedding", "index": 1, "embedding": vec}]})),
+     dict(method="POST", path="/v1/embeddings", authority="api.jina.ai", status=200,
+          request_model="jina-embeddings-v3", response_model="jina-embeddings-v3", provider="jina",
+          operation="embeddings", usage="available", prompt=19, total=19, user_agent="curl/8.5.0",
+          flags="LLM,REQUEST_ID_GENERATED"))
+
+# usage before results: the shape that makes total the input comes after it
+case("jina_rerank",
+     raw_req("POST", "/v1/rerank", "api.jina.ai",
+             ju({"model": "jina-reranker-v2-base-multilingual", "query": "Organic skincare products",
+                 "top_n": 1, "documents": ["Organic skincare for sensitive skin with aloe vera",
+                                           "Bio-Hautpflege für empfindliche Haut"]}), ua="curl/8.5.0"),
+     resp(200, "application/json", ju({"model": "jina-reranker-v2-base-multilingual",
+          "usage": {"total_tokens": 815},
+          "results": [{"index": 0, "document": {"text": "Organic skincare for sensitive skin with aloe vera"},
+                       "relevance_score": 0.8783142566680908}]})),
+     dict(method="POST", path="/v1/rerank", authority="api.jina.ai", status=200,
+          request_model="jina-reranker-v2-base-multilingual",
+          response_model="jina-reranker-v2-base-multilingual", provider="jina", operation="rerank",
+          usage="available", prompt=815, total=815, user_agent="curl/8.5.0",
+          flags="LLM,REQUEST_ID_GENERATED"))
+
+cua = "cohere-python/5.15.0"
+case("cohere_embed",
+     raw_req("POST", "/v2/embed", "api.cohere.com",
+             json.dumps({"model": "embed-v4.0", "texts": ["hello", "goodbye"], "input_type": "classification",
+                         "embedding_types": ["float"]}).encode(), ua=cua),
+     resp(200, "application/json", ju({"id": "da6e531f-54c6-4a73-bf92-f60566d8d753",
+          "embeddings": {"float": [vec, vec[::-1]]}, "texts": ["hello", "goodbye"],
+          "meta": {"api_version": {"version": "2"}, "billed_units": {"input_tokens": 2}},
+          "response_type": "embeddings_by_type"})),
+     dict(method="POST", path="/v2/embed", authority="api.cohere.com", status=200,
+          request_model="embed-v4.0", provider="cohere", operation="embeddings", usage="available",
+          prompt=2, user_agent=cua, flags="LLM,REQUEST_ID_GENERATED"))
+
+# Rerank is billed in search units: no token count, so usage is missing, not 0
+case("cohere_rerank",
+     raw_req("POST", "/v2/rerank", "api.cohere.com",
+             json.dumps({"model": "rerank-v3.5", "query": "What is the capital of the United States?",
+                         "documents": ["Carson City is the capital city of the American state of Nevada.",
+                                       "Washington, D.C. is the capital of the United States."],
+                         "top_n": 2}).encode(), ua=cua),
+     resp(200, "application/json", ju({"results": [{"index": 1, "relevance_score": 0.999071},
+          {"index": 0, "relevance_score": 0.32713068}], "id": "07734bd2-2473-4f07-94e1-0d9f0e6843cf",
+          "meta": {"api_version": {"version": "2", "is_experimental": False},
+                   "billed_units": {"search_units": 1}}})),
+     dict(method="POST", path="/v2/rerank", authority="api.cohere.com", status=200,
+          request_model="rerank-v3.5", provider="cohere", operation="rerank", usage="missing",
+          user_agent=cua, flags="LLM,REQUEST_ID_GENERATED"))
+
 for name, (rq, rs, ex) in CASES.items():
     with open(os.path.join(HERE, name + ".req"), "wb") as f: f.write(rq)
     with open(os.path.join(HERE, name + ".resp"), "wb") as f: f.write(rs)
