@@ -57,10 +57,31 @@ int http_idle(const struct http_parser *p)
 	return p->state == S_IDLE;
 }
 
+/* 8 bytes of a name against 8 of a lowercase literal: equal, but for the
+ * case bit (0x20) where the literal has a letter a-z (found per byte
+ * without carries: the sums stay below 0x100 for 7-bit bytes, and a byte
+ * with bit 7 set is never a letter). */
+static int word_eq_nocase(const char *a, const char *lit)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x80 * ones;
+	uint64_t x, l;
+	memcpy(&x, a, 8);
+	memcpy(&l, lit, 8);
+	uint64_t low7 = l & ~high;
+	uint64_t letter = (low7 + 0x1f * ones) & ~(low7 + 0x05 * ones) & ~l & high;
+	return ((x ^ l) & ~(letter >> 2)) == 0;
+}
+
 int http_name_eq(const char *a, size_t n, const char *lit, size_t k)
 {
 	if (n != k)
 		return 0;
+	if (n >= 8) { /* words, the last one overlapping */
+		for (size_t i = 0; i + 8 < n; i += 8)
+			if (!word_eq_nocase(a + i, lit + i))
+				return 0;
+		return word_eq_nocase(a + n - 8, lit + n - 8);
+	}
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)a[i];
 		if (c >= 'A' && c <= 'Z')
@@ -299,8 +320,8 @@ static void take_te(struct http_parser *p)
 /* Split "name: value" out of head; returns -1 if there is no colon. */
 static int split_header(struct http_parser *p, struct http_event *ev)
 {
-	const char *colon = memchr(p->lh, ':', p->head_len);
-	if (!colon || colon == p->lh)
+	const char *colon = scan_find(p->lh, p->lh + p->head_len, ':');
+	if (colon == p->lh + p->head_len || colon == p->lh)
 		return -1;
 	const char *v = colon + 1, *end = p->lh + p->head_len;
 	while (v < end && ows(*v))

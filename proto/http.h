@@ -132,7 +132,8 @@ int http_reads_to_close(const struct http_parser *p);
 /* Whether the parser is between messages (nothing of a message pending). */
 int http_idle(const struct http_parser *p);
 
-/* Case-insensitive equality of a[0..n) and k bytes of lowercase lit. */
+/* Case-insensitive equality of a[0..n) and k bytes of lowercase lit
+ * (ASCII letters match either case; every other byte only itself). */
 int http_name_eq(const char *a, size_t n, const char *lit, size_t k);
 
 /* The same against a NUL-terminated lowercase literal; inline so that the

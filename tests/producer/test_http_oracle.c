@@ -212,3 +212,51 @@ Test(http_oracle, pipelined_responses_agree, .timeout = 60)
 {
 	agree(HTTP_RESPONSE, responses, 4048);
 }
+
+/* http_name_eq compares 8 bytes at a time: it agrees with the byte-wise
+ * definition (ASCII letters in either case, every other byte only itself)
+ * on names mutated at random, literals with punctuation included. */
+static int name_eq_ref(const char *a, size_t n, const char *lit, size_t k)
+{
+	if (n != k)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)a[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c + 32);
+		if (c != (unsigned char)lit[i])
+			return 0;
+	}
+	return 1;
+}
+
+Test(http_oracle, name_eq_agrees_with_bytewise_definition)
+{
+	static const char *const lits[] = {"host", "content-length", "transfer-encoding",
+					   "x-request-id", "text/event-stream", ".aliyuncs.com",
+					   "a_b~c{d}e@f[g]h`i^j\\k", "0123456789abcdef"};
+	uint32_t seed = 77;
+	unsigned same = 0;
+	for (size_t li = 0; li < sizeof lits / sizeof *lits; li++) {
+		const char *lit = lits[li];
+		size_t k = strlen(lit);
+		char a[64];
+		for (int it = 0; it < 20000; it++) {
+			memcpy(a, lit, k);
+			for (unsigned f = 1 + rnd(&seed) % 3; f > 0; f--) {
+				size_t at = rnd(&seed) % k;
+				uint32_t r = rnd(&seed);
+				unsigned flip = r % 4 == 1 ? 0x20u : 0x40u;
+				a[at] = (char)(r % 4 == 0 ? r >> 8 : ((unsigned char)a[at] ^ flip));
+			}
+			int eq = name_eq_ref(a, k, lit, k);
+			same += (unsigned)eq;
+			cr_assert_eq(http_name_eq(guard_copy(a, k), k, lit, k), eq, "%s vs %.*s", lit,
+				     (int)k, a);
+		}
+		for (size_t i = 0; i < k; i++)
+			a[i] = (char)(lit[i] >= 'a' && lit[i] <= 'z' ? lit[i] - 32 : lit[i]);
+		cr_assert(http_name_eq(guard_copy(a, k), k, lit, k), "upper case %s", lit);
+	}
+	cr_assert_gt(same, 1000, "the mutations also keep names equal (%u)", same);
+}
