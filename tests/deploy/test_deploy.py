@@ -602,7 +602,7 @@ class PrometheusConfigTests(unittest.TestCase):
             self.assertEqual(0, r.returncode, r.stdout + r.stderr)
 
     def test_contract_exposition_is_valid(self):
-        r = promtool("check", "metrics", stdin=FakeDaemon(1.0).exposition(10.0))
+        r = promtool("check", "metrics", stdin=FakeDaemon(1.0, 0.0).exposition(10.0))
         self.assertEqual(0, r.returncode, r.stdout + r.stderr)
 
 
@@ -648,23 +648,29 @@ SCALES = (1.0, 0.5)  # two daemons (two nodes): the dashboard sums across them
 
 class FakeDaemon:
     """Serves the contract's metrics with counters growing linearly in time
-    (value = rate x seconds since start), scaled per node. Served samples
-    carry the instant their value was computed for as their timestamp, so a
-    slow scrape on a loaded machine cannot skew the rates."""
+    (value = rate x seconds since t0), scaled per node. A scrape is served
+    the values of the last whole second since t0, stamped with that second:
+    every sample sits on one grid of whole seconds shared by all fakes, so
+    a scrape that comes late on a loaded machine gives the same sample as
+    one on time (or the next second's), never a value between. Queries are
+    evaluated at a grid second (DashboardQueryTests.at): a rate window then
+    ends on a sample and starts one scrape interval from one, and
+    Prometheus' extrapolation of these linear counters is exact even when a
+    late scrape left a second out."""
 
-    def __init__(self, scale):
+    def __init__(self, scale, t0):
         self.scale = scale
-        self.t0 = time.time()
+        self.t0 = t0
 
     @staticmethod
     def _lbl(d):
         return "{" + ",".join(f'{k}="{v}"' for k, v in d.items()) + "}"
 
     def exposition(self, elapsed=None):
-        """The text exposition at `elapsed` seconds after start (no sample
-        timestamps), or now (every sample stamped with now)."""
-        now = time.time()
-        t = (now - self.t0) if elapsed is None else elapsed
+        """The text exposition at `elapsed` seconds after t0 (no sample
+        timestamps), or at the last whole second since t0 (every sample
+        stamped with that second)."""
+        t = float(int(time.time() - self.t0)) if elapsed is None else elapsed
         k = self.scale * t
         out = []
 
@@ -718,7 +724,7 @@ class FakeDaemon:
         for reason in DROP_REASONS:
             out.append(f'{DROPPED}{{reason="{reason}"}} {(0.5 if reason == "full" else 0.0) * k:.6f}')
         if elapsed is None:
-            stamp = f" {int(now * 1000)}"
+            stamp = f" {int((self.t0 + t) * 1000)}"
             out = [line if line.startswith("#") else line + stamp for line in out]
         return "\n".join(out) + "\n"
 
@@ -914,7 +920,8 @@ class DashboardQueryTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
-        cls.fakes = [FakeDaemon(s) for s in SCALES]
+        t0 = float(int(time.time()))
+        cls.fakes = [FakeDaemon(s, t0) for s in SCALES]
         targets = [f"127.0.0.1:{f.serve()}" for f in cls.fakes]
         cfg = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
                "scrape_configs": [{"job_name": "tokenringd", "static_configs": [{"targets": targets}]}]}
@@ -957,26 +964,31 @@ class DashboardQueryTests(unittest.TestCase):
 
     @classmethod
     def wait_for_data(cls):
-        # both targets scraped for longer than the rate window, so windows
-        # are fully inside the data and rates come out exact
-        deadline = time.monotonic() + 40
+        # Both targets scraped for longer than the rate window: cls.at, the
+        # grid second every query is evaluated at, is the newest second
+        # both fakes have a sample for, at least 8 s after the first ones,
+        # so every window lies inside the data and rates come out exact.
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if cls.prom.poll() is not None:
                 raise AssertionError("prometheus exited: " + pathlib.Path(cls.log.name).read_text())
             try:
-                r = cls.api("/api/v1/query", {"query": "min(count_over_time(tokenring_ring_capacity[1m]))"})
-                res = r.get("data", {}).get("result", [])
-                if res and float(res[0]["value"][1]) >= 8:
-                    n = cls.api("/api/v1/query", {"query": "count(up == 1)"})["data"]["result"]
-                    if n and n[0]["value"][1] == str(len(SCALES)):
+                # the raw samples (their grid stamps) of one gauge per target
+                r = cls.api("/api/v1/query", {"query": "tokenring_ring_capacity[10m]"})
+                series = r.get("data", {}).get("result", [])
+                if len(series) == len(SCALES):
+                    first = max(float(s["values"][0][0]) for s in series)
+                    last = min(float(s["values"][-1][0]) for s in series)
+                    if last - first >= 8:
+                        cls.at = last
                         return
             except OSError:
                 pass
             time.sleep(0.5)
-        raise AssertionError("prometheus collected no data in 40 s")
+        raise AssertionError("prometheus collected no data in 90 s")
 
     def query(self, expr, values=ALL):
-        r = self.api("/api/v1/query", {"query": substitute(expr, values)})
+        r = self.api("/api/v1/query", {"query": substitute(expr, values), "time": repr(self.at)})
         self.assertEqual("success", r.get("status"), f"{expr}: {r.get('error')}")
         return r["data"]["result"]
 
