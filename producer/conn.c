@@ -117,7 +117,6 @@ static void req_begin(const struct conn_call *k)
 	memset(ex, 0, sizeof *ex);
 	ex->t0 = k->now;
 	ex->rec.start_ns = conn_realtime_ns();
-	http_want(&st->req, conn_req_headers_wanted(k->cfg));
 	st->req_open = 1;
 	st->req_coding = REC_CODING_NONE;
 	llm_req_begin(&st->lreq);
@@ -165,18 +164,22 @@ static void on_req_event(const struct conn_call *k, const struct http_event *ev)
 		break;
 	case HTTP_EV_START_LINE:
 		req_start_line(ex, ev);
+		/* an exchange that cannot be recorded: framing only */
+		ex->may_llm = (uint8_t)conn_may_llm(&ex->rec, k->cfg, ev->a, ev->a_len);
+		http_want(&st->req, ex->may_llm ? conn_req_headers_wanted(k->cfg) : 0);
 		break;
 	case HTTP_EV_HEADER:
 		conn_req_header(st, ex, k->cfg, ev);
 		break;
 	case HTTP_EV_HEADERS_END:
-		conn_req_headers_done(ex, k->cfg);
-		ex->req_body = st->req.body == HTTP_BODY_CHUNKED ||
-			       (st->req.body == HTTP_BODY_LENGTH && st->req.length > 0);
+		if (ex->may_llm)
+			conn_req_headers_done(ex, k->cfg);
 		ex->rec.codings = REC_CODINGS(st->req_coding, REC_CODING_RESP(ex->rec.codings));
 		conn_body_begin(k, ex, REC_BODY_REQUEST);
 		break;
 	case HTTP_EV_BODY:
+		if (!ex->may_llm)
+			break;
 		if (st->req_coding == REC_CODING_NONE)
 			llm_req_body(&st->lreq, &ex->rec, ev->a, ev->a_len);
 		else
@@ -203,6 +206,7 @@ static void resp_begin(const struct conn_call *k)
 		go_dead(st);
 		return;
 	}
+	http_want(&st->resp, ex->may_llm ? CONN_RESP_HEADERS : 0);
 	st->resp_open = 1;
 	st->resp_interim = 0;
 	st->resp_ctype = CONN_CT_OTHER;
@@ -256,14 +260,13 @@ static void resp_headers_done(const struct conn_call *k, struct conn_exch *ex)
 	if (ex->is_head)
 		http_set_body(&st->resp, HTTP_BODY_NONE);
 	/* A response body's shape (usage, model) is looked for only where it
-	 * can matter: a known LLM route, a request that carried a body (LLM
-	 * calls are POSTs; gateways route them by any path), or every exchange
-	 * with TOKENRING_HTTP=all. A GET /healthz answer is never read. */
-	int may_llm = ex->f.known_path || ex->req_body || k->cfg->http_all;
+	 * can matter (conn_may_llm: a POST, a known route, TOKENRING_HTTP=all;
+	 * gateways route LLM POSTs by any path). A GET /healthz answer is
+	 * never read. */
 	enum llm_body_mode mode = LLM_BODY_JSON;
 	if (st->resp_coding != REC_CODING_NONE)
 		mode = LLM_BODY_OFF; /* tokenringd reads it from the body entries */
-	else if (!may_llm)
+	else if (!ex->may_llm)
 		mode = LLM_BODY_OFF;
 	else if (st->resp_ctype == CONN_CT_SSE)
 		mode = LLM_BODY_SSE;

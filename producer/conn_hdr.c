@@ -89,6 +89,26 @@ static int configured_prefix(const struct conn_config *cfg, const char *path)
 	return 0;
 }
 
+/*
+ * Whether an exchange can be LLM traffic, decided from its request line:
+ * with TOKENRING_HTTP=all every exchange is recorded; an LLM call is a
+ * POST (PUT and PATCH are let through too), or goes to a known LLM route
+ * or a configured prefix (GET /v1/models...). Anything else (GET /healthz,
+ * a probe, static files) is framed and counted, but its headers and
+ * bodies are not read: it can never be recorded, so nothing is looked for.
+ */
+int conn_may_llm(const struct tr_record *r, const struct conn_config *cfg, const char *method,
+		 size_t mlen)
+{
+	struct llm_route route;
+	if (cfg->http_all || (mlen == 4 && memcmp(method, "POST", 4) == 0) ||
+	    (mlen == 3 && memcmp(method, "PUT", 3) == 0) ||
+	    (mlen == 5 && memcmp(method, "PATCH", 5) == 0))
+		return 1;
+	return llm_route(r->path, strnlen(r->path, REC_PATH_LEN), "", 0, &route) ||
+	       configured_prefix(cfg, r->path);
+}
+
 void conn_req_headers_done(struct conn_exch *ex, const struct conn_config *cfg)
 {
 	struct tr_record *r = &ex->rec;

@@ -46,7 +46,7 @@ struct conn_exch {
 	uint8_t is_head;
 	uint8_t is_connect;
 	uint8_t path_stream; /* the path names a streaming API (conn_path_streams) */
-	uint8_t req_body;    /* the request declared a body (length > 0 or chunked) */
+	uint8_t may_llm;     /* conn_may_llm, from the request line */
 	uint8_t id_due;      /* headers ended without x-request-id: one is made at emit */
 };
 
@@ -92,6 +92,8 @@ struct conn_call {
  * the configured label headers. */
 #define CONN_RESP_HEADERS (HTTP_WANT_NAME(12, 'c') | HTTP_WANT_NAME(16, 'c'))
 uint64_t conn_req_headers_wanted(const struct conn_config *cfg);
+int conn_may_llm(const struct tr_record *r, const struct conn_config *cfg, const char *method,
+		 size_t mlen);
 void conn_req_header(struct conn_state *st, struct conn_exch *ex, const struct conn_config *cfg,
 		     const struct http_event *ev);
 void conn_req_headers_done(struct conn_exch *ex, const struct conn_config *cfg);
