@@ -390,14 +390,13 @@ static int header_line(struct http_parser *p, struct http_event *ev)
 	return 0;
 }
 
-
 /*
  * Whole header lines at buf that nobody wants, consumed in place: the
  * number of bytes. Stops, consuming nothing of it, at the first line that
  * needs the general path: a wanted name, the blank line, a line not whole
  * in buf, and anything the general path would refuse or treat specially
- * (too long, no colon, space before the colon, folding, one header too
- * many), so that every outcome is the general path's.
+ * (too long, no colon in the kept head, space before the colon, folding,
+ * one header too many), so that every outcome is the general path's.
  */
 static size_t skip_headers(struct http_parser *p, const char *buf, size_t len)
 {
@@ -408,8 +407,10 @@ static size_t skip_headers(struct http_parser *p, const char *buf, size_t len)
 		if (nl == e || n <= 1 || n > HTTP_MAX_LINE || ows(*s) ||
 		    p->n_headers >= HTTP_MAX_HEADERS)
 			break;
-		const char *colon = scan_find2(s, nl, e, ':', ':');
-		if (colon == nl || colon == s || ows(colon[-1]) || wanted(p, s, (size_t)(colon - s)))
+		/* the general path looks for the colon in the kept head only */
+		const char *cend = n > HTTP_LINE_KEEP ? s + HTTP_LINE_KEEP : nl;
+		const char *colon = scan_find2(s, cend, e, ':', ':');
+		if (colon == cend || colon == s || ows(colon[-1]) || wanted(p, s, (size_t)(colon - s)))
 			break;
 		p->n_headers++;
 		s = nl + 1;

@@ -260,3 +260,47 @@ Test(http_oracle, name_eq_agrees_with_bytewise_definition)
 	}
 	cr_assert_gt(same, 1000, "the mutations also keep names equal (%u)", same);
 }
+
+/* Lines the framer refuses are refused whether their header is wanted or
+ * skipped: a name whose colon lies past the kept head, no colon, a space
+ * before the colon; a long value is fine either way. */
+static enum http_ev_type last_event(const char *msg, uint64_t names)
+{
+	struct http_parser p;
+	struct http_event ev = {0};
+	const char *buf = guard_copy(msg, strlen(msg));
+	size_t left = strlen(msg);
+	http_init(&p, HTTP_REQUEST);
+	if (names != HTTP_WANT_ALL)
+		http_want(&p, names);
+	enum http_ev_type last = HTTP_EV_PARTIAL;
+	for (;;) {
+		size_t used = http_next(&p, buf, left, &ev);
+		buf += used;
+		left -= used;
+		if (ev.type == HTTP_EV_PARTIAL)
+			return last;
+		last = ev.type;
+		if (ev.type == HTTP_EV_ERROR)
+			return last;
+	}
+}
+
+Test(http_oracle, skipped_lines_fail_as_reported_ones_do)
+{
+	static char msg[1024], name[400];
+	memset(name, 'n', 300);
+	name[300] = 0;
+	static const char *const bad[] = {"%s: v\r\n", "NoColon\r\n", "Sp : v\r\n"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		int k = sprintf(msg, "GET / HTTP/1.1\r\nHost: h\r\n");
+		k += sprintf(msg + k, bad[i], name);
+		sprintf(msg + k, "\r\n");
+		cr_assert_eq(last_event(msg, HTTP_WANT_ALL), HTTP_EV_ERROR, "case %zu reported", i);
+		cr_assert_eq(last_event(msg, HTTP_WANT_NAME(4, 'h')), HTTP_EV_ERROR, "case %zu skipped",
+			     i);
+	}
+	sprintf(msg, "GET / HTTP/1.1\r\nX-Long: %s\r\n\r\n", name);
+	cr_assert_eq(last_event(msg, HTTP_WANT_ALL), HTTP_EV_MSG_END);
+	cr_assert_eq(last_event(msg, HTTP_WANT_NAME(4, 'h')), HTTP_EV_MSG_END);
+}
