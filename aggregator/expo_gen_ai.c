@@ -39,6 +39,8 @@ const char *expo_gen_ai_provider(unsigned p)
 		return "gcp.gemini";
 	case REC_PROVIDER_AZURE_OPENAI:
 		return "azure.ai.openai";
+	case REC_PROVIDER_MISTRAL:
+		return "mistral_ai";
 	default:
 		return rec_provider_name(p);
 	}

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "evstream.h"
 #include "llm_json.h"
 #include "record.h"
 
@@ -29,10 +30,14 @@ struct llm_req {
 	uint8_t stream;        /* "stream": true */
 	uint8_t include_usage; /* "stream_options": {"include_usage": true} */
 	uint8_t json_error;    /* the body started as JSON and broke */
+	uint8_t began;         /* body bytes were seen */
 };
 
 void llm_req_begin(struct llm_req *r);
-/* Scan request body bytes; sets rec->request_model (and its trunc flag). */
+/* Scan request body bytes; sets rec->request_model (and its trunc flag).
+ * A model the path named (llm_path_model, set before the body) is
+ * percent-decoded here, at the body's first bytes: Bedrock clients escape
+ * the ':' of "anthropic.claude-3-haiku-20240307-v1:0". */
 void llm_req_body(struct llm_req *r, struct tr_record *rec, const char *p, size_t n);
 
 /* How a response body is read. */
@@ -40,6 +45,19 @@ enum llm_body_mode {
 	LLM_BODY_OFF = 0,  /* not scanned (compressed, or not JSON) */
 	LLM_BODY_JSON = 1, /* JSON value(s): one document, NDJSON, or a JSON array stream */
 	LLM_BODY_SSE = 2,  /* text/event-stream: JSON in data: lines */
+	LLM_BODY_EVSTREAM = 3, /* AWS event stream (Bedrock): JSON payloads, or base64 JSON in them */
+};
+
+/* A Bedrock event-stream body (llm_bedrock.c): the framing, what the
+ * current message's payload holds, and the base64 reader of "chunk"
+ * payloads ({"bytes":"<base64 of the model's own JSON event>"}). */
+struct llm_bedrock {
+	struct evs evs;
+	uint8_t payload; /* private: how the current payload is read */
+	uint8_t phase;   /* private: where the base64 reader is in {"bytes":"..."} */
+	uint8_t matched; /* bytes of "bytes" matched */
+	uint8_t sextets; /* base64 digits in quad */
+	uint32_t quad;
 };
 
 /* Server-sent-events line state (llm_sse.c). */
@@ -69,6 +87,7 @@ struct llm_sse {
 struct llm_resp {
 	struct jscan js;
 	struct llm_sse sse;
+	struct llm_bedrock bedrock;
 	uint8_t mode;         /* enum llm_body_mode */
 	uint8_t sniffed;      /* LLM_BODY_JSON: the body's first bytes were looked at */
 	uint8_t sniff_len;    /* bytes held in sniff while undecided */
@@ -91,7 +110,8 @@ void llm_resp_begin(struct llm_resp *r, enum llm_body_mode mode);
  * and token fields as reported. In LLM_BODY_JSON mode a body that opens like
  * an event stream ("data:", "event:" or a ":" comment) is read as one,
  * whatever its Content-Type said: OpenAI-compatible gateways serve SSE as
- * application/json. */
+ * application/json. One whose first byte is 0 is an AWS event stream (its
+ * big-endian length is below 16 MiB): Bedrock's streaming APIs. */
 void llm_resp_body(struct llm_resp *r, struct tr_record *rec, const char *p, size_t n,
 		   uint64_t now);
 

@@ -8,12 +8,7 @@
  */
 #include <string.h>
 
-#include "llm.h"
-
-struct resp_ctx {
-	struct llm_resp *r;
-	struct tr_record *rec;
-};
+#include "llm_resp_internal.h"
 
 /*
  * Embedding and rerank APIs bill only what they read: some (DashScope native,
@@ -60,6 +55,8 @@ static int walk_key(enum jkey k)
 	case JK_META: /* Cohere: meta.billed_units */
 	case JK_BILLED_UNITS:
 	case JK_RESULTS: /* rerank: results[].relevance_score tells the operation */
+	case JK_BEDROCK_METRICS:
+	case JK_OUTPUTS: /* Bedrock Mistral: outputs[].text */
 		return 1;
 	default:
 		return 0;
@@ -72,7 +69,7 @@ static int resp_open(void *ctx, const struct jscan *s, int is_object)
 	enum jkey k = jscan_key(s);
 	if (s->depth == 0)
 		return 1;
-	if (is_object && (k == JK_USAGE || k == JK_USAGE_METADATA)) {
+	if (is_object && (k == JK_USAGE || k == JK_USAGE_METADATA || k == JK_BEDROCK_METRICS)) {
 		r->usage_object = 1;
 		if (k == JK_USAGE_METADATA)
 			r->hints |= LLM_HINT_GEMINI;
@@ -89,23 +86,49 @@ static uint32_t *token_field(struct tr_record *rec, enum jkey k)
 	case JK_PROMPT_TOKENS:
 	case JK_INPUT_TOKENS:
 	case JK_PROMPT_TOKEN_COUNT:
+	case JK_INPUT_TOKENS_CC:
+	case JK_INPUT_TOKEN_COUNT:
 		return &rec->prompt_tokens;
 	case JK_COMPLETION_TOKENS:
 	case JK_OUTPUT_TOKENS:
 	case JK_CANDIDATES_TOKEN_COUNT:
+	case JK_OUTPUT_TOKENS_CC:
+	case JK_OUTPUT_TOKEN_COUNT:
 		return &rec->completion_tokens;
 	case JK_TOTAL_TOKENS:
 	case JK_TOTAL_TOKEN_COUNT:
+	case JK_TOTAL_TOKENS_CC:
 		return &rec->total_tokens;
 	case JK_CACHED_TOKENS:
+	case JK_PROMPT_CACHE_HIT: /* DeepSeek's spelling of the same count */
 	case JK_CACHE_READ:
+	case JK_CACHE_READ_CC:
 	case JK_CACHED_CONTENT_TOKEN_COUNT:
 		return &rec->cached_tokens;
 	case JK_CACHE_CREATION:
+	case JK_CACHE_WRITE_CC:
 		return &rec->cache_creation_tokens;
 	case JK_REASONING_TOKENS:
 	case JK_THOUGHTS_TOKEN_COUNT:
 		return &rec->reasoning_tokens;
+	default:
+		return NULL;
+	}
+}
+
+/* Counts some APIs put at the top of the body, not under usage: Ollama,
+ * and the model bodies of Bedrock's InvokeModel (Titan, Llama). */
+static uint32_t *top_level_count(struct tr_record *rec, enum jkey k)
+{
+	switch (k) {
+	case JK_PROMPT_EVAL_COUNT:
+	case JK_INPUT_TEXT_TOKEN_COUNT:
+	case JK_PROMPT_TOKEN_COUNT_SNAKE:
+		return &rec->prompt_tokens;
+	case JK_EVAL_COUNT:
+	case JK_OUTPUT_TEXT_TOKEN_COUNT:
+	case JK_GENERATION_TOKEN_COUNT:
+		return &rec->completion_tokens;
 	default:
 		return NULL;
 	}
@@ -129,12 +152,12 @@ static void on_number(struct resp_ctx *c, const struct jscan *s, const char *v, 
 		return;
 	}
 	if (jscan_under(s, JK_USAGE) || jscan_under(s, JK_USAGE_METADATA) ||
-	    jscan_under(s, JK_BILLED_UNITS))
+	    jscan_under(s, JK_BILLED_UNITS) || jscan_under(s, JK_BEDROCK_METRICS))
 		f = token_field(c->rec, k);
-	else if (jscan_level(s) == 1 && k == JK_PROMPT_EVAL_COUNT)
-		f = &c->rec->prompt_tokens; /* Ollama */
-	else if (jscan_level(s) == 1 && k == JK_EVAL_COUNT)
-		f = &c->rec->completion_tokens;
+	else if (jscan_level(s) == 1)
+		f = top_level_count(c->rec, k);
+	else if (jscan_level(s) == 3 && k == JK_TOKEN_COUNT && jscan_key_at_level(s, 1) == JK_RESULTS)
+		f = &c->rec->completion_tokens; /* Bedrock Titan: results[].tokenCount */
 	if (!f || llm_parse_u32(v, n, &x))
 		return;
 	if (k == JK_PROMPT_EVAL_COUNT || k == JK_EVAL_COUNT)
@@ -159,7 +182,7 @@ static int is_content_key(enum jkey k)
 {
 	return k == JK_CONTENT || k == JK_TEXT || k == JK_DELTA || k == JK_RESPONSE ||
 	       k == JK_REASONING_CONTENT || k == JK_THINKING || k == JK_PARTIAL_JSON ||
-	       k == JK_ARGUMENTS;
+	       k == JK_ARGUMENTS || k == JK_OUTPUT_TEXT || k == JK_GENERATION;
 }
 
 /* Event "type" (Anthropic, responses API): a dotted type that is not a
@@ -237,12 +260,17 @@ static void sse_data(void *ctx, const char *p, size_t n)
 	jscan_feed(&c->r->js, p, n, &resp_ops, c);
 }
 
-/* A blank line ends an SSE event: a payload that was not one whole JSON
- * value ([DONE], plain text) is dropped here and the scanner starts over,
- * still counting the values begun (more than one tells a stream). */
-static void sse_event_end(void *ctx)
+void llm_resp_json(struct resp_ctx *c, const char *p, size_t n)
 {
-	struct llm_resp *r = ((struct resp_ctx *)ctx)->r;
+	jscan_feed(&c->r->js, p, n, &resp_ops, c);
+}
+
+/* A blank line ends an SSE event (and a message an event stream): a
+ * payload that was not one whole JSON value ([DONE], plain text) is dropped
+ * here and the scanner starts over, still counting the values begun (more
+ * than one tells a stream). */
+void llm_resp_event_end(struct llm_resp *r)
+{
 	if (!jscan_between(&r->js)) {
 		uint32_t values = r->js.values;
 		jscan_reset(&r->js);
@@ -250,6 +278,11 @@ static void sse_event_end(void *ctx)
 		r->ev_content = 0;
 		r->ev_excluded = 0;
 	}
+}
+
+static void sse_event_end(void *ctx)
+{
+	llm_resp_event_end(((struct resp_ctx *)ctx)->r);
 }
 
 static const struct llm_sse_ops sse_ops = {
@@ -261,6 +294,7 @@ void llm_resp_begin(struct llm_resp *r, enum llm_body_mode mode)
 {
 	memset(r, 0, sizeof *r);
 	r->mode = (uint8_t)mode;
+	llm_bedrock_begin(&r->bedrock);
 }
 
 static void json_feed(struct resp_ctx *c, const char *p, size_t n)
@@ -299,7 +333,11 @@ static size_t sniff(struct resp_ctx *c, const char *p, size_t n)
 		int data = is_prefix(r->sniff, r->sniff_len, "data:");
 		int event = is_prefix(r->sniff, r->sniff_len, "event:");
 		int comment = r->sniff[0] == ':';
-		if (comment || (data && r->sniff_len == 5) || (event && r->sniff_len == 6)) {
+		if (r->sniff[0] == 0) {
+			r->sniffed = 1;
+			r->mode = LLM_BODY_EVSTREAM;
+			llm_bedrock_feed(c, r->sniff, 1);
+		} else if (comment || (data && r->sniff_len == 5) || (event && r->sniff_len == 6)) {
 			r->sniffed = 1;
 			r->mode = LLM_BODY_SSE;
 			llm_sse_feed(&r->sse, r->sniff, r->sniff_len, &sse_ops, c);
@@ -321,7 +359,9 @@ void llm_resp_body(struct llm_resp *r, struct tr_record *rec, const char *p, siz
 		p += used;
 		n -= used;
 	}
-	if (r->mode == LLM_BODY_SSE) {
+	if (r->mode == LLM_BODY_EVSTREAM) {
+		llm_bedrock_feed(&c, p, n);
+	} else if (r->mode == LLM_BODY_SSE) {
 		llm_sse_feed(&r->sse, p, n, &sse_ops, &c);
 	} else if (r->mode == LLM_BODY_JSON && n) {
 		json_feed(&c, p, n);

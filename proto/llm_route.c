@@ -55,9 +55,31 @@ static void set(struct llm_route *o, uint8_t provider, uint8_t op)
 	o->operation = op;
 }
 
+/* Bedrock runtime: /model/{modelId}/{converse,converse-stream,invoke,
+ * invoke-with-response-stream}. Converse is chat whatever the model;
+ * InvokeModel carries the model's own body, which tells the operation. */
+static int route_bedrock(const char *p, size_t n, struct llm_route *o)
+{
+	if (!starts_with(p, n, "/model/"))
+		return 0;
+	const char *slash = memrchr(p, '/', n);
+	size_t at = (size_t)(slash - p), rest = n - at;
+	if (at <= 7)
+		return 0;
+	if (is(slash, rest, "/converse") || is(slash, rest, "/converse-stream"))
+		set(o, REC_PROVIDER_BEDROCK, REC_OP_CHAT);
+	else if (is(slash, rest, "/invoke") || is(slash, rest, "/invoke-with-response-stream"))
+		set(o, REC_PROVIDER_BEDROCK, REC_OP_UNKNOWN);
+	else
+		return 0;
+	return 1;
+}
+
 /* Non-OpenAI-style APIs, named by a distinctive path. */
 static int route_native(const char *p, size_t n, struct llm_route *o)
 {
+	if (route_bedrock(p, n, o))
+		return 1;
 	if (starts_with(p, n, "/api/v1/services/aigc/"))
 		set(o, REC_PROVIDER_DASHSCOPE,
 		    memmem(p, n, "embedding", 9) ? REC_OP_EMBEDDINGS : REC_OP_CHAT);
@@ -67,6 +89,8 @@ static int route_native(const char *p, size_t n, struct llm_route *o)
 		set(o, REC_PROVIDER_COHERE, REC_OP_EMBEDDINGS);
 	else if (is(p, n, "/v2/rerank"))
 		set(o, REC_PROVIDER_COHERE, REC_OP_RERANK);
+	else if (is(p, n, "/v1/chat") || is(p, n, "/v2/chat"))
+		set(o, REC_PROVIDER_COHERE, REC_OP_CHAT);
 	else if (ends_with(p, n, "/v1/messages"))
 		set(o, REC_PROVIDER_ANTHROPIC, REC_OP_CHAT);
 	else if (is(p, n, "/api/chat"))
@@ -79,6 +103,11 @@ static int route_native(const char *p, size_t n, struct llm_route *o)
 		set(o, REC_PROVIDER_GEMINI, REC_OP_GENERATE_CONTENT);
 	else if (gemini_method(p, n, "embedContent") || gemini_method(p, n, "batchEmbedContents"))
 		set(o, REC_PROVIDER_GEMINI, REC_OP_EMBEDDINGS);
+	else if (gemini_method(p, n, "rawPredict") || gemini_method(p, n, "streamRawPredict"))
+		/* Vertex AI's partner models speak their own API under Google's
+		 * method names; Anthropic's is messages. Others: the body says. */
+		set(o, REC_PROVIDER_VERTEX_AI,
+		    memmem(p, n, "/publishers/anthropic/", 22) ? REC_OP_CHAT : REC_OP_UNKNOWN);
 	else
 		return 0;
 	return 1;
@@ -121,12 +150,20 @@ static uint8_t provider_by_host(const char *h, size_t n)
 		return REC_PROVIDER_DASHSCOPE;
 	if (host_ends(h, n, "generativelanguage.googleapis.com"))
 		return REC_PROVIDER_GEMINI;
+	if (host_ends(h, n, "aiplatform.googleapis.com")) /* REGION-aiplatform... */
+		return REC_PROVIDER_VERTEX_AI;
+	if (host_ends(h, n, ".amazonaws.com") && n >= 16 && http_name_is(h, 16, "bedrock-runtime."))
+		return REC_PROVIDER_BEDROCK;
 	if (host_ends(h, n, "api.cohere.com") || host_ends(h, n, "api.cohere.ai"))
 		return REC_PROVIDER_COHERE;
 	if (host_ends(h, n, "api.voyageai.com"))
 		return REC_PROVIDER_VOYAGE;
 	if (host_ends(h, n, "api.jina.ai"))
 		return REC_PROVIDER_JINA;
+	if (host_ends(h, n, "api.mistral.ai") || host_ends(h, n, "codestral.mistral.ai"))
+		return REC_PROVIDER_MISTRAL;
+	if (host_ends(h, n, "api.deepseek.com"))
+		return REC_PROVIDER_DEEPSEEK;
 	return REC_PROVIDER_UNKNOWN;
 }
 
@@ -147,6 +184,11 @@ size_t llm_path_model(const char *path, size_t plen, size_t *at)
 {
 	const char *q = memchr(path, '?', plen);
 	size_t n = q ? (size_t)(q - path) : plen;
+	struct llm_route bedrock;
+	if (route_bedrock(path, n, &bedrock)) { /* /model/{modelId}/converse */
+		*at = 7;
+		return (size_t)((const char *)memrchr(path, '/', n) - path) - 7;
+	}
 	const char *colon = memrchr(path, ':', n);
 	if (!colon)
 		return 0;

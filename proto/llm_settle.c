@@ -46,7 +46,8 @@ uint8_t llm_operation_of(const struct llm_facts *f)
 	return REC_OP_UNKNOWN;
 }
 
-/* OpenAI-style streams only report usage when stream_options asks. The
+/* OpenAI-style streams only report usage when stream_options asks (DeepSeek
+ * copies that; Mistral always ends its stream with usage). The
  * responses API has no such option: its stream always ends with usage in
  * response.completed, so a stream without it is missing usage. */
 static int usage_opt_in(uint8_t provider, uint8_t operation)
@@ -54,7 +55,7 @@ static int usage_opt_in(uint8_t provider, uint8_t operation)
 	if (operation == REC_OP_RESPONSES)
 		return 0;
 	return provider == REC_PROVIDER_OPENAI || provider == REC_PROVIDER_AZURE_OPENAI ||
-	       provider == REC_PROVIDER_DASHSCOPE;
+	       provider == REC_PROVIDER_DASHSCOPE || provider == REC_PROVIDER_DEEPSEEK;
 }
 
 uint8_t llm_usage_status(const struct llm_facts *f, uint8_t provider, uint8_t operation)

@@ -10,7 +10,8 @@
 static const char *const reporter_names[] = {"unknown", "source", "destination"};
 static const char *const provider_names[] = {"unknown", "openai", "anthropic", "dashscope",
 					     "ollama", "gemini", "azure.openai", "cohere", "voyage",
-					     "jina"};
+					     "jina", "mistral", "deepseek", "gcp.vertex_ai",
+					     "aws.bedrock"};
 static const char *const operation_names[] = {"unknown", "chat", "text_completion",
 					      "embeddings", "generate_content", "responses", "rerank"};
 static const char *const usage_names[] = {"none", "available", "not_requested", "missing",

@@ -56,6 +56,10 @@ enum rec_provider {
 	REC_PROVIDER_COHERE = 7,
 	REC_PROVIDER_VOYAGE = 8,
 	REC_PROVIDER_JINA = 9,
+	REC_PROVIDER_MISTRAL = 10,
+	REC_PROVIDER_DEEPSEEK = 11,
+	REC_PROVIDER_VERTEX_AI = 12, /* Google Vertex AI (Gemini, Anthropic and others on it) */
+	REC_PROVIDER_BEDROCK = 13,   /* AWS Bedrock runtime (Converse, InvokeModel) */
 	REC_PROVIDER_COUNT
 };
 

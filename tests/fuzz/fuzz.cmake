@@ -11,7 +11,7 @@ if(NOT TOKENRING_CLANG)
     "with -DTOKENRING_FUZZ=OFF")
 endif()
 set(TOKENRING_FUZZERS fuzz_http fuzz_llm fuzz_conn fuzz_ring fuzz_core fuzz_httpd_parse
-  fuzz_config fuzz_body)
+  fuzz_config fuzz_body fuzz_evstream)
 # These two runs also write rows of docs/reliability.md (run_fuzz.sh).
 set(_recorded fuzz_httpd_parse fuzz_config)
 set(_bin ${CMAKE_BINARY_DIR}/fuzz/tests/fuzz)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Adds seeds made from tests/producer/corpus to the committed corpora of
-fuzz_http, fuzz_llm and fuzz_conn (tests/fuzz/corpus/NAME; re-run after
+fuzz_http, fuzz_llm, fuzz_conn and fuzz_evstream (tests/fuzz/corpus/NAME; re-run after
 tests/producer/corpus changes). Each target has its own input format."""
 import os
 
@@ -23,10 +23,19 @@ def script(req, resp):
             at += n
     return bytes(out)
 
+def dechunk(b):
+    out = b""
+    while True:
+        size, b = b.split(b"\r\n", 1)
+        n = int(size, 16)
+        if n == 0:
+            return out
+        out, b = out + b[:n], b[n + 2:]
+
 def seed(target, name):
     return os.path.join(HERE, "corpus", "fuzz_" + target, name)
 
-for t in ("http", "llm", "conn"):
+for t in ("http", "llm", "conn", "evstream"):
     os.makedirs(os.path.dirname(seed(t, "x")), exist_ok=True)
 names = sorted(f[:-7] for f in os.listdir(CORPUS) if f.endswith(".expect"))
 for name in names:
@@ -40,4 +49,10 @@ for name in names:
         (b"\x83" if sse else b"\x03") + body(resp))
     open(seed("llm", name + "_req"), "wb").write(b"\x01" + body(req))
     open(seed("conn", name), "wb").write(script(req, resp))
+    head = resp.split(b"\r\n\r\n", 1)[0]
+    if b"vnd.amazon.eventstream" in head:  # the decoder's input is the dechunked body
+        b = body(resp)
+        b = dechunk(b) if b"Transfer-Encoding: chunked" in head else b
+        open(seed("evstream", name), "wb").write(b"\x04" + b)
+        open(seed("llm", name), "wb").write(b"\x04" + b)
 print(len(names), "cases")

@@ -605,6 +605,281 @@ case("cohere_rerank",
           request_model="rerank-v3.5", provider="cohere", operation="rerank", usage="missing",
           user_agent=cua, flags="LLM,REQUEST_ID_GENERATED"))
 
+# --- Cohere v2 chat: tokens billed under usage.billed_units (usage.tokens, the
+# templated count, is not what is billed and is not read)
+cmsg = [{"role": "user", "content": "Écris un haïku sur la mer."}]
+case("cohere_chat",
+     raw_req("POST", "/v2/chat", "api.cohere.com",
+             json.dumps({"model": "command-a-03-2025", "messages": cmsg}).encode(), ua=cua),
+     resp(200, "application/json", ju({"id": "c14c80c3-18eb-4519-9460-6c92edd8cfb4",
+          "finish_reason": "COMPLETE", "message": {"role": "assistant", "content": [
+              {"type": "text", "text": "Vague après vague —\nle sel garde la mémoire\ndes pas effacés."}]},
+          "usage": {"billed_units": {"input_tokens": 11, "output_tokens": 19},
+                    "tokens": {"input_tokens": 504, "output_tokens": 21}}})),
+     dict(method="POST", path="/v2/chat", authority="api.cohere.com", status=200,
+          request_model="command-a-03-2025", provider="cohere", operation="chat", usage="available",
+          prompt=11, completion=19, user_agent=cua, flags="LLM,REQUEST_ID_GENERATED"))
+
+cev = [("message-start", {"id": "29f14a5a-11de-4cae-9800-25e4747408ea", "type": "message-start",
+         "delta": {"message": {"role": "assistant", "content": [], "tool_plan": "", "tool_calls": [], "citations": []}}}),
+       ("content-start", {"type": "content-start", "index": 0, "delta": {"message": {"content": {"type": "text", "text": ""}}}}),
+       ("content-delta", {"type": "content-delta", "index": 0, "delta": {"message": {"content": {"text": "Vague"}}}}),
+       ("content-delta", {"type": "content-delta", "index": 0, "delta": {"message": {"content": {"text": " après vague"}}}}),
+       ("content-end", {"type": "content-end", "index": 0}),
+       ("message-end", {"type": "message-end", "delta": {"finish_reason": "COMPLETE",
+         "usage": {"billed_units": {"input_tokens": 11, "output_tokens": 4}, "tokens": {"input_tokens": 504, "output_tokens": 6}}}})]
+case("cohere_chat_stream",
+     raw_req("POST", "/v2/chat", "api.cohere.com",
+             json.dumps({"model": "command-a-03-2025", "messages": cmsg, "stream": True}).encode(), ua=cua),
+     resp(200, "text/event-stream", None,
+          chunks=[b"event: " + n.encode() + b"\ndata: " + ju(e, separators=(",", ":")) + b"\n\n" for n, e in cev]),
+     dict(method="POST", path="/v2/chat", authority="api.cohere.com", status=200,
+          request_model="command-a-03-2025", provider="cohere", operation="chat", usage="available",
+          prompt=11, completion=4, chunks=2, user_agent=cua, flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# --- Mistral: usage ahead of choices; streams end with usage unasked
+mua = "mistral-client-python/1.9.1"
+case("mistral_chat",
+     raw_req("POST", "/v1/chat/completions", "api.mistral.ai",
+             json.dumps({"model": "mistral-large-latest", "messages": [{"role": "user", "content": "Best French cheese?"}],
+                         "safe_prompt": False}).encode(), ua=mua),
+     resp(200, "application/json", ju({"id": "cf79f7daaee244b1a0ae5c7b1444424a", "object": "chat.completion",
+          "model": "mistral-large-latest", "usage": {"prompt_tokens": 10, "completion_tokens": 24, "total_tokens": 34},
+          "created": 1732406400, "choices": [{"index": 0, "message": {"content": "Le Comté, sans hésiter.",
+          "tool_calls": None, "prefix": False, "role": "assistant"}, "finish_reason": "stop"}]})),
+     dict(method="POST", path="/v1/chat/completions", authority="api.mistral.ai", status=200,
+          request_model="mistral-large-latest", response_model="mistral-large-latest", provider="mistral",
+          operation="chat", usage="available", prompt=10, completion=24, total=34, user_agent=mua,
+          flags="LLM,REQUEST_ID_GENERATED"))
+
+def mchunk(delta, finish=None, usage=None):
+    o = {"id": "9d7c5e2a", "object": "chat.completion.chunk", "created": 1732406401,
+         "model": "mistral-small-latest", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    if usage:
+        o["usage"] = usage
+    return o
+mev = [mchunk({"role": "assistant", "content": ""}), mchunk({"content": "Le Comté"}),
+       mchunk({"content": "."}, "stop", {"prompt_tokens": 10, "total_tokens": 15, "completion_tokens": 5})]
+case("mistral_chat_stream",
+     raw_req("POST", "/v1/chat/completions", "api.mistral.ai",
+             json.dumps({"model": "mistral-small-latest", "messages": [{"role": "user", "content": "Best French cheese?"}],
+                         "stream": True}).encode(), ua=mua),
+     resp(200, "text/event-stream; charset=utf-8", None,
+          chunks=[b"data: " + ju(e, separators=(",", ":")) + b"\n\n" for e in mev] + [b"data: [DONE]\n\n"]),
+     dict(method="POST", path="/v1/chat/completions", authority="api.mistral.ai", status=200,
+          request_model="mistral-small-latest", response_model="mistral-small-latest", provider="mistral",
+          operation="chat", usage="available", prompt=10, completion=5, total=15, chunks=2, user_agent=mua,
+          flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# --- DeepSeek: no /v1 prefix, prompt_cache_hit_tokens, reasoning_content
+case("deepseek_chat",
+     req("POST", "/chat/completions", "api.deepseek.com",
+         {"model": "deepseek-reasoner", "messages": [{"role": "user", "content": "9.11 and 9.8, which is greater?"}]}),
+     resp(200, "application/json", j({"id": "930c60df-bf64-41c9-a88e-3ec75f81e00e", "object": "chat.completion",
+          "created": 1732406400, "model": "deepseek-reasoner", "choices": [{"index": 0, "message": {
+          "role": "assistant", "content": "9.8 is greater.", "reasoning_content": "Compare 9.80 with 9.11..."},
+          "logprobs": None, "finish_reason": "stop"}],
+          "usage": {"prompt_tokens": 18, "completion_tokens": 312, "total_tokens": 330,
+                    "prompt_tokens_details": {"cached_tokens": 0}, "completion_tokens_details": {"reasoning_tokens": 298},
+                    "prompt_cache_hit_tokens": 0, "prompt_cache_miss_tokens": 18},
+          "system_fingerprint": "fp_5417b77867_prod0225"})),
+     dict(method="POST", path="/chat/completions", authority="api.deepseek.com", status=200,
+          request_model="deepseek-reasoner", response_model="deepseek-reasoner", provider="deepseek",
+          operation="chat", usage="available", prompt=18, completion=312, total=330, reasoning=298,
+          flags="LLM,REQUEST_ID_GENERATED"))
+
+def dchunk(delta, finish=None, usage=None, choices=True):
+    o = {"id": "b2a1", "object": "chat.completion.chunk", "created": 1732406401, "model": "deepseek-chat",
+         "system_fingerprint": "fp_3a5770e1b4_prod0225",
+         "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}] if choices else []}
+    o["usage"] = usage
+    return o
+dev = [dchunk({"role": "assistant", "content": ""}), dchunk({"content": "你好"}), dchunk({"content": "！"}),
+       dchunk({"content": ""}, "stop"),
+       dchunk(None, usage={"prompt_tokens": 70, "completion_tokens": 3, "total_tokens": 73,
+                           "prompt_cache_hit_tokens": 64, "prompt_cache_miss_tokens": 6}, choices=False)]
+case("deepseek_chat_stream",
+     req("POST", "/chat/completions", "api.deepseek.com",
+         {"model": "deepseek-chat", "messages": [{"role": "user", "content": "你好"}], "stream": True,
+          "stream_options": {"include_usage": True}}),
+     resp(200, "text/event-stream; charset=utf-8", None,
+          chunks=[b"data: " + ju(e, separators=(",", ":")) + b"\n\n" for e in dev] + [b": keep-alive\n\n", b"data: [DONE]\n\n"]),
+     dict(method="POST", path="/chat/completions", authority="api.deepseek.com", status=200,
+          request_model="deepseek-chat", response_model="deepseek-chat", provider="deepseek",
+          operation="chat", usage="available", prompt=70, completion=3, total=73, cached=64, chunks=2,
+          flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# --- Anthropic on Vertex AI: the model is in the URL, the body is Anthropic's
+vpath = "/v1/projects/acme-llm-prod/locations/us-east5/publishers/anthropic/models/claude-sonnet-4@20250514:"
+vua = "AnthropicVertex/Python 0.52.0"
+vbody = lambda stream: json.dumps({"anthropic_version": "vertex-2023-10-16", "max_tokens": 128,
+                                   "messages": [{"role": "user", "content": "Grüß dich! Wie geht's?"}],
+                                   **({"stream": True} if stream else {})}).encode()
+vauth = ["Authorization: Bearer ya29.a0AfB_byC-redacted", "x-goog-user-project: acme-llm-prod"]
+case("vertex_anthropic",
+     raw_req("POST", vpath + "rawPredict", "us-east5-aiplatform.googleapis.com", vbody(False), vauth, ua=vua),
+     resp(200, "application/json; charset=UTF-8", ju({"id": "msg_vrtx_01WzYb5vQ6", "type": "message",
+          "role": "assistant", "model": "claude-sonnet-4-20250514",
+          "content": [{"type": "text", "text": "Grüß dich! Mir geht's gut, danke."}],
+          "stop_reason": "end_turn", "stop_sequence": None,
+          "usage": {"input_tokens": 16, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                    "output_tokens": 14}}), extra=["Vary: Origin", "Server: scaffolding on HTTPServer2"]),
+     dict(method="POST", path=vpath + "rawPredict", authority="us-east5-aiplatform.googleapis.com",
+          status=200, request_model="claude-sonnet-4@20250514", response_model="claude-sonnet-4-20250514",
+          provider="gcp.vertex_ai", operation="chat", usage="available", prompt=16, completion=14,
+          user_agent=vua, flags="LLM,REQUEST_ID_GENERATED"))
+
+vev = [("message_start", {"type": "message_start", "message": {"id": "msg_vrtx_01X", "type": "message",
+         "role": "assistant", "model": "claude-sonnet-4-20250514", "content": [], "stop_reason": None,
+         "stop_sequence": None, "usage": {"input_tokens": 16, "cache_creation_input_tokens": 0,
+         "cache_read_input_tokens": 8, "output_tokens": 2}}}),
+       ("ping", {"type": "ping"}),
+       ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+       ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Grüß"}}),
+       ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": " dich!"}}),
+       ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+       ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                          "usage": {"output_tokens": 9}}),
+       ("message_stop", {"type": "message_stop"})]
+case("vertex_anthropic_stream",
+     raw_req("POST", vpath + "streamRawPredict", "us-east5-aiplatform.googleapis.com", vbody(True), vauth, ua=vua),
+     resp(200, "text/event-stream; charset=utf-8", None,
+          chunks=[b"event: " + n.encode() + b"\ndata: " + ju(e, separators=(",", ":")) + b"\n\n" for n, e in vev]),
+     dict(method="POST", path=vpath + "streamRawPredict", authority="us-east5-aiplatform.googleapis.com",
+          status=200, request_model="claude-sonnet-4@20250514", response_model="claude-sonnet-4-20250514",
+          provider="gcp.vertex_ai", operation="chat", usage="available", prompt=16, completion=9, cached=8,
+          chunks=2, user_agent=vua, flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# --- AWS Bedrock runtime: model id in the path (boto3 escapes its ':'),
+# Converse JSON, and the binary event stream of the streaming APIs
+import base64, struct, zlib
+
+def evs_msg(headers, payload):
+    """One event-stream message: prelude, string headers, payload, CRCs."""
+    h = b""
+    for k, v in headers:
+        h += bytes([len(k)]) + k.encode() + b"\x07" + struct.pack(">H", len(v)) + v.encode()
+    pre = struct.pack(">II", len(h) + len(payload) + 16, len(h))
+    pre += struct.pack(">I", zlib.crc32(pre))
+    msg = pre + h + payload
+    return msg + struct.pack(">I", zlib.crc32(msg))
+
+def evs_event(etype, payload):
+    return evs_msg([(":event-type", etype), (":content-type", "application/json"),
+                    (":message-type", "event")], payload)
+
+def evs_chunk(event):
+    """InvokeModelWithResponseStream: the model's event, base64, in {"bytes"}."""
+    b64 = base64.b64encode(j(event)).decode()
+    return evs_event("chunk", j({"bytes": b64, "p": "abcdefghijklmnopqrstuvwxyzABCDEF"[:len(b64) % 29]}))
+
+bua = "Boto3/1.34.46 Botocore/1.34.46"
+def bedrock_req(model_path, body):
+    h = [f"POST {model_path} HTTP/1.1", "Host: bedrock-runtime.us-east-1.amazonaws.com",
+         "Accept-Encoding: identity", "Content-Type: application/json", f"User-Agent: {bua}",
+         "X-Amz-Date: 20261124T001203Z",
+         "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261124/us-east-1/bedrock/aws4_request, "
+         "SignedHeaders=content-type;host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7",
+         "amz-sdk-invocation-id: 4f3b5c0e-4a5b-4c36-9b6c-0f7b1b1f2d3e", "amz-sdk-request: attempt=1; max=3",
+         f"Content-Length: {len(body)}"]
+    return ("\r\n".join(h) + "\r\n\r\n").encode() + body
+
+def bedrock_resp(ctype, body=None, chunks=None):
+    extra = ["x-amzn-RequestId: 0a3c8f7e-95a5-4d5b-a6a0-1d2e3f4a5b6c"]
+    return resp(200, ctype, body, chunks=chunks, extra=extra)
+
+haiku = "anthropic.claude-3-haiku-20240307-v1:0"
+haiku_path = "/model/anthropic.claude-3-haiku-20240307-v1%3A0/"
+conv_req = j({"messages": [{"role": "user", "content": [{"text": "Nenne drei Farben."}]}],
+              "inferenceConfig": {"maxTokens": 100, "temperature": 0.5}})
+bexp = dict(method="POST", authority="bedrock-runtime.us-east-1.amazonaws.com", status=200,
+            request_model=haiku, provider="aws.bedrock", usage="available", user_agent=bua)
+case("bedrock_converse",
+     bedrock_req(haiku_path + "converse", conv_req),
+     bedrock_resp("application/json", ju({"metrics": {"latencyMs": 436},
+          "output": {"message": {"content": [{"text": "Rot, Grün und Blau."}], "role": "assistant"}},
+          "stopReason": "end_turn", "usage": {"inputTokens": 14, "outputTokens": 9, "totalTokens": 23,
+          "cacheReadInputTokens": 0, "cacheWriteInputTokens": 0}}, separators=(",", ":"))),
+     dict(bexp, path=haiku_path + "converse", operation="chat", prompt=14, completion=9, total=23,
+          flags="LLM,REQUEST_ID_GENERATED"))
+
+cs = [evs_event("messageStart", j({"p": "abcdefghijklmn", "role": "assistant"})),
+      evs_event("contentBlockDelta", ju({"contentBlockIndex": 0, "delta": {"text": "Rot, Grün"}, "p": "abcd"}, separators=(",", ":"))),
+      evs_event("contentBlockDelta", ju({"contentBlockIndex": 0, "delta": {"text": " und Blau."}, "p": "abcdefgh"}, separators=(",", ":"))),
+      evs_event("contentBlockStop", j({"contentBlockIndex": 0, "p": "abcdefghijklmnopq"})),
+      evs_event("messageStop", j({"p": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLM", "stopReason": "end_turn"})),
+      evs_event("metadata", j({"metrics": {"latencyMs": 512}, "p": "abc",
+                               "usage": {"inputTokens": 14, "outputTokens": 9, "totalTokens": 23}}))]
+case("bedrock_converse_stream",
+     bedrock_req(haiku_path + "converse-stream", conv_req),
+     bedrock_resp("application/vnd.amazon.eventstream", chunks=[cs[0] + cs[1][:7], cs[1][7:] + cs[2]] + cs[3:]),
+     dict(bexp, path=haiku_path + "converse-stream", operation="chat", prompt=14, completion=9, total=23,
+          chunks=2, flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+inv_claude = j({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 100,
+                "messages": [{"role": "user", "content": "Nenne drei Farben."}]})
+ic = [{"type": "message_start", "message": {"id": "msg_bdrk_01", "type": "message", "role": "assistant",
+       "model": "claude-3-haiku-20240307", "content": [], "stop_reason": None, "stop_sequence": None,
+       "usage": {"input_tokens": 14, "output_tokens": 1}}},
+      {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+      {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Rot"}},
+      {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": ", Grün und Blau."}},
+      {"type": "content_block_stop", "index": 0},
+      {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 9}},
+      {"type": "message_stop", "amazon-bedrock-invocationMetrics": {"inputTokenCount": 14, "outputTokenCount": 9,
+       "invocationLatency": 601, "firstByteLatency": 288}}]
+case("bedrock_invoke_claude_stream",
+     bedrock_req(haiku_path + "invoke-with-response-stream", inv_claude),
+     bedrock_resp("application/vnd.amazon.eventstream", chunks=[evs_chunk(e) for e in ic]),
+     dict(bexp, path=haiku_path + "invoke-with-response-stream", operation="chat",
+          response_model="claude-3-haiku-20240307", prompt=14, completion=9, chunks=2,
+          flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+titan = "/model/amazon.titan-text-express-v1/invoke"
+case("bedrock_invoke_titan",
+     bedrock_req(titan, j({"inputText": "Nenne drei Farben.", "textGenerationConfig": {"maxTokenCount": 100}})),
+     bedrock_resp("application/json", ju({"inputTextTokenCount": 6, "results": [{"tokenCount": 8,
+          "outputText": "\nRot, Grün, Blau.", "completionReason": "FINISH"}]}, separators=(",", ":"))),
+     dict(bexp, path=titan, request_model="amazon.titan-text-express-v1", operation="text_completion",
+          prompt=6, completion=8, flags="LLM,REQUEST_ID_GENERATED"))
+
+tembed = "/model/amazon.titan-embed-text-v2%3A0/invoke"
+case("bedrock_invoke_titan_embed",
+     bedrock_req(tembed, j({"inputText": "Rot, Grün, Blau.", "dimensions": 256, "normalize": True})),
+     bedrock_resp("application/json", j({"embedding": vec, "embeddingsByType": {"float": vec},
+                                          "inputTextTokenCount": 7})),
+     dict(bexp, path=tembed, request_model="amazon.titan-embed-text-v2:0", operation="embeddings",
+          prompt=7, flags="LLM,REQUEST_ID_GENERATED"))
+
+llama = "/model/meta.llama3-8b-instruct-v1%3A0/invoke"
+case("bedrock_invoke_llama",
+     bedrock_req(llama, j({"prompt": "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\nNenne drei Farben.<|eot_id|>",
+                           "max_gen_len": 100, "temperature": 0.5})),
+     bedrock_resp("application/json", ju({"generation": "Rot, Grün und Blau.", "prompt_token_count": 19,
+          "generation_token_count": 8, "stop_reason": "stop"}, separators=(",", ":"))),
+     dict(bexp, path=llama, request_model="meta.llama3-8b-instruct-v1:0", operation="text_completion",
+          prompt=19, completion=8, flags="LLM,REQUEST_ID_GENERATED"))
+
+mistral = "/model/mistral.mistral-7b-instruct-v0%3A2/invoke-with-response-stream"
+mc = [{"outputs": [{"text": " Rot,", "stop_reason": None}]},
+      {"outputs": [{"text": " Grün, Blau.", "stop_reason": None}]},
+      {"outputs": [{"text": "", "stop_reason": "stop"}], "amazon-bedrock-invocationMetrics": {
+       "inputTokenCount": 16, "outputTokenCount": 7, "invocationLatency": 402, "firstByteLatency": 180}}]
+case("bedrock_invoke_mistral_stream",
+     bedrock_req(mistral, j({"prompt": "<s>[INST] Nenne drei Farben. [/INST]", "max_tokens": 100})),
+     bedrock_resp("application/vnd.amazon.eventstream", chunks=[b"".join(evs_chunk(e) for e in mc)]),
+     dict(bexp, path=mistral, request_model="mistral.mistral-7b-instruct-v0:2", operation="text_completion",
+          prompt=16, completion=7, chunks=2, flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# A stream cut by an exception message: what came before stands, no usage
+case("bedrock_converse_stream_throttled",
+     bedrock_req(haiku_path + "converse-stream", conv_req),
+     bedrock_resp("application/vnd.amazon.eventstream", chunks=cs[:2] + [evs_msg(
+          [(":exception-type", "throttlingException"), (":content-type", "application/json"),
+           (":message-type", "exception")], j({"message": "Too many requests, please wait before trying again."}))]),
+     dict(bexp, path=haiku_path + "converse-stream", operation="chat", usage="missing", chunks=1,
+          flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
 for name, (rq, rs, ex) in CASES.items():
     with open(os.path.join(HERE, name + ".req"), "wb") as f: f.write(rq)
     with open(os.path.join(HERE, name + ".resp"), "wb") as f: f.write(rs)

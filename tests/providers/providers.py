@@ -1,0 +1,113 @@
+"""providers.py - the harness of the provider-breadth tests (issue 18): one
+tokenringd on a temp ring with its access log in a file, the local fake
+providers server (fake_providers.py, not under the shim), and real clients
+under the shim (reporter source) whose records are compared, field by
+field, with what the server logged it put on the wire.
+
+Environment (CTest sets it): TOKENRINGD, TOKENRING_SHIM, TOKENRING_SRC.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "pylib"))
+import tokenring_test as tt  # noqa: E402
+
+SHIM = os.environ.get("TOKENRING_SHIM", "")
+PY = tt.PY
+
+
+class Server:
+    """fake_providers.py on an ephemeral port, its answers logged."""
+
+    def __init__(self, tmp):
+        self.log = os.path.join(tmp, "server.jsonl")
+        self.proc = subprocess.Popen([PY, os.path.join(HERE, "fake_providers.py"), "--port", "0",
+                                      "--log", self.log], stdout=subprocess.PIPE, text=True,
+                                     env=tt.clean_env())
+        line = self.proc.stdout.readline()
+        assert line.startswith("listening on "), "fake providers: %r" % line
+        self.port = int(line.split()[-1])
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def answers(self, request_ids):
+        """{request_id: logged answer}, waiting for every one."""
+        got = {}
+
+        def ready():
+            if os.path.exists(self.log):
+                with open(self.log) as f:
+                    for line in f:
+                        if line.endswith("\n"):
+                            e = json.loads(line)
+                            got[e["request_id"]] = e
+            return all(r in got for r in request_ids)
+        tt.wait_for(ready, what="server answers")
+        return {r: got[r] for r in request_ids}
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+class ProviderCase(unittest.TestCase):
+    """A daemon and the fake providers for the whole module."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not SHIM:
+            raise AssertionError("TOKENRING_SHIM is not set (CTest sets it)")
+        cls.tmp = tempfile.mkdtemp(prefix="tokenring-providers-")
+        cls.access_path = os.path.join(cls.tmp, "access.log")
+        cls.daemon = tt.Daemon(cls.tmp, "--access-log", cls.access_path, env=tt.clean_env())
+        cls.server = Server(cls.tmp)
+        cls.access = tt.AccessLog(cls.access_path)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        rc = cls.daemon.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+        assert rc == 0, "tokenringd exited %d" % rc
+
+    def env(self, workload):
+        return tt.clean_env(LD_PRELOAD=SHIM, TOKENRING_RING=self.daemon.ring,
+                            TOKENRING_WORKLOAD=workload, TOKENRING_NAMESPACE="providers")
+
+    def run_client(self, cmd, workload):
+        p = subprocess.run(cmd, env=self.env(workload), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=tt.DEADLINE)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout
+
+    def curl(self, workload, path, body, rid, headers=()):
+        cmd = ["curl", "-sS", "-N", "--fail", self.server.url + path, "-H",
+               "Content-Type: application/json", "-H", "x-request-id: " + rid,
+               "--data-binary", json.dumps(body, ensure_ascii=False)]
+        for h in headers:
+            cmd += ["-H", h]
+        return self.run_client(cmd, workload)
+
+    def metrics(self):
+        return tt.Metrics(self.daemon.metrics_text())
+
+    def assertRecord(self, line, answer, **want):
+        """An access log line against the server's answer: tokens as sent,
+        then the named fields exactly."""
+        self.assertEqual(line["usage_status"], "available", line)
+        self.assertEqual(line["request_prompt_tokens"], str(answer["input"]), line)
+        self.assertEqual(line["request_completion_tokens"],
+                         str(answer["output"]) if answer["output"] else "0", line)
+        for k, v in want.items():
+            self.assertEqual(line[k], v, (k, line))
+
+    def rid(self, tag):
+        """A request id unique in this run, short enough for the record's
+        field (REC_REQUEST_ID_LEN) with a suffix the clients add."""
+        return "%s-%x" % (tag, time.monotonic_ns() & 0xffffff)
