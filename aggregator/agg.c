@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "agg_internal.h"
+#include "mcp.h"
+#include "record_mcp.h"
 #include "cover.h"
 
 static const struct {
@@ -201,6 +203,9 @@ int agg_create(const struct agg_config *cfg, struct agg **out)
 		a->fp->series[i] = AGG_FP_EMPTY;
 	for (unsigned i = 0; i < REC_LABELS; i++)
 		a->fp->labels |= a->cfg.label_names[i][0] != 0;
+	rc = mcp_create(&a->mcp);
+	if (rc)
+		goto fail;
 	*out = a;
 	return 0;
 fail:
@@ -219,6 +224,7 @@ void agg_destroy(struct agg *a)
 	hist_pool_destroy(&a->pool);
 	series_table_destroy(&a->tab);
 	free(a->fp);
+	mcp_destroy(a->mcp);
 	free(a);
 }
 
@@ -442,6 +448,10 @@ static struct series *find_and_remember(struct agg *a, struct series_key *k, str
 
 void agg_ingest(struct agg *a, const struct tr_record *rec, const struct agg_identity *id)
 {
+	if (rec_is_mcp(rec)) {
+		mcp_ingest(a->mcp, rec, id);
+		return;
+	}
 	struct agg_fp fp;
 	uint32_t slot = fingerprint(a, &fp, rec, id);
 	struct series *s = fp_hit(a, &fp, slot);
@@ -497,8 +507,27 @@ static void prefetch_chunks(const struct agg *a, const struct series *s,
 #define AGG_PIPE 16 /* ring of in-flight keys (>= 3 stages + 1, power of two) */
 _Static_assert((AGG_PIPE & (AGG_PIPE - 1)) == 0 && AGG_PIPE > 3 * AGG_STAGE, "pipe ring");
 
+static void ingest_run(struct agg *a, const struct tr_record *recs,
+		       const struct agg_identity *const *ids, size_t n);
+
+/* MCP records go to their own table (mcp.h); the LLM records between them
+ * keep the pipeline. */
 void agg_ingest_batch(struct agg *a, const struct tr_record *recs,
 		      const struct agg_identity *const *ids, size_t n)
+{
+	size_t from = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!rec_is_mcp(&recs[i]))
+			continue;
+		ingest_run(a, recs + from, ids ? ids + from : NULL, i - from);
+		mcp_ingest(a->mcp, &recs[i], ids ? ids[i] : NULL);
+		from = i + 1;
+	}
+	ingest_run(a, recs + from, ids ? ids + from : NULL, n - from);
+}
+
+static void ingest_run(struct agg *a, const struct tr_record *recs,
+		       const struct agg_identity *const *ids, size_t n)
 {
 	/* A software pipeline over the batch, AGG_STAGE records per stage:
 	 * record j is keyed and hashed and its index slot prefetched; record
@@ -563,6 +592,8 @@ int agg_render_metrics(const struct agg *a, const struct agg_self *self, struct 
 	for (size_t i = 0; i < sizeof(renderers) / sizeof(renderers[0]); i++)
 		if (a->cfg.families & renderers[i].fam)
 			renderers[i].render(a, out);
+	if (a->cfg.families & AGG_FAM_TOKENRING)
+		mcp_render(a->mcp, out);
 	if (self != NULL && self->cover != NULL)
 		expo_cover(self->cover, out);
 	return expo_self(a, self, out);

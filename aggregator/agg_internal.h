@@ -89,6 +89,7 @@ struct agg {
 	struct series_table tab;
 	struct hist_pool pool;
 	struct expo_scratch *x; /* mutable from const renderers */
+	struct mcp_table *mcp;  /* MCP calls, apart from the LLM series (mcp.h) */
 	uint64_t records;       /* ingested */
 	uint64_t parse_errors;  /* records flagged REC_F_PARSE_ERROR */
 };

@@ -101,6 +101,13 @@ enum jkey {
 	JK_GENERATION,
 	JK_OUTPUTS,
 	JK_INPUT_TEXT,
+	JK_JSONRPC, /* MCP: JSON-RPC 2.0 requests and responses */
+	JK_METHOD,
+	JK_PARAMS,
+	JK_NAME,
+	JK_ERROR,
+	JK_RESULT,
+	JK_IS_ERROR,
 	JK_COUNT
 };
 

@@ -21,20 +21,27 @@ static const struct key_name keys[] = {
 	K("text", JK_TEXT),
 	K("type", JK_TYPE),
 	K("meta", JK_META),
+	K("name", JK_NAME),
 	K("delta", JK_DELTA),
 	K("input", JK_INPUT),
 	K("model", JK_MODEL),
 	K("parts", JK_PARTS),
 	K("usage", JK_USAGE),
+	K("error", JK_ERROR),
 	K("object", JK_OBJECT),
 	K("output", JK_OUTPUT),
 	K("prompt", JK_PROMPT),
 	K("stream", JK_STREAM),
+	K("method", JK_METHOD),
+	K("params", JK_PARAMS),
+	K("result", JK_RESULT),
 	K("choices", JK_CHOICES),
 	K("content", JK_CONTENT),
 	K("message", JK_MESSAGE),
 	K("results", JK_RESULTS),
 	K("outputs", JK_OUTPUTS),
+	K("jsonrpc", JK_JSONRPC),
+	K("isError", JK_IS_ERROR),
 	K("contents", JK_CONTENTS),
 	K("function", JK_FUNCTION),
 	K("messages", JK_MESSAGES),
@@ -103,10 +110,10 @@ _Static_assert(sizeof(keys) / sizeof(*keys) < 256, "len_start holds indexes as b
  * step with keys[] by hand; the unit test looking every name up catches a
  * slip. */
 static const uint8_t len_start[JSCAN_KEY_MAX + 2] = {
-	0, 0, 0, 0, 0, 4, 9, 13, 18, 23, 26, 33,
-	35, 41, 47, 48, 51, 54, 57, 59, 60, 63, 66, 67,
-	70, 70, 72, 72, 73, 73, 73, 73, 73, 74, 74, 74,
-	74, 74, 74, 74, 74, 74,
+	0, 0, 0, 0, 0, 5, 11, 18, 25, 30, 33, 40,
+	42, 48, 54, 55, 58, 61, 64, 66, 67, 70, 73, 74,
+	77, 77, 79, 79, 80, 80, 80, 80, 80, 81, 81, 81,
+	81, 81, 81, 81, 81, 81,
 };
 
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "llm.h"
+#include "record_mcp.h"
 
 struct req_ctx {
 	struct llm_req *r;
@@ -40,9 +41,38 @@ static int req_open(void *ctx, const struct jscan *s, int is_object)
 		return is_object;
 	if (s->depth == 1) {
 		c->r->shape |= shape_of(jscan_key(s));
-		return is_object && jscan_key(s) == JK_STREAM_OPTIONS;
+		return is_object && (jscan_key(s) == JK_STREAM_OPTIONS || jscan_key(s) == JK_PARAMS);
 	}
 	return 0;
+}
+
+/* MCP's methods: initialize, ping, and the namespaced rest (tools/call,
+ * notifications/initialized...); other JSON-RPC (an Ethereum node's
+ * eth_call) is not MCP. */
+static int mcp_method(const char *m, size_t n)
+{
+	return (n == 10 && memcmp(m, "initialize", 10) == 0) || (n == 4 && memcmp(m, "ping", 4) == 0) ||
+	       memchr(m, '/', n) != NULL;
+}
+
+/* Once the body has shown both "jsonrpc" and an MCP method, in either
+ * order, the exchange is MCP's: the method goes to the record. */
+static void mcp_check(struct llm_req *r, struct tr_record *rec)
+{
+	if (r->mcp || !r->jsonrpc || !r->method_len || !mcp_method(r->method, r->method_len))
+		return;
+	r->mcp = 1;
+	r->shape |= LLM_SHAPE_MCP;
+	llm_set_json_str(rec_mcp_method_field(rec), REC_MCP_NAME_LEN, r->method, r->method_len,
+			 r->method_trunc, &rec->flags, REC_F_TRUNC_RESPONSE_MODEL);
+}
+
+static void keep_method(struct llm_req *r, const char *v, size_t n, int truncated)
+{
+	size_t k = n < LLM_MCP_METHOD_KEEP ? n : LLM_MCP_METHOD_KEEP;
+	memcpy(r->method, v, k);
+	r->method_len = (uint8_t)k;
+	r->method_trunc = truncated || k < n;
 }
 
 static void req_scalar(void *ctx, const struct jscan *s, enum jtype t, const char *v, size_t n,
@@ -51,6 +81,13 @@ static void req_scalar(void *ctx, const struct jscan *s, enum jtype t, const cha
 	struct req_ctx *c = ctx;
 	enum jkey k = jscan_key(s);
 	(void)nonempty;
+	/* params.name: the tool of tools/call (record_mcp.h) */
+	if (s->depth == 2 && k == JK_NAME && s->key[1] == JK_PARAMS && t == JT_STRING &&
+	    rec_mcp_tool(c->rec)[0] == 0) {
+		llm_set_json_str(rec_mcp_tool_field(c->rec), REC_MCP_NAME_LEN, v, n, truncated,
+				 &c->rec->flags, REC_F_TRUNC_REQUEST_MODEL);
+		return;
+	}
 	if (s->depth == 2 && k == JK_INCLUDE_USAGE && s->key[1] == JK_STREAM_OPTIONS) {
 		c->r->include_usage = t == JT_TRUE;
 		return;
@@ -60,6 +97,13 @@ static void req_scalar(void *ctx, const struct jscan *s, enum jtype t, const cha
 	c->r->shape |= shape_of(k);
 	if (k == JK_STREAM)
 		c->r->stream = t == JT_TRUE;
+	if (k == JK_JSONRPC || (k == JK_METHOD && t == JT_STRING && !c->r->method_len)) {
+		if (k == JK_JSONRPC)
+			c->r->jsonrpc = 1;
+		else
+			keep_method(c->r, v, n, truncated);
+		mcp_check(c->r, c->rec);
+	}
 	if (k == JK_MODEL && t == JT_STRING && c->rec->request_model[0] == 0) {
 		llm_set_json_str(c->rec->request_model, REC_MODEL_LEN, v, n, truncated,
 				 &c->rec->flags, REC_F_TRUNC_REQUEST_MODEL);

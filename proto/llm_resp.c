@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "llm_resp_internal.h"
+#include "record_mcp.h"
 
 /*
  * Embedding and rerank APIs bill only what they read: some (DashScope native,
@@ -57,10 +58,24 @@ static int walk_key(enum jkey k)
 	case JK_RESULTS: /* rerank: results[].relevance_score tells the operation */
 	case JK_BEDROCK_METRICS:
 	case JK_OUTPUTS: /* Bedrock Mistral: outputs[].text */
+	case JK_RESULT:  /* MCP: result.isError */
 		return 1;
 	default:
 		return 0;
 	}
+}
+
+/* The outcome of a JSON-RPC answer, once it is known to be one. */
+static void rpc_outcome(struct resp_ctx *c, uint8_t bit)
+{
+	struct llm_resp *r = c->r;
+	r->rpc |= bit;
+	if (!(r->rpc & LLM_RPC_JSONRPC))
+		return;
+	if (r->rpc & LLM_RPC_ERROR)
+		c->rec->flags |= REC_F_MCP_RPC_ERROR;
+	if (r->rpc & LLM_RPC_TOOL_ERROR)
+		c->rec->flags |= REC_F_MCP_TOOL_ERROR;
 }
 
 static int resp_open(void *ctx, const struct jscan *s, int is_object)
@@ -69,6 +84,8 @@ static int resp_open(void *ctx, const struct jscan *s, int is_object)
 	enum jkey k = jscan_key(s);
 	if (s->depth == 0)
 		return 1;
+	if (jscan_level(s) == 1 && k == JK_ERROR && is_object)
+		rpc_outcome(ctx, LLM_RPC_ERROR);
 	if (is_object && (k == JK_USAGE || k == JK_USAGE_METADATA || k == JK_BEDROCK_METRICS)) {
 		r->usage_object = 1;
 		if (k == JK_USAGE_METADATA)
@@ -230,6 +247,12 @@ static void on_string(struct resp_ctx *c, const struct jscan *s, const char *v, 
 static void resp_scalar(void *ctx, const struct jscan *s, enum jtype t, const char *v, size_t n,
 			int truncated, int nonempty)
 {
+	enum jkey k = jscan_key(s);
+	if (jscan_level(s) == 1 && k == JK_JSONRPC)
+		rpc_outcome(ctx, LLM_RPC_JSONRPC);
+	else if (jscan_level(s) == 2 && k == JK_IS_ERROR && t == JT_TRUE &&
+		 jscan_key_at_level(s, 1) == JK_RESULT)
+		rpc_outcome(ctx, LLM_RPC_TOOL_ERROR);
 	if (t == JT_NUMBER)
 		on_number(ctx, s, v, n);
 	else if (t == JT_STRING)

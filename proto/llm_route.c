@@ -175,7 +175,10 @@ int llm_route(const char *path, size_t plen, const char *host, size_t hlen,
 	memset(out, 0, sizeof *out);
 	int known = route_path(path, n, out);
 	uint8_t by_host = provider_by_host(host, hlen);
-	if (by_host != REC_PROVIDER_UNKNOWN)
+	/* Gemini on Vertex AI stays gemini, as it was before Vertex's other
+	 * publishers were read: the label value is public. */
+	if (by_host != REC_PROVIDER_UNKNOWN &&
+	    !(by_host == REC_PROVIDER_VERTEX_AI && out->provider == REC_PROVIDER_GEMINI))
 		out->provider = by_host;
 	return known;
 }

@@ -9,13 +9,16 @@
 
 int llm_is_llm(const struct llm_facts *f)
 {
-	return f->known_path || (f->shape & LLM_SHAPE_LLM) || f->usage_object || f->usage_seen;
+	return f->known_path || (f->shape & (LLM_SHAPE_LLM | LLM_SHAPE_MCP)) || f->usage_object ||
+	       f->usage_seen;
 }
 
 /* Provider from the body when neither path nor Host named one. OpenAI-style
  * is the default for anything LLM-shaped (vLLM, llama.cpp, gateways). */
 uint8_t llm_provider_of(const struct llm_facts *f)
 {
+	if (f->shape & LLM_SHAPE_MCP) /* a tool server, wherever it is mounted */
+		return REC_PROVIDER_MCP;
 	if (f->route.provider != REC_PROVIDER_UNKNOWN)
 		return f->route.provider;
 	if (f->hints & LLM_HINT_GEMINI || f->shape & LLM_SHAPE_CONTENTS)
@@ -29,6 +32,8 @@ uint8_t llm_provider_of(const struct llm_facts *f)
 
 uint8_t llm_operation_of(const struct llm_facts *f)
 {
+	if (f->shape & LLM_SHAPE_MCP)
+		return REC_OP_MCP;
 	if (f->route.operation != REC_OP_UNKNOWN)
 		return f->route.operation;
 	if (f->op_hint != REC_OP_UNKNOWN)
@@ -60,6 +65,8 @@ static int usage_opt_in(uint8_t provider, uint8_t operation)
 
 uint8_t llm_usage_status(const struct llm_facts *f, uint8_t provider, uint8_t operation)
 {
+	if (operation == REC_OP_MCP)
+		return REC_USAGE_NONE; /* a tool call has no token usage to miss */
 	if (f->interrupted)
 		return REC_USAGE_INTERRUPTED;
 	if (f->usage_seen)

@@ -11,9 +11,9 @@ static const char *const reporter_names[] = {"unknown", "source", "destination"}
 static const char *const provider_names[] = {"unknown", "openai", "anthropic", "dashscope",
 					     "ollama", "gemini", "azure.openai", "cohere", "voyage",
 					     "jina", "mistral", "deepseek", "gcp.vertex_ai",
-					     "aws.bedrock"};
+					     "aws.bedrock", "mcp"};
 static const char *const operation_names[] = {"unknown", "chat", "text_completion",
-					      "embeddings", "generate_content", "responses", "rerank"};
+					      "embeddings", "generate_content", "responses", "rerank", "mcp"};
 static const char *const usage_names[] = {"none", "available", "not_requested", "missing",
 					  "interrupted", "undecodable"};
 static const char *const kind_names[] = {"exchange", "body", "event"};

@@ -60,6 +60,7 @@ enum rec_provider {
 	REC_PROVIDER_DEEPSEEK = 11,
 	REC_PROVIDER_VERTEX_AI = 12, /* Google Vertex AI (Gemini, Anthropic and others on it) */
 	REC_PROVIDER_BEDROCK = 13,   /* AWS Bedrock runtime (Converse, InvokeModel) */
+	REC_PROVIDER_MCP = 14,       /* a Model Context Protocol server (record_mcp.h) */
 	REC_PROVIDER_COUNT
 };
 
@@ -72,6 +73,7 @@ enum rec_operation {
 	REC_OP_GENERATE_CONTENT = 4, /* Gemini generateContent */
 	REC_OP_RESPONSES = 5,        /* OpenAI responses API */
 	REC_OP_RERANK = 6,           /* Cohere, Voyage, Jina rerank */
+	REC_OP_MCP = 7,              /* a JSON-RPC call to an MCP server (record_mcp.h) */
 	REC_OP_COUNT
 };
 
@@ -119,6 +121,8 @@ enum rec_usage {
 #define REC_F_REQUEST_ID_GENERATED (1u << 15) /* no x-request-id: shim made one */
 #define REC_F_HAS_TRACE (1u << 16)         /* trace_id is from a traceparent */
 #define REC_F_BODY_LOST (1u << 17)         /* body entries dropped (ring full): body_lost */
+#define REC_F_MCP_RPC_ERROR (1u << 18)     /* MCP: the answer was a JSON-RPC error */
+#define REC_F_MCP_TOOL_ERROR (1u << 19)    /* MCP: a tool result with isError true */
 
 /* Content-Encoding of a body, one nibble per direction in rec.codings. */
 enum rec_coding {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Node packages for the integration tests (the OpenAI Node SDK; the OTLP
+# Node packages for the integration tests (the OpenAI Node SDK; the MCP SDK,
+# client and server of tests/providers; the OTLP
 # types of @opentelemetry/otlp-transformer for tests/export's receiver),
 # installed from package-lock.json into the repository's own node_modules.
 # Idempotent: does nothing when the locked versions are already there.

@@ -2,7 +2,7 @@
 # ASan+UBSan), and the promtool check (label integration; promtool is
 # Debian's prometheus package, scripts/apt/core.txt). The core's fuzz
 # target is tests/fuzz/fuzz_core.c.
-foreach(t series hist expo alog summary agg)
+foreach(t series hist expo alog summary agg mcp)
   add_executable(test_${t} ${CMAKE_CURRENT_LIST_DIR}/test_${t}.c)
   target_link_libraries(test_${t} PRIVATE tokenring_core PkgConfig::CRITERION m
     PkgConfig::CJSON tokenring_warnings)

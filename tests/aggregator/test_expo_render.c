@@ -59,6 +59,19 @@ int main(int argc, char **argv)
 		snprintf(r.labels[0], sizeof(r.labels[0]), "team-%u", i % 6);
 		agg_ingest(a, &r, &id);
 	}
+	/* MCP calls (record_mcp.h), one with a hostile tool name */
+	for (unsigned i = 0; i < 4; i++) {
+		tc_record(&r);
+		r.provider = REC_PROVIDER_MCP;
+		r.operation = REC_OP_MCP;
+		r.usage_status = REC_USAGE_NONE;
+		r.flags = i == 2 ? REC_F_MCP_TOOL_ERROR : 0;
+		memset(r.request_model, 0, sizeof(r.request_model));
+		memcpy(r.request_model, i == 3 ? "to\"ol\\x\ny" : "search", i == 3 ? 9 : 6);
+		memset(r.response_model, 0, sizeof(r.response_model));
+		memcpy(r.response_model, i == 0 ? "initialize" : "tools/call", 10);
+		agg_ingest(a, &r, &id);
+	}
 	struct agg_self self;
 	memset(&self, 0, sizeof(self));
 	self.ring.capacity = 1024;

@@ -38,7 +38,8 @@ for name in tokenring_requests_total tokenring_usage_total tokenring_cost_usd_to
     gen_ai_client_operation_time_to_first_chunk_seconds_bucket \
     asm_llm_proxy_prompt_tokens istio_requests_total \
     istio_request_duration_milliseconds_bucket ai_prompt_tokens_total \
-    tokenring_series_overflow_total tokenring_build_info; do
+    tokenring_series_overflow_total tokenring_build_info tokenring_mcp_requests_total \
+    tokenring_mcp_tool_calls_total tokenring_mcp_tool_call_duration_seconds_bucket; do
   grep -q "^$name{" "$out/m.txt" || grep -q "^$name " "$out/m.txt" || { echo "missing $name"; exit 1; }
 done
 echo "promtool: clean apart from the seed-imposed names"

@@ -805,19 +805,21 @@ class DashboardLiveTests(unittest.TestCase):
         names = set()
         for node in ("a", "b"):
             names |= {n for (n, _) in self.v2[node]}
-        self.assertLessEqual(td.KNOWN_METRICS - set(td.COVER_METRICS), names)
+        self.assertLessEqual(td.KNOWN_METRICS - set(td.COVER_METRICS) - set(td.MCP_METRICS), names)
         reasons = {dict(lbl)["reason"] for (n, lbl) in self.v2["a"] if n == td.DROPPED}
         self.assertEqual(set(td.DROP_REASONS), reasons)
 
 
 def cover_panel(p):
-    """A panel of the "What cannot be read" row. This test's traffic (curl and
+    """A panel of the "What cannot be read" row, or of the agents' (MCP)
+    row (tests/providers test_mcp counts those families against a real
+    tokenringd with a real MCP client and server). This test's traffic (curl and
     Python over plain HTTP) is all readable, so those panels have no data
     here; tests/containers (containers_cover) checks the four families
     exactly against a real tokenringd with opaque TLS (Node, Java), a Go
     binary and more connections than the slot table holds, and
     test_deploy.py's DashboardQueryTests runs these panels' queries."""
-    return any(m in t["expr"] for t in p["targets"] for m in td.COVER_METRICS)
+    return any(m in t["expr"] for t in p["targets"] for m in td.COVER_METRICS + td.MCP_METRICS)
 
 
 def unquote(value):

@@ -72,9 +72,15 @@ DROP_REASONS = ("full", "contention", "late", "detached")
 # source_namespace and sni (+ direction for bytes) or reason.
 COVER_METRICS = ("tokenring_opaque_connections_total", "tokenring_opaque_bytes_total",
                  "tokenring_unreadable_processes_total", "tokenring_untracked_connections_total")
+# Agents' MCP calls (aggregator/mcp.h): labels reporter, source_workload,
+# source_namespace, destination_service, tool or method, status.
+MCP_TOOL_CALLS = "tokenring_mcp_tool_calls_total"
+MCP_REQUESTS = "tokenring_mcp_requests_total"
+MCP_DURATION = "tokenring_mcp_tool_call_duration_seconds"
+MCP_METRICS = (MCP_TOOL_CALLS, MCP_REQUESTS, MCP_DURATION + "_bucket")
 KNOWN_METRICS = (set(COUNTERS) | {USAGE_COUNTER, DROPPED} | set(SELF_GAUGES) | set(SELF_COUNTERS)
                  | {h + s for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")}
-                 | set(COVER_METRICS))
+                 | set(COVER_METRICS) | set(MCP_METRICS))
 
 VOLUME_SOURCES = ("hostPath", "emptyDir", "configMap", "secret", "persistentVolumeClaim",
                   "projected", "downwardAPI")
@@ -643,6 +649,13 @@ COVER_TRAFFIC = {
     "tokenring_untracked_connections_total": [({"source_namespace": "team-a", "source_workload": "batch",
                                                 "reason": "slots_full"}, 2.0)],
 }
+# Agents' MCP calls, per second at scale 1: (reporter, workload, tool, status, rate, duration).
+MCP_TRAFFIC = [("source", "chat-app", "search", "result", 2.0, 0.3),
+               ("source", "chat-app", "search", "tool_error", 0.5, 0.3),
+               ("source", "chat-app", "deploy", "error", 0.25, 0.02),
+               ("destination", "tools", "search", "result", 2.0, 0.25)]
+MCP_METHODS = [("source", "chat-app", "initialize", "result", 0.1),
+               ("source", "chat-app", "tools/list", "result", 0.1)]
 SCALES = (1.0, 0.5)  # two daemons (two nodes): the dashboard sums across them
 
 
@@ -720,6 +733,26 @@ class FakeDaemon:
             fam(name, "counter", name.replace("_", " "))
             for labels, r in series:
                 out.append(f"{name}{self._lbl(labels)} {r * k:.6f}")
+        def mcp_labels(reporter, wl, name_label, name, status):
+            return {"reporter": reporter, "source_workload": wl, "source_namespace": "team-a",
+                    "destination_service": "tools.example.svc", name_label: name, "status": status}
+        fam(MCP_TOOL_CALLS, "counter", "MCP tool calls")
+        for rep, wl, tool, status, r, _ in MCP_TRAFFIC:
+            out.append(f"{MCP_TOOL_CALLS}{self._lbl(mcp_labels(rep, wl, 'tool', tool, status))} {r * k:.6f}")
+        fam(MCP_REQUESTS, "counter", "MCP requests")
+        for rep, wl, tool, status, r, _ in MCP_TRAFFIC:
+            out.append(f"{MCP_REQUESTS}{self._lbl(mcp_labels(rep, wl, 'method', 'tools/call', status))} {r * k:.6f}")
+        for rep, wl, method, status, r in MCP_METHODS:
+            out.append(f"{MCP_REQUESTS}{self._lbl(mcp_labels(rep, wl, 'method', method, status))} {r * k:.6f}")
+        fam(MCP_DURATION, "histogram", "MCP tool call duration")
+        for rep, wl, tool, status, r, dur in MCP_TRAFFIC:
+            lbl = mcp_labels(rep, wl, "tool", tool, status)
+            n = r * k
+            for le in BUCKETS:
+                out.append(f"{MCP_DURATION}_bucket{self._lbl({**lbl, 'le': str(le)})} {n if dur <= le else 0:.6f}")
+            out.append(f"{MCP_DURATION}_bucket{self._lbl({**lbl, 'le': '+Inf'})} {n:.6f}")
+            out.append(f"{MCP_DURATION}_sum{self._lbl(lbl)} {n * dur:.6f}")
+            out.append(f"{MCP_DURATION}_count{self._lbl(lbl)} {n:.6f}")
         fam(DROPPED, "counter", "records dropped by reason")
         for reason in DROP_REASONS:
             out.append(f'{DROPPED}{{reason="{reason}"}} {(0.5 if reason == "full" else 0.0) * k:.6f}')
@@ -846,6 +879,11 @@ class DashboardStaticTests(unittest.TestCase):
                     if sel[0] in COVER_METRICS:
                         for var, label in (("namespace", "source_namespace"), ("workload", "source_workload")):
                             self.assertIn(f'{label}=~"${var}"', sel[1], f"{p['title']}: {sel[0]}")
+                    if sel[0] in MCP_METRICS:
+                        for var, label in (("reporter", "reporter"), ("namespace", "source_namespace"),
+                                           ("workload", "source_workload"),
+                                           ("destination", "destination_service")):
+                            self.assertIn(f'{label}=~"${var}"', sel[1], f"{p['title']}: {sel[0]}")
 
     def test_queries_use_only_contract_metrics(self):
         used = set()
@@ -856,7 +894,7 @@ class DashboardStaticTests(unittest.TestCase):
                 self.assertLessEqual(names, KNOWN_METRICS, p["title"])
                 used |= names
         # the panels cover every family the contract has (cost included)
-        for m in COUNTERS + (USAGE_COUNTER, DROPPED) + SELF_GAUGES + SELF_COUNTERS + COVER_METRICS:
+        for m in COUNTERS + (USAGE_COUNTER, DROPPED) + SELF_GAUGES + SELF_COUNTERS + COVER_METRICS + MCP_METRICS:
             self.assertIn(m, used)
         for h in HISTOGRAMS:
             self.assertIn(h + "_bucket", used)
@@ -870,7 +908,9 @@ class DashboardStaticTests(unittest.TestCase):
                   "Usage status mix by model", "Cost per hour by model", "Ring fill",
                   "Dropped records by reason", "Corrupt records", "Producers", "Series and overflow",
                   "Opaque TLS connections by server name", "Opaque TLS bytes by server name",
-                  "Unreadable processes", "Untracked connections"):
+                  "Unreadable processes", "Untracked connections", "MCP tool calls/s by tool",
+                  "MCP tool call failure ratio by tool", "MCP tool call latency p95 by tool",
+                  "MCP requests/s by method"):
             self.assertIn(t, titles)
 
     def test_layout(self):
@@ -982,8 +1022,8 @@ class DashboardQueryTests(unittest.TestCase):
                     if last - first >= 8:
                         cls.at = last
                         return
-            except OSError:
-                pass
+            except (OSError, ValueError):
+                pass  # not listening yet, or a starting Prometheus' plain-text 503
             time.sleep(0.5)
         raise AssertionError("prometheus collected no data in 90 s")
 
@@ -1144,6 +1184,26 @@ class DashboardQueryTests(unittest.TestCase):
         # the workload filter reaches these panels too
         none = self.query(self.expr("Untracked connections"), {**ALL, "workload": "chat-app"})
         self.assertEqual([], none)
+
+    def test_agent_row(self):
+        total = sum(SCALES)
+        calls = self.by(self.query(self.expr("MCP tool calls/s by tool")), "tool", "status")
+        self.assertEqual({("search", "result"), ("search", "tool_error"), ("deploy", "error")}, set(calls))
+        self.assertClose(2.0 * total, calls[("search", "result")])
+        failed = self.by(self.query(self.expr("MCP tool call failure ratio by tool")), "tool")
+        self.assertClose(0.5 / 2.5, failed[("search",)])
+        self.assertClose(1.0, failed[("deploy",)], msg="a tool that only fails reads 1")
+        p95 = self.by(self.query(self.expr("MCP tool call latency p95 by tool")), "tool")
+        self.assertLessEqual(p95[("search",)], 0.5)
+        self.assertGreater(p95[("search",)], 0.25)
+        methods = self.by(self.query(self.expr("MCP requests/s by method")), "method")
+        self.assertClose(2.75 * total, methods[("tools/call",)])
+        self.assertClose(0.1 * total, methods[("initialize",)])
+        # the reporter filter keeps the server's view of the same calls apart
+        server = self.by(self.query(self.expr("MCP tool calls/s by tool"), {**ALL, "reporter": "destination"}),
+                         "tool", "status")
+        self.assertEqual({("search", "result")}, set(server))
+        self.assertClose(2.0 * total, server[("search", "result")])
 
 
 # --------------------------------------------------------------------------

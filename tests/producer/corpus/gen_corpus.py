@@ -880,6 +880,83 @@ case("bedrock_converse_stream_throttled",
      dict(bexp, path=haiku_path + "converse-stream", operation="chat", usage="missing", chunks=1,
           flags="LLM,STREAM,REQUEST_ID_GENERATED"))
 
+# --- MCP over HTTP (record_mcp.h): JSON-RPC in the body, the method in
+# response_model, the tool in request_model, the outcome in flags
+mua2 = "node"
+def mcp_req(body, path="/mcp", session=None):
+    h = ["POST %s HTTP/1.1" % path, "Host: localhost:3000", "Connection: keep-alive",
+         "content-type: application/json", "accept: application/json, text/event-stream",
+         "accept-language: *", "sec-fetch-mode: cors", "user-agent: node",
+         "accept-encoding: identity"]
+    if session:
+        h += ["mcp-session-id: " + session, "mcp-protocol-version: 2025-06-18"]
+    h.append("content-length: %d" % len(body))
+    return ("\r\n".join(h) + "\r\n\r\n").encode() + body
+
+def mcp_sse_resp(obj, extra=()):
+    """The TypeScript SDK's server: one SSE event per answer, chunked."""
+    ev = b"event: message\ndata: " + ju(obj, separators=(",", ":")) + b"\n\n"
+    h = ["HTTP/1.1 200 OK", "Content-Type: text/event-stream", "Cache-Control: no-cache",
+         "Connection: keep-alive"] + list(extra) + ["Date: Tue, 24 Nov 2026 00:12:03 GMT",
+         "Transfer-Encoding: chunked"]
+    return ("\r\n".join(h) + "\r\n\r\n").encode() + chunked([ev])
+
+sid = "mcp-session-id: 3f2a1c4e-9b7d-4e21-8c5a-0d6e7f8a9b1c"
+mexp = dict(method="POST", path="/mcp", authority="localhost:3000", status=200, provider="mcp",
+            operation="mcp", usage="none", user_agent="node")
+case("mcp_initialize",
+     mcp_req(j({"method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                "clientInfo": {"name": "tokenring-test", "version": "1.0.0"}}, "jsonrpc": "2.0", "id": 0})),
+     mcp_sse_resp({"result": {"protocolVersion": "2025-06-18", "capabilities": {"tools": {"listChanged": True}},
+                   "serverInfo": {"name": "calc", "version": "1.0.0"}}, "jsonrpc": "2.0", "id": 0}, [sid]),
+     dict(mexp, response_model="initialize", flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+case("mcp_tools_call",
+     mcp_req(j({"method": "tools/call", "params": {"name": "add", "arguments": {"a": 2, "b": 3}},
+                "jsonrpc": "2.0", "id": 2}), session=sid.split(": ")[1]),
+     mcp_sse_resp({"result": {"content": [{"type": "text", "text": "5"}]}, "jsonrpc": "2.0", "id": 2}),
+     dict(mexp, request_model="add", response_model="tools/call", chunks=1,
+          flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+
+# The Python SDK's order (jsonrpc first), a JSON answer, a tool that failed
+case("mcp_tools_call_is_error",
+     mcp_req(j({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                "params": {"name": "divide", "arguments": {"a": 1, "b": 0}}})),
+     resp(200, "application/json", ju({"jsonrpc": "2.0", "id": 7, "result": {"content": [
+          {"type": "text", "text": "Division durch null — nicht erlaubt"}], "isError": True}})),
+     dict(mexp, request_model="divide", response_model="tools/call", user_agent="node",
+          flags="LLM,REQUEST_ID_GENERATED,MCP_TOOL_ERROR"))
+
+case("mcp_tools_call_rpc_error",
+     mcp_req(j({"method": "tools/call", "params": {"name": "nope", "arguments": {}}, "jsonrpc": "2.0", "id": 3})),
+     mcp_sse_resp({"jsonrpc": "2.0", "id": 3, "error": {"code": -32602,
+                   "message": "MCP error -32602: Tool nope not found"}}),
+     dict(mexp, request_model="nope", response_model="tools/call",
+          flags="LLM,STREAM,REQUEST_ID_GENERATED,MCP_RPC_ERROR"))
+
+case("mcp_notification",
+     mcp_req(j({"method": "notifications/initialized", "jsonrpc": "2.0"})),
+     b"HTTP/1.1 202 Accepted\r\nDate: Tue, 24 Nov 2026 00:12:03 GMT\r\nConnection: keep-alive\r\n"
+     b"Keep-Alive: timeout=5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+     dict(mexp, status=202, response_model="notifications/initialized", flags="LLM,REQUEST_ID_GENERATED"))
+
+# The older SSE transport: the POST is only accepted, the answer goes out
+# on the GET /sse stream
+case("mcp_sse_transport_post",
+     mcp_req(j({"method": "tools/call", "params": {"name": "add", "arguments": {"a": 1, "b": 1}},
+                "jsonrpc": "2.0", "id": 4}), path="/messages?sessionId=5c1d2e3f"),
+     b"HTTP/1.1 202 Accepted\r\nDate: Tue, 24 Nov 2026 00:12:03 GMT\r\nConnection: keep-alive\r\n"
+     b"Content-Length: 8\r\n\r\nAccepted",
+     dict(mexp, status=202, path="/messages?sessionId=5c1d2e3f", request_model="add",
+          response_model="tools/call", flags="LLM,REQUEST_ID_GENERATED"))
+
+# JSON-RPC that is not MCP (an Ethereum node): not recorded as MCP
+case("jsonrpc_not_mcp",
+     mcp_req(j({"jsonrpc": "2.0", "method": "eth_blockNumber", "params": [], "id": 83})),
+     resp(200, "application/json", j({"jsonrpc": "2.0", "id": 83, "result": "0x4b7"})),
+     dict(method="POST", path="/mcp", authority="localhost:3000", status=200, user_agent="node",
+          usage="none", http_all=1, flags="REQUEST_ID_GENERATED"))
+
 for name, (rq, rs, ex) in CASES.items():
     with open(os.path.join(HERE, name + ".req"), "wb") as f: f.write(rq)
     with open(os.path.join(HERE, name + ".resp"), "wb") as f: f.write(rs)

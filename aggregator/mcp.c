@@ -1,0 +1,265 @@
+/*
+ * mcp.c - the MCP call table behind mcp.h: rows in arrival order (so a
+ * scrape lists them stably), found through an open-addressing index of
+ * XXH3 hashes of the fixed-size key; all memory allocated at creation.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "expo.h"
+#include "mcp.h"
+#include "record_mcp.h"
+#include "series.h"
+
+enum mcp_status {
+	MCP_ST_RESULT = 0,
+	MCP_ST_ERROR,
+	MCP_ST_TOOL_ERROR,
+	MCP_ST_ACCEPTED,
+	MCP_ST_HTTP_ERROR,
+	MCP_ST_INTERRUPTED,
+	MCP_ST_COUNT
+};
+
+static const char *const status_names[MCP_ST_COUNT] = {
+	"result", "error", "tool_error", "accepted", "http_error", "interrupted",
+};
+
+/* A row is a method row (every call) or a tool row (tools/call). */
+enum { ROW_METHOD = 0, ROW_TOOL = 1 };
+
+#define MCP_OVERFLOW "__overflow__"
+/* Rows kept for the folded calls: 2 kinds x every status x 3 reporters. */
+#define MCP_OVERFLOW_ROWS (2u * MCP_ST_COUNT * 3u)
+#define MCP_ROWS (MCP_MAX_SERIES + MCP_OVERFLOW_ROWS)
+#define MCP_INDEX 16384u /* power of two; load <= 1/4 (MCP_ROWS <= 4096) */
+_Static_assert((MCP_INDEX & (MCP_INDEX - 1)) == 0 && MCP_INDEX >= 4 * MCP_ROWS, "index: a power of two, a quarter full at most");
+
+/* Duration buckets (seconds): tools run from a millisecond (a local
+ * lookup) to minutes (a browser, a build). */
+static const uint64_t bucket_ns[] = {
+	5000000,    10000000,    25000000,    50000000,    100000000,
+	250000000,  500000000,   1000000000,  2500000000,  5000000000,
+	10000000000, 30000000000, 60000000000, 120000000000, 300000000000,
+};
+static const char *const bucket_le[] = {"0.005", "0.01", "0.025", "0.05", "0.1",
+					"0.25",  "0.5",  "1",     "2.5",  "5",
+					"10",    "30",   "60",    "120",  "300"};
+#define MCP_BUCKETS (sizeof(bucket_ns) / sizeof(bucket_ns[0]))
+_Static_assert(sizeof(bucket_le) / sizeof(bucket_le[0]) == MCP_BUCKETS, "a text per bound");
+
+struct mcp_key {
+	uint8_t kind;     /* ROW_* */
+	uint8_t status;   /* enum mcp_status */
+	uint8_t reporter; /* enum rec_reporter: a call seen from both ends counts twice */
+	char workload[RING_WORKLOAD_LEN];
+	char namespace_[RING_NAMESPACE_LEN];
+	char destination[SERIES_DEST_LEN];
+	char name[REC_MCP_NAME_LEN]; /* method or tool */
+};
+
+struct mcp_row {
+	struct mcp_key key;
+	uint64_t count;
+	uint64_t sum_ns;
+	uint64_t buckets[MCP_BUCKETS]; /* non-cumulative; +Inf is count */
+};
+
+struct mcp_table {
+	uint32_t rows;
+	uint64_t overflow;
+	uint32_t index[MCP_INDEX]; /* row + 1; 0 = empty */
+	struct mcp_row row[MCP_ROWS];
+};
+
+int mcp_create(struct mcp_table **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? 0 : -ENOMEM;
+}
+
+void mcp_destroy(struct mcp_table *t)
+{
+	free(t);
+}
+
+static enum mcp_status status_of(const struct tr_record *rec)
+{
+	if (rec->status == 0)
+		return MCP_ST_INTERRUPTED;
+	if (rec->flags & REC_F_MCP_RPC_ERROR)
+		return MCP_ST_ERROR;
+	if (rec->flags & REC_F_MCP_TOOL_ERROR)
+		return MCP_ST_TOOL_ERROR;
+	if (rec->status >= 400)
+		return MCP_ST_HTTP_ERROR;
+	return rec->status == 202 ? MCP_ST_ACCEPTED : MCP_ST_RESULT;
+}
+
+static void set_name(char *dst, const char *src)
+{
+	size_t n = strnlen(src, REC_MCP_NAME_LEN - 1);
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+static struct mcp_row *find(struct mcp_table *t, const struct mcp_key *k, int may_add)
+{
+	uint64_t h = XXH3_64bits(k, sizeof(*k));
+	for (uint32_t i = (uint32_t)h;; i++) {
+		uint32_t *slot = &t->index[i & (MCP_INDEX - 1)];
+		if (*slot == 0) {
+			if (!may_add)
+				return NULL;
+			struct mcp_row *r = &t->row[t->rows];
+			r->key = *k;
+			*slot = ++t->rows;
+			return r;
+		}
+		struct mcp_row *r = &t->row[*slot - 1];
+		if (memcmp(&r->key, k, sizeof(*k)) == 0)
+			return r;
+	}
+}
+
+/* The row of key k, or of its overflow fold once the table is full. */
+static struct mcp_row *row_for(struct mcp_table *t, struct mcp_key *k)
+{
+	struct mcp_row *r = find(t, k, t->rows < MCP_MAX_SERIES);
+	if (r)
+		return r;
+	t->overflow++;
+	struct mcp_key o;
+	memset(&o, 0, sizeof(o));
+	o.kind = k->kind;
+	o.status = k->status;
+	o.reporter = k->reporter;
+	set_name(o.workload, MCP_OVERFLOW);
+	set_name(o.namespace_, MCP_OVERFLOW);
+	set_name(o.destination, MCP_OVERFLOW);
+	set_name(o.name, MCP_OVERFLOW);
+	*k = o;
+	return find(t, k, 1); /* MCP_OVERFLOW_ROWS are kept for these */
+}
+
+static void count(struct mcp_row *r, uint64_t ns)
+{
+	r->count++;
+	r->sum_ns += ns;
+	for (size_t b = 0; b < MCP_BUCKETS; b++)
+		if (ns <= bucket_ns[b]) {
+			r->buckets[b]++;
+			break;
+		}
+}
+
+void mcp_ingest(struct mcp_table *t, const struct tr_record *rec, const struct agg_identity *id)
+{
+	struct series_key sk;
+	struct mcp_key k;
+	series_key_from_record(&sk, rec, id); /* the LLM series' workload and destination rules */
+	memset(&k, 0, sizeof(k));
+	memcpy(k.workload, sk.workload, sizeof(k.workload));
+	memcpy(k.namespace_, sk.namespace_, sizeof(k.namespace_));
+	memcpy(k.destination, sk.destination, sizeof(k.destination));
+	k.status = (uint8_t)status_of(rec);
+	k.reporter = sk.reporter;
+	k.kind = ROW_METHOD;
+	set_name(k.name, rec_mcp_method(rec)[0] ? rec_mcp_method(rec) : "unknown");
+	int tool = strcmp(k.name, "tools/call") == 0;
+	count(row_for(t, &k), rec->duration_ns);
+	if (!tool)
+		return;
+	k.kind = ROW_TOOL;
+	set_name(k.name, rec_mcp_tool(rec)[0] ? rec_mcp_tool(rec) : "unknown");
+	count(row_for(t, &k), rec->duration_ns);
+}
+
+static void labels(struct strbuf *b, const struct mcp_key *k, const char *name_label)
+{
+	bool first = true;
+	const char *rep = rec_reporter_name(k->reporter);
+	strbuf_puts(b, "{");
+	expo_label(b, &first, "reporter", rep, strlen(rep));
+	expo_label(b, &first, "source_workload", k->workload, sizeof(k->workload));
+	expo_label(b, &first, "source_namespace", k->namespace_, sizeof(k->namespace_));
+	expo_label(b, &first, "destination_service", k->destination, sizeof(k->destination));
+	expo_label(b, &first, name_label, k->name, sizeof(k->name));
+	expo_label(b, &first, "status", status_names[k->status], strlen(status_names[k->status]));
+}
+
+static void counter_lines(const struct mcp_table *t, struct strbuf *b, const char *metric,
+			  int kind, const char *name_label)
+{
+	for (uint32_t i = 0; i < t->rows; i++) {
+		const struct mcp_row *r = &t->row[i];
+		if (r->key.kind != kind)
+			continue;
+		strbuf_puts(b, metric);
+		labels(b, &r->key, name_label);
+		strbuf_puts(b, "} ");
+		expo_u64(b, r->count);
+		strbuf_puts(b, "\n");
+	}
+}
+
+static void bucket_line(struct strbuf *b, const struct mcp_row *r, const char *le, uint64_t n)
+{
+	strbuf_puts(b, "tokenring_mcp_tool_call_duration_seconds_bucket");
+	labels(b, &r->key, "tool");
+	strbuf_puts(b, ",le=\"");
+	strbuf_puts(b, le);
+	strbuf_puts(b, "\"} ");
+	expo_u64(b, n);
+	strbuf_puts(b, "\n");
+}
+
+static void histogram_lines(const struct mcp_table *t, struct strbuf *b)
+{
+	for (uint32_t i = 0; i < t->rows; i++) {
+		const struct mcp_row *r = &t->row[i];
+		if (r->key.kind != ROW_TOOL)
+			continue;
+		uint64_t cum = 0;
+		for (size_t j = 0; j < MCP_BUCKETS; j++) {
+			cum += r->buckets[j];
+			bucket_line(b, r, bucket_le[j], cum);
+		}
+		bucket_line(b, r, "+Inf", r->count);
+		strbuf_puts(b, "tokenring_mcp_tool_call_duration_seconds_sum");
+		labels(b, &r->key, "tool");
+		strbuf_puts(b, "} ");
+		expo_scaled(b, r->sum_ns, 9);
+		strbuf_puts(b, "\ntokenring_mcp_tool_call_duration_seconds_count");
+		labels(b, &r->key, "tool");
+		strbuf_puts(b, "} ");
+		expo_u64(b, r->count);
+		strbuf_puts(b, "\n");
+	}
+}
+
+int mcp_render(const struct mcp_table *t, struct strbuf *out)
+{
+	if (t->rows == 0)
+		return strbuf_error(out); /* no MCP traffic: no families (as for absent labels) */
+	expo_header(out, "tokenring_mcp_requests_total",
+		    "MCP JSON-RPC calls by method and outcome.", "counter");
+	counter_lines(t, out, "tokenring_mcp_requests_total", ROW_METHOD, "method");
+	expo_header(out, "tokenring_mcp_tool_calls_total",
+		    "MCP tools/call calls by tool and outcome.", "counter");
+	counter_lines(t, out, "tokenring_mcp_tool_calls_total", ROW_TOOL, "tool");
+	expo_header(out, "tokenring_mcp_tool_call_duration_seconds",
+		    "MCP tools/call latency, request to answer.", "histogram");
+	histogram_lines(t, out);
+	expo_header(out, "tokenring_mcp_series_overflow_total",
+		    "MCP calls folded into __overflow__ labels (more label sets than kept).",
+		    "counter");
+	strbuf_puts(out, "tokenring_mcp_series_overflow_total ");
+	expo_u64(out, t->overflow);
+	strbuf_puts(out, "\n");
+	return strbuf_error(out);
+}

@@ -1,0 +1,119 @@
+/* test_mcp.c - MCP records (shm/record_mcp.h) are counted apart from the LLM
+ * series: by method and outcome, tools/call by tool with a latency
+ * histogram, statuses from flags and HTTP status, bounded with an overflow
+ * fold; batches and single ingests agree; no LLM series moves. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agg_internal.h"
+#include "mcp.h"
+#include "record_mcp.h"
+#include "test_core_helpers.h"
+
+static void mcp_record(struct tr_record *r, const char *method, const char *tool,
+		       uint16_t status, uint32_t flags, uint64_t ms)
+{
+	memset(r, 0, sizeof(*r));
+	r->kind = REC_KIND_EXCHANGE;
+	r->reporter = REC_REPORTER_SOURCE;
+	r->provider = REC_PROVIDER_MCP;
+	r->operation = REC_OP_MCP;
+	r->usage_status = REC_USAGE_NONE;
+	r->status = status;
+	r->flags = REC_F_LLM | flags;
+	r->duration_ns = ms * 1000000u;
+	snprintf(r->authority, sizeof(r->authority), "tools.internal:3000");
+	snprintf(rec_mcp_method_field(r), REC_MCP_NAME_LEN, "%s", method);
+	snprintf(rec_mcp_tool_field(r), REC_MCP_NAME_LEN, "%s", tool);
+}
+
+static char *render(const struct agg *a, struct strbuf *b)
+{
+	strbuf_init(b);
+	cr_assert_eq(agg_render_metrics(a, NULL, b), 0);
+	return b->data;
+}
+
+static void expect_line(const char *text, const char *line)
+{
+	cr_expect(strstr(text, line) != NULL, "missing line: %s", line);
+}
+
+#define LABELS "reporter=\"source\",source_workload=\"agent\",source_namespace=\"ai\",destination_service=\"tools.internal\""
+
+Test(mcp, counted_by_method_tool_and_outcome_apart_from_llm_series)
+{
+	struct agg_config cfg = tc_config(AGG_FAM_TOKENRING | AGG_FAM_GEN_AI);
+	struct agg *a;
+	struct agg_identity id = {"agent", "ai"};
+	const struct agg_identity *ids[8];
+	struct tr_record recs[8];
+	cr_assert_eq(agg_create(&cfg, &a), 0);
+	mcp_record(&recs[0], "initialize", "", 200, 0, 3);
+	mcp_record(&recs[1], "notifications/initialized", "", 202, 0, 1);
+	mcp_record(&recs[2], "tools/list", "", 200, 0, 2);
+	mcp_record(&recs[3], "tools/call", "add", 200, 0, 7);
+	mcp_record(&recs[4], "tools/call", "add", 200, 0, 700);
+	mcp_record(&recs[5], "tools/call", "divide", 200, REC_F_MCP_TOOL_ERROR, 4);
+	mcp_record(&recs[6], "tools/call", "nope", 200, REC_F_MCP_RPC_ERROR, 2);
+	mcp_record(&recs[7], "tools/call", "add", 0, 0, 9000);
+	for (int i = 0; i < 8; i++)
+		ids[i] = &id;
+	agg_ingest_batch(a, recs, ids, 8);
+	cr_expect_eq(agg_series(a), 0, "no LLM series");
+	struct strbuf b;
+	const char *t = render(a, &b);
+	expect_line(t, "tokenring_mcp_requests_total{" LABELS ",method=\"initialize\",status=\"result\"} 1\n");
+	expect_line(t, "tokenring_mcp_requests_total{" LABELS
+		       ",method=\"notifications/initialized\",status=\"accepted\"} 1\n");
+	expect_line(t, "tokenring_mcp_requests_total{" LABELS ",method=\"tools/call\",status=\"result\"} 2\n");
+	expect_line(t, "tokenring_mcp_requests_total{" LABELS ",method=\"tools/call\",status=\"error\"} 1\n");
+	expect_line(t, "tokenring_mcp_tool_calls_total{" LABELS ",tool=\"add\",status=\"result\"} 2\n");
+	expect_line(t, "tokenring_mcp_tool_calls_total{" LABELS ",tool=\"add\",status=\"interrupted\"} 1\n");
+	expect_line(t, "tokenring_mcp_tool_calls_total{" LABELS ",tool=\"divide\",status=\"tool_error\"} 1\n");
+	expect_line(t, "tokenring_mcp_tool_calls_total{" LABELS ",tool=\"nope\",status=\"error\"} 1\n");
+	expect_line(t, "tokenring_mcp_tool_call_duration_seconds_bucket{" LABELS
+		       ",tool=\"add\",status=\"result\",le=\"0.01\"} 1\n");
+	expect_line(t, "tokenring_mcp_tool_call_duration_seconds_bucket{" LABELS
+		       ",tool=\"add\",status=\"result\",le=\"1\"} 2\n");
+	expect_line(t, "tokenring_mcp_tool_call_duration_seconds_sum{" LABELS
+		       ",tool=\"add\",status=\"result\"} 0.707\n");
+	expect_line(t, "tokenring_mcp_tool_call_duration_seconds_count{" LABELS
+		       ",tool=\"add\",status=\"result\"} 2\n");
+	expect_line(t, "tokenring_mcp_series_overflow_total 0\n");
+	cr_expect(strstr(t, "tokenring_requests_total{") == NULL, "an LLM series appeared");
+	strbuf_free(&b);
+	agg_destroy(a);
+}
+
+Test(mcp, bounded_with_an_overflow_fold)
+{
+	struct agg_config cfg = tc_config(AGG_FAM_TOKENRING);
+	struct agg *a;
+	struct tr_record r;
+	cr_assert_eq(agg_create(&cfg, &a), 0);
+	/* one method row (tools/call), then a row per tool: MCP_MAX_SERIES - 1
+	 * tools fit, the next 1024 fold */
+	for (unsigned i = 0; i < MCP_MAX_SERIES - 1 + 1024; i++) {
+		char tool[32];
+		snprintf(tool, sizeof(tool), "tool-%u", i);
+		mcp_record(&r, "tools/call", tool, 200, 0, 1);
+		agg_ingest(a, &r, NULL);
+	}
+	struct strbuf b;
+	const char *t = render(a, &b);
+	expect_line(t, "tokenring_mcp_series_overflow_total 1024\n");
+	expect_line(t, "tokenring_mcp_tool_calls_total{reporter=\"source\",source_workload=\"__overflow__\","
+		       "source_namespace=\"__overflow__\",destination_service=\"__overflow__\","
+		       "tool=\"__overflow__\",status=\"result\"} 1024\n");
+	expect_line(t, "tokenring_mcp_tool_calls_total{reporter=\"source\",source_workload=\"unknown\","
+		       "source_namespace=\"unknown\",destination_service=\"tools.internal\","
+		       "tool=\"tool-2046\",status=\"result\"} 1\n");
+	cr_expect(strstr(t, "tool=\"tool-2047\"") == NULL, "a tool past the bound got its own row");
+	expect_line(t, "tokenring_mcp_requests_total{reporter=\"source\",source_workload=\"unknown\","
+		       "source_namespace=\"unknown\",destination_service=\"tools.internal\","
+		       "method=\"tools/call\",status=\"result\"} 3071\n");
+	strbuf_free(&b);
+	agg_destroy(a);
+}
