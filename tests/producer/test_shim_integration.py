@@ -115,7 +115,7 @@ class LogServer(Server):
     def entries(self, n, after=0):
         """The log entries after the first `after`, waiting for n of them (the
         server logs just after its last write, so a client can be faster)."""
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + tt.DEADLINE
         while True:
             try:
                 with open(self.logfile) as f:
@@ -127,8 +127,8 @@ class LogServer(Server):
             time.sleep(0.01)
 
     def count(self):
-        """Entries so far, once any in-flight log line has landed."""
-        time.sleep(0.05)
+        """Entries so far. Each test has a server of its own (ShimCase), so
+        no other test's exchange can still be on its way to the log."""
         return len(self.entries(0))
 
     def stop(self):
@@ -163,15 +163,19 @@ def wall_ns():
 
 
 class ShimCase(unittest.TestCase):
+    """A server per test: the log lines of one test's exchanges (written
+    just after the last byte, so possibly after its client is done) can
+    never land in the next test's count, however late they come."""
     server = None
 
-    @classmethod
-    def setUpClass(cls):
-        cls.server = LogServer()
+    def make_server(self):
+        return LogServer()
 
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
+    def setUp(self):
+        self.server = self.make_server()
+
+    def tearDown(self):
+        self.server.stop()
 
     def assert_exchange(self, rec, entry, reporter="source", workload=None, req_bytes=None,
                         t0=None, t1=None, user_agent=None, port=None):

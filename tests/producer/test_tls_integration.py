@@ -111,9 +111,8 @@ def read_response(stream, buf):
 
 
 class TLSCase(base.ShimCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = TLSLogServer()
+    def make_server(self):
+        return TLSLogServer()
 
     def assert_tls_exchange(self, rec, entry, **kw):
         self.assert_exchange(rec, entry, **kw)
