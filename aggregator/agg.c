@@ -276,7 +276,23 @@ static void observe_ratio(uint64_t *words, const struct hist_bounds *b, uint64_t
 
 #define WORDS(member) ((uint64_t *)&(member))
 
-static void ingest_tokens(struct series *s, const struct tr_record *rec, uint32_t fam)
+/* A token count: its bucket words and its sketch (tokens are the unit). */
+static void observe_tokens(struct agg *a, struct series *s, enum series_token_type t, uint64_t v)
+{
+	observe(WORDS(s->tokens[t]), &hist_genai_tokens, v);
+	hist_add(&s->nh_tokens[t], &a->pool, (double)v);
+}
+
+/* A per-token time: bucket words, and the sketch in seconds. */
+static void observe_per_token(struct agg *a, uint64_t *words, struct hist *h,
+			      const struct hist_bounds *b, uint64_t num, uint64_t den)
+{
+	observe_ratio(words, b, num, den);
+	hist_add(h, &a->pool, (double)num / (double)den / 1e9);
+}
+
+static void ingest_tokens(struct agg *a, struct series *s, const struct tr_record *rec,
+			  uint32_t fam)
 {
 	struct series_stats *st = &s->st;
 	st->prompt_tokens += rec->prompt_tokens;
@@ -287,16 +303,14 @@ static void ingest_tokens(struct series *s, const struct tr_record *rec, uint32_
 	st->reasoning_tokens += rec->reasoning_tokens;
 	if (!(fam & AGG_FAM_GEN_AI) || s->key.reporter != REC_REPORTER_SOURCE)
 		return;
-	observe(WORDS(s->tokens[SERIES_TOK_INPUT]), &hist_genai_tokens, rec->prompt_tokens);
-	observe(WORDS(s->tokens[SERIES_TOK_OUTPUT]), &hist_genai_tokens, rec->completion_tokens);
+	observe_tokens(a, s, SERIES_TOK_INPUT, rec->prompt_tokens);
+	observe_tokens(a, s, SERIES_TOK_OUTPUT, rec->completion_tokens);
 	/* A type the provider did not report reads as 0 in the record: only
 	 * non-zero counts are observations. */
 	if (rec->cached_tokens)
-		observe(WORDS(s->tokens[SERIES_TOK_CACHED_INPUT]), &hist_genai_tokens,
-			rec->cached_tokens);
+		observe_tokens(a, s, SERIES_TOK_CACHED_INPUT, rec->cached_tokens);
 	if (rec->reasoning_tokens)
-		observe(WORDS(s->tokens[SERIES_TOK_REASONING]), &hist_genai_tokens,
-			rec->reasoning_tokens);
+		observe_tokens(a, s, SERIES_TOK_REASONING, rec->reasoning_tokens);
 }
 
 static void ingest_times(struct agg *a, struct series *s, const struct tr_record *rec)
@@ -321,12 +335,13 @@ static void ingest_times(struct agg *a, struct series *s, const struct tr_record
 		return;
 	/* Time per output token: streams with usage and > 1 output token. */
 	if (rec->usage_status == REC_USAGE_AVAILABLE && rec->completion_tokens > 1)
-		observe_ratio(WORDS(s->tpot), &hist_u_tpot, dur - ttft,
-			      rec->completion_tokens - 1);
+		observe_per_token(a, WORDS(s->tpot), &s->nh_tpot, &hist_u_tpot, dur - ttft,
+				  rec->completion_tokens - 1);
 	/* The client-side GenAI metric is per output chunk, which a client
 	 * sees whether or not usage was requested. */
 	if ((fam & AGG_FAM_GEN_AI) && s->key.reporter == REC_REPORTER_SOURCE && rec->chunks > 1)
-		observe_ratio(WORDS(s->tpoc), &hist_genai_client_tpoc, dur - ttft, rec->chunks - 1);
+		observe_per_token(a, WORDS(s->tpoc), &s->nh_tpoc, &hist_genai_client_tpoc,
+				  dur - ttft, rec->chunks - 1);
 }
 
 static void account(struct agg *a, struct series *s, const struct tr_record *rec)
@@ -343,7 +358,7 @@ static void account(struct agg *a, struct series *s, const struct tr_record *rec
 	unsigned us = rec->usage_status < REC_USAGE_COUNT ? rec->usage_status : REC_USAGE_NONE;
 	st->usage[us]++;
 	if (us == REC_USAGE_AVAILABLE)
-		ingest_tokens(s, rec, a->cfg.families);
+		ingest_tokens(a, s, rec, a->cfg.families);
 	ingest_times(a, s, rec);
 }
 

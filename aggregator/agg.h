@@ -91,7 +91,7 @@ struct agg_self {
 	double start_time_seconds; /* unix time the daemon started */
 	/* OTLP push (otlp.h's otlp_stats), 0 when off */
 	uint64_t otlp_sent, otlp_retried, otlp_dropped, otlp_failed, otlp_rejected_points,
-		otlp_queued;
+		otlp_queued, otlp_deferred;
 	const char *version;
 	const struct cover *cover; /* what the shims could not read (cover.h), or NULL */
 };

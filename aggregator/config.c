@@ -21,23 +21,9 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "hist.h"
+#include "config_internal.h"
 
-/* A setter validates text and stores it; on error it writes a message
- * (without the flag name, which the caller prefixes) and returns -EINVAL. */
-typedef int (*dcfg_setter)(struct dcfg *c, const char *v, char *err, size_t errlen);
-
-struct dcfg_option {
-	const char *name; /* flag without "--" and JSON key */
-	dcfg_setter set;
-	bool repeatable; /* values accumulate (--label-header) */
-	const char *arg;
-	const char *help;
-};
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int dcfg_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -65,7 +51,7 @@ static int set_u32(uint32_t *dst, const char *v, uint64_t lo, uint64_t hi, char 
 {
 	uint64_t x;
 	if (parse_u64(v, lo, hi, &x))
-		return fail(err, errlen, "'%s' is not an integer in [%llu, %llu]", v,
+		return dcfg_fail(err, errlen, "'%s' is not an integer in [%llu, %llu]", v,
 			    (unsigned long long)lo, (unsigned long long)hi);
 	*dst = (uint32_t)x;
 	return 0;
@@ -75,9 +61,9 @@ static int set_path(char *dst, size_t cap, const char *v, char *err, size_t errl
 {
 	size_t n = strlen(v);
 	if (n == 0)
-		return fail(err, errlen, "empty value");
+		return dcfg_fail(err, errlen, "empty value");
 	if (n >= cap)
-		return fail(err, errlen, "value longer than %zu bytes", cap - 1);
+		return dcfg_fail(err, errlen, "value longer than %zu bytes", cap - 1);
 	memcpy(dst, v, n + 1);
 	return 0;
 }
@@ -111,10 +97,10 @@ static int set_listen(struct dcfg *c, const char *v, char *err, size_t errlen)
 	char host[INET6_ADDRSTRLEN + 2];
 	uint64_t port;
 	if (!colon || parse_u64(colon + 1, 0, 65535, &port))
-		return fail(err, errlen, "'%s' is not ADDR:PORT (port 0-65535)", v);
+		return dcfg_fail(err, errlen, "'%s' is not ADDR:PORT (port 0-65535)", v);
 	size_t hl = (size_t)(colon - v);
 	if (hl >= sizeof host)
-		return fail(err, errlen, "'%s': address too long", v);
+		return dcfg_fail(err, errlen, "'%s': address too long", v);
 	memcpy(host, v, hl);
 	host[hl] = 0;
 
@@ -125,7 +111,7 @@ static int set_listen(struct dcfg *c, const char *v, char *err, size_t errlen)
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 		host[hl - 1] = 0;
 		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
-			return fail(err, errlen, "'%s': bad IPv6 address", v);
+			return dcfg_fail(err, errlen, "'%s': bad IPv6 address", v);
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons((uint16_t)port);
 		len = sizeof *s6;
@@ -138,11 +124,11 @@ static int set_listen(struct dcfg *c, const char *v, char *err, size_t errlen)
 		else if (strcmp(host, "localhost") == 0)
 			s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		else if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			return fail(err, errlen, "'%s': bad IPv4 address (literals only)", v);
+			return dcfg_fail(err, errlen, "'%s': bad IPv4 address (literals only)", v);
 		len = sizeof *s4;
 	}
 	if (strlen(v) >= sizeof c->listen)
-		return fail(err, errlen, "'%s' too long", v);
+		return dcfg_fail(err, errlen, "'%s' too long", v);
 	strcpy(c->listen, v);
 	c->listen_addr = ss;
 	c->listen_addr_len = len;
@@ -159,7 +145,7 @@ static int set_metrics(struct dcfg *c, const char *v, char *err, size_t errlen)
 	uint32_t fams = 0;
 	size_t bad = 0;
 	if (agg_parse_families(v, &fams, &bad) != 0 || fams == 0)
-		return fail(err, errlen,
+		return dcfg_fail(err, errlen,
 			    "'%s': unknown family at '%s' (tokenring, gen_ai, asm, istio, kgateway)",
 			    v, v + (bad < strlen(v) ? bad : 0));
 	c->agg.families = fams;
@@ -192,24 +178,24 @@ static int set_label_header(struct dcfg *c, const char *v, char *err, size_t err
 {
 	const char *eq = strchr(v, '=');
 	if (!eq)
-		return fail(err, errlen, "'%s' is not NAME=HEADER", v);
+		return dcfg_fail(err, errlen, "'%s' is not NAME=HEADER", v);
 	size_t nl = (size_t)(eq - v);
 	const char *why = agg_label_name_check(v, nl);
 	if (why)
-		return fail(err, errlen, "'%s': label name '%.*s' %s", v, (int)nl, v, why);
+		return dcfg_fail(err, errlen, "'%s': label name '%.*s' %s", v, (int)nl, v, why);
 	if (!header_name_ok(eq + 1))
-		return fail(err, errlen, "'%s': header must be an HTTP token shorter than %u bytes",
+		return dcfg_fail(err, errlen, "'%s': header must be an HTTP token shorter than %u bytes",
 			    v, RING_LABEL_HEADER_LEN);
 	unsigned slot = REC_LABELS;
 	for (unsigned i = 0; i < REC_LABELS; i++) {
 		const char *have = c->agg.label_names[i];
 		if (have[0] && strlen(have) == nl && memcmp(have, v, nl) == 0)
-			return fail(err, errlen, "'%s': label name given twice", v);
+			return dcfg_fail(err, errlen, "'%s': label name given twice", v);
 		if (!have[0] && slot == REC_LABELS)
 			slot = i;
 	}
 	if (slot == REC_LABELS)
-		return fail(err, errlen, "'%s': at most %d header labels", v, REC_LABELS);
+		return dcfg_fail(err, errlen, "'%s': at most %d header labels", v, REC_LABELS);
 	memcpy(c->agg.label_names[slot], v, nl);
 	c->agg.label_names[slot][nl] = 0;
 	/* Header names are case-insensitive on the wire; the shim compares
@@ -226,8 +212,7 @@ static void clear_label_headers(struct dcfg *c)
 	memset(c->label_headers, 0, sizeof c->label_headers);
 }
 
-/* N, or N with a binary suffix k, M, G (1k = 1024), within [lo, hi]. */
-static int parse_bytes(const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
+int dcfg_parse_bytes(const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
 {
 	char num[32];
 	size_t n = strlen(v);
@@ -251,23 +236,9 @@ static int parse_bytes(const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
 
 static int set_access_log_max_bytes(struct dcfg *c, const char *v, char *err, size_t errlen)
 {
-	if (parse_bytes(v, 0, 1ull << 50, &c->access_log_max_bytes) == 0)
+	if (dcfg_parse_bytes(v, 0, 1ull << 50, &c->access_log_max_bytes) == 0)
 		return 0;
-	return fail(err, errlen, "'%s' is not a byte count (N, Nk, NM or NG; 0 = no rotation)", v);
-}
-
-static int set_body_max_bytes(struct dcfg *c, const char *v, char *err, size_t errlen)
-{
-	if (parse_bytes(v, 0, DCFG_MAX_BODY_BYTES, &c->body.max_bytes) == 0)
-		return 0;
-	return fail(err, errlen, "'%s' is not a byte count up to 1G (N, Nk, NM or NG)", v);
-}
-
-static int set_body_memory(struct dcfg *c, const char *v, char *err, size_t errlen)
-{
-	if (parse_bytes(v, 0, DCFG_MAX_BODY_MEMORY, &c->body.memory) == 0)
-		return 0;
-	return fail(err, errlen, "'%s' is not a byte count up to 64G (N, Nk, NM or NG)", v);
+	return dcfg_fail(err, errlen, "'%s' is not a byte count (N, Nk, NM or NG; 0 = no rotation)", v);
 }
 
 static int set_access_log_keep(struct dcfg *c, const char *v, char *err, size_t errlen)
@@ -279,7 +250,7 @@ static int set_ring_capacity(struct dcfg *c, const char *v, char *err, size_t er
 {
 	uint64_t x;
 	if (parse_u64(v, RING_MIN_CAPACITY, RING_MAX_CAPACITY, &x) || (x & (x - 1)))
-		return fail(err, errlen, "'%s' is not a power of two in [%u, %u]", v,
+		return dcfg_fail(err, errlen, "'%s' is not a power of two in [%u, %u]", v,
 			    RING_MIN_CAPACITY, RING_MAX_CAPACITY);
 	c->ring_capacity = (uint32_t)x;
 	return 0;
@@ -291,7 +262,7 @@ static int set_ring_mode(struct dcfg *c, const char *v, char *err, size_t errlen
 	errno = 0;
 	unsigned long m = strtoul(v, &end, 8);
 	if (!isdigit((unsigned char)v[0]) || errno || *end || m > 0777)
-		return fail(err, errlen, "'%s' is not an octal file mode (e.g. 0660)", v);
+		return dcfg_fail(err, errlen, "'%s' is not an octal file mode (e.g. 0660)", v);
 	c->ring_mode = (mode_t)m;
 	return 0;
 }
@@ -317,7 +288,7 @@ static int set_id(uint32_t *dst, const char *v, bool group, char *err, size_t er
 			return 0;
 		}
 	}
-	return fail(err, errlen, "'%s': no such %s", v, group ? "group" : "user");
+	return dcfg_fail(err, errlen, "'%s': no such %s", v, group ? "group" : "user");
 }
 
 static int set_ring_owner(struct dcfg *c, const char *v, char *err, size_t errlen)
@@ -345,44 +316,7 @@ static int set_http_timeout_ms(struct dcfg *c, const char *v, char *err, size_t 
 	return set_u32(&c->http_timeout_ms, v, 10, 3600u * 1000, err, errlen);
 }
 
-/* Schema of the exported native/exponential histograms: -4..6, the
- * sketch's own resolution (6) by default; coarser is an exact merge. */
-static int set_native_schema(struct dcfg *c, const char *v, char *err, size_t errlen)
-{
-	char *end;
-	errno = 0;
-	long s = strtol(v, &end, 10);
-	if (!*v || *end || errno || s < -4 || s > HIST_SCALE)
-		return fail(err, errlen, "'%s' is not a schema in [-4, %d]", v, HIST_SCALE);
-	c->agg.native_coarsen = (uint32_t)(HIST_SCALE - s);
-	return 0;
-}
-
-static int set_native_classic(struct dcfg *c, const char *v, char *err, size_t errlen)
-{
-	if (strcmp(v, "on") && strcmp(v, "off"))
-		return fail(err, errlen, "'%s' is not on or off", v);
-	c->agg.native_classic = strcmp(v, "on") == 0;
-	return 0;
-}
-
-/* --otlp-NAME: kept as given; otlp_resolve merges the OTEL_* variables. */
-#define OTLP_FLAG(fn, name)                                                               \
-	static int fn(struct dcfg *c, const char *v, char *err, size_t errlen)             \
-	{                                                                                   \
-		return otlp_set_flag(&c->otlp, name, v, err, errlen);                       \
-	}
-OTLP_FLAG(set_otlp_endpoint, "endpoint")
-OTLP_FLAG(set_otlp_headers, "headers")
-OTLP_FLAG(set_otlp_interval, "interval-ms")
-OTLP_FLAG(set_otlp_timeout, "timeout-ms")
-OTLP_FLAG(set_otlp_queue, "queue")
-OTLP_FLAG(set_otlp_protocol, "protocol")
-OTLP_FLAG(set_otlp_compression, "compression")
-OTLP_FLAG(set_otlp_temporality, "temporality")
-OTLP_FLAG(set_otlp_histograms, "histograms")
-
-static const struct dcfg_option options[] = {
+static const struct dcfg_option core_options[] = {
 	{"ring", set_ring, false, "PATH", "ring file (default $TOKENRING_RING or " RING_DEFAULT_PATH ")"},
 	{"listen", set_listen, false, "ADDR:PORT", "HTTP listen address (default " DCFG_DEFAULT_LISTEN ")"},
 	{"access-log", set_access_log, false, "PATH|-|off", "access log, one JSON line per request (default off)"},
@@ -401,28 +335,32 @@ static const struct dcfg_option options[] = {
 	{"tick-us", set_tick_us, false, "MICROSECONDS", "ring drain interval (default 1000)"},
 	{"max-connections", set_max_connections, false, "N", "concurrent HTTP connections (default 1024)"},
 	{"http-timeout-ms", set_http_timeout_ms, false, "MS", "HTTP idle, header and send deadline (default 10000)"},
-	{"body-max-bytes", set_body_max_bytes, false, "N[kMG]", "compressed bytes decoded per body; past them usage is undecodable (default 1M; 0 = decode none)"},
-	{"body-memory", set_body_memory, false, "N[kMG]", "decoder memory across all compressed bodies in flight (default 64M)"},
-	{"native-schema", set_native_schema, false, "-4..6", "schema (scale) of native and OTLP exponential histograms (default 6: 64 buckets per power of two)"},
-	{"native-classic", set_native_classic, false, "on|off", "classic buckets beside the native ones in the protobuf exposition (default off)"},
-	{"otlp-endpoint", set_otlp_endpoint, false, "URL", "OTLP/HTTP metrics push to http://HOST:PORT[/PATH] (default $OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT; off)"},
-	{"otlp-headers", set_otlp_headers, false, "K=V,...", "extra request headers (default $OTEL_EXPORTER_OTLP_HEADERS)"},
-	{"otlp-interval-ms", set_otlp_interval, false, "MS", "export interval (default $OTEL_METRIC_EXPORT_INTERVAL or 60000)"},
-	{"otlp-timeout-ms", set_otlp_timeout, false, "MS", "per-request deadline (default $OTEL_EXPORTER_OTLP_TIMEOUT or 10000)"},
-	{"otlp-queue", set_otlp_queue, false, "N", "batches waiting to be sent; a full queue drops its oldest (default 8)"},
-	{"otlp-protocol", set_otlp_protocol, false, "http/json", "OTLP encoding (default and only: http/json)"},
-	{"otlp-compression", set_otlp_compression, false, "gzip|none", "payload compression (default $OTEL_EXPORTER_OTLP_COMPRESSION or none)"},
-	{"otlp-temporality", set_otlp_temporality, false, "cumulative", "aggregation temporality (default and only: cumulative)"},
-	{"otlp-histograms", set_otlp_histograms, false, "exponential|explicit", "durations as exponential histograms from the sketch, or with the GenAI spec's explicit buckets (default exponential)"},
+};
+
+static const struct dcfg_option tail_options[] = {
 	{"config", set_config, false, "FILE", "JSON config file; every flag is a key, plus \"prices\""},
 };
-#define N_OPTIONS (sizeof options / sizeof *options)
+
+/* Every option, in --help order: the groups with their own file
+ * (config_body.c, config_export.c) between the daemon's and --config. */
+static const struct {
+	const struct dcfg_option *o;
+	const size_t *n;
+} groups[] = {
+	{core_options, &(const size_t){sizeof core_options / sizeof *core_options}},
+	{dcfg_body_options, &dcfg_body_n},
+	{dcfg_export_options, &dcfg_export_n},
+	{tail_options, &(const size_t){sizeof tail_options / sizeof *tail_options}},
+};
+#define N_GROUPS (sizeof groups / sizeof *groups)
 
 static const struct dcfg_option *find_option(const char *name, size_t n)
 {
-	for (size_t i = 0; i < N_OPTIONS; i++)
-		if (strlen(options[i].name) == n && memcmp(options[i].name, name, n) == 0)
-			return &options[i];
+	for (size_t g = 0; g < N_GROUPS; g++)
+		for (size_t i = 0; i < *groups[g].n; i++)
+			if (strlen(groups[g].o[i].name) == n &&
+			    memcmp(groups[g].o[i].name, name, n) == 0)
+				return &groups[g].o[i];
 	return NULL;
 }
 
@@ -458,7 +396,7 @@ void dcfg_default(struct dcfg *c)
 static int json_prices(struct dcfg *c, const cJSON *v, char *err, size_t errlen)
 {
 	if (!cJSON_IsObject(v))
-		return fail(err, errlen, "key \"prices\": expected an object {\"MODEL\": {\"input\": "
+		return dcfg_fail(err, errlen, "key \"prices\": expected an object {\"MODEL\": {\"input\": "
 					 "USD_PER_MTOK, \"output\": USD_PER_MTOK}}");
 	c->agg.n_prices = 0;
 	memset(c->agg.prices, 0, sizeof c->agg.prices);
@@ -466,17 +404,17 @@ static int json_prices(struct dcfg *c, const cJSON *v, char *err, size_t errlen)
 	cJSON_ArrayForEach(m, v)
 	{
 		if (c->agg.n_prices == AGG_MAX_PRICES)
-			return fail(err, errlen, "key \"prices\": more than %d models", AGG_MAX_PRICES);
+			return dcfg_fail(err, errlen, "key \"prices\": more than %d models", AGG_MAX_PRICES);
 		size_t ml = strlen(m->string);
 		if (ml == 0 || ml >= REC_MODEL_LEN)
-			return fail(err, errlen, "key \"prices.%s\": model name empty or longer than %d bytes",
+			return dcfg_fail(err, errlen, "key \"prices.%s\": model name empty or longer than %d bytes",
 				    m->string, REC_MODEL_LEN - 1);
 		if (!cJSON_IsObject(m))
-			return fail(err, errlen, "key \"prices.%s\": expected an object", m->string);
+			return dcfg_fail(err, errlen, "key \"prices.%s\": expected an object", m->string);
 		struct agg_price *p = &c->agg.prices[c->agg.n_prices];
 		for (unsigned i = 0; i < c->agg.n_prices; i++)
 			if (strcmp(c->agg.prices[i].model, m->string) == 0)
-				return fail(err, errlen, "key \"prices.%s\": model given twice", m->string);
+				return dcfg_fail(err, errlen, "key \"prices.%s\": model given twice", m->string);
 		memcpy(p->model, m->string, ml + 1);
 		bool have_in = false, have_out = false;
 		const cJSON *f;
@@ -490,17 +428,17 @@ static int json_prices(struct dcfg *c, const cJSON *v, char *err, size_t errlen)
 				dst = &p->output_usd_per_mtok;
 				have_out = true;
 			} else {
-				return fail(err, errlen, "key \"prices.%s.%s\": unknown key (input, output)",
+				return dcfg_fail(err, errlen, "key \"prices.%s.%s\": unknown key (input, output)",
 					    m->string, f->string);
 			}
 			if (!cJSON_IsNumber(f) || !isfinite(f->valuedouble) || f->valuedouble < 0)
-				return fail(err, errlen,
+				return dcfg_fail(err, errlen,
 					    "key \"prices.%s.%s\": expected a non-negative number (USD per 1M tokens)",
 					    m->string, f->string);
 			*dst = f->valuedouble;
 		}
 		if (!have_in || !have_out)
-			return fail(err, errlen, "key \"prices.%s\": needs both \"input\" and \"output\"",
+			return dcfg_fail(err, errlen, "key \"prices.%s\": needs both \"input\" and \"output\"",
 				    m->string);
 		c->agg.n_prices++;
 	}
@@ -539,11 +477,11 @@ static int json_option(struct dcfg *c, const struct dcfg_option *o, const cJSON 
 			cJSON_ArrayForEach(e, v)
 			{
 				if (!cJSON_IsString(e))
-					return fail(err, errlen, "key \"%s.%s\": expected a header name string",
+					return dcfg_fail(err, errlen, "key \"%s.%s\": expected a header name string",
 						    o->name, e->string);
 				snprintf(text, sizeof text, "%s=%s", e->string, e->valuestring);
 				if (o->set(c, text, msg, sizeof msg))
-					return fail(err, errlen, "key \"%s\": %s", o->name, msg);
+					return dcfg_fail(err, errlen, "key \"%s\": %s", o->name, msg);
 			}
 			return 0;
 		}
@@ -552,10 +490,10 @@ static int json_option(struct dcfg *c, const struct dcfg_option *o, const cJSON 
 			cJSON_ArrayForEach(e, v)
 			{
 				if (!cJSON_IsString(e))
-					return fail(err, errlen, "key \"%s\": expected NAME=HEADER strings",
+					return dcfg_fail(err, errlen, "key \"%s\": expected NAME=HEADER strings",
 						    o->name);
 				if (o->set(c, e->valuestring, msg, sizeof msg))
-					return fail(err, errlen, "key \"%s\": %s", o->name, msg);
+					return dcfg_fail(err, errlen, "key \"%s\": %s", o->name, msg);
 			}
 			return 0;
 		}
@@ -567,16 +505,16 @@ static int json_option(struct dcfg *c, const struct dcfg_option *o, const cJSON 
 		cJSON_ArrayForEach(e, v)
 		{
 			if (!cJSON_IsString(e) || used + strlen(e->valuestring) + 2 >= sizeof text)
-				return fail(err, errlen, "key \"metrics\": expected family name strings");
+				return dcfg_fail(err, errlen, "key \"metrics\": expected family name strings");
 			used += (size_t)snprintf(text + used, sizeof text - used, "%s%s", used ? "," : "",
 						 e->valuestring);
 		}
 	} else if (json_text(v, text, sizeof text)) {
-		return fail(err, errlen, "key \"%s\": expected a %s", o->name,
+		return dcfg_fail(err, errlen, "key \"%s\": expected a %s", o->name,
 			    o->repeatable ? "NAME=HEADER string, array or object" : "string or number");
 	}
 	if (o->set(c, text, msg, sizeof msg))
-		return fail(err, errlen, "key \"%s\": %s", o->name, msg);
+		return dcfg_fail(err, errlen, "key \"%s\": %s", o->name, msg);
 	return 0;
 }
 
@@ -587,11 +525,11 @@ int dcfg_apply_json(struct dcfg *c, const char *text, size_t len, char *err, siz
 	int rc = DCFG_OK;
 	if (!root) {
 		size_t at = end && end >= text ? (size_t)(end - text) : 0;
-		fail(err, errlen, "invalid JSON near byte %zu", at);
+		dcfg_fail(err, errlen, "invalid JSON near byte %zu", at);
 		return DCFG_ERROR;
 	}
 	if (!cJSON_IsObject(root)) {
-		fail(err, errlen, "the config must be a JSON object");
+		dcfg_fail(err, errlen, "the config must be a JSON object");
 		rc = DCFG_ERROR;
 		goto out;
 	}
@@ -608,12 +546,12 @@ int dcfg_apply_json(struct dcfg *c, const char *text, size_t len, char *err, siz
 		}
 		const struct dcfg_option *o = find_option(k, strlen(k));
 		if (!o) {
-			fail(err, errlen, "unknown key \"%s\"", k);
+			dcfg_fail(err, errlen, "unknown key \"%s\"", k);
 			rc = DCFG_ERROR;
 			goto out;
 		}
 		if (o->set == set_config) {
-			fail(err, errlen, "key \"config\": not allowed inside a config file");
+			dcfg_fail(err, errlen, "key \"config\": not allowed inside a config file");
 			rc = DCFG_ERROR;
 			goto out;
 		}
@@ -632,14 +570,14 @@ int dcfg_load_file(struct dcfg *c, const char *path, char *err, size_t errlen)
 	char msg[384];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		fail(err, errlen, "--config %s: %s", path, strerror(errno));
+		dcfg_fail(err, errlen, "--config %s: %s", path, strerror(errno));
 		return DCFG_ERROR;
 	}
 	char *buf = malloc(DCFG_MAX_CONFIG_BYTES + 1);
 	size_t len = 0;
 	int rc = DCFG_ERROR;
 	if (!buf) {
-		fail(err, errlen, "--config %s: out of memory", path);
+		dcfg_fail(err, errlen, "--config %s: out of memory", path);
 		goto out;
 	}
 	for (;;) {
@@ -647,21 +585,21 @@ int dcfg_load_file(struct dcfg *c, const char *path, char *err, size_t errlen)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			fail(err, errlen, "--config %s: %s", path, strerror(errno));
+			dcfg_fail(err, errlen, "--config %s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 		if (len > DCFG_MAX_CONFIG_BYTES) {
-			fail(err, errlen, "--config %s: larger than %u bytes", path, DCFG_MAX_CONFIG_BYTES);
+			dcfg_fail(err, errlen, "--config %s: larger than %u bytes", path, DCFG_MAX_CONFIG_BYTES);
 			goto out;
 		}
 	}
 	if (dcfg_apply_json(c, buf, len, msg, sizeof msg) == DCFG_OK)
 		rc = DCFG_OK;
 	else
-		fail(err, errlen, "--config %s: %s", path, msg);
+		dcfg_fail(err, errlen, "--config %s: %s", path, msg);
 out:
 	free(buf);
 	close(fd);
@@ -677,7 +615,7 @@ static const struct dcfg_option *flag_at(int argc, char *const argv[], int *i, c
 {
 	const char *a = argv[*i];
 	if (strncmp(a, "--", 2) != 0 || a[2] == 0) {
-		fail(err, errlen, "unexpected argument '%s' (see --help)", a);
+		dcfg_fail(err, errlen, "unexpected argument '%s' (see --help)", a);
 		return NULL;
 	}
 	const char *name = a + 2;
@@ -685,7 +623,7 @@ static const struct dcfg_option *flag_at(int argc, char *const argv[], int *i, c
 	size_t n = eq ? (size_t)(eq - name) : strlen(name);
 	const struct dcfg_option *o = find_option(name, n);
 	if (!o) {
-		fail(err, errlen, "unknown flag '--%.*s' (see --help)", (int)n, name);
+		dcfg_fail(err, errlen, "unknown flag '--%.*s' (see --help)", (int)n, name);
 		return NULL;
 	}
 	if (eq) {
@@ -693,7 +631,7 @@ static const struct dcfg_option *flag_at(int argc, char *const argv[], int *i, c
 	} else if (*i + 1 < argc) {
 		*val = argv[++*i];
 	} else {
-		fail(err, errlen, "--%s: missing value (%s)", o->name, o->arg);
+		dcfg_fail(err, errlen, "--%s: missing value (%s)", o->name, o->arg);
 		return NULL;
 	}
 	return o;
@@ -718,7 +656,7 @@ int dcfg_parse_args(struct dcfg *c, int argc, char *const argv[], char *err, siz
 	} *flags = calloc((size_t)argc + 1, sizeof *flags);
 	int n = 0, rc = DCFG_ERROR;
 	if (!flags) {
-		fail(err, errlen, "out of memory");
+		dcfg_fail(err, errlen, "out of memory");
 		return DCFG_ERROR;
 	}
 	for (int i = 1; i < argc; i++) {
@@ -731,7 +669,7 @@ int dcfg_parse_args(struct dcfg *c, int argc, char *const argv[], char *err, siz
 	}
 	if (config) {
 		if (set_config(c, config, msg, sizeof msg)) {
-			fail(err, errlen, "--config: %s", msg);
+			dcfg_fail(err, errlen, "--config: %s", msg);
 			goto out;
 		}
 		if (dcfg_load_file(c, config, err, errlen) != DCFG_OK)
@@ -747,7 +685,7 @@ int dcfg_parse_args(struct dcfg *c, int argc, char *const argv[], char *err, siz
 			labels_from_cli = true;
 		}
 		if (o->set(c, flags[i].v, msg, sizeof msg)) {
-			fail(err, errlen, "--%s: %s", o->name, msg);
+			dcfg_fail(err, errlen, "--%s: %s", o->name, msg);
 			goto out;
 		}
 	}
@@ -766,11 +704,14 @@ const char *dcfg_usage(void)
 				       "usage: tokenringd [FLAGS]\n"
 				       "Drains the tokenring shared-memory ring and serves /metrics, "
 				       "/stats/prometheus,\n/healthz and /api/v1/summary.\n\n");
-	for (size_t i = 0; i < N_OPTIONS && used < sizeof text; i++) {
-		char lhs[64];
-		snprintf(lhs, sizeof lhs, "--%s %s", options[i].name, options[i].arg);
-		used += (size_t)snprintf(text + used, sizeof text - used, "  %-34s %s\n", lhs,
-					 options[i].help);
+	for (size_t g = 0; g < N_GROUPS; g++) {
+		for (size_t i = 0; i < *groups[g].n && used < sizeof text; i++) {
+			const struct dcfg_option *o = &groups[g].o[i];
+			char lhs[64];
+			snprintf(lhs, sizeof lhs, "--%s %s", o->name, o->arg);
+			used += (size_t)snprintf(text + used, sizeof text - used, "  %-34s %s\n",
+						 lhs, o->help);
+		}
 	}
 	if (used < sizeof text)
 		snprintf(text + used, sizeof text - used,

@@ -235,8 +235,14 @@ static void maybe_finish_reload(struct daemon *d, uint64_t now);
 
 /* Render the table for the OTLP exporter and queue it (the sender thread
  * does the network). Fresh numbers first, as for a scrape. */
-static void otlp_export(struct daemon *d)
+static void otlp_export(struct daemon *d, bool last)
 {
+	/* delta: a full queue keeps this interval's data in the table (the
+	 * next render covers it) rather than pushing a batch out undelivered;
+	 * the last export at exit has no next one: it is queued, and what it
+	 * pushes out is counted as dropped */
+	if (!last && d->otlp.s.temporality == OTLP_DELTA && otlp_defer_if_full(&d->otlp))
+		return;
 	struct strbuf b;
 	strbuf_init(&b);
 	daemon_drain(d, loop_now_ns(), DAEMON_TICK_BUDGET);
@@ -246,6 +252,7 @@ static void otlp_export(struct daemon *d)
 		.start_ns = d->start_realtime_ns,
 		.now_ns = loop_realtime_ns(),
 		.explicit_buckets = d->otlp.s.explicit_buckets,
+		.temporality = d->otlp.s.temporality,
 	};
 	if (otlp_render_json(d->agg, &r, &b) == 0 && b.len)
 		otlp_enqueue(&d->otlp, b.data, b.len); /* takes the memory */
@@ -262,7 +269,7 @@ static void on_tick(struct daemon *d)
 		d->next_summary_ns = now + (uint64_t)d->cfg.summary_interval_s * 1000000000ull;
 	}
 	if (d->otlp.running && now >= d->next_otlp_ns) {
-		otlp_export(d);
+		otlp_export(d, false);
 		d->next_otlp_ns = now + (uint64_t)d->otlp.s.interval_ms * 1000000ull;
 	}
 	if (now >= d->next_housekeeping_ns) {
@@ -474,7 +481,7 @@ static void shutdown_drain(struct daemon *d)
 	}
 	write_summary(d, loop_realtime_ns());
 	if (d->otlp.running) { /* a last export, delivered before exit if it can be */
-		otlp_export(d);
+		otlp_export(d, true);
 		otlp_stop(&d->otlp);
 	}
 	wait_logs_below(d, 0, until);

@@ -1,8 +1,8 @@
 # tokenringd: config, the io_uring loop, the HTTP server, log files and
 # signals (daemon.h), on top of the aggregation core (core.cmake).
 add_library(tokenringd_lib STATIC
-  config.c loop.c httpd_parse.c httpd.c logfile.c daemon.c daemon_routes.c
-  otlp_export.c)
+  config.c config_body.c config_export.c loop.c httpd_parse.c httpd.c logfile.c daemon.c
+  daemon_routes.c otlp_export.c)
 # Compressed bodies (body.h): the decoders and the proto/ extraction.
 add_library(tokenring_body STATIC body.c body_dec.c)
 target_include_directories(tokenring_body PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})

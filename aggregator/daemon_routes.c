@@ -43,6 +43,7 @@ static void fill_self(const struct daemon *d, struct agg_self *self)
 		self->otlp_failed = st.failed;
 		self->otlp_rejected_points = st.rejected_points;
 		self->otlp_queued = st.queued;
+		self->otlp_deferred = st.deferred;
 	}
 }
 

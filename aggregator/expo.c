@@ -395,7 +395,8 @@ int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, siz
 		uint64_t count = series_buckets_count(acc, store->n);
 		if (count == 0)
 			continue;
-		if (expo_native_capture(a, g, off, sum_digits))
+		bool native_only = false;
+		if (expo_native_capture(a, g, off, sum_digits, &native_only))
 			return strbuf_fail(b, -ENOMEM);
 		/* cumulative over the stored boundaries */
 		uint64_t cum[HIST_MAX_UNION + 1];
@@ -415,7 +416,9 @@ int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, siz
 		if (strbuf_reserve(b, per * (show->n + 1) + 2 * (parts_len(&l) + 64)))
 			return strbuf_error(b);
 		char *p = b->data + b->len;
-		for (unsigned k = 0; k <= show->n; k++) {
+		/* a protobuf render with this group's native part needs no bucket
+		 * lines: the transcoder opens the histogram at _sum */
+		for (unsigned k = 0; k <= show->n && !native_only; k++) {
 			p = put_blocks(p, line->data, line->len);
 			__builtin_memcpy(p, tail[k], 16);
 			p += tail_len[k];

@@ -96,8 +96,11 @@ int expo_hist_lines(const struct agg *a, struct strbuf *b, const char *name, siz
 /* Protobuf exposition (expo_pb.c): expo_hist_lines hands each histogram
  * group it renders (sketch behind `off`, unit from sum_digits) to the
  * native capture, which does nothing unless a protobuf render is running.
+ * *native_only is set when the group's native part replaces its classic
+ * buckets (no _bucket lines needed: only _sum and _count are written).
  * 0 or -ENOMEM. */
-int expo_native_capture(const struct agg *a, uint32_t g, size_t off, unsigned sum_digits);
+int expo_native_capture(const struct agg *a, uint32_t g, size_t off, unsigned sum_digits,
+			bool *native_only);
 
 /* Members of group g: for (i = gfirst[g]; i != EXPO_END; i = next[i]).
  * The *_lines() helpers render over the current grouping (a->x->cur). */

@@ -9,10 +9,16 @@
  * group's native buckets from the quantile sketches (hist_dist_n: the union
  * of the members' cumulative and interval sketches). The text is then
  * transcoded family by family; each histogram metric takes the next
- * captured native part, in the same order. A histogram without a sketch in
- * seconds (istio's milliseconds, token counts, per-token times) keeps its
- * classic buckets; with a sketch, classic buckets are added only when
- * asked (agg_config.native_classic).
+ * captured native part, in the same order. A histogram without a sketch
+ * (istio's milliseconds) keeps its classic buckets; with one, classic
+ * buckets are added only when asked (agg_config.native_classic), and
+ * otherwise its _bucket lines are not even written into the text (they
+ * were most of its bytes): the metric opens at _sum.
+ *
+ * Cost (bench/export_results.md): the label text of a line is encoded once
+ * per render and then found by hash (the memo), since every family over a
+ * grouping repeats the same label sets; LabelPairs are written with their
+ * length known, without pb_open/pb_close.
  *
  * Histogram count and sum come from the exact classic counters (the
  * sketch's count is the same number; its sum is a double sum).
@@ -21,6 +27,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define XXH_INLINE_ALL /* as expo.c: the core links no libxxhash */
+#include <xxhash.h>
 
 #include "expo.h"
 #include "pb.h"
@@ -41,12 +50,25 @@ enum { T_COUNTER = 0, T_GAUGE = 1, T_UNTYPED = 3, T_HISTOGRAM = 4 };
 /* Zero buckets inside a span are cheaper than a new span up to this run. */
 #define EXPO_PB_GAP 2
 
+/* Label text already encoded in this render: every family over one
+ * grouping repeats the same label sets, so most lines' labels are a hash
+ * and a compare away from their LabelPair bytes instead of a parse. */
+struct memo_entry {
+	uint64_t hash;
+	size_t key, enc; /* offsets in memo_keys, memo_enc */
+	uint32_t key_len, enc_len;
+};
+
 struct expo_native {
 	struct hist_dist dist;
 	struct strbuf text;  /* the text exposition being transcoded */
 	struct strbuf parts; /* captured native parts: u32 length, then bytes */
 	struct strbuf esc;   /* one unescaped label value */
 	bool capture;
+	struct memo_entry *memo;
+	uint32_t *memo_index; /* open addressing: entry + 1, 0 empty */
+	uint32_t memo_n, memo_mask;
+	struct strbuf memo_keys, memo_enc;
 };
 
 void expo_native_free(struct expo_scratch *x)
@@ -56,27 +78,114 @@ void expo_native_free(struct expo_scratch *x)
 	strbuf_free(&x->native->text);
 	strbuf_free(&x->native->parts);
 	strbuf_free(&x->native->esc);
+	strbuf_free(&x->native->memo_keys);
+	strbuf_free(&x->native->memo_enc);
+	free(x->native->memo);
+	free(x->native->memo_index);
 	free(x->native);
 	x->native = NULL;
 }
 
-/* The sketches (cumulative, interval) behind a SERIES_BUCKETS offset, if
- * the histogram is in seconds. */
-static bool sketches_of(size_t off, unsigned sum_digits, size_t *q, size_t *iv)
+static void memo_reset(struct expo_native *n)
 {
-	if (sum_digits != 9)
-		return false;
-	if (off == offsetof(struct series, duration)) {
-		*q = offsetof(struct series, q_duration);
-		*iv = offsetof(struct series, iv_duration);
-		return true;
+	n->memo_n = 0;
+	if (n->memo_index)
+		memset(n->memo_index, 0, ((size_t)n->memo_mask + 1) * sizeof(uint32_t));
+	strbuf_reset(&n->memo_keys);
+	strbuf_reset(&n->memo_enc);
+}
+
+static const struct memo_entry *memo_find(const struct expo_native *n, uint64_t h,
+					  const char *key, size_t len)
+{
+	if (!n->memo_index)
+		return NULL;
+	for (uint32_t i = (uint32_t)h & n->memo_mask;; i = (i + 1) & n->memo_mask) {
+		uint32_t e = n->memo_index[i];
+		if (!e)
+			return NULL;
+		const struct memo_entry *m = &n->memo[e - 1];
+		if (m->hash == h && m->key_len == len &&
+		    memcmp(n->memo_keys.data + m->key, key, len) == 0)
+			return m;
 	}
-	if (off == offsetof(struct series, ttft)) {
-		*q = offsetof(struct series, q_ttft);
-		*iv = offsetof(struct series, iv_ttft);
-		return true;
+}
+
+/* Remember key -> enc (the bytes just written); a failure only loses the
+ * memo entry (the render itself is unaffected). */
+static void memo_add(struct expo_native *n, uint64_t h, const char *key, size_t len,
+		     const char *enc, size_t enc_len)
+{
+	if (2 * ((size_t)n->memo_n + 1) > (size_t)n->memo_mask + 1 || !n->memo_index) {
+		uint32_t cap = n->memo_index ? (n->memo_mask + 1) * 2 : 4096;
+		uint32_t *idx = calloc(cap, sizeof(*idx));
+		struct memo_entry *m = realloc(n->memo, cap / 2 * sizeof(*m));
+		if (!idx || !m) {
+			free(idx);
+			if (m)
+				n->memo = m;
+			return;
+		}
+		n->memo = m;
+		free(n->memo_index);
+		n->memo_index = idx;
+		n->memo_mask = cap - 1;
+		for (uint32_t e = 0; e < n->memo_n; e++) {
+			uint32_t i = (uint32_t)n->memo[e].hash & n->memo_mask;
+			while (idx[i])
+				i = (i + 1) & n->memo_mask;
+			idx[i] = e + 1;
+		}
 	}
-	return false;
+	struct memo_entry *m = &n->memo[n->memo_n];
+	m->hash = h;
+	m->key = n->memo_keys.len;
+	m->enc = n->memo_enc.len;
+	m->key_len = (uint32_t)len;
+	m->enc_len = (uint32_t)enc_len;
+	strbuf_append(&n->memo_keys, key, len);
+	strbuf_append(&n->memo_enc, enc, enc_len);
+	if (strbuf_error(&n->memo_keys) || strbuf_error(&n->memo_enc)) {
+		memo_reset(n); /* start over; the arenas' errors stay sticky */
+		strbuf_free(&n->memo_keys);
+		strbuf_free(&n->memo_enc);
+		return;
+	}
+	uint32_t i = (uint32_t)h & n->memo_mask;
+	while (n->memo_index[i])
+		i = (i + 1) & n->memo_mask;
+	n->memo_index[i] = ++n->memo_n;
+}
+
+/* The sketches behind the SERIES_BUCKETS at off (cumulative and interval
+ * for durations and TTFT, one for the others), when the exposed unit is
+ * the sketch's: seconds (sum_digits 9), or tokens (0). Istio's
+ * milliseconds have none: 1000 is not a power of two, so no schema holds
+ * them exactly. Returns how many (0..2). */
+static unsigned sketches_of(size_t off, unsigned sum_digits, size_t sk[2])
+{
+#define SK1(words, h) {offsetof(struct series, words), 9, 1, {offsetof(struct series, h), 0}}
+#define SK2(words, f) {offsetof(struct series, words), 9, 2, \
+	{offsetof(struct series, q_##f), offsetof(struct series, iv_##f)}}
+#define SKT(t) {offsetof(struct series, tokens[t]), 0, 1, \
+	{offsetof(struct series, nh_tokens[t]), 0}}
+	static const struct {
+		size_t words;
+		unsigned digits, n;
+		size_t sk[2];
+	} map[] = {
+		SK2(duration, duration), SK2(ttft, ttft), SK1(tpot, nh_tpot), SK1(tpoc, nh_tpoc),
+		SKT(SERIES_TOK_INPUT), SKT(SERIES_TOK_OUTPUT), SKT(SERIES_TOK_CACHED_INPUT),
+		SKT(SERIES_TOK_REASONING),
+	};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+		if (map[i].words == off && map[i].digits == sum_digits) {
+			sk[0] = map[i].sk[0];
+			sk[1] = map[i].sk[1];
+			return map[i].n;
+		}
+	}
+	return 0;
 }
 
 /* Spans: runs of buckets from a non-empty one at j, ending after the last
@@ -134,23 +243,25 @@ static int expo_native_fields(struct strbuf *b, const struct hist_dist *d)
 	return pb_close(b, at);
 }
 
-int expo_native_capture(const struct agg *a, uint32_t g, size_t off, unsigned sum_digits)
+int expo_native_capture(const struct agg *a, uint32_t g, size_t off, unsigned sum_digits,
+			bool *native_only)
 {
 	struct expo_native *n = a->x->native;
 	if (!n || !n->capture)
 		return 0;
 	size_t at = n->parts.len;
 	uint32_t len = 0;
-	size_t q, iv;
-	if (strbuf_append(&n->parts, &len, sizeof(len)) || !sketches_of(off, sum_digits, &q, &iv))
+	size_t sk[2];
+	unsigned nsk = sketches_of(off, sum_digits, sk);
+	if (strbuf_append(&n->parts, &len, sizeof(len)) || !nsk)
 		return strbuf_error(&n->parts);
 	const struct expo_groups *x = a->x->cur;
-	const struct hist **hp = a->x->hptr;
+	const struct hist **hp = a->x->hptr; /* room for 2 per series */
 	unsigned m = 0;
 	for (uint32_t i = x->gfirst[g]; i != EXPO_END; i = x->next[i]) {
 		const char *s = (const char *)&a->tab.series[i];
-		hp[m++] = (const struct hist *)(s + q);
-		hp[m++] = (const struct hist *)(s + iv);
+		for (unsigned k = 0; k < nsk; k++)
+			hp[m++] = (const struct hist *)(s + sk[k]);
 	}
 	hist_dist_n(hp, m, &a->pool, &n->dist);
 	hist_dist_downscale(&n->dist, HIST_SCALE - (int32_t)a->cfg.native_coarsen);
@@ -158,6 +269,7 @@ int expo_native_capture(const struct agg *a, uint32_t g, size_t off, unsigned su
 		return strbuf_error(&n->parts);
 	len = (uint32_t)(n->parts.len - at - sizeof(len));
 	memcpy(n->parts.data + at, &len, sizeof(len));
+	*native_only = !a->cfg.native_classic;
 	return 0;
 }
 
@@ -237,13 +349,40 @@ static int labels_pb(struct strbuf *out, struct strbuf *esc, const char **p, con
 			s++;
 		if (strlen(skip) == nlen && memcmp(name, skip, nlen) == 0)
 			continue;
-		size_t at = pb_open(out, M_LABEL);
+		/* LabelPair: its length is known, no pb_open/pb_close */
+		pb_key(out, M_LABEL, PB_LEN);
+		pb_varint(out, 2 + pb_varint_len(nlen) + nlen + pb_varint_len(vlen) + vlen);
 		pb_bytes(out, LP_NAME, name, nlen);
 		pb_bytes(out, LP_VALUE, val, vlen);
-		pb_close(out, at);
 	}
 	*p = s < end ? s + 1 : s;
 	return strbuf_error(out);
+}
+
+/* labels_pb for a line whose labels carry no `le` (counters, gauges, a
+ * histogram's _sum), through the render's memo: the label text up to the
+ * line's last brace (the value after it holds none) is the key. */
+static int labels_memo(struct expo_native *n, struct strbuf *out, const char **p,
+		       const char *end)
+{
+	const char *s = *p;
+	if (s >= end || *s != '{')
+		return 0;
+	const char *close = memrchr(s, '}', (size_t)(end - s));
+	if (!close)
+		return -EINVAL;
+	size_t len = (size_t)(close + 1 - s);
+	uint64_t h = XXH3_64bits(s, len);
+	const struct memo_entry *m = memo_find(n, h, s, len);
+	if (m) {
+		*p = close + 1;
+		return strbuf_append(out, n->memo_enc.data + m->enc, m->enc_len);
+	}
+	size_t mark = out->len;
+	int rc = labels_pb(out, &n->esc, p, end, "");
+	if (!rc && *p == close + 1)
+		memo_add(n, h, s, len, out->data + mark, out->len - mark);
+	return rc;
 }
 
 /* The value after the labels: " 123\n". */
@@ -321,7 +460,6 @@ struct pb_hist {
 	uint64_t cum[HIST_MAX_BOUNDS + 1];
 	double sum;
 	bool open;
-	bool skip; /* classic buckets not needed */
 };
 
 static int hist_finish(struct strbuf *out, struct expo_native *n, size_t *part_at,
@@ -387,7 +525,7 @@ static int transcode(struct expo_native *n, struct strbuf *out, bool classic)
 			while (ls < le && *ls != '{' && *ls != ' ')
 				ls++;
 			size_t at = pb_open(out, MF_METRIC);
-			labels_pb(out, &n->esc, &ls, le, "");
+			labels_memo(n, out, &ls, le);
 			unsigned field = f.type == T_COUNTER ? M_COUNTER
 					 : f.type == T_GAUGE ? M_GAUGE
 							     : M_UNTYPED;
@@ -397,29 +535,28 @@ static int transcode(struct expo_native *n, struct strbuf *out, bool classic)
 			pb_close(out, at);
 			continue;
 		}
-		if (has_suffix_at(line, len, &f, "_bucket")) {
-			if (!h.open) {
-				h.metric = pb_open(out, MF_METRIC);
-				ls = line + f.nlen + 7;
+		bool bucket = has_suffix_at(line, len, &f, "_bucket");
+		bool sum = !bucket && has_suffix_at(line, len, &f, "_sum");
+		if ((bucket || sum) && !h.open) {
+			/* a metric opens at its first line: _bucket, or _sum when
+			 * the native part replaced the bucket lines */
+			h.metric = pb_open(out, MF_METRIC);
+			ls = line + f.nlen + (bucket ? 7 : 4);
+			if (bucket)
 				labels_pb(out, &n->esc, &ls, le, "le");
-				h.hist = pb_open(out, M_HISTOGRAM);
-				h.nb = 0;
-				h.open = true;
-				/* with a native part and no classic buckets asked for,
-				 * the bucket lines are not read at all */
-				uint32_t plen = 0;
-				if (part_at + sizeof(plen) <= n->parts.len)
-					memcpy(&plen, n->parts.data + part_at, sizeof(plen));
-				h.skip = plen && !classic;
-			}
-			if (h.skip)
-				continue;
+			else
+				labels_memo(n, out, &ls, le);
+			h.hist = pb_open(out, M_HISTOGRAM);
+			h.nb = 0;
+			h.open = true;
+		}
+		if (bucket) {
 			double bound = le_of(line, len);
 			if (h.nb < HIST_MAX_BOUNDS && bound != __builtin_inf()) {
 				h.le[h.nb] = bound;
 				h.cum[h.nb++] = (uint64_t)value_of(value_at(line, len, len), le);
 			}
-		} else if (has_suffix_at(line, len, &f, "_sum")) {
+		} else if (sum) {
 			h.sum = value_of(value_at(line, len, f.nlen + 4), le);
 		} else if (has_suffix_at(line, len, &f, "_count") && h.open) {
 			uint64_t count = (uint64_t)value_of(value_at(line, len, f.nlen + 6), le);
@@ -440,6 +577,7 @@ int agg_render_protobuf(const struct agg *a, const struct agg_self *self, struct
 	struct expo_native *n = x->native;
 	strbuf_reset(&n->text);
 	strbuf_reset(&n->parts);
+	memo_reset(n);
 	n->capture = true;
 	int rc = agg_render_metrics(a, self, &n->text);
 	n->capture = false;

@@ -36,12 +36,21 @@ enum otlp_temporality {
 struct otlp_render {
 	const char *resource_json;
 	const char *scope_version;
-	uint64_t start_ns; /* cumulative start: the daemon's start, unix ns */
+	uint64_t start_ns; /* the daemon's start, unix ns */
 	uint64_t now_ns;   /* unix ns */
 	bool explicit_buckets; /* durations with the spec's explicit bounds, not exponential */
+	enum otlp_temporality temporality;
 };
 
-/* Append one ExportMetricsServiceRequest JSON document. 0 or -ENOMEM. */
+/* Append one ExportMetricsServiceRequest JSON document. 0 or -ENOMEM.
+ *
+ * Cumulative: every point is its series' total since start_ns. Delta:
+ * every point is what happened since the previous delta render that
+ * returned 0 (start time: that render's now_ns; the first one starts at
+ * start_ns), and series that did not move have no point; min and max are
+ * given only when the point holds every sample of its series. A render
+ * that fails changes nothing: the next one covers both intervals. So the
+ * caller must deliver (or count as lost) every delta document it got. */
 int otlp_render_json(const struct agg *a, const struct otlp_render *r, struct strbuf *out);
 
 /* The Resource attributes array: service.name (OTEL_SERVICE_NAME, else
@@ -91,6 +100,7 @@ struct otlp_settings {
 	char headers[OTLP_HEADERS_MAX]; /* "Name: value\r\n" lines */
 	bool gzip;
 	bool explicit_buckets;
+	enum otlp_temporality temporality;
 	uint32_t interval_ms, timeout_ms, queue;
 };
 
@@ -108,6 +118,7 @@ struct otlp_stats {
 	uint64_t failed;    /* batches given up: non-retryable answer or too many tries */
 	uint64_t rejected_points; /* partial success: data points the receiver refused */
 	uint64_t queued;    /* batches waiting now */
+	uint64_t deferred;  /* delta exports put off to the next interval: queue full */
 };
 
 struct otlp_batch;
@@ -120,7 +131,7 @@ struct otlp_exporter {
 	uint32_t head, n;
 	bool stop;
 	bool running;
-	uint64_t sent, retried, dropped, failed, rejected_points; /* under mu */
+	uint64_t sent, retried, dropped, failed, rejected_points, deferred; /* under mu */
 };
 
 /* Start the sender thread. 0 or -errno. */
@@ -128,6 +139,11 @@ int otlp_start(struct otlp_exporter *e, const struct otlp_settings *s);
 /* Hand a rendered JSON document over (taken: the exporter frees it). Never
  * blocks on the network: a full queue drops its oldest batch (counted). */
 void otlp_enqueue(struct otlp_exporter *e, char *json, size_t len);
+/* Delta temporality: true (and counted as deferred) when the queue is full,
+ * so that the caller keeps its data for the next interval instead of
+ * rendering a batch that would push an undelivered one out. Only the
+ * caller of otlp_enqueue adds batches: room seen here stays until then. */
+bool otlp_defer_if_full(struct otlp_exporter *e);
 void otlp_get_stats(struct otlp_exporter *e, struct otlp_stats *st);
 /* Stop the thread: the newest queued batch gets one attempt (within the
  * timeout), older ones are dropped (counted); a batch being retried gets

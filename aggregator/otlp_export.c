@@ -64,6 +64,20 @@ static int copy(char *dst, size_t cap, const char *v)
 	return 0;
 }
 
+/* OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE's values (any case)
+ * for our instruments. Every tokenring metric is a synchronous Counter or
+ * a Histogram (each record adds to it as it is ingested; there is no
+ * UpDownCounter or asynchronous instrument), and both "delta" and
+ * "lowmemory" ask delta of those in the SDK specification. -1: unknown. */
+static int temporality_of(const char *v)
+{
+	if (!strcasecmp(v, "cumulative"))
+		return OTLP_CUMULATIVE;
+	if (!strcasecmp(v, "delta") || !strcasecmp(v, "lowmemory"))
+		return OTLP_DELTA;
+	return -1;
+}
+
 int otlp_set_flag(struct otlp_flags *f, const char *name, const char *v, char *err,
 		  size_t errlen)
 {
@@ -96,9 +110,10 @@ int otlp_set_flag(struct otlp_flags *f, const char *name, const char *v, char *e
 			       ? fail(err, errlen, "--otlp-compression: '%s' is not gzip or none", v)
 			       : copy(f->compression, sizeof f->compression, v);
 	if (!strcmp(name, "temporality"))
-		return strcmp(v, "cumulative")
+		return temporality_of(v) < 0
 			       ? fail(err, errlen,
-				      "--otlp-temporality: '%s': only cumulative is built", v)
+				      "--otlp-temporality: '%s' is not cumulative, delta or lowmemory",
+				      v)
 			       : copy(f->temporality, sizeof f->temporality, v);
 	if (!strcmp(name, "histograms"))
 		return strcmp(v, "exponential") && strcmp(v, "explicit")
@@ -268,12 +283,17 @@ int otlp_resolve(const struct otlp_flags *f, const char *(*env)(const char *name
 	if (proto && *proto && strcmp(proto, "http/json"))
 		fprintf(stderr, "tokenringd: OTLP protocol '%s' not built; sending http/json "
 				"(every OTLP/HTTP receiver takes it)\n", proto);
+	/* the flag was checked when set; an unknown variable value is ignored
+	 * with a warning, as the SDK specification asks */
 	const char *temp = f->temporality[0]
 				   ? f->temporality
 				   : env("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE");
-	if (temp && *temp && strcasecmp(temp, "cumulative"))
-		fprintf(stderr, "tokenringd: OTLP temporality '%s' not built; sending cumulative\n",
-			temp);
+	s->temporality = OTLP_CUMULATIVE;
+	if (temp && *temp && temporality_of(temp) < 0)
+		fprintf(stderr, "tokenringd: OTLP temporality preference '%s' unknown; sending "
+				"cumulative\n", temp);
+	else if (temp && *temp)
+		s->temporality = (enum otlp_temporality)temporality_of(temp);
 	s->explicit_buckets = !strcmp(f->histograms, "explicit");
 	s->queue = f->queue ? f->queue : OTLP_DEFAULT_QUEUE;
 	s->enabled = true;
@@ -588,6 +608,16 @@ void otlp_enqueue(struct otlp_exporter *e, char *json, size_t len)
 	}
 }
 
+bool otlp_defer_if_full(struct otlp_exporter *e)
+{
+	pthread_mutex_lock(&e->mu);
+	bool full = e->n == e->s.queue;
+	if (full)
+		e->deferred++;
+	pthread_mutex_unlock(&e->mu);
+	return full;
+}
+
 void otlp_get_stats(struct otlp_exporter *e, struct otlp_stats *st)
 {
 	pthread_mutex_lock(&e->mu);
@@ -597,6 +627,7 @@ void otlp_get_stats(struct otlp_exporter *e, struct otlp_stats *st)
 	st->failed = e->failed;
 	st->rejected_points = e->rejected_points;
 	st->queued = e->n;
+	st->deferred = e->deferred;
 	pthread_mutex_unlock(&e->mu);
 }
 

@@ -2,18 +2,19 @@
  * otlp_json.c - the OTLP JSON encoding of the label table (see otlp.h).
  *
  * Names and units from the OpenTelemetry GenAI semantic conventions:
- *   gen_ai.client.token.usage          {token}  histogram, gen_ai.token.type
- *   gen_ai.client.operation.duration   s        exponential histogram
+ *   gen_ai.client.token.usage          {token}  gen_ai.token.type
+ *   gen_ai.client.operation.duration   s
  *   gen_ai.client.operation.time_to_first_chunk  s  (streams)
+ *   gen_ai.client.operation.time_per_output_chunk s (streams)
  *   gen_ai.server.request.duration     s
  *   gen_ai.server.time_to_first_token  s
- *   gen_ai.server.time_per_output_token s       histogram (no sketch)
+ *   gen_ai.server.time_per_output_token s
  * Client metrics from reporter=source series, server ones from
- * reporter=destination. Durations are exponential histograms straight from
- * the series' sketches (scale 6, or --native-schema): the same buckets the
- * daemon counts in, nothing re-binned. Token usage and time per output
- * token have no sketch and keep the spec's explicit boundaries, exactly as
- * counted. tokenring's own counters (no GenAI name exists):
+ * reporter=destination. All are exponential histograms straight from the
+ * series' sketches (scale 6, or --native-schema): the same buckets the
+ * daemon counts in, nothing re-binned; or, with --otlp-histograms
+ * explicit, the spec's boundaries, exactly as counted. tokenring's own
+ * counters (no GenAI name exists):
  * tokenring.requests, tokenring.usage (tokenring.usage.status),
  * tokenring.tokens.cached, tokenring.tokens.reasoning, tokenring.cost (USD).
  */
@@ -28,11 +29,6 @@
 #include "otlp.h"
 
 #define NS_PER_S 1e9
-
-static void str_lit(struct strbuf *b, const char *s)
-{
-	strbuf_puts(b, s);
-}
 
 static void json_str(struct strbuf *b, const char *s, size_t n)
 {
@@ -132,13 +128,64 @@ static void series_attrs_text(struct strbuf *b, const struct agg *a, const struc
 /* Series keys never change and series are never removed: each series'
  * attribute text is rendered once, when the series first shows up in an
  * export, and kept (bounded by --max-series, like the exposition's label
- * text). */
+ * text). With delta temporality the cache also keeps what the last export
+ * carried (struct otlp_delta). */
+
+/* What delta temporality subtracts: every series' counters and bucket
+ * words as the last export saw them (the bytes [BASE_FROM, BASE_TO) of
+ * struct series), and its sketches' distributions then. The distributions
+ * have two sides: a render writes the next side and only a render that
+ * succeeded makes it current (with the counters), so a render that failed
+ * changes nothing and the next one covers both intervals. */
+#define BASE_FROM offsetof(struct series, st)
+#define BASE_TO (offsetof(struct series, tokens) + sizeof(((struct series *)0)->tokens))
+#define BASE_LEN (BASE_TO - BASE_FROM)
+_Static_assert(offsetof(struct series, st) < offsetof(struct series, duration) &&
+		       offsetof(struct series, duration) < offsetof(struct series, ttft) &&
+		       offsetof(struct series, ttft) < offsetof(struct series, tpot) &&
+		       offsetof(struct series, tpot) < offsetof(struct series, tpoc) &&
+		       offsetof(struct series, tpoc) < offsetof(struct series, tokens),
+	       "the delta baseline copies st .. tokens of struct series in one range");
+
+/* sketches per series with delta state: duration, ttft, tpot, tpoc, tokens */
+#define OTLP_SKETCHES (4 + SERIES_TOK_TYPES)
+
+struct otlp_prev { /* one sketch pair's distribution at the last export */
+	int32_t schema, first;
+	uint32_t n;
+	uint64_t count, zero;
+	size_t at; /* its counts in otlp_delta.counts[side] */
+};
+
+struct otlp_delta {
+	unsigned char *base;       /* cap * BASE_LEN */
+	struct otlp_prev *prev[2]; /* cap * OTLP_SKETCHES each */
+	uint64_t *counts[2];
+	size_t used[2], room[2];
+	unsigned side;    /* the side the last export wrote */
+	uint64_t last_ns; /* the last export's time: the next one's start */
+	bool oom;         /* a store failed in this render */
+};
+
 struct otlp_cache {
 	struct strbuf text;
 	size_t *off;
 	uint32_t *len;
 	uint32_t built, cap;
+	struct otlp_delta *delta; /* delta temporality only */
 };
+
+static void delta_free(struct otlp_delta *dl)
+{
+	if (!dl)
+		return;
+	free(dl->base);
+	for (int i = 0; i < 2; i++) {
+		free(dl->prev[i]);
+		free(dl->counts[i]);
+	}
+	free(dl);
+}
 
 void otlp_cache_free(struct expo_scratch *x)
 {
@@ -147,6 +194,7 @@ void otlp_cache_free(struct expo_scratch *x)
 	strbuf_free(&x->otlp->text);
 	free(x->otlp->off);
 	free(x->otlp->len);
+	delta_free(x->otlp->delta);
 	free(x->otlp);
 	x->otlp = NULL;
 }
@@ -185,6 +233,128 @@ static struct otlp_cache *cache_update(const struct agg *a)
 	return c;
 }
 
+/* The delta state, made on the first delta export (baseline all zero: the
+ * first export carries everything since the daemon started). The next
+ * side's entries are cleared: a series no metric visits has none. */
+static struct otlp_delta *delta_begin(struct otlp_cache *c)
+{
+	struct otlp_delta *dl = c->delta;
+	if (!dl) {
+		dl = calloc(1, sizeof(*dl));
+		if (!dl)
+			return NULL;
+		dl->base = calloc(c->cap, BASE_LEN);
+		dl->prev[0] = calloc((size_t)c->cap * OTLP_SKETCHES, sizeof(struct otlp_prev));
+		dl->prev[1] = calloc((size_t)c->cap * OTLP_SKETCHES, sizeof(struct otlp_prev));
+		if (!dl->base || !dl->prev[0] || !dl->prev[1]) {
+			delta_free(dl);
+			return NULL;
+		}
+		c->delta = dl;
+	}
+	unsigned next = !dl->side;
+	memset(dl->prev[next], 0, (size_t)c->cap * OTLP_SKETCHES * sizeof(struct otlp_prev));
+	dl->used[next] = 0;
+	dl->oom = false;
+	return dl;
+}
+
+/* The render succeeded: what it carried is the baseline of the next. */
+static void delta_commit(const struct agg *a, struct otlp_delta *dl, uint64_t now_ns)
+{
+	for (uint32_t i = 0; i < a->tab.used; i++)
+		memcpy(dl->base + (size_t)i * BASE_LEN,
+		       (const unsigned char *)&a->tab.series[i] + BASE_FROM, BASE_LEN);
+	dl->side = !dl->side;
+	dl->last_ns = now_ns;
+}
+
+static const uint64_t zero_words[HIST_MAX_UNION + 2];
+
+/* The words at off in series i as the last export saw them (zeros with
+ * cumulative temporality: everything is reported). */
+static const uint64_t *prev_words(const struct otlp_cache *c, uint32_t i, size_t off)
+{
+	if (!c->delta)
+		return zero_words;
+	return (const void *)(c->delta->base + (size_t)i * BASE_LEN + (off - BASE_FROM));
+}
+
+/* The counter at off in series s since the last export. */
+static uint64_t counter(const struct agg *a, const struct series *s, size_t off)
+{
+	const struct otlp_cache *c = a->x->otlp;
+	uint64_t v;
+	memcpy(&v, (const char *)s + off, sizeof v);
+	return v - *prev_words(c, (uint32_t)(s - a->tab.series), off);
+}
+
+/* Keep d (a series' distribution now) as the next side's entry. */
+static void prev_store(struct otlp_delta *dl, uint32_t i, int slot, const struct hist_dist *d)
+{
+	unsigned next = !dl->side;
+	if (dl->used[next] + d->n > dl->room[next]) {
+		size_t room = dl->room[next] ? dl->room[next] * 2 : 4096;
+		while (room < dl->used[next] + d->n)
+			room *= 2;
+		uint64_t *p = realloc(dl->counts[next], room * sizeof(uint64_t));
+		if (!p) {
+			dl->oom = true;
+			return;
+		}
+		dl->counts[next] = p;
+		dl->room[next] = room;
+	}
+	struct otlp_prev *e = &dl->prev[next][(size_t)i * OTLP_SKETCHES + (size_t)slot];
+	*e = (struct otlp_prev){.schema = d->schema, .first = d->first, .n = d->n,
+				.count = d->count, .zero = d->zero, .at = dl->used[next]};
+	if (d->n) /* counts[next] may still be NULL */
+		memcpy(dl->counts[next] + e->at, d->counts, d->n * sizeof(uint64_t));
+	dl->used[next] += d->n;
+}
+
+/* The last export's entry of series i's sketch pair slot, into p (empty if
+ * none). */
+static void prev_load(const struct otlp_delta *dl, uint32_t i, int slot, struct hist_dist *p)
+{
+	const struct otlp_prev *e = &dl->prev[dl->side][(size_t)i * OTLP_SKETCHES + (size_t)slot];
+	p->schema = e->n || e->count ? e->schema : HIST_SCALE;
+	p->first = e->first;
+	p->n = e->n;
+	p->count = e->count;
+	p->zero = e->zero;
+	if (e->n) /* counts[side] may still be NULL */
+		memcpy(p->counts, dl->counts[dl->side] + e->at, e->n * sizeof(uint64_t));
+}
+
+/* d -= p, bucket by bucket. Counts only grow and a schema only falls (a
+ * sketch that ran out of chunks exports at 0 from then on), so p, brought
+ * to d's schema, lies within d's buckets. */
+static void dist_subtract(struct hist_dist *d, struct hist_dist *p)
+{
+	if (p->schema > d->schema)
+		hist_dist_downscale(p, d->schema);
+	else if (d->schema > p->schema)
+		hist_dist_downscale(d, p->schema);
+	for (uint32_t j = 0; j < p->n; j++) {
+		int64_t at = (int64_t)p->first + j - d->first;
+		if (at >= 0 && at < (int64_t)d->n)
+			d->counts[at] -= p->counts[j];
+	}
+	d->count -= p->count;
+	d->zero -= p->zero;
+	uint32_t lo = 0;
+	while (lo < d->n && !d->counts[lo])
+		lo++;
+	while (d->n > lo && !d->counts[d->n - 1])
+		d->n--;
+	if (lo) {
+		memmove(d->counts, d->counts + lo, (d->n - lo) * sizeof(uint64_t));
+		d->first += (int32_t)lo;
+		d->n -= lo;
+	}
+}
+
 /* A point's attributes: the series' cached text, plus one more. */
 static void series_attrs(struct strbuf *b, const struct agg *a, const struct series *s,
 			 const char *extra_key, const char *extra_value)
@@ -200,46 +370,64 @@ static void series_attrs(struct strbuf *b, const struct agg *a, const struct ser
 }
 
 /* `"startTimeUnixNano":"..","timeUnixNano":".."`, the same in every point
- * of an export: rendered once per export. */
+ * of an export: rendered once per export. Cumulative points start when the
+ * daemon did; delta points where the last export ended, so consecutive
+ * deltas tile time and a receiver can see a gap (a batch that was never
+ * delivered). */
 static char times_text[96];
 static size_t times_len;
 
-static void times_prepare(const struct otlp_render *r)
+static void times_prepare(uint64_t start_ns, uint64_t now_ns)
 {
 	int n = snprintf(times_text, sizeof times_text,
 			 "\"startTimeUnixNano\":\"%llu\",\"timeUnixNano\":\"%llu\"",
-			 (unsigned long long)r->start_ns, (unsigned long long)r->now_ns);
+			 (unsigned long long)start_ns, (unsigned long long)now_ns);
 	times_len = n > 0 ? (size_t)n : 0;
 }
 
-static void times(struct strbuf *b, const struct otlp_render *r)
+/* One data point's opening: the metric's opening before its first point,
+ * then the attributes and the times. */
+struct point_ctx {
+	struct strbuf *b;
+	bool *mfirst;     /* no metric written yet in the export */
+	bool any, pfirst; /* of this metric */
+	const char *name, *unit, *desc, *kind;
+	bool monotonic;
+	int temporality;
+};
+
+static void point_open(struct point_ctx *p, const struct agg *a, const struct series *s,
+		       const char *xk, const char *xv)
 {
-	(void)r;
+	struct strbuf *b = p->b;
+	if (!p->any) {
+		strbuf_puts(b, *p->mfirst ? "{\"name\":\"" : ",{\"name\":\"");
+		*p->mfirst = false;
+		strbuf_puts(b, p->name);
+		strbuf_puts(b, "\",\"unit\":\"");
+		strbuf_puts(b, p->unit);
+		strbuf_puts(b, "\",\"description\":");
+		json_str(b, p->desc, strlen(p->desc));
+		strbuf_puts(b, ",\"");
+		strbuf_puts(b, p->kind);
+		strbuf_puts(b, p->temporality == OTLP_DELTA ? "\":{\"aggregationTemporality\":1,"
+							     : "\":{\"aggregationTemporality\":2,");
+		if (p->monotonic)
+			strbuf_puts(b, "\"isMonotonic\":true,");
+		strbuf_puts(b, "\"dataPoints\":[{");
+	} else {
+		strbuf_puts(b, ",{");
+	}
+	p->any = true;
+	series_attrs(b, a, s, xk, xv);
 	strbuf_append(b, times_text, times_len);
 }
 
-/* A metric's opening up to its data points, and its closing. */
-static void metric_open(struct strbuf *b, bool *first, const char *name, const char *unit,
-			const char *desc, const char *kind, bool monotonic)
+/* The metric's closing, if it had a point. */
+static void metric_close(struct point_ctx *p)
 {
-	strbuf_puts(b, *first ? "{\"name\":\"" : ",{\"name\":\"");
-	*first = false;
-	strbuf_puts(b, name);
-	strbuf_puts(b, "\",\"unit\":\"");
-	strbuf_puts(b, unit);
-	strbuf_puts(b, "\",\"description\":");
-	json_str(b, desc, strlen(desc));
-	strbuf_puts(b, ",\"");
-	strbuf_puts(b, kind);
-	strbuf_puts(b, "\":{\"aggregationTemporality\":2,");
-	if (monotonic)
-		strbuf_puts(b, "\"isMonotonic\":true,");
-	strbuf_puts(b, "\"dataPoints\":[");
-}
-
-static void metric_close(struct strbuf *b)
-{
-	strbuf_puts(b, "]}}");
+	if (p->any)
+		strbuf_puts(p->b, "]}}");
 }
 
 typedef bool (*series_filter)(const struct series *s);
@@ -254,43 +442,58 @@ static bool is_destination(const struct series *s)
 	return s->key.reporter == REC_REPORTER_DESTINATION;
 }
 
-static bool any_series(const struct series *s)
-{
-	(void)s;
-	return true;
-}
+/* A Sum: n uint64_t counters of struct series from off, one point each
+ * (named by the attribute xk = xv[u], when given) where it moved; or the
+ * cost, from the token counters and the series' price. */
+struct otlp_sum {
+	const char *name, *unit, *desc;
+	size_t off;
+	unsigned n;
+	const char *xk;
+	const char *const *xv;
+	bool cost;
+};
 
-/* A Sum of the uint64_t at off in struct series, one point per series
- * passing filter with a non-zero value. */
 static void sum_metric(struct strbuf *b, bool *mfirst, const struct agg *a,
-		       const struct otlp_render *r, const char *name, const char *unit,
-		       const char *desc, size_t off, series_filter filter, const char *xk,
-		       const char *xv)
+		       const struct otlp_render *r, const struct otlp_sum *m)
 {
-	bool any = false, pfirst = true;
+	struct point_ctx p = {.b = b, .mfirst = mfirst, .name = m->name, .unit = m->unit,
+			      .desc = m->desc, .kind = "sum", .monotonic = true,
+			      .temporality = r->temporality};
 	for (uint32_t i = 0; i < a->tab.used; i++) {
 		const struct series *s = &a->tab.series[i];
-		uint64_t v;
-		memcpy(&v, (const char *)s + off, sizeof(v));
-		if (!filter(s) || v == 0)
-			continue;
-		if (!any)
-			metric_open(b, mfirst, name, unit, desc, "sum", true);
-		any = true;
-		strbuf_puts(b, pfirst ? "{" : ",{");
-		pfirst = false;
-		series_attrs(b, a, s, xk, xv);
-		times(b, r);
-		strbuf_puts(b, ",\"asInt\":");
-		u64_str(b, v);
-		strbuf_puts(b, "}");
+		for (unsigned u = 0; u < m->n; u++) {
+			uint64_t v = 0;
+			double usd = 0;
+			if (m->cost) {
+				if (s->price == SERIES_NO_PRICE)
+					continue;
+				const struct agg_price *pr = &a->cfg.prices[s->price];
+				uint64_t in = counter(a, s, offsetof(struct series, st.prompt_tokens));
+				uint64_t out =
+					counter(a, s, offsetof(struct series, st.completion_tokens));
+				usd = ((double)in * pr->input_usd_per_mtok +
+				       (double)out * pr->output_usd_per_mtok) / 1e6;
+				v = in | out;
+			} else if (!m->xv || m->xv[u]) {
+				v = counter(a, s, m->off + u * sizeof(uint64_t));
+			}
+			if (!v)
+				continue;
+			point_open(&p, a, s, m->xk, m->xv ? m->xv[u] : NULL);
+			if (m->cost) {
+				strbuf_puts(b, ",\"asDouble\":");
+				expo_double(b, usd);
+			} else {
+				strbuf_puts(b, ",\"asInt\":");
+				u64_str(b, v);
+			}
+			strbuf_append(b, "}", 1);
+		}
 	}
-	if (any)
-		metric_close(b);
+	metric_close(&p);
 }
 
-/* Explicit-bucket histogram point of SERIES_BUCKETS words (stored over
- * `store`), shown at `show`'s boundaries; values scaled by 1/unit. */
 /* `"explicitBounds":[..]` of a boundary set in the exported unit: the same
  * in every point of a metric, rendered once per metric. */
 static void bounds_text(struct strbuf *t, const struct hist_bounds *show, double unit)
@@ -305,10 +508,12 @@ static void bounds_text(struct strbuf *t, const struct hist_bounds *show, double
 	strbuf_puts(t, "]");
 }
 
-static void explicit_point(struct strbuf *b, const uint64_t *w, const struct hist_bounds *store,
-			   const struct hist_bounds *show, double unit, const struct strbuf *bounds)
+/* Explicit-bucket histogram point of the words w (SERIES_BUCKETS over
+ * `store`), shown at `show`'s boundaries; values scaled by 1/unit. */
+static void explicit_point(struct strbuf *b, const uint64_t *w, uint64_t count,
+			   const struct hist_bounds *store, const struct hist_bounds *show,
+			   double unit, const struct strbuf *bounds)
 {
-	uint64_t count = series_buckets_count(w, store->n);
 	strbuf_puts(b, ",\"count\":");
 	u64_str(b, count);
 	strbuf_puts(b, ",\"sum\":");
@@ -331,20 +536,18 @@ static void explicit_point(struct strbuf *b, const uint64_t *w, const struct his
 	strbuf_append(b, bounds->data, bounds->len);
 }
 
-/* Exponential histogram point of a series' two sketches (cumulative and
- * interval), sum from the exact classic counter (ns). */
-static void exponential_point(struct strbuf *b, const struct agg *a, const struct hist *q,
-			      const struct hist *iv, uint64_t sum_ns, struct hist_dist *d)
+/* Exponential histogram point of the distribution d, sum from the exact
+ * classic counter (recorded unit, unit_div per exported one); min and max
+ * only when known for what d holds. */
+static void exponential_point(struct strbuf *b, const struct hist_dist *d, uint64_t sum,
+			      double unit_div, const double *minmax)
 {
-	const struct hist *hs[2] = {q, iv};
-	hist_dist_n(hs, 2, &a->pool, d);
-	hist_dist_downscale(d, HIST_SCALE - (int32_t)a->cfg.native_coarsen);
+	char tmp[16];
 	strbuf_puts(b, ",\"count\":");
 	u64_str(b, d->count);
 	strbuf_puts(b, ",\"sum\":");
-	expo_double(b, (double)sum_ns / NS_PER_S);
+	expo_double(b, (double)sum / unit_div);
 	strbuf_puts(b, ",\"scale\":");
-	char tmp[16];
 	snprintf(tmp, sizeof tmp, "%d", d->schema);
 	strbuf_puts(b, tmp);
 	strbuf_puts(b, ",\"zeroCount\":");
@@ -357,218 +560,225 @@ static void exponential_point(struct strbuf *b, const struct agg *a, const struc
 		strbuf_puts(b, ",\"positive\":{\"offset\":");
 		strbuf_puts(b, tmp);
 		strbuf_puts(b, ",\"bucketCounts\":[");
-		for (uint32_t j = 0; j < d->n; j++) {
-			if (j)
-				strbuf_append(b, ",", 1);
-			u64_str(b, d->counts[j]);
+		/* the bulk of an export: hundreds of counts per point, written
+		 * straight into room reserved for the longest (`"20 digits",`) */
+		if (strbuf_reserve(b, (size_t)d->n * 23 + 2) == 0) {
+			char *p = b->data + b->len;
+			for (uint32_t j = 0; j < d->n; j++) {
+				*p++ = '"';
+				p += expo_utoa(p, d->counts[j]);
+				*p++ = '"';
+				*p++ = ',';
+			}
+			p[-1] = ']'; /* n > 0: the last comma */
+			*p++ = '}';
+			*p = 0;
+			b->len = (size_t)(p - b->data);
 		}
-		strbuf_puts(b, "]}");
 	}
-	double min = q->count && (!iv->count || q->min < iv->min) ? q->min : iv->min;
-	double max = q->max > iv->max ? q->max : iv->max;
-	strbuf_puts(b, ",\"min\":");
-	expo_double(b, min);
-	strbuf_puts(b, ",\"max\":");
-	expo_double(b, max);
+	if (minmax) {
+		strbuf_puts(b, ",\"min\":");
+		expo_double(b, minmax[0]);
+		strbuf_puts(b, ",\"max\":");
+		expo_double(b, minmax[1]);
+	}
 }
 
+/* A histogram metric: per series passing filter, nsub bucket-word sets
+ * from off (stride apart, the attribute xk = xv[t] telling them apart);
+ * exponential from the sketches (q, and iv when not 0; sub-value t's are
+ * t * sizeof(struct hist) further) unless explicit buckets are asked for,
+ * then at the boundaries `show`. */
 struct otlp_hist {
-	const char *name, *desc;
+	const char *name, *unit, *desc;
 	series_filter filter;
-	size_t off;                /* SERIES_BUCKETS */
-	size_t q, iv;              /* sketches, or 0 */
+	size_t off, stride;
+	unsigned nsub;
+	const char *xk;
+	const char *const *xv;
+	int slot;     /* delta state index of sub-value 0's sketch (t: slot + t) */
+	size_t q, iv; /* the sketches */
 	const struct hist_bounds *store, *show;
+	double unit_div; /* recorded unit per exported one */
 };
 
-#define SKETCH(f) offsetof(struct series, q_##f), offsetof(struct series, iv_##f)
-static const struct otlp_hist hists[] = {
-	{"gen_ai.client.operation.duration", "GenAI operation duration.", is_source,
-	 offsetof(struct series, duration), SKETCH(duration), &hist_u_duration,
-	 &hist_genai_duration},
-	{"gen_ai.client.operation.time_to_first_chunk",
-	 "Time to receive the first chunk in a streaming operation.", is_source,
-	 offsetof(struct series, ttft), SKETCH(ttft), &hist_u_ttft, &hist_genai_duration},
-	{"gen_ai.server.request.duration", "Generative AI server request duration.",
-	 is_destination, offsetof(struct series, duration), SKETCH(duration), &hist_u_duration,
-	 &hist_genai_duration},
-	{"gen_ai.server.time_to_first_token", "Time to generate first token for successful "
-	 "responses.", is_destination, offsetof(struct series, ttft), SKETCH(ttft), &hist_u_ttft,
-	 &hist_genai_server_ttft},
-	{"gen_ai.server.time_per_output_token", "Time per output token generated after the "
-	 "first token for successful responses.", is_destination, offsetof(struct series, tpot),
-	 0, 0, &hist_u_tpot, &hist_genai_server_tpot},
+static const char *const token_types[SERIES_TOK_TYPES] = {
+	[SERIES_TOK_INPUT] = "input",
+	[SERIES_TOK_OUTPUT] = "output",
+	[SERIES_TOK_CACHED_INPUT] = "cached_input",
+	[SERIES_TOK_REASONING] = "reasoning",
 };
+
+#define WORDS(f) offsetof(struct series, f), 0, 1, NULL, NULL
+#define SKETCH(slot, f) slot, offsetof(struct series, q_##f), offsetof(struct series, iv_##f)
+#define SKETCH1(slot, f) slot, offsetof(struct series, f), 0
+static const struct otlp_hist hists[] = {
+	{"gen_ai.client.token.usage", "{token}", "Number of input and output tokens used.",
+	 is_source, offsetof(struct series, tokens), sizeof(((struct series *)0)->tokens[0]),
+	 SERIES_TOK_TYPES, "gen_ai.token.type", token_types, SKETCH1(4, nh_tokens),
+	 &hist_genai_tokens, &hist_genai_tokens, 1},
+	{"gen_ai.client.operation.duration", "s", "GenAI operation duration.", is_source,
+	 WORDS(duration), SKETCH(0, duration), &hist_u_duration, &hist_genai_duration, NS_PER_S},
+	{"gen_ai.client.operation.time_to_first_chunk", "s",
+	 "Time to receive the first chunk in a streaming operation.", is_source, WORDS(ttft),
+	 SKETCH(1, ttft), &hist_u_ttft, &hist_genai_duration, NS_PER_S},
+	{"gen_ai.client.operation.time_per_output_chunk", "s",
+	 "Time per output chunk after the first chunk in a streaming operation.", is_source,
+	 WORDS(tpoc), SKETCH1(3, nh_tpoc), &hist_genai_client_tpoc, &hist_genai_client_tpoc,
+	 NS_PER_S},
+	{"gen_ai.server.request.duration", "s", "Generative AI server request duration.",
+	 is_destination, WORDS(duration), SKETCH(0, duration), &hist_u_duration,
+	 &hist_genai_duration, NS_PER_S},
+	{"gen_ai.server.time_to_first_token", "s",
+	 "Time to generate first token for successful responses.", is_destination, WORDS(ttft),
+	 SKETCH(1, ttft), &hist_u_ttft, &hist_genai_server_ttft, NS_PER_S},
+	{"gen_ai.server.time_per_output_token", "s",
+	 "Time per output token generated after the first token for successful responses.",
+	 is_destination, WORDS(tpot), SKETCH1(2, nh_tpot), &hist_u_tpot, &hist_genai_server_tpot,
+	 NS_PER_S},
+};
+_Static_assert(4 + SERIES_TOK_TYPES == OTLP_SKETCHES, "one delta slot per sketch");
+
+/* Scratch of one render. */
+struct render_scratch {
+	struct hist_dist *d, *p;
+	struct strbuf bounds;
+};
+
+/* The exponential point of series i's sketches for sub-value t (delta:
+ * since the last export, whose distribution is replaced by today's). */
+static void sketch_point(struct strbuf *b, const struct agg *a, const struct otlp_hist *h,
+			 uint32_t i, unsigned t, const uint64_t *dw, struct render_scratch *x)
+{
+	const char *s = (const char *)&a->tab.series[i] + t * sizeof(struct hist);
+	const struct hist *hs[2] = {(const void *)(s + h->q), (const void *)(s + h->iv)};
+	unsigned n = h->iv ? 2 : 1;
+	hist_dist_n(hs, n, &a->pool, x->d);
+	hist_dist_downscale(x->d, HIST_SCALE - (int32_t)a->cfg.native_coarsen);
+	double minmax[2] = {__builtin_inf(), 0};
+	for (unsigned k = 0; k < n; k++) {
+		if (!hs[k]->count)
+			continue;
+		minmax[0] = hs[k]->min < minmax[0] ? hs[k]->min : minmax[0];
+		minmax[1] = hs[k]->max > minmax[1] ? hs[k]->max : minmax[1];
+	}
+	bool whole = true; /* d holds every sample: min and max are its own */
+	struct otlp_delta *dl = a->x->otlp->delta;
+	if (dl) {
+		prev_store(dl, i, h->slot + (int)t, x->d);
+		prev_load(dl, i, h->slot + (int)t, x->p);
+		whole = x->p->count == 0;
+		dist_subtract(x->d, x->p);
+	}
+	exponential_point(b, x->d, dw[0], h->unit_div, whole ? minmax : NULL);
+}
 
 static void hist_metric(struct strbuf *b, bool *mfirst, const struct agg *a,
 			const struct otlp_render *r, const struct otlp_hist *h,
-			struct hist_dist *d, struct strbuf *bounds)
+			struct render_scratch *x)
 {
-	bool expo = h->q && !r->explicit_buckets;
-	bounds_text(bounds, h->show, NS_PER_S);
-	bool any = false, pfirst = true;
+	bool expo = h->slot >= 0 && !r->explicit_buckets;
+	struct otlp_delta *dl = a->x->otlp->delta;
+	struct point_ctx p = {.b = b, .mfirst = mfirst, .name = h->name, .unit = h->unit,
+			      .desc = h->desc,
+			      .kind = expo ? "exponentialHistogram" : "histogram",
+			      .temporality = r->temporality};
+	bounds_text(&x->bounds, h->show, h->unit_div);
+	unsigned nw = h->store->n + 2;
 	for (uint32_t i = 0; i < a->tab.used; i++) {
 		const struct series *s = &a->tab.series[i];
-		const uint64_t *w = (const void *)((const char *)s + h->off);
-		if (!h->filter(s) || series_buckets_count(w, h->store->n) == 0)
+		if (!h->filter(s))
 			continue;
-		if (!any)
-			metric_open(b, mfirst, h->name, "s", h->desc,
-				    expo ? "exponentialHistogram" : "histogram", false);
-		any = true;
-		strbuf_puts(b, pfirst ? "{" : ",{");
-		pfirst = false;
-		series_attrs(b, a, s, NULL, NULL);
-		times(b, r);
-		if (expo)
-			exponential_point(b, a, (const struct hist *)((const char *)s + h->q),
-					  (const struct hist *)((const char *)s + h->iv), w[0], d);
-		else
-			explicit_point(b, w, h->store, h->show, NS_PER_S, bounds);
-		strbuf_puts(b, "}");
-	}
-	if (any)
-		metric_close(b);
-}
-
-static void token_usage(struct strbuf *b, bool *mfirst, const struct agg *a,
-			const struct otlp_render *r, struct strbuf *bounds)
-{
-	static const char *const types[SERIES_TOK_TYPES] = {
-		[SERIES_TOK_INPUT] = "input",
-		[SERIES_TOK_OUTPUT] = "output",
-		[SERIES_TOK_CACHED_INPUT] = "cached_input",
-		[SERIES_TOK_REASONING] = "reasoning",
-	};
-	bool any = false, pfirst = true;
-	bounds_text(bounds, &hist_genai_tokens, 1);
-	for (uint32_t i = 0; i < a->tab.used; i++) {
-		const struct series *s = &a->tab.series[i];
-		if (!is_source(s))
-			continue;
-		for (unsigned t = 0; t < SERIES_TOK_TYPES; t++) {
-			const uint64_t *w = (const void *)&s->tokens[t];
-			if (series_buckets_count(w, HIST_TOKENS_N) == 0)
+		for (unsigned t = 0; t < h->nsub; t++) {
+			size_t off = h->off + t * h->stride;
+			const uint64_t *w = (const void *)((const char *)s + off);
+			const uint64_t *pw = prev_words(a->x->otlp, i, off);
+			uint64_t dw[HIST_MAX_UNION + 2];
+			for (unsigned j = 0; j < nw; j++)
+				dw[j] = w[j] - pw[j];
+			uint64_t count = series_buckets_count(dw, h->store->n);
+			if (!count) {
+				if (dl && expo) { /* nothing new: the last distribution stays */
+					prev_load(dl, i, h->slot + (int)t, x->p);
+					prev_store(dl, i, h->slot + (int)t, x->p);
+				}
 				continue;
-			if (!any)
-				metric_open(b, mfirst, "gen_ai.client.token.usage", "{token}",
-					    "Number of input and output tokens used.", "histogram",
-					    false);
-			any = true;
-			strbuf_puts(b, pfirst ? "{" : ",{");
-			pfirst = false;
-			series_attrs(b, a, s, "gen_ai.token.type", types[t]);
-			times(b, r);
-			explicit_point(b, w, &hist_genai_tokens, &hist_genai_tokens, 1, bounds);
-			strbuf_puts(b, "}");
+			}
+			point_open(&p, a, s, h->xk, h->xv ? h->xv[t] : NULL);
+			if (expo)
+				sketch_point(b, a, h, i, t, dw, x);
+			else
+				explicit_point(b, dw, count, h->store, h->show, h->unit_div,
+					       &x->bounds);
+			strbuf_append(b, "}", 1);
 		}
 	}
-	if (any)
-		metric_close(b);
+	metric_close(&p);
 }
 
-static void usage_metric(struct strbuf *b, bool *mfirst, const struct agg *a,
-			 const struct otlp_render *r)
-{
-	static const char *const status[REC_USAGE_COUNT] = {
-		[REC_USAGE_NONE] = "none",
-		[REC_USAGE_AVAILABLE] = "available",
-		[REC_USAGE_NOT_REQUESTED] = "not_requested",
-		[REC_USAGE_MISSING] = "missing",
-		[REC_USAGE_INTERRUPTED] = "interrupted",
-	};
-	bool any = false, pfirst = true;
-	for (uint32_t i = 0; i < a->tab.used; i++) {
-		const struct series *s = &a->tab.series[i];
-		for (unsigned u = 0; u < REC_USAGE_COUNT; u++) {
-			if (!s->st.usage[u] || !status[u])
-				continue;
-			if (!any)
-				metric_open(b, mfirst, "tokenring.usage", "{request}",
-					    "Requests by usage status (whether the response "
-					    "reported token usage).",
-					    "sum", true);
-			any = true;
-			strbuf_puts(b, pfirst ? "{" : ",{");
-			pfirst = false;
-			series_attrs(b, a, s, "tokenring.usage.status", status[u]);
-			times(b, r);
-			strbuf_puts(b, ",\"asInt\":");
-			u64_str(b, s->st.usage[u]);
-			strbuf_puts(b, "}");
-		}
-	}
-	if (any)
-		metric_close(b);
-}
-
-static void cost_metric(struct strbuf *b, bool *mfirst, const struct agg *a,
-			const struct otlp_render *r)
-{
-	bool any = false, pfirst = true;
-	for (uint32_t i = 0; i < a->tab.used; i++) {
-		const struct series *s = &a->tab.series[i];
-		if (s->price == SERIES_NO_PRICE)
-			continue;
-		const struct agg_price *p = &a->cfg.prices[s->price];
-		double usd = ((double)s->st.prompt_tokens * p->input_usd_per_mtok +
-			      (double)s->st.completion_tokens * p->output_usd_per_mtok) / 1e6;
-		if (!any)
-			metric_open(b, mfirst, "tokenring.cost", "USD",
-				    "Cost from the configured per-model prices.", "sum", true);
-		any = true;
-		strbuf_puts(b, pfirst ? "{" : ",{");
-		pfirst = false;
-		series_attrs(b, a, s, NULL, NULL);
-		times(b, r);
-		strbuf_puts(b, ",\"asDouble\":");
-		expo_double(b, usd);
-		strbuf_puts(b, "}");
-	}
-	if (any)
-		metric_close(b);
-}
+static const char *const usage_status[REC_USAGE_COUNT] = {
+	[REC_USAGE_NONE] = NULL, /* not a status users see */
+	[REC_USAGE_AVAILABLE] = "available",
+	[REC_USAGE_NOT_REQUESTED] = "not_requested",
+	[REC_USAGE_MISSING] = "missing",
+	[REC_USAGE_INTERRUPTED] = "interrupted",
+};
 
 #define ST(f) offsetof(struct series, st.f)
+static const struct otlp_sum sums[] = {
+	{"tokenring.requests", "{request}", "Requests seen by the shim.", ST(requests), 1, NULL,
+	 NULL, false},
+	{"tokenring.usage", "{request}",
+	 "Requests by usage status (whether the response reported token usage).", ST(usage),
+	 REC_USAGE_COUNT, "tokenring.usage.status", usage_status, false},
+	{"tokenring.tokens.cached", "{token}", "Cached input tokens (part of the input tokens).",
+	 ST(cached_tokens), 1, NULL, NULL, false},
+	{"tokenring.tokens.reasoning", "{token}",
+	 "Reasoning tokens (part of the output tokens).", ST(reasoning_tokens), 1, NULL, NULL,
+	 false},
+	{"tokenring.cost", "USD", "Cost from the configured per-model prices.", 0, 1, NULL, NULL,
+	 true},
+};
 
 int otlp_render_json(const struct agg *a, const struct otlp_render *r, struct strbuf *b)
 {
 	size_t mark = b->len;
-	struct hist_dist *d = malloc(sizeof(*d));
-	if (!d || !cache_update(a)) {
-		free(d);
+	struct render_scratch x = {.d = malloc(sizeof(struct hist_dist)),
+				   .p = malloc(sizeof(struct hist_dist))};
+	strbuf_init(&x.bounds);
+	struct otlp_cache *c = x.d && x.p ? cache_update(a) : NULL;
+	bool delta = r->temporality == OTLP_DELTA;
+	struct otlp_delta *dl = c && delta ? delta_begin(c) : NULL;
+	if (!c || (delta && !dl)) {
+		free(x.d);
+		free(x.p);
 		return strbuf_fail(b, -ENOMEM);
 	}
-	times_prepare(r);
-	str_lit(b, "{\"resourceMetrics\":[{\"resource\":{\"attributes\":");
+	times_prepare(dl && dl->last_ns ? dl->last_ns : r->start_ns, r->now_ns);
+	strbuf_puts(b, "{\"resourceMetrics\":[{\"resource\":{\"attributes\":");
 	strbuf_puts(b, r->resource_json);
-	str_lit(b, "},\"scopeMetrics\":[{\"scope\":{\"name\":\"tokenringd\",\"version\":");
+	strbuf_puts(b, "},\"scopeMetrics\":[{\"scope\":{\"name\":\"tokenringd\",\"version\":");
 	json_str(b, r->scope_version, strlen(r->scope_version));
-	str_lit(b, "},\"metrics\":[");
+	strbuf_puts(b, "},\"metrics\":[");
 	bool mfirst = true;
-	struct strbuf bounds;
-	strbuf_init(&bounds);
-	if (a->cfg.families & AGG_FAM_GEN_AI) {
-		token_usage(b, &mfirst, a, r, &bounds);
+	if (a->cfg.families & AGG_FAM_GEN_AI)
 		for (size_t i = 0; i < sizeof(hists) / sizeof(hists[0]); i++)
-			hist_metric(b, &mfirst, a, r, &hists[i], d, &bounds);
-	}
-	if (strbuf_error(&bounds))
-		strbuf_fail(b, strbuf_error(&bounds));
-	strbuf_free(&bounds);
-	sum_metric(b, &mfirst, a, r, "tokenring.requests", "{request}",
-		   "Requests seen by the shim.", ST(requests), any_series, NULL, NULL);
-	usage_metric(b, &mfirst, a, r);
-	sum_metric(b, &mfirst, a, r, "tokenring.tokens.cached", "{token}",
-		   "Cached input tokens (part of the input tokens).", ST(cached_tokens),
-		   any_series, NULL, NULL);
-	sum_metric(b, &mfirst, a, r, "tokenring.tokens.reasoning", "{token}",
-		   "Reasoning tokens (part of the output tokens).", ST(reasoning_tokens),
-		   any_series, NULL, NULL);
-	if (a->cfg.n_prices)
-		cost_metric(b, &mfirst, a, r);
-	str_lit(b, "]}]}]}");
-	free(d);
-	return strbuf_settle(b, mark);
+			hist_metric(b, &mfirst, a, r, &hists[i], &x);
+	for (size_t i = 0; i < sizeof(sums) / sizeof(sums[0]); i++)
+		if (!sums[i].cost || a->cfg.n_prices)
+			sum_metric(b, &mfirst, a, r, &sums[i]);
+	strbuf_puts(b, "]}]}]}");
+	if (strbuf_error(&x.bounds))
+		strbuf_fail(b, strbuf_error(&x.bounds));
+	if (dl && dl->oom)
+		strbuf_fail(b, -ENOMEM);
+	strbuf_free(&x.bounds);
+	free(x.d);
+	free(x.p);
+	int rc = strbuf_settle(b, mark);
+	if (rc == 0 && dl)
+		delta_commit(a, dl, r->now_ns);
+	return rc;
 }
 
 /* ---- Resource ---- */

@@ -30,15 +30,10 @@ static inline int put(struct strbuf *b, const void *p, size_t n)
 	return 0;
 }
 
-int pb_varint(struct strbuf *b, uint64_t v)
+int pb_varint_any(struct strbuf *b, uint64_t v)
 {
 	char tmp[PB_VARINT_MAX];
 	return put(b, tmp, varint_enc(tmp, v));
-}
-
-int pb_key(struct strbuf *b, unsigned field, unsigned wire_type)
-{
-	return pb_varint(b, (uint64_t)field << 3 | wire_type);
 }
 
 int pb_uint(struct strbuf *b, unsigned field, uint64_t v)

@@ -28,8 +28,36 @@
 #define PB_I64 1u
 #define PB_LEN 2u
 
-int pb_varint(struct strbuf *b, uint64_t v);
-int pb_key(struct strbuf *b, unsigned field, unsigned wire_type);
+/* Any varint; pb_varint below inlines the one-byte case (field keys,
+ * lengths of label names and values), which is most of a render's calls. */
+int pb_varint_any(struct strbuf *b, uint64_t v);
+
+static inline int pb_varint(struct strbuf *b, uint64_t v)
+{
+	if (v < 0x80 && !b->err && b->cap - b->len > 1) {
+		b->data[b->len++] = (char)v;
+		b->data[b->len] = 0;
+		return 0;
+	}
+	return pb_varint_any(b, v);
+}
+
+static inline int pb_key(struct strbuf *b, unsigned field, unsigned wire_type)
+{
+	return pb_varint(b, (uint64_t)field << 3 | wire_type);
+}
+
+/* Bytes of a varint of v. */
+static inline size_t pb_varint_len(uint64_t v)
+{
+	size_t n = 1;
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
 int pb_uint(struct strbuf *b, unsigned field, uint64_t v);
 /* sint32/sint64: zigzag. */
 int pb_sint(struct strbuf *b, unsigned field, int64_t v);

@@ -121,6 +121,13 @@ struct series {
 	struct hist q_duration, q_ttft;
 	struct hist iv_duration, iv_ttft;
 	struct series_stats iv_base; /* st at the start of the interval */
+	/* sketches of the other histograms, for the exports only (native
+	 * histograms, OTLP exponential histograms; no summary quantile, so no
+	 * interval twin): time per output token and per output chunk in
+	 * seconds, tokens per request by type, each fed where its bucket words
+	 * are */
+	struct hist nh_tpot, nh_tpoc;
+	struct hist nh_tokens[SERIES_TOK_TYPES];
 };
 
 /* A bounded set of distinct label values. */

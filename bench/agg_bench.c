@@ -16,8 +16,10 @@
  * contention from neighbours still shows, so read the median and min.
  * Usage: agg_bench [runs]   (default 7)
  *        agg_bench --curve
- *        agg_bench --export  (scrape and export sizes at 10 k series:
- *                             bench/export_results.md)
+ *        agg_bench --export [runs [ROW]] (scrape and export sizes at 10 k
+ *                             series: bench/export_results.md; only the rows
+ *                             whose name holds ROW; `--export 1 protobuf`
+ *                             under callgrind profiles those renders)
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -248,8 +250,12 @@ static int otlp_explicit_payload(const struct agg *a, struct strbuf *out)
 
 /* Size, gzip size and render time (median of runs, after a first render
  * that groups and grows the buffer) of one payload. */
+static const char *export_only_rows; /* --export's ROW, or NULL: every row */
+
 static int export_row(const struct agg *a, const char *what, payload_fn fn, unsigned runs)
 {
+	if (export_only_rows && !strstr(what, export_only_rows))
+		return 0;
 	struct strbuf b;
 	double ms[64];
 	strbuf_init(&b);
@@ -326,7 +332,10 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "--curve") == 0)
 		return curve();
 	bool export_only = argc > 1 && strcmp(argv[1], "--export") == 0;
-	unsigned runs = argc > 1 && !export_only ? (unsigned)atoi(argv[1]) : 7;
+	unsigned runs = argc > 1 && !export_only ? (unsigned)atoi(argv[1])
+			: argc > 2 ? (unsigned)atoi(argv[2])
+				   : 7;
+	export_only_rows = export_only && argc > 3 ? argv[3] : NULL;
 	if (runs < 1 || runs > 64)
 		runs = 7;
 	_Static_assert(RECORDS % BATCH == 0, "whole batches");

@@ -211,9 +211,14 @@ Test(summary, intervals_do_not_leak_sketch_chunks)
 		for (uint32_t s = 0; s < a->tab.used; s++) {
 			const struct series *se = &a->tab.series[s];
 			cr_assert_eq(se->iv_duration.count, 0);
-			for (unsigned o = 0; o < HIST_OCTAVES; o++)
-				held += (se->q_duration.oct[o].chunk != HIST_NO_CHUNK) +
-					(se->q_ttft.oct[o].chunk != HIST_NO_CHUNK);
+			/* the cumulative sketches, and the export-only ones */
+			const struct hist *kept[] = {&se->q_duration, &se->q_ttft, &se->nh_tpot,
+						     &se->nh_tpoc, &se->nh_tokens[0],
+						     &se->nh_tokens[1], &se->nh_tokens[2],
+						     &se->nh_tokens[3]};
+			for (unsigned k = 0; k < sizeof kept / sizeof kept[0]; k++)
+				for (unsigned o = 0; o < HIST_OCTAVES; o++)
+					held += kept[k]->oct[o].chunk != HIST_NO_CHUNK;
 		}
 		cr_assert_eq(a->pool.in_use, held, "interval %u", iv);
 	}

@@ -7,8 +7,9 @@
 // 64-bit integer not given as a string or a wrong enum fails the request
 // (400). Answers are scripted by the test:
 //   POST /control {"responses": [{"status", "retryAfter", "rejected",
-//                  "delayMs"}...], "delayMs": N}  (queued, used in order;
-//                  afterwards 200, each delayed by delayMs)
+//                  "delayMs"}...], "delayMs": N, "hold": bool}  (queued,
+//                  used in order; afterwards 200, each delayed by delayMs;
+//                  with hold, answers wait until hold is set false)
 //   GET /received  every export as {at, status, gzip, bytes, headers, path, body}
 // Usage: node otlp_receiver.js PORT   (0: any); prints "listening on PORT".
 'use strict';
@@ -25,6 +26,8 @@ const Resp = v1.ExportMetricsServiceResponse;
 const received = [];
 let script = [];
 let delayMs = 0;
+let hold = false;
+let held = [];
 
 // Drop what protobuf's JSON mapping leaves out (defaults), sort keys: the
 // canonical form both sides of the round trip are compared in.
@@ -79,6 +82,8 @@ const server = http.createServer((req, res) => {
       const c = JSON.parse(body.toString());
       if (c.responses) script = script.concat(c.responses);
       if (c.delayMs !== undefined) delayMs = c.delayMs;
+      if (c.hold !== undefined) hold = c.hold;
+      if (!hold) { const go = held; held = []; go.forEach((f) => f()); }
       return answer(res, 200, {}, '{}');
     }
     if (req.method === 'GET' && req.url === '/received')
@@ -107,7 +112,8 @@ const server = http.createServer((req, res) => {
       answer(res, entry.status, headers, JSON.stringify(out));
     };
     const wait = step.delayMs !== undefined ? step.delayMs : delayMs;
-    if (wait) setTimeout(respond, wait); else respond();
+    const go = () => { if (wait) setTimeout(respond, wait); else respond(); };
+    if (hold) held.push(go); else go();
   });
 });
 server.keepAliveTimeout = 1000;

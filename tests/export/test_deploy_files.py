@@ -3,10 +3,14 @@ collector service on the port and path its config receives on, the
 collector's metrics pipeline starts at that receiver, and the native
 scrape config names the daemon the compose stack runs."""
 import os
+import sys
 import unittest
 from urllib.parse import urlparse
 
 import yaml
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import tokenring_test as tt  # noqa: E402  (tests/pylib: the shared helpers)
 
 DEPLOY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy")
 
@@ -45,4 +49,4 @@ class DeployFiles(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    tt.main()

@@ -4,8 +4,10 @@ it (the classic text scrape) scrape one tokenringd while shimmed curl calls
 demo/llm_server.py. Over the native series, histogram_count equals the exact
 number of requests, histogram_sum equals the classic _sum, and
 histogram_quantile lands in the classic bucket that holds the classic
-quantile; the native scrape carries no classic bucket series for sketched
-histograms, and every counter arrives the same through both formats."""
+quantile, for every tokenring and gen_ai histogram (durations, TTFT, time
+per output token and chunk, token usage); the native scrape carries no
+classic bucket series for them, and every counter arrives the same through
+both formats."""
 import json
 import os
 import subprocess
@@ -19,7 +21,8 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "features"))
-from features import CHAT, MESSAGES, Daemon, LLMServer, clean_env, curl, wait_for  # noqa: E402
+from features import CHAT, MESSAGES, Daemon, LLMServer, curl, tt  # noqa: E402
+from tokenring_test import clean_env, free_port, wait_for  # noqa: E402  (tests/pylib)
 
 PROMETHEUS = os.environ.get("PROMETHEUS", "/usr/bin/prometheus")
 PLAIN = 24   # requests per model, plain
@@ -31,13 +34,6 @@ ODD_MODEL = 'we"ird\\mo}del{\nx'
 # Fine buckets at schema 6 are 1.09% wide: the native quantile may sit that
 # far outside the classic bucket only through the interpolation inside it.
 FINE = 2 ** (1 / 64) - 1
-
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Prometheus:
@@ -156,8 +152,8 @@ class NativeHistograms(unittest.TestCase):
             'sum by (model) (tokenring_requests_total{reporter="source"})')}
         self.assertEqual(classic, want)
 
-    def check_histogram(self, name, model, reporter, want_count):
-        s = self.sel(model, reporter)
+    def check_histogram(self, name, model, reporter, want_count, sel=None):
+        s = sel or self.sel(model, reporter)
         native = "sum(%s%s)" % (name, s)
         count = self.native.scalar("histogram_count(%s)" % native)
         self.assertEqual(count, want_count, (name, model, reporter))
@@ -184,22 +180,31 @@ class NativeHistograms(unittest.TestCase):
                                      PLAIN + STREAM)
                 self.check_histogram("tokenring_time_to_first_token_seconds", model,
                                      reporter, STREAM)
+                # every stream asked for usage and got > 1 output token
+                self.check_histogram("tokenring_time_per_output_token_seconds", model,
+                                     reporter, STREAM)
 
     def test_gen_ai_native_histograms(self):
+        """Every gen_ai histogram is native: count, sum and quantiles agree
+        with the classic series and the traffic, and no classic bucket
+        series is stored from the protobuf scrape."""
         for model in MODELS:
             s = '{gen_ai_request_model="%s"}' % model
             for name, want in (("gen_ai_client_operation_duration_seconds", PLAIN + STREAM),
                                ("gen_ai_server_request_duration_seconds", PLAIN + STREAM),
                                ("gen_ai_client_operation_time_to_first_chunk_seconds", STREAM),
-                               ("gen_ai_server_time_to_first_token_seconds", STREAM)):
-                self.assertEqual(self.native.scalar("histogram_count(sum(%s%s))" % (name, s)),
-                                 want, name)
+                               ("gen_ai_client_operation_time_per_output_chunk_seconds", STREAM),
+                               ("gen_ai_server_time_to_first_token_seconds", STREAM),
+                               ("gen_ai_server_time_per_output_token_seconds", STREAM)):
+                self.check_histogram(name, model, None, want, sel=s)
                 self.assertEqual(self.native.query("%s_bucket%s" % (name, s)), [], name)
-            # token usage has no sketch: classic buckets through protobuf too
-            name = "gen_ai_client_token_usage_bucket"
-            expr = 'sum(%s{gen_ai_request_model="%s",le="+Inf"})' % (name, model)
-            self.assertEqual(self.native.scalar(expr), self.classic.scalar(expr))
+            # token usage, per token type, in tokens (0 in the zero bucket)
+            for ttype in ("input", "output"):
+                sel = '{gen_ai_request_model="%s",gen_ai_token_type="%s"}' % (model, ttype)
+                self.check_histogram("gen_ai_client_token_usage", model, None,
+                                     PLAIN + STREAM, sel=sel)
+            self.assertEqual(self.native.query("gen_ai_client_token_usage_bucket" + s), [])
 
 
 if __name__ == "__main__":
-    unittest.main()
+    tt.main()

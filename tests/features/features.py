@@ -35,16 +35,17 @@ MESSAGES = [{"role": "user", "content": "one two three four"}]
 
 
 class Daemon(tt.Daemon):
-    """tokenringd on a temp ring, an ephemeral port, logs in files."""
+    """tokenringd on a temp ring, an ephemeral port, logs in files; env:
+    more variables for the daemon (OTEL_*, for the export tests)."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, env=None):
         self.dir = tempfile.mkdtemp(prefix="tokenring-features-")
         self.access_path = os.path.join(self.dir, "access.log")
         self.summary_path = os.path.join(self.dir, "summary.log")
         self.access_log = tt.AccessLog(self.access_path)
         super().__init__(self.dir, "--access-log", self.access_path,
                          "--summary-log", self.summary_path, "--summary-interval", "1",
-                         *args, env=clean_env())
+                         *args, env=clean_env(**(env or {})))
 
     def env(self, workload, **extra):
         """Environment of a process under the shim, writing to this ring."""
