@@ -2,12 +2,17 @@
  * agg.c - the aggregation core's entry points: create/destroy, family list
  * parsing, per-record ingest and the exposition dispatcher.
  *
- * Ingest is allocation-free and O(1) per record: one table lookup and a
- * few binary searches over fixed bucket boundaries (<= 33 each).
+ * Ingest is allocation-free and O(1) per record: a compare with the record
+ * before it (records come in runs of one tuple), else the tuple cache or one
+ * table lookup; then a few indexed searches over fixed bucket boundaries
+ * (hist_bucket_index) and one sketch add.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "agg_internal.h"
 #include "mcp.h"
@@ -203,6 +208,10 @@ int agg_create(const struct agg_config *cfg, struct agg **out)
 		a->fp->series[i] = AGG_FP_EMPTY;
 	for (unsigned i = 0; i < REC_LABELS; i++)
 		a->fp->labels |= a->cfg.label_names[i][0] != 0;
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	a->avx2 = __builtin_cpu_supports("avx2");
+#endif
 	rc = mcp_create(&a->mcp);
 	if (rc)
 		goto fail;
@@ -247,21 +256,34 @@ static double agg_seconds(uint64_t ns)
 	return (double)ns / 1e9;
 }
 
-/* The sketch octave and fine bucket a value in ns counts in. */
-static void sketch_at(uint64_t ns, unsigned *o, unsigned *sub)
+/* Where a record's duration and TTFT count in the sketches: found once per
+ * record, used by the prefetch stages and by the accounting. */
+struct agg_place {
+	double dur, ttft; /* seconds */
+	unsigned dur_o, dur_sub;
+	unsigned ttft_o, ttft_sub;
+};
+
+static void place(const struct tr_record *rec, struct agg_place *pl)
 {
-	double x = agg_seconds(ns);
-	hist_locate(x > HIST_ZERO_THRESHOLD ? hist_index(x) : 0, o, sub);
+	pl->dur = agg_seconds(rec->duration_ns);
+	hist_place(pl->dur, &pl->dur_o, &pl->dur_sub);
+	pl->ttft = 0;
+	pl->ttft_o = pl->ttft_sub = 0;
+	if (rec->ttft_ns) {
+		pl->ttft = agg_seconds(rec->ttft_ns);
+		hist_place(pl->ttft, &pl->ttft_o, &pl->ttft_sub);
+	}
 }
 
 /* words: a SERIES_BUCKETS (sum, then counts). */
-static void bucket_add(uint64_t *words, unsigned idx, uint64_t v)
+static inline void bucket_add(uint64_t *words, unsigned idx, uint64_t v)
 {
 	words[0] += v;
 	words[1 + idx]++;
 }
 
-static void observe(uint64_t *words, const struct hist_bounds *b, uint64_t v)
+static inline void observe(uint64_t *words, const struct hist_bounds *b, uint64_t v)
 {
 	bucket_add(words, hist_bucket_index(b, v), v);
 }
@@ -313,7 +335,10 @@ static void ingest_tokens(struct agg *a, struct series *s, const struct tr_recor
 		observe_tokens(a, s, SERIES_TOK_REASONING, rec->reasoning_tokens);
 }
 
-static void ingest_times(struct agg *a, struct series *s, const struct tr_record *rec)
+/* pl: where the record counts in the sketches if a prefetch stage found it
+ * already, else NULL (hist_add finds it, in one call). */
+static void ingest_times(struct agg *a, struct series *s, const struct tr_record *rec,
+			 const struct agg_place *pl)
 {
 	uint32_t fam = a->cfg.families;
 	const uint32_t timed = AGG_FAM_TOKENRING | AGG_FAM_GEN_AI;
@@ -321,7 +346,10 @@ static void ingest_times(struct agg *a, struct series *s, const struct tr_record
 
 	if (fam & (timed | AGG_FAM_ISTIO))
 		observe(WORDS(s->duration), &hist_u_duration, dur);
-	hist_add(&s->iv_duration, &a->pool, agg_seconds(dur));
+	if (pl)
+		hist_add_at(&s->iv_duration, &a->pool, pl->dur, pl->dur_o, pl->dur_sub);
+	else
+		hist_add(&s->iv_duration, &a->pool, agg_seconds(dur));
 
 	bool stream = rec->flags & REC_F_STREAM;
 	uint64_t ttft = rec->ttft_ns;
@@ -329,7 +357,10 @@ static void ingest_times(struct agg *a, struct series *s, const struct tr_record
 		return;
 	if (fam & timed)
 		observe(WORDS(s->ttft), &hist_u_ttft, ttft);
-	hist_add(&s->iv_ttft, &a->pool, agg_seconds(ttft));
+	if (pl)
+		hist_add_at(&s->iv_ttft, &a->pool, pl->ttft, pl->ttft_o, pl->ttft_sub);
+	else
+		hist_add(&s->iv_ttft, &a->pool, agg_seconds(ttft));
 
 	if (dur < ttft || !(fam & timed))
 		return;
@@ -344,7 +375,8 @@ static void ingest_times(struct agg *a, struct series *s, const struct tr_record
 				  dur - ttft, rec->chunks - 1);
 }
 
-static void account(struct agg *a, struct series *s, const struct tr_record *rec)
+static void account(struct agg *a, struct series *s, const struct tr_record *rec,
+		    const struct agg_place *pl)
 {
 	a->records++;
 	a->parse_errors += (rec->flags & REC_F_PARSE_ERROR) != 0;
@@ -359,7 +391,7 @@ static void account(struct agg *a, struct series *s, const struct tr_record *rec
 	st->usage[us]++;
 	if (us == REC_USAGE_AVAILABLE)
 		ingest_tokens(a, s, rec, a->cfg.families);
-	ingest_times(a, s, rec);
+	ingest_times(a, s, rec, pl);
 }
 
 static struct series *find(struct agg *a, struct series_key *k, struct series_hash h)
@@ -448,17 +480,36 @@ static uint64_t folds(const struct agg *a)
 	return n;
 }
 
-/* The slow path: key, lookup; remember the tuple unless the lookup folded. */
+/* The slow path: key, lookup; remember the tuple unless the lookup folded.
+ * *unfolded: the lookup folded nothing (so an equal tuple finds s again
+ * without a fold to count). */
 static struct series *find_and_remember(struct agg *a, struct series_key *k, struct series_hash h,
-					const struct agg_fp *fp, uint32_t slot)
+					const struct agg_fp *fp, uint32_t slot, bool *unfolded)
 {
 	uint64_t before = folds(a);
 	struct series *s = find(a, k, h);
-	if (folds(a) == before) {
+	*unfolded = folds(a) == before;
+	if (*unfolded) {
 		a->fp->key[slot] = *fp;
 		a->fp->series[slot] = (uint32_t)(s - a->tab.series);
 	}
 	return s;
+}
+
+/* One record's series: the tuple cache, else key and lookup. */
+static struct series *lookup(struct agg *a, const struct tr_record *rec,
+			     const struct agg_identity *id, bool *unfolded)
+{
+	struct agg_fp fp;
+	uint32_t slot = fingerprint(a, &fp, rec, id);
+	struct series *s = fp_hit(a, &fp, slot);
+	if (s) {
+		*unfolded = true; /* only unfolded lookups are cached */
+		return s;
+	}
+	struct series_key k;
+	make_key(a, &k, rec, id);
+	return find_and_remember(a, &k, series_hash_key(&a->tab, &k), &fp, slot, unfolded);
 }
 
 void agg_ingest(struct agg *a, const struct tr_record *rec, const struct agg_identity *id)
@@ -467,23 +518,110 @@ void agg_ingest(struct agg *a, const struct tr_record *rec, const struct agg_ide
 		mcp_ingest(a->mcp, rec, id);
 		return;
 	}
-	struct agg_fp fp;
-	uint32_t slot = fingerprint(a, &fp, rec, id);
-	struct series *s = fp_hit(a, &fp, slot);
-	if (!s) {
-		struct series_key k;
-		make_key(a, &k, rec, id);
-		s = find_and_remember(a, &k, series_hash_key(&a->tab, &k), &fp, slot);
+	bool unfolded;
+	struct series *s = lookup(a, rec, id, &unfolded);
+	account(a, s, rec, NULL);
+}
+
+_Static_assert(offsetof(struct tr_record, peer) ==
+		       offsetof(struct tr_record, local) + sizeof(struct rec_addr),
+	       "local and peer are one run of the record");
+
+/* memcmp(a, b, n) == 0 for n a multiple of 32, without a call or an early
+ * exit (the bytes are mostly equal): the differences OR-ed together, 16
+ * bytes at a time (SSE2, every x86-64), 32 with AVX2 where the CPU has it
+ * (picked at agg_create), 8 elsewhere. */
+#if defined(__x86_64__)
+static inline bool same_bytes(const void *a, const void *b, size_t n)
+{
+	const __m128i *x = a, *y = b;
+	__m128i d = _mm_setzero_si128();
+#pragma GCC unroll 16
+	for (size_t i = 0; i < n / 16; i++)
+		d = _mm_or_si128(d, _mm_xor_si128(_mm_loadu_si128(x + i), _mm_loadu_si128(y + i)));
+	return _mm_movemask_epi8(_mm_cmpeq_epi8(d, _mm_setzero_si128())) == 0xffff;
+}
+
+__attribute__((target("avx2"))) static inline bool same_bytes_avx2(const void *a,
+								   const void *b, size_t n)
+{
+	const __m256i *x = a, *y = b;
+	__m256i d = _mm256_setzero_si256();
+#pragma GCC unroll 8
+	for (size_t i = 0; i < n / 32; i++)
+		d = _mm256_or_si256(d, _mm256_xor_si256(_mm256_loadu_si256(x + i),
+							_mm256_loadu_si256(y + i)));
+	return _mm256_testz_si256(d, d);
+}
+#else
+static inline bool same_bytes(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = a, *y = b;
+	uint64_t d = 0;
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t u, v;
+		memcpy(&u, x + i, 8);
+		memcpy(&v, y + i, 8);
+		d |= u ^ v;
 	}
-	account(a, s, rec);
+	return d == 0;
+}
+#endif
+
+/* The strings of a tuple: authority, request and response model, one run. */
+#define AGG_TUPLE_STRINGS (REC_AUTHORITY_LEN + 2 * REC_MODEL_LEN)
+_Static_assert(AGG_TUPLE_STRINGS % 32 == 0 && sizeof(((struct tr_record *)0)->labels) % 32 == 0,
+	       "same_bytes sizes");
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static bool same_strings_avx2(const struct tr_record *p,
+							      const struct tr_record *r)
+{
+	return same_bytes_avx2(p->authority, r->authority, AGG_TUPLE_STRINGS);
+}
+#endif
+
+static inline bool same_strings(const struct agg *a, const struct tr_record *p,
+				const struct tr_record *r)
+{
+#if defined(__x86_64__)
+	if (a->avx2)
+		return same_strings_avx2(p, r);
+#endif
+	(void)a;
+	return same_bytes(p->authority, r->authority, AGG_TUPLE_STRINGS);
+}
+
+/*
+ * True if r's tuple is p's: every byte series_key_from_record and make_key
+ * read is equal (and a few more, which only end a run early: both
+ * addresses, every label slot). Then r's lookup is p's: the same key, the
+ * same series, and no fold if p's lookup folded none. Records in a batch
+ * mostly come in runs of one writer's one model: this compare is most of
+ * what such a record costs to find its series.
+ */
+static bool same_tuple(const struct agg *a, const struct tr_record *p,
+		       const struct agg_identity *pid, const struct tr_record *r,
+		       const struct agg_identity *rid)
+{
+	if (pid != rid && (!pid || !rid || memcmp(pid, rid, sizeof(*pid)) != 0))
+		return false;
+	if (p->status != r->status || p->reporter != r->reporter || p->provider != r->provider ||
+	    p->operation != r->operation)
+		return false;
+	if (!same_strings(a, p, r))
+		return false;
+	if (!r->authority[0] && memcmp(&p->local, &r->local, 2 * sizeof(r->local)) != 0)
+		return false; /* the destination comes from an address */
+	return !a->fp->labels || same_bytes(p->labels, r->labels, sizeof(r->labels));
 }
 
 /* Lines a record's accounting touches, prefetched ahead of time: the
  * series' counters and first bucket lines, and the sketch octaves the
  * record's duration and TTFT fall in. */
-static void prefetch_series(const struct series *s, const struct tr_record *rec)
+static void prefetch_series(const struct series *s, const struct tr_record *rec,
+			    const struct agg_place *pl)
 {
-	unsigned o, sub;
 	__builtin_prefetch(&s->hash, 1);
 	__builtin_prefetch(&s->st, 1);
 	__builtin_prefetch((const char *)&s->st + 64, 1);
@@ -492,35 +630,36 @@ static void prefetch_series(const struct series *s, const struct tr_record *rec)
 	__builtin_prefetch((const char *)&s->duration + 64, 1);
 	__builtin_prefetch((const char *)&s->duration + 128, 1);
 	__builtin_prefetch(&s->iv_duration, 1);
-	sketch_at(rec->duration_ns, &o, &sub);
-	__builtin_prefetch(&s->iv_duration.oct[o], 1);
-	if (rec->ttft_ns) {
-		sketch_at(rec->ttft_ns, &o, &sub);
-		__builtin_prefetch(&s->iv_ttft.oct[o], 1);
-	}
+	__builtin_prefetch(&s->iv_duration.oct[pl->dur_o], 1);
+	if (rec->ttft_ns)
+		__builtin_prefetch(&s->iv_ttft.oct[pl->ttft_o], 1);
 }
 
 /* The sketch chunks the record will count in (their index lines were
  * prefetched a stage before). */
 static void prefetch_chunks(const struct agg *a, const struct series *s,
-			    const struct tr_record *rec)
+			    const struct tr_record *rec, const struct agg_place *pl)
 {
-	unsigned o, sub;
-	sketch_at(rec->duration_ns, &o, &sub);
-	uint32_t c = s->iv_duration.oct[o].chunk;
+	uint32_t c = s->iv_duration.oct[pl->dur_o].chunk;
 	if (c != HIST_NO_CHUNK)
-		__builtin_prefetch(&a->pool.chunks[c - 1][sub], 1);
+		__builtin_prefetch(&a->pool.chunks[c - 1][pl->dur_sub], 1);
 	if (rec->ttft_ns) {
-		sketch_at(rec->ttft_ns, &o, &sub);
-		c = s->iv_ttft.oct[o].chunk;
+		c = s->iv_ttft.oct[pl->ttft_o].chunk;
 		if (c != HIST_NO_CHUNK)
-			__builtin_prefetch(&a->pool.chunks[c - 1][sub], 1);
+			__builtin_prefetch(&a->pool.chunks[c - 1][pl->ttft_sub], 1);
 	}
 }
 
 #define AGG_STAGE 4 /* records between pipeline stages */
 #define AGG_PIPE 16 /* ring of in-flight keys (>= 3 stages + 1, power of two) */
 _Static_assert((AGG_PIPE & (AGG_PIPE - 1)) == 0 && AGG_PIPE > 3 * AGG_STAGE, "pipe ring");
+
+/* How a record in the pipeline finds its series. */
+enum agg_way {
+	AGG_WAY_SAME,   /* the previous record's tuple: its series */
+	AGG_WAY_CACHED, /* a tuple cache hit, found at the first stage */
+	AGG_WAY_LOOKUP, /* key and hash made: the table lookup at accounting */
+};
 
 static void ingest_run(struct agg *a, const struct tr_record *recs,
 		       const struct agg_identity *const *ids, size_t n);
@@ -545,48 +684,74 @@ static void ingest_run(struct agg *a, const struct tr_record *recs,
 		       const struct agg_identity *const *ids, size_t n)
 {
 	/* A software pipeline over the batch, AGG_STAGE records per stage:
-	 * record j is keyed and hashed and its index slot prefetched; record
-	 * j-STAGE's series lines are prefetched through the (by then cached)
-	 * slot; record j-2*STAGE's sketch chunks are prefetched through the
-	 * (by then cached) octave lines; record j-3*STAGE is accounted. The
-	 * result is the same as agg_ingest in order: lookups and bounds are
-	 * applied at accounting time; the stages ahead only read. */
+	 * record j is compared with record j-1 (a run of one tuple stops
+	 * here: its series lines are hot already), else keyed and hashed and
+	 * its index slot prefetched; record j-STAGE's series lines are
+	 * prefetched through the (by then cached) slot; record j-2*STAGE's
+	 * sketch chunks are prefetched through the (by then cached) octave
+	 * lines; record j-3*STAGE is accounted. The result is the same as
+	 * agg_ingest in order: lookups and bounds are applied at accounting
+	 * time; the stages ahead only read. */
 	struct series_key keys[AGG_PIPE];
 	struct series_hash hs[AGG_PIPE];
 	struct agg_fp fps[AGG_PIPE];
 	uint32_t slots[AGG_PIPE];
-	struct series *hit[AGG_PIPE]; /* from the tuple cache, or NULL: key and hash made */
+	struct series *hit[AGG_PIPE];
+	struct agg_place pl[AGG_PIPE];
+	uint8_t way[AGG_PIPE];
 	const size_t lag = 3 * AGG_STAGE;
+	struct series *last = NULL; /* the series of the record accounted last */
+	bool last_unfolded = false;
 
 	for (size_t j = 0; j < n + lag; j++) {
 		if (j >= lag) { /* account first: j's key reuses no live slot */
 			size_t i = j - lag, q = i & (AGG_PIPE - 1);
-			struct series *s = hit[q];
-			if (!s)
-				s = find_and_remember(a, &keys[q], hs[q], &fps[q], slots[q]);
-			account(a, s, &recs[i]);
+			struct series *s;
+			bool unfolded = true;
+			if (way[q] == AGG_WAY_SAME && last_unfolded)
+				s = last;
+			else if (way[q] == AGG_WAY_SAME) /* the run folds: count each */
+				s = lookup(a, &recs[i], ids ? ids[i] : NULL, &unfolded);
+			else if (way[q] == AGG_WAY_CACHED)
+				s = hit[q];
+			else
+				s = find_and_remember(a, &keys[q], hs[q], &fps[q], slots[q], &unfolded);
+			account(a, s, &recs[i], way[q] == AGG_WAY_SAME ? NULL : &pl[q]);
+			last = s;
+			last_unfolded = unfolded;
 		}
 		if (j >= 2 * AGG_STAGE && j - 2 * AGG_STAGE < n) {
 			size_t i = j - 2 * AGG_STAGE, q = i & (AGG_PIPE - 1);
-			struct series *s = hit[q] ? hit[q] : series_peek(&a->tab, hs[q]);
-			if (s)
-				prefetch_chunks(a, s, &recs[i]);
+			if (way[q] != AGG_WAY_SAME) {
+				struct series *s = hit[q] ? hit[q] : series_peek(&a->tab, hs[q]);
+				if (s)
+					prefetch_chunks(a, s, &recs[i], &pl[q]);
+			}
 		}
 		if (j >= AGG_STAGE && j - AGG_STAGE < n) {
 			size_t i = j - AGG_STAGE, q = i & (AGG_PIPE - 1);
-			struct series *s = hit[q] ? hit[q] : series_peek(&a->tab, hs[q]);
-			if (s)
-				prefetch_series(s, &recs[i]);
+			if (way[q] != AGG_WAY_SAME) {
+				struct series *s = hit[q] ? hit[q] : series_peek(&a->tab, hs[q]);
+				if (s)
+					prefetch_series(s, &recs[i], &pl[q]);
+			}
 		}
 		if (j < n) {
 			size_t q = j & (AGG_PIPE - 1);
 			const struct agg_identity *id = ids ? ids[j] : NULL;
+			if (j > 0 && same_tuple(a, &recs[j - 1], ids ? ids[j - 1] : NULL, &recs[j], id)) {
+				way[q] = AGG_WAY_SAME; /* no prefetch stage: its lines are hot */
+				continue;
+			}
+			place(&recs[j], &pl[q]);
 			slots[q] = fingerprint(a, &fps[q], &recs[j], id);
 			hit[q] = fp_hit(a, &fps[q], slots[q]);
 			if (hit[q]) {
+				way[q] = AGG_WAY_CACHED;
 				__builtin_prefetch(hit[q], 1);
 				continue;
 			}
+			way[q] = AGG_WAY_LOOKUP;
 			make_key(a, &keys[q], &recs[j], id);
 			hs[q] = series_hash_key(&a->tab, &keys[q]);
 			__builtin_prefetch(series_slot_addr(&a->tab, hs[q]), 0);

@@ -92,6 +92,7 @@ struct agg {
 	struct mcp_table *mcp;  /* MCP calls, apart from the LLM series (mcp.h) */
 	uint64_t records;       /* ingested */
 	uint64_t parse_errors;  /* records flagged REC_F_PARSE_ERROR */
+	bool avx2;              /* the CPU has AVX2 (agg.c's tuple compare) */
 };
 
 /* Sketch pool sizing: 4 sketches per series (duration and TTFT, cumulative

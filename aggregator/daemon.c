@@ -70,21 +70,23 @@ static void resolve_identity(const struct ring *r, const struct tr_record *rec,
 		strcpy(id->namespace_, DAEMON_UNKNOWN);
 }
 
-/* Resolve each record's writer once per run of records from the same
- * producer registration (a batch usually holds a few writers). */
-static void resolve_batch(struct daemon *d, const struct ring *r, size_t n)
+/* The writer of exchange d->batch[kept]: resolved once per run of records
+ * from the same producer registration (a batch usually holds a few
+ * writers), so a run shares one identity pointer. */
+struct id_run {
+	uint32_t last; /* ring_producer_ref of the run, UINT32_MAX before the first */
+	size_t nid;
+};
+
+static inline void resolve_kept(struct daemon *d, const struct ring *r, size_t kept, struct id_run *run)
 {
-	uint32_t last = UINT32_MAX;
-	size_t nid = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct tr_record *rec = &d->batch[i];
-		uint32_t key = ring_producer_ref(rec->producer, rec->producer_gen);
-		if (key != last || nid == 0) {
-			resolve_identity(r, rec, &d->ids[nid++]);
-			last = key;
-		}
-		d->idp[i] = &d->ids[nid - 1];
+	const struct tr_record *rec = &d->batch[kept];
+	uint32_t key = ring_producer_ref(rec->producer, rec->producer_gen);
+	if (key != run->last || run->nid == 0) {
+		resolve_identity(r, rec, &d->ids[run->nid++]);
+		run->last = key;
 	}
+	d->idp[kept] = &d->ids[run->nid - 1];
 }
 
 /* An event entry (record_event.h) to the cover table, with its writer. */
@@ -97,20 +99,28 @@ static void ingest_event(struct daemon *d, const struct ring *r, const struct tr
 	cover_ingest(d->cover, &ev, &id);
 }
 
-/* Keep the exchange records of a drained batch, in order, at its front;
- * entries of other kinds go to their handlers (a kind this daemon does not
- * know is counted and skipped). Returns the exchanges. */
+/* Keep the exchange records of a drained batch, in order, at its front,
+ * each with its writer's identity (d->idp); entries of other kinds go to
+ * their handlers (a kind this daemon does not know is counted and skipped).
+ * Returns the exchanges. */
 static size_t split_kinds(struct daemon *d, const struct ring *r, size_t n, uint64_t now)
 {
 	size_t kept = 0;
+	struct id_run run = {UINT32_MAX, 0};
 	for (size_t i = 0; i < n; i++) {
+		/* the common entry first: a plain exchange stays where it is */
+		if (d->batch[i].kind == REC_KIND_EXCHANGE &&
+		    !(d->batch[i].body_xid | d->batch[i].codings) && kept == i) {
+			resolve_kept(d, r, kept++, &run);
+			continue;
+		}
 		switch (d->batch[i].kind) {
 		case REC_KIND_EXCHANGE:
 			if (d->batch[i].body_xid | d->batch[i].codings)
 				body_complete(d->bodies, &d->batch[i]);
 			if (kept != i)
 				d->batch[kept] = d->batch[i];
-			kept++;
+			resolve_kept(d, r, kept++, &run);
 			break;
 		case REC_KIND_BODY: { /* decoded now; its record comes later */
 			struct rec_body b;
@@ -135,10 +145,9 @@ static size_t drain_ring(struct daemon *d, struct ring *r, uint64_t now, size_t 
 	while (total < budget) {
 		size_t got = ring_consume(r, d->batch, DAEMON_BATCH, now);
 		size_t n = split_kinds(d, r, got, now);
-		resolve_batch(d, r, n);
 		/* one call per batch: it prefetches the next records' series */
 		agg_ingest_batch(d->agg, d->batch, d->idp, n);
-		for (size_t i = 0; i < n && logfile_enabled(&d->access_log); i++) {
+		for (size_t i = 0; logfile_enabled(&d->access_log) && i < n; i++) {
 			struct strbuf *line = logfile_line_begin(&d->access_log);
 			if (!line)
 				continue; /* too much pending: counted as dropped */

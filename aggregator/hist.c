@@ -137,7 +137,42 @@ void hist_locate(int32_t i, unsigned *octave, unsigned *sub)
 	*sub = (unsigned)(i - lo) % HIST_SUB;
 }
 
-void hist_add(struct hist *h, struct hist_pool *p, double x)
+/* hist_locate(hist_index(x)) without the fine index in between: the
+ * octave is the exponent's, the sub the mantissa's (an exact power of two
+ * is the top of the octave below). */
+static inline __attribute__((always_inline)) void place(double x, unsigned *octave,
+							      unsigned *sub)
+{
+	if (x <= HIST_ZERO_THRESHOLD) {
+		*octave = *sub = 0;
+		return;
+	}
+	uint64_t bits;
+	memcpy(&bits, &x, sizeof(bits));
+	int32_t o = (int32_t)(bits >> MANT_BITS) - EXP_BIAS - HIST_OCT_MIN + 1;
+	uint64_t m = bits & MANT_MASK;
+	unsigned k;
+	if (m == 0) {
+		o--;
+		k = HIST_SUB - 1;
+	} else {
+		k = cell_first[m >> (MANT_BITS - HIST_CELL_BITS)];
+		if (k + 1 < HIST_SUB && m > frac_bound[k + 1])
+			k++;
+	}
+	if (o < 0) {
+		o = 0;
+		k = 0;
+	} else if (o >= HIST_OCTAVES) {
+		o = HIST_OCTAVES - 1;
+		k = HIST_SUB - 1;
+	}
+	*octave = (unsigned)o;
+	*sub = k;
+}
+
+static inline __attribute__((always_inline)) void add_at(struct hist *h, struct hist_pool *p,
+							 double x, unsigned o, unsigned s)
 {
 	if (h->count == 0 || x < h->min)
 		h->min = x;
@@ -149,8 +184,6 @@ void hist_add(struct hist *h, struct hist_pool *p, double x)
 		h->zero++;
 		return;
 	}
-	unsigned o, s;
-	hist_locate(hist_index(x), &o, &s);
 	struct hist_octave *oc = &h->oct[o];
 	if (oc->n != UINT32_MAX) /* saturate rather than wrap */
 		oc->n++;
@@ -164,6 +197,24 @@ void hist_add(struct hist *h, struct hist_pool *p, double x)
 	uint32_t *c = &p->chunks[oc->chunk - 1][s];
 	if (*c != UINT32_MAX)
 		(*c)++;
+}
+
+/* The entry points: one call per sample, the bodies above inlined. */
+void hist_place(double x, unsigned *octave, unsigned *sub)
+{
+	place(x, octave, sub);
+}
+
+void hist_add_at(struct hist *h, struct hist_pool *p, double x, unsigned o, unsigned s)
+{
+	add_at(h, p, x, o, s);
+}
+
+void hist_add(struct hist *h, struct hist_pool *p, double x)
+{
+	unsigned o, s;
+	place(x, &o, &s);
+	add_at(h, p, x, o, s);
 }
 
 static uint32_t sat_add32(uint32_t a, uint32_t b)
@@ -390,31 +441,9 @@ void hist_dist_downscale(struct hist_dist *d, int32_t s)
 	d->schema = s;
 }
 
-unsigned hist_bucket_index(const struct hist_bounds *b, uint64_t v)
-{
-	unsigned lo = 0, hi = b->n; /* answer in [lo, hi] */
-	while (lo < hi) {
-		unsigned mid = (lo + hi) / 2;
-		if (v <= b->le[mid])
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo;
-}
-
 unsigned hist_bucket_index_ratio(const struct hist_bounds *b, uint64_t num, uint64_t den)
 {
-	unsigned lo = 0, hi = b->n;
-	while (lo < hi) {
-		unsigned mid = (lo + hi) / 2;
-		/* num/den <= le  <=>  num <= le*den, in 128 bits: never overflows. */
-		if ((unsigned __int128)num <= (unsigned __int128)b->le[mid] * den)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo;
+	return hist_bucket_index(b, num / den + (num % den != 0));
 }
 
 #define BOUNDS(name, ...)                                                                  \
@@ -507,16 +536,19 @@ _Static_assert(sizeof(u_ttft_le) / sizeof(uint64_t) == HIST_U_TTFT_N, "ttft unio
 _Static_assert(sizeof(u_tpot_le) / sizeof(uint64_t) == HIST_U_TPOT_N, "tpot union");
 _Static_assert(sizeof(genai_tpot_le) / sizeof(uint64_t) == HIST_TPOC_N, "tpoc set");
 _Static_assert(sizeof(genai_tokens_le) / sizeof(uint64_t) == HIST_TOKENS_N, "tokens set");
-const struct hist_bounds hist_u_duration = {u_duration_le, NULL, HIST_U_DURATION_N};
-const struct hist_bounds hist_u_ttft = {u_ttft_le, NULL, HIST_U_TTFT_N};
-const struct hist_bounds hist_u_tpot = {u_tpot_le, NULL, HIST_U_TPOT_N};
+static struct hist_bounds_index u_duration_ix, u_ttft_ix, u_tpot_ix;
+const struct hist_bounds hist_u_duration = {u_duration_le, NULL, HIST_U_DURATION_N,
+					    &u_duration_ix};
+const struct hist_bounds hist_u_ttft = {u_ttft_le, NULL, HIST_U_TTFT_N, &u_ttft_ix};
+const struct hist_bounds hist_u_tpot = {u_tpot_le, NULL, HIST_U_TPOT_N, &u_tpot_ix};
 
 #define SET(var, name)                                                                     \
 	_Static_assert(sizeof(name##_le) / sizeof(uint64_t) ==                              \
 			       sizeof(name##_text) / sizeof(char *),                               \
 		       #name " text per boundary");                                              \
+	static struct hist_bounds_index var##_ix;                                         \
 	const struct hist_bounds var = {name##_le, name##_text,                             \
-					sizeof(name##_le) / sizeof(uint64_t)}
+					sizeof(name##_le) / sizeof(uint64_t), &var##_ix}
 
 SET(hist_tr_duration, tr_duration);
 SET(hist_tr_ttft, tr_ttft);
@@ -527,3 +559,40 @@ SET(hist_genai_server_ttft, genai_server_ttft);
 SET(hist_genai_server_tpot, genai_tpot);
 SET(hist_genai_tokens, genai_tokens);
 SET(hist_istio_duration, istio_duration);
+
+/* The search index of every set, filled before main (a constructor: no
+ * thread exists yet, and the sets stay const for their users). */
+static void fill_index(const struct hist_bounds *b, struct hist_bounds_index *x)
+{
+	unsigned i = 0;
+	for (unsigned e = 0; e < 64; e++) {
+		while (i < b->n && b->le[i] < 1ull << e)
+			i++;
+		x->from[e] = (uint8_t)i;
+	}
+	memcpy(x->le, b->le, b->n * sizeof(*b->le));
+	x->le[b->n] = UINT64_MAX;
+}
+
+__attribute__((constructor)) static void hist_bounds_index(void)
+{
+	static const struct {
+		const struct hist_bounds *b;
+		struct hist_bounds_index *x;
+	} sets[] = {
+		{&hist_u_duration, &u_duration_ix},
+		{&hist_u_ttft, &u_ttft_ix},
+		{&hist_u_tpot, &u_tpot_ix},
+		{&hist_tr_duration, &hist_tr_duration_ix},
+		{&hist_tr_ttft, &hist_tr_ttft_ix},
+		{&hist_tr_tpot, &hist_tr_tpot_ix},
+		{&hist_genai_duration, &hist_genai_duration_ix},
+		{&hist_genai_client_tpoc, &hist_genai_client_tpoc_ix},
+		{&hist_genai_server_ttft, &hist_genai_server_ttft_ix},
+		{&hist_genai_server_tpot, &hist_genai_server_tpot_ix},
+		{&hist_genai_tokens, &hist_genai_tokens_ix},
+		{&hist_istio_duration, &hist_istio_duration_ix},
+	};
+	for (size_t i = 0; i < sizeof sets / sizeof *sets; i++)
+		fill_index(sets[i].b, sets[i].x);
+}

@@ -88,6 +88,13 @@ void hist_pool_destroy(struct hist_pool *p);
 void hist_init(struct hist *h);
 /* Record one value x >= 0 in its exposed unit. Never allocates; O(1). */
 void hist_add(struct hist *h, struct hist_pool *p, double x);
+/* Octave and fine bucket within it where x counts (hist_locate of
+ * hist_index(x)); octave 0, sub 0 for x <= HIST_ZERO_THRESHOLD, which
+ * counts in the zero bucket. */
+void hist_place(double x, unsigned *octave, unsigned *sub);
+/* hist_add with x's place already known (from hist_place): a caller that
+ * prefetched the place's lines does not compute it twice. */
+void hist_add_at(struct hist *h, struct hist_pool *p, double x, unsigned octave, unsigned sub);
 /* Add every sample of src to dst (src unchanged). dst takes chunks from the
  * pool for octaves it had none for; if the pool is empty those samples keep
  * octave resolution (counted in exhausted). */
@@ -142,19 +149,44 @@ void hist_dist_downscale(struct hist_dist *d, int32_t s);
 /*
  * Fixed Prometheus boundaries. le[] are in the recorded unit (ns, or
  * tokens), strictly increasing; text[] is how each boundary is printed in
- * the family's unit (seconds, milliseconds, tokens).
+ * the family's unit (seconds, milliseconds, tokens). ix is the search index
+ * (filled once at load, before main): from[e], the first boundary >= 2^e,
+ * lands a value's search by its highest set bit at most a few boundaries
+ * (those of one power of two) before its answer, and a copy of le[] ending
+ * in UINT64_MAX lets the search stop without a bound check.
  */
+#define HIST_MAX_UNION 33 /* boundaries in the largest set (HIST_U_DURATION_N) */
+struct hist_bounds_index {
+	uint8_t from[64];
+	uint64_t le[HIST_MAX_UNION + 1]; /* le[0..n), then UINT64_MAX */
+};
 struct hist_bounds {
 	const uint64_t *le;
 	const char *const *text;
 	unsigned n;
+	const struct hist_bounds_index *ix; /* NULL: a plain search */
 };
 
 /* Index of the first boundary with v <= le[i]; n (the +Inf bucket) if none.
  * Counting samples per index and summing indexes 0..i gives exactly the
- * samples <= le[i]. */
-unsigned hist_bucket_index(const struct hist_bounds *b, uint64_t v);
-/* Same for the ratio num/den (den > 0) compared exactly: num <= le*den. */
+ * samples <= le[i]. Inline: ingest counts three to six values a record, and
+ * the search is a few instructions once from[] has placed it. */
+static inline unsigned hist_bucket_index(const struct hist_bounds *b, uint64_t v)
+{
+	const struct hist_bounds_index *x = b->ix;
+	unsigned i = 0;
+	if (!x) { /* a set without an index (a new one, say): slower, never wrong */
+		while (i < b->n && v > b->le[i])
+			i++;
+		return i;
+	}
+	i = x->from[63 - __builtin_clzll(v | 1)]; /* le[< i] < 2^e <= v */
+	while (v > x->le[i]) /* le[n] = UINT64_MAX >= v */
+		i++;
+	return i;
+}
+/* Same for the ratio num/den (den > 0) compared exactly: num/den <= le
+ * exactly when ceil(num/den) <= le, le being an integer. */
 unsigned hist_bucket_index_ratio(const struct hist_bounds *b, uint64_t num, uint64_t den);
 
 /* The boundary sets of the families (see hist.c for the values). */
@@ -176,7 +208,8 @@ extern const struct hist_bounds hist_istio_duration; /* Envoy defaults, ms */
 #define HIST_U_TPOT_N 17     /* tr_tpot + genai_server_tpot */
 #define HIST_TPOC_N 13       /* genai_client_tpoc */
 #define HIST_TOKENS_N 14     /* genai_tokens */
-#define HIST_MAX_UNION HIST_U_DURATION_N
+_Static_assert(HIST_MAX_UNION == HIST_U_DURATION_N && HIST_MAX_BOUNDS <= HIST_MAX_UNION,
+	       "the largest set");
 extern const struct hist_bounds hist_u_duration;
 extern const struct hist_bounds hist_u_ttft;
 extern const struct hist_bounds hist_u_tpot;

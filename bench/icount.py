@@ -159,6 +159,10 @@ class DaemonRecords:
                 "peer": "10.0.0.9:443",
                 "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"}
 
+    def specs(self, n):
+        """ring_writer's input: JSON lines, one spec each."""
+        return json.dumps(self.spec(n)) + "\n"
+
     def base_args(self, ring, cap):
         return ["--ring", ring, "--ring-capacity", str(cap), "--listen", "127.0.0.1:0",
                 "--summary-log", "off", "--tick-us", "1000000"]
@@ -179,7 +183,7 @@ class DaemonRecords:
         d.send_signal(signal.SIGTERM)
         d.wait(timeout=60)
         w = subprocess.run([self.writer, "--ring", ring, "--workload", "agent",
-                            "--namespace", "prod"], input=json.dumps(self.spec(n)) + "\n",
+                            "--namespace", "prod"], input=self.specs(n),
                            capture_output=True, text=True, timeout=600)
         if w.returncode != 0 or w.stdout.split()[1] != str(n):
             raise RuntimeError("icount: ring_writer: " + w.stdout + w.stderr)
@@ -204,6 +208,60 @@ class DaemonRecords:
             if lines != n:
                 raise RuntimeError("icount: %d access log lines for %d records" % (lines, n))
         return result
+
+
+class DaemonInterleaved(DaemonRecords):
+    """tokenringd per record when no two records in a row share a tuple:
+    the reference record under four models in turn, so each record finds
+    its series through the tuple cache rather than the run shortcut (the
+    worst case of the batch path short of new series). Access log off."""
+
+    def __init__(self, build, daemon=None):
+        super().__init__(build, access_log=False, daemon=daemon)
+        self.budget = None
+        self.name = "tokenringd, access log off, 4 tuples interleaved"
+
+    def specs(self, n):
+        models = ("gpt-4o-mini", "gpt-4o", "o3-mini", "gpt-4.1-nano")
+        lines = []
+        for i in range(n):
+            spec = dict(self.spec(1), model=models[i % len(models)])
+            lines.append(json.dumps(spec))
+        return "\n".join(lines) + "\n"
+
+
+class RingPublish:
+    """The producer's side of the ring contract, per record: ring_writer
+    publishes N copies of one record (no request id, so no formatting per
+    record) into a ring tokenringd created, under the counter. The
+    per-function rows that matter are ring_publish, ring_claim and the
+    checksum: what the shim pays for each record it hands over."""
+    unit = "record"
+    budget = None
+    name = "ring_publish (producer)"
+
+    def __init__(self, build, daemon=None):
+        self.daemon = daemon or os.path.join(build, "aggregator", "tokenringd")
+        self.writer = os.path.join(build, "tests", "aggregator", "ring_writer")
+
+    def run(self, counter, n, tmp):
+        ring = os.path.join(tmp, "ring")
+        if os.path.exists(ring):
+            os.unlink(ring)
+        cap = 1
+        while cap < n:
+            cap *= 2
+        d = subprocess.Popen([self.daemon, "--ring", ring, "--ring-capacity", str(cap),
+                              "--listen", "127.0.0.1:0", "--access-log", "off",
+                              "--summary-log", "off"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: os.path.exists(ring), 30, "the ring file")
+        d.send_signal(signal.SIGTERM)
+        d.wait(timeout=60)
+        spec = dict(DaemonRecords.spec(None, n), request_id="")
+        argv = [self.writer, "--ring", ring, "--workload", "agent", "--namespace", "prod",
+                "--json", json.dumps(spec)]
+        return counter(argv)
 
 
 class ShimExchanges:
@@ -323,7 +381,9 @@ def shim_targets(build, shim=None):
 
 def targets(build, daemon=None, shim=None):
     return [DaemonRecords(build, access_log=True, daemon=daemon),
-            DaemonRecords(build, access_log=False, daemon=daemon)] + shim_targets(build, shim)
+            DaemonRecords(build, access_log=False, daemon=daemon),
+            DaemonInterleaved(build, daemon=daemon),
+            RingPublish(build, daemon=daemon)] + shim_targets(build, shim)
 
 
 def markdown(rows, before_label=None):

@@ -1,8 +1,8 @@
 /*
  * ring_bench.c - records/s through the tokenring ring, side by side with
  * what a naive design would use, in one run on one machine:
- *   ring   tokenring's ring (claim, copy, XXH3 checksum, commit; consumer
- *          copies out and verifies the checksum)
+ *   ring   tokenring's ring (claim, copy fused with the checksum, commit; consumer
+ *          copies out, checksumming as it copies, and compares)
  *   pipe   one write(2) per record into a pipe, reader reads 64 KiB at once
  *   mutex  a PTHREAD_PROCESS_SHARED mutex around a queue in shared memory
  *   bare   the limit: a single-producer queue of plain memcpy, no checksum,

@@ -165,7 +165,7 @@ struct rec_addr {
 struct tr_record {
 	/* line 0 */
 	uint64_t seq;      /* slot control word, owned by the ring (ring.c) */
-	uint64_t checksum; /* XXH3-64 over bytes [REC_CHECKSUM_FROM, REC_SIZE) */
+	uint64_t checksum; /* ring checksum of bytes [REC_CHECKSUM_FROM, REC_SIZE) */
 	uint64_t start_ns;
 	uint64_t duration_ns; /* request first byte -> response last byte */
 	uint64_t ttfb_ns;     /* -> first response byte */

@@ -48,7 +48,7 @@ enum rec_event_reason {
 struct tr_event {
 	/* line 0: as struct tr_record */
 	uint64_t seq;      /* slot control word, owned by the ring */
-	uint64_t checksum; /* XXH3-64 over bytes [REC_CHECKSUM_FROM, REC_SIZE) */
+	uint64_t checksum; /* ring checksum of bytes [REC_CHECKSUM_FROM, REC_SIZE) */
 	uint64_t start_ns; /* CLOCK_REALTIME: the connection's first byte, or the event */
 	uint64_t duration_ns; /* OPAQUE_TLS: first to last byte seen (monotonic) */
 	uint64_t bytes_sent;  /* OPAQUE_TLS: bytes this process wrote on the socket */

@@ -56,7 +56,7 @@
 #include "record.h"
 
 #define RING_MAGIC 0x474e4952454b4f54ull /* "TOKERING" little-endian */
-#define RING_VERSION 2u                  /* bump on any layout change (2: rec.kind) */
+#define RING_VERSION 3u /* bump on any layout or checksum change (2: rec.kind; 3: ring checksum) */
 #define RING_DEFAULT_PATH "/dev/shm/tokenring"
 #define RING_DEFAULT_CAPACITY 65536u
 #define RING_DEFAULT_MODE 0660
@@ -320,7 +320,8 @@ size_t ring_consume(struct ring *r, struct tr_record *out, size_t max, uint64_t 
 /* Snapshot of the counters (each read atomically, not as a set). */
 void ring_get_stats(const struct ring *r, struct ring_stats *st);
 
-/* Checksum of a record as producers compute it. */
+/* Checksum of a record as producers compute it (of bytes
+ * [REC_CHECKSUM_FROM, REC_SIZE); definition in ring_checksum.h). */
 uint64_t ring_record_checksum(const struct tr_record *rec);
 
 /*

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "ring_checksum.h"
 #include "ring_internal.h"
 
 void ring_count_drop(struct ring *r, enum ring_drop_reason why, uint64_t n)
@@ -77,10 +78,8 @@ int ring_publish(struct ring *r, const struct tr_record *rec)
 	struct tr_record *slot = ring_claim(r, &pos);
 	if (!slot)
 		return -ENOSPC;
-	/* hash the caller's copy, hot in L1, rather than re-reading the slot */
-	slot->checksum = ring_record_checksum(rec);
-	memcpy((unsigned char *)slot + REC_CHECKSUM_FROM, (const unsigned char *)rec + REC_CHECKSUM_FROM,
-	       REC_SIZE - REC_CHECKSUM_FROM);
+	/* one pass: each block of the caller's copy is hashed as it is stored */
+	slot->checksum = ring_copy_checksum(slot, rec);
 	return ring_commit_checked(r, slot, pos);
 }
 
@@ -127,22 +126,26 @@ static enum take ring_take(struct ring *r, uint64_t h, struct tr_record *out, ui
 	uint64_t seq = atomic_load_explicit(ring_seq(slot), memory_order_acquire);
 	if (seq == h) /* tail > h here, so claimed and not yet published */
 		return ring_take_stuck(r, slot, h, now_ns);
-	r->stuck_since_ns = 0;
+	if (r->stuck_since_ns)
+		r->stuck_since_ns = 0;
 	if (seq != h + 1) {
 		/* neither claimed nor published for this lap: garbage. Free it. */
 		atomic_store_explicit(ring_seq(slot), h + r->capacity, memory_order_release);
 		ring_bump(&r->hdr->corrupt);
 		return TAKE_DROPPED;
 	}
-	memcpy(out, slot, REC_SIZE);
+	/* One pass: the checksum is of the bytes copied out (a late writer's
+	 * stores after this cannot reach the copy), read once. */
+	out->seq = seq;
+	out->checksum = slot->checksum;
+	uint64_t sum = ring_copy_checksum(out, slot);
 	/* release: pairs with the next lap's producer acquire (A) */
 	atomic_store_explicit(ring_seq(slot), h + r->capacity, memory_order_release);
-	if (out->checksum != ring_record_checksum(out)) {
+	if (out->checksum != sum) {
 		ring_bump(&r->hdr->corrupt);
 		return TAKE_DROPPED;
 	}
-	ring_bump(&r->hdr->consumed);
-	return TAKE_RECORD;
+	return TAKE_RECORD; /* counted in consumed by ring_consume, once per call */
 }
 
 /*
@@ -199,6 +202,11 @@ size_t ring_consume(struct ring *r, struct tr_record *out, size_t max, uint64_t 
 		if (t == TAKE_RECORD)
 			n++;
 	}
+	/* single writer (the consumer): a plain add, published with head */
+	if (n)
+		atomic_store_explicit(&hdr->consumed,
+				      atomic_load_explicit(&hdr->consumed, memory_order_relaxed) + n,
+				      memory_order_relaxed);
 	r->head = h;
 	atomic_store_explicit(&hdr->head, h, memory_order_release);
 	ring_repair(r, h, atomic_load_explicit(&hdr->tail, memory_order_relaxed));

@@ -227,6 +227,25 @@ Test(agg, price_per_series)
 	cr_assert_eq(agg_create(&cfg, &a), -EINVAL);
 }
 
+/* Two tables that saw the same records render the same bytes: exposition
+ * and summary. */
+static void assert_same_output(const struct agg *a, const struct agg *b)
+{
+	struct strbuf s1, s2;
+	strbuf_init(&s1);
+	strbuf_init(&s2);
+	cr_assert_eq(agg_render_metrics(a, NULL, &s1), 0);
+	cr_assert_eq(agg_render_metrics(b, NULL, &s2), 0);
+	cr_assert_str_eq(s1.data, s2.data);
+	strbuf_reset(&s1);
+	strbuf_reset(&s2);
+	cr_assert_eq(agg_render_summary(a, 1, &s1), 0);
+	cr_assert_eq(agg_render_summary(b, 1, &s2), 0);
+	cr_assert_str_eq(s1.data, s2.data);
+	strbuf_free(&s1);
+	strbuf_free(&s2);
+}
+
 /* The batched ingest gives byte-for-byte the same exposition and summary
  * as record-by-record ingest, bounds and overflow included. */
 /* Every family on, small bounds so that folding happens. */
@@ -506,19 +525,114 @@ Test(agg, tuple_cache_is_invisible)
 	cr_assert_eq(cached->tab.overflow_records, slow->tab.overflow_records);
 	for (unsigned b = 0; b < SERIES_BOUNDED; b++)
 		cr_assert_eq(cached->tab.label_overflow[b], slow->tab.label_overflow[b]);
-	struct strbuf s1, s2;
-	strbuf_init(&s1);
-	strbuf_init(&s2);
-	cr_assert_eq(agg_render_metrics(cached, NULL, &s1), 0);
-	cr_assert_eq(agg_render_metrics(slow, NULL, &s2), 0);
-	cr_assert_str_eq(s1.data, s2.data);
-	strbuf_reset(&s1);
-	strbuf_reset(&s2);
-	cr_assert_eq(agg_render_summary(cached, 1, &s1), 0);
-	cr_assert_eq(agg_render_summary(slow, 1, &s2), 0);
-	cr_assert_str_eq(s1.data, s2.data);
-	strbuf_free(&s1);
-	strbuf_free(&s2);
+	assert_same_output(cached, slow);
 	agg_destroy(cached);
+	agg_destroy(slow);
+}
+
+/* Runs of one tuple (the batch's "same as the record before" path):
+ * byte-for-byte the exposition and summary of record-by-record ingest with
+ * the tuple cache wiped before every record, folds included. Runs cross
+ * the series and value bounds (a run whose tuple folds counts each
+ * record's fold), a run may differ only in a byte the key ignores (past a
+ * string's NUL, an unnamed label slot: still one series), in its
+ * identity's pointer but not its bytes, or in the one address a
+ * destination comes from; a record in a run may change one label of the
+ * tuple or its writer (then it is another tuple); and runs straddle batch
+ * boundaries. */
+Test(agg, tuple_runs_are_invisible)
+{
+	struct agg_config cfg = all_families(48, 4);
+	struct agg *bat, *slow;
+	cr_assert_eq(agg_create(&cfg, &bat), 0);
+	cr_assert_eq(agg_create(&cfg, &slow), 0);
+	enum { N = 3000 };
+	static struct tr_record recs[N];
+	static struct agg_identity idv[3];
+	const struct agg_identity *ids[N];
+	idv[0] = tc_identity();
+	idv[1] = tc_identity(); /* same bytes, another pointer */
+	idv[2] = tc_identity();
+	strcpy(idv[2].workload, "other");
+	uint64_t x = 5;
+	unsigned left = 0;
+	for (unsigned i = 0; i < N; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		if (left == 0) { /* a new run: a new tuple */
+			left = 1 + (unsigned)(x >> 59);
+			tc_record(&recs[i]);
+			snprintf(recs[i].request_model, sizeof(recs[i].request_model), "m%u",
+				 (unsigned)(x >> 40) % 6);
+			snprintf(recs[i].labels[0], sizeof(recs[i].labels[0]), "t%u",
+				 (unsigned)(x >> 36) % 5);
+			recs[i].status = (x >> 30) % 3 ? 200 : 503;
+			if ((x >> 20) % 4 == 0)
+				recs[i].authority[0] = 0; /* destination from the peer */
+			ids[i] = (x >> 10) % 5 ? &idv[(x >> 12) % 3] : NULL;
+		} else { /* the run goes on: same tuple, other numbers */
+			recs[i] = recs[i - 1];
+			ids[i] = ids[i - 1];
+			if (ids[i] == &idv[0] && (x >> 8) % 2)
+				ids[i] = &idv[1];
+			switch ((x >> 50) % 10) {
+			case 0: /* past the NUL: not part of the key */
+				recs[i].request_model[sizeof(recs[i].request_model) - 1] = 'z';
+				break;
+			case 1: /* an unnamed label slot: not a label */
+				recs[i].labels[1][0] = (char)('a' + (x >> 5) % 20);
+				break;
+			case 2: /* the local port: the destination is the peer */
+				recs[i].local.port = (uint16_t)(x >> 3);
+				break;
+			case 3: /* the peer: a new tuple when no authority names it */
+				recs[i].peer.addr[3] = (uint8_t)((x >> 7) % 2);
+				break;
+			case 4: /* a named header label: another tuple */
+				recs[i].labels[0][1] = (char)('0' + (x >> 9) % 10);
+				break;
+			case 5: /* the response code */
+				recs[i].status = recs[i].status == 200 ? 429 : 200;
+				break;
+			case 6: /* the response model (the last of the three strings) */
+				recs[i].response_model[0] = (char)('a' + (x >> 11) % 3);
+				break;
+			case 7: /* the reporter */
+				recs[i].reporter = (uint8_t)(1 + (x >> 13) % 2);
+				break;
+			case 8: /* the writer: another workload, or none known */
+				ids[i] = (x >> 14) % 2 ? NULL : ids[i] == &idv[2] ? &idv[0] : &idv[2];
+				break;
+			default:
+				break;
+			}
+		}
+		left--;
+		recs[i].duration_ns = (x >> 16) % 3000000000ull;
+		recs[i].prompt_tokens = (uint32_t)(x % 300);
+		if ((x >> 48) % 2) {
+			recs[i].flags |= REC_F_STREAM;
+			recs[i].ttft_ns = recs[i].duration_ns / 4;
+			recs[i].chunks = (uint32_t)(x % 40);
+		}
+	}
+	unsigned sizes[] = {1, 7, 64, 3, 200, 1024, 2};
+	for (unsigned at = 0, k = 0; at < N; k++) {
+		unsigned n = sizes[k % 7] < N - at ? sizes[k % 7] : N - at;
+		agg_ingest_batch(bat, &recs[at], &ids[at], n);
+		at += n;
+	}
+	for (unsigned i = 0; i < N; i++) {
+		for (unsigned s = 0; s < AGG_FP_SLOTS; s++)
+			slow->fp->series[s] = AGG_FP_EMPTY;
+		agg_ingest(slow, &recs[i], ids[i]);
+	}
+	cr_assert_gt(slow->tab.overflow_records, 0, "series bound exercised");
+	cr_assert_gt(slow->tab.label_overflow[SERIES_B_MODEL], 0, "model bound exercised");
+	cr_assert_eq(bat->tab.overflow_records, slow->tab.overflow_records);
+	for (unsigned b = 0; b < SERIES_BOUNDED; b++)
+		cr_assert_eq(bat->tab.label_overflow[b], slow->tab.label_overflow[b]);
+	cr_assert_eq(bat->records, N);
+	assert_same_output(bat, slow);
+	agg_destroy(bat);
 	agg_destroy(slow);
 }

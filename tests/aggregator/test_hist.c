@@ -381,3 +381,82 @@ Test(hist, unions_hold_every_family_boundary)
 		cr_assert(found, "union boundary %u", i);
 	}
 }
+
+/* The plain search hist_bucket_index's index replaces. */
+static unsigned linear_index(const struct hist_bounds *b, uint64_t v)
+{
+	unsigned i = 0;
+	while (i < b->n && v > b->le[i])
+		i++;
+	return i;
+}
+
+/* The indexed search (highest set bit, then the few boundaries of that
+ * power of two) answers as the plain one: at every power of two and its
+ * neighbours, at every boundary's, and at random values, for every family
+ * set and every union ingest counts in; the ratio form as its exact
+ * definition num <= le * den. */
+Test(hist, indexed_search_equals_the_plain_one)
+{
+	const struct hist_bounds *sets[] = {
+		&hist_u_duration, &hist_u_ttft, &hist_u_tpot, &hist_tr_duration,
+		&hist_tr_ttft, &hist_tr_tpot, &hist_genai_duration, &hist_genai_client_tpoc,
+		&hist_genai_server_ttft, &hist_genai_server_tpot, &hist_genai_tokens,
+		&hist_istio_duration,
+	};
+	uint64_t x = 42;
+	for (size_t s = 0; s < sizeof(sets) / sizeof(sets[0]); s++) {
+		const struct hist_bounds *b = sets[s];
+		cr_assert_not_null(b->ix, "set %zu has its index", s);
+		for (unsigned e = 0; e < 64; e++)
+			for (int d = -1; d <= 1; d++) {
+				uint64_t v = (1ull << e) + (uint64_t)(int64_t)d;
+				cr_assert_eq(hist_bucket_index(b, v), linear_index(b, v), "2^%u%+d", e,
+					     d);
+			}
+		for (unsigned i = 0; i < b->n; i++)
+			for (int d = -2; d <= 2; d++) {
+				uint64_t v = b->le[i] + (uint64_t)(int64_t)d;
+				cr_assert_eq(hist_bucket_index(b, v), linear_index(b, v));
+			}
+		for (int k = 0; k < 20000; k++) {
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			uint64_t v = x >> (x % 64); /* every magnitude */
+			cr_assert_eq(hist_bucket_index(b, v), linear_index(b, v), "%llu",
+				     (unsigned long long)v);
+			uint64_t den = 1 + (x >> 40) % 1000, num = v >> 8;
+			unsigned want = 0;
+			while (want < b->n &&
+			       (unsigned __int128)num > (unsigned __int128)b->le[want] * den)
+				want++;
+			cr_assert_eq(hist_bucket_index_ratio(b, num, den), want);
+		}
+	}
+}
+
+/* hist_place is hist_locate(hist_index(x)) (zero bucket aside), for
+ * exact powers of two, their neighbours and random doubles across and past
+ * the sketch's range. */
+Test(hist, place_is_locate_of_index)
+{
+	uint64_t x = 7;
+	for (int k = 0; k < 200000; k++) {
+		double v;
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		if (k < 400) {
+			v = ldexp(1.0, k / 4 - 60);
+			v = k % 4 == 1 ? nextafter(v, 0) : k % 4 == 2 ? nextafter(v, INFINITY) : v;
+		} else {
+			v = ldexp(1.0 + (double)(x >> 11) / 9007199254740992.0,
+				  (int)((x >> 3) % 140) - 70);
+		}
+		unsigned o, s, lo, ls;
+		hist_place(v, &o, &s);
+		if (v <= HIST_ZERO_THRESHOLD) {
+			cr_assert(o == 0 && s == 0);
+			continue;
+		}
+		hist_locate(hist_index(v), &lo, &ls);
+		cr_assert(o == lo && s == ls, "%a: place %u/%u, locate %u/%u", v, o, s, lo, ls);
+	}
+}

@@ -5,9 +5,13 @@
  * and, now and then, everything is rendered. Properties: nothing crashes,
  * leaks or trips a sanitizer; every access log line is one JSON object;
  * every exposition sample line ends in a number; the series stay within
- * --max-series plus the overflow series. And the meaning: the
- * tokenring_requests_total samples, summed over every series (overflow
- * included), equal the number of records fed, after every render.
+ * --max-series plus the overflow series. And the meaning: every record
+ * fed is one request, after every render: the tokenring_requests_total
+ * samples (LLM and HTTP exchanges) plus the tokenring_mcp_requests_total
+ * samples (MCP calls, counted apart: aggregator/mcp.c), summed over every
+ * series (overflow included), equal the number of records fed. Every
+ * fifth record goes in twice in one batch, the copy with its numbers
+ * changed, so the batch's same-tuple path sees hostile tuples too.
  */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -19,15 +23,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The sum of every tokenring_requests_total sample in an exposition. */
-static double requests_total(const struct strbuf *b)
+/* The sum of every sample of family `name` in an exposition. */
+static double family_total(const struct strbuf *b, const char *name)
 {
-	static const char name[] = "tokenring_requests_total";
+	size_t n = strlen(name);
 	double sum = 0;
 	for (const char *l = b->data; l && *l;) {
 		const char *nl = strchr(l, '\n');
-		if (strncmp(l, name, sizeof name - 1) == 0 &&
-		    (l[sizeof name - 1] == '{' || l[sizeof name - 1] == ' ')) {
+		if (strncmp(l, name, n) == 0 && (l[n] == '{' || l[n] == ' ')) {
 			const char *sp = nl;
 			while (sp[-1] != ' ')
 				sp--;
@@ -36,6 +39,13 @@ static double requests_total(const struct strbuf *b)
 		l = nl + 1;
 	}
 	return sum;
+}
+
+/* Requests of every kind the daemon counts: exchanges and MCP calls. */
+static double requests_total(const struct strbuf *b)
+{
+	return family_total(b, "tokenring_requests_total") +
+	       family_total(b, "tokenring_mcp_requests_total");
 }
 
 static void check_exposition(const struct strbuf *b)
@@ -77,6 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct strbuf out;
 	strbuf_init(&out);
 	const size_t step = sizeof(struct tr_record) + sizeof(struct agg_identity);
+	uint64_t fed = 0; /* records ingested, doubles included */
 	for (size_t at = 0, n = 0; at < size; at += step, n++) {
 		struct tr_record r;
 		struct agg_identity id;
@@ -86,10 +97,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(&r, chunk, sizeof(r));
 		memcpy(&id, chunk + sizeof(r), sizeof(id));
 		const struct agg_identity *idp = n % 3 ? &id : NULL;
-		if (n % 2)
+		if (n % 5 == 4) {
+			struct tr_record two[2] = {r, r};
+			const struct agg_identity *twoid[2] = {idp, idp};
+			two[1].duration_ns = ~r.duration_ns;
+			two[1].ttft_ns = r.duration_ns;
+			two[1].completion_tokens = r.prompt_tokens;
+			agg_ingest_batch(a, two, twoid, 2);
+			fed += 2;
+		} else if (n % 2) {
 			agg_ingest(a, &r, idp);
-		else
+			fed++;
+		} else {
 			agg_ingest_batch(a, &r, &idp, 1);
+			fed++;
+		}
 		strbuf_reset(&out);
 		if (alog_format(&r, idp, &cfg, &out))
 			abort();
@@ -102,7 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (agg_render_metrics(a, NULL, &out))
 				abort();
 			check_exposition(&out);
-			if (requests_total(&out) != (double)(n + 1))
+			if (requests_total(&out) != (double)fed)
 				abort(); /* every record fed is one request */
 		}
 	}
@@ -112,7 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (agg_render_metrics(a, NULL, &out))
 		abort();
 	check_exposition(&out);
-	if (requests_total(&out) != (double)((size + step - 1) / step))
+	if (requests_total(&out) != (double)fed)
 		abort();
 	strbuf_reset(&out);
 	if (agg_render_summary(a, 1, &out))

@@ -348,13 +348,45 @@ Test(ring, label_headers_reach_producers, .fini = teardown)
 
 Test(ring, checksum_variants_agree)
 {
-	struct tr_record r;
+	struct tr_record r, copy;
 	unsigned int seed = 99;
 	for (int round = 0; round < 200; round++) {
 		for (size_t i = 0; i < sizeof r; i++)
 			((unsigned char *)&r)[i] = (unsigned char)rand_r(&seed);
 		uint64_t generic = ring_checksum_generic(&r);
 		cr_assert_eq(ring_record_checksum(&r), generic); /* AVX2: ring_checksum_avx2.c */
+		/* the fused copies: same value, covered bytes only */
+		for (int v = 0; v < 2; v++) {
+			memset(&copy, 0x5a, sizeof copy);
+			uint64_t sum = v ? ring_copy_checksum_generic(&copy, &r)
+					 : ring_copy_checksum(&copy, &r);
+			cr_assert_eq(sum, generic);
+			cr_assert_eq(copy.seq, 0x5a5a5a5a5a5a5a5aull);
+			cr_assert_eq(copy.checksum, 0x5a5a5a5a5a5a5a5aull);
+			cr_assert_arr_eq((char *)&copy + REC_CHECKSUM_FROM,
+					 (char *)&r + REC_CHECKSUM_FROM, REC_SIZE - REC_CHECKSUM_FROM);
+		}
+	}
+}
+
+/* Every covered word matters: flipping any one bit of bytes
+ * [REC_CHECKSUM_FROM, REC_SIZE) changes the checksum; seq and checksum
+ * themselves are not covered. */
+Test(ring, checksum_covers_every_bit_once)
+{
+	struct tr_record r;
+	unsigned int seed = 7;
+	for (size_t i = 0; i < sizeof r; i++)
+		((unsigned char *)&r)[i] = (unsigned char)rand_r(&seed);
+	uint64_t base = ring_record_checksum(&r);
+	for (size_t bit = 0; bit < 8 * sizeof r; bit++) {
+		((unsigned char *)&r)[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+		uint64_t flipped = ring_record_checksum(&r);
+		if (bit < 8 * REC_CHECKSUM_FROM)
+			cr_assert_eq(flipped, base, "bit %zu is not covered", bit);
+		else
+			cr_assert_neq(flipped, base, "bit %zu", bit);
+		((unsigned char *)&r)[bit / 8] ^= (unsigned char)(1u << (bit % 8));
 	}
 }
 

@@ -131,6 +131,20 @@ static uint64_t field_value(const struct tr_record *rec, size_t off, size_t size
 	}
 }
 
+/* One JSON object on one stdout line, flushed (a reader follows live);
+ * frees o. */
+static void print_line(cJSON *o)
+{
+	char *s = cJSON_PrintUnformatted(o);
+	if (s != NULL) {
+		fputs(s, stdout);
+		fputc('\n', stdout);
+		fflush(stdout);
+		free(s);
+	}
+	cJSON_Delete(o);
+}
+
 static void print_record(const struct ring *r, const struct tr_record *rec)
 {
 	cJSON *o = cJSON_CreateObject(), *flags, *labels;
@@ -180,14 +194,7 @@ static void print_record(const struct ring *r, const struct tr_record *rec)
 		buf[n] = '\0';
 		cJSON_AddItemToArray(labels, cJSON_CreateString(buf));
 	}
-	char *s = cJSON_PrintUnformatted(o);
-	if (s != NULL) {
-		fputs(s, stdout);
-		fputc('\n', stdout);
-		fflush(stdout);
-		free(s);
-	}
-	cJSON_Delete(o);
+	print_line(o);
 }
 
 /* An event entry (record_event.h), printed with --events only. */
@@ -219,14 +226,7 @@ static void print_event(const struct ring *r, const struct tr_record *rec)
 		cJSON_AddNullToObject(o, "workload");
 		cJSON_AddNullToObject(o, "namespace");
 	}
-	char *s = cJSON_PrintUnformatted(o);
-	if (s != NULL) {
-		fputs(s, stdout);
-		fputc('\n', stdout);
-		fflush(stdout);
-		free(s);
-	}
-	cJSON_Delete(o);
+	print_line(o);
 }
 
 static void print_stats(const struct ring *r, uint64_t printed)
