@@ -96,6 +96,13 @@ static int configured_prefix(const struct conn_config *cfg, const char *path)
  * or a configured prefix (GET /v1/models...). Anything else (GET /healthz,
  * a probe, static files) is framed and counted, but its headers and
  * bodies are not read: it can never be recorded, so nothing is looked for.
+ *
+ * So a GET answered with a `usage` object on an unknown path is not
+ * recorded, on purpose: no LLM API spends tokens on a GET; such an answer
+ * retrieves a stored result (OpenAI's GET /v1/responses/{id}, batch
+ * retrievals), and counting it would count the same tokens twice.
+ * TOKENRING_HTTP=all and TOKENRING_LLM_PATHS still record it
+ * (tests/producer/test_conn.c, get_answered_with_usage_...).
  */
 int conn_may_llm(const struct tr_record *r, const struct conn_config *cfg, const char *method,
 		 size_t mlen)
