@@ -90,8 +90,11 @@ static void take_resp_llm(struct conn_state *st, struct conn_exch *ex)
 	ex->f.usage_object = r->usage_object;
 	ex->f.hints = r->hints;
 	ex->f.op_hint = r->op_hint;
-	if (r->js.values > 1)
-		ex->f.resp_stream = 1; /* NDJSON without its content type */
+	/* A stream the headers did not announce: read as one because its
+	 * first bytes were an event ("data:", "event:", a 0 byte: see
+	 * llm_resp_body), even a single event; or NDJSON, several values. */
+	if (r->mode == LLM_BODY_SSE || r->mode == LLM_BODY_EVSTREAM || r->js.values > 1)
+		ex->f.resp_stream = 1;
 	if (r->json_error)
 		ex->rec.flags |= REC_F_PARSE_ERROR;
 }
@@ -209,6 +212,7 @@ static void resp_begin(const struct conn_call *k)
 	http_want(&st->resp, ex->may_llm ? CONN_RESP_HEADERS : 0);
 	st->resp_open = 1;
 	st->resp_interim = 0;
+	st->resp_read = 0;
 	st->resp_ctype = CONN_CT_OTHER;
 	st->resp_coding = REC_CODING_NONE;
 	ex->t_msg = k->now;
@@ -275,6 +279,7 @@ static void resp_headers_done(const struct conn_call *k, struct conn_exch *ex)
 		ex->rec.body_bits |= REC_B_SSE;
 	ex->rec.codings = REC_CODINGS(REC_CODING_REQ(ex->rec.codings), st->resp_coding);
 	llm_resp_begin(&st->lresp, mode);
+	st->resp_read = 1;
 	conn_body_begin(k, ex, REC_BODY_RESPONSE);
 }
 
@@ -415,7 +420,9 @@ static void close_exchange(const struct conn_call *k, struct conn_exch *ex, int 
 	struct conn_state *st = k->st;
 	int to_close = is_target && st->resp_open && st->mode == CONN_M_HTTP &&
 		       http_reads_to_close(&st->resp);
-	if (is_target && st->resp_open && !st->resp_interim)
+	/* (a response cut in its headers has nothing read: lresp still holds
+	 * the previous answer's) */
+	if (is_target && st->resp_open && st->resp_read)
 		take_resp_llm(st, ex);
 	if (ex->resp_done)
 		return;

@@ -172,6 +172,53 @@ Test(conn, close_mid_stream_is_interrupted)
 	cr_expect_str_eq(r->request_model, "m");
 }
 
+/* A streamed chat request, and a gateway's answer to it: a stream served as
+ * application/json, read as one because it opens with "data:"
+ * (llm_resp_body). */
+#define STREAM_REQ                                                                   \
+	"POST /v1/chat/completions HTTP/1.1\r\nHost: h\r\nContent-Length: 50\r\n\r\n" \
+	"{\"model\":\"m\",\"stream\":true,\"messages\":[],\"x\":null}"
+#define SNIFFED_SSE                                                                      \
+	"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 62\r\n\r\n" \
+	"data: {\"model\":\"m-1\",\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n"
+
+/* It is a stream even with a single event: its chunk, time to first token
+ * and "not requested" usage are kept as for any stream. */
+Test(conn, sniffed_single_event_stream_is_a_stream)
+{
+	struct tracker t;
+	setup(&t, CONN_ROLE_AUTO);
+	out_(&t, STREAM_REQ, 1);
+	in_(&t, SNIFFED_SSE, 5);
+	cr_assert_eq(t.out.n, 1);
+	const struct tr_record *r = &t.out.rec[0];
+	cr_expect_eq(r->flags, REC_F_LLM | REC_F_STREAM | REC_F_REQUEST_ID_GENERATED);
+	cr_expect_eq(r->usage_status, REC_USAGE_NOT_REQUESTED, "a stream without include_usage");
+	cr_expect_eq(r->chunks, 1);
+	cr_expect_eq(r->ttft_ns, 4);
+	cr_expect_str_eq(r->response_model, "m-1");
+}
+
+/* A response cut in its headers read nothing: the previous answer's
+ * extractor state (a stream, its chunk) is not taken for it. */
+Test(conn, response_cut_in_its_headers_inherits_nothing)
+{
+	struct tracker t;
+	setup(&t, CONN_ROLE_AUTO);
+	out_(&t, STREAM_REQ, 1);
+	in_(&t, SNIFFED_SSE, 5);
+	out_(&t, STREAM_REQ, 6);
+	in_(&t, "HTTP/1.1 200 OK\r\nContent-Ty", 7);
+	conn_close(&t.c, &cfg_all, 9, collect_emit, &t.out);
+	cr_assert_eq(t.out.n, 2);
+	const struct tr_record *r = &t.out.rec[1];
+	cr_expect_eq(r->flags, REC_F_LLM | REC_F_CONN_CLOSED | REC_F_REQUEST_ID_GENERATED);
+	cr_expect_eq(r->usage_status, REC_USAGE_INTERRUPTED);
+	cr_expect_eq(r->chunks, 0);
+	cr_expect_eq(r->ttft_ns, 0);
+	cr_expect_str_eq(r->response_model, "");
+}
+
 Test(conn, close_before_any_response_byte)
 {
 	struct tracker t;
