@@ -21,8 +21,9 @@ static double agg_seconds(uint64_t ns)
 	return (double)ns / 1e9;
 }
 
-/* Where a record's duration and TTFT count in the sketches: found once per
- * record, used by the prefetch stages and by the accounting. */
+/* Where a run's first record's duration and TTFT count in the sketches:
+ * found at the pipeline's first stage, used by the prefetch stages and by
+ * the accounting (the run's later records find theirs as they are added). */
 struct agg_place {
 	double dur, ttft; /* seconds */
 	unsigned dur_o, dur_sub;
