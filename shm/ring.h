@@ -24,7 +24,8 @@
  *
  * Accounting (exact at any quiescent point, i.e. head == tail):
  *   tail == consumed + corrupt + skipped
- *   records offered by producers == tail + sum(dropped[])
+ *   records offered by producers == tail + sum(dropped[]) - dropped[LATE]
+ *   (a late record was claimed, so it is in tail, and refused at commit)
  *
  * The contract enforces itself:
  * - Every header offset is pinned by _Static_assert below (Python tests and
