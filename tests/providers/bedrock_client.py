@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""bedrock_client.py ENDPOINT MODEL RID_PREFIX - a real boto3 client (Debian's
-python3-boto3) calling the four Bedrock runtime operations against
-ENDPOINT, each with x-request-id RID_PREFIX-OPERATION so the access log
+"""bedrock_client.py ENDPOINT MODEL RID_PREFIX [CA_BUNDLE] - a real boto3
+client (Debian's python3-boto3) calling the four Bedrock runtime operations
+against ENDPOINT (an https one verified with CA_BUNDLE, boto3's verify), each with x-request-id RID_PREFIX-OPERATION so the access log
 can be matched. Prints, as JSON, the usage the SDK itself parsed, and the
 text it reassembled from the stream events."""
 import json
@@ -18,8 +18,10 @@ os.environ["AWS_DATA_PATH"] = data
 import boto3  # noqa: E402
 
 endpoint, model, prefix = sys.argv[1:4]
+ca = sys.argv[4] if len(sys.argv) > 4 else None
 client = boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url=endpoint,
-                      aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret")
+                      aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret",
+                      verify=ca)
 current = {"rid": None}
 
 

@@ -14,12 +14,14 @@ providers of issue 18 do on the wire, for clients under the shim:
 Token counts follow fixed rules the tests recompute: input = words of the
 request's text, output = words of the reply. Every answer is logged as a
 JSON line (path, input, output, chunks) to --log.
-Usage: fake_providers.py --port 0 --log FILE  (prints "listening on PORT")
+Usage: fake_providers.py --port 0 --log FILE [--tls CERT KEY]
+(prints "listening on PORT"; with --tls it serves HTTPS with that pair)
 """
 import argparse
 import base64
 import json
 import re
+import ssl
 import struct
 import sys
 import threading
@@ -216,8 +218,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--log", required=True)
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     a = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    srv.daemon_threads = True
+    if a.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*a.tls)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.log = a.log
     srv.lock = threading.Lock()
     print("listening on %d" % srv.server_port, flush=True)

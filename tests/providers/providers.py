@@ -23,18 +23,30 @@ SHIM = os.environ.get("TOKENRING_SHIM", "")
 PY = tt.PY
 
 
-class Server:
-    """fake_providers.py on an ephemeral port, its answers logged."""
+def make_cert(tmp):
+    """(cert, key): a throwaway self-signed certificate for 127.0.0.1, made
+    now with the openssl CLI; the certificate is its own CA bundle."""
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, env=tt.clean_env())
+    return cert, key
 
-    def __init__(self, tmp):
+
+class Server:
+    """fake_providers.py on an ephemeral port, its answers logged; over
+    HTTPS when tls is a (cert, key) pair."""
+
+    def __init__(self, tmp, tls=None):
         self.log = os.path.join(tmp, "server.jsonl")
         self.proc = subprocess.Popen([PY, os.path.join(HERE, "fake_providers.py"), "--port", "0",
-                                      "--log", self.log], stdout=subprocess.PIPE, text=True,
-                                     env=tt.clean_env())
+                                      "--log", self.log] + (["--tls", *tls] if tls else []),
+                                     stdout=subprocess.PIPE, text=True, env=tt.clean_env())
         line = self.proc.stdout.readline()
         assert line.startswith("listening on "), "fake providers: %r" % line
         self.port = int(line.split()[-1])
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
 
     def answers(self, request_ids):
         """{request_id: logged answer}, waiting for every one."""
@@ -57,7 +69,9 @@ class Server:
 
 
 class ProviderCase(unittest.TestCase):
-    """A daemon and the fake providers for the whole module."""
+    """A daemon and the fake providers for the whole module; a subclass
+    setting tls = True gets them over HTTPS (cls.ca: the CA bundle)."""
+    tls = False
 
     @classmethod
     def setUpClass(cls):
@@ -66,7 +80,9 @@ class ProviderCase(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="tokenring-providers-")
         cls.access_path = os.path.join(cls.tmp, "access.log")
         cls.daemon = tt.Daemon(cls.tmp, "--access-log", cls.access_path, env=tt.clean_env())
-        cls.server = Server(cls.tmp)
+        pair = make_cert(cls.tmp) if cls.tls else None
+        cls.ca = pair[0] if pair else None
+        cls.server = Server(cls.tmp, pair)
         cls.access = tt.AccessLog(cls.access_path)
 
     @classmethod

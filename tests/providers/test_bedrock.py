@@ -14,13 +14,15 @@ MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 OPS = ("converse", "converse-stream", "invoke", "invoke-with-response-stream")
 
 
-class Bedrock(providers.ProviderCase):
+class BedrockChecks:
+    """The four operations through boto3 against cls.server, plain or over
+    TLS (cls.ca, when set, is the CA bundle boto3 verifies with)."""
 
-    def test_four_operations_through_boto3(self):
-        w, prefix = "bedrock-client", self.rid("b")
+    def check_four_operations(self, w):
+        prefix = self.rid("b")
         out = json.loads(self.run_client(
             [providers.PY, os.path.join(providers.HERE, "bedrock_client.py"), self.server.url,
-             MODEL, prefix], w))
+             MODEL, prefix] + ([self.ca] if self.ca else []), w))
         rids = [prefix + "-" + op for op in OPS]
         answers = self.server.answers(rids)
         lines = self.access.lines_for(rids, reporters=("source",))
@@ -45,6 +47,12 @@ class Bedrock(providers.ProviderCase):
                                source_workload=w), sum(a["input"] for a in answers.values()))
         self.assertEqual(m.sum("gen_ai_client_token_usage_count", gen_ai_provider_name="aws.bedrock",
                                gen_ai_request_model=MODEL), 8)
+
+
+class Bedrock(BedrockChecks, providers.ProviderCase):
+
+    def test_four_operations_through_boto3(self):
+        self.check_four_operations("bedrock-client")
 
 
 if __name__ == "__main__":
