@@ -22,12 +22,23 @@ enum mcp_status {
 	MCP_ST_ACCEPTED,
 	MCP_ST_HTTP_ERROR,
 	MCP_ST_INTERRUPTED,
+	MCP_ST_UNANSWERED, /* a batched request the server's answer left out */
+	MCP_ST_UNPAIRED,   /* a batched request whose answer the shim may not have kept */
 	MCP_ST_COUNT
 };
 
 static const char *const status_names[MCP_ST_COUNT] = {
-	"result", "error", "tool_error", "accepted", "http_error", "interrupted",
+	"result", "error", "tool_error", "accepted", "http_error", "interrupted", "unanswered",
+	"unpaired",
 };
+
+/* Why calls were not counted by method (tokenring_mcp_calls_dropped_total). */
+enum mcp_drop {
+	MCP_DROP_BATCH = 0, /* past the calls of a batch the shim keeps (proto/llm_mcp.h) */
+	MCP_DROP_COUNT
+};
+
+static const char *const drop_names[MCP_DROP_COUNT] = {"batch_overflow"};
 
 /* A row is a method row (every call) or a tool row (tools/call). */
 enum { ROW_METHOD = 0, ROW_TOOL = 1 };
@@ -72,6 +83,7 @@ struct mcp_row {
 struct mcp_table {
 	uint32_t rows;
 	uint64_t overflow;
+	uint64_t dropped[MCP_DROP_COUNT][3]; /* by reason and enum rec_reporter */
 	uint32_t index[MCP_INDEX]; /* row + 1; 0 = empty */
 	struct mcp_row row[MCP_ROWS];
 };
@@ -97,6 +109,12 @@ static enum mcp_status status_of(const struct tr_record *rec)
 		return MCP_ST_TOOL_ERROR;
 	if (rec->status >= 400)
 		return MCP_ST_HTTP_ERROR;
+	if (rec->flags & REC_F_MCP_NOTIFICATION)
+		return MCP_ST_ACCEPTED;
+	if (rec->flags & REC_F_MCP_UNANSWERED)
+		return MCP_ST_UNANSWERED;
+	if (rec->flags & REC_F_MCP_UNPAIRED)
+		return MCP_ST_UNPAIRED;
 	return rec->status == 202 ? MCP_ST_ACCEPTED : MCP_ST_RESULT;
 }
 
@@ -168,6 +186,8 @@ void mcp_ingest(struct mcp_table *t, const struct tr_record *rec, const struct a
 	memcpy(k.destination, sk.destination, sizeof(k.destination));
 	k.status = (uint8_t)status_of(rec);
 	k.reporter = sk.reporter;
+	if (rec->flags & REC_F_MCP_BATCH)
+		t->dropped[MCP_DROP_BATCH][k.reporter < 3 ? k.reporter : 0] += rec_mcp_dropped(rec);
 	k.kind = ROW_METHOD;
 	set_name(k.name, rec_mcp_method(rec)[0] ? rec_mcp_method(rec) : "unknown");
 	int tool = strcmp(k.name, "tools/call") == 0;
@@ -255,6 +275,18 @@ int mcp_render(const struct mcp_table *t, struct strbuf *out)
 	expo_header(out, "tokenring_mcp_tool_call_duration_seconds",
 		    "MCP tools/call latency, request to answer.", "histogram");
 	histogram_lines(t, out);
+	expo_header(out, "tokenring_mcp_calls_dropped_total",
+		    "MCP calls seen but not counted by method, by reason.", "counter");
+	for (unsigned d = 0; d < MCP_DROP_COUNT; d++)
+		for (unsigned rep = REC_REPORTER_SOURCE; rep <= REC_REPORTER_DESTINATION; rep++) {
+			strbuf_puts(out, "tokenring_mcp_calls_dropped_total{reporter=\"");
+			strbuf_puts(out, rec_reporter_name(rep));
+			strbuf_puts(out, "\",reason=\"");
+			strbuf_puts(out, drop_names[d]);
+			strbuf_puts(out, "\"} ");
+			expo_u64(out, t->dropped[d][rep]);
+			strbuf_puts(out, "\n");
+		}
 	expo_header(out, "tokenring_mcp_series_overflow_total",
 		    "MCP calls folded into __overflow__ labels (more label sets than kept).",
 		    "counter");

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "conn_internal.h"
+#include "record_mcp.h"
 
 /* Tokens are only ever what the response reported. */
 static void clear_tokens(struct tr_record *r)
@@ -64,6 +65,26 @@ static void settle_times(struct conn_exch *ex, uint64_t now)
 	}
 }
 
+/* A JSON-RPC batch to an MCP server: one record per call it kept, paired
+ * by id with the answers read (proto/llm_mcp.h, shm/record_mcp.h). The
+ * scanners' state belongs to the connection: it is this exchange's only if
+ * it was read for this record (a pipelined request may have reset it). */
+static int emit_mcp_batch(const struct conn_call *k, struct conn_exch *ex)
+{
+	const struct llm_mcp_batch *b = &k->st->lreq.batch;
+	const struct llm_mcp_answers *a = &k->st->lresp.answers;
+	if (!rec_is_mcp(&ex->rec) || !llm_mcp_owns(&b->owner, &ex->rec) || b->n == 0)
+		return 0;
+	if (!llm_mcp_owns(&a->owner, &ex->rec))
+		a = NULL;
+	for (unsigned i = 0; i < b->n; i++) {
+		struct tr_record call;
+		llm_mcp_call_record(&call, &ex->rec, b, a, i, ex->t0);
+		k->emit(k->ctx, &call);
+	}
+	return 1;
+}
+
 void conn_finish(const struct conn_call *k, struct conn_exch *ex)
 {
 	struct tr_record *r = &ex->rec;
@@ -77,6 +98,8 @@ void conn_finish(const struct conn_call *k, struct conn_exch *ex)
 		r->usage_status = REC_USAGE_NONE;
 		clear_tokens(r);
 	}
+	if (emit_mcp_batch(k, ex))
+		return;
 	if ((r->flags & REC_F_LLM) || k->cfg->http_all)
 		k->emit(k->ctx, r);
 }

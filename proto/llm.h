@@ -13,6 +13,7 @@
 
 #include "evstream.h"
 #include "llm_json.h"
+#include "llm_mcp.h"
 #include "record.h"
 
 /* Top-level request keys that mark an LLM body (DESIGN: "a JSON request
@@ -24,10 +25,6 @@
 #define LLM_SHAPE_CONTENTS 0x10u
 #define LLM_SHAPE_MCP 0x20u /* a JSON-RPC request with an MCP method (record_mcp.h) */
 #define LLM_SHAPE_LLM (LLM_SHAPE_MODEL | LLM_SHAPE_MESSAGES | LLM_SHAPE_PROMPT)
-
-/* Bytes of a JSON-RPC method kept until the body shows it is MCP's
- * ("notifications/resources/list_changed" is the longest in the spec). */
-#define LLM_MCP_METHOD_KEEP 48
 
 struct llm_req {
 	struct jscan js;
@@ -41,6 +38,7 @@ struct llm_req {
 	uint8_t include_usage; /* "stream_options": {"include_usage": true} */
 	uint8_t json_error;    /* the body started as JSON and broke */
 	uint8_t began;         /* body bytes were seen */
+	struct llm_mcp_batch batch; /* a top-level array: a JSON-RPC batch's calls */
 };
 
 void llm_req_begin(struct llm_req *r);
@@ -86,11 +84,6 @@ struct llm_sse {
 #define LLM_HINT_EMBEDDING 0x10u
 #define LLM_HINT_RERANK 0x20u /* results[].relevance_score */
 
-/* A JSON-RPC answer (llm_resp.rpc): record_mcp.h's outcome flags. */
-#define LLM_RPC_JSONRPC 0x01u
-#define LLM_RPC_ERROR 0x02u      /* a top-level "error" */
-#define LLM_RPC_TOOL_ERROR 0x04u /* "result": {"isError": true} */
-
 /* Which token counts a response reported (llm_resp.tok_seen). */
 #define LLM_TOK_INPUT 0x01u
 #define LLM_TOK_OUTPUT 0x02u
@@ -115,10 +108,11 @@ struct llm_resp {
 	uint8_t op_hint;      /* enum rec_operation from "object" */
 	uint8_t json_error;
 	uint8_t tok_seen; /* LLM_TOK_* */
-	uint8_t rpc;      /* LLM_RPC_*: what a JSON-RPC (MCP) answer said */
+	uint8_t rpc;      /* LLM_RPC_* (llm_mcp.h): what a JSON-RPC (MCP) answer said */
 	uint32_t chunks;  /* events with content */
 	uint64_t now;     /* time of the bytes being scanned */
 	uint64_t ttft_at; /* time the first content event ended, 0 = none */
+	struct llm_mcp_answers answers; /* JSON-RPC answers by id, for a batch's calls */
 };
 
 void llm_resp_begin(struct llm_resp *r, enum llm_body_mode mode);

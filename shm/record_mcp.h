@@ -11,7 +11,22 @@
  *
  * The outcome is in flags: REC_F_MCP_RPC_ERROR (the answer was a JSON-RPC
  * error), REC_F_MCP_TOOL_ERROR (a result with isError true); neither, with
- * a 2xx status and an answer in the body, is a result. Token fields stay 0.
+ * a 2xx status and an answer in the body, is a result.
+ *
+ * A JSON-RPC batch (a POST body that is an array of calls, MCP protocol
+ * 2025-03-26) is one record per call, each with REC_F_MCP_BATCH, its own
+ * method, tool and outcome, and its own latency when its answer came as
+ * its own SSE event (proto/llm_mcp.h). The exchange's wire bytes are on the
+ * batch's first call only, and so is the count of calls the shim did not
+ * keep (past LLM_MCP_CALLS): rec_mcp_dropped(). Flags only batched calls
+ * carry: REC_F_MCP_NOTIFICATION (no answer due: accepted),
+ * REC_F_MCP_UNANSWERED (the server's complete answer left it out),
+ * REC_F_MCP_UNPAIRED (its answer may be among answers past the ones kept).
+ *
+ * Token fields carry no tokens; one holds an MCP count instead:
+ *
+ *   total_tokens   calls of the batch not kept (first call's record)
+ *
  * Read them through these accessors, never the LLM field names.
  */
 #ifndef TOKENRING_RECORD_MCP_H
@@ -46,6 +61,17 @@ static inline const char *rec_mcp_method(const struct tr_record *r)
 static inline char *rec_mcp_method_field(struct tr_record *r)
 {
 	return r->response_model;
+}
+
+/* Calls of this record's batch the shim did not keep (first call only). */
+static inline uint32_t rec_mcp_dropped(const struct tr_record *r)
+{
+	return r->total_tokens;
+}
+
+static inline void rec_mcp_set_dropped(struct tr_record *r, uint32_t n)
+{
+	r->total_tokens = n;
 }
 
 #endif

@@ -117,3 +117,40 @@ Test(mcp, bounded_with_an_overflow_fold)
 	strbuf_free(&b);
 	agg_destroy(a);
 }
+
+/* The calls of a JSON-RPC batch (one record each, REC_F_MCP_BATCH): a
+ * notification is accepted even in a 200 answer, a request the answer left
+ * out is unanswered, one whose answer the shim may not have kept is
+ * unpaired, and the calls the shim did not keep are counted as dropped
+ * (on the first call's record) by reporter. */
+Test(mcp, batch_calls_by_outcome_and_dropped_calls)
+{
+	struct agg_config cfg = tc_config(AGG_FAM_TOKENRING);
+	struct agg *a;
+	struct agg_identity id = {"agent", "ai"};
+	struct tr_record r[5];
+	cr_assert_eq(agg_create(&cfg, &a), 0);
+	mcp_record(&r[0], "tools/call", "add", 200, REC_F_MCP_BATCH, 7);
+	rec_mcp_set_dropped(&r[0], 3);
+	mcp_record(&r[1], "notifications/cancelled", "", 200,
+		   REC_F_MCP_BATCH | REC_F_MCP_NOTIFICATION, 7);
+	mcp_record(&r[2], "tools/call", "add", 200, REC_F_MCP_BATCH | REC_F_MCP_UNANSWERED, 7);
+	mcp_record(&r[3], "tools/call", "add", 200, REC_F_MCP_BATCH | REC_F_MCP_UNPAIRED, 7);
+	mcp_record(&r[4], "tools/list", "", 200, REC_F_MCP_BATCH | REC_F_MCP_RPC_ERROR, 7);
+	r[4].reporter = REC_REPORTER_DESTINATION;
+	rec_mcp_set_dropped(&r[4], 2);
+	for (int i = 0; i < 5; i++)
+		agg_ingest(a, &r[i], &id);
+	struct strbuf b;
+	const char *t = render(a, &b);
+	expect_line(t, "tokenring_mcp_tool_calls_total{" LABELS ",tool=\"add\",status=\"result\"} 1\n");
+	expect_line(t, "tokenring_mcp_tool_calls_total{" LABELS ",tool=\"add\",status=\"unanswered\"} 1\n");
+	expect_line(t, "tokenring_mcp_tool_calls_total{" LABELS ",tool=\"add\",status=\"unpaired\"} 1\n");
+	expect_line(t, "tokenring_mcp_requests_total{" LABELS
+		       ",method=\"notifications/cancelled\",status=\"accepted\"} 1\n");
+	expect_line(t, "tokenring_mcp_calls_dropped_total{reporter=\"source\",reason=\"batch_overflow\"} 3\n");
+	expect_line(t, "tokenring_mcp_calls_dropped_total{reporter=\"destination\","
+		       "reason=\"batch_overflow\"} 2\n");
+	strbuf_free(&b);
+	agg_destroy(a);
+}

@@ -68,6 +68,25 @@ class Server:
         self.proc.wait()
 
 
+class McpServer:
+    """mcp_server.mjs (the Node SDK's server) under the shim as workload
+    `workload`, reporting into daemon's ring."""
+
+    def __init__(self, tmp, daemon, workload):
+        port_file = os.path.join(tmp, workload + ".port")
+        env = tt.clean_env(LD_PRELOAD=SHIM, TOKENRING_RING=daemon.ring,
+                           TOKENRING_WORKLOAD=workload, TOKENRING_NAMESPACE="providers")
+        self.proc = subprocess.Popen(["node", os.path.join(HERE, "mcp_server.mjs"), port_file],
+                                     env=env, stderr=subprocess.PIPE)
+        port = tt.wait_for(lambda: os.path.exists(port_file) and open(port_file).read(),
+                           what="the MCP server to listen")
+        self.url = "http://127.0.0.1:%s" % port
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
 class ProviderCase(unittest.TestCase):
     """A daemon and the fake providers for the whole module; a subclass
     setting tls = True gets them over HTTPS (cls.ca: the CA bundle)."""
@@ -112,6 +131,44 @@ class ProviderCase(unittest.TestCase):
 
     def metrics(self):
         return tt.Metrics(self.daemon.metrics_text())
+
+    def wait_metric(self, name, want, **labels):
+        """The sum of a family's samples over labels, once it equals want."""
+        last = {}
+
+        def ready():
+            last["v"] = self.metrics().sum(name, **labels)
+            return last["v"] == want
+        try:
+            tt.wait_for(ready, what=name)
+        except AssertionError:
+            raise AssertionError("%s%s = %s, want %s" % (name, labels, last.get("v"), want))
+
+    def check_mcp_counts(self, w, server_workload, before, calls, tools):
+        """MCP calls counted from both ends: the client (workload w, counted
+        from zero) and the server (server_workload, counted from the
+        metrics `before`), by (method, status) in calls and (tool, status)
+        in tools (counter and duration histogram). Returns the metrics."""
+        n = sum(calls.values())
+        server = dict(reporter="destination", source_workload=server_workload)
+        self.wait_metric("tokenring_mcp_requests_total", n, reporter="source", source_workload=w)
+        self.wait_metric("tokenring_mcp_requests_total",
+                         before.sum("tokenring_mcp_requests_total", **server) + n, **server)
+        m = self.metrics()
+        for rep, wl, base in (("source", w, None), ("destination", server_workload, before)):
+            def got(name, **labels):
+                labels.update(reporter=rep, source_workload=wl)
+                return m.sum(name, **labels) - (base.sum(name, **labels) if base else 0)
+            for (method, status), k in calls.items():
+                self.assertEqual(got("tokenring_mcp_requests_total", method=method, status=status),
+                                 k, (rep, method, status))
+            for (tool, status), k in tools.items():
+                for fam in ("tokenring_mcp_tool_calls_total",
+                            "tokenring_mcp_tool_call_duration_seconds_count"):
+                    self.assertEqual(got(fam, tool=tool, status=status), k, (rep, fam, tool))
+                self.assertEqual(got("tokenring_mcp_tool_call_duration_seconds_bucket", tool=tool,
+                                     status=status, le="+Inf"), k, (rep, tool))
+        return m
 
     def assertRecord(self, line, answer, **want):
         """An access log line against the server's answer: tokens as sent,
