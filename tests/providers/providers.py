@@ -144,6 +144,14 @@ class ProviderCase(unittest.TestCase):
         except AssertionError:
             raise AssertionError("%s%s = %s, want %s" % (name, labels, last.get("v"), want))
 
+    def lines_of(self, w, n):
+        """Workload w's access log lines, once there are n (the log is
+        written after the counters move)."""
+        def ready():
+            lines = [e for e in self.access.lines() if e["source_workload"] == w]
+            return lines if len(lines) >= n else None
+        return tt.wait_for(ready, what="%d access log lines of %s" % (n, w))
+
     def check_mcp_counts(self, w, server_workload, before, calls, tools):
         """MCP calls counted from both ends: the client (workload w, counted
         from zero) and the server (server_workload, counted from the

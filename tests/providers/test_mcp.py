@@ -48,7 +48,7 @@ class MCP(providers.ProviderCase):
                                destination_service="127.0.0.1"), 6)
         self.assertEqual(m.sum("tokenring_requests_total", source_workload=w), 0,
                          "an MCP call moved an LLM series")
-        lines = [e for e in self.access.lines() if e["source_workload"] == w]
+        lines = self.lines_of(w, 6)
         self.assertEqual(sorted((e["response_model"], e["request_model"]) for e in lines),
                          sorted([("initialize", "-"), ("notifications/initialized", "-"),
                                  ("tools/list", "-"), ("tools/call", "add"),

@@ -53,7 +53,7 @@ class MCPBatch(providers.ProviderCase):
         self.assertEqual(out, {"status": 200, "answers": {"1": "result", "b-2": "tool_error",
                                                           "3": -32602, "4": "result"}})
         self.check_mcp_counts(w, SERVER, before, CALLS, TOOLS)
-        lines = [e for e in self.access.lines() if e["source_workload"] == w]
+        lines = self.lines_of(w, len(BATCH))
         self.assertEqual(sorted((e["response_model"], e["request_model"]) for e in lines),
                          sorted([("tools/call", "add"), ("notifications/roots/list_changed", "-"),
                                  ("tools/call", "divide"), ("tools/call", "nope"),
