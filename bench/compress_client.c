@@ -21,6 +21,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "bench_net.h"
+
 #define BODY 4096
 
 static char plain[BODY + 1];
@@ -67,20 +69,11 @@ static int read_until(int fd, char *buf, size_t cap, size_t *have, const char *m
 
 static void serve(void)
 {
-	int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t al = sizeof a;
-	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(ls, (struct sockaddr *)&a, sizeof a) || listen(ls, 16) ||
-	    getsockname(ls, (struct sockaddr *)&a, &al))
-		exit(1);
-	printf("%u\n", ntohs(a.sin_port));
-	fflush(stdout);
+	int ls = bench_listen();
 	for (;;) {
-		int fd = accept(ls, NULL, NULL);
+		int fd = bench_accept(ls);
 		if (fd < 0)
 			continue;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		static char buf[65536];
 		size_t have = 0;
 		for (;;) {
@@ -124,12 +117,7 @@ static void client(unsigned port, unsigned n, int gz)
 			  "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 			  "Content-Type: application/json\r\n%sContent-Length: %zu\r\n\r\n%s",
 			  gz ? "Accept-Encoding: gzip\r\n" : "", sizeof body - 1, body);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	if (connect(fd, (struct sockaddr *)&a, sizeof a))
-		exit(1);
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	int fd = bench_connect(port);
 	static char buf[65536];
 	for (unsigned i = 0; i < n; i++) {
 		if (write(fd, req, (size_t)rn) != rn)

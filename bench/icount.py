@@ -12,15 +12,18 @@ so start-up, set-up and exit cancel out. Counts are repeatable on a busy
 or a quiet machine alike. With callgrind the same difference is taken per
 function (self cost), which says where a unit's instructions go.
 
-    bench/icount.py [--build DIR] [--quick] [--json FILE] [TARGET ...]
+    bench/icount.py [--build DIR] [--quick] [-n N] [--json FILE] [--markdown FILE]
+                    [--shim SO] [--before-shim SO] [TARGET ...]
 
-Targets are entries of TARGETS: a class with `unit`, `budget` (instructions
+Targets are entries of targets(): a class with `unit`, `budget` (instructions
 per unit, or None) and `run(counter, n, tmp)`, which sets the workload up
 for n units, runs the process to be counted through `counter` and returns
-counter's result. The shim's per-exchange workloads (reference LLM
-exchange, SSE stream, non-LLM GET) are meant to be added the same way: a
-client process run under the counter with LD_PRELOAD, once over N and
-once over 2N exchanges.
+counter's result. The shim's workloads (ShimExchanges: the reference LLM
+exchange, a non-LLM GET, an SSE stream per event, the 4 KiB answer of
+bench/results/compress.md) count a client with LD_PRELOAD minus the same
+client alone; `--before-shim OLD.so` counts an older shim build in the
+same run, and `--markdown FILE` writes the table of
+bench/results/2026-12-06-shim-instructions.md.
 """
 import argparse
 import json
@@ -57,13 +60,13 @@ class Callgrind:
         self.tmp = tmp
         self.runs = 0
 
-    def __call__(self, argv, drive=None, stdout=subprocess.DEVNULL):
+    def __call__(self, argv, drive=None, stdout=subprocess.DEVNULL, env=None):
         self.runs += 1
         out = os.path.join(self.tmp, "callgrind.%d.out" % self.runs)
         err = open(os.path.join(self.tmp, "callgrind.%d.err" % self.runs), "w+")
         proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
                                  "--dump-instr=no", "--compress-strings=no"] + argv,
-                                stdout=stdout, stderr=err)
+                                stdout=stdout, stderr=err, env=env)
         try:
             if drive:
                 drive(proc, err)
@@ -112,11 +115,11 @@ class Perf:
                            capture_output=True, text=True)
         return r.returncode == 0 and "<not supported>" not in r.stderr
 
-    def __call__(self, argv, drive=None, stdout=subprocess.DEVNULL):
+    def __call__(self, argv, drive=None, stdout=subprocess.DEVNULL, env=None):
         out = os.path.join(self.tmp, "perf.out")
         err = open(os.path.join(self.tmp, "perf.err"), "w+")
         proc = subprocess.Popen(["perf", "stat", "-x,", "-e", "instructions:u", "-o", out,
-                                 "--"] + argv, stdout=stdout, stderr=err)
+                                 "--"] + argv, stdout=stdout, stderr=err, env=env)
         if drive:
             drive(proc, err)
         if proc.wait(timeout=3600) != 0:
@@ -261,22 +264,147 @@ class RingPublish:
         return counter(argv)
 
 
+class ShimExchanges:
+    """What libtokenring.so adds to an app, per exchange or per SSE event.
+
+    A client (bench/exchange_client, or bench/compress_client for the
+    4 KiB answer of bench/results/compress.md) does keep-alive exchanges
+    with its own server; it runs under the counter without the shim and
+    with it (LD_PRELOAD, a tokenringd draining the ring it writes to), and
+    the unit's cost is the difference:
+
+        per unit = ((S(2N) - A(2N)) - (S(N) - A(N))) / N
+
+    with S the shimmed run and A the app alone (A's own per-unit cost is
+    reported too). Functions are compared the same way. Exchanges the shim
+    should record are checked in tokenringd's counters, so a shim that
+    silently stopped recording cannot look cheap.
+
+    The SSE target counts events: N and 2N events beyond the first spread
+    over the same number of streams (N // 50 streams of 51 events against
+    as many of 101), so the per-exchange cost cancels too."""
+
+    EVENTS_PER_STREAM = 50
+
+    def __init__(self, build, name, kind, budget, records, unit="exchange", shim=None):
+        self.build, self.name, self.kind, self.budget = build, name, kind, budget
+        self.records, self.unit = records, unit
+        self.shim = shim or os.path.join(build, "producer", "libtokenring.so")
+        self.daemon = os.path.join(build, "aggregator", "tokenringd")
+        self.tool = os.path.join(build, "bench", "compress_client" if kind == "plain4k"
+                                 else "exchange_client")
+
+    def exists(self):
+        return all(os.path.exists(p) for p in (self.shim, self.daemon, self.tool))
+
+    def shape(self, n):
+        """(exchanges, events per stream) for n units."""
+        if self.unit == "exchange":
+            return n, 1
+        streams = max(n // self.EVENTS_PER_STREAM, 1)
+        return streams, 1 + n // streams
+
+    @staticmethod
+    def metric(port, name):
+        import urllib.request
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=30) as r:
+            m = re.search(r"^%s (\S+)$" % name, r.read().decode(), re.M)
+        return float(m.group(1)) if m else 0.0
+
+    def run(self, counter, n, tmp):
+        exchanges, events = self.shape(n)
+        ring = os.path.join(tmp, "shim-ring")
+        if os.path.exists(ring):
+            os.unlink(ring)
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("TOKENRING_", "LD_"))}
+        derr = open(os.path.join(tmp, "shim-daemon.err"), "w+")
+        daemon = subprocess.Popen([self.daemon, "--ring", ring, "--listen", "127.0.0.1:0",
+                                   "--access-log", "off", "--summary-log", "off"],
+                                  stdout=subprocess.DEVNULL, stderr=derr, env=base)
+        serve = ["serve"] if self.kind == "plain4k" else ["serve", str(events)]
+        server = subprocess.Popen([self.tool] + serve, stdout=subprocess.PIPE, text=True,
+                                  env=base)
+        try:
+            port = server.stdout.readline().strip()
+
+            def listening():
+                derr.seek(0)
+                return re.search(r"listening on 127\.0\.0\.1:(\d+)", derr.read())
+            dport = int(wait_for(listening, 60, "tokenringd to listen").group(1))
+            mode = "plain" if self.kind == "plain4k" else self.kind
+            argv = [self.tool, "client", port, str(exchanges), mode]
+            app, app_f = counter(argv, env=base)
+            before = self.metric(dport, "tokenring_ring_records_total")
+            shimmed, shim_f = counter(argv, env=dict(base, LD_PRELOAD=self.shim,
+                                                     TOKENRING_RING=ring))
+            if self.records:
+                want = before + exchanges
+                wait_for(lambda: self.metric(dport, "tokenring_ring_consumed_total") >= want,
+                         120, "tokenringd to consume the shim's records")
+            got = self.metric(dport, "tokenring_ring_records_total") - before
+            if got != (exchanges if self.records else 0):
+                raise RuntimeError("icount: %s: the shim wrote %d records for %d exchanges"
+                                   % (self.name, got, exchanges))
+        finally:
+            for p in (server, daemon):
+                p.terminate()
+                p.wait(timeout=60)
+            derr.close()
+        funcs = {k: shim_f.get(k, 0) - app_f.get(k, 0) for k in set(app_f) | set(shim_f)}
+        return shimmed - app, funcs, app
+
+
 def measure(target, counter, n, tmp):
-    t1, f1 = target.run(counter, n, tmp)
-    t2, f2 = target.run(counter, 2 * n, tmp)
+    r1 = target.run(counter, n, tmp)
+    r2 = target.run(counter, 2 * n, tmp)
+    (t1, f1), (t2, f2) = r1[:2], r2[:2]
     per = (t2 - t1) / n
     funcs = sorted(((f2.get(k, 0) - f1.get(k, 0)) / n, k) for k in set(f1) | set(f2))
     funcs = [(round(v, 1), k) for v, k in reversed(funcs) if v >= 1]
     return {"target": target.name, "unit": target.unit, "n": n, "instructions_n": t1,
             "instructions_2n": t2, "per_unit": round(per, 1), "budget": target.budget,
-            "functions": funcs[:15], "counter": counter.name}
+            "functions": funcs[:15], "counter": counter.name,
+            # the app's own instructions per unit, when the target counts an addition
+            "app_per_unit": round((r2[2] - r1[2]) / n, 1) if len(r1) > 2 else None}
 
 
-def targets(build, daemon=None):
+def shim_targets(build, shim=None):
+    """The shim's workloads (issue 14's reference shapes)."""
+    return [ShimExchanges(build, "shim, LLM exchange (SDK chat POST, 234-byte answer)", "chat",
+                          2000, True, shim=shim),
+            ShimExchanges(build, "shim, non-LLM GET /healthz", "health", 400, False, shim=shim),
+            ShimExchanges(build, "shim, SSE stream (234-byte chat chunks)", "sse", 150, True,
+                          unit="event beyond the first", shim=shim),
+            ShimExchanges(build, "shim, plain exchange with a 4 KiB answer (compress.md)",
+                          "plain4k", None, True, shim=shim)]
+
+
+def targets(build, daemon=None, shim=None):
     return [DaemonRecords(build, access_log=True, daemon=daemon),
             DaemonRecords(build, access_log=False, daemon=daemon),
             DaemonInterleaved(build, daemon=daemon),
-            RingPublish(build, daemon=daemon)]
+            RingPublish(build, daemon=daemon)] + shim_targets(build, shim)
+
+
+def markdown(rows, before_label=None):
+    """A table of results; rows are (result, result of the older build or None)."""
+    out = ["| what | per | %sinstructions | budget | verdict | app alone | top functions "
+           "(instructions per unit) |" % ("before | ratio | " if before_label else ""),
+           "|---|---|---|%s---|---|---|---|" % ("---|---|" if before_label else "")]
+    for r, b in rows:
+        top = ", ".join("%s %.0f" % (fn.split(":")[-1], v) for v, fn in r["functions"][:8])
+        verdict = "-" if r["budget"] is None else (
+            "meets" if r["per_unit"] <= r["budget"] else "misses")
+        old = ""
+        if before_label:
+            old = "%s | %s | " % ("%.0f" % b["per_unit"] if b else "-",
+                                  "%.1fx" % (b["per_unit"] / r["per_unit"])
+                                  if b and r["per_unit"] > 0 else "-")
+        out.append("| %s | %s | %s%.0f | %s | %s | %s | %s |" % (
+            r["target"], r["unit"], old, r["per_unit"],
+            "<= %d" % r["budget"] if r["budget"] else "-", verdict,
+            "%.0f" % r["app_per_unit"] if r["app_per_unit"] is not None else "-", top))
+    return "\n".join(out) + "\n"
 
 
 def main():
@@ -288,6 +416,10 @@ def main():
     ap.add_argument("--counter", choices=["callgrind", "perf"], default="callgrind")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--daemon", help="count this tokenringd (e.g. an older build) instead")
+    ap.add_argument("--shim", help="count this libtokenring.so (e.g. an older build) instead")
+    ap.add_argument("--before-shim", help="also count this libtokenring.so (an older build) "
+                    "on the shim's workloads, in the same run: side by side")
+    ap.add_argument("--markdown", help="write the results as a markdown table here")
     ap.add_argument("only", nargs="*", help="substrings of target names")
     args = ap.parse_args()
     n = args.n or (200 if args.quick else 20000)
@@ -298,19 +430,34 @@ def main():
             sys.exit("icount: perf stat cannot count instructions:u here; use callgrind")
         if args.counter == "callgrind" and not shutil.which("valgrind"):
             sys.exit("icount: valgrind not installed (scripts/apt/)")
-        results = []
-        for t in targets(args.build, args.daemon):
+        results, rows = [], []
+        for t in targets(args.build, args.daemon, args.shim):
             if args.only and not any(s in t.name for s in args.only):
                 continue
             r = measure(t, counter, n, tmp)
             results.append(r)
-            print("%-40s %10.1f instructions per %s (budget %s)" % (
-                r["target"], r["per_unit"], r["unit"], r["budget"]), flush=True)
+            b = None
+            if args.before_shim and isinstance(t, ShimExchanges):
+                old = ShimExchanges(t.build, t.name, t.kind, t.budget, t.records, t.unit,
+                                    shim=args.before_shim)
+                b = measure(old, counter, n, tmp)
+                b["shim"] = args.before_shim
+                r["before"] = b
+                print("%-40s %10.1f instructions per %s before" % (b["target"], b["per_unit"],
+                                                                  b["unit"]), flush=True)
+            rows.append((r, b))
+            print("%-40s %10.1f instructions per %s (budget %s)%s" % (
+                r["target"], r["per_unit"], r["unit"], r["budget"],
+                "; the app alone: %.1f" % r["app_per_unit"] if r["app_per_unit"] else ""),
+                flush=True)
             for v, fn in r["functions"][:8]:
                 print("    %10.1f  %s" % (v, fn))
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(results, f, indent=1)
+        if args.markdown:
+            with open(args.markdown, "w") as f:
+                f.write(markdown(rows, args.before_shim))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

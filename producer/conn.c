@@ -25,6 +25,7 @@ void conn_init(struct conn *c, enum conn_role role)
 	st->role = (uint8_t)role;
 	http_init(&st->req, HTTP_REQUEST);
 	http_init(&st->resp, HTTP_RESPONSE);
+	http_want(&st->resp, CONN_RESP_HEADERS);
 }
 
 enum conn_role conn_role_of(const struct conn *c)
@@ -89,8 +90,11 @@ static void take_resp_llm(struct conn_state *st, struct conn_exch *ex)
 	ex->f.usage_object = r->usage_object;
 	ex->f.hints = r->hints;
 	ex->f.op_hint = r->op_hint;
-	if (r->js.values > 1)
-		ex->f.resp_stream = 1; /* NDJSON without its content type */
+	/* A stream the headers did not announce: read as one because its
+	 * first bytes were an event ("data:", "event:", a 0 byte: see
+	 * llm_resp_body), even a single event; or NDJSON, several values. */
+	if (r->mode == LLM_BODY_SSE || r->mode == LLM_BODY_EVSTREAM || r->js.values > 1)
+		ex->f.resp_stream = 1;
 	if (r->json_error)
 		ex->rec.flags |= REC_F_PARSE_ERROR;
 }
@@ -163,16 +167,22 @@ static void on_req_event(const struct conn_call *k, const struct http_event *ev)
 		break;
 	case HTTP_EV_START_LINE:
 		req_start_line(ex, ev);
+		/* an exchange that cannot be recorded: framing only */
+		ex->may_llm = (uint8_t)conn_may_llm(&ex->rec, k->cfg, ev->a, ev->a_len);
+		http_want(&st->req, ex->may_llm ? conn_req_headers_wanted(k->cfg) : 0);
 		break;
 	case HTTP_EV_HEADER:
 		conn_req_header(st, ex, k->cfg, ev);
 		break;
 	case HTTP_EV_HEADERS_END:
-		conn_req_headers_done(ex, k->cfg, k->now);
+		if (ex->may_llm)
+			conn_req_headers_done(ex, k->cfg);
 		ex->rec.codings = REC_CODINGS(st->req_coding, REC_CODING_RESP(ex->rec.codings));
 		conn_body_begin(k, ex, REC_BODY_REQUEST);
 		break;
 	case HTTP_EV_BODY:
+		if (!ex->may_llm)
+			break;
 		if (st->req_coding == REC_CODING_NONE)
 			llm_req_body(&st->lreq, &ex->rec, ev->a, ev->a_len);
 		else
@@ -199,8 +209,10 @@ static void resp_begin(const struct conn_call *k)
 		go_dead(st);
 		return;
 	}
+	http_want(&st->resp, ex->may_llm ? CONN_RESP_HEADERS : 0);
 	st->resp_open = 1;
 	st->resp_interim = 0;
+	st->resp_read = 0;
 	st->resp_ctype = CONN_CT_OTHER;
 	st->resp_coding = REC_CODING_NONE;
 	ex->t_msg = k->now;
@@ -251,18 +263,23 @@ static void resp_headers_done(const struct conn_call *k, struct conn_exch *ex)
 	}
 	if (ex->is_head)
 		http_set_body(&st->resp, HTTP_BODY_NONE);
+	/* A response body's shape (usage, model) is looked for only where it
+	 * can matter (conn_may_llm: a POST, a known route, TOKENRING_HTTP=all;
+	 * gateways route LLM POSTs by any path). A GET /healthz answer is
+	 * never read. */
 	enum llm_body_mode mode = LLM_BODY_JSON;
 	if (st->resp_coding != REC_CODING_NONE)
 		mode = LLM_BODY_OFF; /* tokenringd reads it from the body entries */
+	else if (!ex->may_llm)
+		mode = LLM_BODY_OFF;
 	else if (st->resp_ctype == CONN_CT_SSE)
 		mode = LLM_BODY_SSE;
-	ex->f.resp_stream = st->resp_ctype != CONN_CT_OTHER ||
-			  memmem(ex->rec.path, strnlen(ex->rec.path, REC_PATH_LEN),
-				 ":streamGenerateContent", 22) != NULL;
+	ex->f.resp_stream = st->resp_ctype != CONN_CT_OTHER || ex->path_stream;
 	if (st->resp_ctype == CONN_CT_SSE)
 		ex->rec.body_bits |= REC_B_SSE;
 	ex->rec.codings = REC_CODINGS(REC_CODING_REQ(ex->rec.codings), st->resp_coding);
 	llm_resp_begin(&st->lresp, mode);
+	st->resp_read = 1;
 	conn_body_begin(k, ex, REC_BODY_RESPONSE);
 }
 
@@ -403,7 +420,9 @@ static void close_exchange(const struct conn_call *k, struct conn_exch *ex, int 
 	struct conn_state *st = k->st;
 	int to_close = is_target && st->resp_open && st->mode == CONN_M_HTTP &&
 		       http_reads_to_close(&st->resp);
-	if (is_target && st->resp_open && !st->resp_interim)
+	/* (a response cut in its headers has nothing read: lresp still holds
+	 * the previous answer's) */
+	if (is_target && st->resp_open && st->resp_read)
 		take_resp_llm(st, ex);
 	if (ex->resp_done)
 		return;

@@ -98,8 +98,13 @@ void conn_finish(const struct conn_call *k, struct conn_exch *ex)
 		r->usage_status = REC_USAGE_NONE;
 		clear_tokens(r);
 	}
+	if (!(r->flags & REC_F_LLM) && !k->cfg->http_all)
+		return; /* not recorded: no request id is made for it */
+	if (ex->id_due) {
+		conn_make_request_id(r->request_id, REC_REQUEST_ID_LEN, ex->t0, r->start_ns);
+		r->flags |= REC_F_REQUEST_ID_GENERATED;
+	}
 	if (emit_mcp_batch(k, ex))
 		return;
-	if ((r->flags & REC_F_LLM) || k->cfg->http_all)
-		k->emit(k->ctx, r);
+	k->emit(k->ctx, r);
 }

@@ -16,34 +16,66 @@ static void set_field(struct tr_record *r, char *dst, size_t cap, const struct h
 		r->flags |= flag;
 }
 
+/* Configured label headers (none by default: one load each to know). */
 static void label_headers(struct tr_record *r, const struct conn_config *cfg,
 			  const struct http_event *ev)
 {
 	static const uint32_t flags[REC_LABELS] = {REC_F_TRUNC_LABEL0, REC_F_TRUNC_LABEL1};
 	for (unsigned i = 0; i < REC_LABELS; i++) {
 		const char *want = cfg->label_headers[i];
+		if (!want[0])
+			continue;
 		size_t n = strnlen(want, sizeof cfg->label_headers[i]);
-		if (n && n == ev->a_len && strncasecmp(want, ev->a, n) == 0)
+		if (n == ev->a_len && strncasecmp(want, ev->a, n) == 0)
 			set_field(r, r->labels[i], REC_LABEL_LEN, ev, flags[i]);
 	}
 }
 
+uint64_t conn_req_headers_wanted(const struct conn_config *cfg)
+{
+	uint64_t m = HTTP_WANT_NAME(4, 'h') | HTTP_WANT_NAME(10, 'u') | HTTP_WANT_NAME(11, 't') |
+		     HTTP_WANT_NAME(12, 'x') | HTTP_WANT_NAME(16, 'c');
+	for (unsigned i = 0; i < REC_LABELS; i++) {
+		const char *h = cfg->label_headers[i];
+		if (h[0])
+			m |= HTTP_WANT_NAME(strnlen(h, sizeof cfg->label_headers[i]), h[0]);
+	}
+	return m;
+}
+
+/* The names the record keeps are told apart by length first: most headers
+ * (Accept, Connection, Authorization, X-Stainless-*...) match none. */
 void conn_req_header(struct conn_state *st, struct conn_exch *ex, const struct conn_config *cfg,
 		     const struct http_event *ev)
 {
 	struct tr_record *r = &ex->rec;
-	if (http_name_is(ev->a, ev->a_len, "content-encoding"))
-		st->req_coding = (uint8_t)http_coding(ev->b, ev->b_len);
-	else if (http_name_is(ev->a, ev->a_len, "host")) {
-		if (r->authority[0] == 0) /* an absolute-form target already named it */
+	const char *a = ev->a;
+	switch (ev->a_len) {
+	case 4:
+		if (http_name_eq(a, 4, "host", 4) && r->authority[0] == 0)
+			/* (an absolute-form target already named it) */
 			set_field(r, r->authority, REC_AUTHORITY_LEN, ev, REC_F_TRUNC_AUTHORITY);
-	} else if (http_name_is(ev->a, ev->a_len, "x-request-id"))
-		set_field(r, r->request_id, REC_REQUEST_ID_LEN, ev, REC_F_TRUNC_REQUEST_ID);
-	else if (http_name_is(ev->a, ev->a_len, "user-agent"))
-		set_field(r, r->user_agent, REC_USER_AGENT_LEN, ev, REC_F_TRUNC_USER_AGENT);
-	else if (http_name_is(ev->a, ev->a_len, "traceparent") &&
-		 conn_parse_traceparent(ev->b, ev->b_len, r->trace_id) == 0)
-		r->flags |= REC_F_HAS_TRACE;
+		break;
+	case 10:
+		if (http_name_eq(a, 10, "user-agent", 10))
+			set_field(r, r->user_agent, REC_USER_AGENT_LEN, ev, REC_F_TRUNC_USER_AGENT);
+		break;
+	case 11:
+		if (http_name_eq(a, 11, "traceparent", 11) &&
+		    conn_parse_traceparent(ev->b, ev->b_len, r->trace_id) == 0)
+			r->flags |= REC_F_HAS_TRACE;
+		break;
+	case 12:
+		if (http_name_eq(a, 12, "x-request-id", 12))
+			set_field(r, r->request_id, REC_REQUEST_ID_LEN, ev, REC_F_TRUNC_REQUEST_ID);
+		break;
+	case 16:
+		if (http_name_eq(a, 16, "content-encoding", 16))
+			st->req_coding = (uint8_t)http_coding(ev->b, ev->b_len);
+		break;
+	default:
+		break;
+	}
 	label_headers(r, cfg, ev);
 }
 
@@ -57,7 +89,34 @@ static int configured_prefix(const struct conn_config *cfg, const char *path)
 	return 0;
 }
 
-void conn_req_headers_done(struct conn_exch *ex, const struct conn_config *cfg, uint64_t now)
+/*
+ * Whether an exchange can be LLM traffic, decided from its request line:
+ * with TOKENRING_HTTP=all every exchange is recorded; an LLM call is a
+ * POST (PUT and PATCH are let through too), or goes to a known LLM route
+ * or a configured prefix (GET /v1/models...). Anything else (GET /healthz,
+ * a probe, static files) is framed and counted, but its headers and
+ * bodies are not read: it can never be recorded, so nothing is looked for.
+ *
+ * So a GET answered with a `usage` object on an unknown path is not
+ * recorded, on purpose: no LLM API spends tokens on a GET; such an answer
+ * retrieves a stored result (OpenAI's GET /v1/responses/{id}, batch
+ * retrievals), and counting it would count the same tokens twice.
+ * TOKENRING_HTTP=all and TOKENRING_LLM_PATHS still record it
+ * (tests/producer/test_conn.c, get_answered_with_usage_...).
+ */
+int conn_may_llm(const struct tr_record *r, const struct conn_config *cfg, const char *method,
+		 size_t mlen)
+{
+	struct llm_route route;
+	if (cfg->http_all || (mlen == 4 && memcmp(method, "POST", 4) == 0) ||
+	    (mlen == 3 && memcmp(method, "PUT", 3) == 0) ||
+	    (mlen == 5 && memcmp(method, "PATCH", 5) == 0))
+		return 1;
+	return llm_route(r->path, strnlen(r->path, REC_PATH_LEN), "", 0, &route) ||
+	       configured_prefix(cfg, r->path);
+}
+
+void conn_req_headers_done(struct conn_exch *ex, const struct conn_config *cfg)
 {
 	struct tr_record *r = &ex->rec;
 	size_t plen = strnlen(r->path, REC_PATH_LEN);
@@ -69,10 +128,26 @@ void conn_req_headers_done(struct conn_exch *ex, const struct conn_config *cfg, 
 	if (mlen)
 		rec_set_str(r->request_model, REC_MODEL_LEN, r->path + at, mlen, &r->flags,
 			    REC_F_TRUNC_REQUEST_MODEL);
-	if (r->request_id[0] == 0) {
-		conn_make_request_id(r->request_id, REC_REQUEST_ID_LEN, now, r->start_ns);
-		r->flags |= REC_F_REQUEST_ID_GENERATED;
+	ex->path_stream = conn_path_streams(r->path, plen);
+	ex->id_due = r->request_id[0] == 0;
+}
+
+/* Gemini streams by path (":streamGenerateContent"), whatever its
+ * Content-Type says: a colon is rare in a path, so memchr finds the few
+ * places worth comparing. */
+int conn_path_streams(const char *path, size_t n)
+{
+	static const char verb[] = ":streamGenerateContent";
+	const size_t k = sizeof verb - 1;
+	for (const char *p = path, *e = path + n; (size_t)(e - p) >= k;) {
+		const char *c = memchr(p, ':', (size_t)(e - p) - k + 1);
+		if (!c)
+			return 0;
+		if (memcmp(c, verb, k) == 0)
+			return 1;
+		p = c + 1;
 	}
+	return 0;
 }
 
 /* Media type of a Content-Type value, parameters ignored. */

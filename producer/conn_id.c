@@ -45,11 +45,27 @@ static uint64_t seed(void)
 	return s ? s : fresh;
 }
 
+/* Hex digits of v's low `digits` nibbles (an even count), two per table load. */
 static void put_hex(char *out, uint64_t v, unsigned digits)
 {
-	static const char hex[] = "0123456789abcdef";
-	for (unsigned i = digits; i-- > 0; v >>= 4)
-		out[i] = hex[v & 15];
+	static const char pairs[] = "000102030405060708090a0b0c0d0e0f"
+				    "101112131415161718191a1b1c1d1e1f"
+				    "202122232425262728292a2b2c2d2e2f"
+				    "303132333435363738393a3b3c3d3e3f"
+				    "404142434445464748494a4b4c4d4e4f"
+				    "505152535455565758595a5b5c5d5e5f"
+				    "606162636465666768696a6b6c6d6e6f"
+				    "707172737475767778797a7b7c7d7e7f"
+				    "808182838485868788898a8b8c8d8e8f"
+				    "909192939495969798999a9b9c9d9e9f"
+				    "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
+				    "b0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+				    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf"
+				    "d0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+				    "e0e1e2e3e4e5e6e7e8e9eaebecedeeef"
+				    "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+	for (unsigned i = digits; i > 0; i -= 2, v >>= 8)
+		memcpy(out + i - 2, pairs + 2 * (v & 0xff), 2);
 }
 
 void conn_make_request_id(char *out, size_t cap, uint64_t now_mono, uint64_t start_real)
@@ -62,14 +78,18 @@ void conn_make_request_id(char *out, size_t cap, uint64_t now_mono, uint64_t sta
 	a = (a & ~0xf000ull) | 0x4000ull;
 	b = (b & ~(3ull << 62)) | (2ull << 62);
 	uint64_t bits[5] = {a >> 32, (a >> 16) & 0xffff, a & 0xffff, b >> 48, b & 0xffffffffffffull};
-	char tmp[37];
+	char tmp[REC_REQUEST_ID_LEN] = {0};
 	char *p = tmp;
 	for (unsigned i = 0; i < 5; i++) {
 		put_hex(p, bits[i], group[i]);
 		p += group[i];
 		*p++ = i < 4 ? '-' : 0;
 	}
-	rec_set_str(out, cap, tmp, 36, NULL, 0);
+	_Static_assert(REC_REQUEST_ID_LEN > 36, "a UUID and its NUL fit the field");
+	if (cap == sizeof tmp)
+		memcpy(out, tmp, sizeof tmp); /* the record's field: NUL-padded already */
+	else
+		rec_set_str(out, cap, tmp, 36, NULL, 0);
 }
 
 static int hexval(char c)

@@ -45,6 +45,9 @@ struct conn_exch {
 	uint8_t resp_done;
 	uint8_t is_head;
 	uint8_t is_connect;
+	uint8_t path_stream; /* the path names a streaming API (conn_path_streams) */
+	uint8_t may_llm;     /* conn_may_llm, from the request line */
+	uint8_t id_due;      /* headers ended without x-request-id: one is made at emit */
 };
 
 struct conn_state {
@@ -56,6 +59,7 @@ struct conn_state {
 	uint8_t req_open;     /* the newest exchange's request is being read */
 	uint8_t resp_open;    /* a response message is being read */
 	uint8_t resp_interim; /* ... and it is a 1xx */
+	uint8_t resp_read;    /* ... and its headers ended: lresp is its extractor's */
 	uint8_t resp_ctype;   /* enum conn_ctype of the response being read */
 	uint8_t req_coding;   /* enum rec_coding of the request being read */
 	uint8_t resp_coding;  /* ... and of the response being read */
@@ -83,10 +87,18 @@ struct conn_call {
 	void *ctx;
 };
 
-/* conn_hdr.c: request and response headers into the record. */
+/* conn_hdr.c: request and response headers into the record. The framers
+ * report only the names these read (http_want): Content-Type and
+ * Content-Encoding on responses; on requests, those of conn_req_header and
+ * the configured label headers. */
+#define CONN_RESP_HEADERS (HTTP_WANT_NAME(12, 'c') | HTTP_WANT_NAME(16, 'c'))
+uint64_t conn_req_headers_wanted(const struct conn_config *cfg);
+int conn_may_llm(const struct tr_record *r, const struct conn_config *cfg, const char *method,
+		 size_t mlen);
 void conn_req_header(struct conn_state *st, struct conn_exch *ex, const struct conn_config *cfg,
 		     const struct http_event *ev);
-void conn_req_headers_done(struct conn_exch *ex, const struct conn_config *cfg, uint64_t now);
+void conn_req_headers_done(struct conn_exch *ex, const struct conn_config *cfg);
+int conn_path_streams(const char *path, size_t n);
 void conn_resp_header(struct conn_state *st, const struct http_event *ev);
 
 /* conn_id.c: ids. */

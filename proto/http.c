@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "scan_internal.h"
 
 enum state {
 	S_IDLE = 0,   /* between messages */
@@ -32,6 +33,12 @@ void http_init(struct http_parser *p, enum http_kind kind)
 {
 	memset(p, 0, sizeof *p);
 	p->kind = (uint8_t)kind;
+	p->want = HTTP_WANT_ALL;
+}
+
+void http_want(struct http_parser *p, uint64_t names)
+{
+	p->want = names | HTTP_WANT_NAME(14, 'c') | HTTP_WANT_NAME(17, 't');
 }
 
 void http_set_body(struct http_parser *p, enum http_body body)
@@ -50,10 +57,31 @@ int http_idle(const struct http_parser *p)
 	return p->state == S_IDLE;
 }
 
+/* 8 bytes of a name against 8 of a lowercase literal: equal, but for the
+ * case bit (0x20) where the literal has a letter a-z (found per byte
+ * without carries: the sums stay below 0x100 for 7-bit bytes, and a byte
+ * with bit 7 set is never a letter). */
+static int word_eq_nocase(const char *a, const char *lit)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x80 * ones;
+	uint64_t x, l;
+	memcpy(&x, a, 8);
+	memcpy(&l, lit, 8);
+	uint64_t low7 = l & ~high;
+	uint64_t letter = (low7 + 0x1f * ones) & ~(low7 + 0x05 * ones) & ~l & high;
+	return ((x ^ l) & ~(letter >> 2)) == 0;
+}
+
 int http_name_eq(const char *a, size_t n, const char *lit, size_t k)
 {
 	if (n != k)
 		return 0;
+	if (n >= 8) { /* words, the last one overlapping */
+		for (size_t i = 0; i + 8 < n; i += 8)
+			if (!word_eq_nocase(a + i, lit + i))
+				return 0;
+		return word_eq_nocase(a + n - 8, lit + n - 8);
+	}
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)a[i];
 		if (c >= 'A' && c <= 'Z')
@@ -129,7 +157,9 @@ static void line_in_place(struct http_parser *p, const char *buf, size_t n)
  * LINE_DONE the line is at lh (head_len bytes) and lt (tail_len bytes). */
 static enum line_res line_feed(struct http_parser *p, const char *buf, size_t len, size_t *used)
 {
-	const char *nl = memchr(buf, '\n', len);
+	const char *e = buf + len, *nl = scan_find(buf, e, '\n');
+	if (nl == e)
+		nl = NULL;
 	size_t n = nl ? (size_t)(nl - buf) : len;
 	if ((uint64_t)p->line_len + n > HTTP_MAX_LINE) {
 		*used = len;
@@ -290,8 +320,8 @@ static void take_te(struct http_parser *p)
 /* Split "name: value" out of head; returns -1 if there is no colon. */
 static int split_header(struct http_parser *p, struct http_event *ev)
 {
-	const char *colon = memchr(p->lh, ':', p->head_len);
-	if (!colon || colon == p->lh)
+	const char *colon = scan_find(p->lh, p->lh + p->head_len, ':');
+	if (colon == p->lh + p->head_len || colon == p->lh)
 		return -1;
 	const char *v = colon + 1, *end = p->lh + p->head_len;
 	while (v < end && ows(*v))
@@ -331,6 +361,12 @@ static void headers_end(struct http_parser *p, struct http_event *ev)
 		p->body = HTTP_BODY_NONE;
 }
 
+/* Whether the header name at a (n bytes) is reported, or one the framer reads. */
+static int wanted(const struct http_parser *p, const char *a, size_t n)
+{
+	return (p->want & HTTP_WANT_NAME(n, (unsigned char)a[0])) != 0;
+}
+
 static int header_line(struct http_parser *p, struct http_event *ev)
 {
 	if (p->line_len == 0) {
@@ -345,9 +381,41 @@ static int header_line(struct http_parser *p, struct http_event *ev)
 	}
 	if (split_header(p, ev) || track_header(p, ev))
 		return -1;
-	ev->type = HTTP_EV_HEADER;
 	line_reset(p);
+	if (!wanted(p, ev->a, ev->a_len)) { /* framed and checked, not reported */
+		memset(ev, 0, sizeof *ev);
+		return 0;
+	}
+	ev->type = HTTP_EV_HEADER;
 	return 0;
+}
+
+/*
+ * Whole header lines at buf that nobody wants, consumed in place: the
+ * number of bytes. Stops, consuming nothing of it, at the first line that
+ * needs the general path: a wanted name, the blank line, a line not whole
+ * in buf, and anything the general path would refuse or treat specially
+ * (too long, no colon in the kept head, space before the colon, folding,
+ * one header too many), so that every outcome is the general path's.
+ */
+static size_t skip_headers(struct http_parser *p, const char *buf, size_t len)
+{
+	const char *s = buf, *e = buf + len;
+	while (s < e) {
+		const char *nl = scan_find(s, e, '\n');
+		size_t n = (size_t)(nl - s);
+		if (nl == e || n <= 1 || n > HTTP_MAX_LINE || ows(*s) ||
+		    p->n_headers >= HTTP_MAX_HEADERS)
+			break;
+		/* the general path looks for the colon in the kept head only */
+		const char *cend = n > HTTP_LINE_KEEP ? s + HTTP_LINE_KEEP : nl;
+		const char *colon = scan_find2(s, cend, e, ':', ':');
+		if (colon == cend || colon == s || ows(colon[-1]) || wanted(p, s, (size_t)(colon - s)))
+			break;
+		p->n_headers++;
+		s = nl + 1;
+	}
+	return (size_t)(s - buf);
 }
 
 static size_t msg_end(struct http_parser *p, struct http_event *ev)
@@ -413,6 +481,23 @@ static int parse_chunk_size(struct http_parser *p)
 		return -1;
 	p->remaining = x;
 	return 0;
+}
+
+/* A bare chunk-size line ("1a2\r\n") whole at buf: its length, 0 when the
+ * line needs the general path (cut, extensions, spaces, too many digits). */
+static size_t chunk_size_fast(struct http_parser *p, const char *buf, size_t len)
+{
+	size_t i = 0;
+	uint64_t x = 0;
+	for (; i < len && i <= HTTP_MAX_CHUNK_DIGITS && hex_val(buf[i]) >= 0; i++)
+		x = x << 4 | (uint64_t)hex_val(buf[i]);
+	if (i == 0 || i > HTTP_MAX_CHUNK_DIGITS || len - i < 2 || buf[i] != '\r' ||
+	    buf[i + 1] != '\n')
+		return 0;
+	p->remaining = x;
+	p->state = x ? S_CHUNK_DATA : S_TRAILER;
+	line_reset(p);
+	return i + 2;
 }
 
 /* The chunk-size line, or the empty line that ends chunk data. */
@@ -497,10 +582,28 @@ static size_t step(struct http_parser *p, const char *buf, size_t len, struct ht
 	switch (p->state) {
 	case S_IDLE:
 		return on_idle(p, buf, len, ev);
-	case S_START:
 	case S_HEADER:
-	case S_CHUNK_SIZE:
+		if (p->line_len == 0 && p->want != HTTP_WANT_ALL) {
+			size_t skipped = skip_headers(p, buf, len);
+			if (skipped)
+				return skipped;
+		}
+		return on_line(p, buf, len, ev);
 	case S_CHUNK_END:
+		/* the CRLF after chunk data, whole: no line to gather */
+		if (p->line_len == 0 && len >= 2 && buf[0] == '\r' && buf[1] == '\n') {
+			p->state = S_CHUNK_SIZE;
+			return 2;
+		}
+		return on_line(p, buf, len, ev);
+	case S_CHUNK_SIZE:
+		if (p->line_len == 0) {
+			size_t k = chunk_size_fast(p, buf, len);
+			if (k)
+				return k;
+		}
+		return on_line(p, buf, len, ev);
+	case S_START:
 	case S_TRAILER:
 		return on_line(p, buf, len, ev);
 	case S_BODY_BEGIN:

@@ -76,6 +76,7 @@ struct http_parser {
 	uint16_t n_headers;
 	uint16_t head_len;
 	uint32_t line_len;
+	uint64_t want;      /* http_want: header names reported */
 	uint64_t remaining; /* body bytes left: Content-Length or current chunk */
 	uint64_t length;    /* Content-Length as declared */
 	/* The line just completed: in head/tail, or in place in the caller's
@@ -86,7 +87,26 @@ struct http_parser {
 	char tail[HTTP_LINE_TAIL];
 };
 
+/* Reset; every header is reported (http_want(p, HTTP_WANT_ALL)). */
 void http_init(struct http_parser *p, enum http_kind kind);
+
+#define HTTP_WANT_ALL UINT64_MAX
+/* The bit of a want mask for header names of n bytes starting with c
+ * (either case). Names share bits: a caller may get a few it did not ask
+ * for, and checks the names it gets anyway. */
+#define HTTP_WANT_NAME(n, c) ((uint64_t)1 << ((((unsigned)(n)) * 7u + ((unsigned)(c) | 0x20u)) & 63u))
+
+/*
+ * Which header lines come out as HTTP_EV_HEADER events: exactly those
+ * whose name has its HTTP_WANT_NAME bit in `names` (an OR of them), and
+ * always the framing headers (Content-Length, Transfer-Encoding). The
+ * others are still framed and checked (a malformed line is an error all
+ * the same, and counts towards HTTP_MAX_HEADERS) but cost no event: most
+ * of a request head (Accept, Authorization, the SDKs' own headers) is
+ * skipped a line at a time, in place, when whole in the buffer. Applies
+ * from the next header line on; trailers are never reported.
+ */
+void http_want(struct http_parser *p, uint64_t names);
 
 /*
  * Consume bytes from buf[0..len) until one event is complete; returns the
@@ -112,7 +132,8 @@ int http_reads_to_close(const struct http_parser *p);
 /* Whether the parser is between messages (nothing of a message pending). */
 int http_idle(const struct http_parser *p);
 
-/* Case-insensitive equality of a[0..n) and k bytes of lowercase lit. */
+/* Case-insensitive equality of a[0..n) and k bytes of lowercase lit
+ * (ASCII letters match either case; every other byte only itself). */
 int http_name_eq(const char *a, size_t n, const char *lit, size_t k);
 
 /* The same against a NUL-terminated lowercase literal; inline so that the

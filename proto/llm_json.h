@@ -129,7 +129,10 @@ struct jscan_ops {
 	int (*open)(void *ctx, const struct jscan *s, int is_object);
 	/* A scalar at depth s->depth with key jscan_key(s). Strings come raw
 	 * (escapes not decoded), cut to JSCAN_VALUE_KEEP bytes (truncated set);
-	 * `nonempty` tells whether the full value had any byte. */
+	 * `nonempty` tells whether the full value had any byte. Never called
+	 * for a key that is not a known one (JK_OTHER: "id", "index",
+	 * "created"... most scalars of a body): an extractor that reads a key
+	 * gives it an id in enum jkey. */
 	void (*scalar)(void *ctx, const struct jscan *s, enum jtype t, const char *v, size_t n,
 		       int truncated, int nonempty);
 	/* A top-level value, or an element of a top-level array, ended. */

@@ -66,6 +66,13 @@ void llm_sse_feed(struct llm_sse *s, const char *p, size_t n, const struct llm_s
 		const char *q;
 		switch (s->state) {
 		case L_START:
+			/* the usual line, "data: " whole in the piece: no byte-wise
+			 * field name */
+			if (s->plen == 0 && e - p >= 6 && memcmp(p, "data: ", 6) == 0) {
+				s->state = L_DATA;
+				p += 6;
+				break;
+			}
 			p = line_start(s, p, ops, ctx);
 			break;
 		case L_DATA_SP:

@@ -3,29 +3,31 @@
 # core is kept busy, stopping at the first failure. A test that passes here
 # 20 times in a row does not depend on being scheduled promptly.
 #
-#   scripts/repeat-under-load.sh [-n N] [-l LOADERS] [-b BUILD_DIR] REGEX
+#   scripts/repeat-under-load.sh [-n N] [-l LOADERS] [-b BUILD_DIR] [-x EXCLUDE] REGEX
 #
 # -n N        runs (default 20)
 # -l LOADERS  busy processes beside the test (default: 2 x cores). Each
 #             alternates pure CPU spinning with bursts of fork/exec and file
 #             writes, so the test competes for the CPU and the scheduler.
 # -b DIR      a configured and built CMake build (default build/release)
+# -x EXCLUDE  leave out the tests matching this regex (CTest -E)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=20 loaders=$(( $(nproc) * 2 )) build=build/release
-while getopts "n:l:b:" o; do
+runs=20 loaders=$(( $(nproc) * 2 )) build=build/release exclude='^$'
+while getopts "n:l:b:x:" o; do
   case $o in
     n) runs=$OPTARG ;;
     l) loaders=$OPTARG ;;
     b) build=$OPTARG ;;
-    *) sed -n 2,14p "$0"; exit 2 ;;
+    x) exclude=$OPTARG ;;
+    *) sed -n 2,15p "$0"; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
-[ $# -eq 1 ] || { sed -n 2,14p "$0"; exit 2; }
+[ $# -eq 1 ] || { sed -n 2,15p "$0"; exit 2; }
 regex=$1
 [ -f "$build/CTestTestfile.cmake" ] || { echo "no CMake build in $build" >&2; exit 2; }
-count=$(cd "$build" && ctest -N -R "$regex" | sed -n 's/^Total Tests: //p')
+count=$(cd "$build" && ctest -N -R "$regex" -E "$exclude" | sed -n 's/^Total Tests: //p')
 [ "${count:-0}" -gt 0 ] || { echo "no test matches '$regex' in $build" >&2; exit 2; }
 
 pids=()
@@ -41,7 +43,7 @@ for i in $(seq "$loaders"); do
   pids+=($!)
 done
 for n in $(seq "$runs"); do
-  if ! out=$(cd "$build" && ctest -R "$regex" --output-on-failure --timeout 600 2>&1); then
+  if ! out=$(cd "$build" && ctest -R "$regex" -E "$exclude" --output-on-failure --timeout 600 2>&1); then
     printf '%s\n' "$out"
     echo "repeat-under-load: '$regex' FAILED on run $n of $runs (load: $loaders processes)" >&2
     exit 1

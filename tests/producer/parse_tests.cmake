@@ -29,3 +29,10 @@ target_link_libraries(test_http_oracle PRIVATE tokenring_parse_testsupport token
   tokenring_shm tokenring_warnings PkgConfig::CRITERION ${HTTP_PARSER_LIB})
 add_test(NAME parse_http_oracle COMMAND test_http_oracle)
 set_tests_properties(parse_http_oracle PROPERTIES LABELS "unit")
+
+# The scanner's lazily built key index, raced by threads from a fresh
+# process (plain pthreads: also run under ThreadSanitizer).
+add_executable(jscan_key_race ${_pt}/jscan_key_race.c)
+target_link_libraries(jscan_key_race PRIVATE tokenring_conn tokenring_warnings Threads::Threads)
+add_test(NAME parse_jscan_key_race COMMAND jscan_key_race)
+set_tests_properties(parse_jscan_key_race PROPERTIES LABELS "unit;tsan")

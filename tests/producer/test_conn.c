@@ -172,6 +172,53 @@ Test(conn, close_mid_stream_is_interrupted)
 	cr_expect_str_eq(r->request_model, "m");
 }
 
+/* A streamed chat request, and a gateway's answer to it: a stream served as
+ * application/json, read as one because it opens with "data:"
+ * (llm_resp_body). */
+#define STREAM_REQ                                                                   \
+	"POST /v1/chat/completions HTTP/1.1\r\nHost: h\r\nContent-Length: 50\r\n\r\n" \
+	"{\"model\":\"m\",\"stream\":true,\"messages\":[],\"x\":null}"
+#define SNIFFED_SSE                                                                      \
+	"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 62\r\n\r\n" \
+	"data: {\"model\":\"m-1\",\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n"
+
+/* It is a stream even with a single event: its chunk, time to first token
+ * and "not requested" usage are kept as for any stream. */
+Test(conn, sniffed_single_event_stream_is_a_stream)
+{
+	struct tracker t;
+	setup(&t, CONN_ROLE_AUTO);
+	out_(&t, STREAM_REQ, 1);
+	in_(&t, SNIFFED_SSE, 5);
+	cr_assert_eq(t.out.n, 1);
+	const struct tr_record *r = &t.out.rec[0];
+	cr_expect_eq(r->flags, REC_F_LLM | REC_F_STREAM | REC_F_REQUEST_ID_GENERATED);
+	cr_expect_eq(r->usage_status, REC_USAGE_NOT_REQUESTED, "a stream without include_usage");
+	cr_expect_eq(r->chunks, 1);
+	cr_expect_eq(r->ttft_ns, 4);
+	cr_expect_str_eq(r->response_model, "m-1");
+}
+
+/* A response cut in its headers read nothing: the previous answer's
+ * extractor state (a stream, its chunk) is not taken for it. */
+Test(conn, response_cut_in_its_headers_inherits_nothing)
+{
+	struct tracker t;
+	setup(&t, CONN_ROLE_AUTO);
+	out_(&t, STREAM_REQ, 1);
+	in_(&t, SNIFFED_SSE, 5);
+	out_(&t, STREAM_REQ, 6);
+	in_(&t, "HTTP/1.1 200 OK\r\nContent-Ty", 7);
+	conn_close(&t.c, &cfg_all, 9, collect_emit, &t.out);
+	cr_assert_eq(t.out.n, 2);
+	const struct tr_record *r = &t.out.rec[1];
+	cr_expect_eq(r->flags, REC_F_LLM | REC_F_CONN_CLOSED | REC_F_REQUEST_ID_GENERATED);
+	cr_expect_eq(r->usage_status, REC_USAGE_INTERRUPTED);
+	cr_expect_eq(r->chunks, 0);
+	cr_expect_eq(r->ttft_ns, 0);
+	cr_expect_str_eq(r->response_model, "");
+}
+
 Test(conn, close_before_any_response_byte)
 {
 	struct tracker t;
@@ -245,6 +292,47 @@ Test(conn, non_llm_not_emitted_by_default)
 	cr_assert_eq(out.n, 1, "a configured prefix makes it LLM");
 	cr_expect_eq(out.rec[0].flags & REC_F_LLM, REC_F_LLM);
 	cr_expect_eq(out.rec[0].usage_status, REC_USAGE_MISSING);
+}
+
+/* The rule of conn_may_llm (producer/conn_hdr.c): a GET whose answer
+ * carries usage retrieves a stored result (GET /v1/responses/{id}), whose
+ * tokens were counted when they were spent; it is recorded only on a
+ * configured prefix or with TOKENRING_HTTP=all. */
+static unsigned get_with_usage(struct conn_config *cfg, struct tr_record *got)
+{
+	struct conn c;
+	struct collect out = {0};
+	const char *rq = "GET /v1/responses/resp_67ccd2bed1ec8190 HTTP/1.1\r\nHost: api.openai.com\r\n\r\n";
+	const char *rs = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 85\r\n\r\n"
+			 "{\"object\":\"response\",\"model\":\"gpt-4o\",\"usage\":{\"input_tokens\":36,\"output_tokens\":87}}";
+	conn_init(&c, CONN_ROLE_AUTO);
+	feed_pieces(&c, cfg, CONN_DIR_OUT, rq, strlen(rq), 0, 0, 1, &out);
+	feed_pieces(&c, cfg, CONN_DIR_IN, rs, strlen(rs), 0, 0, 2, &out);
+	if (out.n)
+		*got = out.rec[0];
+	return out.n;
+}
+
+Test(conn, get_answered_with_usage_is_recorded_only_where_configured)
+{
+	struct conn_config cfg = {0};
+	struct tr_record r;
+	cr_expect_eq(get_with_usage(&cfg, &r), 0, "a GET on an unknown path: framed, not read");
+
+	snprintf(cfg.llm_paths[0], sizeof cfg.llm_paths[0], "/v1/responses/");
+	cfg.n_llm_paths = 1;
+	cr_assert_eq(get_with_usage(&cfg, &r), 1, "TOKENRING_LLM_PATHS records it");
+	cr_expect_eq(r.usage_status, REC_USAGE_AVAILABLE);
+	cr_expect_eq(r.prompt_tokens, 36);
+	cr_expect_eq(r.completion_tokens, 87);
+
+	struct conn_config all = {.http_all = 1};
+	cr_assert_eq(get_with_usage(&all, &r), 1, "TOKENRING_HTTP=all records it");
+	cr_expect_eq(r.flags & REC_F_LLM, REC_F_LLM, "its answer's usage makes it LLM");
+	cr_expect_eq(r.usage_status, REC_USAGE_AVAILABLE);
+	cr_expect_eq(r.prompt_tokens, 36);
+	cr_expect_eq(r.completion_tokens, 87);
+	cr_expect_str_eq(r.response_model, "gpt-4o");
 }
 
 Test(conn, generated_request_ids_are_uuid_shaped_and_distinct)

@@ -1,7 +1,9 @@
 /* test_http_oracle.c - differential: the framer (http.h) and a well-kept
  * parser used only as an oracle (Debian's libhttp-parser) agree on random
  * pipelined streams of requests and of responses fed in random pieces:
- * same messages, methods, targets, status codes and body bytes. */
+ * same messages, methods, targets, status codes and body bytes; and the
+ * same again when the framer skips the header lines it is not asked for
+ * (http_want), which then come out as events exactly when wanted. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,10 +49,22 @@ static void on_event(struct view *v, const struct http_parser *p, const struct h
 	}
 }
 
-static void framer(enum http_kind kind, const char *buf, size_t n, uint32_t *seed, struct view *v)
+/* Header events whose name has its bit in mask. */
+static unsigned count_headers(const struct http_event *ev, uint64_t mask)
+{
+	return ev->type == HTTP_EV_HEADER && ev->a_len &&
+	       (mask & HTTP_WANT_NAME(ev->a_len, (unsigned char)ev->a[0]));
+}
+
+/* Feed buf in random pieces; *wanted counts the header events whose name
+ * has its bit in mask (with want set, every event must have it). */
+static void framer(enum http_kind kind, const char *buf, size_t n, uint32_t *seed, struct view *v,
+		   uint64_t want, uint64_t mask, unsigned *wanted)
 {
 	struct http_parser p;
 	http_init(&p, kind);
+	if (want != HTTP_WANT_ALL)
+		http_want(&p, want);
 	for (size_t at = 0; at < n;) {
 		size_t k = 1 + rnd(seed) % 97;
 		k = k < n - at ? k : n - at;
@@ -63,6 +77,10 @@ static void framer(enum http_kind kind, const char *buf, size_t n, uint32_t *see
 			left -= used;
 			if (ev.type == HTTP_EV_PARTIAL)
 				break;
+			*wanted += count_headers(&ev, mask);
+			if (want != HTTP_WANT_ALL && ev.type == HTTP_EV_HEADER)
+				cr_assert(count_headers(&ev, mask), "unwanted header %.*s reported",
+					  (int)ev.a_len, ev.a);
 			on_event(v, &p, &ev);
 		}
 		at += k;
@@ -158,18 +176,27 @@ static void compare(const struct view *a, const struct view *b, const char *buf)
 	}
 }
 
+/* Host, and the framing headers the framer always reads: the generated
+ * X-H1..X-H7 lines are skipped. */
+static const uint64_t want = HTTP_WANT_NAME(4, 'h') | HTTP_WANT_NAME(14, 'c') |
+			     HTTP_WANT_NAME(17, 't');
+
 /* Many random streams of one kind: the framer and the oracle agree. */
 static void agree(enum http_kind kind, size_t (*gen)(char *, uint32_t *), uint32_t seed)
 {
 	static char buf[1 << 16];
 	size_t total = 0, msgs = 0;
 	for (int iter = 0; iter < 1500; iter++) {
-		struct view ours = {0}, theirs = {0};
+		struct view ours = {0}, theirs = {0}, skipping = {0};
 		size_t n = gen(buf, &seed);
+		unsigned all = 0, some = 0;
 		total += n;
 		cr_assert_eq(oracle_parse(kind == HTTP_REQUEST, buf, n, &theirs), 0);
-		framer(kind, buf, n, &seed, &ours);
+		framer(kind, buf, n, &seed, &ours, HTTP_WANT_ALL, want, &all);
 		compare(&ours, &theirs, buf);
+		framer(kind, buf, n, &seed, &skipping, want, want, &some);
+		compare(&skipping, &theirs, buf);
+		cr_assert_eq(some, all, "wanted headers reported %u, of %u", some, all);
 		msgs += ours.done;
 	}
 	cr_assert_gt(msgs, 3000, "the streams really hold messages (%zu)", msgs);
@@ -184,4 +211,96 @@ Test(http_oracle, pipelined_requests_agree, .timeout = 60)
 Test(http_oracle, pipelined_responses_agree, .timeout = 60)
 {
 	agree(HTTP_RESPONSE, responses, 4048);
+}
+
+/* http_name_eq compares 8 bytes at a time: it agrees with the byte-wise
+ * definition (ASCII letters in either case, every other byte only itself)
+ * on names mutated at random, literals with punctuation included. */
+static int name_eq_ref(const char *a, size_t n, const char *lit, size_t k)
+{
+	if (n != k)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)a[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c + 32);
+		if (c != (unsigned char)lit[i])
+			return 0;
+	}
+	return 1;
+}
+
+Test(http_oracle, name_eq_agrees_with_bytewise_definition)
+{
+	static const char *const lits[] = {"host", "content-length", "transfer-encoding",
+					   "x-request-id", "text/event-stream", ".aliyuncs.com",
+					   "a_b~c{d}e@f[g]h`i^j\\k", "0123456789abcdef"};
+	uint32_t seed = 77;
+	unsigned same = 0;
+	for (size_t li = 0; li < sizeof lits / sizeof *lits; li++) {
+		const char *lit = lits[li];
+		size_t k = strlen(lit);
+		char a[64];
+		for (int it = 0; it < 20000; it++) {
+			memcpy(a, lit, k);
+			for (unsigned f = 1 + rnd(&seed) % 3; f > 0; f--) {
+				size_t at = rnd(&seed) % k;
+				uint32_t r = rnd(&seed);
+				unsigned flip = r % 4 == 1 ? 0x20u : 0x40u;
+				a[at] = (char)(r % 4 == 0 ? r >> 8 : ((unsigned char)a[at] ^ flip));
+			}
+			int eq = name_eq_ref(a, k, lit, k);
+			same += (unsigned)eq;
+			cr_assert_eq(http_name_eq(guard_copy(a, k), k, lit, k), eq, "%s vs %.*s", lit,
+				     (int)k, a);
+		}
+		for (size_t i = 0; i < k; i++)
+			a[i] = (char)(lit[i] >= 'a' && lit[i] <= 'z' ? lit[i] - 32 : lit[i]);
+		cr_assert(http_name_eq(guard_copy(a, k), k, lit, k), "upper case %s", lit);
+	}
+	cr_assert_gt(same, 1000, "the mutations also keep names equal (%u)", same);
+}
+
+/* Lines the framer refuses are refused whether their header is wanted or
+ * skipped: a name whose colon lies past the kept head, no colon, a space
+ * before the colon; a long value is fine either way. */
+static enum http_ev_type last_event(const char *msg, uint64_t names)
+{
+	struct http_parser p;
+	struct http_event ev = {0};
+	const char *buf = guard_copy(msg, strlen(msg));
+	size_t left = strlen(msg);
+	http_init(&p, HTTP_REQUEST);
+	if (names != HTTP_WANT_ALL)
+		http_want(&p, names);
+	enum http_ev_type last = HTTP_EV_PARTIAL;
+	for (;;) {
+		size_t used = http_next(&p, buf, left, &ev);
+		buf += used;
+		left -= used;
+		if (ev.type == HTTP_EV_PARTIAL)
+			return last;
+		last = ev.type;
+		if (ev.type == HTTP_EV_ERROR)
+			return last;
+	}
+}
+
+Test(http_oracle, skipped_lines_fail_as_reported_ones_do)
+{
+	static char msg[1024], name[400];
+	memset(name, 'n', 300);
+	name[300] = 0;
+	static const char *const bad[] = {"%s: v\r\n", "NoColon\r\n", "Sp : v\r\n"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		int k = sprintf(msg, "GET / HTTP/1.1\r\nHost: h\r\n");
+		k += sprintf(msg + k, bad[i], name);
+		sprintf(msg + k, "\r\n");
+		cr_assert_eq(last_event(msg, HTTP_WANT_ALL), HTTP_EV_ERROR, "case %zu reported", i);
+		cr_assert_eq(last_event(msg, HTTP_WANT_NAME(4, 'h')), HTTP_EV_ERROR, "case %zu skipped",
+			     i);
+	}
+	sprintf(msg, "GET / HTTP/1.1\r\nX-Long: %s\r\n\r\n", name);
+	cr_assert_eq(last_event(msg, HTTP_WANT_ALL), HTTP_EV_MSG_END);
+	cr_assert_eq(last_event(msg, HTTP_WANT_NAME(4, 'h')), HTTP_EV_MSG_END);
 }

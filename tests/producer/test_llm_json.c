@@ -332,3 +332,29 @@ Test(jscan, every_known_key_name_maps_to_its_id)
 	cr_expect_eq(jscan_key_id("mode", 4), JK_OTHER);
 	cr_expect_eq(jscan_key_id("", 0), JK_OTHER);
 }
+
+/* The scanner's own key index (llm_json.c) agrees with the table: every
+ * known name, whole in the buffer or cut at every byte, comes back with its
+ * id; near misses and unknown keys give no scalar at all. */
+Test(jscan, keys_in_documents_get_their_ids_and_unknown_keys_no_scalar)
+{
+	for (int k = JK_MODEL; k < JK_COUNT; k++) {
+		char doc[320], want[160], near[3][64];
+		const char *name = jscan_key_name((enum jkey)k);
+		int w = snprintf(want, sizeof want, "1:%d=7;", k);
+		snprintf(near[0], sizeof near[0], "%ss", name);
+		snprintf(near[1], sizeof near[1], "x%s", name);
+		snprintf(near[2], sizeof near[2], "%.*s", (int)strlen(name) - 1, name);
+		for (int i = 0; i < 3; i++) { /* a near miss may be another known key */
+			enum jkey id = jscan_key_id(near[i], strlen(near[i]));
+			if (id != JK_OTHER)
+				w += snprintf(want + w, sizeof want - (size_t)w, "1:%d=%d;", id, i);
+		}
+		snprintf(doc, sizeof doc, "{\"%s\":7,\"%s\":0,\"%s\":1,\"%s\":2}", name, near[0],
+			 near[1], near[2]);
+		same_at_every_split(doc, &walk_ops, want);
+	}
+	same_at_every_split("{\"id\":\"chatcmpl-1\",\"Model\":\"m\",\"index\":0,\"created\":1,"
+			    "\"system_fingerprint\":\"fp\",\"completion_tokens_detail\":1}",
+			    &walk_ops, "");
+}
