@@ -126,8 +126,7 @@ void conn_req_headers_done(struct conn_exch *ex, const struct conn_config *cfg)
 		ex->f.known_path = 1;
 	size_t at, mlen = llm_path_model(r->path, plen, &at);
 	if (mlen)
-		rec_set_str(r->request_model, REC_MODEL_LEN, r->path + at, mlen, &r->flags,
-			    REC_F_TRUNC_REQUEST_MODEL);
+		llm_set_path_model(r, r->path + at, mlen); /* "%3A" read as ':' */
 	ex->path_stream = conn_path_streams(r->path, plen);
 	ex->id_due = r->request_id[0] == 0;
 }

@@ -43,9 +43,8 @@ struct llm_req {
 
 void llm_req_begin(struct llm_req *r);
 /* Scan request body bytes; sets rec->request_model (and its trunc flag).
- * A model the path named (llm_path_model, set before the body) is
- * percent-decoded here, at the body's first bytes: Bedrock clients escape
- * the ':' of "anthropic.claude-3-haiku-20240307-v1:0". */
+ * A model the path named (llm_set_path_model, set before the body) is kept:
+ * the body's "model" only fills an empty field. */
 void llm_req_body(struct llm_req *r, struct tr_record *rec, const char *p, size_t n);
 
 /* How a response body is read. */
@@ -155,6 +154,13 @@ int llm_route(const char *path, size_t plen, const char *host, size_t hlen,
  * Returns its length and sets *at to its offset in path; 0 if none.
  */
 size_t llm_path_model(const char *path, size_t plen, size_t *at);
+
+/* Set rec->request_model to the n bytes of a model named in the path, its
+ * percent escapes decoded (Bedrock clients send "...-v1%3A0" for "-v1:0"; a
+ * '%' without two hex digits stays), cut to the field with its truncation
+ * flag. Done when the request's headers end, so a request without a body,
+ * or one whose body is not read, has the model's real name too. */
+void llm_set_path_model(struct tr_record *rec, const char *model, size_t n);
 
 /* What was seen of one exchange, for the decisions that end it
  * (llm_settle.c); the shim fills it from the wire, tokenringd again after

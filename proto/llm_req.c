@@ -137,39 +137,12 @@ void llm_req_begin(struct llm_req *r)
 	memset(r, 0, sizeof *r);
 }
 
-static int hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)(c | 0x20);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Decode %XX escapes in place; a '%' not followed by two hex digits stays. */
-static void percent_decode(char *s, size_t cap)
-{
-	size_t n = strnlen(s, cap), w = 0;
-	for (size_t i = 0; i < n; i++) {
-		int hi = i + 2 < n && s[i] == '%' ? hex(s[i + 1]) : -1;
-		int lo = hi >= 0 ? hex(s[i + 2]) : -1;
-		if (lo >= 0) {
-			s[w++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			s[w++] = s[i];
-		}
-	}
-	memset(s + w, 0, n - w);
-}
-
 void llm_req_body(struct llm_req *r, struct tr_record *rec, const char *p, size_t n)
 {
 	struct req_ctx c = {r, rec};
 	if (!r->began) {
 		r->began = 1;
 		r->batch.owner = (struct llm_mcp_owner){rec, rec->start_ns};
-		if (memchr(rec->request_model, '%', REC_MODEL_LEN))
-			percent_decode(rec->request_model, REC_MODEL_LEN);
 	}
 	if (r->js.err)
 		return;
