@@ -312,7 +312,7 @@ static void on_resp_event(const struct conn_call *k, const struct http_event *ev
 		resp_status(st, ex, ev);
 		break;
 	case HTTP_EV_HEADER:
-		conn_resp_header(st, ev);
+		conn_resp_header(st, ex, ev);
 		break;
 	case HTTP_EV_HEADERS_END:
 		resp_headers_done(k, ex);

@@ -91,6 +91,7 @@ void conn_finish(const struct conn_call *k, struct conn_exch *ex)
 	r->reporter = k->st->role == CONN_ROLE_SERVER ? REC_REPORTER_DESTINATION
 						       : REC_REPORTER_SOURCE;
 	settle_times(ex, k->now);
+	llm_usage_from_headers(&ex->f, r);
 	body_facts(ex);
 	if (llm_is_llm(&ex->f))
 		settle_llm(ex);

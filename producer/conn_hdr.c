@@ -2,7 +2,8 @@
  * conn_hdr.c - the headers the record keeps: Host, x-request-id,
  * traceparent, user-agent and the configured label headers on requests;
  * Content-Type on responses and Content-Encoding on both (they decide how
- * the body is read).
+ * the body is read); Bedrock's token count headers on responses (usage
+ * when the body has none). The model a path names is copied decoded.
  */
 #include <string.h>
 
@@ -165,10 +166,14 @@ static enum conn_ctype ctype_of(const char *v, size_t n)
 	return CONN_CT_OTHER;
 }
 
-void conn_resp_header(struct conn_state *st, const struct http_event *ev)
+void conn_resp_header(struct conn_state *st, struct conn_exch *ex, const struct http_event *ev)
 {
 	if (http_name_is(ev->a, ev->a_len, "content-type"))
 		st->resp_ctype = (uint8_t)ctype_of(ev->b, ev->b_len);
 	else if (http_name_is(ev->a, ev->a_len, "content-encoding"))
 		st->resp_coding = (uint8_t)http_coding(ev->b, ev->b_len);
+	else if (http_name_is(ev->a, ev->a_len, "x-amzn-bedrock-input-token-count"))
+		llm_header_tokens(&ex->f, LLM_TOK_INPUT, ev->b, ev->b_len);
+	else if (http_name_is(ev->a, ev->a_len, "x-amzn-bedrock-output-token-count"))
+		llm_header_tokens(&ex->f, LLM_TOK_OUTPUT, ev->b, ev->b_len);
 }

@@ -88,10 +88,12 @@ struct conn_call {
 };
 
 /* conn_hdr.c: request and response headers into the record. The framers
- * report only the names these read (http_want): Content-Type and
- * Content-Encoding on responses; on requests, those of conn_req_header and
- * the configured label headers. */
-#define CONN_RESP_HEADERS (HTTP_WANT_NAME(12, 'c') | HTTP_WANT_NAME(16, 'c'))
+ * report only the names these read (http_want): Content-Type,
+ * Content-Encoding and Bedrock's X-Amzn-Bedrock-*-Token-Count on responses;
+ * on requests, those of conn_req_header and the configured label headers. */
+#define CONN_RESP_HEADERS                                                                  \
+	(HTTP_WANT_NAME(12, 'c') | HTTP_WANT_NAME(16, 'c') | HTTP_WANT_NAME(32, 'x') |      \
+	 HTTP_WANT_NAME(33, 'x'))
 uint64_t conn_req_headers_wanted(const struct conn_config *cfg);
 int conn_may_llm(const struct tr_record *r, const struct conn_config *cfg, const char *method,
 		 size_t mlen);
@@ -99,7 +101,7 @@ void conn_req_header(struct conn_state *st, struct conn_exch *ex, const struct c
 		     const struct http_event *ev);
 void conn_req_headers_done(struct conn_exch *ex, const struct conn_config *cfg);
 int conn_path_streams(const char *path, size_t n);
-void conn_resp_header(struct conn_state *st, const struct http_event *ev);
+void conn_resp_header(struct conn_state *st, struct conn_exch *ex, const struct http_event *ev);
 
 /* conn_id.c: ids. */
 void conn_make_request_id(char *out, size_t cap, uint64_t now_mono, uint64_t start_real);

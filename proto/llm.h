@@ -178,7 +178,19 @@ struct llm_facts {
 	uint8_t op_hint; /* enum rec_operation */
 	uint8_t interrupted;
 	uint8_t undecodable; /* a compressed body that mattered could not be decoded */
+	uint8_t hdr_tok;     /* LLM_TOK_INPUT / _OUTPUT: counts the response headers gave */
+	uint32_t hdr_input;  /* X-Amzn-Bedrock-Input-Token-Count */
+	uint32_t hdr_output; /* X-Amzn-Bedrock-Output-Token-Count */
 };
+
+/* A token count a response header reported (which: LLM_TOK_INPUT or
+ * LLM_TOK_OUTPUT); a value that is not a 32-bit decimal is ignored. Bedrock
+ * sends X-Amzn-Bedrock-{Input,Output}-Token-Count on every InvokeModel
+ * answer, and some model bodies (Mistral's) carry no usage at all. */
+void llm_header_tokens(struct llm_facts *f, uint8_t which, const char *v, size_t n);
+/* When the body reported no usage, the header counts are the usage: into
+ * rec's token fields, and f->usage_seen. Call before settling. */
+void llm_usage_from_headers(struct llm_facts *f, struct tr_record *rec);
 
 int llm_is_llm(const struct llm_facts *f);
 uint8_t llm_provider_of(const struct llm_facts *f);

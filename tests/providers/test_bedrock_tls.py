@@ -19,6 +19,9 @@ class BedrockTLS(test_bedrock.BedrockChecks, providers.ProviderCase):
         self.assertEqual(m.sum("tokenring_opaque_connections_total",
                                source_workload="bedrock-tls-client"), 0)
 
+    def test_mistral_usage_from_headers_over_tls(self):
+        self.check_mistral_usage_from_headers("bedrock-tls-mistral")
+
 
 if __name__ == "__main__":
     tt.main()

@@ -871,6 +871,42 @@ case("bedrock_invoke_mistral_stream",
      dict(bexp, path=mistral, request_model="mistral.mistral-7b-instruct-v0:2", operation="text_completion",
           prompt=16, completion=7, chunks=2, flags="LLM,STREAM,REQUEST_ID_GENERATED"))
 
+# InvokeModel with Mistral's plain body: no usage in it; Bedrock's headers
+# carry the counts, and are the usage
+mplain = "/model/mistral.mistral-7b-instruct-v0%3A2/invoke"
+case("bedrock_invoke_mistral_headers",
+     bedrock_req(mplain, j({"prompt": "<s>[INST] Nenne drei Farben. [/INST]", "max_tokens": 100})),
+     resp(200, "application/json", ju({"outputs": [{"text": " Rot, Grün, Blau.", "stop_reason": "stop"}]},
+          separators=(",", ":")), extra=["x-amzn-RequestId: 0a3c8f7e-95a5-4d5b-a6a0-1d2e3f4a5b6c",
+          "X-Amzn-Bedrock-Invocation-Latency: 402", "X-Amzn-Bedrock-Output-Token-Count: 7",
+          "X-Amzn-Bedrock-Input-Token-Count: 16"]),
+     dict(bexp, path=mplain, request_model="mistral.mistral-7b-instruct-v0:2", operation="text_completion",
+          prompt=16, completion=7, flags="LLM,REQUEST_ID_GENERATED"))
+
+# The body's usage wins over the headers' (they agree on the wire; here
+# they differ so the rule shows)
+case("bedrock_invoke_claude_body_usage_wins",
+     bedrock_req(haiku_path + "invoke", j({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 64,
+          "messages": [{"role": "user", "content": "Nenne drei Farben."}]})),
+     resp(200, "application/json", ju({"id": "msg_bdrk_01", "type": "message", "role": "assistant",
+          "model": "claude-3-haiku-20240307", "content": [{"type": "text", "text": "Rot, Grün und Blau."}],
+          "stop_reason": "end_turn", "stop_sequence": None, "usage": {"input_tokens": 14, "output_tokens": 9}},
+          separators=(",", ":")), extra=["X-Amzn-Bedrock-Input-Token-Count: 140",
+          "X-Amzn-Bedrock-Output-Token-Count: 90"]),
+     dict(bexp, path=haiku_path + "invoke", operation="chat", response_model="claude-3-haiku-20240307",
+          prompt=14, completion=9, flags="LLM,REQUEST_ID_GENERATED"))
+
+# A request without a body (its answer an error): the model the path names
+# is in the record decoded all the same
+case("bedrock_invoke_no_body",
+     bedrock_req(haiku_path + "invoke", b""),
+     resp(400, "application/json", j({"message": "Malformed input request: expected a JSON body"}),
+          extra=["x-amzn-RequestId: 0a3c8f7e-95a5-4d5b-a6a0-1d2e3f4a5b6c",
+                 "x-amzn-ErrorType: ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/"],
+          reason="Bad Request"),
+     dict(bexp, path=haiku_path + "invoke", status=400, usage="missing",
+          flags="LLM,REQUEST_ID_GENERATED"))
+
 # A stream cut by an exception message: what came before stands, no usage
 case("bedrock_converse_stream_throttled",
      bedrock_req(haiku_path + "converse-stream", conv_req),
