@@ -44,6 +44,19 @@ uint64_t conn_req_headers_wanted(const struct conn_config *cfg)
 	return m;
 }
 
+/*
+ * A GET on an unknown path is not read (conn_may_llm), except one that asks
+ * for an event stream (Accept: text/event-stream): the older MCP transport
+ * (HTTP+SSE, protocol 2024-11-05) answers its POSTs on such a stream, opened
+ * with GET on any path, and their real outcomes are read there. Headers
+ * before Accept (Host...) were skipped: the stream's answers need only its
+ * endpoint's session (conn_mcp_stream).
+ */
+static int sse_stream_get(const struct tr_record *r, const struct http_event *ev)
+{
+	return strcmp(r->method, "GET") == 0 && memmem(ev->b, ev->b_len, "text/event-stream", 17);
+}
+
 /* The names the record keeps are told apart by length first: most headers
  * (Accept, Connection, Authorization, X-Stainless-*...) match none. */
 void conn_req_header(struct conn_state *st, struct conn_exch *ex, const struct conn_config *cfg,
@@ -56,6 +69,12 @@ void conn_req_header(struct conn_state *st, struct conn_exch *ex, const struct c
 		if (http_name_eq(a, 4, "host", 4) && r->authority[0] == 0)
 			/* (an absolute-form target already named it) */
 			set_field(r, r->authority, REC_AUTHORITY_LEN, ev, REC_F_TRUNC_AUTHORITY);
+		break;
+	case 6:
+		if (!ex->may_llm && http_name_eq(a, 6, "accept", 6) && sse_stream_get(r, ev)) {
+			ex->may_llm = 1; /* from here on read like any candidate */
+			http_want(&st->req, conn_req_headers_wanted(cfg));
+		}
 		break;
 	case 10:
 		if (http_name_eq(a, 10, "user-agent", 10))

@@ -94,6 +94,10 @@ struct conn_call {
 #define CONN_RESP_HEADERS                                                                  \
 	(HTTP_WANT_NAME(12, 'c') | HTTP_WANT_NAME(16, 'c') | HTTP_WANT_NAME(32, 'x') |      \
 	 HTTP_WANT_NAME(33, 'x'))
+/* An exchange that cannot be LLM traffic by its request line still has its
+ * Accept header read: a GET asking for text/event-stream may be an MCP SSE
+ * transport stream (conn_req_header). */
+#define CONN_REQ_SSE_WANT HTTP_WANT_NAME(6, 'a')
 uint64_t conn_req_headers_wanted(const struct conn_config *cfg);
 int conn_may_llm(const struct tr_record *r, const struct conn_config *cfg, const char *method,
 		 size_t mlen);
@@ -117,5 +121,8 @@ void conn_body_flush(const struct conn_call *k);
 
 /* conn_emit.c: finish an exchange's record and hand it out. */
 void conn_finish(const struct conn_call *k, struct conn_exch *ex);
+/* conn_emit.c: answers read so far on an MCP SSE transport stream go out
+ * as REC_KIND_MCP_ANSWER entries (shm/record_mcp.h). */
+void conn_mcp_stream(const struct conn_call *k, struct conn_exch *ex);
 
 #endif

@@ -38,6 +38,7 @@ struct llm_req {
 	uint8_t include_usage; /* "stream_options": {"include_usage": true} */
 	uint8_t json_error;    /* the body started as JSON and broke */
 	uint8_t began;         /* body bytes were seen */
+	uint64_t id;           /* a JSON-RPC request's id (llm_mcp_id), 0 = none */
 	struct llm_mcp_batch batch; /* a top-level array: a JSON-RPC batch's calls */
 };
 

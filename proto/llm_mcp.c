@@ -97,6 +97,37 @@ void llm_mcp_answer_end(struct llm_mcp_answers *a, uint64_t now)
 	a->ev_id = 0;
 }
 
+void llm_mcp_sse_data(struct llm_mcp_answers *a, const char *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (a->ev_data == 0 && a->endpoint_state == LLM_MCP_EP_NONE && (p[0] == '/' || p[0] == 'h'))
+		a->endpoint_state = LLM_MCP_EP_READING; /* a path or an http(s) URL, not JSON */
+	a->ev_data = (uint8_t)(n < 255u - a->ev_data ? a->ev_data + n : 255u);
+	if (a->endpoint_state != LLM_MCP_EP_READING)
+		return;
+	size_t k = LLM_MCP_ENDPOINT_KEEP - a->endpoint_len;
+	k = n < k ? n : k;
+	memcpy(a->endpoint + a->endpoint_len, p, k);
+	a->endpoint_len = (uint8_t)(a->endpoint_len + k);
+}
+
+void llm_mcp_sse_event_end(struct llm_mcp_answers *a)
+{
+	const char *at;
+	a->ev_data = 0;
+	if (a->endpoint_state != LLM_MCP_EP_READING)
+		return;
+	/* (a URL cut to the buffer would name a session that matches nothing) */
+	if (a->endpoint_len < LLM_MCP_ENDPOINT_KEEP &&
+	    rec_mcp_session(a->endpoint, a->endpoint_len, &at)) {
+		a->endpoint_state = LLM_MCP_EP_KEPT;
+		return;
+	}
+	a->endpoint_state = LLM_MCP_EP_NONE;
+	a->endpoint_len = 0;
+}
+
 static const struct llm_mcp_answer *answer_of(const struct llm_mcp_answers *a, uint64_t id)
 {
 	for (unsigned i = 0; a && id && i < a->n; i++)
@@ -141,6 +172,7 @@ void llm_mcp_call_record(struct tr_record *out, const struct tr_record *ex,
 		out->flags |= REC_F_MCP_UNPAIRED; /* its answer may be among those not kept */
 	else if (answered_in_body(ex))
 		out->flags |= REC_F_MCP_UNANSWERED;
+	rec_mcp_set_id(out, c->id);
 	if (i > 0) { /* the wire's bytes once per batch */
 		out->req_bytes = 0;
 		out->resp_bytes = 0;

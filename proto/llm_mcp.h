@@ -69,16 +69,31 @@ struct llm_mcp_answer {
 	uint8_t rpc; /* LLM_RPC_* */
 };
 
+/* Bytes of the SSE transport's endpoint URL kept ("/messages?sessionId=" and
+ * a UUID are 56). */
+#define LLM_MCP_ENDPOINT_KEEP 96
+
 /* The JSON-RPC answers of a response body (llm_resp.answers): each
- * top-level value, array element or SSE event with "jsonrpc" and an id. */
+ * top-level value, array element or SSE event with "jsonrpc" and an id.
+ * On the older SSE transport's GET stream (protocol 2024-11-05) the first
+ * event, `endpoint`, is the URL the client POSTs to, with its session; once
+ * it is kept, the answers are sent out as they come (conn_mcp_stream). */
 struct llm_mcp_answers {
 	struct llm_mcp_owner owner;
 	uint8_t n;
 	uint8_t ev_rpc;   /* private: the answer being read */
+	uint8_t ev_data;  /* private: data bytes of the SSE event being read (saturating) */
+	uint8_t endpoint_state; /* LLM_MCP_EP_* */
+	uint8_t endpoint_len;
 	uint64_t ev_id;   /* private */
 	uint32_t dropped; /* answers past LLM_MCP_CALLS */
 	struct llm_mcp_answer a[LLM_MCP_CALLS];
+	char endpoint[LLM_MCP_ENDPOINT_KEEP];
 };
+
+#define LLM_MCP_EP_NONE 0
+#define LLM_MCP_EP_READING 1 /* an event whose data is not JSON: maybe the endpoint */
+#define LLM_MCP_EP_KEPT 2    /* endpoint[] holds a URL with a sessionId */
 
 /* A JSON-RPC id (a scalar: its type and raw bytes) as a nonzero 64-bit
  * FNV-1a hash; both ends send the id's bytes unchanged, so request and
@@ -105,6 +120,11 @@ static inline uint32_t llm_mcp_batch_calls(const struct llm_mcp_batch *b)
 void llm_mcp_answer_bit(struct llm_mcp_answers *a, uint8_t bit);
 void llm_mcp_answer_id(struct llm_mcp_answers *a, uint64_t id);
 void llm_mcp_answer_end(struct llm_mcp_answers *a, uint64_t now);
+
+/* SSE data bytes of the event being read, and the event's end: keeps the
+ * first event whose data is a URL with a session (the `endpoint` event). */
+void llm_mcp_sse_data(struct llm_mcp_answers *a, const char *p, size_t n);
+void llm_mcp_sse_event_end(struct llm_mcp_answers *a);
 
 static inline int llm_mcp_owns(const struct llm_mcp_owner *o, const struct tr_record *rec)
 {

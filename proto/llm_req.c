@@ -91,6 +91,10 @@ static void req_scalar(void *ctx, const struct jscan *s, enum jtype t, const cha
 	}
 	if (s->depth != 1)
 		return;
+	if (k == JK_ID && t != JT_NULL) {
+		c->r->id = llm_mcp_id(t, v, n);
+		return;
+	}
 	c->r->shape |= shape_of(k);
 	if (k == JK_STREAM)
 		c->r->stream = t == JT_TRUE;

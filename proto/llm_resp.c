@@ -284,6 +284,7 @@ static const struct jscan_ops resp_ops = {
 static void sse_data(void *ctx, const char *p, size_t n)
 {
 	struct resp_ctx *c = ctx;
+	llm_mcp_sse_data(&c->r->answers, p, n); /* the SSE transport's endpoint event */
 	jscan_feed(&c->r->js, p, n, &resp_ops, c);
 }
 
@@ -311,7 +312,9 @@ void llm_resp_event_end(struct llm_resp *r)
 
 static void sse_event_end(void *ctx)
 {
-	llm_resp_event_end(((struct resp_ctx *)ctx)->r);
+	struct llm_resp *r = ((struct resp_ctx *)ctx)->r;
+	llm_mcp_sse_event_end(&r->answers);
+	llm_resp_event_end(r);
 }
 
 static const struct llm_sse_ops sse_ops = {

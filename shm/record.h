@@ -86,6 +86,7 @@ enum rec_kind {
 	REC_KIND_EXCHANGE = 0, /* struct tr_record: one request/response exchange */
 	REC_KIND_BODY = 1,     /* struct rec_body (record_body.h): compressed body bytes */
 	REC_KIND_EVENT = 2,    /* struct tr_event (record_event.h): what could not be read */
+	REC_KIND_MCP_ANSWER = 3, /* struct tr_record (record_mcp.h): an answer on an MCP SSE stream */
 	REC_KIND_COUNT
 };
 

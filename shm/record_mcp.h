@@ -23,14 +23,28 @@
  * REC_F_MCP_UNANSWERED (the server's complete answer left it out),
  * REC_F_MCP_UNPAIRED (its answer may be among answers past the ones kept).
  *
- * Token fields carry no tokens; one holds an MCP count instead:
+ * Token fields carry no tokens (usage is `none`, so no reader shows them);
+ * three hold MCP values instead:
  *
- *   total_tokens   calls of the batch not kept (first call's record)
+ *   cached_tokens, cache_creation_tokens  the JSON-RPC id's hash (low, high
+ *                  32 bits: proto/llm_mcp.h llm_mcp_id; 0 = none)
+ *   total_tokens   calls of the batch not kept (first call's record); on an
+ *                  answer entry, answers the shim could not keep
+ *
+ * REC_KIND_MCP_ANSWER entries (same layout, same accessors) carry one
+ * answer seen on the older SSE transport's GET stream (protocol
+ * 2024-11-05, where each POST is answered 202 and the real answer comes as
+ * an SSE `message` event): path is the stream's endpoint URL (its
+ * sessionId), start_ns when the answer's event ended, the id and the
+ * outcome flags as above. tokenringd pairs them with the 202 POST records
+ * of the same process, session and id (aggregator/mcp.c).
  *
  * Read them through these accessors, never the LLM field names.
  */
 #ifndef TOKENRING_RECORD_MCP_H
 #define TOKENRING_RECORD_MCP_H
+
+#include <string.h>
 
 #include "record.h"
 
@@ -61,6 +75,38 @@ static inline const char *rec_mcp_method(const struct tr_record *r)
 static inline char *rec_mcp_method_field(struct tr_record *r)
 {
 	return r->response_model;
+}
+
+/* The JSON-RPC id's hash, 0 = none (a notification, or not kept). */
+static inline uint64_t rec_mcp_id(const struct tr_record *r)
+{
+	return (uint64_t)r->cache_creation_tokens << 32 | r->cached_tokens;
+}
+
+static inline void rec_mcp_set_id(struct tr_record *r, uint64_t id)
+{
+	r->cached_tokens = (uint32_t)id;
+	r->cache_creation_tokens = (uint32_t)(id >> 32);
+}
+
+/* The session a URL names (a POST's target, an answer entry's endpoint):
+ * its sessionId query parameter's value, up to '&' or the end; returns its
+ * length and sets *at, 0 if none. */
+static inline size_t rec_mcp_session(const char *url, size_t n, const char **at)
+{
+	static const char key[] = "sessionId=";
+	const size_t k = sizeof key - 1;
+	const char *end = url + n;
+	for (const char *p = memchr(url, '?', n); p && (size_t)(end - p) > k;
+	     p = memchr(p + 1, '&', (size_t)(end - p - 1))) {
+		if (memcmp(p + 1, key, k) == 0) {
+			const char *v = p + 1 + k;
+			const char *amp = memchr(v, '&', (size_t)(end - v));
+			*at = v;
+			return (size_t)((amp ? amp : end) - v);
+		}
+	}
+	return 0;
 }
 
 /* Calls of this record's batch the shim did not keep (first call only). */

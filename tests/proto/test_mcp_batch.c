@@ -7,23 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conn.h"
+#include "conn_collect.h"
 #include "llm.h"
 #include "record_mcp.h"
-
-#define MAX_OUT 32
-
-struct out {
-	unsigned n;
-	struct tr_record rec[MAX_OUT];
-};
-
-static void emit(void *ctx, struct tr_record *rec)
-{
-	struct out *o = ctx;
-	cr_assert_lt(o->n, MAX_OUT);
-	o->rec[o->n++] = *rec;
-}
 
 static char req_buf[8192], resp_buf[8192];
 
@@ -91,7 +77,11 @@ static void replay(enum conn_role role, size_t req_len, size_t resp_len, size_t 
 struct want {
 	const char *method, *tool;
 	uint32_t flags; /* besides LLM | MCP_BATCH */
+	uint64_t id;    /* llm_mcp_id of its "id", 0 = none */
 };
+
+#define NUM(s) llm_mcp_id(JT_NUMBER, s, sizeof(s) - 1)
+#define STR(s) llm_mcp_id(JT_STRING, s, sizeof(s) - 1)
 
 static void check(const struct out *o, const struct want *w, unsigned n, uint32_t dropped,
 		  uint64_t req_len, uint64_t resp_len, uint16_t status, const char *how)
@@ -114,7 +104,8 @@ static void check(const struct out *o, const struct want *w, unsigned n, uint32_
 		cr_expect_eq(r->resp_bytes, i ? 0 : resp_len, "%s call %u resp_bytes", how, i);
 		cr_expect_eq(rec_mcp_dropped(r), i ? 0 : dropped, "%s call %u dropped", how, i);
 		cr_expect_eq(r->usage_status, REC_USAGE_NONE);
-		cr_expect_eq(r->prompt_tokens | r->completion_tokens | r->cached_tokens, 0);
+		cr_expect_eq(r->prompt_tokens | r->completion_tokens, 0);
+		cr_expect_eq(rec_mcp_id(r), w[i].id, "%s call %u id", how, i);
 	}
 }
 
@@ -147,12 +138,13 @@ static const char batch4[] =
 	"\"params\":{\"name\":\"divide\",\"arguments\":{\"a\":1,\"b\":0}}},\n"
 	"{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/list\",\"params\":{}}]";
 
-static const struct want want4[] = {
-	{"tools/call", "add", 0},
-	{"notifications/cancelled", "", REC_F_MCP_NOTIFICATION},
-	{"tools/call", "divide", REC_F_MCP_TOOL_ERROR},
-	{"tools/list", "", REC_F_MCP_RPC_ERROR},
-};
+#define WANT4                                                                      \
+	{                                                                          \
+		{"tools/call", "add", 0, NUM("1")},                                \
+		{"notifications/cancelled", "", REC_F_MCP_NOTIFICATION, 0},        \
+		{"tools/call", "divide", REC_F_MCP_TOOL_ERROR, STR("b-2")},        \
+		{"tools/list", "", REC_F_MCP_RPC_ERROR, NUM("3")},                 \
+	}
 
 Test(mcp_batch, json_array_answer_in_another_order)
 {
@@ -163,6 +155,7 @@ Test(mcp_batch, json_array_answer_in_another_order)
 		"\"isError\":true},\"jsonrpc\":\"2.0\",\"id\":\"b-2\"},"
 		"{\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"5\"}]},\"jsonrpc\":\"2.0\","
 		"\"id\":1}]");
+	const struct want want4[] = WANT4;
 	check_every_split(rq, rs, want4, 4, 0, 200);
 }
 
@@ -175,14 +168,14 @@ Test(mcp_batch, sse_answers_each_with_its_own_latency)
 	};
 	size_t rq = post(batch4);
 	size_t rs = answer_sse(ev, 3);
+	const struct want want4[] = WANT4;
 	check_every_split(rq, rs, want4, 4, 0, 200);
 
 	/* Each event read at its own time: each call's latency is its own. */
 	struct conn c;
-	struct out o = {0};
-	static const struct conn_config cfg;
-	conn_init(&c, CONN_ROLE_CLIENT);
-	conn_feed(&c, &cfg, CONN_DIR_OUT, req_buf, rq, 1000, emit, &o);
+	struct conn_config cfg;
+	struct out o;
+	open_with(&c, &cfg, &o, CONN_ROLE_CLIENT, req_buf, rq);
 	const char *p = resp_buf;
 	uint64_t now = 2000;
 	for (const char *e; (e = strstr(p + 1, "\r\nevent:")) != NULL; p = e, now += 1000)
@@ -219,7 +212,9 @@ Test(mcp_batch, calls_past_the_kept_ones_are_dropped_visibly)
 	char tools[LLM_MCP_CALLS][8];
 	for (unsigned i = 0; i < LLM_MCP_CALLS; i++) {
 		snprintf(tools[i], sizeof tools[i], "t%u", i + 1);
-		w[i] = (struct want){"tools/call", tools[i], 0};
+		char id[8];
+		int k = snprintf(id, sizeof id, "%u", i + 1);
+		w[i] = (struct want){"tools/call", tools[i], 0, llm_mcp_id(JT_NUMBER, id, (size_t)k)};
 	}
 	size_t rq = post(body), rs = answer_json(ans);
 	check_every_split(rq, rs, w, LLM_MCP_CALLS, 3, 200);
@@ -245,7 +240,8 @@ Test(mcp_batch, a_request_left_out_of_the_answer_is_unanswered)
 	size_t rq = post("[{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\"},"
 			 "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"resources/list\"}]");
 	size_t rs = answer_json("[{\"jsonrpc\":\"2.0\",\"id\":8,\"result\":{\"resources\":[]}}]");
-	static const struct want w[] = {{"ping", "", REC_F_MCP_UNANSWERED}, {"resources/list", "", 0}};
+	const struct want w[] = {{"ping", "", REC_F_MCP_UNANSWERED, NUM("7")},
+				 {"resources/list", "", 0, NUM("8")}};
 	check_every_split(rq, rs, w, 2, 0, 200);
 }
 
@@ -255,8 +251,8 @@ Test(mcp_batch, notifications_only_accepted_with_202)
 			 "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/roots/list_changed\"}]");
 	size_t rs = (size_t)snprintf(resp_buf, sizeof resp_buf,
 				     "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
-	static const struct want w[] = {{"notifications/initialized", "", REC_F_MCP_NOTIFICATION},
-					{"notifications/roots/list_changed", "", REC_F_MCP_NOTIFICATION}};
+	static const struct want w[] = {{"notifications/initialized", "", REC_F_MCP_NOTIFICATION, 0},
+					{"notifications/roots/list_changed", "", REC_F_MCP_NOTIFICATION, 0}};
 	check_every_split(rq, rs, w, 2, 0, 202);
 }
 
@@ -278,10 +274,10 @@ Test(mcp_batch, names_decoded_and_cut_like_record_strings)
 			 "\"a_tool_name_that_is_longer_than_forty_eight_bytes_by_far\"}}]");
 	size_t rs = answer_json("[{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{}},"
 				"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}]");
-	static const struct want w[] = {
-		{"tools/call", "gr\xc3\xbc\xc3\x9f" "e", 0},
+	const struct want w[] = {
+		{"tools/call", "gr\xc3\xbc\xc3\x9f" "e", 0, NUM("1")},
 		{"tools/call", "a_tool_name_that_is_longer_than_forty_eight_byte",
-		 REC_F_TRUNC_REQUEST_MODEL},
+		 REC_F_TRUNC_REQUEST_MODEL, NUM("2")},
 	};
 	check_every_split(rq, rs, w, 2, 0, 200);
 }

@@ -3,10 +3,9 @@
 over streamable HTTP every JSON-RPC call (initialize, the initialized
 notification, tools/list, three tools/call) is counted by method and
 outcome from both ends, tools/call by tool with its latency histogram, and
-none of it moves an LLM series. Over the older SSE transport the POSTs
-are counted by method and tool; their answers travel on the GET stream, so
-their outcome is `accepted` (or `interrupted` when the client closes
-before reading the 202)."""
+none of it moves an LLM series. Over the older SSE transport (each POST
+answered 202, its answer an event on the GET stream) the same calls are
+counted with the same outcomes, paired by tokenringd."""
 import json
 import os
 
@@ -57,20 +56,26 @@ class MCP(providers.ProviderCase):
                          {("mcp", "mcp", "none")})
 
     def test_sse_transport(self):
+        """The older transport: each POST is answered 202 and its answer comes
+        on the GET stream; the shim sends each answer it reads there as an
+        entry and tokenringd pairs it with the POST (same process, session
+        and id), so each call has its real outcome, from both ends."""
         w = "mcp-agent-sse"
+        before = self.metrics()
         self.client(w, "sse")
-        self.wait_metric("tokenring_mcp_requests_total", 6, reporter="source", source_workload=w)
-        m = self.metrics()
-        by_method = {}
-        for labels, v in m.select("tokenring_mcp_requests_total", reporter="source",
-                                  source_workload=w):
-            by_method[labels["method"]] = by_method.get(labels["method"], 0) + v
-            self.assertIn(labels["status"], ("accepted", "interrupted"), labels)
-        self.assertEqual(by_method, {"initialize": 1, "notifications/initialized": 1,
-                                     "tools/list": 1, "tools/call": 3})
-        for tool in ("add", "divide", "nope"):
-            self.assertEqual(m.sum("tokenring_mcp_tool_calls_total", reporter="source",
-                                   source_workload=w, tool=tool), 1, tool)
+        calls = {("initialize", "result"): 1, ("notifications/initialized", "accepted"): 1,
+                 ("tools/list", "result"): 1, ("tools/call", "result"): 1,
+                 ("tools/call", "tool_error"): 1, ("tools/call", "error"): 1}
+        tools = {("add", "result"): 1, ("divide", "tool_error"): 1, ("nope", "error"): 1}
+        m = self.check_mcp_counts(w, "mcp-server", before, calls, tools)
+        for rep in ("source", "destination"):
+            self.assertEqual(m.sum("tokenring_mcp_calls_dropped_total", reporter=rep) -
+                             before.sum("tokenring_mcp_calls_dropped_total", reporter=rep), 0, rep)
+        lines = self.lines_of(w, 6)
+        self.assertEqual({e["path"].split("?")[0] for e in lines}, {"/messages"})
+        # the POSTs as on the wire: 202, or 0 when the client closed before
+        # reading the last one's 202 (its answer had come on the stream)
+        self.assertLessEqual({e["response_code"] for e in lines}, {"202", "0"})
 
 
 if __name__ == "__main__":

@@ -938,6 +938,7 @@ def mcp_sse_resp(obj, extra=()):
     return ("\r\n".join(h) + "\r\n\r\n").encode() + chunked([ev])
 
 sid = "mcp-session-id: 3f2a1c4e-9b7d-4e21-8c5a-0d6e7f8a9b1c"
+# mcp_id: the JSON-RPC id as its JSON text (record_mcp.h keeps its hash)
 mexp = dict(method="POST", path="/mcp", authority="localhost:3000", status=200, provider="mcp",
             operation="mcp", usage="none", user_agent="node")
 case("mcp_initialize",
@@ -945,13 +946,13 @@ case("mcp_initialize",
                 "clientInfo": {"name": "tokenring-test", "version": "1.0.0"}}, "jsonrpc": "2.0", "id": 0})),
      mcp_sse_resp({"result": {"protocolVersion": "2025-06-18", "capabilities": {"tools": {"listChanged": True}},
                    "serverInfo": {"name": "calc", "version": "1.0.0"}}, "jsonrpc": "2.0", "id": 0}, [sid]),
-     dict(mexp, response_model="initialize", flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+     dict(mexp, response_model="initialize", mcp_id=0, flags="LLM,STREAM,REQUEST_ID_GENERATED"))
 
 case("mcp_tools_call",
      mcp_req(j({"method": "tools/call", "params": {"name": "add", "arguments": {"a": 2, "b": 3}},
                 "jsonrpc": "2.0", "id": 2}), session=sid.split(": ")[1]),
      mcp_sse_resp({"result": {"content": [{"type": "text", "text": "5"}]}, "jsonrpc": "2.0", "id": 2}),
-     dict(mexp, request_model="add", response_model="tools/call", chunks=1,
+     dict(mexp, request_model="add", response_model="tools/call", chunks=1, mcp_id=2,
           flags="LLM,STREAM,REQUEST_ID_GENERATED"))
 
 # The Python SDK's order (jsonrpc first), a JSON answer, a tool that failed
@@ -960,14 +961,14 @@ case("mcp_tools_call_is_error",
                 "params": {"name": "divide", "arguments": {"a": 1, "b": 0}}})),
      resp(200, "application/json", ju({"jsonrpc": "2.0", "id": 7, "result": {"content": [
           {"type": "text", "text": "Division durch null — nicht erlaubt"}], "isError": True}})),
-     dict(mexp, request_model="divide", response_model="tools/call", user_agent="node",
+     dict(mexp, request_model="divide", response_model="tools/call", user_agent="node", mcp_id=7,
           flags="LLM,REQUEST_ID_GENERATED,MCP_TOOL_ERROR"))
 
 case("mcp_tools_call_rpc_error",
      mcp_req(j({"method": "tools/call", "params": {"name": "nope", "arguments": {}}, "jsonrpc": "2.0", "id": 3})),
      mcp_sse_resp({"jsonrpc": "2.0", "id": 3, "error": {"code": -32602,
                    "message": "MCP error -32602: Tool nope not found"}}),
-     dict(mexp, request_model="nope", response_model="tools/call",
+     dict(mexp, request_model="nope", response_model="tools/call", mcp_id=3,
           flags="LLM,STREAM,REQUEST_ID_GENERATED,MCP_RPC_ERROR"))
 
 case("mcp_notification",
@@ -984,7 +985,7 @@ case("mcp_sse_transport_post",
      b"HTTP/1.1 202 Accepted\r\nDate: Tue, 24 Nov 2026 00:12:03 GMT\r\nConnection: keep-alive\r\n"
      b"Content-Length: 8\r\n\r\nAccepted",
      dict(mexp, status=202, path="/messages?sessionId=5c1d2e3f", request_model="add",
-          response_model="tools/call", flags="LLM,REQUEST_ID_GENERATED"))
+          response_model="tools/call", mcp_id=4, flags="LLM,REQUEST_ID_GENERATED"))
 
 # JSON-RPC that is not MCP (an Ethereum node): not recorded as MCP
 case("jsonrpc_not_mcp",
