@@ -5,6 +5,8 @@ add_library(tokenring_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/hist.c
   ${CMAKE_CURRENT_LIST_DIR}/series.c
   ${CMAKE_CURRENT_LIST_DIR}/agg.c
+  ${CMAKE_CURRENT_LIST_DIR}/agg_tuple.c
+  ${CMAKE_CURRENT_LIST_DIR}/agg_ingest.c
   ${CMAKE_CURRENT_LIST_DIR}/mcp.c
   ${CMAKE_CURRENT_LIST_DIR}/expo.c
   ${CMAKE_CURRENT_LIST_DIR}/expo_tokenring.c
@@ -18,6 +20,7 @@ add_library(tokenring_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/expo_pb.c
   ${CMAKE_CURRENT_LIST_DIR}/pb.c
   ${CMAKE_CURRENT_LIST_DIR}/otlp_json.c
+  ${CMAKE_CURRENT_LIST_DIR}/otlp_delta.c
   ${CMAKE_CURRENT_LIST_DIR}/alog.c
   ${CMAKE_CURRENT_LIST_DIR}/summary.c)
 target_include_directories(tokenring_core PUBLIC ${CMAKE_CURRENT_LIST_DIR})
