@@ -169,7 +169,7 @@ static void on_req_event(const struct conn_call *k, const struct http_event *ev)
 		req_start_line(ex, ev);
 		/* an exchange that cannot be recorded: framing only */
 		ex->may_llm = (uint8_t)conn_may_llm(&ex->rec, k->cfg, ev->a, ev->a_len);
-		http_want(&st->req, ex->may_llm ? conn_req_headers_wanted(k->cfg) : 0);
+		http_want(&st->req, ex->may_llm ? conn_req_headers_wanted(k->cfg) : CONN_REQ_SSE_WANT);
 		break;
 	case HTTP_EV_HEADER:
 		conn_req_header(st, ex, k->cfg, ev);
@@ -312,15 +312,16 @@ static void on_resp_event(const struct conn_call *k, const struct http_event *ev
 		resp_status(st, ex, ev);
 		break;
 	case HTTP_EV_HEADER:
-		conn_resp_header(st, ev);
+		conn_resp_header(st, ex, ev);
 		break;
 	case HTTP_EV_HEADERS_END:
 		resp_headers_done(k, ex);
 		break;
 	case HTTP_EV_BODY:
-		if (st->resp_coding == REC_CODING_NONE)
+		if (st->resp_coding == REC_CODING_NONE) {
 			llm_resp_body(&st->lresp, &ex->rec, ev->a, ev->a_len, k->now);
-		else
+			conn_mcp_stream(k, ex);
+		} else
 			conn_body_bytes(k, ex, REC_BODY_RESPONSE, ev->a, ev->a_len);
 		break;
 	case HTTP_EV_MSG_END:
