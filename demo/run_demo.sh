@@ -48,7 +48,16 @@ sport=$(awk '/listening/ {print $3}' "$work/server.out")
 echo "== $requests requests from traffic.py and curl under the shim (workload demo-client)"
 LD_PRELOAD=$shim TOKENRING_RING=$ring TOKENRING_WORKLOAD=demo-client TOKENRING_NAMESPACE=demo \
   $py demo/traffic.py --port "$sport" --requests "$requests" --curl 0.3 >"$work/traffic.json"
-sleep 0.3 # one daemon tick is 1 ms; give the last records room
+# The last records reach tokenringd after the client has its answers (each
+# side publishes an exchange once it has seen it end): wait until both
+# reporters' counts equal what the client saw, up to 60 s, instead of
+# guessing a time; the tables below then show the match or the difference.
+summary=http://127.0.0.1:$mport/api/v1/summary
+for _ in $(seq 600); do
+  $py demo/show.py "$summary" "$work/traffic.json" source >/dev/null 2>&1 &&
+    $py demo/show.py "$summary" "$work/traffic.json" destination >/dev/null 2>&1 && break
+  sleep 0.1
+done
 
 echo
 echo "== per model, as measured by tokenringd (reporter source: the client's view)"

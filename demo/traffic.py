@@ -165,8 +165,7 @@ def via_http_client(conn, path, body, headers):
     return resp.status, resp.getheader("Content-Type", ""), resp.read()
 
 
-def worker(host, port, jobs, tally, errors):
-    conn = http.client.HTTPConnection(host, port, timeout=30)
+def worker(host, port, conn, jobs, tally, errors):
     for model, stream, path, body, headers, client in jobs:
         t0 = time.monotonic()
         try:
@@ -198,7 +197,17 @@ def main(argv=None):
     jobs = plan(args.requests, args.seed, args.curl, args.latency_ms, args.token_delay_ms)
     tally, errors, t0 = Tally(), [], time.monotonic()
     n = max(1, args.concurrency)
-    threads = [threading.Thread(target=worker, args=(args.host, args.port, jobs[i::n], tally, errors))
+    # Connections are opened here, before the threads start. Under the shim
+    # the first connection attaches the ring; a thread whose exchange ended
+    # while another was still attaching would have its record dropped
+    # (counted as "detached": a shim never waits), and this run compares
+    # exact counts.
+    conns = []
+    for _ in range(n):
+        conns.append(http.client.HTTPConnection(args.host, args.port, timeout=30))
+        conns[-1].connect()
+    threads = [threading.Thread(target=worker,
+                                args=(args.host, args.port, conns[i], jobs[i::n], tally, errors))
                for i in range(n)]
     for t in threads:
         t.start()

@@ -14,7 +14,10 @@
  *
  * Records finished while no ring is attached are counted and reported to
  * the next ring as RING_DROP_DETACHED, so produced = consumed + dropped
- * stays exact from the daemon's point of view.
+ * stays exact from the daemon's point of view. That includes a thread
+ * whose exchange ends while another thread is still attaching (the first
+ * attach happens at the first tracked connection, in that thread; the
+ * others never wait for it).
  */
 #include <errno.h>
 #include <stdlib.h>
