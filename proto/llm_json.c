@@ -150,7 +150,11 @@ static int in_object(const struct jscan *s)
 /* A value at the current depth is complete. */
 static void value_done(struct jscan *s, const struct jscan_ops *ops, void *ctx)
 {
-	int event = s->depth == 0 ? !s->top_array : (s->depth == 1 && s->top_array);
+	if (s->depth > 1) { /* the usual case: a member of a nested container */
+		s->state = J_AFTER;
+		return;
+	}
+	int event = s->depth == 0 ? !s->top_array : s->top_array;
 	if (event && ops->event_end)
 		ops->event_end(ctx, s);
 	s->state = s->depth == 0 ? J_TOP : J_AFTER;
@@ -375,10 +379,25 @@ static const char *in_string(struct jscan *s, const char *p, const char *e,
 	return q + 1;
 }
 
+/* Bytes a number, true, false or null is read over (a superset: the
+ * literal is checked whole by literal_type), as a table: one load a byte
+ * (a 10-digit "created" timestamp is in every chat chunk). */
+static const uint8_t literal_chars[256] = {
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+	['8'] = 1, ['9'] = 1, ['.'] = 1, ['+'] = 1, ['-'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+	['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+	['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+	['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+	['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1,
+};
+
 static int is_literal_char(char c)
 {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       c == '.' || c == '+' || c == '-';
+	return literal_chars[(unsigned char)c];
 }
 
 static int literal_type(const char *v, size_t n, enum jtype *t)
