@@ -470,6 +470,79 @@ static const char *skip_brackets(struct jscan *s, const char *p, const char *r)
 	return NULL;
 }
 
+#ifdef SCAN_SSE2
+/* Bits set in a 16-bit mask (SSE2, the baseline, has no popcount). */
+static unsigned pop16(unsigned x)
+{
+	static const uint8_t pop4[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
+	return (unsigned)pop4[x & 15] + pop4[x >> 4 & 15] + pop4[x >> 8 & 15] + pop4[x >> 12];
+}
+
+static unsigned eq_mask(__m128i v, char c)
+{
+	return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
+}
+
+/*
+ * A skipped container crossed 16 bytes a step where its strings are short
+ * and have no escapes (a request's messages: {"role":"user","content":..),
+ * with no state per byte: quotes, backslashes and brackets are found at
+ * once, the bytes inside strings masked out by a prefix XOR of the quote
+ * bits, and the depth moved by the brackets left. Returns where it
+ * stopped, outside any string: just past the close that ends the
+ * container (*closed set); at the opening quote of a string with an escape
+ * or cut by the end of the piece (in_skip's string path takes it); or at a
+ * block with a backslash, or the last 15 bytes (in_skip's own path takes
+ * them). A string that runs past its block is crossed with scan_find2
+ * (long contents go to memchr). The same brackets count as in
+ * skip_brackets.
+ */
+static const char *skip_blocks(struct jscan *s, const char *p, const char *e, int *closed)
+{
+	while (e - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		unsigned q = eq_mask(v, '"'), in = q;
+		if (eq_mask(v, '\\'))
+			return p;
+		in ^= in << 1; /* bit i: an odd number of quotes at 0..i, in a string */
+		in ^= in << 2;
+		in ^= in << 4;
+		in ^= in << 8;
+		unsigned live = 0xffff; /* the bytes of this block read here */
+		if (in & 0x8000) /* up to the last string's opening quote */
+			live = (1u << (31 - __builtin_clz(q))) - 1;
+		unsigned out = ~in & live;
+		unsigned o = (eq_mask(v, '{') | eq_mask(v, '[')) & out;
+		unsigned c = (eq_mask(v, '}') | eq_mask(v, ']')) & out;
+		if (c && pop16(c) >= s->skip_depth) {
+			for (unsigned m = o | c; m; m &= m - 1) {
+				unsigned i = (unsigned)__builtin_ctz(m);
+				if (o >> i & 1u) {
+					s->skip_depth++;
+				} else if (--s->skip_depth == 0) {
+					*closed = 1;
+					return p + i + 1;
+				}
+			}
+		} else {
+			s->skip_depth = s->skip_depth + pop16(o) - pop16(c);
+		}
+		if (live == 0xffff) {
+			p += 16;
+			continue;
+		}
+		/* the string that runs past the block: its end, if no escape
+		 * comes first, and on from there */
+		const char *open = p + pop16(live);
+		const char *close = scan_find2(open + 1, e, e, '"', '\\');
+		if (close == e || *close != '"')
+			return open;
+		p = close + 1;
+	}
+	return p;
+}
+#endif
+
 static const char *in_skip(struct jscan *s, const char *p, const char *e,
 			   const struct jscan_ops *ops, void *ctx)
 {
@@ -485,6 +558,16 @@ static const char *in_skip(struct jscan *s, const char *p, const char *e,
 			p = q + 1;
 			continue;
 		}
+#ifdef SCAN_SSE2
+		int ended = 0;
+		p = skip_blocks(s, p, e, &ended);
+		if (ended) {
+			value_done(s, ops, ctx);
+			return p;
+		}
+		if (p == e)
+			return e;
+#endif
 		const char *q = scan_find(p, e, '"');
 		if (q == e)
 			q = NULL;
