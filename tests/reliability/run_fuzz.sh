@@ -12,7 +12,7 @@ rm -f "$result" "$result.stats"
 "$root/tests/fuzz/run.sh" -s "$secs" -o "$result.stats" "$bindir" "$name"
 read -r _ _ execs _ _ _ <"$result.stats"
 python3 - "$result" "$name" "$secs" "$execs" <<'PY'
-import json, sys
+import json, os, sys
 result, name, secs, execs = sys.argv[1:]
 what = {"fuzz_httpd_parse": "daemon HTTP request parser: arbitrary bytes (libFuzzer)",
         "fuzz_config": "daemon config parsers: arbitrary JSON and argv (libFuzzer)"}[name]
@@ -21,5 +21,6 @@ json.dump({"rows": [{"id": name, "fault": what,
                               "dictionary (ASan, UBSan)" % secs,
                      "outcome": "no crash, leak or failed check"}],
            "figures": {name: {"execs": int(execs), "seconds": int(secs)}}},
-          open(result, "w"))
+          open(result + ".tmp", "w"))
+os.replace(result + ".tmp", result)  # whole or not at all: record.py may be reading
 PY

@@ -236,8 +236,11 @@ class RelCase(unittest.TestCase):
     def tearDownClass(cls):
         os.makedirs(RESULTS, exist_ok=True)
         path = os.path.join(RESULTS, cls.__name__ + ".json")
-        with open(path, "w") as f:
+        # Whole or not at all: record.py may read the directory while this
+        # runs (ctest -j2 runs reliability_record_fuzz beside other tests).
+        with open(path + ".tmp", "w") as f:
             json.dump({"rows": cls.rows}, f, indent=1)
+        os.replace(path + ".tmp", path)
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="tokenring-rel-", dir="/dev/shm")
