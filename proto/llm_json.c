@@ -637,9 +637,11 @@ top:
 		goto value;
 key:
 	s->state = J_KEY;
-	p = skip_ws(p, e);
-	if (p == e || *p != '"')
-		return p; /* a close, or an error: the general path */
+	if (p == e || *p != '"') { /* (compact JSON: the quote is next) */
+		p = skip_ws(p, e);
+		if (p == e || *p != '"')
+			return p; /* a close, or an error: the general path */
+	}
 	q = scan_find2(p + 1, e, e, '"', '\\');
 	if (q == e || *q != '"')
 		return p; /* cut or escaped */
@@ -647,16 +649,20 @@ key:
 	p = q + 1;
 colon:
 	s->state = J_COLON;
-	p = skip_ws(p, e);
-	if (p == e || *p != ':')
-		return p;
+	if (p == e || *p != ':') {
+		p = skip_ws(p, e);
+		if (p == e || *p != ':')
+			return p;
+	}
 	p++;
 	s->first = 0;
 value:
 	s->state = J_VAL;
-	p = skip_ws(p, e);
-	if (p == e)
-		return p;
+	if (p == e || (unsigned char)*p <= ' ') {
+		p = skip_ws(p, e);
+		if (p == e)
+			return p;
+	}
 	c = *p;
 	if (c == '"') {
 		q = scan_find2(p + 1, e, e, '"', '\\');
@@ -700,9 +706,11 @@ value:
 		return p;
 after:
 	s->state = J_AFTER;
-	p = skip_ws(p, e);
-	if (p == e)
-		return p;
+	if (p == e || (unsigned char)*p <= ' ') {
+		p = skip_ws(p, e);
+		if (p == e)
+			return p;
+	}
 	c = *p++;
 	if (c == ',') {
 		s->first = 0;
