@@ -59,7 +59,7 @@ struct conn_state {
 	uint8_t req_open;     /* the newest exchange's request is being read */
 	uint8_t resp_open;    /* a response message is being read */
 	uint8_t resp_interim; /* ... and it is a 1xx */
-	uint8_t resp_read;    /* ... and its headers ended: lresp is its extractor's */
+	uint8_t resp_read;    /* ... and its body is read: lresp is its extractor's */
 	uint8_t resp_ctype;   /* enum conn_ctype of the response being read */
 	uint8_t req_coding;   /* enum rec_coding of the request being read */
 	uint8_t resp_coding;  /* ... and of the response being read */
