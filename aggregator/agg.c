@@ -2,10 +2,11 @@
  * agg.c - the aggregation core's entry points: create/destroy, family list
  * parsing, per-record ingest and the exposition dispatcher.
  *
- * Ingest is allocation-free and O(1) per record: a compare with the record
- * before it (records come in runs of one tuple), else the tuple cache or one
- * table lookup; then a few indexed searches over fixed bucket boundaries
- * (hist_bucket_index) and one sketch add.
+ * Ingest is allocation-free and O(1) per record: a compare with the tuple
+ * of the run it is in (records come in runs of one tuple), the run's first
+ * record a tuple cache probe or one table lookup; then a few indexed
+ * searches over fixed bucket boundaries (hist_bucket_index) and three sketch
+ * adds (hist_add.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -299,10 +300,12 @@ static void observe_ratio(uint64_t *words, const struct hist_bounds *b, uint64_t
 #define WORDS(member) ((uint64_t *)&(member))
 
 /* A token count: its bucket words and its sketch (tokens are the unit). */
-static void observe_tokens(struct agg *a, struct series *s, enum series_token_type t, uint64_t v)
+static inline __attribute__((always_inline)) void
+observe_tokens(struct agg *a, struct series *s, enum series_token_type t, uint32_t v)
 {
-	observe(WORDS(s->tokens[t]), &hist_genai_tokens, v);
-	hist_add(&s->nh_tokens[t], &a->pool, (double)v);
+	uint32_t place = hist_token_place(v);
+	bucket_add(WORDS(s->tokens[t]), place >> HIST_TOKEN_FINE_BITS, v);
+	hist_add_count(&s->nh_tokens[t], &a->pool, v, place);
 }
 
 /* A per-token time: bucket words, and the sketch in seconds. */
@@ -313,8 +316,8 @@ static void observe_per_token(struct agg *a, uint64_t *words, struct hist *h,
 	hist_add(h, &a->pool, (double)num / (double)den / 1e9);
 }
 
-static void ingest_tokens(struct agg *a, struct series *s, const struct tr_record *rec,
-			  uint32_t fam)
+static inline __attribute__((always_inline)) void
+ingest_tokens(struct agg *a, struct series *s, const struct tr_record *rec, uint32_t fam)
 {
 	struct series_stats *st = &s->st;
 	st->prompt_tokens += rec->prompt_tokens;
@@ -337,8 +340,9 @@ static void ingest_tokens(struct agg *a, struct series *s, const struct tr_recor
 
 /* pl: where the record counts in the sketches if a prefetch stage found it
  * already, else NULL (hist_add finds it, in one call). */
-static void ingest_times(struct agg *a, struct series *s, const struct tr_record *rec,
-			 const struct agg_place *pl)
+static inline __attribute__((always_inline)) void
+ingest_times(struct agg *a, struct series *s, const struct tr_record *rec,
+	     const struct agg_place *pl)
 {
 	uint32_t fam = a->cfg.families;
 	const uint32_t timed = AGG_FAM_TOKENRING | AGG_FAM_GEN_AI;
@@ -375,8 +379,8 @@ static void ingest_times(struct agg *a, struct series *s, const struct tr_record
 				  dur - ttft, rec->chunks - 1);
 }
 
-static void account(struct agg *a, struct series *s, const struct tr_record *rec,
-		    const struct agg_place *pl)
+static inline __attribute__((always_inline)) void
+account(struct agg *a, struct series *s, const struct tr_record *rec, const struct agg_place *pl)
 {
 	a->records++;
 	a->parse_errors += (rec->flags & REC_F_PARSE_ERROR) != 0;
@@ -424,9 +428,77 @@ _Static_assert(offsetof(struct tr_record, request_model) ==
 _Static_assert(sizeof(struct agg_identity) == RING_WORKLOAD_LEN + RING_NAMESPACE_LEN,
 	       "agg_identity is its two strings");
 
-/* Fill fp from rec and id; returns its cache slot. */
-static uint32_t fingerprint(const struct agg *a, struct agg_fp *fp, const struct tr_record *rec,
-			    const struct agg_identity *id)
+_Static_assert(offsetof(struct tr_record, peer) ==
+		       offsetof(struct tr_record, local) + sizeof(struct rec_addr),
+	       "local and peer are one run of the record");
+
+/* memcmp(a, b, n) == 0 for n a multiple of 16, without a call or an early
+ * exit (the bytes are mostly equal): the differences OR-ed together, 16
+ * bytes at a time (SSE2, every x86-64), 32 with AVX2 where the CPU has it
+ * (picked at agg_create), 8 elsewhere. */
+#if defined(__x86_64__)
+static inline bool same_bytes(const void *a, const void *b, size_t n)
+{
+	const __m128i *x = a, *y = b;
+	__m128i d = _mm_setzero_si128();
+#pragma GCC unroll 16
+	for (size_t i = 0; i < n / 16; i++)
+		d = _mm_or_si128(d, _mm_xor_si128(_mm_loadu_si128(x + i), _mm_loadu_si128(y + i)));
+	return _mm_movemask_epi8(_mm_cmpeq_epi8(d, _mm_setzero_si128())) == 0xffff;
+}
+
+__attribute__((target("avx2"))) static inline bool same_bytes_avx2(const void *a,
+								   const void *b, size_t n)
+{
+	const __m256i *x = a, *y = b;
+	__m256i d = _mm256_setzero_si256();
+#pragma GCC unroll 8
+	for (size_t i = 0; i < n / 32; i++)
+		d = _mm256_or_si256(d, _mm256_xor_si256(_mm256_loadu_si256(x + i),
+							_mm256_loadu_si256(y + i)));
+	if (n % 32) { /* the last 16 */
+		__m128i t = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(x + n / 32)),
+					  _mm_loadu_si128((const __m128i *)(y + n / 32)));
+		d = _mm256_or_si256(d, _mm256_zextsi128_si256(t));
+	}
+	return _mm256_testz_si256(d, d);
+}
+#define SAME_BYTES(x, y, n, avx2) ((avx2) ? same_bytes_avx2(x, y, n) : same_bytes(x, y, n))
+#else
+static inline bool same_bytes(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = a, *y = b;
+	uint64_t d = 0;
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t u, v;
+		memcpy(&u, x + i, 8);
+		memcpy(&v, y + i, 8);
+		d |= u ^ v;
+	}
+	return d == 0;
+}
+#define SAME_BYTES(x, y, n, avx2) ((void)(avx2), same_bytes(x, y, n))
+#endif
+
+/* The strings of a tuple: authority, request and response model, one run. */
+#define AGG_TUPLE_STRINGS (REC_AUTHORITY_LEN + 2 * REC_MODEL_LEN)
+_Static_assert(AGG_TUPLE_STRINGS % 16 == 0 && sizeof(struct agg_identity) % 16 == 0 &&
+		       REC_LABEL_LEN % 16 == 0,
+	       "same_bytes sizes");
+
+/* The address the destination comes from when the record has no
+ * authority (series_key_from_record's choice). */
+static const struct rec_addr *key_addr(const struct tr_record *rec)
+{
+	return rec->reporter == REC_REPORTER_DESTINATION ? &rec->local : &rec->peer;
+}
+
+/* The identity of a record without one. */
+static const struct agg_identity no_identity;
+
+/* Fill fp from rec and id (a tuple the cache does not have yet). */
+static void fingerprint(const struct agg *a, struct agg_fp *fp, const struct tr_record *rec,
+			const struct agg_identity *id)
 {
 	fp->reporter = rec->reporter;
 	fp->provider = rec->provider;
@@ -435,28 +507,29 @@ static uint32_t fingerprint(const struct agg *a, struct agg_fp *fp, const struct
 	fp->status = rec->status;
 	fp->reserved2 = 0;
 	fp->reserved3 = 0;
-	if (id)
-		memcpy(fp->identity, id, sizeof(fp->identity));
-	else
-		memset(fp->identity, 0, sizeof(fp->identity));
+	memcpy(fp->identity, id ? id : &no_identity, sizeof(fp->identity));
 	memcpy(fp->strings, rec->authority, sizeof(fp->strings));
 	if (rec->authority[0])
 		memset(&fp->addr, 0, sizeof(fp->addr));
-	else /* series_key_from_record's choice of address */
-		fp->addr = rec->reporter == REC_REPORTER_DESTINATION ? rec->local : rec->peer;
-	if (a->fp->labels) {
-		for (unsigned i = 0; i < REC_LABELS; i++)
-			if (a->cfg.label_names[i][0])
-				memcpy(fp->labels[i], rec->labels[i], sizeof(fp->labels[i]));
-			else
-				memset(fp->labels[i], 0, sizeof(fp->labels[i]));
-	} else {
-		memset(fp->labels, 0, sizeof(fp->labels));
-	}
-	uint64_t w0, w1, w2;
-	memcpy(&w0, fp->identity, 8);
-	memcpy(&w1, fp->strings, 8);
-	memcpy(&w2, fp->strings + REC_AUTHORITY_LEN, 8);
+	else
+		fp->addr = *key_addr(rec);
+	for (unsigned i = 0; i < REC_LABELS; i++)
+		if (a->cfg.label_names[i][0])
+			memcpy(fp->labels[i], rec->labels[i], sizeof(fp->labels[i]));
+		else
+			memset(fp->labels[i], 0, sizeof(fp->labels[i]));
+}
+
+/* The cache slot of rec's tuple: a mix of the words most likely to tell
+ * tuples apart (the workload's, the authority's and the model's first
+ * eight bytes, status and kind), read from the record. */
+static uint32_t fp_slot(const struct tr_record *rec, const struct agg_identity *id)
+{
+	uint64_t w0 = 0, w1, w2;
+	if (id)
+		memcpy(&w0, id, 8);
+	memcpy(&w1, rec->authority, 8);
+	memcpy(&w2, rec->request_model, 8);
 	uint64_t h = (w0 ^ (w1 * 0x9e3779b97f4a7c15ull) ^ (w2 * 0xc2b2ae3d27d4eb4full) ^
 		      ((uint64_t)rec->status << 24 | (uint64_t)rec->reporter << 16 |
 		       (uint64_t)rec->provider << 8 | rec->operation)) *
@@ -464,10 +537,42 @@ static uint32_t fingerprint(const struct agg *a, struct agg_fp *fp, const struct
 	return (uint32_t)(h >> 56) & (AGG_FP_SLOTS - 1);
 }
 
-static struct series *fp_hit(const struct agg *a, const struct agg_fp *fp, uint32_t slot)
+/*
+ * True if rec, written by id, has the tuple f was made from: the bytes
+ * fingerprint() would copy compare equal to f's, read in place (no copy,
+ * no call). Then rec's lookup is f's: the same key, the same series.
+ * id_same: id is known to be f's (the pointer of a record that matched
+ * f). avx2: compare 32 bytes at a time (only from a function built for
+ * AVX2).
+ */
+static inline __attribute__((always_inline)) bool
+fp_same(const struct agg *a, const struct agg_fp *f, const struct tr_record *rec,
+	const struct agg_identity *id, bool id_same, bool avx2)
+{
+	if (f->status != rec->status || f->reporter != rec->reporter ||
+	    f->provider != rec->provider || f->operation != rec->operation)
+		return false;
+	if (!SAME_BYTES(f->strings, rec->authority, AGG_TUPLE_STRINGS, avx2))
+		return false;
+	if (!id_same && !SAME_BYTES(f->identity, id ? id : &no_identity, sizeof(f->identity), avx2))
+		return false;
+	if (!rec->authority[0] && memcmp(&f->addr, key_addr(rec), sizeof(f->addr)) != 0)
+		return false;
+	if (a->fp->labels)
+		for (unsigned i = 0; i < REC_LABELS; i++)
+			if (a->cfg.label_names[i][0] &&
+			    !SAME_BYTES(f->labels[i], rec->labels[i], REC_LABEL_LEN, avx2))
+				return false;
+	return true;
+}
+
+/* The cached series of rec's tuple (slot: fp_slot's), or NULL. */
+static inline __attribute__((always_inline)) struct series *
+fp_hit(const struct agg *a, uint32_t slot, const struct tr_record *rec,
+       const struct agg_identity *id, bool avx2)
 {
 	uint32_t i = a->fp->series[slot];
-	if (i == AGG_FP_EMPTY || memcmp(&a->fp->key[slot], fp, sizeof(*fp)) != 0)
+	if (i == AGG_FP_EMPTY || !fp_same(a, &a->fp->key[slot], rec, id, false, avx2))
 		return NULL;
 	return &a->tab.series[i];
 }
@@ -500,120 +605,70 @@ static struct series *find_and_remember(struct agg *a, struct series_key *k, str
 static struct series *lookup(struct agg *a, const struct tr_record *rec,
 			     const struct agg_identity *id, bool *unfolded)
 {
-	struct agg_fp fp;
-	uint32_t slot = fingerprint(a, &fp, rec, id);
-	struct series *s = fp_hit(a, &fp, slot);
+	uint32_t slot = fp_slot(rec, id);
+	struct series *s = fp_hit(a, slot, rec, id, false);
 	if (s) {
 		*unfolded = true; /* only unfolded lookups are cached */
 		return s;
 	}
+	struct agg_fp fp;
+	fingerprint(a, &fp, rec, id);
 	struct series_key k;
 	make_key(a, &k, rec, id);
 	return find_and_remember(a, &k, series_hash_key(&a->tab, &k), &fp, slot, unfolded);
 }
 
-void agg_ingest(struct agg *a, const struct tr_record *rec, const struct agg_identity *id)
+/*
+ * The run of records from recs[from] that share its tuple: returns its
+ * end (the first record after it with another tuple, or n). *hit: the
+ * tuple's cached series, else NULL, and fp then holds the tuple (to be
+ * remembered once looked up). *slot: the tuple's cache slot. Each record
+ * after the first is compared with the tuple in the cache (or fp): one
+ * call per run, not per record.
+ */
+static inline __attribute__((always_inline)) size_t
+find_run_with(const struct agg *a, const struct tr_record *recs,
+	      const struct agg_identity *const *ids, size_t from, size_t n, struct agg_fp *fp,
+	      uint32_t *slot, struct series **hit, bool avx2)
 {
-	if (rec_is_mcp(rec)) {
-		mcp_ingest(a->mcp, rec, id);
-		return;
+	const struct tr_record *rec = &recs[from];
+	const struct agg_identity *id = ids ? ids[from] : NULL;
+	*slot = fp_slot(rec, id);
+	*hit = fp_hit(a, *slot, rec, id, avx2);
+	const struct agg_fp *f = &a->fp->key[*slot];
+	if (!*hit) {
+		fingerprint(a, fp, rec, id);
+		f = fp;
 	}
-	bool unfolded;
-	struct series *s = lookup(a, rec, id, &unfolded);
-	account(a, s, rec, NULL);
+	size_t k = from + 1;
+	while (k < n) {
+		const struct agg_identity *kid = ids ? ids[k] : NULL;
+		if (!fp_same(a, f, &recs[k], kid, kid == id, avx2))
+			break;
+		k++;
+	}
+	return k;
 }
 
-_Static_assert(offsetof(struct tr_record, peer) ==
-		       offsetof(struct tr_record, local) + sizeof(struct rec_addr),
-	       "local and peer are one run of the record");
-
-/* memcmp(a, b, n) == 0 for n a multiple of 32, without a call or an early
- * exit (the bytes are mostly equal): the differences OR-ed together, 16
- * bytes at a time (SSE2, every x86-64), 32 with AVX2 where the CPU has it
- * (picked at agg_create), 8 elsewhere. */
 #if defined(__x86_64__)
-static inline bool same_bytes(const void *a, const void *b, size_t n)
+__attribute__((target("avx2"))) static size_t
+find_run_avx2(const struct agg *a, const struct tr_record *recs,
+	      const struct agg_identity *const *ids, size_t from, size_t n, struct agg_fp *fp,
+	      uint32_t *slot, struct series **hit)
 {
-	const __m128i *x = a, *y = b;
-	__m128i d = _mm_setzero_si128();
-#pragma GCC unroll 16
-	for (size_t i = 0; i < n / 16; i++)
-		d = _mm_or_si128(d, _mm_xor_si128(_mm_loadu_si128(x + i), _mm_loadu_si128(y + i)));
-	return _mm_movemask_epi8(_mm_cmpeq_epi8(d, _mm_setzero_si128())) == 0xffff;
-}
-
-__attribute__((target("avx2"))) static inline bool same_bytes_avx2(const void *a,
-								   const void *b, size_t n)
-{
-	const __m256i *x = a, *y = b;
-	__m256i d = _mm256_setzero_si256();
-#pragma GCC unroll 8
-	for (size_t i = 0; i < n / 32; i++)
-		d = _mm256_or_si256(d, _mm256_xor_si256(_mm256_loadu_si256(x + i),
-							_mm256_loadu_si256(y + i)));
-	return _mm256_testz_si256(d, d);
-}
-#else
-static inline bool same_bytes(const void *a, const void *b, size_t n)
-{
-	const unsigned char *x = a, *y = b;
-	uint64_t d = 0;
-	for (size_t i = 0; i < n; i += 8) {
-		uint64_t u, v;
-		memcpy(&u, x + i, 8);
-		memcpy(&v, y + i, 8);
-		d |= u ^ v;
-	}
-	return d == 0;
+	return find_run_with(a, recs, ids, from, n, fp, slot, hit, true);
 }
 #endif
 
-/* The strings of a tuple: authority, request and response model, one run. */
-#define AGG_TUPLE_STRINGS (REC_AUTHORITY_LEN + 2 * REC_MODEL_LEN)
-_Static_assert(AGG_TUPLE_STRINGS % 32 == 0 && sizeof(((struct tr_record *)0)->labels) % 32 == 0,
-	       "same_bytes sizes");
-
-#if defined(__x86_64__)
-__attribute__((target("avx2"))) static bool same_strings_avx2(const struct tr_record *p,
-							      const struct tr_record *r)
-{
-	return same_bytes_avx2(p->authority, r->authority, AGG_TUPLE_STRINGS);
-}
-#endif
-
-static inline bool same_strings(const struct agg *a, const struct tr_record *p,
-				const struct tr_record *r)
+static size_t find_run(const struct agg *a, const struct tr_record *recs,
+		       const struct agg_identity *const *ids, size_t from, size_t n,
+		       struct agg_fp *fp, uint32_t *slot, struct series **hit)
 {
 #if defined(__x86_64__)
 	if (a->avx2)
-		return same_strings_avx2(p, r);
+		return find_run_avx2(a, recs, ids, from, n, fp, slot, hit);
 #endif
-	(void)a;
-	return same_bytes(p->authority, r->authority, AGG_TUPLE_STRINGS);
-}
-
-/*
- * True if r's tuple is p's: every byte series_key_from_record and make_key
- * read is equal (and a few more, which only end a run early: both
- * addresses, every label slot). Then r's lookup is p's: the same key, the
- * same series, and no fold if p's lookup folded none. Records in a batch
- * mostly come in runs of one writer's one model: this compare is most of
- * what such a record costs to find its series.
- */
-static bool same_tuple(const struct agg *a, const struct tr_record *p,
-		       const struct agg_identity *pid, const struct tr_record *r,
-		       const struct agg_identity *rid)
-{
-	if (pid != rid && (!pid || !rid || memcmp(pid, rid, sizeof(*pid)) != 0))
-		return false;
-	if (p->status != r->status || p->reporter != r->reporter || p->provider != r->provider ||
-	    p->operation != r->operation)
-		return false;
-	if (!same_strings(a, p, r))
-		return false;
-	if (!r->authority[0] && memcmp(&p->local, &r->local, 2 * sizeof(r->local)) != 0)
-		return false; /* the destination comes from an address */
-	return !a->fp->labels || same_bytes(p->labels, r->labels, sizeof(r->labels));
+	return find_run_with(a, recs, ids, from, n, fp, slot, hit, false);
 }
 
 /* Lines a record's accounting touches, prefetched ahead of time: the
@@ -650,18 +705,39 @@ static void prefetch_chunks(const struct agg *a, const struct series *s,
 	}
 }
 
-#define AGG_STAGE 4 /* records between pipeline stages */
-#define AGG_PIPE 16 /* ring of in-flight keys (>= 3 stages + 1, power of two) */
+/*
+ * The n records of a run into series s, in order (pl: the first record's
+ * place, if a prefetch stage found it). One frame for the run: a record
+ * after the first costs its accounting only. If the run's lookup folded
+ * (unfolded false), each record looks up again, so each counts its fold.
+ */
+static void account_run(struct agg *a, struct series *s, bool unfolded,
+			const struct tr_record *recs, const struct agg_identity *const *ids,
+			size_t n, const struct agg_place *pl)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (k > 0 && !unfolded)
+			s = lookup(a, &recs[k], ids ? ids[k] : NULL, &unfolded);
+		account(a, s, &recs[k], k == 0 ? pl : NULL);
+	}
+}
+
+void agg_ingest(struct agg *a, const struct tr_record *rec, const struct agg_identity *id)
+{
+	if (rec_is_mcp(rec)) {
+		mcp_ingest(a->mcp, rec, id);
+		return;
+	}
+	bool unfolded;
+	struct series *s = lookup(a, rec, id, &unfolded);
+	account_run(a, s, unfolded, rec, &id, 1, NULL);
+}
+
+#define AGG_STAGE 4 /* runs between pipeline stages */
+#define AGG_PIPE 16 /* ring of in-flight runs (>= 3 stages + 1, power of two) */
 _Static_assert((AGG_PIPE & (AGG_PIPE - 1)) == 0 && AGG_PIPE > 3 * AGG_STAGE, "pipe ring");
 
-/* How a record in the pipeline finds its series. */
-enum agg_way {
-	AGG_WAY_SAME,   /* the previous record's tuple: its series */
-	AGG_WAY_CACHED, /* a tuple cache hit, found at the first stage */
-	AGG_WAY_LOOKUP, /* key and hash made: the table lookup at accounting */
-};
-
-static void ingest_run(struct agg *a, const struct tr_record *recs,
+static void ingest_llm(struct agg *a, const struct tr_record *recs,
 		       const struct agg_identity *const *ids, size_t n);
 
 /* MCP records go to their own table (mcp.h); the LLM records between them
@@ -673,86 +749,72 @@ void agg_ingest_batch(struct agg *a, const struct tr_record *recs,
 	for (size_t i = 0; i < n; i++) {
 		if (!rec_is_mcp(&recs[i]))
 			continue;
-		ingest_run(a, recs + from, ids ? ids + from : NULL, i - from);
+		ingest_llm(a, recs + from, ids ? ids + from : NULL, i - from);
 		mcp_ingest(a->mcp, &recs[i], ids ? ids[i] : NULL);
 		from = i + 1;
 	}
-	ingest_run(a, recs + from, ids ? ids + from : NULL, n - from);
+	ingest_llm(a, recs + from, ids ? ids + from : NULL, n - from);
 }
 
-static void ingest_run(struct agg *a, const struct tr_record *recs,
+static void ingest_llm(struct agg *a, const struct tr_record *recs,
 		       const struct agg_identity *const *ids, size_t n)
 {
-	/* A software pipeline over the batch, AGG_STAGE records per stage:
-	 * record j is compared with record j-1 (a run of one tuple stops
-	 * here: its series lines are hot already), else keyed and hashed and
-	 * its index slot prefetched; record j-STAGE's series lines are
-	 * prefetched through the (by then cached) slot; record j-2*STAGE's
-	 * sketch chunks are prefetched through the (by then cached) octave
-	 * lines; record j-3*STAGE is accounted. The result is the same as
-	 * agg_ingest in order: lookups and bounds are applied at accounting
-	 * time; the stages ahead only read. */
+	/* A software pipeline over the batch's runs (records in a row sharing
+	 * a tuple: mostly one writer's one model), AGG_STAGE runs per stage:
+	 * run e is found (its end by comparing each record with its first:
+	 * what a record after the first costs to find its series), its
+	 * first record fingerprinted and looked up in the tuple cache, else
+	 * keyed and hashed and its index slot prefetched; run e-STAGE's
+	 * series lines are prefetched through the (by then cached) slot; run
+	 * e-2*STAGE's sketch chunks are prefetched through the (by then
+	 * cached) octave lines; run e-3*STAGE is accounted. The result is the
+	 * same as agg_ingest in order: lookups and bounds are applied at
+	 * accounting time; the stages ahead only read. */
 	struct series_key keys[AGG_PIPE];
 	struct series_hash hs[AGG_PIPE];
 	struct agg_fp fps[AGG_PIPE];
 	uint32_t slots[AGG_PIPE];
-	struct series *hit[AGG_PIPE];
+	struct series *hit[AGG_PIPE]; /* a tuple cache hit, or NULL: look up */
 	struct agg_place pl[AGG_PIPE];
-	uint8_t way[AGG_PIPE];
+	size_t from[AGG_PIPE], to[AGG_PIPE]; /* the run's records [from, to) */
 	const size_t lag = 3 * AGG_STAGE;
-	struct series *last = NULL; /* the series of the record accounted last */
-	bool last_unfolded = false;
+	size_t runs = 0, next = 0; /* runs found; the first record of none */
 
-	for (size_t j = 0; j < n + lag; j++) {
-		if (j >= lag) { /* account first: j's key reuses no live slot */
-			size_t i = j - lag, q = i & (AGG_PIPE - 1);
-			struct series *s;
+	for (size_t e = 0; next < n || e < runs + lag; e++) {
+		if (e >= lag && e - lag < runs) { /* first: e's entry reuses no live slot */
+			size_t q = (e - lag) & (AGG_PIPE - 1);
+			struct series *s = hit[q];
 			bool unfolded = true;
-			if (way[q] == AGG_WAY_SAME && last_unfolded)
-				s = last;
-			else if (way[q] == AGG_WAY_SAME) /* the run folds: count each */
-				s = lookup(a, &recs[i], ids ? ids[i] : NULL, &unfolded);
-			else if (way[q] == AGG_WAY_CACHED)
-				s = hit[q];
-			else
+			if (!s)
 				s = find_and_remember(a, &keys[q], hs[q], &fps[q], slots[q], &unfolded);
-			account(a, s, &recs[i], way[q] == AGG_WAY_SAME ? NULL : &pl[q]);
-			last = s;
-			last_unfolded = unfolded;
+			account_run(a, s, unfolded, recs + from[q], ids ? ids + from[q] : NULL,
+				    to[q] - from[q], &pl[q]);
 		}
-		if (j >= 2 * AGG_STAGE && j - 2 * AGG_STAGE < n) {
-			size_t i = j - 2 * AGG_STAGE, q = i & (AGG_PIPE - 1);
-			if (way[q] != AGG_WAY_SAME) {
-				struct series *s = hit[q] ? hit[q] : series_peek(&a->tab, hs[q]);
-				if (s)
-					prefetch_chunks(a, s, &recs[i], &pl[q]);
-			}
+		if (e >= 2 * AGG_STAGE && e - 2 * AGG_STAGE < runs) {
+			size_t q = (e - 2 * AGG_STAGE) & (AGG_PIPE - 1);
+			struct series *s = hit[q] ? hit[q] : series_peek(&a->tab, hs[q]);
+			if (s)
+				prefetch_chunks(a, s, &recs[from[q]], &pl[q]);
 		}
-		if (j >= AGG_STAGE && j - AGG_STAGE < n) {
-			size_t i = j - AGG_STAGE, q = i & (AGG_PIPE - 1);
-			if (way[q] != AGG_WAY_SAME) {
-				struct series *s = hit[q] ? hit[q] : series_peek(&a->tab, hs[q]);
-				if (s)
-					prefetch_series(s, &recs[i], &pl[q]);
-			}
+		if (e >= AGG_STAGE && e - AGG_STAGE < runs) {
+			size_t q = (e - AGG_STAGE) & (AGG_PIPE - 1);
+			struct series *s = hit[q] ? hit[q] : series_peek(&a->tab, hs[q]);
+			if (s)
+				prefetch_series(s, &recs[from[q]], &pl[q]);
 		}
-		if (j < n) {
-			size_t q = j & (AGG_PIPE - 1);
-			const struct agg_identity *id = ids ? ids[j] : NULL;
-			if (j > 0 && same_tuple(a, &recs[j - 1], ids ? ids[j - 1] : NULL, &recs[j], id)) {
-				way[q] = AGG_WAY_SAME; /* no prefetch stage: its lines are hot */
-				continue;
-			}
-			place(&recs[j], &pl[q]);
-			slots[q] = fingerprint(a, &fps[q], &recs[j], id);
-			hit[q] = fp_hit(a, &fps[q], slots[q]);
+		if (next < n) { /* here runs == e */
+			size_t q = e & (AGG_PIPE - 1);
+			const struct tr_record *rec = &recs[next];
+			const struct agg_identity *id = ids ? ids[next] : NULL;
+			from[q] = next;
+			next = to[q] = find_run(a, recs, ids, next, n, &fps[q], &slots[q], &hit[q]);
+			runs++;
+			place(rec, &pl[q]);
 			if (hit[q]) {
-				way[q] = AGG_WAY_CACHED;
 				__builtin_prefetch(hit[q], 1);
 				continue;
 			}
-			way[q] = AGG_WAY_LOOKUP;
-			make_key(a, &keys[q], &recs[j], id);
+			make_key(a, &keys[q], rec, id);
 			hs[q] = series_hash_key(&a->tab, &keys[q]);
 			__builtin_prefetch(series_slot_addr(&a->tab, hs[q]), 0);
 		}

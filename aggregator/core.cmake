@@ -18,6 +18,7 @@ add_library(tokenring_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/expo_pb.c
   ${CMAKE_CURRENT_LIST_DIR}/pb.c
   ${CMAKE_CURRENT_LIST_DIR}/otlp_json.c
+  ${CMAKE_CURRENT_LIST_DIR}/otlp_delta.c
   ${CMAKE_CURRENT_LIST_DIR}/alog.c
   ${CMAKE_CURRENT_LIST_DIR}/summary.c)
 target_include_directories(tokenring_core PUBLIC ${CMAKE_CURRENT_LIST_DIR})

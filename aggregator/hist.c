@@ -58,8 +58,9 @@ void hist_init(struct hist *h)
 }
 
 /* Mantissa bits (52) of 2^(k/64), k = 0..63: the fine bucket boundaries
- * within an octave (the same doubles as Prometheus' schema-6 bounds). */
-static const uint64_t frac_bound[HIST_SUB] = {
+ * within an octave (the same doubles as Prometheus' schema-6 bounds); then
+ * one above every mantissa, where the search of hist_fine_pos ends. */
+const uint64_t hist_frac_bound[HIST_SUB + 1] = {
 	0x0000000000000ull, 0x02c9a3e778061ull, 0x059b0d3158574ull, 0x0874518759bc8ull,
 	0x0b5586cf9890full, 0x0e3ec32d3d1a2ull, 0x11301d0125b51ull, 0x1429aaea92de0ull,
 	0x172b83c7d517bull, 0x1a35beb6fcb75ull, 0x1d4873168b9aaull, 0x2063b88628cd6ull,
@@ -75,14 +76,14 @@ static const uint64_t frac_bound[HIST_SUB] = {
 	0xae89f995ad3adull, 0xb33a2b84f15fbull, 0xb7f76f2fb5e47ull, 0xbcc1e904bc1d2ull,
 	0xc199bdd85529cull, 0xc67f12e57d14bull, 0xcb720dcef9069ull, 0xd072d4a07897cull,
 	0xd5818dcfba487ull, 0xda9e603db3285ull, 0xdfc97337b9b5full, 0xe502ee78b3ff6ull,
-	0xea4afa2a490daull, 0xefa1bee615a27ull, 0xf50765b6e4540ull, 0xfa7c1819e90d8ull};
+	0xea4afa2a490daull, 0xefa1bee615a27ull, 0xf50765b6e4540ull, 0xfa7c1819e90d8ull, UINT64_MAX};
 
-/* For the mantissa's top 8 bits c: the largest k with frac_bound[k] below
- * the cell's start. A cell (1/256 of an octave) is narrower than any fine
- * bucket (>= 1.08% of the octave), so at most one boundary lies inside it
- * and one compare finishes the search (test_hist checks every cell). */
-#define HIST_CELL_BITS 8
-static const uint8_t cell_first[1u << HIST_CELL_BITS] = {
+/* For the mantissa's top 8 bits c: the largest k with hist_frac_bound[k]
+ * below the cell's start. A cell (1/256 of an octave) is narrower than any
+ * fine bucket (>= 1.08% of the octave), so at most one boundary lies inside
+ * it and one compare finishes the search (test_hist checks every cell). */
+_Static_assert(HIST_CELL_BITS == 8, "cell_first has 256 cells");
+const uint8_t hist_cell_first[1u << HIST_CELL_BITS] = {
 	0,  0,  0,  1,  1,  1,  2,  2,  2,  3,  3,  3,  4,  4,  4,  5,  5,  5,  6,  6,  6,  7,
 	7,  7,  8,  8,  8,  9,  9,  9,  10, 10, 10, 11, 11, 11, 12, 12, 12, 13, 13, 13, 14, 14,
 	14, 14, 15, 15, 15, 16, 16, 16, 17, 17, 17, 17, 18, 18, 18, 19, 19, 19, 20, 20, 20, 20,
@@ -96,30 +97,17 @@ static const uint8_t cell_first[1u << HIST_CELL_BITS] = {
 	57, 57, 57, 57, 58, 58, 58, 58, 58, 58, 59, 59, 59, 59, 59, 60, 60, 60, 60, 60, 61, 61,
 	61, 61, 61, 61, 62, 62, 62, 62, 62, 63, 63, 63, 63, 63};
 
-#define MANT_BITS 52
-#define MANT_MASK ((1ull << MANT_BITS) - 1)
-#define EXP_BIAS 1023
-
 int32_t hist_index(double x)
 {
-	uint64_t bits;
-	memcpy(&bits, &x, sizeof(bits));
-	int32_t e = (int32_t)(bits >> MANT_BITS) - EXP_BIAS; /* x > 0, normal */
-	uint64_t m = bits & MANT_MASK;
-	if (m == 0) /* exactly 2^e: the top of the octave below */
-		return e * (int32_t)HIST_SUB;
-	unsigned k = cell_first[m >> (MANT_BITS - HIST_CELL_BITS)];
-	if (k + 1 < HIST_SUB && m > frac_bound[k + 1])
-		k++;
-	return e * (int32_t)HIST_SUB + (int32_t)k + 1;
+	return hist_fine_pos(x) + hist_octave_first(0);
 }
 
 double hist_index_upper(int32_t i)
 {
 	/* 2^(i/64) = 2^floor(i/64) * 2^((i mod 64)/64) */
 	int32_t e = i >= 0 ? i / (int32_t)HIST_SUB : -((-i + (int32_t)HIST_SUB - 1) / (int32_t)HIST_SUB);
-	uint64_t bits = ((uint64_t)(e + EXP_BIAS) << MANT_BITS) |
-			frac_bound[(unsigned)(i - e * (int32_t)HIST_SUB)];
+	uint64_t bits = ((uint64_t)(e + HIST_EXP_BIAS) << HIST_MANT_BITS) |
+			hist_frac_bound[(unsigned)(i - e * (int32_t)HIST_SUB)];
 	double v;
 	memcpy(&v, &bits, sizeof(v));
 	return v;
@@ -137,84 +125,14 @@ void hist_locate(int32_t i, unsigned *octave, unsigned *sub)
 	*sub = (unsigned)(i - lo) % HIST_SUB;
 }
 
-/* hist_locate(hist_index(x)) without the fine index in between: the
- * octave is the exponent's, the sub the mantissa's (an exact power of two
- * is the top of the octave below). */
-static inline __attribute__((always_inline)) void place(double x, unsigned *octave,
-							      unsigned *sub)
+uint32_t *hist_chunk_first(struct hist_octave *oc, struct hist_pool *p, unsigned s)
 {
-	if (x <= HIST_ZERO_THRESHOLD) {
-		*octave = *sub = 0;
-		return;
-	}
-	uint64_t bits;
-	memcpy(&bits, &x, sizeof(bits));
-	int32_t o = (int32_t)(bits >> MANT_BITS) - EXP_BIAS - HIST_OCT_MIN + 1;
-	uint64_t m = bits & MANT_MASK;
-	unsigned k;
-	if (m == 0) {
-		o--;
-		k = HIST_SUB - 1;
-	} else {
-		k = cell_first[m >> (MANT_BITS - HIST_CELL_BITS)];
-		if (k + 1 < HIST_SUB && m > frac_bound[k + 1])
-			k++;
-	}
-	if (o < 0) {
-		o = 0;
-		k = 0;
-	} else if (o >= HIST_OCTAVES) {
-		o = HIST_OCTAVES - 1;
-		k = HIST_SUB - 1;
-	}
-	*octave = (unsigned)o;
-	*sub = k;
-}
-
-static inline __attribute__((always_inline)) void add_at(struct hist *h, struct hist_pool *p,
-							 double x, unsigned o, unsigned s)
-{
-	if (h->count == 0 || x < h->min)
-		h->min = x;
-	if (x > h->max)
-		h->max = x;
-	h->count++;
-	h->sum += x;
-	if (x <= HIST_ZERO_THRESHOLD) {
-		h->zero++;
-		return;
-	}
-	struct hist_octave *oc = &h->oct[o];
-	if (oc->n != UINT32_MAX) /* saturate rather than wrap */
-		oc->n++;
+	oc->chunk = pool_get(p);
 	if (oc->chunk == HIST_NO_CHUNK) {
-		oc->chunk = pool_get(p);
-		if (oc->chunk == HIST_NO_CHUNK) {
-			p->exhausted++;
-			return;
-		}
+		p->exhausted++;
+		return NULL;
 	}
-	uint32_t *c = &p->chunks[oc->chunk - 1][s];
-	if (*c != UINT32_MAX)
-		(*c)++;
-}
-
-/* The entry points: one call per sample, the bodies above inlined. */
-void hist_place(double x, unsigned *octave, unsigned *sub)
-{
-	place(x, octave, sub);
-}
-
-void hist_add_at(struct hist *h, struct hist_pool *p, double x, unsigned o, unsigned s)
-{
-	add_at(h, p, x, o, s);
-}
-
-void hist_add(struct hist *h, struct hist_pool *p, double x)
-{
-	unsigned o, s;
-	place(x, &o, &s);
-	add_at(h, p, x, o, s);
+	return &p->chunks[oc->chunk - 1][s];
 }
 
 static uint32_t sat_add32(uint32_t a, uint32_t b)
@@ -574,6 +492,19 @@ static void fill_index(const struct hist_bounds *b, struct hist_bounds_index *x)
 	x->le[b->n] = UINT64_MAX;
 }
 
+_Static_assert(HIST_FINE_BUCKETS <= HIST_TOKEN_FINE_MASK + 1 &&
+		       HIST_TOKENS_N < 1u << (16 - HIST_TOKEN_FINE_BITS),
+	       "a token count's places fit 16 bits");
+uint16_t hist_token_places[HIST_TOKEN_TABLE];
+
+uint32_t hist_token_place_big(uint32_t v)
+{
+	unsigned o, s;
+	hist_place((double)v, &o, &s);
+	return (o * HIST_SUB + s) | hist_bucket_index(&hist_genai_tokens, v)
+					    << HIST_TOKEN_FINE_BITS;
+}
+
 __attribute__((constructor)) static void hist_bounds_index(void)
 {
 	static const struct {
@@ -595,4 +526,6 @@ __attribute__((constructor)) static void hist_bounds_index(void)
 	};
 	for (size_t i = 0; i < sizeof sets / sizeof *sets; i++)
 		fill_index(sets[i].b, sets[i].x);
+	for (uint32_t v = 0; v < HIST_TOKEN_TABLE; v++) /* after the indexes it reads */
+		hist_token_places[v] = (uint16_t)hist_token_place_big(v);
 }

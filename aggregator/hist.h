@@ -86,15 +86,8 @@ int hist_pool_init(struct hist_pool *p, uint32_t nchunks);
 void hist_pool_destroy(struct hist_pool *p);
 
 void hist_init(struct hist *h);
-/* Record one value x >= 0 in its exposed unit. Never allocates; O(1). */
-void hist_add(struct hist *h, struct hist_pool *p, double x);
-/* Octave and fine bucket within it where x counts (hist_locate of
- * hist_index(x)); octave 0, sub 0 for x <= HIST_ZERO_THRESHOLD, which
- * counts in the zero bucket. */
-void hist_place(double x, unsigned *octave, unsigned *sub);
-/* hist_add with x's place already known (from hist_place): a caller that
- * prefetched the place's lines does not compute it twice. */
-void hist_add_at(struct hist *h, struct hist_pool *p, double x, unsigned octave, unsigned sub);
+/* hist_add, hist_place, hist_add_at, hist_add_count: inline, in
+ * hist_add.h (included at the end). */
 /* Add every sample of src to dst (src unchanged). dst takes chunks from the
  * pool for octaves it had none for; if the pool is empty those samples keep
  * octave resolution (counted in exhausted). */
@@ -213,5 +206,7 @@ _Static_assert(HIST_MAX_UNION == HIST_U_DURATION_N && HIST_MAX_BOUNDS <= HIST_MA
 extern const struct hist_bounds hist_u_duration;
 extern const struct hist_bounds hist_u_ttft;
 extern const struct hist_bounds hist_u_tpot;
+
+#include "hist_add.h"
 
 #endif

@@ -27,6 +27,7 @@
 #include "esc.h"
 #include "expo.h"
 #include "otlp.h"
+#include "otlp_delta.h"
 
 #define NS_PER_S 1e9
 
@@ -129,43 +130,7 @@ static void series_attrs_text(struct strbuf *b, const struct agg *a, const struc
  * attribute text is rendered once, when the series first shows up in an
  * export, and kept (bounded by --max-series, like the exposition's label
  * text). With delta temporality the cache also keeps what the last export
- * carried (struct otlp_delta). */
-
-/* What delta temporality subtracts: every series' counters and bucket
- * words as the last export saw them (the bytes [BASE_FROM, BASE_TO) of
- * struct series), and its sketches' distributions then. The distributions
- * have two sides: a render writes the next side and only a render that
- * succeeded makes it current (with the counters), so a render that failed
- * changes nothing and the next one covers both intervals. */
-#define BASE_FROM offsetof(struct series, st)
-#define BASE_TO (offsetof(struct series, tokens) + sizeof(((struct series *)0)->tokens))
-#define BASE_LEN (BASE_TO - BASE_FROM)
-_Static_assert(offsetof(struct series, st) < offsetof(struct series, duration) &&
-		       offsetof(struct series, duration) < offsetof(struct series, ttft) &&
-		       offsetof(struct series, ttft) < offsetof(struct series, tpot) &&
-		       offsetof(struct series, tpot) < offsetof(struct series, tpoc) &&
-		       offsetof(struct series, tpoc) < offsetof(struct series, tokens),
-	       "the delta baseline copies st .. tokens of struct series in one range");
-
-/* sketches per series with delta state: duration, ttft, tpot, tpoc, tokens */
-#define OTLP_SKETCHES (4 + SERIES_TOK_TYPES)
-
-struct otlp_prev { /* one sketch pair's distribution at the last export */
-	int32_t schema, first;
-	uint32_t n;
-	uint64_t count, zero;
-	size_t at; /* its counts in otlp_delta.counts[side] */
-};
-
-struct otlp_delta {
-	unsigned char *base;       /* cap * BASE_LEN */
-	struct otlp_prev *prev[2]; /* cap * OTLP_SKETCHES each */
-	uint64_t *counts[2];
-	size_t used[2], room[2];
-	unsigned side;    /* the side the last export wrote */
-	uint64_t last_ns; /* the last export's time: the next one's start */
-	bool oom;         /* a store failed in this render */
-};
+ * carried (struct otlp_delta, otlp_delta.c). */
 
 struct otlp_cache {
 	struct strbuf text;
@@ -175,18 +140,6 @@ struct otlp_cache {
 	struct otlp_delta *delta; /* delta temporality only */
 };
 
-static void delta_free(struct otlp_delta *dl)
-{
-	if (!dl)
-		return;
-	free(dl->base);
-	for (int i = 0; i < 2; i++) {
-		free(dl->prev[i]);
-		free(dl->counts[i]);
-	}
-	free(dl);
-}
-
 void otlp_cache_free(struct expo_scratch *x)
 {
 	if (!x->otlp)
@@ -194,7 +147,7 @@ void otlp_cache_free(struct expo_scratch *x)
 	strbuf_free(&x->otlp->text);
 	free(x->otlp->off);
 	free(x->otlp->len);
-	delta_free(x->otlp->delta);
+	otlp_delta_free(x->otlp->delta);
 	free(x->otlp);
 	x->otlp = NULL;
 }
@@ -233,126 +186,12 @@ static struct otlp_cache *cache_update(const struct agg *a)
 	return c;
 }
 
-/* The delta state, made on the first delta export (baseline all zero: the
- * first export carries everything since the daemon started). The next
- * side's entries are cleared: a series no metric visits has none. */
-static struct otlp_delta *delta_begin(struct otlp_cache *c)
-{
-	struct otlp_delta *dl = c->delta;
-	if (!dl) {
-		dl = calloc(1, sizeof(*dl));
-		if (!dl)
-			return NULL;
-		dl->base = calloc(c->cap, BASE_LEN);
-		dl->prev[0] = calloc((size_t)c->cap * OTLP_SKETCHES, sizeof(struct otlp_prev));
-		dl->prev[1] = calloc((size_t)c->cap * OTLP_SKETCHES, sizeof(struct otlp_prev));
-		if (!dl->base || !dl->prev[0] || !dl->prev[1]) {
-			delta_free(dl);
-			return NULL;
-		}
-		c->delta = dl;
-	}
-	unsigned next = !dl->side;
-	memset(dl->prev[next], 0, (size_t)c->cap * OTLP_SKETCHES * sizeof(struct otlp_prev));
-	dl->used[next] = 0;
-	dl->oom = false;
-	return dl;
-}
-
-/* The render succeeded: what it carried is the baseline of the next. */
-static void delta_commit(const struct agg *a, struct otlp_delta *dl, uint64_t now_ns)
-{
-	for (uint32_t i = 0; i < a->tab.used; i++)
-		memcpy(dl->base + (size_t)i * BASE_LEN,
-		       (const unsigned char *)&a->tab.series[i] + BASE_FROM, BASE_LEN);
-	dl->side = !dl->side;
-	dl->last_ns = now_ns;
-}
-
-static const uint64_t zero_words[HIST_MAX_UNION + 2];
-
-/* The words at off in series i as the last export saw them (zeros with
- * cumulative temporality: everything is reported). */
-static const uint64_t *prev_words(const struct otlp_cache *c, uint32_t i, size_t off)
-{
-	if (!c->delta)
-		return zero_words;
-	return (const void *)(c->delta->base + (size_t)i * BASE_LEN + (off - BASE_FROM));
-}
-
 /* The counter at off in series s since the last export. */
 static uint64_t counter(const struct agg *a, const struct series *s, size_t off)
 {
-	const struct otlp_cache *c = a->x->otlp;
 	uint64_t v;
 	memcpy(&v, (const char *)s + off, sizeof v);
-	return v - *prev_words(c, (uint32_t)(s - a->tab.series), off);
-}
-
-/* Keep d (a series' distribution now) as the next side's entry. */
-static void prev_store(struct otlp_delta *dl, uint32_t i, int slot, const struct hist_dist *d)
-{
-	unsigned next = !dl->side;
-	if (dl->used[next] + d->n > dl->room[next]) {
-		size_t room = dl->room[next] ? dl->room[next] * 2 : 4096;
-		while (room < dl->used[next] + d->n)
-			room *= 2;
-		uint64_t *p = realloc(dl->counts[next], room * sizeof(uint64_t));
-		if (!p) {
-			dl->oom = true;
-			return;
-		}
-		dl->counts[next] = p;
-		dl->room[next] = room;
-	}
-	struct otlp_prev *e = &dl->prev[next][(size_t)i * OTLP_SKETCHES + (size_t)slot];
-	*e = (struct otlp_prev){.schema = d->schema, .first = d->first, .n = d->n,
-				.count = d->count, .zero = d->zero, .at = dl->used[next]};
-	if (d->n) /* counts[next] may still be NULL */
-		memcpy(dl->counts[next] + e->at, d->counts, d->n * sizeof(uint64_t));
-	dl->used[next] += d->n;
-}
-
-/* The last export's entry of series i's sketch pair slot, into p (empty if
- * none). */
-static void prev_load(const struct otlp_delta *dl, uint32_t i, int slot, struct hist_dist *p)
-{
-	const struct otlp_prev *e = &dl->prev[dl->side][(size_t)i * OTLP_SKETCHES + (size_t)slot];
-	p->schema = e->n || e->count ? e->schema : HIST_SCALE;
-	p->first = e->first;
-	p->n = e->n;
-	p->count = e->count;
-	p->zero = e->zero;
-	if (e->n) /* counts[side] may still be NULL */
-		memcpy(p->counts, dl->counts[dl->side] + e->at, e->n * sizeof(uint64_t));
-}
-
-/* d -= p, bucket by bucket. Counts only grow and a schema only falls (a
- * sketch that ran out of chunks exports at 0 from then on), so p, brought
- * to d's schema, lies within d's buckets. */
-static void dist_subtract(struct hist_dist *d, struct hist_dist *p)
-{
-	if (p->schema > d->schema)
-		hist_dist_downscale(p, d->schema);
-	else if (d->schema > p->schema)
-		hist_dist_downscale(d, p->schema);
-	for (uint32_t j = 0; j < p->n; j++) {
-		int64_t at = (int64_t)p->first + j - d->first;
-		if (at >= 0 && at < (int64_t)d->n)
-			d->counts[at] -= p->counts[j];
-	}
-	d->count -= p->count;
-	d->zero -= p->zero;
-	uint32_t lo = 0;
-	while (lo < d->n && !d->counts[lo])
-		lo++;
-	while (d->n > lo && !d->counts[d->n - 1])
-		d->n--;
-	if (lo) {
-		memmove(d->counts, d->counts + lo, (d->n - lo) * sizeof(uint64_t));
-		d->first += (int32_t)lo;
-		d->n -= lo;
-	}
+	return v - *otlp_delta_words(a->x->otlp->delta, (uint32_t)(s - a->tab.series), off);
 }
 
 /* A point's attributes: the series' cached text, plus one more. */
@@ -637,7 +476,7 @@ static const struct otlp_hist hists[] = {
 	 is_destination, WORDS(tpot), SKETCH1(2, nh_tpot), &hist_u_tpot, &hist_genai_server_tpot,
 	 NS_PER_S},
 };
-_Static_assert(4 + SERIES_TOK_TYPES == OTLP_SKETCHES, "one delta slot per sketch");
+_Static_assert(4 + SERIES_TOK_TYPES == OTLP_DELTA_SKETCHES, "one delta slot per sketch");
 
 /* Scratch of one render. */
 struct render_scratch {
@@ -664,12 +503,8 @@ static void sketch_point(struct strbuf *b, const struct agg *a, const struct otl
 	}
 	bool whole = true; /* d holds every sample: min and max are its own */
 	struct otlp_delta *dl = a->x->otlp->delta;
-	if (dl) {
-		prev_store(dl, i, h->slot + (int)t, x->d);
-		prev_load(dl, i, h->slot + (int)t, x->p);
-		whole = x->p->count == 0;
-		dist_subtract(x->d, x->p);
-	}
+	if (dl)
+		whole = otlp_delta_since(dl, i, (unsigned)h->slot + t, x->d, x->p);
 	exponential_point(b, x->d, dw[0], h->unit_div, whole ? minmax : NULL);
 }
 
@@ -692,16 +527,14 @@ static void hist_metric(struct strbuf *b, bool *mfirst, const struct agg *a,
 		for (unsigned t = 0; t < h->nsub; t++) {
 			size_t off = h->off + t * h->stride;
 			const uint64_t *w = (const void *)((const char *)s + off);
-			const uint64_t *pw = prev_words(a->x->otlp, i, off);
+			const uint64_t *pw = otlp_delta_words(dl, i, off);
 			uint64_t dw[HIST_MAX_UNION + 2];
 			for (unsigned j = 0; j < nw; j++)
 				dw[j] = w[j] - pw[j];
 			uint64_t count = series_buckets_count(dw, h->store->n);
 			if (!count) {
-				if (dl && expo) { /* nothing new: the last distribution stays */
-					prev_load(dl, i, h->slot + (int)t, x->p);
-					prev_store(dl, i, h->slot + (int)t, x->p);
-				}
+				if (dl && expo) /* nothing new: the last distribution stays */
+					otlp_delta_carry(dl, i, (unsigned)h->slot + t, x->p);
 				continue;
 			}
 			point_open(&p, a, s, h->xk, h->xv ? h->xv[t] : NULL);
@@ -748,13 +581,14 @@ int otlp_render_json(const struct agg *a, const struct otlp_render *r, struct st
 	strbuf_init(&x.bounds);
 	struct otlp_cache *c = x.d && x.p ? cache_update(a) : NULL;
 	bool delta = r->temporality == OTLP_DELTA;
-	struct otlp_delta *dl = c && delta ? delta_begin(c) : NULL;
+	struct otlp_delta *dl = c && delta ? otlp_delta_begin(&c->delta, c->cap) : NULL;
 	if (!c || (delta && !dl)) {
 		free(x.d);
 		free(x.p);
 		return strbuf_fail(b, -ENOMEM);
 	}
-	times_prepare(dl && dl->last_ns ? dl->last_ns : r->start_ns, r->now_ns);
+	uint64_t start_ns = dl && otlp_delta_last_ns(dl) ? otlp_delta_last_ns(dl) : r->start_ns;
+	times_prepare(start_ns, r->now_ns);
 	strbuf_puts(b, "{\"resourceMetrics\":[{\"resource\":{\"attributes\":");
 	strbuf_puts(b, r->resource_json);
 	strbuf_puts(b, "},\"scopeMetrics\":[{\"scope\":{\"name\":\"tokenringd\",\"version\":");
@@ -770,14 +604,14 @@ int otlp_render_json(const struct agg *a, const struct otlp_render *r, struct st
 	strbuf_puts(b, "]}]}]}");
 	if (strbuf_error(&x.bounds))
 		strbuf_fail(b, strbuf_error(&x.bounds));
-	if (dl && dl->oom)
+	if (dl && otlp_delta_failed(dl))
 		strbuf_fail(b, -ENOMEM);
 	strbuf_free(&x.bounds);
 	free(x.d);
 	free(x.p);
 	int rc = strbuf_settle(b, mark);
 	if (rc == 0 && dl)
-		delta_commit(a, dl, r->now_ns);
+		otlp_delta_commit(dl, a, r->now_ns);
 	return rc;
 }
 

@@ -460,3 +460,52 @@ Test(hist, place_is_locate_of_index)
 		cr_assert(o == lo && s == ls, "%a: place %u/%u, locate %u/%u", v, o, s, lo, ls);
 	}
 }
+
+/* A token count's table places (and the searches past the table) are the
+ * sketch's place of the count as a double and its gen_ai token bucket, and
+ * hist_add_count builds the same sketch as hist_add: every count of the
+ * table, both sides of every power of two up to 2^32, and random counts. */
+Test(hist, token_places_are_the_searches)
+{
+	static uint32_t v[HIST_TOKEN_TABLE + 200 + 2000];
+	size_t n = 0;
+	for (uint32_t i = 0; i < HIST_TOKEN_TABLE + 200; i++)
+		v[n++] = i;
+	for (unsigned e = 12; e < 32; e++) {
+		v[n++] = (1u << e) - 1;
+		v[n++] = 1u << e;
+		v[n++] = (1u << e) + 1;
+	}
+	v[n++] = UINT32_MAX;
+	while (n < sizeof(v) / sizeof(v[0]))
+		v[n++] = (uint32_t)(rnd() >> (rnd() % 33 + 31));
+	struct hist_pool pool;
+	struct hist by_double, by_count;
+	cr_assert_eq(hist_pool_init(&pool, 2 * HIST_OCTAVES), 0);
+	hist_init(&by_double);
+	hist_init(&by_count);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t place = hist_token_place(v[i]);
+		unsigned o, s;
+		hist_place((double)v[i], &o, &s);
+		if (v[i])
+			cr_assert_eq(place & HIST_TOKEN_FINE_MASK, o * HIST_SUB + s, "count %u", v[i]);
+		cr_assert_eq(place >> HIST_TOKEN_FINE_BITS,
+			     hist_bucket_index(&hist_genai_tokens, v[i]), "count %u", v[i]);
+		hist_add(&by_double, &pool, (double)v[i]);
+		hist_add_count(&by_count, &pool, v[i], place);
+	}
+	cr_assert_eq(pool.exhausted, 0);
+	cr_assert(by_count.count == by_double.count && by_count.zero == by_double.zero &&
+		  by_count.sum == by_double.sum && by_count.min == by_double.min &&
+		  by_count.max == by_double.max);
+	for (unsigned o = 0; o < HIST_OCTAVES; o++) {
+		const struct hist_octave *x = &by_double.oct[o], *y = &by_count.oct[o];
+		cr_assert_eq(x->n, y->n, "octave %u", o);
+		cr_assert_eq(x->chunk != HIST_NO_CHUNK, y->chunk != HIST_NO_CHUNK);
+		if (x->chunk != HIST_NO_CHUNK)
+			cr_assert_arr_eq(pool.chunks[x->chunk - 1], pool.chunks[y->chunk - 1],
+					 sizeof(pool.chunks[0]), "octave %u", o);
+	}
+	hist_pool_destroy(&pool);
+}
