@@ -655,7 +655,8 @@ colon:
 			return p;
 	}
 	p++;
-	s->first = 0;
+	/* (first is left as it is: it only matters after '{' or '[' and after
+	 * a comma, and a comma clears it) */
 value:
 	s->state = J_VAL;
 	if (p == e || (unsigned char)*p <= ' ') {
@@ -669,7 +670,7 @@ value:
 		if (q == e || *q != '"')
 			return p;
 		size_t n = (size_t)(q - p - 1);
-		if (ops->scalar && jscan_key(s) != JK_OTHER)
+		if (jscan_key(s) != JK_OTHER && ops->scalar)
 			ops->scalar(ctx, s, JT_STRING, p + 1,
 				    n < JSCAN_VALUE_KEEP ? n : JSCAN_VALUE_KEEP, n > JSCAN_VALUE_KEEP,
 				    n != 0);
@@ -695,7 +696,7 @@ value:
 			syntax(s);
 			return e;
 		}
-		if (ops->scalar && jscan_key(s) != JK_OTHER)
+		if (jscan_key(s) != JK_OTHER && ops->scalar)
 			ops->scalar(ctx, s, t, p, n, q - p > JSCAN_VALUE_KEEP, 1);
 		value_done(s, ops, ctx);
 		p = q;
