@@ -95,6 +95,35 @@ struct agg {
 	bool avx2;              /* the CPU has AVX2 (agg.c's tuple compare) */
 };
 
+/* agg_tuple.c: which series a record counts in. */
+
+/* A record's tuple as a key: series_key_from_record, with the header label
+ * slots the daemon has no name for cleared (whatever a producer put there
+ * must not split series that render with identical labels). */
+void agg_tuple_key(const struct agg *a, struct series_key *k, const struct tr_record *rec,
+		   const struct agg_identity *id);
+/* The series of key k (h: its hash), created if new; fp (the tuple's raw
+ * bytes) is remembered in cache slot `slot` unless the lookup folded.
+ * *unfolded: the lookup folded nothing (so an equal tuple finds s again
+ * without a fold to count). */
+struct series *agg_tuple_find(struct agg *a, struct series_key *k, struct series_hash h,
+			      const struct agg_fp *fp, uint32_t slot, bool *unfolded);
+/* One record's series: the tuple cache, else key and agg_tuple_find. */
+struct series *agg_tuple_lookup(struct agg *a, const struct tr_record *rec,
+				const struct agg_identity *id, bool *unfolded);
+/* Where a run's series is, as agg_tuple_run found it. */
+struct agg_run {
+	struct series *hit; /* the tuple's cached series, or NULL: fp holds the tuple */
+	uint32_t slot;      /* the tuple's cache slot */
+	struct agg_fp fp;   /* for agg_tuple_find, when hit is NULL */
+};
+/* The run of records from recs[from] that share its tuple (ids may be
+ * NULL): returns its end (the first record after it with another tuple, or
+ * n), and fills *run. */
+size_t agg_tuple_run(const struct agg *a, const struct tr_record *recs,
+		     const struct agg_identity *const *ids, size_t from, size_t n,
+		     struct agg_run *run);
+
 /* Sketch pool sizing: 4 sketches per series (duration and TTFT, cumulative
  * and interval) x 4 octaves on average; a series' latencies typically span
  * 3-5 octaves, idle series take none. 4 KiB per series. */

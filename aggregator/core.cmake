@@ -5,6 +5,8 @@ add_library(tokenring_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/hist.c
   ${CMAKE_CURRENT_LIST_DIR}/series.c
   ${CMAKE_CURRENT_LIST_DIR}/agg.c
+  ${CMAKE_CURRENT_LIST_DIR}/agg_tuple.c
+  ${CMAKE_CURRENT_LIST_DIR}/agg_ingest.c
   ${CMAKE_CURRENT_LIST_DIR}/mcp.c
   ${CMAKE_CURRENT_LIST_DIR}/expo.c
   ${CMAKE_CURRENT_LIST_DIR}/expo_tokenring.c
