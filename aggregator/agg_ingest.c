@@ -21,8 +21,9 @@ static double agg_seconds(uint64_t ns)
 	return (double)ns / 1e9;
 }
 
-/* Where a record's duration and TTFT count in the sketches: found once per
- * record, used by the prefetch stages and by the accounting. */
+/* Where a run's first record's duration and TTFT count in the sketches:
+ * found at the pipeline's first stage, used by the prefetch stages and by
+ * the accounting (the run's later records find theirs as they are added). */
 struct agg_place {
 	double dur, ttft; /* seconds */
 	unsigned dur_o, dur_sub;
@@ -224,6 +225,15 @@ void agg_ingest(struct agg *a, const struct tr_record *rec, const struct agg_ide
 	account_run(a, s, unfolded, rec, &id, 1, NULL);
 }
 
+/* One run in flight through the pipeline. */
+struct agg_inflight {
+	size_t from, to;       /* its records [from, to) */
+	struct agg_place pl;   /* its first record's places in the sketches */
+	struct agg_run run;    /* a tuple cache hit, or the tuple to look up */
+	struct series_hash h;  /* on a miss: the key's hash */
+	struct series_key key; /* on a miss */
+};
+
 #define AGG_STAGE 4 /* runs between pipeline stages */
 #define AGG_PIPE 16 /* ring of in-flight runs (>= 3 stages + 1, power of two) */
 _Static_assert((AGG_PIPE & (AGG_PIPE - 1)) == 0 && AGG_PIPE > 3 * AGG_STAGE, "pipe ring");
@@ -261,51 +271,46 @@ static void ingest_llm(struct agg *a, const struct tr_record *recs,
 	 * cached) octave lines; run e-3*STAGE is accounted. The result is the
 	 * same as agg_ingest in order: lookups and bounds are applied at
 	 * accounting time; the stages ahead only read. */
-	struct series_key keys[AGG_PIPE];
-	struct series_hash hs[AGG_PIPE];
-	struct agg_run run[AGG_PIPE]; /* a tuple cache hit, or the tuple to look up */
-	struct agg_place pl[AGG_PIPE];
-	size_t from[AGG_PIPE], to[AGG_PIPE]; /* the run's records [from, to) */
+	struct agg_inflight fl[AGG_PIPE];
 	const size_t lag = 3 * AGG_STAGE;
 	size_t runs = 0, next = 0; /* runs found; the first record of none */
 
 	for (size_t e = 0; next < n || e < runs + lag; e++) {
 		if (e >= lag && e - lag < runs) { /* first: e's entry reuses no live slot */
-			size_t q = (e - lag) & (AGG_PIPE - 1);
-			struct series *s = run[q].hit;
+			struct agg_inflight *f = &fl[(e - lag) & (AGG_PIPE - 1)];
+			struct series *s = f->run.hit;
 			bool unfolded = true;
 			if (!s)
-				s = agg_tuple_find(a, &keys[q], hs[q], &run[q].fp, run[q].slot, &unfolded);
-			account_run(a, s, unfolded, recs + from[q], ids ? ids + from[q] : NULL,
-				    to[q] - from[q], &pl[q]);
+				s = agg_tuple_find(a, &f->key, f->h, &f->run.fp, f->run.slot, &unfolded);
+			account_run(a, s, unfolded, recs + f->from, ids ? ids + f->from : NULL,
+				    f->to - f->from, &f->pl);
 		}
 		if (e >= 2 * AGG_STAGE && e - 2 * AGG_STAGE < runs) {
-			size_t q = (e - 2 * AGG_STAGE) & (AGG_PIPE - 1);
-			struct series *s = run[q].hit ? run[q].hit : series_peek(&a->tab, hs[q]);
+			const struct agg_inflight *f = &fl[(e - 2 * AGG_STAGE) & (AGG_PIPE - 1)];
+			struct series *s = f->run.hit ? f->run.hit : series_peek(&a->tab, f->h);
 			if (s)
-				prefetch_chunks(a, s, &recs[from[q]], &pl[q]);
+				prefetch_chunks(a, s, &recs[f->from], &f->pl);
 		}
 		if (e >= AGG_STAGE && e - AGG_STAGE < runs) {
-			size_t q = (e - AGG_STAGE) & (AGG_PIPE - 1);
-			struct series *s = run[q].hit ? run[q].hit : series_peek(&a->tab, hs[q]);
+			const struct agg_inflight *f = &fl[(e - AGG_STAGE) & (AGG_PIPE - 1)];
+			struct series *s = f->run.hit ? f->run.hit : series_peek(&a->tab, f->h);
 			if (s)
-				prefetch_series(s, &recs[from[q]], &pl[q]);
+				prefetch_series(s, &recs[f->from], &f->pl);
 		}
 		if (next < n) { /* here runs == e */
-			size_t q = e & (AGG_PIPE - 1);
+			struct agg_inflight *f = &fl[e & (AGG_PIPE - 1)];
 			const struct tr_record *rec = &recs[next];
-			const struct agg_identity *id = ids ? ids[next] : NULL;
-			from[q] = next;
-			next = to[q] = agg_tuple_run(a, recs, ids, next, n, &run[q]);
+			f->from = next;
+			next = f->to = agg_tuple_run(a, recs, ids, next, n, &f->run);
 			runs++;
-			place(rec, &pl[q]);
-			if (run[q].hit) {
-				__builtin_prefetch(run[q].hit, 1);
+			place(rec, &f->pl);
+			if (f->run.hit) {
+				__builtin_prefetch(f->run.hit, 1);
 				continue;
 			}
-			agg_tuple_key(a, &keys[q], rec, id);
-			hs[q] = series_hash_key(&a->tab, &keys[q]);
-			__builtin_prefetch(series_slot_addr(&a->tab, hs[q]), 0);
+			agg_tuple_key(a, &f->key, rec, ids ? ids[f->from] : NULL);
+			f->h = series_hash_key(&a->tab, &f->key);
+			__builtin_prefetch(series_slot_addr(&a->tab, f->h), 0);
 		}
 	}
 }

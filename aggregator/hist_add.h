@@ -2,12 +2,13 @@
  * hist_add.h - the sketch's add path (struct hist, hist.h), inline.
  *
  * Ingest adds three to six samples a record (duration, input and output
- * tokens, and the stream's times). Out of line, each add paid for a call, a
- * frame and the caller's spills around it: about half of its 65
- * instructions. Inline, the place is a few integer operations on the
- * double's bits and a table load, and the add a few read-modify-writes on
- * lines the caller prefetched. Included by hist.h, after the structs and
- * tables it uses; the cold part (an octave's first chunk) stays in hist.c.
+ * tokens, and the stream's times): out of line, about 65 instructions
+ * each. Inline, in a caller where the sketch is at a constant offset of
+ * the series, the place is a few integer operations on the double's bits
+ * and a table load (or, for a token count, one table entry), and the add
+ * a few read-modify-writes: 35 to 45 (bench/results/2026-12-06-daemon-
+ * instructions.md). Included by hist.h, after the structs and tables it
+ * uses; the cold part (an octave's first chunk) stays in hist.c.
  */
 #ifndef TOKENRING_HIST_ADD_H
 #define TOKENRING_HIST_ADD_H
