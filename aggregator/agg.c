@@ -214,6 +214,11 @@ fail:
 	return rc;
 }
 
+struct mcp_table *agg_mcp(struct agg *a)
+{
+	return a->mcp;
+}
+
 void agg_destroy(struct agg *a)
 {
 	if (!a)

@@ -116,6 +116,11 @@ void agg_ingest_batch(struct agg *a, const struct tr_record *recs,
 /* Number of live series (tokenring_series). */
 uint32_t agg_series(const struct agg *a);
 
+/* The MCP call table (aggregator/mcp.h), for what is not a record: the SSE
+ * transport's answer entries and the expiry of calls waiting for one. */
+struct mcp_table;
+struct mcp_table *agg_mcp(struct agg *a);
+
 /* Prometheus text exposition (version 0.0.4) of every enabled family plus
  * the self-metrics, valid for `promtool check metrics`. self may be NULL
  * (ring and log counters then read 0). Returns 0 or -ENOMEM. */

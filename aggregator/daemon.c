@@ -24,6 +24,7 @@
 
 #include "daemon.h"
 #include "loop.h"
+#include "mcp.h"
 
 static void arm_tick(struct daemon *d)
 {
@@ -130,6 +131,9 @@ static size_t split_kinds(struct daemon *d, const struct ring *r, size_t n, uint
 		}
 		case REC_KIND_EVENT:
 			ingest_event(d, r, &d->batch[i]);
+			break;
+		case REC_KIND_MCP_ANSWER: /* pairs with its 202 POST (aggregator/mcp.c) */
+			mcp_answer(agg_mcp(d->agg), &d->batch[i]);
 			break;
 		default:
 			d->records_unknown_kind++;
@@ -289,6 +293,7 @@ static void on_tick(struct daemon *d)
 		}
 		httpd_tick(&d->http, now);
 		body_expire(d->bodies, now);
+		mcp_expire(agg_mcp(d->agg), loop_realtime_ns());
 		d->next_housekeeping_ns = now + DAEMON_HOUSEKEEPING_NS;
 	}
 	if (now >= d->next_reap_ns) {

@@ -101,8 +101,6 @@ static void take_resp_llm(struct conn_state *st, struct conn_exch *ex)
 
 static void take_req_llm(struct conn_state *st, struct conn_exch *ex)
 {
-	if (!ex->may_llm) /* lreq was not begun for it: nothing was read */
-		return;
 	ex->f.shape = st->lreq.shape;
 	ex->f.stream_req = st->lreq.stream;
 	ex->f.include_usage = st->lreq.include_usage;
@@ -124,6 +122,7 @@ static void req_begin(const struct conn_call *k)
 	ex->rec.start_ns = conn_realtime_ns();
 	st->req_open = 1;
 	st->req_coding = REC_CODING_NONE;
+	llm_req_begin(&st->lreq);
 }
 
 /* A request through a forward proxy names the origin in the target
@@ -170,9 +169,7 @@ static void on_req_event(const struct conn_call *k, const struct http_event *ev)
 		req_start_line(ex, ev);
 		/* an exchange that cannot be recorded: framing only */
 		ex->may_llm = (uint8_t)conn_may_llm(&ex->rec, k->cfg, ev->a, ev->a_len);
-		http_want(&st->req, ex->may_llm ? conn_req_headers_wanted(k->cfg) : 0);
-		if (ex->may_llm)
-			llm_req_begin(&st->lreq);
+		http_want(&st->req, ex->may_llm ? conn_req_headers_wanted(k->cfg) : CONN_REQ_SSE_WANT);
 		break;
 	case HTTP_EV_HEADER:
 		conn_req_header(st, ex, k->cfg, ev);
@@ -281,13 +278,8 @@ static void resp_headers_done(const struct conn_call *k, struct conn_exch *ex)
 	if (st->resp_ctype == CONN_CT_SSE)
 		ex->rec.body_bits |= REC_B_SSE;
 	ex->rec.codings = REC_CODINGS(REC_CODING_REQ(ex->rec.codings), st->resp_coding);
-	/* A body not read leaves nothing to take (ex->f stays as zeroed);
-	 * the extractor is only told not to read. */
-	st->resp_read = mode != LLM_BODY_OFF;
-	if (st->resp_read)
-		llm_resp_begin(&st->lresp, mode);
-	else
-		st->lresp.mode = LLM_BODY_OFF;
+	llm_resp_begin(&st->lresp, mode);
+	st->resp_read = 1;
 	conn_body_begin(k, ex, REC_BODY_RESPONSE);
 }
 
@@ -301,8 +293,7 @@ static void resp_end(const struct conn_call *k, struct conn_exch *ex)
 		return;
 	}
 	conn_body_end(k, ex, REC_BODY_RESPONSE);
-	if (st->resp_read)
-		take_resp_llm(st, ex);
+	take_resp_llm(st, ex);
 	ex->resp_done = 1;
 	ex->t_end = k->now;
 	st->resp_off++;
@@ -321,15 +312,16 @@ static void on_resp_event(const struct conn_call *k, const struct http_event *ev
 		resp_status(st, ex, ev);
 		break;
 	case HTTP_EV_HEADER:
-		conn_resp_header(st, ev);
+		conn_resp_header(st, ex, ev);
 		break;
 	case HTTP_EV_HEADERS_END:
 		resp_headers_done(k, ex);
 		break;
 	case HTTP_EV_BODY:
-		if (st->resp_coding == REC_CODING_NONE)
+		if (st->resp_coding == REC_CODING_NONE) {
 			llm_resp_body(&st->lresp, &ex->rec, ev->a, ev->a_len, k->now);
-		else
+			conn_mcp_stream(k, ex);
+		} else
 			conn_body_bytes(k, ex, REC_BODY_RESPONSE, ev->a, ev->a_len);
 		break;
 	case HTTP_EV_MSG_END:

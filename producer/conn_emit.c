@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "conn_internal.h"
+#include "record_mcp.h"
 
 /* Tokens are only ever what the response reported. */
 static void clear_tokens(struct tr_record *r)
@@ -64,12 +65,66 @@ static void settle_times(struct conn_exch *ex, uint64_t now)
 	}
 }
 
+/* A JSON-RPC batch to an MCP server: one record per call it kept, paired
+ * by id with the answers read (proto/llm_mcp.h, shm/record_mcp.h). The
+ * scanners' state belongs to the connection: it is this exchange's only if
+ * it was read for this record (a pipelined request may have reset it). */
+static int emit_mcp_batch(const struct conn_call *k, struct conn_exch *ex)
+{
+	const struct llm_mcp_batch *b = &k->st->lreq.batch;
+	const struct llm_mcp_answers *a = &k->st->lresp.answers;
+	if (!rec_is_mcp(&ex->rec) || !llm_mcp_owns(&b->owner, &ex->rec) || b->n == 0)
+		return 0;
+	if (!llm_mcp_owns(&a->owner, &ex->rec))
+		a = NULL;
+	for (unsigned i = 0; i < b->n; i++) {
+		struct tr_record call;
+		llm_mcp_call_record(&call, &ex->rec, b, a, i, ex->t0);
+		k->emit(k->ctx, &call);
+	}
+	return 1;
+}
+
+void conn_mcp_stream(const struct conn_call *k, struct conn_exch *ex)
+{
+	struct llm_mcp_answers *a = &k->st->lresp.answers;
+	if (a->endpoint_state != LLM_MCP_EP_KEPT || (a->n == 0 && a->dropped == 0))
+		return;
+	for (unsigned i = 0; i < a->n || (i == 0 && a->dropped); i++) {
+		struct tr_record e = ex->rec;
+		e.kind = REC_KIND_MCP_ANSWER;
+		e.reporter = k->st->role == CONN_ROLE_SERVER ? REC_REPORTER_DESTINATION
+							     : REC_REPORTER_SOURCE;
+		e.provider = REC_PROVIDER_MCP;
+		e.operation = REC_OP_MCP;
+		e.usage_status = REC_USAGE_NONE;
+		clear_tokens(&e);
+		e.flags &= REC_F_TRUNC_ANY;
+		e.flags |= REC_F_LLM;
+		rec_set_str(e.path, REC_PATH_LEN, a->endpoint, a->endpoint_len, &e.flags,
+			    REC_F_TRUNC_PATH);
+		if (i < a->n) {
+			const struct llm_mcp_answer *ans = &a->a[i];
+			e.flags |= (ans->rpc & LLM_RPC_ERROR ? REC_F_MCP_RPC_ERROR : 0) |
+				   (ans->rpc & LLM_RPC_TOOL_ERROR ? REC_F_MCP_TOOL_ERROR : 0);
+			e.start_ns = ex->rec.start_ns + (ans->at > ex->t0 ? ans->at - ex->t0 : 0);
+			rec_mcp_set_id(&e, ans->id);
+		}
+		e.duration_ns = 0;
+		rec_mcp_set_dropped(&e, i == 0 ? a->dropped : 0);
+		k->emit(k->ctx, &e);
+	}
+	a->n = 0;
+	a->dropped = 0;
+}
+
 void conn_finish(const struct conn_call *k, struct conn_exch *ex)
 {
 	struct tr_record *r = &ex->rec;
 	r->reporter = k->st->role == CONN_ROLE_SERVER ? REC_REPORTER_DESTINATION
 						       : REC_REPORTER_SOURCE;
 	settle_times(ex, k->now);
+	llm_usage_from_headers(&ex->f, r);
 	body_facts(ex);
 	if (llm_is_llm(&ex->f))
 		settle_llm(ex);
@@ -83,5 +138,9 @@ void conn_finish(const struct conn_call *k, struct conn_exch *ex)
 		conn_make_request_id(r->request_id, REC_REQUEST_ID_LEN, ex->t0, r->start_ns);
 		r->flags |= REC_F_REQUEST_ID_GENERATED;
 	}
+	if (emit_mcp_batch(k, ex))
+		return;
+	if (rec_is_mcp(r) && llm_mcp_owns(&k->st->lreq.batch.owner, r))
+		rec_mcp_set_id(r, k->st->lreq.id); /* pairs a 202's answer (aggregator/mcp.c) */
 	k->emit(k->ctx, r);
 }

@@ -2,7 +2,8 @@
  * conn_hdr.c - the headers the record keeps: Host, x-request-id,
  * traceparent, user-agent and the configured label headers on requests;
  * Content-Type on responses and Content-Encoding on both (they decide how
- * the body is read).
+ * the body is read); Bedrock's token count headers on responses (usage
+ * when the body has none). The model a path names is copied decoded.
  */
 #include <string.h>
 
@@ -43,6 +44,19 @@ uint64_t conn_req_headers_wanted(const struct conn_config *cfg)
 	return m;
 }
 
+/*
+ * A GET on an unknown path is not read (conn_may_llm), except one that asks
+ * for an event stream (Accept: text/event-stream): the older MCP transport
+ * (HTTP+SSE, protocol 2024-11-05) answers its POSTs on such a stream, opened
+ * with GET on any path, and their real outcomes are read there. Headers
+ * before Accept (Host...) were skipped: the stream's answers need only its
+ * endpoint's session (conn_mcp_stream).
+ */
+static int sse_stream_get(const struct tr_record *r, const struct http_event *ev)
+{
+	return strcmp(r->method, "GET") == 0 && memmem(ev->b, ev->b_len, "text/event-stream", 17);
+}
+
 /* The names the record keeps are told apart by length first: most headers
  * (Accept, Connection, Authorization, X-Stainless-*...) match none. */
 void conn_req_header(struct conn_state *st, struct conn_exch *ex, const struct conn_config *cfg,
@@ -55,6 +69,12 @@ void conn_req_header(struct conn_state *st, struct conn_exch *ex, const struct c
 		if (http_name_eq(a, 4, "host", 4) && r->authority[0] == 0)
 			/* (an absolute-form target already named it) */
 			set_field(r, r->authority, REC_AUTHORITY_LEN, ev, REC_F_TRUNC_AUTHORITY);
+		break;
+	case 6:
+		if (!ex->may_llm && http_name_eq(a, 6, "accept", 6) && sse_stream_get(r, ev)) {
+			ex->may_llm = 1; /* from here on read like any candidate */
+			http_want(&st->req, conn_req_headers_wanted(cfg));
+		}
 		break;
 	case 10:
 		if (http_name_eq(a, 10, "user-agent", 10))
@@ -126,8 +146,7 @@ void conn_req_headers_done(struct conn_exch *ex, const struct conn_config *cfg)
 		ex->f.known_path = 1;
 	size_t at, mlen = llm_path_model(r->path, plen, &at);
 	if (mlen)
-		rec_set_str(r->request_model, REC_MODEL_LEN, r->path + at, mlen, &r->flags,
-			    REC_F_TRUNC_REQUEST_MODEL);
+		llm_set_path_model(r, r->path + at, mlen); /* "%3A" read as ':' */
 	ex->path_stream = conn_path_streams(r->path, plen);
 	ex->id_due = r->request_id[0] == 0;
 }
@@ -166,10 +185,14 @@ static enum conn_ctype ctype_of(const char *v, size_t n)
 	return CONN_CT_OTHER;
 }
 
-void conn_resp_header(struct conn_state *st, const struct http_event *ev)
+void conn_resp_header(struct conn_state *st, struct conn_exch *ex, const struct http_event *ev)
 {
 	if (http_name_is(ev->a, ev->a_len, "content-type"))
 		st->resp_ctype = (uint8_t)ctype_of(ev->b, ev->b_len);
 	else if (http_name_is(ev->a, ev->a_len, "content-encoding"))
 		st->resp_coding = (uint8_t)http_coding(ev->b, ev->b_len);
+	else if (http_name_is(ev->a, ev->a_len, "x-amzn-bedrock-input-token-count"))
+		llm_header_tokens(&ex->f, LLM_TOK_INPUT, ev->b, ev->b_len);
+	else if (http_name_is(ev->a, ev->a_len, "x-amzn-bedrock-output-token-count"))
+		llm_header_tokens(&ex->f, LLM_TOK_OUTPUT, ev->b, ev->b_len);
 }

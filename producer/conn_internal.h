@@ -59,7 +59,7 @@ struct conn_state {
 	uint8_t req_open;     /* the newest exchange's request is being read */
 	uint8_t resp_open;    /* a response message is being read */
 	uint8_t resp_interim; /* ... and it is a 1xx */
-	uint8_t resp_read;    /* ... and its body is read: lresp is its extractor's */
+	uint8_t resp_read;    /* ... and its headers ended: lresp is its extractor's */
 	uint8_t resp_ctype;   /* enum conn_ctype of the response being read */
 	uint8_t req_coding;   /* enum rec_coding of the request being read */
 	uint8_t resp_coding;  /* ... and of the response being read */
@@ -88,10 +88,16 @@ struct conn_call {
 };
 
 /* conn_hdr.c: request and response headers into the record. The framers
- * report only the names these read (http_want): Content-Type and
- * Content-Encoding on responses; on requests, those of conn_req_header and
- * the configured label headers. */
-#define CONN_RESP_HEADERS (HTTP_WANT_NAME(12, 'c') | HTTP_WANT_NAME(16, 'c'))
+ * report only the names these read (http_want): Content-Type,
+ * Content-Encoding and Bedrock's X-Amzn-Bedrock-*-Token-Count on responses;
+ * on requests, those of conn_req_header and the configured label headers. */
+#define CONN_RESP_HEADERS                                                                  \
+	(HTTP_WANT_NAME(12, 'c') | HTTP_WANT_NAME(16, 'c') | HTTP_WANT_NAME(32, 'x') |      \
+	 HTTP_WANT_NAME(33, 'x'))
+/* An exchange that cannot be LLM traffic by its request line still has its
+ * Accept header read: a GET asking for text/event-stream may be an MCP SSE
+ * transport stream (conn_req_header). */
+#define CONN_REQ_SSE_WANT HTTP_WANT_NAME(6, 'a')
 uint64_t conn_req_headers_wanted(const struct conn_config *cfg);
 int conn_may_llm(const struct tr_record *r, const struct conn_config *cfg, const char *method,
 		 size_t mlen);
@@ -99,7 +105,7 @@ void conn_req_header(struct conn_state *st, struct conn_exch *ex, const struct c
 		     const struct http_event *ev);
 void conn_req_headers_done(struct conn_exch *ex, const struct conn_config *cfg);
 int conn_path_streams(const char *path, size_t n);
-void conn_resp_header(struct conn_state *st, const struct http_event *ev);
+void conn_resp_header(struct conn_state *st, struct conn_exch *ex, const struct http_event *ev);
 
 /* conn_id.c: ids. */
 void conn_make_request_id(char *out, size_t cap, uint64_t now_mono, uint64_t start_real);
@@ -115,5 +121,8 @@ void conn_body_flush(const struct conn_call *k);
 
 /* conn_emit.c: finish an exchange's record and hand it out. */
 void conn_finish(const struct conn_call *k, struct conn_exch *ex);
+/* conn_emit.c: answers read so far on an MCP SSE transport stream go out
+ * as REC_KIND_MCP_ANSWER entries (shm/record_mcp.h). */
+void conn_mcp_stream(const struct conn_call *k, struct conn_exch *ex);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "evstream.h"
 #include "llm_json.h"
+#include "llm_mcp.h"
 #include "record.h"
 
 /* Top-level request keys that mark an LLM body (DESIGN: "a JSON request
@@ -24,10 +25,6 @@
 #define LLM_SHAPE_CONTENTS 0x10u
 #define LLM_SHAPE_MCP 0x20u /* a JSON-RPC request with an MCP method (record_mcp.h) */
 #define LLM_SHAPE_LLM (LLM_SHAPE_MODEL | LLM_SHAPE_MESSAGES | LLM_SHAPE_PROMPT)
-
-/* Bytes of a JSON-RPC method kept until the body shows it is MCP's
- * ("notifications/resources/list_changed" is the longest in the spec). */
-#define LLM_MCP_METHOD_KEEP 48
 
 struct llm_req {
 	struct jscan js;
@@ -41,13 +38,14 @@ struct llm_req {
 	uint8_t include_usage; /* "stream_options": {"include_usage": true} */
 	uint8_t json_error;    /* the body started as JSON and broke */
 	uint8_t began;         /* body bytes were seen */
+	uint64_t id;           /* a JSON-RPC request's id (llm_mcp_id), 0 = none */
+	struct llm_mcp_batch batch; /* a top-level array: a JSON-RPC batch's calls */
 };
 
 void llm_req_begin(struct llm_req *r);
 /* Scan request body bytes; sets rec->request_model (and its trunc flag).
- * A model the path named (llm_path_model, set before the body) is
- * percent-decoded here, at the body's first bytes: Bedrock clients escape
- * the ':' of "anthropic.claude-3-haiku-20240307-v1:0". */
+ * A model the path named (llm_set_path_model, set before the body) is kept:
+ * the body's "model" only fills an empty field. */
 void llm_req_body(struct llm_req *r, struct tr_record *rec, const char *p, size_t n);
 
 /* How a response body is read. */
@@ -86,11 +84,6 @@ struct llm_sse {
 #define LLM_HINT_EMBEDDING 0x10u
 #define LLM_HINT_RERANK 0x20u /* results[].relevance_score */
 
-/* A JSON-RPC answer (llm_resp.rpc): record_mcp.h's outcome flags. */
-#define LLM_RPC_JSONRPC 0x01u
-#define LLM_RPC_ERROR 0x02u      /* a top-level "error" */
-#define LLM_RPC_TOOL_ERROR 0x04u /* "result": {"isError": true} */
-
 /* Which token counts a response reported (llm_resp.tok_seen). */
 #define LLM_TOK_INPUT 0x01u
 #define LLM_TOK_OUTPUT 0x02u
@@ -115,10 +108,11 @@ struct llm_resp {
 	uint8_t op_hint;      /* enum rec_operation from "object" */
 	uint8_t json_error;
 	uint8_t tok_seen; /* LLM_TOK_* */
-	uint8_t rpc;      /* LLM_RPC_*: what a JSON-RPC (MCP) answer said */
+	uint8_t rpc;      /* LLM_RPC_* (llm_mcp.h): what a JSON-RPC (MCP) answer said */
 	uint32_t chunks;  /* events with content */
 	uint64_t now;     /* time of the bytes being scanned */
 	uint64_t ttft_at; /* time the first content event ended, 0 = none */
+	struct llm_mcp_answers answers; /* JSON-RPC answers by id, for a batch's calls */
 };
 
 void llm_resp_begin(struct llm_resp *r, enum llm_body_mode mode);
@@ -162,6 +156,13 @@ int llm_route(const char *path, size_t plen, const char *host, size_t hlen,
  */
 size_t llm_path_model(const char *path, size_t plen, size_t *at);
 
+/* Set rec->request_model to the n bytes of a model named in the path, its
+ * percent escapes decoded (Bedrock clients send "...-v1%3A0" for "-v1:0"; a
+ * '%' without two hex digits stays), cut to the field with its truncation
+ * flag. Done when the request's headers end, so a request without a body,
+ * or one whose body is not read, has the model's real name too. */
+void llm_set_path_model(struct tr_record *rec, const char *model, size_t n);
+
 /* What was seen of one exchange, for the decisions that end it
  * (llm_settle.c); the shim fills it from the wire, tokenringd again after
  * decoding a compressed body. */
@@ -178,7 +179,19 @@ struct llm_facts {
 	uint8_t op_hint; /* enum rec_operation */
 	uint8_t interrupted;
 	uint8_t undecodable; /* a compressed body that mattered could not be decoded */
+	uint8_t hdr_tok;     /* LLM_TOK_INPUT / _OUTPUT: counts the response headers gave */
+	uint32_t hdr_input;  /* X-Amzn-Bedrock-Input-Token-Count */
+	uint32_t hdr_output; /* X-Amzn-Bedrock-Output-Token-Count */
 };
+
+/* A token count a response header reported (which: LLM_TOK_INPUT or
+ * LLM_TOK_OUTPUT); a value that is not a 32-bit decimal is ignored. Bedrock
+ * sends X-Amzn-Bedrock-{Input,Output}-Token-Count on every InvokeModel
+ * answer, and some model bodies (Mistral's) carry no usage at all. */
+void llm_header_tokens(struct llm_facts *f, uint8_t which, const char *v, size_t n);
+/* When the body reported no usage, the header counts are the usage: into
+ * rec's token fields, and f->usage_seen. Call before settling. */
+void llm_usage_from_headers(struct llm_facts *f, struct tr_record *rec);
 
 int llm_is_llm(const struct llm_facts *f);
 uint8_t llm_provider_of(const struct llm_facts *f);

@@ -108,6 +108,7 @@ enum jkey {
 	JK_ERROR,
 	JK_RESULT,
 	JK_IS_ERROR,
+	JK_ID, /* MCP: the JSON-RPC id pairs a batch's answers with its calls */
 	JK_COUNT
 };
 

@@ -17,6 +17,7 @@ struct key_name {
 #define K(s, id) {s, sizeof(s) - 1, id}
 
 static const struct key_name keys[] = {
+	K("id", JK_ID),
 	K("data", JK_DATA),
 	K("text", JK_TEXT),
 	K("type", JK_TYPE),
@@ -110,10 +111,10 @@ _Static_assert(sizeof(keys) / sizeof(*keys) < 256, "len_start holds indexes as b
  * step with keys[] by hand; the unit test looking every name up catches a
  * slip. */
 static const uint8_t len_start[JSCAN_KEY_MAX + 2] = {
-	0, 0, 0, 0, 0, 5, 11, 18, 25, 30, 33, 40,
-	42, 48, 54, 55, 58, 61, 64, 66, 67, 70, 73, 74,
-	77, 77, 79, 79, 80, 80, 80, 80, 80, 81, 81, 81,
-	81, 81, 81, 81, 81, 81,
+	0, 0, 0, 1, 1, 6, 12, 19, 26, 31, 34, 41,
+	43, 49, 55, 56, 59, 62, 65, 67, 68, 71, 74, 75,
+	78, 78, 80, 80, 81, 81, 81, 81, 81, 82, 82, 82,
+	82, 82, 82, 82, 82, 82,
 };
 
 

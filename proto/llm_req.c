@@ -38,7 +38,9 @@ static int req_open(void *ctx, const struct jscan *s, int is_object)
 {
 	struct req_ctx *c = ctx;
 	if (s->depth == 0)
-		return is_object;
+		return 1; /* an array: a JSON-RPC batch's elements are read */
+	if (s->top_array) /* a batch element, and its params */
+		return is_object && (s->depth == 1 || (s->depth == 2 && jscan_key(s) == JK_PARAMS));
 	if (s->depth == 1) {
 		c->r->shape |= shape_of(jscan_key(s));
 		return is_object && (jscan_key(s) == JK_STREAM_OPTIONS || jscan_key(s) == JK_PARAMS);
@@ -46,20 +48,11 @@ static int req_open(void *ctx, const struct jscan *s, int is_object)
 	return 0;
 }
 
-/* MCP's methods: initialize, ping, and the namespaced rest (tools/call,
- * notifications/initialized...); other JSON-RPC (an Ethereum node's
- * eth_call) is not MCP. */
-static int mcp_method(const char *m, size_t n)
-{
-	return (n == 10 && memcmp(m, "initialize", 10) == 0) || (n == 4 && memcmp(m, "ping", 4) == 0) ||
-	       memchr(m, '/', n) != NULL;
-}
-
 /* Once the body has shown both "jsonrpc" and an MCP method, in either
  * order, the exchange is MCP's: the method goes to the record. */
 static void mcp_check(struct llm_req *r, struct tr_record *rec)
 {
-	if (r->mcp || !r->jsonrpc || !r->method_len || !mcp_method(r->method, r->method_len))
+	if (r->mcp || !r->jsonrpc || !r->method_len || !llm_mcp_method(r->method, r->method_len))
 		return;
 	r->mcp = 1;
 	r->shape |= LLM_SHAPE_MCP;
@@ -81,6 +74,10 @@ static void req_scalar(void *ctx, const struct jscan *s, enum jtype t, const cha
 	struct req_ctx *c = ctx;
 	enum jkey k = jscan_key(s);
 	(void)nonempty;
+	if (s->top_array) {
+		llm_mcp_batch_scalar(&c->r->batch, s, t, v, n, truncated);
+		return;
+	}
 	/* params.name: the tool of tools/call (record_mcp.h) */
 	if (s->depth == 2 && k == JK_NAME && s->key[1] == JK_PARAMS && t == JT_STRING &&
 	    rec_mcp_tool(c->rec)[0] == 0) {
@@ -94,6 +91,10 @@ static void req_scalar(void *ctx, const struct jscan *s, enum jtype t, const cha
 	}
 	if (s->depth != 1)
 		return;
+	if (k == JK_ID && t != JT_NULL) {
+		c->r->id = llm_mcp_id(t, v, n);
+		return;
+	}
 	c->r->shape |= shape_of(k);
 	if (k == JK_STREAM)
 		c->r->stream = t == JT_TRUE;
@@ -110,10 +111,29 @@ static void req_scalar(void *ctx, const struct jscan *s, enum jtype t, const cha
 	}
 }
 
+/* A batch element ended: its first MCP call makes the exchange MCP's (the
+ * calls' own records are made when it ends: llm_mcp_call_record). */
+static void req_event_end(void *ctx, const struct jscan *s)
+{
+	struct req_ctx *c = ctx;
+	struct llm_req *r = c->r;
+	if (!s->top_array)
+		return;
+	llm_mcp_batch_end(&r->batch);
+	if (r->mcp || r->batch.n == 0)
+		return;
+	const struct llm_mcp_call *first = &r->batch.call[0];
+	r->mcp = 1;
+	r->shape |= LLM_SHAPE_MCP;
+	llm_set_json_str(rec_mcp_method_field(c->rec), REC_MCP_NAME_LEN, first->method,
+			 first->method_len, first->trunc & LLM_MCP_TRUNC_METHOD, &c->rec->flags,
+			 REC_F_TRUNC_RESPONSE_MODEL);
+}
+
 static const struct jscan_ops req_ops = {
 	.open = req_open,
 	.scalar = req_scalar,
-	.event_end = NULL,
+	.event_end = req_event_end,
 };
 
 void llm_req_begin(struct llm_req *r)
@@ -121,38 +141,12 @@ void llm_req_begin(struct llm_req *r)
 	memset(r, 0, sizeof *r);
 }
 
-static int hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)(c | 0x20);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Decode %XX escapes in place; a '%' not followed by two hex digits stays. */
-static void percent_decode(char *s, size_t cap)
-{
-	size_t n = strnlen(s, cap), w = 0;
-	for (size_t i = 0; i < n; i++) {
-		int hi = i + 2 < n && s[i] == '%' ? hex(s[i + 1]) : -1;
-		int lo = hi >= 0 ? hex(s[i + 2]) : -1;
-		if (lo >= 0) {
-			s[w++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			s[w++] = s[i];
-		}
-	}
-	memset(s + w, 0, n - w);
-}
-
 void llm_req_body(struct llm_req *r, struct tr_record *rec, const char *p, size_t n)
 {
 	struct req_ctx c = {r, rec};
 	if (!r->began) {
 		r->began = 1;
-		if (memchr(rec->request_model, '%', REC_MODEL_LEN))
-			percent_decode(rec->request_model, REC_MODEL_LEN);
+		r->batch.owner = (struct llm_mcp_owner){rec, rec->start_ns};
 	}
 	if (r->js.err)
 		return;

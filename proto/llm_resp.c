@@ -70,6 +70,7 @@ static void rpc_outcome(struct resp_ctx *c, uint8_t bit)
 {
 	struct llm_resp *r = c->r;
 	r->rpc |= bit;
+	llm_mcp_answer_bit(&r->answers, bit);
 	if (!(r->rpc & LLM_RPC_JSONRPC))
 		return;
 	if (r->rpc & LLM_RPC_ERROR)
@@ -250,6 +251,8 @@ static void resp_scalar(void *ctx, const struct jscan *s, enum jtype t, const ch
 	enum jkey k = jscan_key(s);
 	if (jscan_level(s) == 1 && k == JK_JSONRPC)
 		rpc_outcome(ctx, LLM_RPC_JSONRPC);
+	else if (jscan_level(s) == 1 && k == JK_ID && t != JT_NULL)
+		llm_mcp_answer_id(&((struct resp_ctx *)ctx)->r->answers, llm_mcp_id(t, v, n));
 	else if (jscan_level(s) == 2 && k == JK_IS_ERROR && t == JT_TRUE &&
 		 jscan_key_at_level(s, 1) == JK_RESULT)
 		rpc_outcome(ctx, LLM_RPC_TOOL_ERROR);
@@ -263,6 +266,7 @@ static void resp_event_end(void *ctx, const struct jscan *s)
 {
 	struct llm_resp *r = ((struct resp_ctx *)ctx)->r;
 	(void)s;
+	llm_mcp_answer_end(&r->answers, r->now);
 	if (r->ev_content && !r->ev_excluded) {
 		if (r->chunks++ == 0)
 			r->ttft_at = r->now;
@@ -280,6 +284,7 @@ static const struct jscan_ops resp_ops = {
 static void sse_data(void *ctx, const char *p, size_t n)
 {
 	struct resp_ctx *c = ctx;
+	llm_mcp_sse_data(&c->r->answers, p, n); /* the SSE transport's endpoint event */
 	jscan_feed(&c->r->js, p, n, &resp_ops, c);
 }
 
@@ -300,12 +305,16 @@ void llm_resp_event_end(struct llm_resp *r)
 		r->js.values = values;
 		r->ev_content = 0;
 		r->ev_excluded = 0;
+		r->answers.ev_rpc = 0; /* half an answer is none */
+		r->answers.ev_id = 0;
 	}
 }
 
 static void sse_event_end(void *ctx)
 {
-	llm_resp_event_end(((struct resp_ctx *)ctx)->r);
+	struct llm_resp *r = ((struct resp_ctx *)ctx)->r;
+	llm_mcp_sse_event_end(&r->answers);
+	llm_resp_event_end(r);
 }
 
 static const struct llm_sse_ops sse_ops = {
@@ -377,6 +386,8 @@ void llm_resp_body(struct llm_resp *r, struct tr_record *rec, const char *p, siz
 {
 	struct resp_ctx c = {r, rec};
 	r->now = now;
+	if (!r->answers.owner.rec)
+		r->answers.owner = (struct llm_mcp_owner){rec, rec->start_ns};
 	if (r->mode == LLM_BODY_JSON && !r->sniffed) {
 		size_t used = sniff(&c, p, n);
 		p += used;

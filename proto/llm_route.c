@@ -205,3 +205,29 @@ size_t llm_path_model(const char *path, size_t plen, size_t *at)
 	*at = before;
 	return (size_t)(colon - seg - 1);
 }
+
+static int hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+void llm_set_path_model(struct tr_record *r, const char *m, size_t n)
+{
+	size_t w = 0, i = 0;
+	for (; i < n && w < REC_MODEL_LEN - 1; i++) {
+		int hi = i + 2 < n && m[i] == '%' ? hex(m[i + 1]) : -1;
+		int lo = hi >= 0 ? hex(m[i + 2]) : -1;
+		if (lo >= 0) {
+			r->request_model[w++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			r->request_model[w++] = m[i];
+		}
+	}
+	memset(r->request_model + w, 0, REC_MODEL_LEN - w);
+	if (i < n)
+		r->flags |= REC_F_TRUNC_REQUEST_MODEL;
+}

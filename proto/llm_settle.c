@@ -7,6 +7,31 @@
  */
 #include "llm.h"
 
+void llm_header_tokens(struct llm_facts *f, uint8_t which, const char *v, size_t n)
+{
+	uint32_t x;
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (llm_parse_u32(v, n, &x))
+		return;
+	if (which == LLM_TOK_INPUT)
+		f->hdr_input = x;
+	else
+		f->hdr_output = x;
+	f->hdr_tok |= which;
+}
+
+void llm_usage_from_headers(struct llm_facts *f, struct tr_record *rec)
+{
+	if (f->usage_seen || !f->hdr_tok)
+		return; /* the body's own report wins */
+	if (f->hdr_tok & LLM_TOK_INPUT)
+		rec->prompt_tokens = f->hdr_input;
+	if (f->hdr_tok & LLM_TOK_OUTPUT)
+		rec->completion_tokens = f->hdr_output;
+	f->usage_seen = 1;
+}
+
 int llm_is_llm(const struct llm_facts *f)
 {
 	return f->known_path || (f->shape & (LLM_SHAPE_LLM | LLM_SHAPE_MCP)) || f->usage_object ||

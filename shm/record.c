@@ -16,7 +16,7 @@ static const char *const operation_names[] = {"unknown", "chat", "text_completio
 					      "embeddings", "generate_content", "responses", "rerank", "mcp"};
 static const char *const usage_names[] = {"none", "available", "not_requested", "missing",
 					  "interrupted", "undecodable"};
-static const char *const kind_names[] = {"exchange", "body", "event"};
+static const char *const kind_names[] = {"exchange", "body", "event", "mcp_answer"};
 static const char *const coding_names[] = {"identity", "gzip", "deflate", "br", "zstd",
 					   "unknown"};
 

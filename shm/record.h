@@ -86,6 +86,7 @@ enum rec_kind {
 	REC_KIND_EXCHANGE = 0, /* struct tr_record: one request/response exchange */
 	REC_KIND_BODY = 1,     /* struct rec_body (record_body.h): compressed body bytes */
 	REC_KIND_EVENT = 2,    /* struct tr_event (record_event.h): what could not be read */
+	REC_KIND_MCP_ANSWER = 3, /* struct tr_record (record_mcp.h): an answer on an MCP SSE stream */
 	REC_KIND_COUNT
 };
 
@@ -123,6 +124,10 @@ enum rec_usage {
 #define REC_F_BODY_LOST (1u << 17)         /* body entries dropped (ring full): body_lost */
 #define REC_F_MCP_RPC_ERROR (1u << 18)     /* MCP: the answer was a JSON-RPC error */
 #define REC_F_MCP_TOOL_ERROR (1u << 19)    /* MCP: a tool result with isError true */
+#define REC_F_MCP_BATCH (1u << 20)         /* MCP: one call of a JSON-RPC batch */
+#define REC_F_MCP_NOTIFICATION (1u << 21)  /* MCP: a batched notification (no answer due) */
+#define REC_F_MCP_UNANSWERED (1u << 22)    /* MCP: a batched request the answer left out */
+#define REC_F_MCP_UNPAIRED (1u << 23)      /* MCP: its answer may be among those not kept */
 
 /* Content-Encoding of a body, one nibble per direction in rec.codings. */
 enum rec_coding {

@@ -117,3 +117,113 @@ Test(mcp, bounded_with_an_overflow_fold)
 	strbuf_free(&b);
 	agg_destroy(a);
 }
+
+/* The calls of a JSON-RPC batch (one record each, REC_F_MCP_BATCH): a
+ * notification is accepted even in a 200 answer, a request the answer left
+ * out is unanswered, one whose answer the shim may not have kept is
+ * unpaired, and the calls the shim did not keep are counted as dropped
+ * (on the first call's record) by reporter. */
+Test(mcp, batch_calls_by_outcome_and_dropped_calls)
+{
+	struct agg_config cfg = tc_config(AGG_FAM_TOKENRING);
+	struct agg *a;
+	struct agg_identity id = {"agent", "ai"};
+	struct tr_record r[5];
+	cr_assert_eq(agg_create(&cfg, &a), 0);
+	mcp_record(&r[0], "tools/call", "add", 200, REC_F_MCP_BATCH, 7);
+	rec_mcp_set_dropped(&r[0], 3);
+	mcp_record(&r[1], "notifications/cancelled", "", 200,
+		   REC_F_MCP_BATCH | REC_F_MCP_NOTIFICATION, 7);
+	mcp_record(&r[2], "tools/call", "add", 200, REC_F_MCP_BATCH | REC_F_MCP_UNANSWERED, 7);
+	mcp_record(&r[3], "tools/call", "add", 200, REC_F_MCP_BATCH | REC_F_MCP_UNPAIRED, 7);
+	mcp_record(&r[4], "tools/list", "", 200, REC_F_MCP_BATCH | REC_F_MCP_RPC_ERROR, 7);
+	r[4].reporter = REC_REPORTER_DESTINATION;
+	rec_mcp_set_dropped(&r[4], 2);
+	for (int i = 0; i < 5; i++)
+		agg_ingest(a, &r[i], &id);
+	struct strbuf b;
+	const char *t = render(a, &b);
+	expect_line(t, "tokenring_mcp_tool_calls_total{" LABELS ",tool=\"add\",status=\"result\"} 1\n");
+	expect_line(t, "tokenring_mcp_tool_calls_total{" LABELS ",tool=\"add\",status=\"unanswered\"} 1\n");
+	expect_line(t, "tokenring_mcp_tool_calls_total{" LABELS ",tool=\"add\",status=\"unpaired\"} 1\n");
+	expect_line(t, "tokenring_mcp_requests_total{" LABELS
+		       ",method=\"notifications/cancelled\",status=\"accepted\"} 1\n");
+	expect_line(t, "tokenring_mcp_calls_dropped_total{reporter=\"source\",reason=\"batch_overflow\"} 3\n");
+	expect_line(t, "tokenring_mcp_calls_dropped_total{reporter=\"destination\","
+		       "reason=\"batch_overflow\"} 2\n");
+	strbuf_free(&b);
+	agg_destroy(a);
+}
+
+/* The older SSE transport: a 202 POST (or one cut before its 202) waits for
+ * the answer entry of the same process, end, session and id, in either
+ * order, and is counted with its outcome and latency; one still waiting
+ * after the timeout is unanswered; an answer nobody claims is dropped. */
+static void sse_post(struct tr_record *r, const char *tool, uint16_t status, const char *session,
+		     uint64_t id, uint64_t start_s)
+{
+	mcp_record(r, "tools/call", tool, status, 0, 2);
+	snprintf(r->path, sizeof(r->path), "/messages?sessionId=%s", session);
+	rec_mcp_set_id(r, id);
+	r->producer = 3;
+	r->producer_gen = 1;
+	r->start_ns = start_s * 1000000000ull;
+}
+
+static void sse_answer(struct tr_record *r, const char *session, uint64_t id, uint32_t flags,
+		       uint64_t at_ms)
+{
+	sse_post(r, "", 200, session, id, 0);
+	r->kind = REC_KIND_MCP_ANSWER;
+	r->flags = REC_F_LLM | flags;
+	memset(rec_mcp_method_field(r), 0, REC_MCP_NAME_LEN);
+	r->start_ns = at_ms * 1000000ull;
+}
+
+Test(mcp, sse_transport_posts_paired_with_their_answers)
+{
+	struct agg_config cfg = tc_config(AGG_FAM_TOKENRING);
+	struct agg *a;
+	struct agg_identity id = {"agent", "ai"};
+	struct tr_record r;
+	cr_assert_eq(agg_create(&cfg, &a), 0);
+	struct mcp_table *t = agg_mcp(a);
+	/* POST first, its answer 40 ms later */
+	sse_post(&r, "add", 202, "s1", 7, 1000);
+	agg_ingest(a, &r, &id);
+	sse_answer(&r, "s2", 7, 0, 1000000 + 30); /* another session: not its answer */
+	mcp_answer(t, &r);
+	sse_answer(&r, "s1", 7, REC_F_MCP_TOOL_ERROR, 1000000 + 40);
+	mcp_answer(t, &r);
+	/* the answer first, then a POST cut before its 202 */
+	sse_answer(&r, "s1", 8, REC_F_MCP_RPC_ERROR, 1000000 + 90);
+	mcp_answer(t, &r);
+	sse_post(&r, "nope", 0, "s1", 8, 1000);
+	agg_ingest(a, &r, &id);
+	/* a POST never answered, and a notification (no id: counted at once) */
+	sse_post(&r, "slow", 202, "s1", 9, 1000);
+	agg_ingest(a, &r, &id);
+	sse_post(&r, "", 202, "s1", 0, 1000);
+	snprintf(rec_mcp_method_field(&r), REC_MCP_NAME_LEN, "notifications/initialized");
+	agg_ingest(a, &r, &id);
+	struct strbuf b;
+	const char *txt = render(a, &b);
+	expect_line(txt, "tokenring_mcp_tool_calls_total{" LABELS ",tool=\"add\",status=\"tool_error\"} 1\n");
+	expect_line(txt, "tokenring_mcp_tool_call_duration_seconds_sum{" LABELS
+			 ",tool=\"add\",status=\"tool_error\"} 0.04\n");
+	expect_line(txt, "tokenring_mcp_tool_calls_total{" LABELS ",tool=\"nope\",status=\"error\"} 1\n");
+	expect_line(txt, "tokenring_mcp_requests_total{" LABELS
+			 ",method=\"notifications/initialized\",status=\"accepted\"} 1\n");
+	cr_expect(strstr(txt, "tool=\"slow\"") == NULL, "a call waiting is not counted yet");
+	strbuf_free(&b);
+	mcp_expire(t, 1000 * 1000000000ull + 299 * 1000000000ull);
+	txt = render(a, &b);
+	cr_expect(strstr(txt, "tool=\"slow\"") == NULL, "not before its time");
+	strbuf_free(&b);
+	mcp_expire(t, 1000 * 1000000000ull + 301 * 1000000000ull);
+	txt = render(a, &b);
+	expect_line(txt, "tokenring_mcp_tool_calls_total{" LABELS ",tool=\"slow\",status=\"unanswered\"} 1\n");
+	expect_line(txt, "tokenring_mcp_calls_dropped_total{reporter=\"source\",reason=\"answer_unpaired\"} 1\n");
+	strbuf_free(&b);
+	agg_destroy(a);
+}

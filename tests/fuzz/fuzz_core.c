@@ -8,7 +8,8 @@
  * --max-series plus the overflow series. And the meaning: every record
  * fed is one request, after every render: the tokenring_requests_total
  * samples (LLM and HTTP exchanges) plus the tokenring_mcp_requests_total
- * samples (MCP calls, counted apart: aggregator/mcp.c), summed over every
+ * samples (MCP calls, counted apart: aggregator/mcp.c) plus the MCP calls
+ * waiting for their answer (tokenring_mcp_calls_waiting), summed over every
  * series (overflow included), equal the number of records fed. Every
  * fifth record goes in twice in one batch, the copy with its numbers
  * changed, so the batch's same-tuple path sees hostile tuples too.
@@ -45,7 +46,8 @@ static double family_total(const struct strbuf *b, const char *name)
 static double requests_total(const struct strbuf *b)
 {
 	return family_total(b, "tokenring_requests_total") +
-	       family_total(b, "tokenring_mcp_requests_total");
+	       family_total(b, "tokenring_mcp_requests_total") +
+	       family_total(b, "tokenring_mcp_calls_waiting"); /* counted once answered */
 }
 
 static void check_exposition(const struct strbuf *b)

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llm.h"
+#include "record_mcp.h"
 #include "test_support.h"
 
 #define MAX_KEYS 32
@@ -162,9 +164,18 @@ static void check_numbers(const struct corpus_case *c, const struct tr_record *r
 	cr_expect_eq(r->completion_tokens, ex_num(e, "completion"), "%s %s completion %u",
 		     c->name, how, r->completion_tokens);
 	cr_expect_eq(r->total_tokens, ex_num(e, "total"), "%s %s total", c->name, how);
-	cr_expect_eq(r->cached_tokens, ex_num(e, "cached"), "%s %s cached", c->name, how);
-	cr_expect_eq(r->cache_creation_tokens, ex_num(e, "cache_creation"), "%s %s cache_creation",
-		     c->name, how);
+	if (rec_is_mcp(r)) { /* the cache fields hold the JSON-RPC id's hash */
+		const char *id = ex_str(e, "mcp_id", "");
+		size_t n = strlen(id);
+		uint64_t want = !n ? 0
+			      : id[0] == '"' ? llm_mcp_id(JT_STRING, id + 1, n - 2)
+					     : llm_mcp_id(JT_NUMBER, id, n);
+		cr_expect_eq(rec_mcp_id(r), want, "%s %s mcp_id", c->name, how);
+	} else {
+		cr_expect_eq(r->cached_tokens, ex_num(e, "cached"), "%s %s cached", c->name, how);
+		cr_expect_eq(r->cache_creation_tokens, ex_num(e, "cache_creation"),
+			     "%s %s cache_creation", c->name, how);
+	}
 	cr_expect_eq(r->reasoning_tokens, ex_num(e, "reasoning"), "%s %s reasoning", c->name, how);
 	cr_expect_eq(r->chunks, ex_num(e, "chunks"), "%s %s chunks %u", c->name, how, r->chunks);
 	cr_expect_eq(r->flags, parse_flags(ex_str(e, "flags", "")), "%s %s flags %#x", c->name,

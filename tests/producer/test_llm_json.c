@@ -370,7 +370,7 @@ Test(jscan, keys_in_documents_get_their_ids_and_unknown_keys_no_scalar)
 			 near[1], near[2]);
 		same_at_every_split(doc, &walk_ops, want);
 	}
-	same_at_every_split("{\"id\":\"chatcmpl-1\",\"Model\":\"m\",\"index\":0,\"created\":1,"
+	same_at_every_split("{\"uid\":\"chatcmpl-1\",\"Model\":\"m\",\"index\":0,\"created\":1,"
 			    "\"system_fingerprint\":\"fp\",\"completion_tokens_detail\":1}",
 			    &walk_ops, "");
 }

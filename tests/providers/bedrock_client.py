@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""bedrock_client.py ENDPOINT MODEL RID_PREFIX - a real boto3 client (Debian's
-python3-boto3) calling the four Bedrock runtime operations against
-ENDPOINT, each with x-request-id RID_PREFIX-OPERATION so the access log
+"""bedrock_client.py ENDPOINT MODEL RID_PREFIX [CA_BUNDLE] - a real boto3
+client (Debian's python3-boto3) calling the four Bedrock runtime operations
+against ENDPOINT (an https one verified with CA_BUNDLE, boto3's verify), each with x-request-id RID_PREFIX-OPERATION so the access log
 can be matched. Prints, as JSON, the usage the SDK itself parsed, and the
-text it reassembled from the stream events."""
+text it reassembled from the stream events. A mistral.* MODEL makes one
+InvokeModel call with Mistral's body (usage only in the answer's headers).""" 
 import json
 import os
 import sys
@@ -18,8 +19,10 @@ os.environ["AWS_DATA_PATH"] = data
 import boto3  # noqa: E402
 
 endpoint, model, prefix = sys.argv[1:4]
+ca = sys.argv[4] if len(sys.argv) > 4 else None
 client = boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url=endpoint,
-                      aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret")
+                      aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret",
+                      verify=ca)
 current = {"rid": None}
 
 
@@ -28,6 +31,17 @@ def add_request_id(request, **_):
 
 
 client.meta.events.register("before-sign.bedrock-runtime.*", add_request_id)
+if model.startswith("mistral."):
+    # InvokeModel with Mistral's body: its answer's usage is only in headers
+    current["rid"] = prefix + "-invoke"
+    r = client.invoke_model(modelId=model, body=json.dumps({
+        "prompt": "<s>[INST] Nenne drei Farben bitte. [/INST]", "max_tokens": 64}),
+        contentType="application/json", accept="application/json")
+    h = r["ResponseMetadata"]["HTTPHeaders"]
+    print(json.dumps({"invoke": {"text": json.loads(r["body"].read())["outputs"][0]["text"].strip(),
+                                 "usage": [int(h["x-amzn-bedrock-input-token-count"]),
+                                           int(h["x-amzn-bedrock-output-token-count"])]}}))
+    sys.exit(0)
 messages = [{"role": "user", "content": [{"text": "Nenne drei Farben bitte."}]}]
 anthropic_body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 64,
                              "messages": [{"role": "user", "content": "Nenne drei Farben bitte."}]})

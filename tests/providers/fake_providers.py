@@ -6,7 +6,9 @@ providers of issue 18 do on the wire, for clients under the shim:
                    /invoke-with-response-stream (the streams in AWS's binary
                    event-stream framing: prelude, string headers, payload,
                    both CRC32s; InvokeModel's chunks as base64 of Anthropic's
-                   events, the last with amazon-bedrock-invocationMetrics)
+                   events, the last with amazon-bedrock-invocationMetrics;
+                   InvokeModel's counts in X-Amzn-Bedrock-*-Token-Count
+                   headers, a mistral.* model's body without usage)
   Vertex AI        POST .../publishers/anthropic/models/{m}:rawPredict,
                    :streamRawPredict (Anthropic's body and SSE events)
   Cohere           POST /v2/chat (JSON, or SSE with stream), /v2/embed
@@ -14,12 +16,14 @@ providers of issue 18 do on the wire, for clients under the shim:
 Token counts follow fixed rules the tests recompute: input = words of the
 request's text, output = words of the reply. Every answer is logged as a
 JSON line (path, input, output, chunks) to --log.
-Usage: fake_providers.py --port 0 --log FILE  (prints "listening on PORT")
+Usage: fake_providers.py --port 0 --log FILE [--tls CERT KEY]
+(prints "listening on PORT"; with --tls it serves HTTPS with that pair)
 """
 import argparse
 import base64
 import json
 import re
+import ssl
 import struct
 import sys
 import threading
@@ -85,10 +89,12 @@ class Handler(BaseHTTPRequestHandler):
             f.write(json.dumps({"path": self.path, "request_id": self.headers.get("x-request-id"),
                                 "input": n_in, "output": n_out, "chunks": chunks}) + "\n")
 
-    def send_json(self, obj, ctype="application/json"):
+    def send_json(self, obj, ctype="application/json", headers=()):
         body = json.dumps(obj, ensure_ascii=False).encode()
         self.send_response(200)
         self.send_header("Content-Type", ctype)
+        for name, value in headers:
+            self.send_header(name, str(value))
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -111,6 +117,8 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length", "0"))
         req = json.loads(self.rfile.read(n) or b"{}")
         n_in = words(req.get("messages", req.get("texts", [])))
+        if isinstance(req.get("prompt"), str):  # Bedrock InvokeModel, Mistral and Llama bodies
+            n_in = len(req["prompt"].split())
         m = re.match(r"^/model/([^/]+)/(converse|converse-stream|invoke|invoke-with-response-stream)$",
                      self.path)
         if m:
@@ -147,12 +155,19 @@ class Handler(BaseHTTPRequestHandler):
         self.log_answer(n_in, len(REPLY), len(REPLY))
 
     def bedrock_invoke(self, n_in):
+        # Bedrock reports the counts in headers on every InvokeModel answer;
+        # Mistral's body carries none of its own
+        counts = [("X-Amzn-Bedrock-Input-Token-Count", n_in),
+                  ("X-Amzn-Bedrock-Output-Token-Count", len(REPLY))]
         self.log_answer(n_in, len(REPLY), 0)
+        if self.path.startswith("/model/mistral."):
+            return self.send_json({"outputs": [{"text": " " + " ".join(REPLY), "stop_reason": "stop"}]},
+                                  headers=counts)
         self.send_json({"id": "msg_bdrk_01", "type": "message", "role": "assistant",
                         "model": "claude-3-haiku-20240307",
                         "content": [{"type": "text", "text": " ".join(REPLY)}],
                         "stop_reason": "end_turn", "stop_sequence": None,
-                        "usage": {"input_tokens": n_in, "output_tokens": len(REPLY)}})
+                        "usage": {"input_tokens": n_in, "output_tokens": len(REPLY)}}, headers=counts)
 
     def bedrock_invoke_with_response_stream(self, n_in):
         self.start_chunked("application/vnd.amazon.eventstream")
@@ -216,8 +231,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--log", required=True)
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     a = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    srv.daemon_threads = True
+    if a.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*a.tls)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.log = a.log
     srv.lock = threading.Lock()
     print("listening on %d" % srv.server_port, flush=True)

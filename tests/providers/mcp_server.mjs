@@ -1,7 +1,8 @@
 // mcp_server.mjs PORT_FILE - an MCP server built from the SDK
 // (@modelcontextprotocol/sdk) on Node's http module, both transports:
 // streamable HTTP at /mcp (stateless: a server per request, answers as SSE
-// events) and the older SSE transport (GET /sse, POST /messages). Tools:
+// events; /mcp-json answers as JSON, a batch as an array) and the older SSE
+// transport (GET /sse, POST /messages). Tools:
 // add (a result), divide (isError on division by zero). It writes its port
 // to PORT_FILE once listening.
 import fs from "node:fs";
@@ -36,10 +37,11 @@ const sse = {}; // sessionId -> SSEServerTransport
 const server = http.createServer(async (req, res) => {
   try {
     const url = new URL(req.url, "http://localhost");
-    if (url.pathname === "/mcp" && req.method === "POST") {
+    if ((url.pathname === "/mcp" || url.pathname === "/mcp-json") && req.method === "POST") {
       const body = await readBody(req);
       const mcp = makeServer();
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined,
+        enableJsonResponse: url.pathname === "/mcp-json" });
       res.on("close", () => { transport.close(); mcp.close(); });
       await mcp.connect(transport);
       await transport.handleRequest(req, res, body);

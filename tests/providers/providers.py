@@ -23,18 +23,30 @@ SHIM = os.environ.get("TOKENRING_SHIM", "")
 PY = tt.PY
 
 
-class Server:
-    """fake_providers.py on an ephemeral port, its answers logged."""
+def make_cert(tmp):
+    """(cert, key): a throwaway self-signed certificate for 127.0.0.1, made
+    now with the openssl CLI; the certificate is its own CA bundle."""
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, env=tt.clean_env())
+    return cert, key
 
-    def __init__(self, tmp):
+
+class Server:
+    """fake_providers.py on an ephemeral port, its answers logged; over
+    HTTPS when tls is a (cert, key) pair."""
+
+    def __init__(self, tmp, tls=None):
         self.log = os.path.join(tmp, "server.jsonl")
         self.proc = subprocess.Popen([PY, os.path.join(HERE, "fake_providers.py"), "--port", "0",
-                                      "--log", self.log], stdout=subprocess.PIPE, text=True,
-                                     env=tt.clean_env())
+                                      "--log", self.log] + (["--tls", *tls] if tls else []),
+                                     stdout=subprocess.PIPE, text=True, env=tt.clean_env())
         line = self.proc.stdout.readline()
         assert line.startswith("listening on "), "fake providers: %r" % line
         self.port = int(line.split()[-1])
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
 
     def answers(self, request_ids):
         """{request_id: logged answer}, waiting for every one."""
@@ -56,8 +68,29 @@ class Server:
         self.proc.wait()
 
 
+class McpServer:
+    """mcp_server.mjs (the Node SDK's server) under the shim as workload
+    `workload`, reporting into daemon's ring."""
+
+    def __init__(self, tmp, daemon, workload):
+        port_file = os.path.join(tmp, workload + ".port")
+        env = tt.clean_env(LD_PRELOAD=SHIM, TOKENRING_RING=daemon.ring,
+                           TOKENRING_WORKLOAD=workload, TOKENRING_NAMESPACE="providers")
+        self.proc = subprocess.Popen(["node", os.path.join(HERE, "mcp_server.mjs"), port_file],
+                                     env=env, stderr=subprocess.PIPE)
+        port = tt.wait_for(lambda: os.path.exists(port_file) and open(port_file).read(),
+                           what="the MCP server to listen")
+        self.url = "http://127.0.0.1:%s" % port
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
 class ProviderCase(unittest.TestCase):
-    """A daemon and the fake providers for the whole module."""
+    """A daemon and the fake providers for the whole module; a subclass
+    setting tls = True gets them over HTTPS (cls.ca: the CA bundle)."""
+    tls = False
 
     @classmethod
     def setUpClass(cls):
@@ -66,7 +99,9 @@ class ProviderCase(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="tokenring-providers-")
         cls.access_path = os.path.join(cls.tmp, "access.log")
         cls.daemon = tt.Daemon(cls.tmp, "--access-log", cls.access_path, env=tt.clean_env())
-        cls.server = Server(cls.tmp)
+        pair = make_cert(cls.tmp) if cls.tls else None
+        cls.ca = pair[0] if pair else None
+        cls.server = Server(cls.tmp, pair)
         cls.access = tt.AccessLog(cls.access_path)
 
     @classmethod
@@ -96,6 +131,52 @@ class ProviderCase(unittest.TestCase):
 
     def metrics(self):
         return tt.Metrics(self.daemon.metrics_text())
+
+    def wait_metric(self, name, want, **labels):
+        """The sum of a family's samples over labels, once it equals want."""
+        last = {}
+
+        def ready():
+            last["v"] = self.metrics().sum(name, **labels)
+            return last["v"] == want
+        try:
+            tt.wait_for(ready, what=name)
+        except AssertionError:
+            raise AssertionError("%s%s = %s, want %s" % (name, labels, last.get("v"), want))
+
+    def lines_of(self, w, n):
+        """Workload w's access log lines, once there are n (the log is
+        written after the counters move)."""
+        def ready():
+            lines = [e for e in self.access.lines() if e["source_workload"] == w]
+            return lines if len(lines) >= n else None
+        return tt.wait_for(ready, what="%d access log lines of %s" % (n, w))
+
+    def check_mcp_counts(self, w, server_workload, before, calls, tools):
+        """MCP calls counted from both ends: the client (workload w, counted
+        from zero) and the server (server_workload, counted from the
+        metrics `before`), by (method, status) in calls and (tool, status)
+        in tools (counter and duration histogram). Returns the metrics."""
+        n = sum(calls.values())
+        server = dict(reporter="destination", source_workload=server_workload)
+        self.wait_metric("tokenring_mcp_requests_total", n, reporter="source", source_workload=w)
+        self.wait_metric("tokenring_mcp_requests_total",
+                         before.sum("tokenring_mcp_requests_total", **server) + n, **server)
+        m = self.metrics()
+        for rep, wl, base in (("source", w, None), ("destination", server_workload, before)):
+            def got(name, **labels):
+                labels.update(reporter=rep, source_workload=wl)
+                return m.sum(name, **labels) - (base.sum(name, **labels) if base else 0)
+            for (method, status), k in calls.items():
+                self.assertEqual(got("tokenring_mcp_requests_total", method=method, status=status),
+                                 k, (rep, method, status))
+            for (tool, status), k in tools.items():
+                for fam in ("tokenring_mcp_tool_calls_total",
+                            "tokenring_mcp_tool_call_duration_seconds_count"):
+                    self.assertEqual(got(fam, tool=tool, status=status), k, (rep, fam, tool))
+                self.assertEqual(got("tokenring_mcp_tool_call_duration_seconds_bucket", tool=tool,
+                                     status=status, le="+Inf"), k, (rep, tool))
+        return m
 
     def assertRecord(self, line, answer, **want):
         """An access log line against the server's answer: tokens as sent,

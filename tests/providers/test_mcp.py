@@ -3,14 +3,11 @@
 over streamable HTTP every JSON-RPC call (initialize, the initialized
 notification, tools/list, three tools/call) is counted by method and
 outcome from both ends, tools/call by tool with its latency histogram, and
-none of it moves an LLM series. Over the older SSE transport the POSTs
-are counted by method and tool; their answers travel on the GET stream, so
-their outcome is `accepted` (or `interrupted` when the client closes
-before reading the 202)."""
+none of it moves an LLM series. Over the older SSE transport (each POST
+answered 202, its answer an event on the GET stream) the same calls are
+counted with the same outcomes, paired by tokenringd."""
 import json
 import os
-import subprocess
-import time
 
 import providers
 import tokenring_test as tt
@@ -23,19 +20,12 @@ class MCP(providers.ProviderCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        port_file = os.path.join(cls.tmp, "mcp.port")
-        env = tt.clean_env(LD_PRELOAD=providers.SHIM, TOKENRING_RING=cls.daemon.ring,
-                           TOKENRING_WORKLOAD="mcp-server", TOKENRING_NAMESPACE="providers")
-        cls.mcp = subprocess.Popen([NODE, os.path.join(providers.HERE, "mcp_server.mjs"), port_file],
-                                   env=env, stderr=subprocess.PIPE)
-        port = tt.wait_for(lambda: os.path.exists(port_file) and open(port_file).read(),
-                           what="the MCP server to listen")
-        cls.mcp_url = "http://127.0.0.1:%s" % port
+        cls.mcp = providers.McpServer(cls.tmp, cls.daemon, "mcp-server")
+        cls.mcp_url = cls.mcp.url
 
     @classmethod
     def tearDownClass(cls):
-        cls.mcp.kill()
-        cls.mcp.wait()
+        cls.mcp.stop()
         super().tearDownClass()
 
     def client(self, workload, mode):
@@ -44,49 +34,20 @@ class MCP(providers.ProviderCase):
         self.assertEqual(out, {"tools": ["add", "divide"], "add": "5", "divideIsError": True,
                                "nopeError": -32602})
 
-    def wait_metric(self, name, want, **labels):
-        """The sum of a family's samples over labels, once it equals want."""
-        last = {}
-
-        def ready():
-            last["v"] = self.metrics().sum(name, **labels)
-            return last["v"] == want
-        try:
-            tt.wait_for(ready, what=name)
-        except AssertionError:
-            raise AssertionError("%s%s = %s, want %s" % (name, labels, last.get("v"), want))
-
     def test_streamable_http(self):
         w = "mcp-agent"
-        server = dict(reporter="destination", source_workload="mcp-server")
         before = self.metrics()  # the server's side also holds the other test's calls
         self.client(w, "http")
         calls = {("initialize", "result"): 1, ("notifications/initialized", "accepted"): 1,
                  ("tools/list", "result"): 1, ("tools/call", "result"): 1,
                  ("tools/call", "tool_error"): 1, ("tools/call", "error"): 1}
         tools = {("add", "result"): 1, ("divide", "tool_error"): 1, ("nope", "error"): 1}
-        self.wait_metric("tokenring_mcp_requests_total", 6, reporter="source", source_workload=w)
-        self.wait_metric("tokenring_mcp_requests_total",
-                         before.sum("tokenring_mcp_requests_total", **server) + 6, **server)
-        m = self.metrics()
-        for rep, wl, base in (("source", w, None), ("destination", "mcp-server", before)):
-            def got(name, **labels):
-                labels.update(reporter=rep, source_workload=wl)
-                return m.sum(name, **labels) - (base.sum(name, **labels) if base else 0)
-            for (method, status), n in calls.items():
-                self.assertEqual(got("tokenring_mcp_requests_total", method=method, status=status),
-                                 n, (rep, method, status))
-            for (tool, status), n in tools.items():
-                for fam in ("tokenring_mcp_tool_calls_total",
-                            "tokenring_mcp_tool_call_duration_seconds_count"):
-                    self.assertEqual(got(fam, tool=tool, status=status), n, (rep, fam, tool))
-                self.assertEqual(got("tokenring_mcp_tool_call_duration_seconds_bucket", tool=tool,
-                                     status=status, le="+Inf"), n, (rep, tool))
+        m = self.check_mcp_counts(w, "mcp-server", before, calls, tools)
         self.assertEqual(m.sum("tokenring_mcp_requests_total", reporter="source", source_workload=w,
                                destination_service="127.0.0.1"), 6)
         self.assertEqual(m.sum("tokenring_requests_total", source_workload=w), 0,
                          "an MCP call moved an LLM series")
-        lines = [e for e in self.access.lines() if e["source_workload"] == w]
+        lines = self.lines_of(w, 6)
         self.assertEqual(sorted((e["response_model"], e["request_model"]) for e in lines),
                          sorted([("initialize", "-"), ("notifications/initialized", "-"),
                                  ("tools/list", "-"), ("tools/call", "add"),
@@ -95,20 +56,26 @@ class MCP(providers.ProviderCase):
                          {("mcp", "mcp", "none")})
 
     def test_sse_transport(self):
+        """The older transport: each POST is answered 202 and its answer comes
+        on the GET stream; the shim sends each answer it reads there as an
+        entry and tokenringd pairs it with the POST (same process, session
+        and id), so each call has its real outcome, from both ends."""
         w = "mcp-agent-sse"
+        before = self.metrics()
         self.client(w, "sse")
-        self.wait_metric("tokenring_mcp_requests_total", 6, reporter="source", source_workload=w)
-        m = self.metrics()
-        by_method = {}
-        for labels, v in m.select("tokenring_mcp_requests_total", reporter="source",
-                                  source_workload=w):
-            by_method[labels["method"]] = by_method.get(labels["method"], 0) + v
-            self.assertIn(labels["status"], ("accepted", "interrupted"), labels)
-        self.assertEqual(by_method, {"initialize": 1, "notifications/initialized": 1,
-                                     "tools/list": 1, "tools/call": 3})
-        for tool in ("add", "divide", "nope"):
-            self.assertEqual(m.sum("tokenring_mcp_tool_calls_total", reporter="source",
-                                   source_workload=w, tool=tool), 1, tool)
+        calls = {("initialize", "result"): 1, ("notifications/initialized", "accepted"): 1,
+                 ("tools/list", "result"): 1, ("tools/call", "result"): 1,
+                 ("tools/call", "tool_error"): 1, ("tools/call", "error"): 1}
+        tools = {("add", "result"): 1, ("divide", "tool_error"): 1, ("nope", "error"): 1}
+        m = self.check_mcp_counts(w, "mcp-server", before, calls, tools)
+        for rep in ("source", "destination"):
+            self.assertEqual(m.sum("tokenring_mcp_calls_dropped_total", reporter=rep) -
+                             before.sum("tokenring_mcp_calls_dropped_total", reporter=rep), 0, rep)
+        lines = self.lines_of(w, 6)
+        self.assertEqual({e["path"].split("?")[0] for e in lines}, {"/messages"})
+        # the POSTs as on the wire: 202, or 0 when the client closed before
+        # reading the last one's 202 (its answer had come on the stream)
+        self.assertLessEqual({e["response_code"] for e in lines}, {"202", "0"})
 
 
 if __name__ == "__main__":

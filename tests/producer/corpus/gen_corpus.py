@@ -871,6 +871,42 @@ case("bedrock_invoke_mistral_stream",
      dict(bexp, path=mistral, request_model="mistral.mistral-7b-instruct-v0:2", operation="text_completion",
           prompt=16, completion=7, chunks=2, flags="LLM,STREAM,REQUEST_ID_GENERATED"))
 
+# InvokeModel with Mistral's plain body: no usage in it; Bedrock's headers
+# carry the counts, and are the usage
+mplain = "/model/mistral.mistral-7b-instruct-v0%3A2/invoke"
+case("bedrock_invoke_mistral_headers",
+     bedrock_req(mplain, j({"prompt": "<s>[INST] Nenne drei Farben. [/INST]", "max_tokens": 100})),
+     resp(200, "application/json", ju({"outputs": [{"text": " Rot, Grün, Blau.", "stop_reason": "stop"}]},
+          separators=(",", ":")), extra=["x-amzn-RequestId: 0a3c8f7e-95a5-4d5b-a6a0-1d2e3f4a5b6c",
+          "X-Amzn-Bedrock-Invocation-Latency: 402", "X-Amzn-Bedrock-Output-Token-Count: 7",
+          "X-Amzn-Bedrock-Input-Token-Count: 16"]),
+     dict(bexp, path=mplain, request_model="mistral.mistral-7b-instruct-v0:2", operation="text_completion",
+          prompt=16, completion=7, flags="LLM,REQUEST_ID_GENERATED"))
+
+# The body's usage wins over the headers' (they agree on the wire; here
+# they differ so the rule shows)
+case("bedrock_invoke_claude_body_usage_wins",
+     bedrock_req(haiku_path + "invoke", j({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 64,
+          "messages": [{"role": "user", "content": "Nenne drei Farben."}]})),
+     resp(200, "application/json", ju({"id": "msg_bdrk_01", "type": "message", "role": "assistant",
+          "model": "claude-3-haiku-20240307", "content": [{"type": "text", "text": "Rot, Grün und Blau."}],
+          "stop_reason": "end_turn", "stop_sequence": None, "usage": {"input_tokens": 14, "output_tokens": 9}},
+          separators=(",", ":")), extra=["X-Amzn-Bedrock-Input-Token-Count: 140",
+          "X-Amzn-Bedrock-Output-Token-Count: 90"]),
+     dict(bexp, path=haiku_path + "invoke", operation="chat", response_model="claude-3-haiku-20240307",
+          prompt=14, completion=9, flags="LLM,REQUEST_ID_GENERATED"))
+
+# A request without a body (its answer an error): the model the path names
+# is in the record decoded all the same
+case("bedrock_invoke_no_body",
+     bedrock_req(haiku_path + "invoke", b""),
+     resp(400, "application/json", j({"message": "Malformed input request: expected a JSON body"}),
+          extra=["x-amzn-RequestId: 0a3c8f7e-95a5-4d5b-a6a0-1d2e3f4a5b6c",
+                 "x-amzn-ErrorType: ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/"],
+          reason="Bad Request"),
+     dict(bexp, path=haiku_path + "invoke", status=400, usage="missing",
+          flags="LLM,REQUEST_ID_GENERATED"))
+
 # A stream cut by an exception message: what came before stands, no usage
 case("bedrock_converse_stream_throttled",
      bedrock_req(haiku_path + "converse-stream", conv_req),
@@ -902,6 +938,7 @@ def mcp_sse_resp(obj, extra=()):
     return ("\r\n".join(h) + "\r\n\r\n").encode() + chunked([ev])
 
 sid = "mcp-session-id: 3f2a1c4e-9b7d-4e21-8c5a-0d6e7f8a9b1c"
+# mcp_id: the JSON-RPC id as its JSON text (record_mcp.h keeps its hash)
 mexp = dict(method="POST", path="/mcp", authority="localhost:3000", status=200, provider="mcp",
             operation="mcp", usage="none", user_agent="node")
 case("mcp_initialize",
@@ -909,13 +946,13 @@ case("mcp_initialize",
                 "clientInfo": {"name": "tokenring-test", "version": "1.0.0"}}, "jsonrpc": "2.0", "id": 0})),
      mcp_sse_resp({"result": {"protocolVersion": "2025-06-18", "capabilities": {"tools": {"listChanged": True}},
                    "serverInfo": {"name": "calc", "version": "1.0.0"}}, "jsonrpc": "2.0", "id": 0}, [sid]),
-     dict(mexp, response_model="initialize", flags="LLM,STREAM,REQUEST_ID_GENERATED"))
+     dict(mexp, response_model="initialize", mcp_id=0, flags="LLM,STREAM,REQUEST_ID_GENERATED"))
 
 case("mcp_tools_call",
      mcp_req(j({"method": "tools/call", "params": {"name": "add", "arguments": {"a": 2, "b": 3}},
                 "jsonrpc": "2.0", "id": 2}), session=sid.split(": ")[1]),
      mcp_sse_resp({"result": {"content": [{"type": "text", "text": "5"}]}, "jsonrpc": "2.0", "id": 2}),
-     dict(mexp, request_model="add", response_model="tools/call", chunks=1,
+     dict(mexp, request_model="add", response_model="tools/call", chunks=1, mcp_id=2,
           flags="LLM,STREAM,REQUEST_ID_GENERATED"))
 
 # The Python SDK's order (jsonrpc first), a JSON answer, a tool that failed
@@ -924,14 +961,14 @@ case("mcp_tools_call_is_error",
                 "params": {"name": "divide", "arguments": {"a": 1, "b": 0}}})),
      resp(200, "application/json", ju({"jsonrpc": "2.0", "id": 7, "result": {"content": [
           {"type": "text", "text": "Division durch null — nicht erlaubt"}], "isError": True}})),
-     dict(mexp, request_model="divide", response_model="tools/call", user_agent="node",
+     dict(mexp, request_model="divide", response_model="tools/call", user_agent="node", mcp_id=7,
           flags="LLM,REQUEST_ID_GENERATED,MCP_TOOL_ERROR"))
 
 case("mcp_tools_call_rpc_error",
      mcp_req(j({"method": "tools/call", "params": {"name": "nope", "arguments": {}}, "jsonrpc": "2.0", "id": 3})),
      mcp_sse_resp({"jsonrpc": "2.0", "id": 3, "error": {"code": -32602,
                    "message": "MCP error -32602: Tool nope not found"}}),
-     dict(mexp, request_model="nope", response_model="tools/call",
+     dict(mexp, request_model="nope", response_model="tools/call", mcp_id=3,
           flags="LLM,STREAM,REQUEST_ID_GENERATED,MCP_RPC_ERROR"))
 
 case("mcp_notification",
@@ -948,7 +985,7 @@ case("mcp_sse_transport_post",
      b"HTTP/1.1 202 Accepted\r\nDate: Tue, 24 Nov 2026 00:12:03 GMT\r\nConnection: keep-alive\r\n"
      b"Content-Length: 8\r\n\r\nAccepted",
      dict(mexp, status=202, path="/messages?sessionId=5c1d2e3f", request_model="add",
-          response_model="tools/call", flags="LLM,REQUEST_ID_GENERATED"))
+          response_model="tools/call", mcp_id=4, flags="LLM,REQUEST_ID_GENERATED"))
 
 # JSON-RPC that is not MCP (an Ethereum node): not recorded as MCP
 case("jsonrpc_not_mcp",
