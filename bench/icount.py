@@ -13,7 +13,7 @@ or a quiet machine alike. With callgrind the same difference is taken per
 function (self cost), which says where a unit's instructions go.
 
     bench/icount.py [--build DIR] [--quick] [-n N] [--json FILE] [--markdown FILE]
-                    [--shim SO] [--before-shim SO] [TARGET ...]
+                    [--shim SO] [--before-shim SO [--before-daemon D]] [TARGET ...]
 
 Targets are entries of targets(): a class with `unit`, `budget` (instructions
 per unit, or None) and `run(counter, n, tmp)`, which sets the workload up
@@ -286,11 +286,14 @@ class ShimExchanges:
 
     EVENTS_PER_STREAM = 50
 
-    def __init__(self, build, name, kind, budget, records, unit="exchange", shim=None):
+    def __init__(self, build, name, kind, budget, records, unit="exchange", shim=None,
+                 daemon=None):
         self.build, self.name, self.kind, self.budget = build, name, kind, budget
         self.records, self.unit = records, unit
         self.shim = shim or os.path.join(build, "producer", "libtokenring.so")
-        self.daemon = os.path.join(build, "aggregator", "tokenringd")
+        # the daemon is not counted: it only drains the ring the shim writes
+        # to, so an older shim (another RING_VERSION) comes with its own
+        self.daemon = daemon or os.path.join(build, "aggregator", "tokenringd")
         self.tool = os.path.join(build, "bench", "compress_client" if kind == "plain4k"
                                  else "exchange_client")
 
@@ -419,6 +422,8 @@ def main():
     ap.add_argument("--shim", help="count this libtokenring.so (e.g. an older build) instead")
     ap.add_argument("--before-shim", help="also count this libtokenring.so (an older build) "
                     "on the shim's workloads, in the same run: side by side")
+    ap.add_argument("--before-daemon", help="the tokenringd the --before-shim writes to (its "
+                    "build's, when the ring layout changed since)")
     ap.add_argument("--markdown", help="write the results as a markdown table here")
     ap.add_argument("only", nargs="*", help="substrings of target names")
     args = ap.parse_args()
@@ -439,7 +444,7 @@ def main():
             b = None
             if args.before_shim and isinstance(t, ShimExchanges):
                 old = ShimExchanges(t.build, t.name, t.kind, t.budget, t.records, t.unit,
-                                    shim=args.before_shim)
+                                    shim=args.before_shim, daemon=args.before_daemon)
                 b = measure(old, counter, n, tmp)
                 b["shim"] = args.before_shim
                 r["before"] = b

@@ -2,6 +2,9 @@
  * http.c - the HTTP/1.1 framer behind http.h. A small state machine over
  * lines (found with memchr, kept as head + tail) and bodies (counted, never
  * copied). Each state handler consumes input and may produce one event.
+ * Header lines whole in the buffer (the usual head) take a faster road,
+ * head_lines: one vector pass over the head, in place, an event only for
+ * the names asked for; anything unusual goes back to the line states.
  */
 #include <string.h>
 
@@ -38,7 +41,7 @@ void http_init(struct http_parser *p, enum http_kind kind)
 
 void http_want(struct http_parser *p, uint64_t names)
 {
-	p->want = names | HTTP_WANT_NAME(14, 'c') | HTTP_WANT_NAME(17, 't');
+	p->want = names;
 }
 
 void http_set_body(struct http_parser *p, enum http_body body)
@@ -390,30 +393,118 @@ static int header_line(struct http_parser *p, struct http_event *ev)
 	return 0;
 }
 
-/*
- * Whole header lines at buf that nobody wants, consumed in place: the
- * number of bytes. Stops, consuming nothing of it, at the first line that
- * needs the general path: a wanted name, the blank line, a line not whole
- * in buf, and anything the general path would refuse or treat specially
- * (too long, no colon in the kept head, space before the colon, folding,
- * one header too many), so that every outcome is the general path's.
- */
-static size_t skip_headers(struct http_parser *p, const char *buf, size_t len)
+/* take_te reads the tail of the line: for a line read in place, [s, s +
+ * n), it is set around the call (no line is kept between calls). */
+static void te_in_place(struct http_parser *p, const char *s, size_t n)
 {
-	const char *s = buf, *e = buf + len;
+	p->tail_len = (uint8_t)(n < HTTP_LINE_TAIL ? n : HTTP_LINE_TAIL);
+	p->lt = s + n - p->tail_len;
+	take_te(p);
+	p->tail_len = 0;
+}
+
+/* The framing headers of a line read in place, [s, s + n) with its name
+ * n_len bytes: 0, or -1 for a value the general path refuses. */
+static int framing_in_place(struct http_parser *p, const char *s, size_t n, size_t n_len)
+{
+	if (n_len == 14 && http_name_eq(s, 14, "content-length", 14)) {
+		const char *v = s + 15, *end = s + n;
+		while (v < end && ows(*v))
+			v++;
+		while (end > v && ows(end[-1]))
+			end--;
+		return take_length(p, v, (size_t)(end - v));
+	}
+	if (n_len == 17 && http_name_eq(s, 17, "transfer-encoding", 17))
+		te_in_place(p, s, n);
+	return 0;
+}
+
+/*
+ * One header line whole in the caller's buffer, [s, nl) (nl at its LF;
+ * colon its first colon, or NULL), read in place: 0 when it is consumed
+ * without an event (a name nobody asked for), 1 when it made *ev (a
+ * wanted header, or the blank line that ends the head), -1 when the
+ * general path must take it: a line longer than the kept head, folding,
+ * one header too many, no colon, a space before it, a bad framing value.
+ * There it is refused or kept the same way, so every outcome is the
+ * general path's. The framing headers are read here either way.
+ */
+static int head_line(struct http_parser *p, const char *s, const char *nl, const char *colon,
+		     struct http_event *ev)
+{
+	size_t n = (size_t)(nl - s);
+	if (n && nl[-1] == '\r')
+		n--;
+	if (n == 0) {
+		headers_end(p, ev);
+		return 1;
+	}
+	if (n > HTTP_LINE_KEEP || ows(*s) || p->n_headers >= HTTP_MAX_HEADERS || !colon ||
+	    colon == s || ows(colon[-1]))
+		return -1;
+	size_t n_len = (size_t)(colon - s);
+	if (framing_in_place(p, s, n, n_len))
+		return -1;
+	p->n_headers++;
+	if (!wanted(p, s, n_len))
+		return 0;
+	const char *v = colon + 1, *end = s + n;
+	while (v < end && ows(*v))
+		v++;
+	while (end > v && ows(end[-1]))
+		end--;
+	ev->a = s;
+	ev->a_len = n_len;
+	ev->b = v;
+	ev->b_len = (size_t)(end - v);
+	ev->type = HTTP_EV_HEADER;
+	return 1;
+}
+
+/*
+ * Header lines whole at buf, read in place in one pass: line feeds and
+ * colons are found together, 16 bytes a step, and visited in order. Lines
+ * nobody wants are consumed without an event; the first wanted one (or
+ * the blank line) makes *ev and ends the call. Returns the bytes
+ * consumed; stops, consuming nothing of it, at a line not whole in buf or
+ * one head_line leaves to the general path.
+ */
+static size_t head_lines(struct http_parser *p, const char *buf, size_t len,
+			 struct http_event *ev)
+{
+	const char *s = buf, *e = buf + len, *colon = NULL;
+	int r;
+#ifdef SCAN_SSE2
+	const __m128i lf = _mm_set1_epi8('\n'), co = _mm_set1_epi8(':');
+	for (const char *b = buf; e - b >= 16; b += 16) {
+		for (unsigned m = scan_eq2(b, lf, co); m; m &= m - 1) {
+			const char *q = b + __builtin_ctz(m);
+			if (*q == ':') {
+				colon = colon ? colon : q;
+				continue;
+			}
+			if ((r = head_line(p, s, q, colon, ev)) < 0)
+				return (size_t)(s - buf);
+			s = q + 1;
+			if (r)
+				return (size_t)(s - buf);
+			colon = NULL;
+		}
+	}
+#endif
+	/* the last bytes (and the portable build): a line at a time */
 	while (s < e) {
 		const char *nl = scan_find(s, e, '\n');
-		size_t n = (size_t)(nl - s);
-		if (nl == e || n <= 1 || n > HTTP_MAX_LINE || ows(*s) ||
-		    p->n_headers >= HTTP_MAX_HEADERS)
+		if (nl == e)
 			break;
-		/* the general path looks for the colon in the kept head only */
-		const char *cend = n > HTTP_LINE_KEEP ? s + HTTP_LINE_KEEP : nl;
-		const char *colon = scan_find2(s, cend, e, ':', ':');
-		if (colon == cend || colon == s || ows(colon[-1]) || wanted(p, s, (size_t)(colon - s)))
+		const char *cend = nl - s > HTTP_LINE_KEEP ? s + HTTP_LINE_KEEP : nl;
+		const char *c = scan_find2(s, cend, e, ':', ':');
+		if ((r = head_line(p, s, nl, c == cend ? NULL : c, ev)) < 0)
 			break;
-		p->n_headers++;
 		s = nl + 1;
+		if (r)
+			break;
 	}
 	return (size_t)(s - buf);
 }
@@ -583,10 +674,10 @@ static size_t step(struct http_parser *p, const char *buf, size_t len, struct ht
 	case S_IDLE:
 		return on_idle(p, buf, len, ev);
 	case S_HEADER:
-		if (p->line_len == 0 && p->want != HTTP_WANT_ALL) {
-			size_t skipped = skip_headers(p, buf, len);
-			if (skipped)
-				return skipped;
+		if (p->line_len == 0) {
+			size_t k = head_lines(p, buf, len, ev);
+			if (k)
+				return k;
 		}
 		return on_line(p, buf, len, ev);
 	case S_CHUNK_END:

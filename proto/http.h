@@ -98,13 +98,14 @@ void http_init(struct http_parser *p, enum http_kind kind);
 
 /*
  * Which header lines come out as HTTP_EV_HEADER events: exactly those
- * whose name has its HTTP_WANT_NAME bit in `names` (an OR of them), and
- * always the framing headers (Content-Length, Transfer-Encoding). The
+ * whose name has its HTTP_WANT_NAME bit in `names` (an OR of them). The
  * others are still framed and checked (a malformed line is an error all
  * the same, and counts towards HTTP_MAX_HEADERS) but cost no event: most
  * of a request head (Accept, Authorization, the SDKs' own headers) is
- * skipped a line at a time, in place, when whole in the buffer. Applies
- * from the next header line on; trailers are never reported.
+ * skipped in place, in one pass over the lines whole in the buffer. The
+ * framing headers (Content-Length, Transfer-Encoding) are read by the
+ * framer whether reported or not. Applies from the next header line on;
+ * trailers are never reported.
  */
 void http_want(struct http_parser *p, uint64_t names);
 

@@ -150,7 +150,11 @@ static int in_object(const struct jscan *s)
 /* A value at the current depth is complete. */
 static void value_done(struct jscan *s, const struct jscan_ops *ops, void *ctx)
 {
-	int event = s->depth == 0 ? !s->top_array : (s->depth == 1 && s->top_array);
+	if (s->depth > 1) { /* the usual case: a member of a nested container */
+		s->state = J_AFTER;
+		return;
+	}
+	int event = s->depth == 0 ? !s->top_array : s->top_array;
 	if (event && ops->event_end)
 		ops->event_end(ctx, s);
 	s->state = s->depth == 0 ? J_TOP : J_AFTER;
@@ -375,10 +379,25 @@ static const char *in_string(struct jscan *s, const char *p, const char *e,
 	return q + 1;
 }
 
+/* Bytes a number, true, false or null is read over (a superset: the
+ * literal is checked whole by literal_type), as a table: one load a byte
+ * (a 10-digit "created" timestamp is in every chat chunk). */
+static const uint8_t literal_chars[256] = {
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+	['8'] = 1, ['9'] = 1, ['.'] = 1, ['+'] = 1, ['-'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+	['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+	['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+	['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+	['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1,
+};
+
 static int is_literal_char(char c)
 {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       c == '.' || c == '+' || c == '-';
+	return literal_chars[(unsigned char)c];
 }
 
 static int literal_type(const char *v, size_t n, enum jtype *t)
@@ -451,6 +470,79 @@ static const char *skip_brackets(struct jscan *s, const char *p, const char *r)
 	return NULL;
 }
 
+#ifdef SCAN_SSE2
+/* Bits set in a 16-bit mask (SSE2, the baseline, has no popcount). */
+static unsigned pop16(unsigned x)
+{
+	static const uint8_t pop4[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
+	return (unsigned)pop4[x & 15] + pop4[x >> 4 & 15] + pop4[x >> 8 & 15] + pop4[x >> 12];
+}
+
+static unsigned eq_mask(__m128i v, char c)
+{
+	return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
+}
+
+/*
+ * A skipped container crossed 16 bytes a step where its strings are short
+ * and have no escapes (a request's messages: {"role":"user","content":..),
+ * with no state per byte: quotes, backslashes and brackets are found at
+ * once, the bytes inside strings masked out by a prefix XOR of the quote
+ * bits, and the depth moved by the brackets left. Returns where it
+ * stopped, outside any string: just past the close that ends the
+ * container (*closed set); at the opening quote of a string with an escape
+ * or cut by the end of the piece (in_skip's string path takes it); or at a
+ * block with a backslash, or the last 15 bytes (in_skip's own path takes
+ * them). A string that runs past its block is crossed with scan_find2
+ * (long contents go to memchr). The same brackets count as in
+ * skip_brackets.
+ */
+static const char *skip_blocks(struct jscan *s, const char *p, const char *e, int *closed)
+{
+	while (e - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		unsigned q = eq_mask(v, '"'), in = q;
+		if (eq_mask(v, '\\'))
+			return p;
+		in ^= in << 1; /* bit i: an odd number of quotes at 0..i, in a string */
+		in ^= in << 2;
+		in ^= in << 4;
+		in ^= in << 8;
+		unsigned live = 0xffff; /* the bytes of this block read here */
+		if (in & 0x8000) /* up to the last string's opening quote */
+			live = (1u << (31 - __builtin_clz(q))) - 1;
+		unsigned out = ~in & live;
+		unsigned o = (eq_mask(v, '{') | eq_mask(v, '[')) & out;
+		unsigned c = (eq_mask(v, '}') | eq_mask(v, ']')) & out;
+		if (c && pop16(c) >= s->skip_depth) {
+			for (unsigned m = o | c; m; m &= m - 1) {
+				unsigned i = (unsigned)__builtin_ctz(m);
+				if (o >> i & 1u) {
+					s->skip_depth++;
+				} else if (--s->skip_depth == 0) {
+					*closed = 1;
+					return p + i + 1;
+				}
+			}
+		} else {
+			s->skip_depth = s->skip_depth + pop16(o) - pop16(c);
+		}
+		if (live == 0xffff) {
+			p += 16;
+			continue;
+		}
+		/* the string that runs past the block: its end, if no escape
+		 * comes first, and on from there */
+		const char *open = p + pop16(live);
+		const char *close = scan_find2(open + 1, e, e, '"', '\\');
+		if (close == e || *close != '"')
+			return open;
+		p = close + 1;
+	}
+	return p;
+}
+#endif
+
 static const char *in_skip(struct jscan *s, const char *p, const char *e,
 			   const struct jscan_ops *ops, void *ctx)
 {
@@ -466,6 +558,16 @@ static const char *in_skip(struct jscan *s, const char *p, const char *e,
 			p = q + 1;
 			continue;
 		}
+#ifdef SCAN_SSE2
+		int ended = 0;
+		p = skip_blocks(s, p, e, &ended);
+		if (ended) {
+			value_done(s, ops, ctx);
+			return p;
+		}
+		if (p == e)
+			return e;
+#endif
 		const char *q = scan_find(p, e, '"');
 		if (q == e)
 			q = NULL;
@@ -535,9 +637,11 @@ top:
 		goto value;
 key:
 	s->state = J_KEY;
-	p = skip_ws(p, e);
-	if (p == e || *p != '"')
-		return p; /* a close, or an error: the general path */
+	if (p == e || *p != '"') { /* (compact JSON: the quote is next) */
+		p = skip_ws(p, e);
+		if (p == e || *p != '"')
+			return p; /* a close, or an error: the general path */
+	}
 	q = scan_find2(p + 1, e, e, '"', '\\');
 	if (q == e || *q != '"')
 		return p; /* cut or escaped */
@@ -545,23 +649,28 @@ key:
 	p = q + 1;
 colon:
 	s->state = J_COLON;
-	p = skip_ws(p, e);
-	if (p == e || *p != ':')
-		return p;
+	if (p == e || *p != ':') {
+		p = skip_ws(p, e);
+		if (p == e || *p != ':')
+			return p;
+	}
 	p++;
-	s->first = 0;
+	/* (first is left as it is: it only matters after '{' or '[' and after
+	 * a comma, and a comma clears it) */
 value:
 	s->state = J_VAL;
-	p = skip_ws(p, e);
-	if (p == e)
-		return p;
+	if (p == e || (unsigned char)*p <= ' ') {
+		p = skip_ws(p, e);
+		if (p == e)
+			return p;
+	}
 	c = *p;
 	if (c == '"') {
 		q = scan_find2(p + 1, e, e, '"', '\\');
 		if (q == e || *q != '"')
 			return p;
 		size_t n = (size_t)(q - p - 1);
-		if (ops->scalar && jscan_key(s) != JK_OTHER)
+		if (jscan_key(s) != JK_OTHER && ops->scalar)
 			ops->scalar(ctx, s, JT_STRING, p + 1,
 				    n < JSCAN_VALUE_KEEP ? n : JSCAN_VALUE_KEEP, n > JSCAN_VALUE_KEEP,
 				    n != 0);
@@ -587,7 +696,7 @@ value:
 			syntax(s);
 			return e;
 		}
-		if (ops->scalar && jscan_key(s) != JK_OTHER)
+		if (jscan_key(s) != JK_OTHER && ops->scalar)
 			ops->scalar(ctx, s, t, p, n, q - p > JSCAN_VALUE_KEEP, 1);
 		value_done(s, ops, ctx);
 		p = q;
@@ -598,9 +707,11 @@ value:
 		return p;
 after:
 	s->state = J_AFTER;
-	p = skip_ws(p, e);
-	if (p == e)
-		return p;
+	if (p == e || (unsigned char)*p <= ' ') {
+		p = skip_ws(p, e);
+		if (p == e)
+			return p;
+	}
 	c = *p++;
 	if (c == ',') {
 		s->first = 0;

@@ -351,6 +351,10 @@ Test(conn, generated_request_ids_are_uuid_shaped_and_distinct)
 		cr_expect(id[8] == '-' && id[13] == '-' && id[18] == '-' && id[23] == '-');
 		cr_expect_eq(id[14], '4');
 		cr_expect(strchr("89ab", id[19]) != NULL);
+		for (int j = 0; j < 36; j++)
+			cr_expect(j == 8 || j == 13 || j == 18 || j == 23 ||
+					  (id[j] && strchr("0123456789abcdef", id[j]) != NULL),
+				  "hex digit at %d: %s", j, id);
 		cr_expect(t.out.rec[i].flags & REC_F_REQUEST_ID_GENERATED);
 		memcpy(seen[i], id, sizeof seen[i]);
 	}

@@ -176,10 +176,12 @@ static void compare(const struct view *a, const struct view *b, const char *buf)
 	}
 }
 
-/* Host, and the framing headers the framer always reads: the generated
- * X-H1..X-H7 lines are skipped. */
+/* Host, and the framing headers: the generated X-H1..X-H7 lines are
+ * skipped. With Host alone, the framing headers are read in place too
+ * (unreported), and the messages must still come out whole. */
 static const uint64_t want = HTTP_WANT_NAME(4, 'h') | HTTP_WANT_NAME(14, 'c') |
 			     HTTP_WANT_NAME(17, 't');
+static const uint64_t want_host = HTTP_WANT_NAME(4, 'h');
 
 /* Many random streams of one kind: the framer and the oracle agree. */
 static void agree(enum http_kind kind, size_t (*gen)(char *, uint32_t *), uint32_t seed)
@@ -187,9 +189,9 @@ static void agree(enum http_kind kind, size_t (*gen)(char *, uint32_t *), uint32
 	static char buf[1 << 16];
 	size_t total = 0, msgs = 0;
 	for (int iter = 0; iter < 1500; iter++) {
-		struct view ours = {0}, theirs = {0}, skipping = {0};
+		struct view ours = {0}, theirs = {0}, skipping = {0}, again = {0}, hosts = {0};
 		size_t n = gen(buf, &seed);
-		unsigned all = 0, some = 0;
+		unsigned all = 0, some = 0, all_hosts = 0, some_hosts = 0;
 		total += n;
 		cr_assert_eq(oracle_parse(kind == HTTP_REQUEST, buf, n, &theirs), 0);
 		framer(kind, buf, n, &seed, &ours, HTTP_WANT_ALL, want, &all);
@@ -197,6 +199,10 @@ static void agree(enum http_kind kind, size_t (*gen)(char *, uint32_t *), uint32
 		framer(kind, buf, n, &seed, &skipping, want, want, &some);
 		compare(&skipping, &theirs, buf);
 		cr_assert_eq(some, all, "wanted headers reported %u, of %u", some, all);
+		framer(kind, buf, n, &seed, &again, HTTP_WANT_ALL, want_host, &all_hosts);
+		framer(kind, buf, n, &seed, &hosts, want_host, want_host, &some_hosts);
+		compare(&hosts, &theirs, buf);
+		cr_assert_eq(some_hosts, all_hosts, "Host reported %u, of %u", some_hosts, all_hosts);
 		msgs += ours.done;
 	}
 	cr_assert_gt(msgs, 3000, "the streams really hold messages (%zu)", msgs);
@@ -300,6 +306,22 @@ Test(http_oracle, skipped_lines_fail_as_reported_ones_do)
 		cr_assert_eq(last_event(msg, HTTP_WANT_NAME(4, 'h')), HTTP_EV_ERROR, "case %zu skipped",
 			     i);
 	}
+	/* framing headers read in place fail as the reported ones do */
+	static const char *const framing[] = {"Content-Length: 12a\r\n",
+					      "Content-Length: 3\r\nContent-Length: 4\r\n"};
+	for (size_t i = 0; i < sizeof framing / sizeof *framing; i++) {
+		sprintf(msg, "POST / HTTP/1.1\r\nHost: h\r\n%s\r\nabcd", framing[i]);
+		cr_assert_eq(last_event(msg, HTTP_WANT_ALL), HTTP_EV_ERROR, "framing %zu reported", i);
+		cr_assert_eq(last_event(msg, HTTP_WANT_NAME(4, 'h')), HTTP_EV_ERROR,
+			     "framing %zu in place", i);
+	}
+	sprintf(msg, "POST / HTTP/1.1\r\nContent-Length: %.*s4\r\n\r\nabcd", 300,
+		"00000000000000000000000000000000000000000000000000000000000000000000000000000000"
+		"00000000000000000000000000000000000000000000000000000000000000000000000000000000"
+		"00000000000000000000000000000000000000000000000000000000000000000000000000000000"
+		"00000000000000000000000000000000000000000000000000000000000000000000000000000000");
+	cr_assert_eq(last_event(msg, HTTP_WANT_ALL), HTTP_EV_ERROR, "a cut length is refused");
+	cr_assert_eq(last_event(msg, HTTP_WANT_NAME(4, 'h')), HTTP_EV_ERROR, "in place too");
 	sprintf(msg, "GET / HTTP/1.1\r\nX-Long: %s\r\n\r\n", name);
 	cr_assert_eq(last_event(msg, HTTP_WANT_ALL), HTTP_EV_MSG_END);
 	cr_assert_eq(last_event(msg, HTTP_WANT_NAME(4, 'h')), HTTP_EV_MSG_END);

@@ -87,6 +87,22 @@ Test(jscan, skipped_containers_hide_brackets_and_keys_in_strings)
 	same_at_every_split(doc, &skip_ops, "1:2=real;1:4=true;");
 }
 
+/* A long skipped container of short strings without escapes (a chat
+ * history) is crossed 16 bytes a step (skip_blocks): brackets inside its
+ * strings, strings across block edges, one escape near the end, at every
+ * split. */
+Test(jscan, skipped_history_is_crossed_in_strides)
+{
+	char doc[4096];
+	int k = sprintf(doc, "{\"messages\":[");
+	for (int i = 0; i < 12; i++)
+		k += sprintf(doc + k, "%s{\"role\":\"]}\",\"content\":\"turn %d: [x] {y} ]}%.*s\","
+				      "\"tools\":[[],{\"a\":\"}\"}],\"x\":\"{[\",\"n\":%d}",
+			     i ? "," : "", i, i * 3, "abcdefghijklmnopqrstuvwxyz0123456789", i);
+	sprintf(doc + k, ",{\"content\":\"esc \\\"]}\\\\\"}],\"model\":\"m\",\"stream\":true}");
+	same_at_every_split(doc, &skip_ops, "1:2=m;1:4=true;");
+}
+
 Test(jscan, long_skipped_number_array_is_counted_not_walked)
 {
 	char doc[20000];
