@@ -157,6 +157,56 @@ static void req_start_line(struct conn_exch *ex, const struct http_event *ev)
 	ex->is_connect = ev->a_len == 7 && memcmp(ev->a, "CONNECT", 7) == 0;
 }
 
+/* The request's head read: what the record keeps from it, and how its
+ * body is read. */
+static void req_start(const struct conn_call *k, struct conn_exch *ex, const struct http_event *ev)
+{
+	req_start_line(ex, ev);
+	/* an exchange that cannot be recorded: framing only */
+	ex->may_llm = (uint8_t)conn_may_llm(&ex->rec, k->cfg, ev->a, ev->a_len);
+}
+
+static void req_headers_end(const struct conn_call *k, struct conn_exch *ex)
+{
+	struct conn_state *st = k->st;
+	if (ex->may_llm)
+		conn_req_headers_done(ex, k->cfg);
+	ex->rec.codings = REC_CODINGS(st->req_coding, REC_CODING_RESP(ex->rec.codings));
+	conn_body_begin(k, ex, REC_BODY_REQUEST);
+}
+
+/* A whole head at once (http_whole): its fields are those the line-by-line
+ * events would have reported, filtered the same way (the names wanted
+ * change when an Accept header makes the exchange a candidate). */
+static void req_head(const struct conn_call *k, struct conn_exch *ex, const struct http_event *ev)
+{
+	req_start(k, ex, ev);
+	uint64_t llm = ev->n_fields ? conn_req_headers_wanted(k->cfg) : 0;
+	for (unsigned i = 0; i < ev->n_fields; i++) {
+		const struct http_field *f = &ev->field[i];
+		uint64_t want = ex->may_llm ? llm : CONN_REQ_SSE_WANT;
+		if (want & HTTP_WANT_NAME(f->name_len, (unsigned char)f->name[0]))
+			conn_req_header(k->st, ex, k->cfg, f, 0);
+	}
+	req_headers_end(k, ex);
+}
+
+static void req_end(const struct conn_call *k, struct conn_exch *ex)
+{
+	struct conn_state *st = k->st;
+	conn_body_end(k, ex, REC_BODY_REQUEST);
+	take_req_llm(st, ex);
+	ex->req_done = 1;
+	st->req_open = 0;
+	drain(k);
+}
+
+/* A header event as a field. */
+static struct http_field field_of(const struct http_event *ev)
+{
+	return (struct http_field){ev->a, ev->b, (uint32_t)ev->a_len, (uint32_t)ev->b_len};
+}
+
 static void on_req_event(const struct conn_call *k, const struct http_event *ev)
 {
 	struct conn_state *st = k->st;
@@ -165,35 +215,33 @@ static void on_req_event(const struct conn_call *k, const struct http_event *ev)
 	case HTTP_EV_MSG_BEGIN:
 		req_begin(k);
 		break;
+	case HTTP_EV_HEAD:
+		req_head(k, ex, ev);
+		break;
 	case HTTP_EV_START_LINE:
-		req_start_line(ex, ev);
-		/* an exchange that cannot be recorded: framing only */
-		ex->may_llm = (uint8_t)conn_may_llm(&ex->rec, k->cfg, ev->a, ev->a_len);
+		req_start(k, ex, ev);
 		http_want(&st->req, ex->may_llm ? conn_req_headers_wanted(k->cfg) : CONN_REQ_SSE_WANT);
 		break;
-	case HTTP_EV_HEADER:
-		conn_req_header(st, ex, k->cfg, ev);
+	case HTTP_EV_HEADER: {
+		struct http_field f = field_of(ev);
+		conn_req_header(st, ex, k->cfg, &f, ev->truncated);
 		break;
+	}
 	case HTTP_EV_HEADERS_END:
-		if (ex->may_llm)
-			conn_req_headers_done(ex, k->cfg);
-		ex->rec.codings = REC_CODINGS(st->req_coding, REC_CODING_RESP(ex->rec.codings));
-		conn_body_begin(k, ex, REC_BODY_REQUEST);
+		req_headers_end(k, ex);
 		break;
 	case HTTP_EV_BODY:
-		if (!ex->may_llm)
-			break;
-		if (st->req_coding == REC_CODING_NONE)
-			llm_req_body(&st->lreq, &ex->rec, ev->a, ev->a_len);
-		else
-			conn_body_bytes(k, ex, REC_BODY_REQUEST, ev->a, ev->a_len);
+		if (ex->may_llm) {
+			if (st->req_coding == REC_CODING_NONE)
+				llm_req_body(&st->lreq, &ex->rec, ev->a, ev->a_len);
+			else
+				conn_body_bytes(k, ex, REC_BODY_REQUEST, ev->a, ev->a_len);
+		}
+		if (ev->last)
+			req_end(k, ex);
 		break;
 	case HTTP_EV_MSG_END:
-		conn_body_end(k, ex, REC_BODY_REQUEST);
-		take_req_llm(st, ex);
-		ex->req_done = 1;
-		st->req_open = 0;
-		drain(k);
+		req_end(k, ex);
 		break;
 	default:
 		go_dead(st);
@@ -300,6 +348,17 @@ static void resp_end(const struct conn_call *k, struct conn_exch *ex)
 	drain(k);
 }
 
+/* A whole head at once (http_whole): see req_head. */
+static void resp_head(const struct conn_call *k, struct conn_exch *ex, const struct http_event *ev)
+{
+	struct conn_state *st = k->st;
+	resp_status(st, ex, ev);
+	if (ex->may_llm)
+		for (unsigned i = 0; i < ev->n_fields; i++)
+			conn_resp_header(st, ex, &ev->field[i]);
+	resp_headers_done(k, ex);
+}
+
 static void on_resp_event(const struct conn_call *k, const struct http_event *ev)
 {
 	struct conn_state *st = k->st;
@@ -308,12 +367,17 @@ static void on_resp_event(const struct conn_call *k, const struct http_event *ev
 	case HTTP_EV_MSG_BEGIN:
 		resp_begin(k);
 		break;
+	case HTTP_EV_HEAD:
+		resp_head(k, ex, ev);
+		break;
 	case HTTP_EV_START_LINE:
 		resp_status(st, ex, ev);
 		break;
-	case HTTP_EV_HEADER:
-		conn_resp_header(st, ex, ev);
+	case HTTP_EV_HEADER: {
+		struct http_field f = field_of(ev);
+		conn_resp_header(st, ex, &f);
 		break;
+	}
 	case HTTP_EV_HEADERS_END:
 		resp_headers_done(k, ex);
 		break;
@@ -323,6 +387,8 @@ static void on_resp_event(const struct conn_call *k, const struct http_event *ev
 			conn_mcp_stream(k, ex);
 		} else
 			conn_body_bytes(k, ex, REC_BODY_RESPONSE, ev->a, ev->a_len);
+		if (ev->last)
+			resp_end(k, ex);
 		break;
 	case HTTP_EV_MSG_END:
 		resp_end(k, ex);
@@ -363,15 +429,25 @@ static void feed_side(const struct conn_call *k, int is_req, const char *buf, si
 	while (st->mode == CONN_M_HTTP) {
 		struct http_event ev;
 		size_t n = http_next(p, buf, len, &ev);
+		if (ev.type == HTTP_EV_HEAD) { /* the message began with these bytes */
+			if (is_req)
+				req_begin(k);
+			else
+				resp_begin(k);
+		}
 		count_bytes(st, is_req, n);
 		buf += n;
 		len -= n;
 		if (ev.type == HTTP_EV_PARTIAL)
 			return;
+		if (st->mode != CONN_M_HTTP) /* no exchange for it */
+			break;
 		if (is_req)
 			on_req_event(k, &ev);
 		else
 			on_resp_event(k, &ev);
+		if (len == 0 && !ev.more) /* the call after would say PARTIAL */
+			return;
 	}
 	if (st->mode == CONN_M_DEAD)
 		count_bytes(st, is_req, len);
@@ -387,7 +463,8 @@ static int method_byte(char c)
  * upper-case method. In AUTO role whoever sends it is the client. Anything
  * else (TLS, HTTP/2 binary, a server that speaks first) is not tracked.
  */
-static void classify(struct conn_state *st, enum conn_dir dir, const char *buf, size_t len)
+static void classify(struct conn_state *st, const struct conn_config *cfg, enum conn_dir dir,
+		     const char *buf, size_t len)
 {
 	/* A response first: we attached after its request and cannot pair it. */
 	int response = len >= 5 && memcmp(buf, "HTTP/", 5) == 0;
@@ -398,6 +475,10 @@ static void classify(struct conn_state *st, enum conn_dir dir, const char *buf, 
 	if (st->role == CONN_ROLE_AUTO)
 		st->role = dir == CONN_DIR_OUT ? CONN_ROLE_CLIENT : CONN_ROLE_SERVER;
 	st->mode = dir == request_dir(st) ? CONN_M_HTTP : CONN_M_OTHER;
+	/* Heads whole in one call come as one event each, with the header
+	 * lines any exchange may want (filtered per exchange: req_head). */
+	http_whole(&st->req, conn_req_headers_wanted(cfg) | CONN_REQ_SSE_WANT);
+	http_whole(&st->resp, CONN_RESP_HEADERS);
 }
 
 void conn_feed(struct conn *c, const struct conn_config *cfg, enum conn_dir dir,
@@ -408,7 +489,7 @@ void conn_feed(struct conn *c, const struct conn_config *cfg, enum conn_dir dir,
 	if (len == 0 || st->mode == CONN_M_OTHER)
 		return;
 	if (st->mode == CONN_M_FRESH) {
-		classify(st, dir, buf, len);
+		classify(st, cfg, dir, buf, len);
 		if (st->mode != CONN_M_HTTP)
 			return;
 	}

@@ -9,17 +9,17 @@
 
 #include "conn_internal.h"
 
-static void set_field(struct tr_record *r, char *dst, size_t cap, const struct http_event *ev,
-		      uint32_t flag)
+static void set_field(struct tr_record *r, char *dst, size_t cap, const struct http_field *h,
+		      int truncated, uint32_t flag)
 {
-	rec_set_str(dst, cap, ev->b, ev->b_len, &r->flags, flag);
-	if (ev->truncated)
+	rec_set_str(dst, cap, h->value, h->value_len, &r->flags, flag);
+	if (truncated)
 		r->flags |= flag;
 }
 
 /* Configured label headers (none by default: one load each to know). */
 static void label_headers(struct tr_record *r, const struct conn_config *cfg,
-			  const struct http_event *ev)
+			  const struct http_field *h, int truncated)
 {
 	static const uint32_t flags[REC_LABELS] = {REC_F_TRUNC_LABEL0, REC_F_TRUNC_LABEL1};
 	for (unsigned i = 0; i < REC_LABELS; i++) {
@@ -27,8 +27,8 @@ static void label_headers(struct tr_record *r, const struct conn_config *cfg,
 		if (!want[0])
 			continue;
 		size_t n = strnlen(want, sizeof cfg->label_headers[i]);
-		if (n == ev->a_len && strncasecmp(want, ev->a, n) == 0)
-			set_field(r, r->labels[i], REC_LABEL_LEN, ev, flags[i]);
+		if (n == h->name_len && strncasecmp(want, h->name, n) == 0)
+			set_field(r, r->labels[i], REC_LABEL_LEN, h, truncated, flags[i]);
 	}
 }
 
@@ -52,51 +52,55 @@ uint64_t conn_req_headers_wanted(const struct conn_config *cfg)
  * before Accept (Host...) were skipped: the stream's answers need only its
  * endpoint's session (conn_mcp_stream).
  */
-static int sse_stream_get(const struct tr_record *r, const struct http_event *ev)
+static int sse_stream_get(const struct tr_record *r, const struct http_field *h)
 {
-	return strcmp(r->method, "GET") == 0 && memmem(ev->b, ev->b_len, "text/event-stream", 17);
+	return h->value_len >= 17 && strcmp(r->method, "GET") == 0 &&
+	       memmem(h->value, h->value_len, "text/event-stream", 17);
 }
 
 /* The names the record keeps are told apart by length first: most headers
  * (Accept, Connection, Authorization, X-Stainless-*...) match none. */
 void conn_req_header(struct conn_state *st, struct conn_exch *ex, const struct conn_config *cfg,
-		     const struct http_event *ev)
+		     const struct http_field *h, int truncated)
 {
 	struct tr_record *r = &ex->rec;
-	const char *a = ev->a;
-	switch (ev->a_len) {
+	const char *a = h->name;
+	switch (h->name_len) {
 	case 4:
 		if (http_name_eq(a, 4, "host", 4) && r->authority[0] == 0)
 			/* (an absolute-form target already named it) */
-			set_field(r, r->authority, REC_AUTHORITY_LEN, ev, REC_F_TRUNC_AUTHORITY);
+			set_field(r, r->authority, REC_AUTHORITY_LEN, h, truncated,
+				  REC_F_TRUNC_AUTHORITY);
 		break;
 	case 6:
-		if (!ex->may_llm && http_name_eq(a, 6, "accept", 6) && sse_stream_get(r, ev)) {
+		if (!ex->may_llm && http_name_eq(a, 6, "accept", 6) && sse_stream_get(r, h)) {
 			ex->may_llm = 1; /* from here on read like any candidate */
 			http_want(&st->req, conn_req_headers_wanted(cfg));
 		}
 		break;
 	case 10:
 		if (http_name_eq(a, 10, "user-agent", 10))
-			set_field(r, r->user_agent, REC_USER_AGENT_LEN, ev, REC_F_TRUNC_USER_AGENT);
+			set_field(r, r->user_agent, REC_USER_AGENT_LEN, h, truncated,
+				  REC_F_TRUNC_USER_AGENT);
 		break;
 	case 11:
 		if (http_name_eq(a, 11, "traceparent", 11) &&
-		    conn_parse_traceparent(ev->b, ev->b_len, r->trace_id) == 0)
+		    conn_parse_traceparent(h->value, h->value_len, r->trace_id) == 0)
 			r->flags |= REC_F_HAS_TRACE;
 		break;
 	case 12:
 		if (http_name_eq(a, 12, "x-request-id", 12))
-			set_field(r, r->request_id, REC_REQUEST_ID_LEN, ev, REC_F_TRUNC_REQUEST_ID);
+			set_field(r, r->request_id, REC_REQUEST_ID_LEN, h, truncated,
+				  REC_F_TRUNC_REQUEST_ID);
 		break;
 	case 16:
 		if (http_name_eq(a, 16, "content-encoding", 16))
-			st->req_coding = (uint8_t)http_coding(ev->b, ev->b_len);
+			st->req_coding = (uint8_t)http_coding(h->value, h->value_len);
 		break;
 	default:
 		break;
 	}
-	label_headers(r, cfg, ev);
+	label_headers(r, cfg, h, truncated);
 }
 
 static int configured_prefix(const struct conn_config *cfg, const char *path)
@@ -185,14 +189,16 @@ static enum conn_ctype ctype_of(const char *v, size_t n)
 	return CONN_CT_OTHER;
 }
 
-void conn_resp_header(struct conn_state *st, struct conn_exch *ex, const struct http_event *ev)
+void conn_resp_header(struct conn_state *st, struct conn_exch *ex, const struct http_field *h)
 {
-	if (http_name_is(ev->a, ev->a_len, "content-type"))
-		st->resp_ctype = (uint8_t)ctype_of(ev->b, ev->b_len);
-	else if (http_name_is(ev->a, ev->a_len, "content-encoding"))
-		st->resp_coding = (uint8_t)http_coding(ev->b, ev->b_len);
-	else if (http_name_is(ev->a, ev->a_len, "x-amzn-bedrock-input-token-count"))
-		llm_header_tokens(&ex->f, LLM_TOK_INPUT, ev->b, ev->b_len);
-	else if (http_name_is(ev->a, ev->a_len, "x-amzn-bedrock-output-token-count"))
-		llm_header_tokens(&ex->f, LLM_TOK_OUTPUT, ev->b, ev->b_len);
+	const char *a = h->name, *v = h->value;
+	size_t n = h->name_len, vn = h->value_len;
+	if (http_name_is(a, n, "content-type"))
+		st->resp_ctype = (uint8_t)ctype_of(v, vn);
+	else if (http_name_is(a, n, "content-encoding"))
+		st->resp_coding = (uint8_t)http_coding(v, vn);
+	else if (http_name_is(a, n, "x-amzn-bedrock-input-token-count"))
+		llm_header_tokens(&ex->f, LLM_TOK_INPUT, v, vn);
+	else if (http_name_is(a, n, "x-amzn-bedrock-output-token-count"))
+		llm_header_tokens(&ex->f, LLM_TOK_OUTPUT, v, vn);
 }

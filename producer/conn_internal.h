@@ -102,10 +102,10 @@ uint64_t conn_req_headers_wanted(const struct conn_config *cfg);
 int conn_may_llm(const struct tr_record *r, const struct conn_config *cfg, const char *method,
 		 size_t mlen);
 void conn_req_header(struct conn_state *st, struct conn_exch *ex, const struct conn_config *cfg,
-		     const struct http_event *ev);
+		     const struct http_field *h, int truncated);
 void conn_req_headers_done(struct conn_exch *ex, const struct conn_config *cfg);
 int conn_path_streams(const char *path, size_t n);
-void conn_resp_header(struct conn_state *st, struct conn_exch *ex, const struct http_event *ev);
+void conn_resp_header(struct conn_state *st, struct conn_exch *ex, const struct http_field *h);
 
 /* conn_id.c: ids. */
 void conn_make_request_id(char *out, size_t cap, uint64_t now_mono, uint64_t start_real);

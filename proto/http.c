@@ -3,27 +3,15 @@
  * lines (found with memchr, kept as head + tail) and bodies (counted, never
  * copied). Each state handler consumes input and may produce one event.
  * Header lines whole in the buffer (the usual head) take a faster road,
- * head_lines: one vector pass over the head, in place, an event only for
- * the names asked for; anything unusual goes back to the line states.
+ * http_head.c: one vector pass over the head, in place, an event only for
+ * the names asked for (or, with http_whole, one event for the whole head);
+ * anything unusual goes back to the line states.
  */
+#include <stddef.h>
 #include <string.h>
 
-#include "http.h"
+#include "http_internal.h"
 #include "scan_internal.h"
-
-enum state {
-	S_IDLE = 0,   /* between messages */
-	S_START,      /* reading the start line */
-	S_HEADER,     /* reading header lines */
-	S_BODY_BEGIN, /* headers ended: decide the framing */
-	S_LENGTH,     /* Content-Length body */
-	S_CHUNK_SIZE, /* chunk-size line */
-	S_CHUNK_DATA, /* chunk data */
-	S_CHUNK_END,  /* the CRLF after chunk data */
-	S_TRAILER,    /* trailer lines after the last chunk */
-	S_CLOSE,      /* body until connection close */
-	S_DEAD,       /* after an error: swallow everything */
-};
 
 /* Result of feeding a line fragment. */
 enum line_res {
@@ -42,6 +30,18 @@ void http_init(struct http_parser *p, enum http_kind kind)
 void http_want(struct http_parser *p, uint64_t names)
 {
 	p->want = names;
+}
+
+void http_whole(struct http_parser *p, uint64_t names)
+{
+	p->whole = 1;
+	p->head_want = names;
+}
+
+/* An event's fields but for HTTP_EV_HEAD's (filled only when one is made). */
+static void ev_clear(struct http_event *ev)
+{
+	memset(ev, 0, offsetof(struct http_event, n_fields));
 }
 
 void http_set_body(struct http_parser *p, enum http_body body)
@@ -63,16 +63,30 @@ int http_idle(const struct http_parser *p)
 /* 8 bytes of a name against 8 of a lowercase literal: equal, but for the
  * case bit (0x20) where the literal has a letter a-z (found per byte
  * without carries: the sums stay below 0x100 for 7-bit bytes, and a byte
- * with bit 7 set is never a letter). */
-static int word_eq_nocase(const char *a, const char *lit)
+ * with bit 7 set is never a letter). Zero bytes on both sides (a 4-byte
+ * word, widened) compare equal. */
+static int eq_nocase(uint64_t x, uint64_t l)
 {
 	const uint64_t ones = 0x0101010101010101ull, high = 0x80 * ones;
-	uint64_t x, l;
-	memcpy(&x, a, 8);
-	memcpy(&l, lit, 8);
 	uint64_t low7 = l & ~high;
 	uint64_t letter = (low7 + 0x1f * ones) & ~(low7 + 0x05 * ones) & ~l & high;
 	return ((x ^ l) & ~(letter >> 2)) == 0;
+}
+
+static int word_eq_nocase(const char *a, const char *lit)
+{
+	uint64_t x, l;
+	memcpy(&x, a, 8);
+	memcpy(&l, lit, 8);
+	return eq_nocase(x, l);
+}
+
+static int word4_eq_nocase(const char *a, const char *lit)
+{
+	uint32_t x, l;
+	memcpy(&x, a, 4);
+	memcpy(&l, lit, 4);
+	return eq_nocase(x, l);
 }
 
 int http_name_eq(const char *a, size_t n, const char *lit, size_t k)
@@ -85,6 +99,8 @@ int http_name_eq(const char *a, size_t n, const char *lit, size_t k)
 				return 0;
 		return word_eq_nocase(a + n - 8, lit + n - 8);
 	}
+	if (n >= 4) /* two 4-byte words, overlapping */
+		return word4_eq_nocase(a, lit) && word4_eq_nocase(a + n - 4, lit + n - 4);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)a[i];
 		if (c >= 'A' && c <= 'Z')
@@ -143,19 +159,6 @@ static void line_strip_cr(struct http_parser *p)
 		p->head_len = (uint16_t)p->line_len;
 }
 
-/* A line whole in one piece (the usual case) is read in place: head and
- * tail point into the caller's buffer, nothing is copied. */
-static void line_in_place(struct http_parser *p, const char *buf, size_t n)
-{
-	if (n && buf[n - 1] == '\r')
-		n--;
-	p->line_len = (uint32_t)n;
-	p->head_len = (uint16_t)(n < HTTP_LINE_KEEP ? n : HTTP_LINE_KEEP);
-	p->tail_len = (uint8_t)(n < HTTP_LINE_TAIL ? n : HTTP_LINE_TAIL);
-	p->lh = buf;
-	p->lt = buf + n - p->tail_len;
-}
-
 /* Feed bytes to the current line; *used gets the bytes consumed. On
  * LINE_DONE the line is at lh (head_len bytes) and lt (tail_len bytes). */
 static enum line_res line_feed(struct http_parser *p, const char *buf, size_t len, size_t *used)
@@ -170,7 +173,7 @@ static enum line_res line_feed(struct http_parser *p, const char *buf, size_t le
 	}
 	*used = nl ? n + 1 : len;
 	if (nl && p->line_len == 0) {
-		line_in_place(p, buf, n);
+		http_line_in_place(p, buf, n);
 		return LINE_DONE;
 	}
 	line_append(p, buf, n);
@@ -182,11 +185,6 @@ static enum line_res line_feed(struct http_parser *p, const char *buf, size_t le
 	return LINE_DONE;
 }
 
-static int line_truncated(const struct http_parser *p)
-{
-	return p->line_len > p->head_len;
-}
-
 static size_t fail(struct http_parser *p, struct http_event *ev, size_t used)
 {
 	p->state = S_DEAD;
@@ -194,130 +192,16 @@ static size_t fail(struct http_parser *p, struct http_event *ev, size_t used)
 	return used;
 }
 
-/* "HTTP/1.x" at s: returns x, or -1. */
-static int version_minor(const char *s, size_t n)
-{
-	if (n != 8 || memcmp(s, "HTTP/1.", 7) != 0 || s[7] < '0' || s[7] > '9')
-		return -1;
-	return s[7] - '0';
-}
-
-static int is_method_char(char c)
-{
-	return (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
-}
-
-/* The version at the end of the request line, from head or tail. */
-static int request_version(const struct http_parser *p)
-{
-	const char *end = line_truncated(p) ? p->lt + p->tail_len : p->lh + p->head_len;
-	size_t avail = line_truncated(p) ? p->tail_len : p->head_len;
-	if (avail < 9 || end[-9] != ' ')
-		return -1;
-	return version_minor(end - 8, 8);
-}
-
-static int parse_request_line(struct http_parser *p, struct http_event *ev)
-{
-	size_t m = 0;
-	while (m < p->head_len && is_method_char(p->lh[m]))
-		m++;
-	if (m == 0 || m >= p->head_len || p->lh[m] != ' ')
-		return -1;
-	int minor = request_version(p);
-	if (minor < 0)
-		return -1;
-	/* The target runs to the space before the version, or to the end of
-	 * what was kept of a long line. */
-	size_t tend = p->head_len;
-	if (!line_truncated(p)) {
-		if (p->head_len < m + 1 + 1 + 9)
-			return -1;
-		tend = p->head_len - 9;
-	}
-	const char *t = p->lh + m + 1;
-	size_t cap = tend - (m + 1);
-	const char *sp = memchr(t, ' ', cap);
-	ev->a = p->lh;
-	ev->a_len = m;
-	ev->b = t;
-	ev->b_len = sp ? (size_t)(sp - t) : cap;
-	ev->truncated = line_truncated(p) && !sp;
-	ev->minor = (unsigned)minor;
-	return ev->b_len == 0 ? -1 : 0;
-}
-
-static int parse_status_line(struct http_parser *p, struct http_event *ev)
-{
-	const char *h = p->lh;
-	if (p->head_len < 12 || h[8] != ' ')
-		return -1;
-	int minor = version_minor(h, 8);
-	if (minor < 0)
-		return -1;
-	unsigned st = 0;
-	for (int i = 9; i < 12; i++) {
-		if (h[i] < '0' || h[i] > '9')
-			return -1;
-		st = st * 10 + (unsigned)(h[i] - '0');
-	}
-	if (st < 100 || (p->head_len > 12 && h[12] != ' '))
-		return -1;
-	p->status = (uint16_t)st;
-	ev->status = st;
-	ev->minor = (unsigned)minor;
-	return 0;
-}
-
 /* A complete start line: request or status line. */
 static int start_line(struct http_parser *p, struct http_event *ev)
 {
-	int bad = p->kind == HTTP_REQUEST ? parse_request_line(p, ev) : parse_status_line(p, ev);
-	if (bad)
+	if (http_start_fields(p, ev))
 		return -1;
 	ev->type = HTTP_EV_START_LINE;
 	p->state = S_HEADER;
 	/* The event points into head; its bytes stay until the next call. */
 	line_reset(p);
 	return 0;
-}
-
-static int ows(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* Content-Length: digits only, bounded, equal if repeated. */
-static int take_length(struct http_parser *p, const char *v, size_t n)
-{
-	uint64_t x = 0;
-	if (n == 0 || n > HTTP_MAX_LENGTH_DIGITS)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (v[i] < '0' || v[i] > '9')
-			return -1;
-		x = x * 10 + (uint64_t)(v[i] - '0');
-	}
-	if (p->has_length && p->length != x)
-		return -1;
-	p->has_length = 1;
-	p->length = x;
-	return 0;
-}
-
-/* Transfer-Encoding: chunked only when it is the final coding (the tail of
- * the line holds it however long the list of codings is). */
-static void take_te(struct http_parser *p)
-{
-	size_t n = p->tail_len;
-	while (n > 0 && ows(p->lt[n - 1]))
-		n--;
-	if (n < 8 || !http_name_is(p->lt + n - 7, 7, "chunked")) {
-		p->te_chunked = 0;
-		return;
-	}
-	char before = p->lt[n - 8];
-	p->te_chunked = ows(before) || before == ',' || before == ':';
 }
 
 /* Split "name: value" out of head; returns -1 if there is no colon. */
@@ -327,41 +211,26 @@ static int split_header(struct http_parser *p, struct http_event *ev)
 	if (colon == p->lh + p->head_len || colon == p->lh)
 		return -1;
 	const char *v = colon + 1, *end = p->lh + p->head_len;
-	while (v < end && ows(*v))
+	while (v < end && http_ows(*v))
 		v++;
-	ev->truncated = line_truncated(p);
-	while (!ev->truncated && end > v && ows(end[-1]))
+	ev->truncated = http_line_truncated(p);
+	while (!ev->truncated && end > v && http_ows(end[-1]))
 		end--;
 	ev->a = p->lh;
 	ev->a_len = (size_t)(colon - p->lh);
 	ev->b = v;
 	ev->b_len = (size_t)(end - v);
-	return ows(colon[-1]) ? -1 : 0;
+	return http_ows(colon[-1]) ? -1 : 0;
 }
 
 /* The framing headers the parser needs itself. */
 static int track_header(struct http_parser *p, const struct http_event *ev)
 {
 	if (http_name_is(ev->a, ev->a_len, "content-length"))
-		return ev->truncated ? -1 : take_length(p, ev->b, ev->b_len);
+		return ev->truncated ? -1 : http_take_length(p, ev->b, ev->b_len);
 	if (http_name_is(ev->a, ev->a_len, "transfer-encoding"))
-		take_te(p);
+		http_take_te(p);
 	return 0;
-}
-
-static void headers_end(struct http_parser *p, struct http_event *ev)
-{
-	ev->type = HTTP_EV_HEADERS_END;
-	p->state = S_BODY_BEGIN;
-	if (p->te_chunked)
-		p->body = HTTP_BODY_CHUNKED;
-	else if (p->has_length)
-		p->body = HTTP_BODY_LENGTH;
-	else
-		p->body = p->kind == HTTP_REQUEST ? HTTP_BODY_NONE : HTTP_BODY_CLOSE;
-	/* Interim (1xx), 204 and 304 responses never carry a body. */
-	if (p->kind == HTTP_RESPONSE && (p->status < 200 || p->status == 204 || p->status == 304))
-		p->body = HTTP_BODY_NONE;
 }
 
 /* Whether the header name at a (n bytes) is reported, or one the framer reads. */
@@ -373,12 +242,12 @@ static int wanted(const struct http_parser *p, const char *a, size_t n)
 static int header_line(struct http_parser *p, struct http_event *ev)
 {
 	if (p->line_len == 0) {
-		headers_end(p, ev);
+		http_headers_end(p, ev);
 		return 0;
 	}
 	if (++p->n_headers > HTTP_MAX_HEADERS)
 		return -1;
-	if (ows(p->lh[0])) { /* obsolete line folding: ignored */
+	if (http_ows(p->lh[0])) { /* obsolete line folding: ignored */
 		line_reset(p);
 		return 0;
 	}
@@ -386,127 +255,11 @@ static int header_line(struct http_parser *p, struct http_event *ev)
 		return -1;
 	line_reset(p);
 	if (!wanted(p, ev->a, ev->a_len)) { /* framed and checked, not reported */
-		memset(ev, 0, sizeof *ev);
+		ev_clear(ev);
 		return 0;
 	}
 	ev->type = HTTP_EV_HEADER;
 	return 0;
-}
-
-/* take_te reads the tail of the line: for a line read in place, [s, s +
- * n), it is set around the call (no line is kept between calls). */
-static void te_in_place(struct http_parser *p, const char *s, size_t n)
-{
-	p->tail_len = (uint8_t)(n < HTTP_LINE_TAIL ? n : HTTP_LINE_TAIL);
-	p->lt = s + n - p->tail_len;
-	take_te(p);
-	p->tail_len = 0;
-}
-
-/* The framing headers of a line read in place, [s, s + n) with its name
- * n_len bytes: 0, or -1 for a value the general path refuses. */
-static int framing_in_place(struct http_parser *p, const char *s, size_t n, size_t n_len)
-{
-	if (n_len == 14 && http_name_eq(s, 14, "content-length", 14)) {
-		const char *v = s + 15, *end = s + n;
-		while (v < end && ows(*v))
-			v++;
-		while (end > v && ows(end[-1]))
-			end--;
-		return take_length(p, v, (size_t)(end - v));
-	}
-	if (n_len == 17 && http_name_eq(s, 17, "transfer-encoding", 17))
-		te_in_place(p, s, n);
-	return 0;
-}
-
-/*
- * One header line whole in the caller's buffer, [s, nl) (nl at its LF;
- * colon its first colon, or NULL), read in place: 0 when it is consumed
- * without an event (a name nobody asked for), 1 when it made *ev (a
- * wanted header, or the blank line that ends the head), -1 when the
- * general path must take it: a line longer than the kept head, folding,
- * one header too many, no colon, a space before it, a bad framing value.
- * There it is refused or kept the same way, so every outcome is the
- * general path's. The framing headers are read here either way.
- */
-static int head_line(struct http_parser *p, const char *s, const char *nl, const char *colon,
-		     struct http_event *ev)
-{
-	size_t n = (size_t)(nl - s);
-	if (n && nl[-1] == '\r')
-		n--;
-	if (n == 0) {
-		headers_end(p, ev);
-		return 1;
-	}
-	if (n > HTTP_LINE_KEEP || ows(*s) || p->n_headers >= HTTP_MAX_HEADERS || !colon ||
-	    colon == s || ows(colon[-1]))
-		return -1;
-	size_t n_len = (size_t)(colon - s);
-	if (framing_in_place(p, s, n, n_len))
-		return -1;
-	p->n_headers++;
-	if (!wanted(p, s, n_len))
-		return 0;
-	const char *v = colon + 1, *end = s + n;
-	while (v < end && ows(*v))
-		v++;
-	while (end > v && ows(end[-1]))
-		end--;
-	ev->a = s;
-	ev->a_len = n_len;
-	ev->b = v;
-	ev->b_len = (size_t)(end - v);
-	ev->type = HTTP_EV_HEADER;
-	return 1;
-}
-
-/*
- * Header lines whole at buf, read in place in one pass: line feeds and
- * colons are found together, 16 bytes a step, and visited in order. Lines
- * nobody wants are consumed without an event; the first wanted one (or
- * the blank line) makes *ev and ends the call. Returns the bytes
- * consumed; stops, consuming nothing of it, at a line not whole in buf or
- * one head_line leaves to the general path.
- */
-static size_t head_lines(struct http_parser *p, const char *buf, size_t len,
-			 struct http_event *ev)
-{
-	const char *s = buf, *e = buf + len, *colon = NULL;
-	int r;
-#ifdef SCAN_SSE2
-	const __m128i lf = _mm_set1_epi8('\n'), co = _mm_set1_epi8(':');
-	for (const char *b = buf; e - b >= 16; b += 16) {
-		for (unsigned m = scan_eq2(b, lf, co); m; m &= m - 1) {
-			const char *q = b + __builtin_ctz(m);
-			if (*q == ':') {
-				colon = colon ? colon : q;
-				continue;
-			}
-			if ((r = head_line(p, s, q, colon, ev)) < 0)
-				return (size_t)(s - buf);
-			s = q + 1;
-			if (r)
-				return (size_t)(s - buf);
-			colon = NULL;
-		}
-	}
-#endif
-	/* the last bytes (and the portable build): a line at a time */
-	while (s < e) {
-		const char *nl = scan_find(s, e, '\n');
-		if (nl == e)
-			break;
-		const char *cend = nl - s > HTTP_LINE_KEEP ? s + HTTP_LINE_KEEP : nl;
-		const char *c = scan_find2(s, cend, e, ':', ':');
-		if ((r = head_line(p, s, nl, c == cend ? NULL : c, ev)) < 0)
-			break;
-		s = nl + 1;
-		if (r)
-			break;
-	}
-	return (size_t)(s - buf);
 }
 
 static size_t msg_end(struct http_parser *p, struct http_event *ev)
@@ -566,7 +319,7 @@ static int parse_chunk_size(struct http_parser *p)
 	}
 	if (i == 0)
 		return -1;
-	while (i < p->head_len && ows(p->lh[i]))
+	while (i < p->head_len && http_ows(p->lh[i]))
 		i++;
 	if (i < p->head_len && p->lh[i] != ';')
 		return -1;
@@ -646,15 +399,9 @@ static size_t on_line(struct http_parser *p, const char *buf, size_t len, struct
 	return bad ? fail(p, ev, used) : used;
 }
 
-/* Begin a message: leading blank lines between messages are tolerated. */
-static size_t on_idle(struct http_parser *p, const char *buf, size_t len, struct http_event *ev)
+/* Per-message fields only: head/tail are overwritten as lines come. */
+static void msg_reset(struct http_parser *p)
 {
-	size_t i = 0;
-	while (i < len && (buf[i] == '\r' || buf[i] == '\n'))
-		i++;
-	if (i == len)
-		return len;
-	/* Per-message fields only: head/tail are overwritten as lines come. */
 	p->body = HTTP_BODY_NONE;
 	p->te_chunked = 0;
 	p->has_length = 0;
@@ -663,6 +410,25 @@ static size_t on_idle(struct http_parser *p, const char *buf, size_t len, struct
 	p->remaining = 0;
 	p->length = 0;
 	line_reset(p);
+}
+
+/* Begin a message: leading blank lines between messages are tolerated. */
+static size_t on_idle(struct http_parser *p, const char *buf, size_t len, struct http_event *ev)
+{
+	size_t i = 0;
+	while (i < len && (buf[i] == '\r' || buf[i] == '\n'))
+		i++;
+	if (i == len)
+		return len;
+	msg_reset(p);
+	if (i == 0 && p->whole) {
+		ev->n_fields = 0;
+		size_t k = http_head_whole(p, buf, len, ev);
+		if (k)
+			return k;
+		ev_clear(ev); /* the line states start over from the first byte */
+		msg_reset(p);
+	}
 	p->state = S_START;
 	ev->type = HTTP_EV_MSG_BEGIN;
 	return i;
@@ -675,7 +441,7 @@ static size_t step(struct http_parser *p, const char *buf, size_t len, struct ht
 		return on_idle(p, buf, len, ev);
 	case S_HEADER:
 		if (p->line_len == 0) {
-			size_t k = head_lines(p, buf, len, ev);
+			size_t k = http_head_lines(p, buf, len, ev);
 			if (k)
 				return k;
 		}
@@ -699,10 +465,16 @@ static size_t step(struct http_parser *p, const char *buf, size_t len, struct ht
 		return on_line(p, buf, len, ev);
 	case S_BODY_BEGIN:
 		return on_body_begin(p, ev);
-	case S_LENGTH:
+	case S_LENGTH: {
 		if (p->remaining == 0)
 			return msg_end(p, ev);
-		return body_slice(p, buf, len, ev);
+		size_t n = body_slice(p, buf, len, ev);
+		if (p->remaining == 0 && p->whole) { /* the message ends with it */
+			ev->last = 1;
+			p->state = S_IDLE;
+		}
+		return n;
+	}
 	case S_CHUNK_DATA: {
 		size_t n = body_slice(p, buf, len, ev);
 		if (p->remaining == 0) {
@@ -730,7 +502,7 @@ static int owes_event(const struct http_parser *p)
 size_t http_next(struct http_parser *p, const char *buf, size_t len, struct http_event *ev)
 {
 	size_t used = 0;
-	memset(ev, 0, sizeof *ev);
+	ev_clear(ev);
 	/* Each step either produces an event, consumes input, or moves to a
 	 * state that owes one: the loop always ends. */
 	while (ev->type == HTTP_EV_PARTIAL) {
@@ -738,5 +510,6 @@ size_t http_next(struct http_parser *p, const char *buf, size_t len, struct http
 			break;
 		used += step(p, buf + used, len - used, ev);
 	}
+	ev->more = owes_event(p);
 	return used;
 }

@@ -51,7 +51,20 @@ enum http_ev_type {
 	HTTP_EV_BODY,        /* a = body bytes (dechunked) in the caller's buffer */
 	HTTP_EV_MSG_END,     /* the message is complete */
 	HTTP_EV_ERROR,       /* malformed: the parser is dead, consumes all from now */
+	HTTP_EV_HEAD,        /* http_whole: MSG_BEGIN, START_LINE, the wanted HEADERs
+				and HEADERS_END at once (fields[]) */
 };
+
+/* A header line of an HTTP_EV_HEAD: name and value (trimmed) in the caller's
+ * buffer. Never truncated: a head with a longer line is not read whole. */
+struct http_field {
+	const char *name;
+	const char *value;
+	uint32_t name_len;
+	uint32_t value_len;
+};
+
+#define HTTP_HEAD_FIELDS 16 /* wanted headers an HTTP_EV_HEAD holds */
 
 struct http_event {
 	enum http_ev_type type;
@@ -62,6 +75,11 @@ struct http_event {
 	int truncated;   /* START_LINE/HEADER: the line was longer than kept */
 	unsigned status; /* START_LINE of a response */
 	unsigned minor;  /* START_LINE: HTTP/1.minor */
+	int last;        /* BODY (http_whole): the message ends with this slice */
+	int more;        /* another event may come without more input */
+	/* HTTP_EV_HEAD only (last: http_next clears the fields above alone) */
+	unsigned n_fields;
+	struct http_field field[HTTP_HEAD_FIELDS];
 };
 
 /* The whole parser state; plain data, reset by http_init. */
@@ -72,11 +90,13 @@ struct http_parser {
 	uint8_t te_chunked;
 	uint8_t has_length;
 	uint8_t tail_len;
+	uint8_t whole; /* http_whole */
 	uint16_t status;
 	uint16_t n_headers;
 	uint16_t head_len;
 	uint32_t line_len;
 	uint64_t want;      /* http_want: header names reported */
+	uint64_t head_want; /* http_whole: header names an HTTP_EV_HEAD holds */
 	uint64_t remaining; /* body bytes left: Content-Length or current chunk */
 	uint64_t length;    /* Content-Length as declared */
 	/* The line just completed: in head/tail, or in place in the caller's
@@ -110,19 +130,36 @@ void http_init(struct http_parser *p, enum http_kind kind);
 void http_want(struct http_parser *p, uint64_t names);
 
 /*
+ * Fewer, bigger events, for a caller that wants to pay per message rather
+ * than per line. A head whole in one buffer (the usual case: clients send
+ * it in one write, servers answer in one) comes out as one HTTP_EV_HEAD:
+ * the start line's fields, and the header lines whose names have their bit
+ * in `names` in fields[] in order. A head split across calls, or one with
+ * anything unusual (a line longer than HTTP_LINE_KEEP, folding, more than
+ * HTTP_HEAD_FIELDS wanted lines, an error), comes out as the usual events,
+ * filtered by http_want as before: every outcome equals the line-by-line
+ * path's. And the last slice of a Content-Length body has `last` set and
+ * ends the message (no MSG_END follows). Lasts until http_init.
+ */
+void http_whole(struct http_parser *p, uint64_t names);
+
+/*
  * Consume bytes from buf[0..len) until one event is complete; returns the
  * bytes consumed and fills *ev. Returns with ev->type == HTTP_EV_PARTIAL only
  * when all len bytes are consumed and no further event can be produced
  * without input, so callers loop until PARTIAL (len may be 0: pending
  * zero-length events such as MSG_END of a body-less message still come).
+ * ev->more says whether such a pending event is owed after this one: a
+ * caller with no bytes left may stop when it is 0, without the call that
+ * would return PARTIAL.
  * Never reads outside buf[0..len).
  */
 size_t http_next(struct http_parser *p, const char *buf, size_t len, struct http_event *ev);
 
 /*
  * Override the body framing the parser derived from the headers. Only
- * meaningful right after HTTP_EV_HEADERS_END: a response to HEAD has no body
- * whatever its headers say.
+ * meaningful right after HTTP_EV_HEADERS_END or HTTP_EV_HEAD: a response
+ * to HEAD has no body whatever its headers say.
  */
 void http_set_body(struct http_parser *p, enum http_body body);
 

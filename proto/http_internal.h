@@ -1,0 +1,71 @@
+/*
+ * http_internal.h - what the framer's two files share: the states, and the
+ * small helpers both the line-by-line path (http.c) and the in-place head
+ * reading (http_head.c) use.
+ */
+#ifndef TOKENRING_HTTP_INTERNAL_H
+#define TOKENRING_HTTP_INTERNAL_H
+
+#include "http.h"
+
+enum http_state {
+	S_IDLE = 0,   /* between messages */
+	S_START,      /* reading the start line */
+	S_HEADER,     /* reading header lines */
+	S_BODY_BEGIN, /* headers ended: decide the framing */
+	S_LENGTH,     /* Content-Length body */
+	S_CHUNK_SIZE, /* chunk-size line */
+	S_CHUNK_DATA, /* chunk data */
+	S_CHUNK_END,  /* the CRLF after chunk data */
+	S_TRAILER,    /* trailer lines after the last chunk */
+	S_CLOSE,      /* body until connection close */
+	S_DEAD,       /* after an error: swallow everything */
+};
+
+static inline int http_ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static inline int http_line_truncated(const struct http_parser *p)
+{
+	return p->line_len > p->head_len;
+}
+
+/* A line whole in one piece (the usual case) is read in place: head and
+ * tail point into the caller's buffer, nothing is copied. */
+static inline void http_line_in_place(struct http_parser *p, const char *buf, size_t n)
+{
+	if (n && buf[n - 1] == '\r')
+		n--;
+	p->line_len = (uint32_t)n;
+	p->head_len = (uint16_t)(n < HTTP_LINE_KEEP ? n : HTTP_LINE_KEEP);
+	p->tail_len = (uint8_t)(n < HTTP_LINE_TAIL ? n : HTTP_LINE_TAIL);
+	p->lh = buf;
+	p->lt = buf + n - p->tail_len;
+}
+
+/* The blank line: the body's framing follows from the headers. */
+static inline void http_headers_end(struct http_parser *p, struct http_event *ev)
+{
+	ev->type = HTTP_EV_HEADERS_END;
+	p->state = S_BODY_BEGIN;
+	if (p->te_chunked)
+		p->body = HTTP_BODY_CHUNKED;
+	else if (p->has_length)
+		p->body = HTTP_BODY_LENGTH;
+	else
+		p->body = p->kind == HTTP_REQUEST ? HTTP_BODY_NONE : HTTP_BODY_CLOSE;
+	/* Interim (1xx), 204 and 304 responses never carry a body. */
+	if (p->kind == HTTP_RESPONSE && (p->status < 200 || p->status == 204 || p->status == 304))
+		p->body = HTTP_BODY_NONE;
+}
+
+/* http_head.c */
+int http_start_fields(struct http_parser *p, struct http_event *ev);
+int http_take_length(struct http_parser *p, const char *v, size_t n);
+void http_take_te(struct http_parser *p);
+size_t http_head_lines(struct http_parser *p, const char *buf, size_t len, struct http_event *ev);
+size_t http_head_whole(struct http_parser *p, const char *buf, size_t len, struct http_event *ev);
+
+#endif
