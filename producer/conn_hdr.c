@@ -67,34 +67,34 @@ void conn_req_header(struct conn_state *st, struct conn_exch *ex, const struct c
 	const char *a = h->name;
 	switch (h->name_len) {
 	case 4:
-		if (http_name_eq(a, 4, "host", 4) && r->authority[0] == 0)
+		if (http_lit_is(a, 4, "host") && r->authority[0] == 0)
 			/* (an absolute-form target already named it) */
 			set_field(r, r->authority, REC_AUTHORITY_LEN, h, truncated,
 				  REC_F_TRUNC_AUTHORITY);
 		break;
 	case 6:
-		if (!ex->may_llm && http_name_eq(a, 6, "accept", 6) && sse_stream_get(r, h)) {
+		if (!ex->may_llm && http_lit_is(a, 6, "accept") && sse_stream_get(r, h)) {
 			ex->may_llm = 1; /* from here on read like any candidate */
 			http_want(&st->req, conn_req_headers_wanted(cfg));
 		}
 		break;
 	case 10:
-		if (http_name_eq(a, 10, "user-agent", 10))
+		if (http_lit_is(a, 10, "user-agent"))
 			set_field(r, r->user_agent, REC_USER_AGENT_LEN, h, truncated,
 				  REC_F_TRUNC_USER_AGENT);
 		break;
 	case 11:
-		if (http_name_eq(a, 11, "traceparent", 11) &&
+		if (http_lit_is(a, 11, "traceparent") &&
 		    conn_parse_traceparent(h->value, h->value_len, r->trace_id) == 0)
 			r->flags |= REC_F_HAS_TRACE;
 		break;
 	case 12:
-		if (http_name_eq(a, 12, "x-request-id", 12))
+		if (http_lit_is(a, 12, "x-request-id"))
 			set_field(r, r->request_id, REC_REQUEST_ID_LEN, h, truncated,
 				  REC_F_TRUNC_REQUEST_ID);
 		break;
 	case 16:
-		if (http_name_eq(a, 16, "content-encoding", 16))
+		if (http_lit_is(a, 16, "content-encoding"))
 			st->req_coding = (uint8_t)http_coding(h->value, h->value_len);
 		break;
 	default:
@@ -181,10 +181,10 @@ static enum conn_ctype ctype_of(const char *v, size_t n)
 		n = (size_t)(semi - v);
 	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
 		n--;
-	if (http_name_is(v, n, "text/event-stream"))
+	if (http_lit_is(v, n, "text/event-stream"))
 		return CONN_CT_SSE;
-	if (http_name_is(v, n, "application/x-ndjson") || http_name_is(v, n, "application/jsonl") ||
-	    http_name_is(v, n, "application/json-seq"))
+	if (http_lit_is(v, n, "application/x-ndjson") || http_lit_is(v, n, "application/jsonl") ||
+	    http_lit_is(v, n, "application/json-seq"))
 		return CONN_CT_NDJSON;
 	return CONN_CT_OTHER;
 }
@@ -193,12 +193,12 @@ void conn_resp_header(struct conn_state *st, struct conn_exch *ex, const struct 
 {
 	const char *a = h->name, *v = h->value;
 	size_t n = h->name_len, vn = h->value_len;
-	if (http_name_is(a, n, "content-type"))
+	if (http_lit_is(a, n, "content-type"))
 		st->resp_ctype = (uint8_t)ctype_of(v, vn);
-	else if (http_name_is(a, n, "content-encoding"))
+	else if (http_lit_is(a, n, "content-encoding"))
 		st->resp_coding = (uint8_t)http_coding(v, vn);
-	else if (http_name_is(a, n, "x-amzn-bedrock-input-token-count"))
+	else if (http_lit_is(a, n, "x-amzn-bedrock-input-token-count"))
 		llm_header_tokens(&ex->f, LLM_TOK_INPUT, v, vn);
-	else if (http_name_is(a, n, "x-amzn-bedrock-output-token-count"))
+	else if (http_lit_is(a, n, "x-amzn-bedrock-output-token-count"))
 		llm_header_tokens(&ex->f, LLM_TOK_OUTPUT, v, vn);
 }

@@ -60,47 +60,19 @@ int http_idle(const struct http_parser *p)
 	return p->state == S_IDLE;
 }
 
-/* 8 bytes of a name against 8 of a lowercase literal: equal, but for the
- * case bit (0x20) where the literal has a letter a-z (found per byte
- * without carries: the sums stay below 0x100 for 7-bit bytes, and a byte
- * with bit 7 set is never a letter). Zero bytes on both sides (a 4-byte
- * word, widened) compare equal. */
-static int eq_nocase(uint64_t x, uint64_t l)
-{
-	const uint64_t ones = 0x0101010101010101ull, high = 0x80 * ones;
-	uint64_t low7 = l & ~high;
-	uint64_t letter = (low7 + 0x1f * ones) & ~(low7 + 0x05 * ones) & ~l & high;
-	return ((x ^ l) & ~(letter >> 2)) == 0;
-}
-
-static int word_eq_nocase(const char *a, const char *lit)
-{
-	uint64_t x, l;
-	memcpy(&x, a, 8);
-	memcpy(&l, lit, 8);
-	return eq_nocase(x, l);
-}
-
-static int word4_eq_nocase(const char *a, const char *lit)
-{
-	uint32_t x, l;
-	memcpy(&x, a, 4);
-	memcpy(&l, lit, 4);
-	return eq_nocase(x, l);
-}
-
+/* The byte-wise definition, a word at a time (http_word_eq_). */
 int http_name_eq(const char *a, size_t n, const char *lit, size_t k)
 {
 	if (n != k)
 		return 0;
 	if (n >= 8) { /* words, the last one overlapping */
 		for (size_t i = 0; i + 8 < n; i += 8)
-			if (!word_eq_nocase(a + i, lit + i))
+			if (!http_word_eq_(a + i, lit + i, 8))
 				return 0;
-		return word_eq_nocase(a + n - 8, lit + n - 8);
+		return http_word_eq_(a + n - 8, lit + n - 8, 8);
 	}
 	if (n >= 4) /* two 4-byte words, overlapping */
-		return word4_eq_nocase(a, lit) && word4_eq_nocase(a + n - 4, lit + n - 4);
+		return http_word_eq_(a, lit, 4) && http_word_eq_(a + n - 4, lit + n - 4, 4);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)a[i];
 		if (c >= 'A' && c <= 'Z')

@@ -174,12 +174,45 @@ int http_idle(const struct http_parser *p);
  * (ASCII letters match either case; every other byte only itself). */
 int http_name_eq(const char *a, size_t n, const char *lit, size_t k);
 
+/* Up to 8 bytes of a name against as many of a lowercase literal: equal,
+ * but for the case bit (0x20) where the literal has a letter a-z (found
+ * per byte without carries: the sums stay below 0x100 for 7-bit bytes,
+ * and a byte with bit 7 set is never a letter). */
+static inline int http_word_eq_(const char *a, const char *lit, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x80 * ones;
+	uint64_t x = 0, l = 0;
+	__builtin_memcpy(&x, a, n);
+	__builtin_memcpy(&l, lit, n);
+	uint64_t low7 = l & ~high;
+	uint64_t letter = (low7 + 0x1f * ones) & ~(low7 + 0x05 * ones) & ~l & high;
+	return ((x ^ l) & ~(letter >> 2)) == 0;
+}
+
 /* The same against a NUL-terminated lowercase literal; inline so that the
  * literal's length folds and most names are rejected on length alone. */
 static inline int http_name_is(const char *a, size_t n, const char *lit)
 {
 	size_t k = __builtin_strlen(lit);
 	return n == k && http_name_eq(a, n, lit, k);
+}
+
+/* http_name_is for a string literal of 4..24 bytes, on the hot paths:
+ * whole inline, its letter masks fold when compiling, and a word costs a
+ * load, a xor and a test. */
+static inline int http_lit_is(const char *a, size_t n, const char *lit)
+{
+	size_t k = __builtin_strlen(lit);
+	if (n != k)
+		return 0;
+	if (k < 4 || k > 24)
+		return http_name_eq(a, n, lit, k);
+	if (k < 8)
+		return http_word_eq_(a, lit, 4) && http_word_eq_(a + k - 4, lit + k - 4, 4);
+	for (size_t i = 0; i + 8 < k; i += 8)
+		if (!http_word_eq_(a + i, lit + i, 8))
+			return 0;
+	return http_word_eq_(a + k - 8, lit + k - 8, 8);
 }
 
 /* A Content-Encoding header value as enum rec_coding (http_coding.c). */

@@ -11,10 +11,10 @@
 #include "http_internal.h"
 #include "scan_internal.h"
 
-/* "HTTP/1.x" at s: returns x, or -1. */
-static int version_minor(const char *s, size_t n)
+/* "HTTP/1.x" at s (8 bytes): returns x, or -1. */
+static int version_minor(const char *s)
 {
-	if (n != 8 || memcmp(s, "HTTP/1.", 7) != 0 || s[7] < '0' || s[7] > '9')
+	if (memcmp(s, "HTTP/1.", 7) != 0 || s[7] < '0' || s[7] > '9')
 		return -1;
 	return s[7] - '0';
 }
@@ -32,7 +32,7 @@ static int request_version(const struct http_parser *p)
 	size_t avail = cut ? p->tail_len : p->head_len;
 	if (avail < 9 || end[-9] != ' ')
 		return -1;
-	return version_minor(end - 8, 8);
+	return version_minor(end - 8);
 }
 
 static int parse_request_line(struct http_parser *p, struct http_event *ev)
@@ -55,7 +55,8 @@ static int parse_request_line(struct http_parser *p, struct http_event *ev)
 	}
 	const char *t = p->lh + m + 1;
 	size_t cap = tend - (m + 1);
-	const char *sp = memchr(t, ' ', cap);
+	const char *sp = scan_find(t, t + cap, ' ');
+	sp = sp == t + cap ? NULL : sp;
 	ev->a = p->lh;
 	ev->a_len = m;
 	ev->b = t;
@@ -70,7 +71,7 @@ static int parse_status_line(struct http_parser *p, struct http_event *ev)
 	const char *h = p->lh;
 	if (p->head_len < 12 || h[8] != ' ')
 		return -1;
-	int minor = version_minor(h, 8);
+	int minor = version_minor(h);
 	if (minor < 0)
 		return -1;
 	unsigned st = 0;
@@ -118,7 +119,7 @@ void http_take_te(struct http_parser *p)
 	size_t n = p->tail_len;
 	while (n > 0 && http_ows(p->lt[n - 1]))
 		n--;
-	if (n < 8 || !http_name_is(p->lt + n - 7, 7, "chunked")) {
+	if (n < 8 || !http_lit_is(p->lt + n - 7, 7, "chunked")) {
 		p->te_chunked = 0;
 		return;
 	}
@@ -140,7 +141,7 @@ static void te_in_place(struct http_parser *p, const char *s, size_t n)
  * n_len bytes: 0, or -1 for a value the general path refuses. */
 static int framing_in_place(struct http_parser *p, const char *s, size_t n, size_t n_len)
 {
-	if (n_len == 14 && http_name_eq(s, 14, "content-length", 14)) {
+	if (n_len == 14 && http_lit_is(s, 14, "content-length")) {
 		const char *v = s + 15, *end = s + n;
 		while (v < end && http_ows(*v))
 			v++;
@@ -148,7 +149,7 @@ static int framing_in_place(struct http_parser *p, const char *s, size_t n, size
 			end--;
 		return http_take_length(p, v, (size_t)(end - v));
 	}
-	if (n_len == 17 && http_name_eq(s, 17, "transfer-encoding", 17))
+	if (n_len == 17 && http_lit_is(s, 17, "transfer-encoding"))
 		te_in_place(p, s, n);
 	return 0;
 }

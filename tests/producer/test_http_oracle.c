@@ -308,6 +308,42 @@ Test(http_oracle, name_eq_agrees_with_bytewise_definition)
 	cr_assert_gt(same, 1000, "the mutations also keep names equal (%u)", same);
 }
 
+/* http_lit_is, whole inline with each literal's masks folded, agrees with
+ * the byte-wise definition too, on the literals the hot paths use. */
+#define LIT_AGREES(lit)                                                                   \
+	do {                                                                              \
+		size_t k_ = sizeof lit - 1;                                               \
+		char a_[64];                                                              \
+		for (int it_ = 0; it_ < 20000; it_++) {                                   \
+			memcpy(a_, lit, k_);                                              \
+			size_t at_ = rnd(&seed) % k_;                                     \
+			uint32_t r_ = rnd(&seed);                                         \
+			a_[at_] = (char)(r_ % 3 == 0   ? r_ >> 8                          \
+					 : r_ % 3 == 1 ? (unsigned char)a_[at_] ^ 0x20u   \
+						       : (unsigned char)a_[at_] ^ 0x40u); \
+			size_t n_ = k_ - (r_ % 7 == 0);                                   \
+			int eq_ = name_eq_ref(a_, n_, lit, k_);                           \
+			same += (unsigned)eq_;                                            \
+			cr_assert_eq(http_lit_is(guard_copy(a_, n_), n_, lit), eq_, "%s", lit); \
+		}                                                                         \
+	} while (0)
+
+Test(http_oracle, lit_is_agrees_with_bytewise_definition)
+{
+	uint32_t seed = 78;
+	unsigned same = 0;
+	LIT_AGREES("host");
+	LIT_AGREES("accept");
+	LIT_AGREES("chunked");
+	LIT_AGREES("user-agent");
+	LIT_AGREES("x-request-id");
+	LIT_AGREES("content-length");
+	LIT_AGREES("transfer-encoding");
+	LIT_AGREES("application/x-ndjson");
+	LIT_AGREES("x-amzn-bedrock-input-token-count");
+	cr_assert_gt(same, 5000, "the mutations also keep names equal (%u)", same);
+}
+
 /* Lines the framer refuses are refused whether their header is wanted or
  * skipped: a name whose colon lies past the kept head, no colon, a space
  * before the colon; a long value is fine either way. */
