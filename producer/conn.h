@@ -68,7 +68,7 @@ typedef void (*conn_emit_fn)(void *ctx, struct tr_record *rec);
 
 /* Size of the opaque state; conn.c static-asserts the real struct fits.
  * Callers keep these in a preallocated pool. */
-#define CONN_STATE_SIZE 5952
+#define CONN_STATE_SIZE 6016
 
 struct conn {
 	_Alignas(64) unsigned char opaque[CONN_STATE_SIZE];
