@@ -3,10 +3,10 @@
  * bytes of walked containers are read one by one (they are few); strings and
  * skipped containers are crossed with memchr.
  */
-#include <stdatomic.h>
 #include <string.h>
 
 #include "llm_json.h"
+#include "llm_keys_internal.h"
 #include "scan_internal.h"
 
 enum jstate {
@@ -23,96 +23,6 @@ enum jstate {
 
 /* Regions shorter than this are cheaper to walk than to count with memchr. */
 #define SKIP_FAST_MIN 32
-
-/*
- * Key ids, by an index of llm_keys.c's table built once (lazily, by the
- * first thread to get there; the others use jscan_key_id meanwhile, so
- * nobody waits and nothing is locked). A key with 8 readable bytes from
- * its start is hashed from its first 8 bytes and its length, and compared
- * as two 8-byte words (first and last 8; the middle of a name longer than
- * 16 with memcmp): an unknown key (most keys of a body) usually lands on
- * an empty slot without a compare. Keys added to the table are indexed as
- * they come: the index is built from jscan_key_name.
- */
-#define KIDX_SLOTS 256u /* > 4x the known keys: probes stay short */
-_Static_assert(JK_COUNT < KIDX_SLOTS / 2, "the key index stays sparse");
-
-struct kidx_entry {
-	uint64_t first; /* the name's first 8 bytes, zero past its end */
-	uint64_t last;  /* its last 8 bytes, if it has 8 */
-	const char *name;
-	uint8_t id; /* 0 (JK_NONE): empty slot */
-	uint8_t len;
-};
-
-static _Atomic int kidx_state; /* 0 none, 1 being built, 2 ready */
-static struct kidx_entry kidx[KIDX_SLOTS];
-
-static uint64_t load8(const char *p)
-{
-	uint64_t x;
-	memcpy(&x, p, 8);
-	return x;
-}
-
-/* The first 8 bytes at k (8 readable), zero past n (little-endian). */
-static uint64_t first8(const char *k, size_t n)
-{
-	uint64_t x = load8(k);
-	return n >= 8 ? x : x & ((1ull << (8 * n)) - 1);
-}
-
-static unsigned kidx_hash(uint64_t first, size_t n)
-{
-	return (unsigned)(((first ^ n) * 0x9e3779b97f4a7c15ull) >> 56) & (KIDX_SLOTS - 1);
-}
-
-static void kidx_build(void)
-{
-	int expect = 0;
-	if (!atomic_compare_exchange_strong_explicit(&kidx_state, &expect, 1, memory_order_relaxed,
-						     memory_order_relaxed))
-		return;
-	for (unsigned k = JK_OTHER + 1; k < JK_COUNT; k++) {
-		const char *name = jscan_key_name((enum jkey)k);
-		size_t n = strlen(name);
-		char pad[JSCAN_KEY_MAX + 8] = {0};
-		if (n == 0 || n > JSCAN_KEY_MAX)
-			continue;
-		memcpy(pad, name, n);
-		uint64_t f = first8(pad, n);
-		unsigned h = kidx_hash(f, n);
-		while (kidx[h].id)
-			h = (h + 1) & (KIDX_SLOTS - 1);
-		kidx[h] = (struct kidx_entry){f, n >= 8 ? load8(pad + n - 8) : 0, name, (uint8_t)k,
-					      (uint8_t)n};
-	}
-	/* release: pairs with the acquire in key_id (the index is whole) */
-	atomic_store_explicit(&kidx_state, 2, memory_order_release);
-}
-
-/* The id of the key at k (n bytes), with bytes readable up to lim. */
-static enum jkey key_id(const char *k, size_t n, const char *lim)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	/* acquire: pairs with the release in kidx_build */
-	if (atomic_load_explicit(&kidx_state, memory_order_acquire) != 2) {
-		kidx_build();
-	} else if (n - 1 < JSCAN_KEY_MAX && lim - k >= 8) {
-		uint64_t f = first8(k, n);
-		for (unsigned h = kidx_hash(f, n); kidx[h].id; h = (h + 1) & (KIDX_SLOTS - 1)) {
-			const struct kidx_entry *x = &kidx[h];
-			if (x->first == f && x->len == n && (n < 8 || x->last == load8(k + n - 8)) &&
-			    (n <= 16 || memcmp(x->name + 8, k + 8, n - 16) == 0))
-				return (enum jkey)x->id;
-		}
-		return JK_OTHER;
-	}
-#else
-	(void)lim;
-#endif
-	return n <= JSCAN_KEY_MAX ? jscan_key_id(k, n) : JK_OTHER;
-}
 
 void jscan_reset(struct jscan *s)
 {
@@ -162,7 +72,10 @@ static void value_done(struct jscan *s, const struct jscan_ops *ops, void *ctx)
 
 static void open_container(struct jscan *s, int is_obj, const struct jscan_ops *ops, void *ctx)
 {
-	int walk = ops->open ? ops->open(ctx, s, is_obj) : 1;
+	unsigned how = ops->keys ? ops->keys[jscan_key(s)] : JSCAN_K_ASK;
+	int walk = !(how & JSCAN_K_ASK) ? (int)(how & JSCAN_K_WALK)
+		   : ops->open	       ? ops->open(ctx, s, is_obj)
+					: 1;
 	if (!walk || s->depth >= JSCAN_MAX_DEPTH) {
 		s->state = J_SKIP;
 		s->skip_depth = 1;
@@ -402,14 +315,14 @@ static int is_literal_char(char c)
 
 static int literal_type(const char *v, size_t n, enum jtype *t)
 {
-	if (n == 4 && !memcmp(v, "true", 4))
+	if (v[0] == '-' || (v[0] >= '0' && v[0] <= '9')) /* the usual literal first */
+		*t = JT_NUMBER;
+	else if (n == 4 && !memcmp(v, "true", 4))
 		*t = JT_TRUE;
 	else if (n == 5 && !memcmp(v, "false", 5))
 		*t = JT_FALSE;
 	else if (n == 4 && !memcmp(v, "null", 4))
 		*t = JT_NULL;
-	else if (v[0] == '-' || (v[0] >= '0' && v[0] <= '9'))
-		*t = JT_NUMBER;
 	else
 		return -1;
 	return 0;
@@ -645,7 +558,7 @@ key:
 	q = scan_find2(p + 1, e, e, '"', '\\');
 	if (q == e || *q != '"')
 		return p; /* cut or escaped */
-	s->key[s->depth] = (uint8_t)key_id(p + 1, (size_t)(q - p - 1), e);
+	s->key[s->depth] = (uint8_t)jkey_lookup(p + 1, (size_t)(q - p - 1), e);
 	p = q + 1;
 colon:
 	s->state = J_COLON;
@@ -674,8 +587,8 @@ value:
 			ops->scalar(ctx, s, JT_STRING, p + 1,
 				    n < JSCAN_VALUE_KEEP ? n : JSCAN_VALUE_KEEP, n > JSCAN_VALUE_KEEP,
 				    n != 0);
-		value_done(s, ops, ctx);
 		p = q + 1;
+		goto done;
 	} else if (c == '{' || c == '[') {
 		open_container(s, c == '{', ops, ctx);
 		if (s->state == J_SKIP)
@@ -698,13 +611,19 @@ value:
 		}
 		if (jscan_key(s) != JK_OTHER && ops->scalar)
 			ops->scalar(ctx, s, t, p, n, q - p > JSCAN_VALUE_KEEP, 1);
-		value_done(s, ops, ctx);
 		p = q;
+		goto done;
 	} else {
 		return p; /* the close of an empty array, or an error */
 	}
-	if (s->state == J_TOP)
-		return p;
+done:
+	/* only a top-level value or a top-level array's element ends an
+	 * event: any other value (the usual one) needs no call */
+	if (s->depth <= s->top_array) {
+		value_done(s, ops, ctx);
+		if (s->state == J_TOP)
+			return p;
+	}
 after:
 	s->state = J_AFTER;
 	if (p == e || (unsigned char)*p <= ' ') {

@@ -125,7 +125,7 @@ struct jscan;
 /* What the scanner tells its user. All optional (NULL = ignore). */
 struct jscan_ops {
 	/* A container opens as a value at depth s->depth whose key is
-	 * jscan_key(s). Return 1 to walk into it, 0 to skip it. */
+	 * jscan_key(s). Return 1 to walk into it, 0 to skip it. (See keys.) */
 	int (*open)(void *ctx, const struct jscan *s, int is_object);
 	/* A scalar at depth s->depth with key jscan_key(s). Strings come raw
 	 * (escapes not decoded), cut to JSCAN_VALUE_KEEP bytes (truncated set);
@@ -137,7 +137,15 @@ struct jscan_ops {
 		       int truncated, int nonempty);
 	/* A top-level value, or an element of a top-level array, ended. */
 	void (*event_end)(void *ctx, const struct jscan *s);
+	/* Optional, indexed by enum jkey: what to do with a container under
+	 * that key without a call (most containers of a body are decided by
+	 * their key alone): JSCAN_K_WALK walks into it, JSCAN_K_ASK asks
+	 * open(), neither skips it. NULL: open() is asked for every one. */
+	const uint8_t *keys;
 };
+
+#define JSCAN_K_WALK 1u
+#define JSCAN_K_ASK 2u
 
 enum jscan_err {
 	JSCAN_OK = 0,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "llm_json.h"
+#include "llm_keys_internal.h"
 
 struct key_name {
 	const char *name;
@@ -136,4 +137,48 @@ const char *jscan_key_name(enum jkey k)
 		if (keys[i].id == k)
 			return keys[i].name;
 	return "";
+}
+
+struct jkey_index jkey_index;
+
+/* Whether mul puts every known name in a slot of its own; fills the slots
+ * if so. */
+static int jkey_try(uint64_t mul)
+{
+	memset(jkey_index.slot, 0, sizeof jkey_index.slot);
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct jkey_name *x = &jkey_index.by_id[keys[i].id];
+		unsigned h = jkey_slot(x->first, x->len, mul);
+		if (jkey_index.slot[h])
+			return 0;
+		jkey_index.slot[h] = keys[i].id;
+	}
+	jkey_index.mul = mul;
+	return 1;
+}
+
+void jkey_index_build(void)
+{
+	int expect = JKEY_INDEX_NONE;
+	if (!atomic_compare_exchange_strong_explicit(&jkey_index.state, &expect,
+						     JKEY_INDEX_BUILDING, memory_order_relaxed,
+						     memory_order_relaxed))
+		return;
+	for (size_t i = 0; i < N_KEYS; i++) {
+		char pad[JSCAN_KEY_MAX + 8] = {0};
+		size_t n = keys[i].len;
+		memcpy(pad, keys[i].name, n);
+		jkey_index.by_id[keys[i].id] = (struct jkey_name){
+			jkey_load8(pad), n > 8 ? jkey_load8(pad + n - 8) : 0, keys[i].name, (uint8_t)n};
+	}
+	/* Odd multipliers along a Weyl sequence: each try is a fresh hash.
+	 * With 1024 slots for ~80 names about one in twenty works; a table
+	 * that found none would leave the scanner on jscan_key_id. */
+	uint64_t mul = 0x9e3779b97f4a7c15ull;
+	int found = 0;
+	for (int t = 0; t < 4096 && !(found = jkey_try(mul | 1)); t++)
+		mul += 0xbf58476d1ce4e5b9ull;
+	/* release: pairs with the acquire in jkey_lookup (the index is whole) */
+	atomic_store_explicit(&jkey_index.state, found ? JKEY_INDEX_READY : JKEY_INDEX_FAILED,
+			      memory_order_release);
 }

@@ -80,21 +80,39 @@ void llm_mcp_answer_bit(struct llm_mcp_answers *a, uint8_t bit)
 	a->ev_rpc |= bit;
 }
 
-void llm_mcp_answer_id(struct llm_mcp_answers *a, uint64_t id)
+void llm_mcp_answer_id(struct llm_mcp_answers *a, enum jtype t, const char *v, size_t n)
 {
-	a->ev_id = id;
+	a->ev_id_len = 0;
+	if ((a->ev_rpc & LLM_RPC_JSONRPC) || n > LLM_MCP_ID_KEEP) {
+		a->ev_id = llm_mcp_id(t, v, n);
+		return;
+	}
+	/* most answers with an "id" are not JSON-RPC (every chat chunk has
+	 * one): keeping its bytes costs less than hashing them */
+	a->ev_id = 0;
+	a->ev_id_type = (uint8_t)t;
+	a->ev_id_len = (uint8_t)(n + 1); /* "" is an id too */
+	memcpy(a->ev_id_raw, v, n);
+}
+
+void llm_mcp_answer_drop(struct llm_mcp_answers *a)
+{
+	a->ev_rpc = 0;
+	a->ev_id = 0;
+	a->ev_id_len = 0;
 }
 
 void llm_mcp_answer_end(struct llm_mcp_answers *a, uint64_t now)
 {
+	if ((a->ev_rpc & LLM_RPC_JSONRPC) && a->ev_id_len)
+		a->ev_id = llm_mcp_id((enum jtype)a->ev_id_type, a->ev_id_raw, a->ev_id_len - 1u);
 	if ((a->ev_rpc & LLM_RPC_JSONRPC) && a->ev_id) {
 		if (a->n < LLM_MCP_CALLS)
 			a->a[a->n++] = (struct llm_mcp_answer){a->ev_id, now, a->ev_rpc};
 		else
 			a->dropped++;
 	}
-	a->ev_rpc = 0;
-	a->ev_id = 0;
+	llm_mcp_answer_drop(a);
 }
 
 void llm_mcp_sse_data(struct llm_mcp_answers *a, const char *p, size_t n)

@@ -73,6 +73,10 @@ struct llm_mcp_answer {
  * a UUID are 56). */
 #define LLM_MCP_ENDPOINT_KEEP 96
 
+/* Bytes of an answer's id kept until the answer shows it is JSON-RPC (a
+ * chat chunk's "id" is never hashed); a longer id is hashed at once. */
+#define LLM_MCP_ID_KEEP 32
+
 /* The JSON-RPC answers of a response body (llm_resp.answers): each
  * top-level value, array element or SSE event with "jsonrpc" and an id.
  * On the older SSE transport's GET stream (protocol 2024-11-05) the first
@@ -85,7 +89,10 @@ struct llm_mcp_answers {
 	uint8_t ev_data;  /* private: data bytes of the SSE event being read (saturating) */
 	uint8_t endpoint_state; /* LLM_MCP_EP_* */
 	uint8_t endpoint_len;
+	uint8_t ev_id_len; /* private: 1 + bytes in ev_id_raw (an id not hashed yet), 0: none */
+	uint8_t ev_id_type; /* private: its enum jtype */
 	uint64_t ev_id;   /* private */
+	char ev_id_raw[LLM_MCP_ID_KEEP]; /* private */
 	uint32_t dropped; /* answers past LLM_MCP_CALLS */
 	struct llm_mcp_answer a[LLM_MCP_CALLS];
 	char endpoint[LLM_MCP_ENDPOINT_KEEP];
@@ -118,7 +125,11 @@ static inline uint32_t llm_mcp_batch_calls(const struct llm_mcp_batch *b)
 
 /* Response side: one answer's outcome bit or id, and its end at time now. */
 void llm_mcp_answer_bit(struct llm_mcp_answers *a, uint8_t bit);
-void llm_mcp_answer_id(struct llm_mcp_answers *a, uint64_t id);
+/* An answer's top-level "id" (a scalar, not null): hashed (llm_mcp_id) once
+ * the answer is known to be JSON-RPC, at its end if "jsonrpc" comes later. */
+void llm_mcp_answer_id(struct llm_mcp_answers *a, enum jtype t, const char *v, size_t n);
+/* The answer being read is dropped (half an answer is none). */
+void llm_mcp_answer_drop(struct llm_mcp_answers *a);
 void llm_mcp_answer_end(struct llm_mcp_answers *a, uint64_t now);
 
 /* SSE data bytes of the event being read, and the event's end: keeps the

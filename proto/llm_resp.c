@@ -30,40 +30,39 @@ static void hint(struct resp_ctx *c, uint8_t h)
 	input_from_total(c->r, c->rec);
 }
 
-/* Containers worth walking: those on the way to usage, model or content. */
-static int walk_key(enum jkey k)
-{
-	switch (k) {
-	case JK_NONE:
-	case JK_CHOICES:
-	case JK_DELTA:
-	case JK_MESSAGE:
-	case JK_CANDIDATES:
-	case JK_CONTENT:
-	case JK_PARTS:
-	case JK_OUTPUT:
-	case JK_USAGE:
-	case JK_USAGE_METADATA:
-	case JK_RESPONSE:
-	case JK_PROMPT_DETAILS:
-	case JK_COMPLETION_DETAILS:
-	case JK_INPUT_DETAILS:
-	case JK_OUTPUT_DETAILS:
-	case JK_CONTENT_BLOCK:
-	case JK_DATA: /* embeddings: data[].embedding tells the operation */
-	case JK_TOOL_CALLS: /* streamed tool calls: function.arguments is content */
-	case JK_FUNCTION:
-	case JK_META: /* Cohere: meta.billed_units */
-	case JK_BILLED_UNITS:
-	case JK_RESULTS: /* rerank: results[].relevance_score tells the operation */
-	case JK_BEDROCK_METRICS:
-	case JK_OUTPUTS: /* Bedrock Mistral: outputs[].text */
-	case JK_RESULT:  /* MCP: result.isError */
-		return 1;
-	default:
-		return 0;
-	}
-}
+/* Containers worth walking: those on the way to usage, model or content;
+ * those whose opening tells something are asked about (resp_open). The
+ * rest are skipped without a call. */
+static const uint8_t resp_keys[JK_COUNT] = {
+	[JK_NONE] = JSCAN_K_WALK, /* the event itself */
+	[JK_CHOICES] = JSCAN_K_WALK,
+	[JK_DELTA] = JSCAN_K_WALK,
+	[JK_MESSAGE] = JSCAN_K_WALK,
+	[JK_CANDIDATES] = JSCAN_K_WALK,
+	[JK_CONTENT] = JSCAN_K_WALK,
+	[JK_PARTS] = JSCAN_K_WALK,
+	[JK_OUTPUT] = JSCAN_K_WALK,
+	[JK_RESPONSE] = JSCAN_K_WALK,
+	[JK_PROMPT_DETAILS] = JSCAN_K_WALK,
+	[JK_COMPLETION_DETAILS] = JSCAN_K_WALK,
+	[JK_INPUT_DETAILS] = JSCAN_K_WALK,
+	[JK_OUTPUT_DETAILS] = JSCAN_K_WALK,
+	[JK_CONTENT_BLOCK] = JSCAN_K_WALK,
+	[JK_DATA] = JSCAN_K_WALK,	/* embeddings: data[].embedding tells the operation */
+	[JK_TOOL_CALLS] = JSCAN_K_WALK, /* streamed tool calls: function.arguments is content */
+	[JK_FUNCTION] = JSCAN_K_WALK,
+	[JK_META] = JSCAN_K_WALK, /* Cohere: meta.billed_units */
+	[JK_BILLED_UNITS] = JSCAN_K_WALK,
+	[JK_RESULTS] = JSCAN_K_WALK, /* rerank: results[].relevance_score tells the operation */
+	[JK_OUTPUTS] = JSCAN_K_WALK, /* Bedrock Mistral: outputs[].text */
+	[JK_RESULT] = JSCAN_K_WALK,  /* MCP: result.isError */
+	[JK_USAGE] = JSCAN_K_WALK | JSCAN_K_ASK,
+	[JK_USAGE_METADATA] = JSCAN_K_WALK | JSCAN_K_ASK,
+	[JK_BEDROCK_METRICS] = JSCAN_K_WALK | JSCAN_K_ASK,
+	[JK_ERROR] = JSCAN_K_ASK,     /* MCP: a JSON-RPC error */
+	[JK_EMBEDDING] = JSCAN_K_ASK, /* tells the operation */
+	[JK_EMBEDDINGS] = JSCAN_K_ASK,
+};
 
 /* The outcome of a JSON-RPC answer, once it is known to be one. */
 static void rpc_outcome(struct resp_ctx *c, uint8_t bit)
@@ -79,12 +78,11 @@ static void rpc_outcome(struct resp_ctx *c, uint8_t bit)
 		c->rec->flags |= REC_F_MCP_TOOL_ERROR;
 }
 
+/* The containers resp_keys asks about (never at depth 0: JK_NONE walks). */
 static int resp_open(void *ctx, const struct jscan *s, int is_object)
 {
 	struct llm_resp *r = ((struct resp_ctx *)ctx)->r;
 	enum jkey k = jscan_key(s);
-	if (s->depth == 0)
-		return 1;
 	if (jscan_level(s) == 1 && k == JK_ERROR && is_object)
 		rpc_outcome(ctx, LLM_RPC_ERROR);
 	if (is_object && (k == JK_USAGE || k == JK_USAGE_METADATA || k == JK_BEDROCK_METRICS)) {
@@ -94,7 +92,7 @@ static int resp_open(void *ctx, const struct jscan *s, int is_object)
 	}
 	if (k == JK_EMBEDDING || k == JK_EMBEDDINGS)
 		hint(ctx, LLM_HINT_EMBEDDING);
-	return walk_key(k);
+	return resp_keys[k] & JSCAN_K_WALK;
 }
 
 /* Where a usage key's value goes; NULL for keys that are not token counts. */
@@ -231,32 +229,51 @@ static void on_string(struct resp_ctx *c, const struct jscan *s, const char *v, 
 {
 	struct tr_record *rec = c->rec;
 	enum jkey k = jscan_key(s);
-	if (is_model_key(s) && rec->response_model[0] == 0 && n > 0) {
-		llm_set_json_str(rec->response_model, REC_MODEL_LEN, v, n, truncated, &rec->flags,
-				 REC_F_TRUNC_RESPONSE_MODEL);
-	} else if (jscan_level(s) == 1 && k == JK_TYPE) {
-		on_type(c->r, v, n);
-	} else if (jscan_level(s) == 1 && k == JK_OBJECT) {
-		on_object(c->r, v, n);
-	} else if (k == JK_EMBEDDING) { /* encoding_format base64: one string */
+	switch (k) {
+	case JK_MODEL:
+	case JK_MODEL_VERSION:
+		if (is_model_key(s) && rec->response_model[0] == 0 && n > 0)
+			llm_set_json_str(rec->response_model, REC_MODEL_LEN, v, n, truncated,
+					 &rec->flags, REC_F_TRUNC_RESPONSE_MODEL);
+		break;
+	case JK_TYPE:
+		if (jscan_level(s) == 1)
+			on_type(c->r, v, n);
+		break;
+	case JK_OBJECT:
+		if (jscan_level(s) == 1)
+			on_object(c->r, v, n);
+		break;
+	case JK_EMBEDDING: /* encoding_format base64: one string */
 		hint(c, LLM_HINT_EMBEDDING);
-	} else if (nonempty && is_content_key(k)) {
-		c->r->ev_content = 1;
+		break;
+	default:
+		if (nonempty && is_content_key(k))
+			c->r->ev_content = 1;
+		break;
 	}
+}
+
+/* JSON-RPC's keys: jsonrpc and id at the top, result.isError. */
+static void rpc_scalar(struct resp_ctx *c, const struct jscan *s, enum jkey k, enum jtype t,
+		       const char *v, size_t n)
+{
+	if (jscan_level(s) == 1 && k == JK_JSONRPC)
+		rpc_outcome(c, LLM_RPC_JSONRPC);
+	else if (jscan_level(s) == 1 && k == JK_ID && t != JT_NULL)
+		llm_mcp_answer_id(&c->r->answers, t, v, n);
+	else if (jscan_level(s) == 2 && k == JK_IS_ERROR && t == JT_TRUE &&
+		 jscan_key_at_level(s, 1) == JK_RESULT)
+		rpc_outcome(c, LLM_RPC_TOOL_ERROR);
 }
 
 static void resp_scalar(void *ctx, const struct jscan *s, enum jtype t, const char *v, size_t n,
 			int truncated, int nonempty)
 {
 	enum jkey k = jscan_key(s);
-	if (jscan_level(s) == 1 && k == JK_JSONRPC)
-		rpc_outcome(ctx, LLM_RPC_JSONRPC);
-	else if (jscan_level(s) == 1 && k == JK_ID && t != JT_NULL)
-		llm_mcp_answer_id(&((struct resp_ctx *)ctx)->r->answers, llm_mcp_id(t, v, n));
-	else if (jscan_level(s) == 2 && k == JK_IS_ERROR && t == JT_TRUE &&
-		 jscan_key_at_level(s, 1) == JK_RESULT)
-		rpc_outcome(ctx, LLM_RPC_TOOL_ERROR);
-	if (t == JT_NUMBER)
+	if (k == JK_JSONRPC || k == JK_ID || k == JK_IS_ERROR)
+		rpc_scalar(ctx, s, k, t, v, n); /* no model, count or content */
+	else if (t == JT_NUMBER)
 		on_number(ctx, s, v, n);
 	else if (t == JT_STRING)
 		on_string(ctx, s, v, n, truncated, nonempty);
@@ -279,6 +296,7 @@ static const struct jscan_ops resp_ops = {
 	.open = resp_open,
 	.scalar = resp_scalar,
 	.event_end = resp_event_end,
+	.keys = resp_keys,
 };
 
 static void sse_data(void *ctx, const char *p, size_t n)
@@ -305,8 +323,7 @@ void llm_resp_event_end(struct llm_resp *r)
 		r->js.values = values;
 		r->ev_content = 0;
 		r->ev_excluded = 0;
-		r->answers.ev_rpc = 0; /* half an answer is none */
-		r->answers.ev_id = 0;
+		llm_mcp_answer_drop(&r->answers); /* half an answer is none */
 	}
 }
 

@@ -1,4 +1,4 @@
-/* jscan_key_race.c - the JSON scanner's key index (proto/llm_json.c) is
+/* jscan_key_race.c - the JSON scanner's key index (proto/llm_keys.c) is
  * built lazily by whichever thread scans a key first; threads started
  * together from a fresh process all scan documents naming every known key
  * and must all read every id right, while the index is being built and
@@ -34,7 +34,7 @@ static void on_scalar(void *ctx, const struct jscan *s, enum jtype t, const char
 
 static void *scan(void *arg)
 {
-	static const struct jscan_ops ops = {NULL, on_scalar, NULL};
+	static const struct jscan_ops ops = {NULL, on_scalar, NULL, NULL};
 	long bad = 0;
 	(void)arg;
 	while (!atomic_load(&go))

@@ -46,8 +46,12 @@ static int skip_other(void *ctx, const struct jscan *s, int is_object)
 	return s->depth == 0 || jscan_key(s) == JK_USAGE;
 }
 
-static const struct jscan_ops walk_ops = {NULL, on_scalar, on_event};
-static const struct jscan_ops skip_ops = {skip_other, on_scalar, on_event};
+static const struct jscan_ops walk_ops = {NULL, on_scalar, on_event, NULL};
+static const struct jscan_ops skip_ops = {skip_other, on_scalar, on_event, NULL};
+/* The same choices made by key (jscan_ops.keys): usage walked without a
+ * call, the top level asked, the rest skipped without a call. */
+static const uint8_t skip_keys[JK_COUNT] = {[JK_NONE] = JSCAN_K_ASK, [JK_USAGE] = JSCAN_K_WALK};
+static const struct jscan_ops skip_keys_ops = {skip_other, on_scalar, on_event, skip_keys};
 
 static enum jscan_err scan_split(const char *doc, size_t split, const struct jscan_ops *ops,
 				 struct seen *z)
@@ -72,6 +76,8 @@ static void same_at_every_split(const char *doc, const struct jscan_ops *ops, co
 		cr_assert_str_eq(part.text, whole.text, "split %zu", k);
 		cr_assert_eq(part.events, whole.events, "split %zu", k);
 	}
+	if (ops == &skip_ops) /* choices by key are the callback's */
+		same_at_every_split(doc, &skip_keys_ops, want);
 }
 
 Test(jscan, escaped_quotes_and_backslash_runs)
@@ -349,7 +355,7 @@ Test(jscan, every_known_key_name_maps_to_its_id)
 	cr_expect_eq(jscan_key_id("", 0), JK_OTHER);
 }
 
-/* The scanner's own key index (llm_json.c) agrees with the table: every
+/* The scanner's own key index (llm_keys.c) agrees with the table: every
  * known name, whole in the buffer or cut at every byte, comes back with its
  * id; near misses and unknown keys give no scalar at all. */
 Test(jscan, keys_in_documents_get_their_ids_and_unknown_keys_no_scalar)

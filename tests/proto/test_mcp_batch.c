@@ -159,6 +159,20 @@ Test(mcp_batch, json_array_answer_in_another_order)
 	check_every_split(rq, rs, want4, 4, 0, 200);
 }
 
+/* An answer's id is kept unhashed until "jsonrpc" shows (llm_mcp.c): an id
+ * before "jsonrpc", and one longer than the bytes kept, pair alike. */
+#define LONG_ID "req-0123456789abcdef0123456789abcdef-long"
+Test(mcp_batch, ids_before_jsonrpc_and_long_ids_pair)
+{
+	size_t rq = post("[{\"jsonrpc\":\"2.0\",\"id\":\"" LONG_ID "\",\"method\":\"tools/list\"},"
+			 "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/list\"}]");
+	size_t rs = answer_json("[{\"id\":7,\"result\":{\"tools\":[]},\"jsonrpc\":\"2.0\"},"
+				"{\"id\":\"" LONG_ID "\",\"jsonrpc\":\"2.0\",\"error\":{\"code\":1}}]");
+	const struct want w[] = {{"tools/list", "", REC_F_MCP_RPC_ERROR, STR(LONG_ID)},
+				 {"tools/list", "", 0, NUM("7")}};
+	check_every_split(rq, rs, w, 2, 0, 200);
+}
+
 Test(mcp_batch, sse_answers_each_with_its_own_latency)
 {
 	static const char *const ev[] = {
