@@ -73,14 +73,9 @@ static void handle_put(struct shim_ring *h)
 	atomic_fetch_sub_explicit(&h->users, 1, memory_order_release);
 }
 
-const struct conn_config *shim_current_config(void)
-{
-	/* No pin: a handle's cfg is rewritten only when that slot is reused by
-	 * a second re-attach (two retirements, >= 2 s later), far longer than
-	 * one conn_feed call holds the pointer. */
-	int i = atomic_load_explicit(&cur, memory_order_acquire);
-	return i == NO_HANDLE ? &shim_base_config : &handles[i].cfg;
-}
+/* &handles[cur].cfg, NULL while detached (shim_current_config): stored
+ * after cur is, so a reader that sees it sees that handle's cfg filled. */
+const struct conn_config *_Atomic shim_cfg_now;
 
 static void register_producer(struct shim_ring *h, uint64_t now)
 {
@@ -110,6 +105,7 @@ static void reap_stale(void)
 static void retire_current(int c)
 {
 	atomic_store(&cur, NO_HANDLE);
+	atomic_store_explicit(&shim_cfg_now, NULL, memory_order_release);
 	if (atomic_load(&handles[c].users) == 0)
 		ring_detach(&handles[c].r);
 	else
@@ -147,6 +143,7 @@ static void try_attach(uint64_t now)
 		   atomic_load(&h->ident), (unsigned long long)lost);
 	/* seq_cst store: publishes h (and its cfg) to handle_get. */
 	atomic_store(&cur, slot);
+	atomic_store_explicit(&shim_cfg_now, &h->cfg, memory_order_release);
 }
 
 /* At most once a second, in one thread: reap, touch, re-attach. */
@@ -184,11 +181,15 @@ void shim_ring_poll(void)
 		maintain(now);
 }
 
-/* Publish one entry of any kind (rec->pid and kind set by the caller). */
-static void publish(struct tr_record *rec)
+/* Publish one entry of any kind (rec->pid and kind set by the caller).
+ * now: the monotonic time of the feed that finished it (0: read the
+ * clock), only to tell whether the once-a-second maintenance is due. */
+static void publish(struct tr_record *rec, uint64_t now)
 {
-	uint64_t now = shim_now_ns();
 	struct shim_ring *h;
+
+	if (now == 0)
+		now = shim_now_ns();
 
 	if (SHIM_UNLIKELY(now >= atomic_load_explicit(&next_attempt_ns, memory_order_relaxed)))
 		maintain(now);
@@ -214,7 +215,7 @@ void shim_emit(void *vctx, struct tr_record *rec)
 	rec->pid = atomic_load_explicit(&shim_pid, memory_order_relaxed);
 	rec->local = ctx->slot->local;
 	rec->peer = ctx->slot->peer;
-	publish(rec);
+	publish(rec, ctx->now);
 }
 
 void shim_emit_event(struct tr_event *ev)
@@ -223,7 +224,7 @@ void shim_emit_event(struct tr_event *ev)
 
 	ev->kind = REC_KIND_EVENT;
 	ev->pid = atomic_load_explicit(&shim_pid, memory_order_relaxed);
-	publish(&e->exchange);
+	publish(&e->exchange, 0);
 }
 
 int shim_emit_body(void *vctx, struct rec_body *b)
