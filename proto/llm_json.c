@@ -52,9 +52,11 @@ static void syntax(struct jscan *s)
 	s->err = JSCAN_SYNTAX;
 }
 
+_Static_assert(JSCAN_MAX_DEPTH < 16, "obj_bits holds a bit per depth");
+
 static int in_object(const struct jscan *s)
 {
-	return s->depth > 0 && (s->obj_bits >> (s->depth - 1) & 1u);
+	return s->obj_bits >> s->depth & 1u; /* depth 0: bit 0, never set */
 }
 
 /* A value at the current depth is complete. */
@@ -70,9 +72,30 @@ static void value_done(struct jscan *s, const struct jscan_ops *ops, void *ctx)
 	s->state = s->depth == 0 ? J_TOP : J_AFTER;
 }
 
+/* What to do with a container under the current key, without a call
+ * (jscan_ops.keys). */
+static unsigned key_how(const struct jscan *s, const struct jscan_ops *ops)
+{
+	return ops->keys ? ops->keys[jscan_key(s)] : JSCAN_K_ASK;
+}
+
+/* A container walked into (inline: the fast path's usual container). */
+static inline void push(struct jscan *s, int is_obj)
+{
+	s->depth++;
+	if (is_obj)
+		s->obj_bits = (uint16_t)(s->obj_bits | 1u << s->depth);
+	else
+		s->obj_bits = (uint16_t)(s->obj_bits & ~(1u << s->depth));
+	/* Elements of an array carry the array's key. */
+	s->key[s->depth] = is_obj ? JK_NONE : s->key[s->depth - 1];
+	s->state = is_obj ? J_KEY : J_VAL;
+	s->first = 1;
+}
+
 static void open_container(struct jscan *s, int is_obj, const struct jscan_ops *ops, void *ctx)
 {
-	unsigned how = ops->keys ? ops->keys[jscan_key(s)] : JSCAN_K_ASK;
+	unsigned how = key_how(s, ops);
 	int walk = !(how & JSCAN_K_ASK) ? (int)(how & JSCAN_K_WALK)
 		   : ops->open	       ? ops->open(ctx, s, is_obj)
 					: 1;
@@ -81,15 +104,7 @@ static void open_container(struct jscan *s, int is_obj, const struct jscan_ops *
 		s->skip_depth = 1;
 		return;
 	}
-	s->depth++;
-	if (is_obj)
-		s->obj_bits = (uint16_t)(s->obj_bits | 1u << (s->depth - 1));
-	else
-		s->obj_bits = (uint16_t)(s->obj_bits & ~(1u << (s->depth - 1)));
-	/* Elements of an array carry the array's key. */
-	s->key[s->depth] = is_obj ? JK_NONE : s->key[s->depth - 1];
-	s->state = is_obj ? J_KEY : J_VAL;
-	s->first = 1;
+	push(s, is_obj);
 }
 
 static void close_container(struct jscan *s, int is_obj, const struct jscan_ops *ops, void *ctx)
@@ -422,12 +437,14 @@ static const char *skip_blocks(struct jscan *s, const char *p, const char *e, in
 		in ^= in << 4;
 		in ^= in << 8;
 		unsigned live = 0xffff; /* the bytes of this block read here */
+		unsigned last_q = 31u - (unsigned)__builtin_clz(q | 1u); /* (q: 0 leaves live whole) */
 		if (in & 0x8000) /* up to the last string's opening quote */
-			live = (1u << (31 - __builtin_clz(q))) - 1;
+			live = (1u << last_q) - 1;
 		unsigned out = ~in & live;
 		unsigned o = (eq_mask(v, '{') | eq_mask(v, '[')) & out;
 		unsigned c = (eq_mask(v, '}') | eq_mask(v, ']')) & out;
-		if (c && pop16(c) >= s->skip_depth) {
+		if (!(o | c)) { /* text of strings, the usual block: nothing to count */
+		} else if (c && pop16(c) >= s->skip_depth) {
 			for (unsigned m = o | c; m; m &= m - 1) {
 				unsigned i = (unsigned)__builtin_ctz(m);
 				if (o >> i & 1u) {
@@ -446,7 +463,7 @@ static const char *skip_blocks(struct jscan *s, const char *p, const char *e, in
 		}
 		/* the string that runs past the block: its end, if no escape
 		 * comes first, and on from there */
-		const char *open = p + pop16(live);
+		const char *open = p + last_q;
 		const char *close = scan_find2(open + 1, e, e, '"', '\\');
 		if (close == e || *close != '"')
 			return open;
@@ -498,6 +515,20 @@ static const char *in_skip(struct jscan *s, const char *p, const char *e,
 	return p;
 }
 
+#ifdef SCAN_SSE2
+/* The first quote or backslash in [p, e), or e: scan_find2's, with the
+ * vectors made by the caller (keys and short strings take one step). */
+static inline const char *find_qb(const char *p, const char *e, __m128i vq, __m128i vb)
+{
+	for (int i = 0; i < 2 && e - p >= 16; i++, p += 16) {
+		unsigned m = scan_eq2(p, vq, vb);
+		if (m)
+			return p + __builtin_ctz(m);
+	}
+	return scan_find2(p, e, e, '"', '\\');
+}
+#endif
+
 static const char *skip_ws(const char *p, const char *e)
 {
 	while (p < e && (unsigned char)*p <= ' ' && is_ws(*p))
@@ -524,6 +555,13 @@ __attribute__((noinline)) static const char *fast(struct jscan *s, const char *p
 {
 	const char *q;
 	char c;
+#ifdef SCAN_SSE2
+	/* made once per run, not once per search */
+	const __m128i vq = _mm_set1_epi8('"'), vb = _mm_set1_epi8('\\');
+#define FIND_QB(from) find_qb(from, e, vq, vb)
+#else
+#define FIND_QB(from) scan_find2(from, e, e, '"', '\\')
+#endif
 	switch (s->state) {
 	case J_TOP:
 		goto top;
@@ -555,7 +593,7 @@ key:
 		if (p == e || *p != '"')
 			return p; /* a close, or an error: the general path */
 	}
-	q = scan_find2(p + 1, e, e, '"', '\\');
+	q = FIND_QB(p + 1);
 	if (q == e || *q != '"')
 		return p; /* cut or escaped */
 	s->key[s->depth] = (uint8_t)jkey_lookup(p + 1, (size_t)(q - p - 1), e);
@@ -579,7 +617,7 @@ value:
 	}
 	c = *p;
 	if (c == '"') {
-		q = scan_find2(p + 1, e, e, '"', '\\');
+		q = FIND_QB(p + 1);
 		if (q == e || *q != '"')
 			return p;
 		size_t n = (size_t)(q - p - 1);
@@ -590,7 +628,11 @@ value:
 		p = q + 1;
 		goto done;
 	} else if (c == '{' || c == '[') {
-		open_container(s, c == '{', ops, ctx);
+		/* the usual container, walked by its key alone: no call */
+		if (key_how(s, ops) == JSCAN_K_WALK && s->depth < JSCAN_MAX_DEPTH)
+			push(s, c == '{');
+		else
+			open_container(s, c == '{', ops, ctx);
 		if (s->state == J_SKIP)
 			return p + 1; /* in_skip crosses it */
 		p++;
@@ -642,12 +684,19 @@ after:
 		syntax(s);
 		return e;
 	}
-	close_container(s, c == '}', ops, ctx);
-	if (s->err)
+	/* close_container, with value_done called only where an event may end */
+	if (s->depth == 0 || in_object(s) != (c == '}')) {
+		syntax(s);
 		return e;
-	if (s->state == J_TOP)
-		return p;
+	}
+	s->depth--;
+	if (s->depth <= s->top_array) {
+		value_done(s, ops, ctx);
+		if (s->state == J_TOP)
+			return p;
+	}
 	goto after;
+#undef FIND_QB
 }
 
 enum jscan_err jscan_feed(struct jscan *s, const char *p, size_t n, const struct jscan_ops *ops,

@@ -169,7 +169,8 @@ void jkey_index_build(void)
 		size_t n = keys[i].len;
 		memcpy(pad, keys[i].name, n);
 		jkey_index.by_id[keys[i].id] = (struct jkey_name){
-			jkey_load8(pad), n > 8 ? jkey_load8(pad + n - 8) : 0, keys[i].name, (uint8_t)n};
+			jkey_first8(pad, n), n >= 8 ? jkey_load8(pad + n - 8) : 0, keys[i].name,
+			(uint8_t)n};
 	}
 	/* Odd multipliers along a Weyl sequence: each try is a fresh hash.
 	 * With 1024 slots for ~80 names about one in twenty works; a table

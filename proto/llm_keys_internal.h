@@ -9,8 +9,8 @@
  * (1024 one-byte slots for ~80 names: a few multipliers are tried, once per
  * process). A key then lands on exactly one slot: an unknown key (most
  * keys of a body) usually finds it empty; otherwise the slot's name is
- * compared as integers (its first and last 8 bytes, the middle of a name
- * longer than 16 with memcmp).
+ * compared as integers (its first 8 bytes with its length, the last 8 of a
+ * longer name, the middle of a name longer than 16 with memcmp).
  *
  * Built lazily by the first thread to need it, without a lock: the others
  * use jscan_key_id (llm_keys.c) until it is ready.
@@ -27,7 +27,7 @@
 #define JKEY_SLOT_BITS 10u
 
 struct jkey_name {
-	uint64_t first; /* the name's first 8 bytes, zero past its end */
+	uint64_t first; /* jkey_first8 of the name */
 	uint64_t last;  /* its last 8 bytes, if it has more than 8 */
 	const char *name;
 	uint8_t len;
@@ -55,6 +55,16 @@ static inline uint64_t jkey_load8(const char *p)
 	return x;
 }
 
+/* A key's first 8 bytes (8 readable at k), as one word: a name shorter
+ * than 8 is zero past its end and has its length in the top byte, so one
+ * compare tells its bytes and its length (and an empty slot, all zero,
+ * from any key). */
+static inline uint64_t jkey_first8(const char *k, size_t n)
+{
+	uint64_t f = jkey_load8(k);
+	return n >= 8 ? f : (f & ((1ull << (8 * n)) - 1)) | (uint64_t)n << 56;
+}
+
 static inline unsigned jkey_slot(uint64_t first, size_t n, uint64_t mul)
 {
 	return (unsigned)(((first ^ n) * mul) >> (64 - JKEY_SLOT_BITS));
@@ -68,14 +78,13 @@ static inline enum jkey jkey_lookup(const char *k, size_t n, const char *lim)
 	/* acquire: pairs with the release in jkey_index_build */
 	int st = atomic_load_explicit(&jkey_index.state, memory_order_acquire);
 	if (st == JKEY_INDEX_READY && n - 1 < JSCAN_KEY_MAX && lim - k >= 8) {
-		uint64_t f = jkey_load8(k);
-		if (n < 8)
-			f &= (1ull << (8 * n)) - 1;
+		uint64_t f = jkey_first8(k, n);
 		unsigned id = jkey_index.slot[jkey_slot(f, n, jkey_index.mul)];
-		const struct jkey_name *x = &jkey_index.by_id[id];
-		if (id == JK_NONE || x->first != f || x->len != n ||
-		    (n > 8 && x->last != jkey_load8(k + n - 8)) ||
-		    (n > 16 && memcmp(x->name + 8, k + 8, n - 16) != 0))
+		const struct jkey_name *x = &jkey_index.by_id[id]; /* [JK_NONE]: zero */
+		if (x->first != f)
+			return JK_OTHER;
+		if (n >= 8 && (x->len != n || x->last != jkey_load8(k + n - 8) ||
+			       (n > 16 && memcmp(x->name + 8, k + 8, n - 16) != 0)))
 			return JK_OTHER;
 		return (enum jkey)id;
 	}

@@ -73,6 +73,8 @@ void llm_mcp_batch_end(struct llm_mcp_batch *b)
 		b->n++;
 	else
 		b->dropped++;
+	if (b->n < LLM_MCP_CALLS) /* the next element's (llm_req_begin clears the first) */
+		memset(&b->call[b->n], 0, sizeof b->call[0]);
 }
 
 void llm_mcp_answer_bit(struct llm_mcp_answers *a, uint8_t bit)
