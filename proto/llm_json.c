@@ -136,7 +136,10 @@ static void begin_top(struct jscan *s, char c, const struct jscan_ops *ops, void
 	s->values++;
 	s->top_array = c == '[';
 	s->depth = 0;
-	open_container(s, c == '{', ops, ctx);
+	if (key_how(s, ops) == JSCAN_K_WALK) /* (every event, with a key table) */
+		push(s, c == '{');
+	else
+		open_container(s, c == '{', ops, ctx);
 }
 
 static int is_literal_start(char c)

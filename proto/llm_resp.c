@@ -403,9 +403,14 @@ static size_t sniff(struct resp_ctx *c, const char *p, size_t n)
 {
 	struct llm_resp *r = c->r;
 	size_t i = 0;
-	if (r->sniff_len == 0)
+	if (r->sniff_len == 0) {
 		while (i < n && is_ws(p[i]))
 			i++; /* blank space before either kind of body means nothing */
+		if (i < n && (p[i] == '{' || p[i] == '[')) {
+			r->sniffed = 1; /* the usual body: JSON, read in place */
+			return i;
+		}
+	}
 	for (; i < n && !r->sniffed; i++) {
 		r->sniff[r->sniff_len++] = p[i];
 		int data = is_prefix(r->sniff, r->sniff_len, "data:");
