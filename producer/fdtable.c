@@ -511,53 +511,108 @@ static void opaque_late_hello(struct fdt_opaque *o, const struct iovec *iov, siz
  * binary protocols, SMTP banners "220") is not ours. */
 static inline bool http_first_byte(unsigned char c) { return c >= 'A' && c <= 'Z'; }
 
+/* Slot state bits that send a raw feed down the slow path: anything but a
+ * plain HTTP slot nobody holds. */
+#define FEED_SLOW_BITS                                                                     \
+	(SLOT_F_BUSY | SLOT_F_FINISH | SLOT_F_TLS | SLOT_F_OPAQUE | SLOT_F_INHERITED |       \
+	 SLOT_F_NOREPORT)
+
+/* The slot a raw feed goes to, try-locked, or NULL (not tracked, or
+ * handled here: TLS ciphertext, an opaque connection's count). The common
+ * case, a plain HTTP slot nobody holds, is one entry load, one state load
+ * and the CAS that locks it: the CAS is made on the very state word read,
+ * so a TLS hook installing its slot meanwhile makes it fail. A slot code
+ * in the table means init made the shim active, for good. Everything
+ * else takes the path that handles each case (raw_fast, lookup_locked). */
+static inline struct fd_slot *feed_acquire(int fd, enum conn_dir dir, const struct iovec *iov,
+					   size_t total)
+{
+	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
+	if (SHIM_LIKELY(t != NULL && (unsigned)fd < FDT_MAX_FDS)) {
+		uint64_t e = atomic_load_explicit(&t[fd], memory_order_acquire);
+		if (SHIM_LIKELY(fdt_entry_code(e) >= FDT_SLOT0)) {
+			struct fd_slot *s = &fdt_slots[fdt_entry_code(e) - FDT_SLOT0];
+			uint64_t v = atomic_load_explicit(&s->state, memory_order_relaxed);
+			/* acquire: pairs with the release in slot_release / slot_free */
+			if (SHIM_LIKELY((uint32_t)(v >> 32) == fdt_entry_gen(e) &&
+					(v & (SLOT_F_USED | FEED_SLOW_BITS)) == SLOT_F_USED) &&
+			    atomic_compare_exchange_strong_explicit(&s->state, &v, v | SLOT_F_BUSY,
+								    memory_order_acquire,
+								    memory_order_relaxed))
+				return s;
+		}
+	}
+	if (raw_fast(fd, dir, iov, total))
+		return NULL;
+	struct fd_slot *s = lookup_locked(fd, true);
+	if (s != NULL &&
+	    SHIM_UNLIKELY(atomic_load_explicit(&s->state, memory_order_relaxed) &
+			  SLOT_F_INHERITED)) /* a fork child now uses the connection */
+		atomic_fetch_and_explicit(&s->state, ~(uint64_t)SLOT_F_INHERITED,
+					  memory_order_relaxed);
+	return s;
+}
+
+/* Unlock after a feed: the CAS alone when nothing was raised meanwhile. */
+static inline void feed_release(struct fd_slot *s)
+{
+	uint64_t v = atomic_load_explicit(&s->state, memory_order_relaxed);
+	/* release: pairs with the acquire CAS of the next holder. */
+	if (SHIM_UNLIKELY(v & SLOT_F_FINISH) ||
+	    !atomic_compare_exchange_strong_explicit(&s->state, &v, v & ~(uint64_t)SLOT_F_BUSY,
+						     memory_order_release, memory_order_relaxed))
+		fdt_slot_release(s);
+}
+
+/* The first bytes of a connection: a TLS hello makes it opaque, anything
+ * but A-Z makes it not ours (GIVEUP: slot_release finishes the slot,
+ * nothing having been fed, and points the fd at PASS). true: feed them. */
+static bool first_bytes(struct fd_slot *s, int fd, enum conn_dir dir, const struct iovec *iov,
+			size_t iovcnt, size_t total)
+{
+	for (size_t i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_len == 0)
+			continue;
+		s->seen_first = 1;
+		int hs = tls_handshake_type(iov[i].iov_base, iov[i].iov_len);
+		/* a hello either way (or too short to tell): anything else only
+		 * looks like TLS and passes through */
+		if (SHIM_UNLIKELY(hs == 0 || hs == TLS_HS_CLIENT_HELLO ||
+				  hs == TLS_HS_SERVER_HELLO)) {
+			opaque_start(s, dir, &iov[i], total, hs);
+			return false;
+		}
+		if (!http_first_byte(*(const unsigned char *)iov[i].iov_base)) {
+			SHIM_DEBUG("fd %d: not HTTP/1.x, passing through", fd);
+			atomic_fetch_or_explicit(&s->state, SLOT_F_GIVEUP, memory_order_relaxed);
+			return false;
+		}
+		return true;
+	}
+	return true;
+}
+
 void fdt_feed(int fd, enum conn_dir dir, const struct iovec *iov, size_t iovcnt,
 	      size_t total)
 {
 	int saved_errno = errno;
-	struct fd_slot *s;
-
-	/* Ciphertext of a TLS session (its plaintext comes from the TLS hooks:
-	 * checked again, on the entry it locks, in lookup_locked), or an
-	 * opaque connection's bytes. */
-	if (SHIM_UNLIKELY(raw_fast(fd, dir, iov, total)))
-		return;
-	s = lookup_locked(fd, true);
+	/* Ciphertext of a TLS session (its plaintext comes from the TLS hooks)
+	 * and an opaque connection's bytes are handled in feed_acquire. */
+	struct fd_slot *s = feed_acquire(fd, dir, iov, total);
 	if (s == NULL)
 		goto out;
-	if (SHIM_UNLIKELY(atomic_load_explicit(&s->state, memory_order_relaxed) &
-			  SLOT_F_INHERITED)) /* a fork child now uses the connection */
-		atomic_fetch_and_explicit(&s->state, ~(uint64_t)SLOT_F_INHERITED,
-					  memory_order_relaxed);
-	if (SHIM_UNLIKELY(!s->seen_first)) {
-		for (size_t i = 0; i < iovcnt; i++) {
-			if (iov[i].iov_len == 0)
-				continue;
-			s->seen_first = 1;
-			int hs = tls_handshake_type(iov[i].iov_base, iov[i].iov_len);
-			/* a hello either way (or too short to tell): anything
-			 * else only looks like TLS and passes through */
-			if (SHIM_UNLIKELY(hs == 0 || hs == TLS_HS_CLIENT_HELLO ||
-					  hs == TLS_HS_SERVER_HELLO)) {
-				opaque_start(s, dir, &iov[i], total, hs);
-				goto release;
-			}
-			if (!http_first_byte(*(const unsigned char *)iov[i].iov_base)) {
-				SHIM_DEBUG("fd %d: not HTTP/1.x, passing through", fd);
-				/* We hold BUSY: GIVEUP makes slot_release finish the
-				 * slot (nothing was fed, so nothing is emitted) and
-				 * point the fd at PASS. */
-				atomic_fetch_or_explicit(&s->state, SLOT_F_GIVEUP,
-							 memory_order_relaxed);
-				goto release;
-			}
-			break;
-		}
+	if (SHIM_UNLIKELY(!s->seen_first) && !first_bytes(s, fd, dir, iov, iovcnt, total)) {
+		fdt_slot_release(s);
+		goto out;
 	}
-	{
-		struct shim_emit_ctx ctx = {.slot = s, .extra_flags = 0};
-		const struct conn_config *cfg = shim_current_config();
-		uint64_t now = shim_now_ns();
+	struct shim_emit_ctx ctx = {.slot = s, .extra_flags = 0};
+	const struct conn_config *cfg = shim_current_config();
+	uint64_t now = shim_now_ns();
+	if (SHIM_LIKELY(iovcnt == 1)) { /* every call but a vectored one */
+		size_t n = iov->iov_len < total ? iov->iov_len : total;
+		if (n > 0)
+			conn_feed(s->conn, cfg, dir, iov->iov_base, n, now, shim_emit, &ctx);
+	} else {
 		for (size_t i = 0; i < iovcnt && total > 0; i++) {
 			size_t n = iov[i].iov_len < total ? iov[i].iov_len : total;
 			if (n == 0)
@@ -565,15 +620,14 @@ void fdt_feed(int fd, enum conn_dir dir, const struct iovec *iov, size_t iovcnt,
 			conn_feed(s->conn, cfg, dir, iov[i].iov_base, n, now, shim_emit, &ctx);
 			total -= n;
 		}
-		/* The parser has given up on this connection (HTTP/2, an upgrade,
-		 * TLS) with nothing in flight: from now on one table load. */
-		if (!conn_tracking(s->conn)) {
-			SHIM_DEBUG("fd %d: no longer HTTP/1.x, passing through", fd);
-			atomic_fetch_or_explicit(&s->state, SLOT_F_GIVEUP, memory_order_relaxed);
-		}
 	}
-release:
-	fdt_slot_release(s);
+	/* The parser has given up on this connection (HTTP/2, an upgrade,
+	 * TLS) with nothing in flight: from now on one table load. */
+	if (SHIM_UNLIKELY(!conn_tracking(s->conn))) {
+		SHIM_DEBUG("fd %d: no longer HTTP/1.x, passing through", fd);
+		atomic_fetch_or_explicit(&s->state, SLOT_F_GIVEUP, memory_order_relaxed);
+	}
+	feed_release(s);
 out:
 	errno = saved_errno;
 }

@@ -28,13 +28,6 @@ char shim_workload[RING_WORKLOAD_LEN];
 char shim_namespace[RING_NAMESPACE_LEN];
 int shim_debug;
 
-uint64_t shim_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void shim_log(const char *fmt, ...)
 {
 	char buf[512];

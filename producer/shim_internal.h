@@ -31,6 +31,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include "conn.h"
 #include "record.h"
@@ -117,8 +118,13 @@ extern _Atomic uint32_t shim_pid;
 extern char shim_workload[];
 extern char shim_namespace[];
 
-/* CLOCK_MONOTONIC in ns (vDSO). */
-uint64_t shim_now_ns(void);
+/* CLOCK_MONOTONIC in ns (vDSO). Inline: read on every fed call. */
+static inline uint64_t shim_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /* Debug output (TOKENRING_DEBUG=1 only), written with the real write(2).
  * Not async-signal-safe (vsnprintf): debug builds of a run only. */
@@ -161,8 +167,17 @@ void shim_emit_event(struct tr_event *ev);
 int shim_emit_body(void *ctx, struct rec_body *b);
 
 /* The config conn_feed should use now (label headers of the attached ring,
- * or the base config when detached). Never NULL. */
-const struct conn_config *shim_current_config(void);
+ * or the base config when detached). Never NULL. Kept beside the current
+ * handle by shim_ring.c, read inline on every fed call. No pin: a handle's
+ * cfg is rewritten only when that slot is reused by a second re-attach
+ * (two retirements, >= 2 s later), far longer than one conn_feed call
+ * holds the pointer. */
+extern const struct conn_config *_Atomic shim_cfg_now;
+static inline const struct conn_config *shim_current_config(void)
+{
+	const struct conn_config *c = atomic_load_explicit(&shim_cfg_now, memory_order_acquire);
+	return SHIM_LIKELY(c != NULL) ? c : &shim_base_config;
+}
 
 /* Fork child: refresh the producer registration for the new pid. */
 void shim_ring_after_fork_child(void);

@@ -73,14 +73,9 @@ static void handle_put(struct shim_ring *h)
 	atomic_fetch_sub_explicit(&h->users, 1, memory_order_release);
 }
 
-const struct conn_config *shim_current_config(void)
-{
-	/* No pin: a handle's cfg is rewritten only when that slot is reused by
-	 * a second re-attach (two retirements, >= 2 s later), far longer than
-	 * one conn_feed call holds the pointer. */
-	int i = atomic_load_explicit(&cur, memory_order_acquire);
-	return i == NO_HANDLE ? &shim_base_config : &handles[i].cfg;
-}
+/* &handles[cur].cfg, NULL while detached (shim_current_config): stored
+ * after cur is, so a reader that sees it sees that handle's cfg filled. */
+const struct conn_config *_Atomic shim_cfg_now;
 
 static void register_producer(struct shim_ring *h, uint64_t now)
 {
@@ -110,6 +105,7 @@ static void reap_stale(void)
 static void retire_current(int c)
 {
 	atomic_store(&cur, NO_HANDLE);
+	atomic_store_explicit(&shim_cfg_now, NULL, memory_order_release);
 	if (atomic_load(&handles[c].users) == 0)
 		ring_detach(&handles[c].r);
 	else
@@ -147,6 +143,7 @@ static void try_attach(uint64_t now)
 		   atomic_load(&h->ident), (unsigned long long)lost);
 	/* seq_cst store: publishes h (and its cfg) to handle_get. */
 	atomic_store(&cur, slot);
+	atomic_store_explicit(&shim_cfg_now, &h->cfg, memory_order_release);
 }
 
 /* At most once a second, in one thread: reap, touch, re-attach. */

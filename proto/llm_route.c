@@ -8,45 +8,29 @@
 #include "http.h"
 #include "llm.h"
 
-static int is(const char *p, size_t n, const char *lit)
+/* Literal comparisons, inlined so each literal's length is a constant
+ * (a few loads and compares, no call). Paths are case-sensitive; hosts are
+ * not. */
+#define LIT(s) s, sizeof s - 1
+
+static inline int is(const char *p, size_t n, const char *lit, size_t k)
 {
-	return n == strlen(lit) && memcmp(p, lit, n) == 0;
+	return n == k && memcmp(p, lit, k) == 0;
 }
 
-static int ends_with(const char *p, size_t n, const char *lit)
+static inline int ends_with(const char *p, size_t n, const char *lit, size_t k)
 {
-	size_t k = strlen(lit);
 	return n >= k && memcmp(p + n - k, lit, k) == 0;
 }
 
-static int starts_with(const char *p, size_t n, const char *lit)
+static inline int starts_with(const char *p, size_t n, const char *lit, size_t k)
 {
-	size_t k = strlen(lit);
 	return n >= k && memcmp(p, lit, k) == 0;
 }
 
-/* Gemini names the method after the last ':' of the path
- * (/v1beta/models/gemini-2.0-flash:generateContent). */
-static int gemini_method(const char *p, size_t n, const char *method)
+static inline int host_ends(const char *h, size_t n, const char *lit, size_t k)
 {
-	const char *colon = memrchr(p, ':', n);
-	return colon && is(colon + 1, n - (size_t)(colon + 1 - p), method);
-}
-
-/* The OpenAI-style operation a path ends with. */
-static uint8_t op_by_suffix(const char *p, size_t n)
-{
-	if (ends_with(p, n, "/chat/completions"))
-		return REC_OP_CHAT;
-	if (ends_with(p, n, "/completions"))
-		return REC_OP_TEXT_COMPLETION;
-	if (ends_with(p, n, "/embeddings"))
-		return REC_OP_EMBEDDINGS;
-	if (ends_with(p, n, "/responses"))
-		return REC_OP_RESPONSES;
-	if (ends_with(p, n, "/rerank")) /* Voyage, Jina, Cohere v1, TEI, vLLM */
-		return REC_OP_RERANK;
-	return REC_OP_UNKNOWN;
+	return n >= k && http_name_eq(h + n - k, k, lit, k);
 }
 
 static void set(struct llm_route *o, uint8_t provider, uint8_t op)
@@ -60,110 +44,197 @@ static void set(struct llm_route *o, uint8_t provider, uint8_t op)
  * InvokeModel carries the model's own body, which tells the operation. */
 static int route_bedrock(const char *p, size_t n, struct llm_route *o)
 {
-	if (!starts_with(p, n, "/model/"))
+	if (!starts_with(p, n, LIT("/model/")))
 		return 0;
 	const char *slash = memrchr(p, '/', n);
 	size_t at = (size_t)(slash - p), rest = n - at;
 	if (at <= 7)
 		return 0;
-	if (is(slash, rest, "/converse") || is(slash, rest, "/converse-stream"))
+	if (is(slash, rest, LIT("/converse")) || is(slash, rest, LIT("/converse-stream")))
 		set(o, REC_PROVIDER_BEDROCK, REC_OP_CHAT);
-	else if (is(slash, rest, "/invoke") || is(slash, rest, "/invoke-with-response-stream"))
+	else if (is(slash, rest, LIT("/invoke")) ||
+		 is(slash, rest, LIT("/invoke-with-response-stream")))
 		set(o, REC_PROVIDER_BEDROCK, REC_OP_UNKNOWN);
 	else
 		return 0;
 	return 1;
 }
 
-/* Non-OpenAI-style APIs, named by a distinctive path. */
-static int route_native(const char *p, size_t n, struct llm_route *o)
+/* DashScope's native API, named by its prefix whatever the path ends with. */
+static int route_dashscope(const char *p, size_t n, struct llm_route *o)
 {
-	if (route_bedrock(p, n, o))
-		return 1;
-	if (starts_with(p, n, "/api/v1/services/aigc/"))
+	if (!starts_with(p, n, LIT("/api/v1/services/")))
+		return 0;
+	if (starts_with(p, n, LIT("/api/v1/services/aigc/")))
 		set(o, REC_PROVIDER_DASHSCOPE,
 		    memmem(p, n, "embedding", 9) ? REC_OP_EMBEDDINGS : REC_OP_CHAT);
-	else if (starts_with(p, n, "/api/v1/services/embeddings/"))
+	else if (starts_with(p, n, LIT("/api/v1/services/embeddings/")))
 		set(o, REC_PROVIDER_DASHSCOPE, REC_OP_EMBEDDINGS);
-	else if (is(p, n, "/v1/embed") || is(p, n, "/v2/embed"))
-		set(o, REC_PROVIDER_COHERE, REC_OP_EMBEDDINGS);
-	else if (is(p, n, "/v2/rerank"))
-		set(o, REC_PROVIDER_COHERE, REC_OP_RERANK);
-	else if (is(p, n, "/v1/chat") || is(p, n, "/v2/chat"))
-		set(o, REC_PROVIDER_COHERE, REC_OP_CHAT);
-	else if (ends_with(p, n, "/v1/messages"))
-		set(o, REC_PROVIDER_ANTHROPIC, REC_OP_CHAT);
-	else if (is(p, n, "/api/chat"))
-		set(o, REC_PROVIDER_OLLAMA, REC_OP_CHAT);
-	else if (is(p, n, "/api/generate"))
-		set(o, REC_PROVIDER_OLLAMA, REC_OP_TEXT_COMPLETION);
-	else if (is(p, n, "/api/embed") || is(p, n, "/api/embeddings"))
-		set(o, REC_PROVIDER_OLLAMA, REC_OP_EMBEDDINGS);
-	else if (gemini_method(p, n, "generateContent") || gemini_method(p, n, "streamGenerateContent"))
-		set(o, REC_PROVIDER_GEMINI, REC_OP_GENERATE_CONTENT);
-	else if (gemini_method(p, n, "embedContent") || gemini_method(p, n, "batchEmbedContents"))
-		set(o, REC_PROVIDER_GEMINI, REC_OP_EMBEDDINGS);
-	else if (gemini_method(p, n, "rawPredict") || gemini_method(p, n, "streamRawPredict"))
-		/* Vertex AI's partner models speak their own API under Google's
-		 * method names; Anthropic's is messages. Others: the body says. */
-		set(o, REC_PROVIDER_VERTEX_AI,
-		    memmem(p, n, "/publishers/anthropic/", 22) ? REC_OP_CHAT : REC_OP_UNKNOWN);
 	else
 		return 0;
 	return 1;
 }
 
-static int route_path(const char *p, size_t n, struct llm_route *o)
+/* An OpenAI-style operation (the path ends with it): the prefix says who
+ * serves it. */
+static int route_openai(const char *p, size_t n, uint8_t op, struct llm_route *o)
 {
-	if (route_native(p, n, o))
-		return 1;
-	uint8_t op = op_by_suffix(p, n);
-	if (op == REC_OP_UNKNOWN)
-		return 0;
-	if (starts_with(p, n, "/compatible-mode/"))
+	if (starts_with(p, n, LIT("/compatible-mode/")))
 		set(o, REC_PROVIDER_DASHSCOPE, op);
-	else if (starts_with(p, n, "/openai/deployments/"))
+	else if (starts_with(p, n, LIT("/openai/deployments/")))
 		set(o, REC_PROVIDER_AZURE_OPENAI, op);
 	else
 		set(o, REC_PROVIDER_OPENAI, op);
 	return 1;
 }
 
-static int host_ends(const char *h, size_t n, const char *lit)
+/* The last four bytes of a path, as one number to switch on. */
+#define TAIL(a, b, c, d)                                                                   \
+	((uint32_t)(uint8_t)(a) << 24 | (uint32_t)(uint8_t)(b) << 16 |                     \
+	 (uint32_t)(uint8_t)(c) << 8 | (uint32_t)(uint8_t)(d))
+
+/*
+ * Every API this knows ends its path in a way no other does: the path's
+ * last four bytes pick the one or two rules that can match, and only those
+ * are compared (most paths are not LLM APIs and stop at the switch). Only
+ * DashScope's native API is named by a prefix, tested first.
+ *
+ * Gemini names the method after the path's last ':'
+ * (/v1beta/models/gemini-2.0-flash:generateContent): a path ending with
+ * ":method" has that method after its last ':', as no method has a ':'.
+ */
+static int route_path(const char *p, size_t n, struct llm_route *o)
 {
-	size_t k = strlen(lit);
-	return n >= k && http_name_is(h + n - k, k, lit);
+	if (n < 4)
+		return 0;
+	if (p[1] == 'a' && route_dashscope(p, n, o))
+		return 1;
+	const char *t = p + n - 4;
+	switch (TAIL(t[0], t[1], t[2], t[3])) {
+	case TAIL('i', 'o', 'n', 's'):
+		if (ends_with(p, n, LIT("/chat/completions")))
+			return route_openai(p, n, REC_OP_CHAT, o);
+		if (ends_with(p, n, LIT("/completions")))
+			return route_openai(p, n, REC_OP_TEXT_COMPLETION, o);
+		return 0;
+	case TAIL('i', 'n', 'g', 's'):
+		if (is(p, n, LIT("/api/embeddings"))) {
+			set(o, REC_PROVIDER_OLLAMA, REC_OP_EMBEDDINGS);
+			return 1;
+		}
+		return ends_with(p, n, LIT("/embeddings")) &&
+		       route_openai(p, n, REC_OP_EMBEDDINGS, o);
+	case TAIL('n', 's', 'e', 's'):
+		return ends_with(p, n, LIT("/responses")) && route_openai(p, n, REC_OP_RESPONSES, o);
+	case TAIL('r', 'a', 'n', 'k'): /* Voyage, Jina, Cohere v1, TEI, vLLM */
+		if (is(p, n, LIT("/v2/rerank"))) {
+			set(o, REC_PROVIDER_COHERE, REC_OP_RERANK);
+			return 1;
+		}
+		return ends_with(p, n, LIT("/rerank")) && route_openai(p, n, REC_OP_RERANK, o);
+	case TAIL('c', 'h', 'a', 't'):
+		if (is(p, n, LIT("/v1/chat")) || is(p, n, LIT("/v2/chat")))
+			set(o, REC_PROVIDER_COHERE, REC_OP_CHAT);
+		else if (is(p, n, LIT("/api/chat")))
+			set(o, REC_PROVIDER_OLLAMA, REC_OP_CHAT);
+		else
+			return 0;
+		return 1;
+	case TAIL('m', 'b', 'e', 'd'):
+		if (is(p, n, LIT("/v1/embed")) || is(p, n, LIT("/v2/embed")))
+			set(o, REC_PROVIDER_COHERE, REC_OP_EMBEDDINGS);
+		else if (is(p, n, LIT("/api/embed")))
+			set(o, REC_PROVIDER_OLLAMA, REC_OP_EMBEDDINGS);
+		else
+			return 0;
+		return 1;
+	case TAIL('a', 'g', 'e', 's'):
+		if (!ends_with(p, n, LIT("/v1/messages")))
+			return 0;
+		set(o, REC_PROVIDER_ANTHROPIC, REC_OP_CHAT);
+		return 1;
+	case TAIL('r', 'a', 't', 'e'):
+		if (!is(p, n, LIT("/api/generate")))
+			return 0;
+		set(o, REC_PROVIDER_OLLAMA, REC_OP_TEXT_COMPLETION);
+		return 1;
+	case TAIL('e', 'r', 's', 'e'): /* /converse */
+	case TAIL('r', 'e', 'a', 'm'): /* /converse-stream, /invoke-with-response-stream */
+	case TAIL('v', 'o', 'k', 'e'): /* /invoke */
+		return route_bedrock(p, n, o);
+	case TAIL('t', 'e', 'n', 't'):
+		if (ends_with(p, n, LIT(":generateContent")) ||
+		    ends_with(p, n, LIT(":streamGenerateContent")))
+			set(o, REC_PROVIDER_GEMINI, REC_OP_GENERATE_CONTENT);
+		else if (ends_with(p, n, LIT(":embedContent")))
+			set(o, REC_PROVIDER_GEMINI, REC_OP_EMBEDDINGS);
+		else
+			return 0;
+		return 1;
+	case TAIL('e', 'n', 't', 's'):
+		if (!ends_with(p, n, LIT(":batchEmbedContents")))
+			return 0;
+		set(o, REC_PROVIDER_GEMINI, REC_OP_EMBEDDINGS);
+		return 1;
+	case TAIL('d', 'i', 'c', 't'):
+		if (!ends_with(p, n, LIT(":rawPredict")) && !ends_with(p, n, LIT(":streamRawPredict")))
+			return 0;
+		/* Vertex AI's partner models speak their own API under Google's
+		 * method names; Anthropic's is messages. Others: the body says. */
+		set(o, REC_PROVIDER_VERTEX_AI,
+		    memmem(p, n, "/publishers/anthropic/", 22) ? REC_OP_CHAT : REC_OP_UNKNOWN);
+		return 1;
+	default:
+		return 0;
+	}
 }
 
+/* Lower-case the byte (hosts compare without case). */
+static inline unsigned lc(char c)
+{
+	return (unsigned char)c | 0x20u;
+}
+
+/* Every well-known host ends in ".com" or ".ai": anything else (an IP,
+ * localhost, a cluster name) is settled by its last bytes. */
 static uint8_t provider_by_host(const char *h, size_t n)
 {
 	const char *colon = memchr(h, ':', n);
 	if (colon)
 		n = (size_t)(colon - h);
-	if (host_ends(h, n, "api.openai.com"))
-		return REC_PROVIDER_OPENAI;
-	if (host_ends(h, n, ".openai.azure.com"))
-		return REC_PROVIDER_AZURE_OPENAI;
-	if (host_ends(h, n, "api.anthropic.com"))
-		return REC_PROVIDER_ANTHROPIC;
-	if (host_ends(h, n, ".aliyuncs.com") && n >= 9 && http_name_is(h, 9, "dashscope"))
-		return REC_PROVIDER_DASHSCOPE;
-	if (host_ends(h, n, "generativelanguage.googleapis.com"))
-		return REC_PROVIDER_GEMINI;
-	if (host_ends(h, n, "aiplatform.googleapis.com")) /* REGION-aiplatform... */
-		return REC_PROVIDER_VERTEX_AI;
-	if (host_ends(h, n, ".amazonaws.com") && n >= 16 && http_name_is(h, 16, "bedrock-runtime."))
-		return REC_PROVIDER_BEDROCK;
-	if (host_ends(h, n, "api.cohere.com") || host_ends(h, n, "api.cohere.ai"))
-		return REC_PROVIDER_COHERE;
-	if (host_ends(h, n, "api.voyageai.com"))
-		return REC_PROVIDER_VOYAGE;
-	if (host_ends(h, n, "api.jina.ai"))
-		return REC_PROVIDER_JINA;
-	if (host_ends(h, n, "api.mistral.ai") || host_ends(h, n, "codestral.mistral.ai"))
-		return REC_PROVIDER_MISTRAL;
-	if (host_ends(h, n, "api.deepseek.com"))
-		return REC_PROVIDER_DEEPSEEK;
+	if (n >= 4 && h[n - 4] == '.' && lc(h[n - 3]) == 'c' && lc(h[n - 2]) == 'o' &&
+	    lc(h[n - 1]) == 'm') {
+		if (host_ends(h, n, LIT("api.openai.com")))
+			return REC_PROVIDER_OPENAI;
+		if (host_ends(h, n, LIT(".openai.azure.com")))
+			return REC_PROVIDER_AZURE_OPENAI;
+		if (host_ends(h, n, LIT("api.anthropic.com")))
+			return REC_PROVIDER_ANTHROPIC;
+		if (host_ends(h, n, LIT(".aliyuncs.com")) && n >= 9 &&
+		    http_name_eq(h, 9, LIT("dashscope")))
+			return REC_PROVIDER_DASHSCOPE;
+		if (host_ends(h, n, LIT("generativelanguage.googleapis.com")))
+			return REC_PROVIDER_GEMINI;
+		if (host_ends(h, n, LIT("aiplatform.googleapis.com"))) /* REGION-aiplatform... */
+			return REC_PROVIDER_VERTEX_AI;
+		if (host_ends(h, n, LIT(".amazonaws.com")) && n >= 16 &&
+		    http_name_eq(h, 16, LIT("bedrock-runtime.")))
+			return REC_PROVIDER_BEDROCK;
+		if (host_ends(h, n, LIT("api.cohere.com")))
+			return REC_PROVIDER_COHERE;
+		if (host_ends(h, n, LIT("api.voyageai.com")))
+			return REC_PROVIDER_VOYAGE;
+		if (host_ends(h, n, LIT("api.deepseek.com")))
+			return REC_PROVIDER_DEEPSEEK;
+	} else if (n >= 3 && h[n - 3] == '.' && lc(h[n - 2]) == 'a' && lc(h[n - 1]) == 'i') {
+		if (host_ends(h, n, LIT("api.cohere.ai")))
+			return REC_PROVIDER_COHERE;
+		if (host_ends(h, n, LIT("api.jina.ai")))
+			return REC_PROVIDER_JINA;
+		if (host_ends(h, n, LIT("api.mistral.ai")) ||
+		    host_ends(h, n, LIT("codestral.mistral.ai")))
+			return REC_PROVIDER_MISTRAL;
+	}
 	return REC_PROVIDER_UNKNOWN;
 }
 
@@ -172,9 +243,10 @@ int llm_route(const char *path, size_t plen, const char *host, size_t hlen,
 {
 	const char *q = memchr(path, '?', plen);
 	size_t n = q ? (size_t)(q - path) : plen;
-	memset(out, 0, sizeof *out);
+	out->provider = REC_PROVIDER_UNKNOWN;
+	out->operation = REC_OP_UNKNOWN;
 	int known = route_path(path, n, out);
-	uint8_t by_host = provider_by_host(host, hlen);
+	uint8_t by_host = hlen ? provider_by_host(host, hlen) : REC_PROVIDER_UNKNOWN;
 	/* Gemini on Vertex AI stays gemini, as it was before Vertex's other
 	 * publishers were read: the label value is public. */
 	if (by_host != REC_PROVIDER_UNKNOWN &&
@@ -200,7 +272,7 @@ size_t llm_path_model(const char *path, size_t plen, size_t *at)
 	if (!seg)
 		return 0;
 	size_t before = (size_t)(seg - path) + 1;
-	if (!ends_with(path, before, "/models/") && !ends_with(path, before, "/tunedModels/"))
+	if (!ends_with(path, before, LIT("/models/")) && !ends_with(path, before, LIT("/tunedModels/")))
 		return 0;
 	*at = before;
 	return (size_t)(colon - seg - 1);
