@@ -131,10 +131,23 @@ static void req_event_end(void *ctx, const struct jscan *s)
 			 REC_F_TRUNC_RESPONSE_MODEL);
 }
 
+/* The containers req_open is asked about: the top level (and a batch's
+ * elements), those that name the request's shape, stream_options and
+ * params. Any other (tools, response_format, metadata...) is skipped
+ * without a call: req_open would say 0 and note nothing. */
+static const uint8_t req_keys[JK_COUNT] = {
+	[JK_NONE] = JSCAN_K_ASK,     [JK_MODEL] = JSCAN_K_ASK,
+	[JK_MESSAGES] = JSCAN_K_ASK, [JK_PROMPT] = JSCAN_K_ASK,
+	[JK_INPUT] = JSCAN_K_ASK,    [JK_INPUT_TEXT] = JSCAN_K_ASK,
+	[JK_CONTENTS] = JSCAN_K_ASK, [JK_STREAM_OPTIONS] = JSCAN_K_ASK,
+	[JK_PARAMS] = JSCAN_K_ASK,
+};
+
 static const struct jscan_ops req_ops = {
 	.open = req_open,
 	.scalar = req_scalar,
 	.event_end = req_event_end,
+	.keys = req_keys,
 };
 
 /* The batch's calls past the first are cleared as the batch reaches them
