@@ -76,6 +76,24 @@ static void hex32(char out[32], uint64_t a, uint64_t b)
 }
 #endif
 
+/* a and b as a UUID's text, 8-4-4-4-12, NUL-padded to the record's field. */
+static void uuid_text(char out[REC_REQUEST_ID_LEN], uint64_t a, uint64_t b)
+{
+	char hex[32];
+	hex32(hex, a, b);
+	memcpy(out, hex, 8);
+	out[8] = '-';
+	memcpy(out + 9, hex + 8, 4);
+	out[13] = '-';
+	memcpy(out + 14, hex + 12, 4);
+	out[18] = '-';
+	memcpy(out + 19, hex + 16, 4);
+	out[23] = '-';
+	memcpy(out + 24, hex + 20, 12);
+	_Static_assert(REC_REQUEST_ID_LEN == 40, "a UUID and its NUL padding fill the field");
+	memset(out + 36, 0, 4);
+}
+
 void conn_make_request_id(char *out, size_t cap, uint64_t now_mono, uint64_t start_real)
 {
 	uint64_t n = atomic_fetch_add_explicit(&id_counter, 1, memory_order_relaxed);
@@ -84,23 +102,10 @@ void conn_make_request_id(char *out, size_t cap, uint64_t now_mono, uint64_t sta
 	/* UUIDv4: version nibble 4, variant bits 10. */
 	a = (a & ~0xf000ull) | 0x4000ull;
 	b = (b & ~(3ull << 62)) | (2ull << 62);
-	char hex[32];
-	hex32(hex, a, b);
-	/* 8-4-4-4-12 */
-	char tmp[REC_REQUEST_ID_LEN] = {0};
-	memcpy(tmp, hex, 8);
-	tmp[8] = '-';
-	memcpy(tmp + 9, hex + 8, 4);
-	tmp[13] = '-';
-	memcpy(tmp + 14, hex + 12, 4);
-	tmp[18] = '-';
-	memcpy(tmp + 19, hex + 16, 4);
-	tmp[23] = '-';
-	memcpy(tmp + 24, hex + 20, 12);
-	_Static_assert(REC_REQUEST_ID_LEN > 36, "a UUID and its NUL fit the field");
-	if (cap == sizeof tmp)
-		memcpy(out, tmp, sizeof tmp); /* the record's field: NUL-padded already */
-	else
+	char tmp[REC_REQUEST_ID_LEN];
+	char *dst = cap == REC_REQUEST_ID_LEN ? out : tmp; /* the record's field: in place */
+	uuid_text(dst, a, b);
+	if (dst == tmp)
 		rec_set_str(out, cap, tmp, 36, NULL, 0);
 }
 

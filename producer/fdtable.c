@@ -605,9 +605,9 @@ void fdt_feed(int fd, enum conn_dir dir, const struct iovec *iov, size_t iovcnt,
 		fdt_slot_release(s);
 		goto out;
 	}
-	struct shim_emit_ctx ctx = {.slot = s, .extra_flags = 0};
 	const struct conn_config *cfg = shim_current_config();
 	uint64_t now = shim_now_ns();
+	struct shim_emit_ctx ctx = {.slot = s, .extra_flags = 0, .now = now};
 	if (SHIM_LIKELY(iovcnt == 1)) { /* every call but a vectored one */
 		size_t n = iov->iov_len < total ? iov->iov_len : total;
 		if (n > 0)

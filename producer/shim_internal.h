@@ -145,6 +145,7 @@ void shim_config_from_env(struct conn_config *cfg);
 struct shim_emit_ctx {
 	struct fd_slot *slot;
 	uint32_t extra_flags;
+	uint64_t now; /* the monotonic time the feed was given; 0: read the clock */
 };
 
 /* Read TOKENRING_RING (at init). */

@@ -181,11 +181,15 @@ void shim_ring_poll(void)
 		maintain(now);
 }
 
-/* Publish one entry of any kind (rec->pid and kind set by the caller). */
-static void publish(struct tr_record *rec)
+/* Publish one entry of any kind (rec->pid and kind set by the caller).
+ * now: the monotonic time of the feed that finished it (0: read the
+ * clock), only to tell whether the once-a-second maintenance is due. */
+static void publish(struct tr_record *rec, uint64_t now)
 {
-	uint64_t now = shim_now_ns();
 	struct shim_ring *h;
+
+	if (now == 0)
+		now = shim_now_ns();
 
 	if (SHIM_UNLIKELY(now >= atomic_load_explicit(&next_attempt_ns, memory_order_relaxed)))
 		maintain(now);
@@ -211,7 +215,7 @@ void shim_emit(void *vctx, struct tr_record *rec)
 	rec->pid = atomic_load_explicit(&shim_pid, memory_order_relaxed);
 	rec->local = ctx->slot->local;
 	rec->peer = ctx->slot->peer;
-	publish(rec);
+	publish(rec, ctx->now);
 }
 
 void shim_emit_event(struct tr_event *ev)
@@ -220,7 +224,7 @@ void shim_emit_event(struct tr_event *ev)
 
 	ev->kind = REC_KIND_EVENT;
 	ev->pid = atomic_load_explicit(&shim_pid, memory_order_relaxed);
-	publish(&e->exchange);
+	publish(&e->exchange, 0);
 }
 
 int shim_emit_body(void *vctx, struct rec_body *b)

@@ -79,9 +79,9 @@ static int route_dashscope(const char *p, size_t n, struct llm_route *o)
  * serves it. */
 static int route_openai(const char *p, size_t n, uint8_t op, struct llm_route *o)
 {
-	if (starts_with(p, n, LIT("/compatible-mode/")))
+	if (p[1] == 'c' && starts_with(p, n, LIT("/compatible-mode/")))
 		set(o, REC_PROVIDER_DASHSCOPE, op);
-	else if (starts_with(p, n, LIT("/openai/deployments/")))
+	else if (p[1] == 'o' && starts_with(p, n, LIT("/openai/deployments/")))
 		set(o, REC_PROVIDER_AZURE_OPENAI, op);
 	else
 		set(o, REC_PROVIDER_OPENAI, op);
@@ -93,11 +93,17 @@ static int route_openai(const char *p, size_t n, uint8_t op, struct llm_route *o
 	((uint32_t)(uint8_t)(a) << 24 | (uint32_t)(uint8_t)(b) << 16 |                     \
 	 (uint32_t)(uint8_t)(c) << 8 | (uint32_t)(uint8_t)(d))
 
+/* The last bytes of every path below: 'd' 'e' 'k' 'm' 's' 't', as bits of
+ * (byte - 96). */
+#define LAST_BYTES                                                                         \
+	(1u << ('d' - 96) | 1u << ('e' - 96) | 1u << ('k' - 96) | 1u << ('m' - 96) |        \
+	 1u << ('s' - 96) | 1u << ('t' - 96))
+
 /*
  * Every API this knows ends its path in a way no other does: the path's
- * last four bytes pick the one or two rules that can match, and only those
- * are compared (most paths are not LLM APIs and stop at the switch). Only
- * DashScope's native API is named by a prefix, tested first.
+ * last byte rules most paths out (GET /healthz stops there), its last four
+ * bytes pick the one or two rules that can match, and only those are
+ * compared. Only DashScope's native API is named by a prefix, tested first.
  *
  * Gemini names the method after the path's last ':'
  * (/v1beta/models/gemini-2.0-flash:generateContent): a path ending with
@@ -110,6 +116,9 @@ static int route_path(const char *p, size_t n, struct llm_route *o)
 	if (p[1] == 'a' && route_dashscope(p, n, o))
 		return 1;
 	const char *t = p + n - 4;
+	unsigned last = (unsigned char)t[3] - 96u;
+	if (last >= 32 || !(LAST_BYTES >> last & 1))
+		return 0;
 	switch (TAIL(t[0], t[1], t[2], t[3])) {
 	case TAIL('i', 'o', 'n', 's'):
 		if (ends_with(p, n, LIT("/chat/completions")))
