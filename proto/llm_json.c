@@ -552,7 +552,9 @@ value:
 		if (q == e)
 			return at(s, J_VAL, p); /* may go on in the next piece */
 		size_t n = (size_t)(q - p) < JSCAN_VALUE_KEEP ? (size_t)(q - p) : JSCAN_VALUE_KEEP;
-		if (literal_type(p, n, &t)) {
+		if (c == '-' || (unsigned)(c - '0') < 10u) { /* the usual literal, no call */
+			t = JT_NUMBER;
+		} else if (literal_type(p, n, &t)) {
 			syntax(s);
 			return e;
 		}
