@@ -121,19 +121,24 @@ void conn_mcp_stream(const struct conn_call *k, struct conn_exch *ex)
 void conn_finish(const struct conn_call *k, struct conn_exch *ex)
 {
 	struct tr_record *r = &ex->rec;
+	/* What llm_is_llm says once llm_usage_from_headers has run (token-count
+	 * headers make it LLM traffic): known before, so an exchange that is
+	 * not recorded (most: a GET /healthz, any non-LLM call) settles
+	 * nothing and gets no request id. */
+	int llm = llm_is_llm(&ex->f) || ex->f.hdr_tok;
+	if (!llm && !k->cfg->http_all)
+		return;
 	r->reporter = k->st->role == CONN_ROLE_SERVER ? REC_REPORTER_DESTINATION
 						       : REC_REPORTER_SOURCE;
 	settle_times(ex, k->now);
 	llm_usage_from_headers(&ex->f, r);
 	body_facts(ex);
-	if (llm_is_llm(&ex->f))
+	if (llm)
 		settle_llm(ex);
 	else {
 		r->usage_status = REC_USAGE_NONE;
 		clear_tokens(r);
 	}
-	if (!(r->flags & REC_F_LLM) && !k->cfg->http_all)
-		return; /* not recorded: no request id is made for it */
 	if (ex->id_due) {
 		conn_make_request_id(r->request_id, REC_REQUEST_ID_LEN, ex->t0, r->start_ns);
 		r->flags |= REC_F_REQUEST_ID_GENERATED;
