@@ -96,8 +96,12 @@ class Callgrind:
                     after_call = True
                 elif fn and line[:1] in "0123456789+-*":
                     parts = line.split()
-                    if not after_call and len(parts) >= 2:
-                        funcs[fn] = funcs.get(fn, 0) + int(parts[1])
+                    if len(parts) >= 2:
+                        # "@fn": fn's inclusive cost (its own instructions and
+                        # its calls'), which says what a component costs whole
+                        funcs["@" + fn] = funcs.get("@" + fn, 0) + int(parts[1])
+                        if not after_call:
+                            funcs[fn] = funcs.get(fn, 0) + int(parts[1])
                     after_call = False
         return total, funcs
 
@@ -367,11 +371,12 @@ def measure(target, counter, n, tmp):
     r2 = target.run(counter, 2 * n, tmp)
     (t1, f1), (t2, f2) = r1[:2], r2[:2]
     per = (t2 - t1) / n
-    funcs = sorted(((f2.get(k, 0) - f1.get(k, 0)) / n, k) for k in set(f1) | set(f2))
-    funcs = [(round(v, 1), k) for v, k in reversed(funcs) if v >= 1]
+    diffs = sorted(((f2.get(k, 0) - f1.get(k, 0)) / n, k) for k in set(f1) | set(f2))
+    funcs = [(round(v, 1), k) for v, k in reversed(diffs) if v >= 1 and k[:1] != "@"]
+    inclusive = [(round(v, 1), k[1:]) for v, k in reversed(diffs) if v >= 1 and k[:1] == "@"]
     return {"target": target.name, "unit": target.unit, "n": n, "instructions_n": t1,
             "instructions_2n": t2, "per_unit": round(per, 1), "budget": target.budget,
-            "functions": funcs[:15], "counter": counter.name,
+            "functions": funcs[:15], "inclusive": inclusive[:60], "counter": counter.name,
             # the app's own instructions per unit, when the target counts an addition
             "app_per_unit": round((r2[2] - r1[2]) / n, 1) if len(r1) > 2 else None}
 

@@ -266,6 +266,10 @@ int llm_route(const char *path, size_t plen, const char *host, size_t hlen,
 
 size_t llm_path_model(const char *path, size_t plen, size_t *at)
 {
+	/* Most paths name no model: no Bedrock prefix and no ':' at all (the
+	 * query string is cut only when there is one). */
+	if (!starts_with(path, plen, LIT("/model/")) && !memchr(path, ':', plen))
+		return 0;
 	const char *q = memchr(path, '?', plen);
 	size_t n = q ? (size_t)(q - path) : plen;
 	struct llm_route bedrock;
