@@ -1,7 +1,8 @@
 /*
  * llm_json.c - the streaming JSON key scanner behind llm_json.h. Structural
- * bytes of walked containers are read one by one (they are few); strings and
- * skipped containers are crossed with memchr.
+ * bytes of walked containers are read one by one (they are few); strings are
+ * crossed with vector searches and memchr, skipped containers by
+ * llm_json_skip.c.
  */
 #include <string.h>
 
@@ -20,9 +21,6 @@ enum jstate {
 	J_SKIP,     /* inside a skipped container, outside strings */
 	J_SKIP_STR, /* inside a string of a skipped container */
 };
-
-/* Regions shorter than this are cheaper to walk than to count with memchr. */
-#define SKIP_FAST_MIN 32
 
 void jscan_reset(struct jscan *s)
 {
@@ -52,9 +50,11 @@ static void syntax(struct jscan *s)
 	s->err = JSCAN_SYNTAX;
 }
 
+_Static_assert(JSCAN_MAX_DEPTH < 16, "obj_bits holds a bit per depth");
+
 static int in_object(const struct jscan *s)
 {
-	return s->depth > 0 && (s->obj_bits >> (s->depth - 1) & 1u);
+	return s->obj_bits >> s->depth & 1u; /* depth 0: bit 0, never set */
 }
 
 /* A value at the current depth is complete. */
@@ -70,9 +70,31 @@ static void value_done(struct jscan *s, const struct jscan_ops *ops, void *ctx)
 	s->state = s->depth == 0 ? J_TOP : J_AFTER;
 }
 
-static void open_container(struct jscan *s, int is_obj, const struct jscan_ops *ops, void *ctx)
+/* What to do with a container under the current key, without a call
+ * (jscan_ops.keys). */
+static unsigned key_how(const struct jscan *s, const struct jscan_ops *ops)
 {
-	unsigned how = ops->keys ? ops->keys[jscan_key(s)] : JSCAN_K_ASK;
+	return ops->keys ? ops->keys[jscan_key(s)] : JSCAN_K_ASK;
+}
+
+/* A container walked into (inline: the fast path's usual container). */
+static inline void push(struct jscan *s, int is_obj)
+{
+	s->depth++;
+	if (is_obj)
+		s->obj_bits = (uint16_t)(s->obj_bits | 1u << s->depth);
+	else
+		s->obj_bits = (uint16_t)(s->obj_bits & ~(1u << s->depth));
+	/* Elements of an array carry the array's key. */
+	s->key[s->depth] = is_obj ? JK_NONE : s->key[s->depth - 1];
+	s->state = is_obj ? J_KEY : J_VAL;
+	s->first = 1;
+}
+
+/* A container opens, walked or skipped as `how` (key_how) says. */
+static void open_how(struct jscan *s, int is_obj, unsigned how, const struct jscan_ops *ops,
+		     void *ctx)
+{
 	int walk = !(how & JSCAN_K_ASK) ? (int)(how & JSCAN_K_WALK)
 		   : ops->open	       ? ops->open(ctx, s, is_obj)
 					: 1;
@@ -81,15 +103,12 @@ static void open_container(struct jscan *s, int is_obj, const struct jscan_ops *
 		s->skip_depth = 1;
 		return;
 	}
-	s->depth++;
-	if (is_obj)
-		s->obj_bits = (uint16_t)(s->obj_bits | 1u << (s->depth - 1));
-	else
-		s->obj_bits = (uint16_t)(s->obj_bits & ~(1u << (s->depth - 1)));
-	/* Elements of an array carry the array's key. */
-	s->key[s->depth] = is_obj ? JK_NONE : s->key[s->depth - 1];
-	s->state = is_obj ? J_KEY : J_VAL;
-	s->first = 1;
+	push(s, is_obj);
+}
+
+static void open_container(struct jscan *s, int is_obj, const struct jscan_ops *ops, void *ctx)
+{
+	open_how(s, is_obj, key_how(s, ops), ops, ctx);
 }
 
 static void close_container(struct jscan *s, int is_obj, const struct jscan_ops *ops, void *ctx)
@@ -121,7 +140,11 @@ static void begin_top(struct jscan *s, char c, const struct jscan_ops *ops, void
 	s->values++;
 	s->top_array = c == '[';
 	s->depth = 0;
-	open_container(s, c == '{', ops, ctx);
+	unsigned how = key_how(s, ops);
+	if (how == JSCAN_K_WALK) /* (every event, with a key table) */
+		push(s, c == '{');
+	else
+		open_how(s, c == '{', how, ops, ctx);
 }
 
 static int is_literal_start(char c)
@@ -348,113 +371,6 @@ static const char *in_literal(struct jscan *s, const char *p, const char *e,
 	return p; /* the delimiter is structural */
 }
 
-static size_t count_char(const char *p, const char *e, char c)
-{
-	size_t n = 0;
-	while (p < e && (p = memchr(p, c, (size_t)(e - p))) != NULL) {
-		n++;
-		p++;
-	}
-	return n;
-}
-
-/*
- * Brackets in [p, r), a region with no string in it. Returns just past the
- * bracket that closes the skipped container, or NULL. When the region holds
- * fewer closes than are open it cannot end the container, so counting (with
- * memchr) is enough; only the final region is walked byte by byte.
- */
-static const char *skip_brackets(struct jscan *s, const char *p, const char *r)
-{
-	if (r - p >= SKIP_FAST_MIN) {
-		size_t closes = count_char(p, r, '}') + count_char(p, r, ']');
-		if (closes < s->skip_depth) {
-			s->skip_depth += (uint32_t)(count_char(p, r, '{') + count_char(p, r, '['));
-			s->skip_depth -= (uint32_t)closes;
-			return NULL;
-		}
-	}
-	for (; p < r; p++) {
-		if (*p == '{' || *p == '[')
-			s->skip_depth++;
-		else if ((*p == '}' || *p == ']') && --s->skip_depth == 0)
-			return p + 1;
-	}
-	return NULL;
-}
-
-#ifdef SCAN_SSE2
-/* Bits set in a 16-bit mask (SSE2, the baseline, has no popcount). */
-static unsigned pop16(unsigned x)
-{
-	static const uint8_t pop4[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
-	return (unsigned)pop4[x & 15] + pop4[x >> 4 & 15] + pop4[x >> 8 & 15] + pop4[x >> 12];
-}
-
-static unsigned eq_mask(__m128i v, char c)
-{
-	return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
-}
-
-/*
- * A skipped container crossed 16 bytes a step where its strings are short
- * and have no escapes (a request's messages: {"role":"user","content":..),
- * with no state per byte: quotes, backslashes and brackets are found at
- * once, the bytes inside strings masked out by a prefix XOR of the quote
- * bits, and the depth moved by the brackets left. Returns where it
- * stopped, outside any string: just past the close that ends the
- * container (*closed set); at the opening quote of a string with an escape
- * or cut by the end of the piece (in_skip's string path takes it); or at a
- * block with a backslash, or the last 15 bytes (in_skip's own path takes
- * them). A string that runs past its block is crossed with scan_find2
- * (long contents go to memchr). The same brackets count as in
- * skip_brackets.
- */
-static const char *skip_blocks(struct jscan *s, const char *p, const char *e, int *closed)
-{
-	while (e - p >= 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-		unsigned q = eq_mask(v, '"'), in = q;
-		if (eq_mask(v, '\\'))
-			return p;
-		in ^= in << 1; /* bit i: an odd number of quotes at 0..i, in a string */
-		in ^= in << 2;
-		in ^= in << 4;
-		in ^= in << 8;
-		unsigned live = 0xffff; /* the bytes of this block read here */
-		if (in & 0x8000) /* up to the last string's opening quote */
-			live = (1u << (31 - __builtin_clz(q))) - 1;
-		unsigned out = ~in & live;
-		unsigned o = (eq_mask(v, '{') | eq_mask(v, '[')) & out;
-		unsigned c = (eq_mask(v, '}') | eq_mask(v, ']')) & out;
-		if (c && pop16(c) >= s->skip_depth) {
-			for (unsigned m = o | c; m; m &= m - 1) {
-				unsigned i = (unsigned)__builtin_ctz(m);
-				if (o >> i & 1u) {
-					s->skip_depth++;
-				} else if (--s->skip_depth == 0) {
-					*closed = 1;
-					return p + i + 1;
-				}
-			}
-		} else {
-			s->skip_depth = s->skip_depth + pop16(o) - pop16(c);
-		}
-		if (live == 0xffff) {
-			p += 16;
-			continue;
-		}
-		/* the string that runs past the block: its end, if no escape
-		 * comes first, and on from there */
-		const char *open = p + pop16(live);
-		const char *close = scan_find2(open + 1, e, e, '"', '\\');
-		if (close == e || *close != '"')
-			return open;
-		p = close + 1;
-	}
-	return p;
-}
-#endif
 
 static const char *in_skip(struct jscan *s, const char *p, const char *e,
 			   const struct jscan_ops *ops, void *ctx)
@@ -473,7 +389,7 @@ static const char *in_skip(struct jscan *s, const char *p, const char *e,
 		}
 #ifdef SCAN_SSE2
 		int ended = 0;
-		p = skip_blocks(s, p, e, &ended);
+		p = jskip_blocks(&s->skip_depth, p, e, &ended);
 		if (ended) {
 			value_done(s, ops, ctx);
 			return p;
@@ -484,7 +400,7 @@ static const char *in_skip(struct jscan *s, const char *p, const char *e,
 		const char *q = scan_find(p, e, '"');
 		if (q == e)
 			q = NULL;
-		const char *closed = skip_brackets(s, p, q ? q : e);
+		const char *closed = jskip_brackets(&s->skip_depth, p, q ? q : e);
 		if (closed) {
 			value_done(s, ops, ctx);
 			return closed;
@@ -498,10 +414,32 @@ static const char *in_skip(struct jscan *s, const char *p, const char *e,
 	return p;
 }
 
+#ifdef SCAN_SSE2
+/* The first quote or backslash in [p, e), or e: scan_find2's, with the
+ * vectors made by the caller (keys and short strings take one step). */
+static inline const char *find_qb(const char *p, const char *e, __m128i vq, __m128i vb)
+{
+	for (int i = 0; i < 2 && e - p >= 16; i++, p += 16) {
+		unsigned m = scan_eq2(p, vq, vb);
+		if (m)
+			return p + __builtin_ctz(m);
+	}
+	return scan_find2(p, e, e, '"', '\\');
+}
+#endif
+
 static const char *skip_ws(const char *p, const char *e)
 {
 	while (p < e && (unsigned char)*p <= ' ' && is_ws(*p))
 		p++;
+	return p;
+}
+
+/* The fast path's state is stored where it stops (the callbacks do not
+ * read it), not at every token. */
+static inline const char *at(struct jscan *s, enum jstate state, const char *p)
+{
+	s->state = (uint8_t)state;
 	return p;
 }
 
@@ -524,6 +462,13 @@ __attribute__((noinline)) static const char *fast(struct jscan *s, const char *p
 {
 	const char *q;
 	char c;
+#ifdef SCAN_SSE2
+	/* made once per run, not once per search */
+	const __m128i vq = _mm_set1_epi8('"'), vb = _mm_set1_epi8('\\');
+#define FIND_QB(from) find_qb(from, e, vq, vb)
+#else
+#define FIND_QB(from) scan_find2(from, e, e, '"', '\\')
+#endif
 	switch (s->state) {
 	case J_TOP:
 		goto top;
@@ -549,39 +494,36 @@ top:
 	if (s->state == J_VAL)
 		goto value;
 key:
-	s->state = J_KEY;
 	if (p == e || *p != '"') { /* (compact JSON: the quote is next) */
 		p = skip_ws(p, e);
 		if (p == e || *p != '"')
-			return p; /* a close, or an error: the general path */
+			return at(s, J_KEY, p); /* a close, or an error: the general path */
 	}
-	q = scan_find2(p + 1, e, e, '"', '\\');
+	q = FIND_QB(p + 1);
 	if (q == e || *q != '"')
-		return p; /* cut or escaped */
+		return at(s, J_KEY, p); /* cut or escaped */
 	s->key[s->depth] = (uint8_t)jkey_lookup(p + 1, (size_t)(q - p - 1), e);
 	p = q + 1;
 colon:
-	s->state = J_COLON;
 	if (p == e || *p != ':') {
 		p = skip_ws(p, e);
 		if (p == e || *p != ':')
-			return p;
+			return at(s, J_COLON, p);
 	}
 	p++;
 	/* (first is left as it is: it only matters after '{' or '[' and after
 	 * a comma, and a comma clears it) */
 value:
-	s->state = J_VAL;
 	if (p == e || (unsigned char)*p <= ' ') {
 		p = skip_ws(p, e);
 		if (p == e)
-			return p;
+			return at(s, J_VAL, p);
 	}
 	c = *p;
 	if (c == '"') {
-		q = scan_find2(p + 1, e, e, '"', '\\');
+		q = FIND_QB(p + 1);
 		if (q == e || *q != '"')
-			return p;
+			return at(s, J_VAL, p);
 		size_t n = (size_t)(q - p - 1);
 		if (jscan_key(s) != JK_OTHER && ops->scalar)
 			ops->scalar(ctx, s, JT_STRING, p + 1,
@@ -590,7 +532,12 @@ value:
 		p = q + 1;
 		goto done;
 	} else if (c == '{' || c == '[') {
-		open_container(s, c == '{', ops, ctx);
+		/* the usual container, walked by its key alone: no call */
+		unsigned how = key_how(s, ops);
+		if (how == JSCAN_K_WALK && s->depth < JSCAN_MAX_DEPTH)
+			push(s, c == '{');
+		else
+			open_how(s, c == '{', how, ops, ctx);
 		if (s->state == J_SKIP)
 			return p + 1; /* in_skip crosses it */
 		p++;
@@ -603,9 +550,11 @@ value:
 		while (q < e && is_literal_char(*q))
 			q++;
 		if (q == e)
-			return p; /* may go on in the next piece */
+			return at(s, J_VAL, p); /* may go on in the next piece */
 		size_t n = (size_t)(q - p) < JSCAN_VALUE_KEEP ? (size_t)(q - p) : JSCAN_VALUE_KEEP;
-		if (literal_type(p, n, &t)) {
+		if (c == '-' || (unsigned)(c - '0') < 10u) { /* the usual literal, no call */
+			t = JT_NUMBER;
+		} else if (literal_type(p, n, &t)) {
 			syntax(s);
 			return e;
 		}
@@ -614,7 +563,7 @@ value:
 		p = q;
 		goto done;
 	} else {
-		return p; /* the close of an empty array, or an error */
+		return at(s, J_VAL, p); /* the close of an empty array, or an error */
 	}
 done:
 	/* only a top-level value or a top-level array's element ends an
@@ -625,11 +574,10 @@ done:
 			return p;
 	}
 after:
-	s->state = J_AFTER;
 	if (p == e || (unsigned char)*p <= ' ') {
 		p = skip_ws(p, e);
 		if (p == e)
-			return p;
+			return at(s, J_AFTER, p);
 	}
 	c = *p++;
 	if (c == ',') {
@@ -642,12 +590,19 @@ after:
 		syntax(s);
 		return e;
 	}
-	close_container(s, c == '}', ops, ctx);
-	if (s->err)
+	/* close_container, with value_done called only where an event may end */
+	if (s->depth == 0 || in_object(s) != (c == '}')) {
+		syntax(s);
 		return e;
-	if (s->state == J_TOP)
-		return p;
+	}
+	s->depth--;
+	if (s->depth <= s->top_array) {
+		value_done(s, ops, ctx);
+		if (s->state == J_TOP)
+			return p;
+	}
 	goto after;
+#undef FIND_QB
 }
 
 enum jscan_err jscan_feed(struct jscan *s, const char *p, size_t n, const struct jscan_ops *ops,

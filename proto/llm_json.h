@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define JSCAN_MAX_DEPTH 12 /* containers walked; deeper ones are skipped */
+#define JSCAN_MAX_DEPTH 12 /* containers walked; deeper ones are skipped (< 16: obj_bits) */
 #define JSCAN_VALUE_KEEP 64 /* bytes of a string or literal kept */
 #define JSCAN_KEY_MAX 40    /* a longer key cannot be a known one */
 
@@ -162,7 +162,7 @@ struct jscan {
 	uint8_t bs_odd;  /* string: an odd run of backslashes ended the last piece */
 	uint8_t top_array; /* the current top-level value is an array */
 	uint8_t truncated;
-	uint16_t obj_bits; /* bit d-1: container at depth d is an object */
+	uint16_t obj_bits; /* bit d: container at depth d (1..) is an object; bit 0 clear */
 	uint16_t keep;     /* bytes in buf */
 	uint32_t nonempty; /* string: bytes seen */
 	uint32_t skip_depth; /* brackets open inside a skipped container */

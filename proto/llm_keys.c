@@ -164,12 +164,21 @@ void jkey_index_build(void)
 						     JKEY_INDEX_BUILDING, memory_order_relaxed,
 						     memory_order_relaxed))
 		return;
+	for (unsigned n = 1; n <= JSCAN_KEY_MAX; n++)
+		jkey_index.by_len[n] = n < 8 ? (struct jkey_len){(1ull << (8 * n)) - 1,
+							       (uint64_t)n << 56}
+					     : (struct jkey_len){~0ull, 0};
 	for (size_t i = 0; i < N_KEYS; i++) {
 		char pad[JSCAN_KEY_MAX + 8] = {0};
 		size_t n = keys[i].len;
 		memcpy(pad, keys[i].name, n);
 		jkey_index.by_id[keys[i].id] = (struct jkey_name){
-			jkey_load8(pad), n > 8 ? jkey_load8(pad + n - 8) : 0, keys[i].name, (uint8_t)n};
+			.first = jkey_first8(pad, n),
+			.last = n >= 8 ? jkey_load8(pad + n - 8) : 0,
+			.mid = n > 16 ? jkey_load8(pad + 8) : 0,
+			.name = keys[i].name,
+			.len = (uint8_t)n,
+		};
 	}
 	/* Odd multipliers along a Weyl sequence: each try is a fresh hash.
 	 * With 1024 slots for ~80 names about one in twenty works; a table
@@ -178,7 +187,9 @@ void jkey_index_build(void)
 	int found = 0;
 	for (int t = 0; t < 4096 && !(found = jkey_try(mul | 1)); t++)
 		mul += 0xbf58476d1ce4e5b9ull;
-	/* release: pairs with the acquire in jkey_lookup (the index is whole) */
 	atomic_store_explicit(&jkey_index.state, found ? JKEY_INDEX_READY : JKEY_INDEX_FAILED,
-			      memory_order_release);
+			      memory_order_relaxed);
+	/* release: pairs with the acquire in jkey_lookup (the index is whole) */
+	if (found)
+		atomic_store_explicit(&jkey_index.max_len, JSCAN_KEY_MAX, memory_order_release);
 }

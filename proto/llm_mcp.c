@@ -73,6 +73,8 @@ void llm_mcp_batch_end(struct llm_mcp_batch *b)
 		b->n++;
 	else
 		b->dropped++;
+	if (b->n < LLM_MCP_CALLS) /* the next element's (llm_req_begin clears the first) */
+		memset(&b->call[b->n], 0, sizeof b->call[0]);
 }
 
 void llm_mcp_answer_bit(struct llm_mcp_answers *a, uint8_t bit)
@@ -119,11 +121,14 @@ void llm_mcp_sse_data(struct llm_mcp_answers *a, const char *p, size_t n)
 {
 	if (n == 0)
 		return;
-	if (a->ev_data == 0 && a->endpoint_state == LLM_MCP_EP_NONE && (p[0] == '/' || p[0] == 'h'))
+	if (a->endpoint_state != LLM_MCP_EP_READING) {
+		int first = !a->ev_data;
+		a->ev_data = 1;
+		/* (the usual event: JSON, or an event after the endpoint) */
+		if (!first || a->endpoint_state != LLM_MCP_EP_NONE || (p[0] != '/' && p[0] != 'h'))
+			return;
 		a->endpoint_state = LLM_MCP_EP_READING; /* a path or an http(s) URL, not JSON */
-	a->ev_data = (uint8_t)(n < 255u - a->ev_data ? a->ev_data + n : 255u);
-	if (a->endpoint_state != LLM_MCP_EP_READING)
-		return;
+	}
 	size_t k = LLM_MCP_ENDPOINT_KEEP - a->endpoint_len;
 	k = n < k ? n : k;
 	memcpy(a->endpoint + a->endpoint_len, p, k);

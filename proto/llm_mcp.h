@@ -86,7 +86,7 @@ struct llm_mcp_answers {
 	struct llm_mcp_owner owner;
 	uint8_t n;
 	uint8_t ev_rpc;   /* private: the answer being read */
-	uint8_t ev_data;  /* private: data bytes of the SSE event being read (saturating) */
+	uint8_t ev_data;  /* private: the SSE event being read has had data */
 	uint8_t endpoint_state; /* LLM_MCP_EP_* */
 	uint8_t endpoint_len;
 	uint8_t ev_id_len; /* private: 1 + bytes in ev_id_raw (an id not hashed yet), 0: none */

@@ -4,6 +4,7 @@
  * top level and stream_options are walked; messages, tools and the rest are
  * skipped with memchr (llm_json.c), so a 20 MB base64 image costs little.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "llm.h"
@@ -130,15 +131,39 @@ static void req_event_end(void *ctx, const struct jscan *s)
 			 REC_F_TRUNC_RESPONSE_MODEL);
 }
 
+/* The containers req_open is asked about: the top level (and a batch's
+ * elements), those that name the request's shape, stream_options and
+ * params. Any other (tools, response_format, metadata...) is skipped
+ * without a call: req_open would say 0 and note nothing. */
+static const uint8_t req_keys[JK_COUNT] = {
+	[JK_NONE] = JSCAN_K_ASK,     [JK_MODEL] = JSCAN_K_ASK,
+	[JK_MESSAGES] = JSCAN_K_ASK, [JK_PROMPT] = JSCAN_K_ASK,
+	[JK_INPUT] = JSCAN_K_ASK,    [JK_INPUT_TEXT] = JSCAN_K_ASK,
+	[JK_CONTENTS] = JSCAN_K_ASK, [JK_STREAM_OPTIONS] = JSCAN_K_ASK,
+	[JK_PARAMS] = JSCAN_K_ASK,
+};
+
 static const struct jscan_ops req_ops = {
 	.open = req_open,
 	.scalar = req_scalar,
 	.event_end = req_event_end,
+	.keys = req_keys,
 };
+
+/* The batch's calls past the first are cleared as the batch reaches them
+ * (llm_mcp_batch_end): a request that is no batch clears 200 bytes, not
+ * its 1 KiB. */
+_Static_assert(offsetof(struct llm_req, batch) + sizeof(struct llm_mcp_batch) ==
+		       sizeof(struct llm_req),
+	       "the batch is the request's last member");
+_Static_assert(offsetof(struct llm_mcp_batch, call) +
+			       LLM_MCP_CALLS * sizeof(struct llm_mcp_call) ==
+		       sizeof(struct llm_mcp_batch),
+	       "the calls are the batch's last member");
 
 void llm_req_begin(struct llm_req *r)
 {
-	memset(r, 0, sizeof *r);
+	memset(r, 0, offsetof(struct llm_req, batch.call[1]));
 }
 
 void llm_req_body(struct llm_req *r, struct tr_record *rec, const char *p, size_t n)

@@ -6,6 +6,7 @@
  * NDJSON lines, a JSON-array stream or SSE data payloads alike: each
  * top-level object is one event.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "llm_resp_internal.h"
@@ -159,7 +160,20 @@ static uint8_t tok_kind(const struct tr_record *rec, const uint32_t *f)
 	return f == &rec->total_tokens ? LLM_TOK_TOTAL : 0;
 }
 
-static void on_number(struct resp_ctx *c, const struct jscan *s, const char *v, size_t n)
+/* Whether a container of token counts is on the path above the value. */
+static int under_counts(const struct jscan *s)
+{
+	for (unsigned d = 1; d <= s->depth; d++) {
+		enum jkey k = (enum jkey)s->key[d];
+		if (k == JK_USAGE || k == JK_USAGE_METADATA || k == JK_BILLED_UNITS ||
+		    k == JK_BEDROCK_METRICS)
+			return 1;
+	}
+	return 0;
+}
+
+__attribute__((noinline)) static void on_number(struct resp_ctx *c, const struct jscan *s,
+						 const char *v, size_t n)
 {
 	enum jkey k = jscan_key(s);
 	uint32_t *f = NULL, x;
@@ -167,8 +181,7 @@ static void on_number(struct resp_ctx *c, const struct jscan *s, const char *v, 
 		hint(c, LLM_HINT_RERANK);
 		return;
 	}
-	if (jscan_under(s, JK_USAGE) || jscan_under(s, JK_USAGE_METADATA) ||
-	    jscan_under(s, JK_BILLED_UNITS) || jscan_under(s, JK_BEDROCK_METRICS))
+	if (under_counts(s))
 		f = token_field(c->rec, k);
 	else if (jscan_level(s) == 1)
 		f = top_level_count(c->rec, k);
@@ -224,8 +237,9 @@ static void on_object(struct llm_resp *r, const char *v, size_t n)
 	r->hints |= LLM_HINT_OPENAI;
 }
 
-static void on_string(struct resp_ctx *c, const struct jscan *s, const char *v, size_t n,
-		      int truncated, int nonempty)
+__attribute__((noinline)) static void on_string(struct resp_ctx *c, const struct jscan *s,
+						 const char *v, size_t n, int truncated,
+						 int nonempty)
 {
 	struct tr_record *rec = c->rec;
 	enum jkey k = jscan_key(s);
@@ -255,8 +269,9 @@ static void on_string(struct resp_ctx *c, const struct jscan *s, const char *v, 
 }
 
 /* JSON-RPC's keys: jsonrpc and id at the top, result.isError. */
-static void rpc_scalar(struct resp_ctx *c, const struct jscan *s, enum jkey k, enum jtype t,
-		       const char *v, size_t n)
+__attribute__((noinline)) static void rpc_scalar(struct resp_ctx *c, const struct jscan *s,
+						  enum jkey k, enum jtype t, const char *v,
+						  size_t n)
 {
 	if (jscan_level(s) == 1 && k == JK_JSONRPC)
 		rpc_outcome(c, LLM_RPC_JSONRPC);
@@ -267,6 +282,8 @@ static void rpc_scalar(struct resp_ctx *c, const struct jscan *s, enum jkey k, e
 		rpc_outcome(c, LLM_RPC_TOOL_ERROR);
 }
 
+/* A dispatch only (its callees are not inlined: each call then costs a
+ * jump, not the registers the largest of them needs). */
 static void resp_scalar(void *ctx, const struct jscan *s, enum jtype t, const char *v, size_t n,
 			int truncated, int nonempty)
 {
@@ -339,9 +356,21 @@ static const struct llm_sse_ops sse_ops = {
 	.event_end = sse_event_end,
 };
 
+/* The JSON-RPC answers and the endpoint are written before they are read
+ * (up to answers.n and endpoint_len): every exchange clears the rest only. */
+_Static_assert(offsetof(struct llm_resp, answers) + sizeof(struct llm_mcp_answers) ==
+		       sizeof(struct llm_resp),
+	       "the answers are the response's last member");
+_Static_assert(offsetof(struct llm_mcp_answers, endpoint) + LLM_MCP_ENDPOINT_KEEP ==
+			       sizeof(struct llm_mcp_answers) &&
+		       offsetof(struct llm_mcp_answers, a) +
+				       LLM_MCP_CALLS * sizeof(struct llm_mcp_answer) ==
+			       offsetof(struct llm_mcp_answers, endpoint),
+	       "the answers and the endpoint close llm_mcp_answers");
+
 void llm_resp_begin(struct llm_resp *r, enum llm_body_mode mode)
 {
-	memset(r, 0, sizeof *r);
+	memset(r, 0, offsetof(struct llm_resp, answers.a));
 	r->mode = (uint8_t)mode;
 	llm_bedrock_begin(&r->bedrock);
 }
@@ -374,9 +403,14 @@ static size_t sniff(struct resp_ctx *c, const char *p, size_t n)
 {
 	struct llm_resp *r = c->r;
 	size_t i = 0;
-	if (r->sniff_len == 0)
+	if (r->sniff_len == 0) {
 		while (i < n && is_ws(p[i]))
 			i++; /* blank space before either kind of body means nothing */
+		if (i < n && (p[i] == '{' || p[i] == '[')) {
+			r->sniffed = 1; /* the usual body: JSON, read in place */
+			return i;
+		}
+	}
 	for (; i < n && !r->sniffed; i++) {
 		r->sniff[r->sniff_len++] = p[i];
 		int data = is_prefix(r->sniff, r->sniff_len, "data:");

@@ -1,7 +1,8 @@
 /* fuzz_llm.c - libFuzzer target for the LLM extractors: the JSON key
  * scanner, the SSE framer, and the request/response extractors on any
  * bytes in any pieces. Strings written to the record stay NUL-terminated,
- * and a whole feed and a cut feed agree on what was extracted. */
+ * and a whole feed and a cut feed agree on what was extracted (models,
+ * counts, flags, hints, JSON-RPC answers and batch calls with their ids). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,29 @@ static void resp(const char *buf, size_t n, size_t step, enum llm_body_mode mode
 		abort();
 }
 
+static void req(const char *buf, size_t n, size_t step, struct tr_record *rec, struct llm_req *q)
+{
+	memset(rec, 0, sizeof *rec);
+	llm_req_begin(q);
+	for (size_t at = 0; at < n;) {
+		size_t k = step && step < n - at ? step : n - at;
+		llm_req_body(q, rec, buf + at, k);
+		at += k;
+	}
+}
+
+/* The JSON-RPC answers read (their times are the pieces' and differ). */
+static int same_answers(const struct llm_resp *x, const struct llm_resp *y)
+{
+	if (x->answers.n != y->answers.n || x->answers.dropped != y->answers.dropped)
+		return 0;
+	for (unsigned i = 0; i < x->answers.n; i++)
+		if (x->answers.a[i].id != y->answers.a[i].id ||
+		    x->answers.a[i].rpc != y->answers.a[i].rpc)
+			return 0;
+	return 1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
@@ -40,11 +64,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    a.total_tokens != b.total_tokens || ra.chunks != rb.chunks ||
 	    ra.usage_seen != rb.usage_seen || memcmp(a.response_model, b.response_model, REC_MODEL_LEN))
 		abort();
-	struct llm_req q;
-	llm_req_begin(&q);
-	for (size_t at = 0; at < n; at += step)
-		llm_req_body(&q, &a, buf + at, step < n - at ? step : n - at);
-	if (strnlen(a.request_model, REC_MODEL_LEN) >= REC_MODEL_LEN)
+	if (a.cached_tokens != b.cached_tokens || a.reasoning_tokens != b.reasoning_tokens ||
+	    a.cache_creation_tokens != b.cache_creation_tokens || a.flags != b.flags ||
+	    ra.hints != rb.hints || ra.op_hint != rb.op_hint || ra.json_error != rb.json_error ||
+	    ra.usage_object != rb.usage_object || ra.rpc != rb.rpc || !same_answers(&ra, &rb))
 		abort();
+	struct llm_req qa, qb;
+	req(buf, n, 0, &a, &qa);
+	req(buf, n, step, &b, &qb);
+	if (strnlen(a.request_model, REC_MODEL_LEN) >= REC_MODEL_LEN ||
+	    memcmp(a.request_model, b.request_model, REC_MODEL_LEN) || qa.shape != qb.shape ||
+	    qa.stream != qb.stream || qa.include_usage != qb.include_usage || qa.id != qb.id ||
+	    qa.mcp != qb.mcp || qa.json_error != qb.json_error || qa.batch.n != qb.batch.n ||
+	    qa.batch.dropped != qb.batch.dropped)
+		abort();
+	for (unsigned i = 0; i < qa.batch.n; i++)
+		if (qa.batch.call[i].id != qb.batch.call[i].id ||
+		    qa.batch.call[i].method_len != qb.batch.call[i].method_len ||
+		    qa.batch.call[i].tool_len != qb.batch.call[i].tool_len)
+			abort();
 	return 0;
 }

@@ -290,6 +290,8 @@ Test(differential, response_fields_match_cjson, .timeout = 60)
 		struct tr_record rec;
 		memset(&rec, 0, sizeof rec);
 		llm_resp_begin(&lr, LLM_BODY_JSON);
+		if (i % 3 == 0) /* blank space first, in a piece of its own */
+			llm_resp_body(&lr, &rec, guard_copy(" \r\n", 3), 3, 1);
 		while (at < n) {
 			size_t k = 1 + rnd(&seed) % 64;
 			k = k < n - at ? k : n - at;
@@ -353,6 +355,30 @@ Test(jscan, every_known_key_name_maps_to_its_id)
 	cr_expect_eq(jscan_key_id("Model", 5), JK_OTHER, "case matters");
 	cr_expect_eq(jscan_key_id("mode", 4), JK_OTHER);
 	cr_expect_eq(jscan_key_id("", 0), JK_OTHER);
+}
+
+/* The index compares a key's bytes as words (llm_keys_internal.h): a name
+ * with any one byte changed, whole in a document, is not taken for it (it
+ * gets the id the table gives it, usually none). */
+Test(jscan, a_key_one_byte_off_a_known_name_is_not_it)
+{
+	for (int k = JK_MODEL; k < JK_COUNT; k++) {
+		const char *name = jscan_key_name((enum jkey)k);
+		size_t len = strlen(name);
+		for (size_t i = 0; i < len; i++) {
+			char key[64], doc[128], want[32] = "";
+			struct seen z;
+			memcpy(key, name, len + 1);
+			key[i] = key[i] == 'q' ? 'Q' : 'q';
+			enum jkey id = jscan_key_id(key, len);
+			cr_assert_neq(id, (enum jkey)k, "%s", key);
+			if (id != JK_OTHER)
+				snprintf(want, sizeof want, "1:%d=1;", id);
+			snprintf(doc, sizeof doc, "{\"%s\":1}", key);
+			cr_assert_eq(scan_split(doc, 0, &walk_ops, &z), JSCAN_OK);
+			cr_assert_str_eq(z.text, want, "%s", doc);
+		}
+	}
 }
 
 /* The scanner's own key index (llm_keys.c) agrees with the table: every
