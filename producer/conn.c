@@ -80,10 +80,15 @@ static void go_dead(struct conn_state *st)
 		nth(st, i)->rec.flags |= REC_F_PARSE_ERROR;
 }
 
-/* Copy what the response extractor found into the exchange. */
+/* Copy what the response extractor found into the exchange. An exchange
+ * that cannot be LLM traffic (conn_may_llm) never has its extractors
+ * begun or fed: their state is another exchange's, and its own facts stay
+ * as a fresh extractor would leave them (zero). */
 static void take_resp_llm(struct conn_state *st, struct conn_exch *ex)
 {
 	const struct llm_resp *r = &st->lresp;
+	if (!ex->may_llm)
+		return;
 	ex->chunks = r->chunks;
 	ex->ttft_at = r->ttft_at;
 	ex->f.usage_seen = r->usage_seen;
@@ -101,6 +106,8 @@ static void take_resp_llm(struct conn_state *st, struct conn_exch *ex)
 
 static void take_req_llm(struct conn_state *st, struct conn_exch *ex)
 {
+	if (!ex->may_llm)
+		return;
 	ex->f.shape = st->lreq.shape;
 	ex->f.stream_req = st->lreq.stream;
 	ex->f.include_usage = st->lreq.include_usage;
@@ -122,7 +129,6 @@ static void req_begin(const struct conn_call *k)
 	ex->rec.start_ns = conn_realtime_ns();
 	st->req_open = 1;
 	st->req_coding = REC_CODING_NONE;
-	llm_req_begin(&st->lreq);
 }
 
 /* A request through a forward proxy names the origin in the target
@@ -162,8 +168,10 @@ static void req_start_line(struct conn_exch *ex, const struct http_event *ev)
 static void req_start(const struct conn_call *k, struct conn_exch *ex, const struct http_event *ev)
 {
 	req_start_line(ex, ev);
-	/* an exchange that cannot be recorded: framing only */
+	/* an exchange that cannot be recorded: framing only, no extractor */
 	ex->may_llm = (uint8_t)conn_may_llm(&ex->rec, k->cfg, ev->a, ev->a_len);
+	if (ex->may_llm)
+		llm_req_begin(&k->st->lreq);
 }
 
 static void req_headers_end(const struct conn_call *k, struct conn_exch *ex)
@@ -314,20 +322,20 @@ static void resp_headers_done(const struct conn_call *k, struct conn_exch *ex)
 	/* A response body's shape (usage, model) is looked for only where it
 	 * can matter (conn_may_llm: a POST, a known route, TOKENRING_HTTP=all;
 	 * gateways route LLM POSTs by any path). A GET /healthz answer is
-	 * never read. */
+	 * never read: no extractor is even begun for it. */
 	enum llm_body_mode mode = LLM_BODY_JSON;
 	if (st->resp_coding != REC_CODING_NONE)
 		mode = LLM_BODY_OFF; /* tokenringd reads it from the body entries */
-	else if (!ex->may_llm)
-		mode = LLM_BODY_OFF;
 	else if (st->resp_ctype == CONN_CT_SSE)
 		mode = LLM_BODY_SSE;
 	ex->f.resp_stream = st->resp_ctype != CONN_CT_OTHER || ex->path_stream;
 	if (st->resp_ctype == CONN_CT_SSE)
 		ex->rec.body_bits |= REC_B_SSE;
 	ex->rec.codings = REC_CODINGS(REC_CODING_REQ(ex->rec.codings), st->resp_coding);
-	llm_resp_begin(&st->lresp, mode);
-	st->resp_read = 1;
+	if (ex->may_llm) { /* (take_resp_llm) */
+		llm_resp_begin(&st->lresp, mode);
+		st->resp_read = 1;
+	}
 	conn_body_begin(k, ex, REC_BODY_RESPONSE);
 }
 
@@ -383,8 +391,10 @@ static void on_resp_event(const struct conn_call *k, const struct http_event *ev
 		break;
 	case HTTP_EV_BODY:
 		if (st->resp_coding == REC_CODING_NONE) {
-			llm_resp_body(&st->lresp, &ex->rec, ev->a, ev->a_len, k->now);
-			conn_mcp_stream(k, ex);
+			if (ex->may_llm) { /* (take_resp_llm) */
+				llm_resp_body(&st->lresp, &ex->rec, ev->a, ev->a_len, k->now);
+				conn_mcp_stream(k, ex);
+			}
 		} else
 			conn_body_bytes(k, ex, REC_BODY_RESPONSE, ev->a, ev->a_len);
 		if (ev->last)

@@ -76,6 +76,7 @@ void conn_req_header(struct conn_state *st, struct conn_exch *ex, const struct c
 		if (!ex->may_llm && http_lit_is(a, 6, "accept") && sse_stream_get(r, h)) {
 			ex->may_llm = 1; /* from here on read like any candidate */
 			http_want(&st->req, conn_req_headers_wanted(cfg));
+			llm_req_begin(&st->lreq);
 		}
 		break;
 	case 10:
