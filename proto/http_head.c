@@ -157,37 +157,32 @@ static int framing_in_place(struct http_parser *p, const char *s, size_t n, size
 /* Names the framer reads itself, whether wanted or not. */
 #define FRAMING_NAMES (HTTP_WANT_NAME(14, 'c') | HTTP_WANT_NAME(17, 't'))
 
-/*
- * One header line whole in the caller's buffer, [s, nl) (nl at its LF;
- * colon its first colon, or NULL), read in place: 0 when it is consumed
- * without an event (a name nobody asked for; or, gathering a whole head,
- * a wanted one put in ev->field[]), 1 when it made *ev (a wanted header,
- * or the blank line that ends the head), -1 when the general path must
- * take it: a line longer than the kept head, folding, one header too
- * many, no colon, a space before it, a bad framing value (or, gathering,
- * one wanted header too many). There it is refused or kept the same way,
- * so every outcome is the general path's. The framing headers are read
- * here either way. Most lines are none of these and cost a few checks.
- */
-static inline int head_line(struct http_parser *p, const char *s, const char *nl,
-			    const char *colon, struct http_event *ev, int gather)
+/* A line with no colon after its first byte, or longer than the kept
+ * head: the blank line that ends the head (1, *ev made), or -1 for the
+ * general path. */
+static int odd_line(struct http_parser *p, const char *s, size_t len, struct http_event *ev)
 {
-	size_t n = (size_t)(nl - s);
-	n -= n && nl[-1] == '\r';
-	if (n == 0) {
+	if (len == 0 || (len == 1 && *s == '\r')) {
 		http_headers_end(p, ev);
 		return 1;
 	}
-	if (!colon || colon == s || n > HTTP_LINE_KEEP || http_ows(*s) || http_ows(colon[-1]) ||
-	    p->n_headers >= HTTP_MAX_HEADERS)
-		return -1;
-	size_t n_len = (size_t)(colon - s);
-	uint64_t bit = HTTP_WANT_NAME(n_len, (unsigned char)*s);
-	uint64_t want = gather ? p->head_want : p->want;
-	if (!((want | FRAMING_NAMES) & bit)) { /* the usual line: skipped */
-		p->n_headers++;
-		return 0;
-	}
+	return -1;
+}
+
+/*
+ * A usual line (see head_line) whose name's bit is wanted or a framing
+ * name's: 0 when it is consumed without an event (a framing header nobody
+ * asked for; or, gathering, a wanted one put in ev->field[]), 1 when it
+ * made *ev (a wanted header), -1 for the general path (a bad framing
+ * value; gathering, one wanted header too many).
+ */
+__attribute__((always_inline)) static inline int wanted_line(struct http_parser *p, const char *s,
+							     const char *nl, const char *colon,
+							     struct http_event *ev, int gather,
+							     uint64_t want, uint64_t bit)
+{
+	size_t n = (size_t)(nl - s), n_len = (size_t)(colon - s);
+	n -= nl[-1] == '\r';
 	if (gather && (want & bit) && ev->n_fields == HTTP_HEAD_FIELDS)
 		return -1;
 	if ((n_len == 14 || n_len == 17) && framing_in_place(p, s, n, n_len))
@@ -217,58 +212,154 @@ static inline int head_line(struct http_parser *p, const char *s, const char *nl
 }
 
 /*
+ * One header line whole in the caller's buffer, [s, nl) (nl at its LF;
+ * colon at its first colon, or anywhere from nl on when it has none, or
+ * anywhere past the first HTTP_LINE_KEEP bytes), read in place: 0 when
+ * it is consumed without an event, 1 when it made *ev (a wanted header,
+ * or the blank line that ends the head), -1 when the general path must
+ * take it. The usual line pays one combined test and its name's bit: a
+ * name before a first colon inside the line, the line, CR included, no
+ * longer than the kept head, a visible first byte (no folding, no blank
+ * line) and no space or control byte before the colon. Whatever fails it
+ * goes to the general path (but the blank line, odd_line), which refuses
+ * or keeps it the same way, so every outcome is the general path's; so
+ * does anything wanted_line leaves. *nh counts the header lines (it is
+ * p->n_headers outside these calls); gathering a whole head, the cap is
+ * checked for a wanted line as it comes and for the skipped ones once,
+ * at the end (http_head_whole).
+ */
+__attribute__((always_inline)) static inline int head_line(struct http_parser *p, const char *s,
+							   const char *nl, const char *colon,
+							   struct http_event *ev, int gather,
+							   uint64_t want, size_t *nh)
+{
+	size_t len = (size_t)(nl - s), n_len = (size_t)(colon - s);
+	if ((n_len - 1 >= len - 1) | (len > HTTP_LINE_KEEP))
+		return odd_line(p, s, len, ev);
+	unsigned char c0 = (unsigned char)*s;
+	if ((c0 <= ' ') | ((unsigned char)colon[-1] <= ' ') | (!gather && *nh >= HTTP_MAX_HEADERS))
+		return -1;
+	uint64_t bit = HTTP_WANT_NAME(n_len, c0);
+	if (!((want | FRAMING_NAMES) & bit)) { /* the usual line: skipped */
+		++*nh;
+		return 0;
+	}
+	if (*nh >= HTTP_MAX_HEADERS)
+		return -1;
+	p->n_headers = (uint16_t)*nh;
+	int r = wanted_line(p, s, nl, colon, ev, gather, want, bit);
+	*nh = p->n_headers;
+	return r;
+}
+
+/* Where the lines() visit has got to: the start of the line being read,
+ * its first colon when one was found in an earlier block (else `none`),
+ * and the header count. */
+struct head_walk {
+	const char *s, *colon, *none;
+	size_t nh;
+};
+
+/*
+ * The lines ending in one block at b, its line feeds and colons as bit
+ * masks (bit i for b[i]; colons before the walk's line start cleared):
+ * 0 when the walk goes on into the next block, else head_line's result
+ * for the line it stopped at. A line's first colon is the lowest bit of
+ * colons | line feeds, the LF's own when it has none in this block, unless
+ * one was carried from an earlier block.
+ */
+__attribute__((always_inline)) static inline int block(struct http_parser *p,
+						       struct http_event *ev, int gather,
+						       uint64_t want, struct head_walk *w,
+						       const char *b, uint64_t ml, uint64_t mc)
+{
+	for (; ml; ml &= ml - 1) {
+		unsigned at = (unsigned)__builtin_ctzll(ml);
+		const char *colon = b + __builtin_ctzll(mc | ml);
+		colon = w->colon < colon ? w->colon : colon;
+		int r = head_line(p, w->s, b + at, colon, ev, gather, want, &w->nh);
+		if (r < 0)
+			return r;
+		w->s = b + at + 1;
+		if (r)
+			return r;
+		w->colon = w->none;
+		mc &= -(2ull << at); /* the next line's colons only (none after bit 63) */
+	}
+	if (mc && w->colon == w->none)
+		w->colon = b + __builtin_ctzll(mc);
+	return 0;
+}
+
+#ifdef SCAN_SSE2
+static inline uint64_t eq16(__m128i v, __m128i c)
+{
+	return (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, c));
+}
+#endif
+
+/*
  * Header lines whole at buf, read in place in one pass: line feeds and
- * colons are found 16 bytes a step, a line's first colon from the masks
- * (never a byte at a time), and the lines visited in order. Lines nobody
- * wants are consumed without an event; the first wanted one (when not
- * gathering) or the blank line makes *ev and ends the call. Returns the
- * bytes consumed; stops, consuming nothing of it, at a line not whole in
- * buf or one head_line leaves to the general path.
+ * colons are found 64 bytes a step (16 near the end), each line's first
+ * colon from the masks (never a byte at a time), and the lines visited in
+ * order. Lines nobody wants are consumed without an event; the first
+ * wanted one (when not gathering) or the blank line makes *ev and ends
+ * the call. Returns the bytes consumed; stops, consuming nothing of it,
+ * at a line not whole in buf or one head_line leaves to the general path.
  */
 __attribute__((always_inline)) /* one copy per value of gather */
 static inline size_t lines(struct http_parser *p, const char *buf, size_t len,
 			   struct http_event *ev, int gather)
 {
-	const char *s = buf, *e = buf + len;
-	int r;
+	const char *e = buf + len;
+	uint64_t want = gather ? p->head_want : p->want;
+	struct head_walk w = {buf, e, e, p->n_headers};
+	int r = 0;
 #ifdef SCAN_SSE2
-	const char *colon = NULL;
 	const __m128i lf = _mm_set1_epi8('\n'), co = _mm_set1_epi8(':');
-	for (const char *b = buf; e - b >= 16; b += 16) {
+	const char *b = buf;
+	for (; e - b >= 64; b += 64) {
+		const __m128i *q = (const __m128i *)(const void *)b;
+		__m128i v0 = _mm_loadu_si128(q), v1 = _mm_loadu_si128(q + 1);
+		__m128i v2 = _mm_loadu_si128(q + 2), v3 = _mm_loadu_si128(q + 3);
+		uint64_t ml = eq16(v0, lf) | eq16(v1, lf) << 16 | eq16(v2, lf) << 32 |
+			      eq16(v3, lf) << 48;
+		uint64_t mc = eq16(v0, co) | eq16(v1, co) << 16 | eq16(v2, co) << 32 |
+			      eq16(v3, co) << 48;
+		if ((r = block(p, ev, gather, want, &w, b, ml, mc)))
+			goto out;
+	}
+	for (; e - b >= 16; b += 16) {
 		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)b);
-		unsigned ml = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf));
-		unsigned mc = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, co));
-		for (; ml; ml &= ml - 1) {
-			unsigned at = (unsigned)__builtin_ctz(ml);
-			unsigned before = mc & ((1u << at) - 1u);
-			if (!colon && before)
-				colon = b + __builtin_ctz(before);
-			if ((r = head_line(p, s, b + at, colon, ev, gather)) < 0)
-				return (size_t)(s - buf);
-			s = b + at + 1;
-			if (r)
-				return (size_t)(s - buf);
-			colon = NULL;
-			mc &= ~((2u << at) - 1u); /* the next line's colons only */
-		}
-		if (!colon && mc)
-			colon = b + __builtin_ctz(mc);
+		if ((r = block(p, ev, gather, want, &w, b, eq16(v, lf), eq16(v, co))))
+			goto out;
+	}
+	if (b < e && e - buf >= 16) { /* the last bytes: the last 16, shifted */
+		unsigned drop = (unsigned)(16 - (e - b));
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(e - 16));
+		r = block(p, ev, gather, want, &w, b, eq16(v, lf) >> drop, eq16(v, co) >> drop);
+		goto out;
 	}
 #endif
-	/* the last bytes (and the portable build): a line at a time */
-	while (s < e) {
-		const char *nl = scan_find(s, e, '\n');
+	/* a short rest (and the portable build): a line at a time */
+	while (w.s < e) {
+		const char *nl = scan_find(w.s, e, '\n');
 		if (nl == e)
 			break;
-		const char *cend = nl - s > HTTP_LINE_KEEP ? s + HTTP_LINE_KEEP : nl;
-		const char *c = scan_find2(s, cend, e, ':', ':');
-		if ((r = head_line(p, s, nl, c == cend ? NULL : c, ev, gather)) < 0)
+		const char *cend = nl - w.s > HTTP_LINE_KEEP ? w.s + HTTP_LINE_KEEP : nl;
+		r = head_line(p, w.s, nl, scan_find2(w.s, cend, e, ':', ':'), ev, gather, want, &w.nh);
+		if (r < 0)
 			break;
-		s = nl + 1;
+		w.s = nl + 1;
 		if (r)
 			break;
 	}
-	return (size_t)(s - buf);
+#ifdef SCAN_SSE2
+out:
+#endif
+	/* over the cap, the count stays over it (a uint16_t could wrap) */
+	p->n_headers = (uint16_t)(w.nh > HTTP_MAX_HEADERS ? HTTP_MAX_HEADERS + 1 : w.nh);
+	return (size_t)(w.s - buf);
 }
 
 size_t http_head_lines(struct http_parser *p, const char *buf, size_t len, struct http_event *ev)
@@ -293,7 +384,7 @@ size_t http_head_whole(struct http_parser *p, const char *buf, size_t len, struc
 	if (http_start_fields(p, ev))
 		return 0;
 	size_t k = lines(p, nl + 1, (size_t)(e - nl - 1), ev, 1);
-	if (ev->type != HTTP_EV_HEADERS_END)
+	if (ev->type != HTTP_EV_HEADERS_END || p->n_headers > HTTP_MAX_HEADERS)
 		return 0;
 	ev->type = HTTP_EV_HEAD;
 	return (size_t)(nl + 1 - buf) + k;

@@ -403,3 +403,142 @@ Test(http_oracle, skipped_lines_fail_as_reported_ones_do)
 	cr_assert_eq(last_event(msg, HTTP_WANT_ALL), HTTP_EV_MSG_END);
 	cr_assert_eq(last_event(msg, HTTP_WANT_NAME(4, 'h')), HTTP_EV_MSG_END);
 }
+
+/* ---- whole heads and the line states, on the lines whole heads give back ---- */
+
+/* The events of buf, given at once, as text, a whole head written as the
+ * line events it stands for, so that both modes must write the same text;
+ * *heads counts the whole heads. */
+static void event_text(enum http_kind kind, const char *buf, size_t n, uint64_t names, int whole,
+		       char *out, size_t cap, unsigned *heads)
+{
+	struct http_parser p;
+	size_t k = 0;
+	http_init(&p, kind);
+	http_want(&p, names);
+	if (whole)
+		http_whole(&p, names);
+#define EMIT(...) (k += (size_t)snprintf(out + k, k < cap ? cap - k : 0, __VA_ARGS__))
+	const char *piece = guard_copy(buf, n);
+	for (size_t len = n;;) {
+		struct http_event ev;
+		size_t used = http_next(&p, piece, len, &ev);
+		piece += used;
+		len -= used;
+		if (ev.type == HTTP_EV_PARTIAL)
+			break;
+		switch (ev.type) {
+		case HTTP_EV_HEAD:
+			++*heads;
+			EMIT("B|");
+			__attribute__((fallthrough));
+		case HTTP_EV_START_LINE:
+			EMIT("S%.*s %.*s %u %u %d|", (int)ev.a_len, ev.a ? ev.a : "", (int)ev.b_len,
+			     ev.b ? ev.b : "", ev.status, ev.minor, ev.truncated);
+			for (unsigned i = 0; ev.type == HTTP_EV_HEAD && i < ev.n_fields; i++)
+				EMIT("H%.*s=%.*s 0|", (int)ev.field[i].name_len,
+				     ev.field[i].name, (int)ev.field[i].value_len,
+				     ev.field[i].value);
+			if (ev.type == HTTP_EV_HEAD)
+				EMIT("E|");
+			break;
+		case HTTP_EV_HEADER:
+			EMIT("H%.*s=%.*s %d|", (int)ev.a_len, ev.a, (int)ev.b_len, ev.b,
+			     ev.truncated);
+			break;
+		case HTTP_EV_BODY:
+			EMIT("b%zu|%s", ev.a_len, ev.last ? "M|" : "");
+			break;
+		default:
+			EMIT("%c|", "PBSHEbMX"[ev.type < 8 ? ev.type : 7]);
+		}
+	}
+#undef EMIT
+	cr_assert_lt(k, cap, "event text fits");
+}
+
+/* Both modes, given at once: the same text. Returns whether the whole
+ * head came as one event, and the text in out. */
+static int both_modes(enum http_kind kind, const char *buf, uint64_t names, char *out,
+		      size_t cap)
+{
+	static char lines[1 << 16];
+	unsigned heads = 0, none = 0;
+	size_t n = strlen(buf);
+	event_text(kind, buf, n, names, 0, lines, sizeof lines, &none);
+	event_text(kind, buf, n, names, 1, out, cap, &heads);
+	cr_assert_eq(none, 0);
+	cr_assert_str_eq(out, lines, "whole heads vs lines for:\n%.300s", buf);
+	return heads != 0;
+}
+
+/* Each line the fast test of a whole head sends back to the line states
+ * (and its near misses, which it keeps), between a usual line and a
+ * wanted one, then a second message: the same events either way, with
+ * the names wanted, all, or none. */
+Test(http_oracle, whole_heads_give_back_odd_lines)
+{
+	static char pad[400], msg[1 << 12], out[1 << 16];
+	memset(pad, 'p', sizeof pad - 1);
+	static const char *const odd[] = {
+		"X-A : v\r\n", "X-A\t: v\r\n", " folded\r\n", "\tfolded\r\n", ": v\r\n", "NoColon\r\n",
+		"\x01X: v\r\n", "X\x01: v\r\n", "X-A\r: v\r\n", "\r: v\r\n", "X-A: v\n", "X-A:v\r\n",
+		"Host:\r\n", "Host: a b \t\r\n", "Host:\ta\r\n", "X-A: v\r\r\n", "X-A: :\r\n",
+		"Content-Length: 2\r\n", "Content-Length: 3\r\n", "Content-Length : 2\r\n",
+		"Transfer-Encoding: gzip\r\n", "\x80X: v\r\n", "X: v\r\n",
+	};
+	static const uint64_t wants[] = {HTTP_WANT_NAME(4, 'h') | HTTP_WANT_NAME(3, 'x'),
+					 HTTP_WANT_ALL, 0};
+	unsigned whole = 0, cases = 0;
+	for (size_t w = 0; w < sizeof wants / sizeof *wants; w++) {
+		for (size_t i = 0; i < sizeof odd / sizeof *odd; i++) {
+			snprintf(msg, sizeof msg,
+				 "POST /v1/chat HTTP/1.1\r\nUser-Agent: t\r\n%sHost: h\r\n"
+				 "Content-Length: 2\r\n\r\nokGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+				 odd[i]);
+			whole += (unsigned)both_modes(HTTP_REQUEST, msg, wants[w], out, sizeof out);
+			cases++;
+		}
+		/* lines of 250..262 bytes, CR included or not, the colon early or
+		 * past the kept head */
+		for (int len = 250; len <= 262; len++) {
+			for (int shape = 0; shape < 4; shape++) {
+				int name = shape & 2 ? len - 4 : 3;
+				const char *end = shape & 1 ? "\r\n" : "\n";
+				snprintf(msg, sizeof msg,
+					 "HTTP/1.1 200 OK\r\n%.*s: %.*s%sContent-Length: 0\r\n\r\n",
+					 name, pad, len - name - 2 - (shape & 1), pad, end);
+				whole += (unsigned)both_modes(HTTP_RESPONSE, msg, wants[w], out,
+							      sizeof out);
+				cases++;
+			}
+		}
+	}
+	cr_assert_gt(whole, cases / 2, "most heads still come whole (%u of %u)", whole, cases);
+}
+
+/* The header cap: 128 lines pass and 129 fail, however many of them are
+ * wanted and wherever (the cap of the lines a whole head skips is checked
+ * at its end, that of the wanted ones as they come). */
+Test(http_oracle, whole_heads_keep_the_header_cap)
+{
+	static char msg[1 << 13], out[1 << 16];
+	static const uint64_t names = HTTP_WANT_NAME(4, 'h') | HTTP_WANT_NAME(3, 'x');
+	for (int lines = 126; lines <= 131; lines++) {
+		for (int where = 0; where < 3; where++) { /* a wanted line first, last, none */
+			int k = sprintf(msg, "GET / HTTP/1.1\r\n");
+			for (int i = 0; i < lines; i++)
+				k += sprintf(msg + k, "%s: %d\r\n",
+					     (where == 0 && i == 0) || (where == 1 && i == lines - 1)
+						     ? "Host"
+						     : "X-Header-Number",
+					     i);
+			sprintf(msg + k, "\r\n");
+			int whole = both_modes(HTTP_REQUEST, msg, names, out, sizeof out);
+			int over = lines > HTTP_MAX_HEADERS;
+			cr_assert_eq(whole, !over, "%d lines (%d): whole", lines, where);
+			cr_assert_eq(strstr(out, "X|") != NULL, over, "%d lines (%d): %s", lines,
+				     where, out + strlen(out) - 20);
+		}
+	}
+}
