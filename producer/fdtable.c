@@ -5,7 +5,9 @@
  * only with the fds and connections actually used.
  *
  * The table entry's encoding is in fdtable_internal.h; the TLS plaintext
- * entry points (hooks_tls.c's side) are in fdtable_tls.c.
+ * entry points (hooks_tls.c's side) are in fdtable_tls.c; the counters of
+ * connections counted, not parsed (a TLS handshake on the raw calls), in
+ * fdtable_opaque.c.
  *
  * Slot state (64-bit): generation (high) | SLOT_F_* (low). The BUSY bit is
  * the per-connection try-lock: a thread that finds it set re-checks it
@@ -57,7 +59,7 @@ static struct conn *conns;
 static _Atomic uint32_t fd_hwm; /* 1 + highest fd ever given an entry */
 __thread int fdt_tls_seen __attribute__((tls_model("initial-exec")));
 
-static struct fdt_opaque *opaque; /* per slot: counters of an opaque connection */
+struct fdt_opaque *fdt_opaques;
 
 /*
  * Bytes on a socket whose slot is not parsed from the raw calls: a TLS
@@ -68,8 +70,6 @@ static struct fdt_opaque *opaque; /* per slot: counters of an opaque connection 
  * true: handled. An add racing the connection's end may be lost; never a
  * crash or a wrong connection's parse.
  */
-static void opaque_late_hello(struct fdt_opaque *o, const struct iovec *iov, size_t total);
-
 static inline bool raw_fast(int fd, enum conn_dir dir, const struct iovec *iov, size_t total)
 {
 	_Atomic uint64_t *t = atomic_load_explicit(&fdt_table, memory_order_acquire);
@@ -89,10 +89,11 @@ static inline bool raw_fast(int fd, enum conn_dir dir, const struct iovec *iov, 
 	if (SHIM_UNLIKELY(v & SLOT_F_INHERITED)) /* a fork child now uses it */
 		atomic_fetch_and_explicit(&fdt_slots[i].state, ~(uint64_t)SLOT_F_INHERITED,
 					  memory_order_relaxed);
-	atomic_fetch_add_explicit(dir == CONN_DIR_OUT ? &opaque[i].sent : &opaque[i].received,
-				  total, memory_order_relaxed);
-	if (SHIM_UNLIKELY(atomic_load_explicit(&opaque[i].sni_pending, memory_order_relaxed)))
-		opaque_late_hello(&opaque[i], iov, total);
+	struct fdt_opaque *o = &fdt_opaques[i];
+	atomic_fetch_add_explicit(dir == CONN_DIR_OUT ? &o->sent : &o->received, total,
+				  memory_order_relaxed);
+	if (SHIM_UNLIKELY(atomic_load_explicit(&o->sni_pending, memory_order_relaxed)))
+		fdt_opaque_late_hello(o, iov, total);
 	return true;
 }
 
@@ -113,8 +114,8 @@ int fdt_init(void)
 	_Atomic uint64_t *t = map_anon(sizeof(*t) * FDT_MAX_FDS);
 	fdt_slots = map_anon(sizeof(*fdt_slots) * FDT_SLOTS);
 	conns = map_anon(sizeof(*conns) * FDT_SLOTS);
-	opaque = map_anon(sizeof(*opaque) * FDT_SLOTS);
-	if (t == NULL || fdt_slots == NULL || conns == NULL || opaque == NULL)
+	fdt_opaques = map_anon(sizeof(*fdt_opaques) * FDT_SLOTS);
+	if (t == NULL || fdt_slots == NULL || conns == NULL || fdt_opaques == NULL)
 		return -ENOMEM; /* the few mappings made stay: init runs once */
 	for (unsigned i = 0; i < FDT_SLOTS; i++)
 		fdt_slots[i].conn = &conns[i];
@@ -225,7 +226,7 @@ static void slot_finish(struct fd_slot *s, uint64_t v)
 		conn_init(s->conn, CONN_ROLE_AUTO);
 	else if (v & SLOT_F_OPAQUE) {
 		if (!(v & SLOT_F_NOREPORT))
-			shim_cover_opaque(s, &opaque[s - fdt_slots]);
+			shim_cover_opaque(s, &fdt_opaques[s - fdt_slots]);
 	} else
 		conn_close(s->conn, shim_current_config(), shim_now_ns(), shim_emit, &ctx);
 	if (!(v & SLOT_F_CLOSE) || (v & SLOT_F_DESYNC)) {
@@ -453,59 +454,6 @@ static struct fd_slot *lookup_locked(int fd, bool raw)
 	return fdt_slot_acquire(e);
 }
 
-/* The first bytes fed on a connection start a TLS handshake record (hs:
- * its message type): from now on its bytes are counted, not parsed (we
- * hold the slot: BUSY). Usually our ClientHello (or, for a server, the
- * peer's): the SNI is read from that first buffer (a hello is written
- * whole; none: ""). A ServerHello first means the thread that wrote the
- * ClientHello has not reached its hook yet: the SNI is taken when it does
- * (opaque_late_hello). The TLS hooks may still show the plaintext (then
- * tls_install replaces this slot and nothing is reported). */
-static void opaque_start(struct fd_slot *s, enum conn_dir dir, const struct iovec *iov,
-			 size_t total, int hs)
-{
-	struct fdt_opaque *o = &opaque[s - fdt_slots];
-	struct timespec ts;
-	size_t first = iov->iov_len < total ? iov->iov_len : total;
-	bool client_hello = hs == 0 || hs == TLS_HS_CLIENT_HELLO;
-
-	o->sni[0] = '\0';
-	if (client_hello)
-		(void)tls_hello_sni(iov->iov_base, first, o->sni, sizeof o->sni);
-	/* who wrote the ClientHello is the client: source */
-	if (client_hello)
-		o->reporter = dir == CONN_DIR_OUT ? REC_REPORTER_SOURCE : REC_REPORTER_DESTINATION;
-	else if (hs == TLS_HS_SERVER_HELLO)
-		o->reporter = dir == CONN_DIR_IN ? REC_REPORTER_SOURCE : REC_REPORTER_DESTINATION;
-	else
-		o->reporter = conn_role_of(s->conn) == CONN_ROLE_SERVER ? REC_REPORTER_DESTINATION
-									: REC_REPORTER_SOURCE;
-	atomic_store_explicit(&o->sni_pending, !client_hello, memory_order_relaxed);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	o->start_wall_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	o->start_mono_ns = shim_now_ns();
-	atomic_store_explicit(&o->sent, dir == CONN_DIR_OUT ? total : 0, memory_order_relaxed);
-	atomic_store_explicit(&o->received, dir == CONN_DIR_IN ? total : 0, memory_order_relaxed);
-	/* release (in slot_release): the counters are set before another
-	 * thread's raw_fast sees OPAQUE */
-	atomic_fetch_or_explicit(&s->state, SLOT_F_OPAQUE, memory_order_relaxed);
-	SHIM_DEBUG("fd %d: TLS handshake (sni \"%s\"%s): counted as opaque until a TLS hook reads it",
-		   s->fd, o->sni, client_hello ? "" : ", ClientHello still to come");
-}
-
-/* The ClientHello of an opaque connection whose ServerHello came first:
- * the first thread to bring it claims the SNI's field. */
-static void opaque_late_hello(struct fdt_opaque *o, const struct iovec *iov, size_t total)
-{
-	size_t first = iov->iov_len < total ? iov->iov_len : total;
-	uint8_t pending = 1;
-	if (!tls_hello_is_start(iov->iov_base, first) ||
-	    !atomic_compare_exchange_strong_explicit(&o->sni_pending, &pending, 0,
-						     memory_order_relaxed, memory_order_relaxed))
-		return;
-	(void)tls_hello_sni(iov->iov_base, first, o->sni, sizeof o->sni);
-}
-
 /* HTTP/1.x on the wire starts with a method (A-Z) or "HTTP/" (server
  * speaks first only in error cases): anything else (TLS 0x16, RESP '*',
  * binary protocols, SMTP banners "220") is not ours. */
@@ -579,7 +527,7 @@ static bool first_bytes(struct fd_slot *s, int fd, enum conn_dir dir, const stru
 		 * looks like TLS and passes through */
 		if (SHIM_UNLIKELY(hs == 0 || hs == TLS_HS_CLIENT_HELLO ||
 				  hs == TLS_HS_SERVER_HELLO)) {
-			opaque_start(s, dir, &iov[i], total, hs);
+			fdt_opaque_start(s, dir, &iov[i], total, hs);
 			return false;
 		}
 		if (!http_first_byte(*(const unsigned char *)iov[i].iov_base)) {
@@ -654,7 +602,7 @@ void fdt_peer_closed(int fd, bool eof)
 		 * now, the fd passed through from then on. A server waits for
 		 * close(), as below. */
 		if (SHIM_UNLIKELY(st & SLOT_F_OPAQUE)) {
-			if (!eof || opaque[s - fdt_slots].reporter == REC_REPORTER_SOURCE)
+			if (!eof || fdt_opaques[s - fdt_slots].reporter == REC_REPORTER_SOURCE)
 				atomic_fetch_or_explicit(&s->state, SLOT_F_GIVEUP,
 							 memory_order_relaxed);
 			fdt_slot_release(s);
@@ -675,28 +623,6 @@ out:
 	errno = saved_errno;
 }
 
-void fdt_flush_opaque(void)
-{
-	if (atomic_load_explicit(&fdt_table, memory_order_acquire) == NULL)
-		return;
-	for (unsigned i = 0; i < FDT_SLOTS; i++) {
-		uint64_t v = atomic_load_explicit(&fdt_slots[i].state, memory_order_acquire);
-		/* claim the report with NOREPORT, so a close racing the exit
-		 * cannot make a second one */
-		while ((v & SLOT_F_USED) && (v & SLOT_F_OPAQUE) &&
-		       !(v & (SLOT_F_NOREPORT | SLOT_F_INHERITED))) {
-			if (atomic_compare_exchange_weak_explicit(&fdt_slots[i].state, &v,
-								  v | SLOT_F_NOREPORT,
-								  memory_order_acq_rel,
-								  memory_order_acquire)) {
-				SHIM_DEBUG("exit: opaque connection on fd %d still open, reported",
-					   fdt_slots[i].fd);
-				shim_cover_opaque(&fdt_slots[i], &opaque[i]);
-				break;
-			}
-		}
-	}
-}
 
 void fdt_track(int fd, const struct sockaddr *peer_sa, socklen_t peerlen, enum conn_role role)
 {

@@ -17,6 +17,8 @@
 
 /* The slot pool, mmap'ed once by fdt_init. */
 extern struct fd_slot *fdt_slots;
+/* Per slot: the counters of an opaque connection (fdtable_opaque.c). */
+extern struct fdt_opaque *fdt_opaques;
 
 static inline uint32_t fdt_entry_code(uint64_t e) { return (uint32_t)e; }
 static inline uint32_t fdt_entry_gen(uint64_t e) { return (uint32_t)(e >> 32); }
@@ -64,5 +66,12 @@ void fdt_slot_mark(uint64_t e, uint64_t flag);
 
 /* Does entry e name a live TLS slot (plaintext fed by the TLS hooks)? */
 bool fdt_tls_entry(uint64_t e);
+
+/* An opaque connection: its first bytes start a TLS handshake record (hs:
+ * its message type), the slot is held (BUSY). */
+void fdt_opaque_start(struct fd_slot *s, enum conn_dir dir, const struct iovec *iov,
+		      size_t total, int hs);
+/* A ClientHello that comes after its connection was made opaque. */
+void fdt_opaque_late_hello(struct fdt_opaque *o, const struct iovec *iov, size_t total);
 
 #endif

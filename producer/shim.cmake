@@ -15,6 +15,7 @@ add_library(tokenring_shim_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/shim_real.c
   ${CMAKE_CURRENT_LIST_DIR}/shim_ring.c
   ${CMAKE_CURRENT_LIST_DIR}/fdtable.c
+  ${CMAKE_CURRENT_LIST_DIR}/fdtable_opaque.c
   ${CMAKE_CURRENT_LIST_DIR}/fdtable_tls.c
   ${CMAKE_CURRENT_LIST_DIR}/dl_rebind.c
   ${CMAKE_CURRENT_LIST_DIR}/shim_cover.c
