@@ -1,12 +1,14 @@
 /*
  * llm_json.c - the streaming JSON key scanner behind llm_json.h. Structural
  * bytes of walked containers are read one by one (they are few); strings are
- * crossed with vector searches and memchr, skipped containers by
+ * crossed with vector searches and memchr, skipped containers 64 bytes a
+ * step by the block index (llm_json_index.c), its leftovers by
  * llm_json_skip.c.
  */
 #include <string.h>
 
 #include "llm_json.h"
+#include "llm_json_index.h"
 #include "llm_keys_internal.h"
 #include "scan_internal.h"
 
@@ -372,7 +374,7 @@ static const char *in_literal(struct jscan *s, const char *p, const char *e,
 }
 
 
-static const char *in_skip(struct jscan *s, const char *p, const char *e,
+static const char *in_skip(struct jscan *s, const char *p, const char *e, const char *lo,
 			   const struct jscan_ops *ops, void *ctx)
 {
 	while (p < e) {
@@ -387,16 +389,17 @@ static const char *in_skip(struct jscan *s, const char *p, const char *e,
 			p = q + 1;
 			continue;
 		}
-#ifdef SCAN_SSE2
+		/* the block index first; where it stops short (a string cut by
+		 * the end of the piece, malformed text), one region and one
+		 * string the byte-wise way */
 		int ended = 0;
-		p = jskip_blocks(&s->skip_depth, p, e, &ended);
+		p = jidx_skip(&s->skip_depth, p, e, lo, &ended);
 		if (ended) {
 			value_done(s, ops, ctx);
 			return p;
 		}
 		if (p == e)
 			return e;
-#endif
 		const char *q = scan_find(p, e, '"');
 		if (q == e)
 			q = NULL;
@@ -608,7 +611,7 @@ after:
 enum jscan_err jscan_feed(struct jscan *s, const char *p, size_t n, const struct jscan_ops *ops,
 			  void *ctx)
 {
-	const char *e = p + n;
+	const char *e = p + n, *lo = p; /* [lo, e): readable, for the block index */
 	while (p < e && s->err == JSCAN_OK) {
 		switch (s->state) {
 		case J_STR:
@@ -619,7 +622,7 @@ enum jscan_err jscan_feed(struct jscan *s, const char *p, size_t n, const struct
 			break;
 		case J_SKIP:
 		case J_SKIP_STR:
-			p = in_skip(s, p, e, ops, ctx);
+			p = in_skip(s, p, e, lo, ops, ctx);
 			break;
 		case J_TOP:
 		case J_KEY:
