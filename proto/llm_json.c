@@ -133,7 +133,8 @@ static void begin_string(struct jscan *s, int is_key)
 	s->state = J_STR;
 }
 
-static void begin_top(struct jscan *s, char c, const struct jscan_ops *ops, void *ctx)
+static inline __attribute__((always_inline)) void begin_top(struct jscan *s, char c,
+							 const struct jscan_ops *ops, void *ctx)
 {
 	if (c != '{' && c != '[') {
 		s->err = s->values ? JSCAN_SYNTAX : JSCAN_NOT_JSON;
@@ -487,7 +488,8 @@ __attribute__((noinline)) static const char *fast(struct jscan *s, const char *p
 		return p;
 	}
 top:
-	p = skip_ws(p, e);
+	if (p < e && (unsigned char)*p <= ' ')
+		p = skip_ws(p, e);
 	if (p == e || (*p != '{' && *p != '['))
 		return p; /* not JSON, or the next piece's */
 	begin_top(s, *p, ops, ctx);
@@ -557,6 +559,8 @@ value:
 		size_t n = (size_t)(q - p) < JSCAN_VALUE_KEEP ? (size_t)(q - p) : JSCAN_VALUE_KEEP;
 		if (c == '-' || (unsigned)(c - '0') < 10u) { /* the usual literal, no call */
 			t = JT_NUMBER;
+		} else if (n == 4 && memcmp(p, "null", 4) == 0) { /* a chunk's finish_reason */
+			t = JT_NULL;
 		} else if (literal_type(p, n, &t)) {
 			syntax(s);
 			return e;
