@@ -216,7 +216,7 @@ __attribute__((always_inline)) static inline void hidx_last(const char *lo, cons
 		*mc >>= drop;
 	} else {
 		char t[64] = {0};
-		memcpy(t, b, (size_t)(e - b));
+		memcpy(t, b, (size_t)(e - b) & 63); /* (fewer than 64 here) */
 		hidx_masks(t, ml, mc);
 	}
 }

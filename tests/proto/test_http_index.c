@@ -201,7 +201,7 @@ static size_t head_of(char *out, const unsigned *lens, unsigned n_lines, int bar
 
 /* Line ends on every byte of a 64-byte block (and so of 16 and 32), the
  * head cut on every byte around them too. */
-Test(http_index, line_ends_straddle_blocks_and_pieces, .timeout = 120)
+Test(http_index, line_ends_straddle_blocks_and_pieces)
 {
 	static char msg[1 << 14];
 	unsigned heads = 0, runs = 0;
@@ -227,7 +227,7 @@ Test(http_index, line_ends_straddle_blocks_and_pieces, .timeout = 120)
 /* Each odd byte in every position of a head's first 3 blocks: the same
  * events as the line states (an error, a folded line, a name with a
  * space, a bare CR...). */
-Test(http_index, odd_bytes_in_every_position, .timeout = 300)
+Test(http_index, odd_bytes_in_every_position)
 {
 	static const unsigned char odd[] = {' ', '\t', '\r', '\n', ':', 0x00, 0x01, 0x7f, 0x80,
 					    0xff, 'A'};
@@ -248,7 +248,7 @@ Test(http_index, odd_bytes_in_every_position, .timeout = 300)
 
 /* The header cap read by the index: 128 lines pass and 129 fail, lines
  * wanted or not, whole heads or line by line, cut or not. */
-Test(http_index, header_cap, .timeout = 120)
+Test(http_index, header_cap)
 {
 	static char msg[1 << 13];
 	for (int lines = 126; lines <= 131; lines++) {
@@ -276,7 +276,7 @@ Test(http_index, header_cap, .timeout = 120)
 
 /* Lines of every length around the kept head (256) and the longest line
  * (HTTP_MAX_LINE), with the colon early or late, wanted or not. */
-Test(http_index, long_lines, .timeout = 300)
+Test(http_index, long_lines)
 {
 	static char msg[1 << 16];
 	static const size_t lens[] = {250, 254, 255, 256, 257, 258, 259, 300, 16380, 16383, 16384,
@@ -305,7 +305,7 @@ Test(http_index, long_lines, .timeout = 300)
  * either side), the buffer ending with the head: the last block is read
  * from the 64 bytes that end the buffer, or from a copy when the buffer
  * is shorter, never past it nor before it. */
-Test(http_index, heads_at_block_multiples, .timeout = 120)
+Test(http_index, heads_at_block_multiples)
 {
 	static char msg[1024];
 	unsigned cases = 0;
@@ -337,7 +337,7 @@ Test(http_index, heads_at_block_multiples, .timeout = 120)
 
 /* The SDK's head and nginx's answer, cut everywhere: the shapes the
  * bench counts come whole and agree. */
-Test(http_index, reference_heads_cut_everywhere, .timeout = 120)
+Test(http_index, reference_heads_cut_everywhere)
 {
 	static const char req[] =
 		"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
@@ -379,7 +379,7 @@ Test(http_index, masks_of_this_build)
 /* Start lines of every length around a block (the head's first block
  * holds its start line, or the walk finds its end by a search) and past
  * the kept head, a few odd ones among them; requests and responses. */
-Test(http_index, start_lines_of_every_length, .timeout = 120)
+Test(http_index, start_lines_of_every_length)
 {
 	static char msg[1024];
 	unsigned heads = 0;
