@@ -41,7 +41,8 @@ int conn_tracking(const struct conn *c)
 
 static struct conn_exch *nth(struct conn_state *st, unsigned i)
 {
-	return &st->ex[(st->head + i) % CONN_MAX_PENDING];
+	_Static_assert((CONN_MAX_PENDING & (CONN_MAX_PENDING - 1)) == 0, "a power of two");
+	return &st->ex[(st->head + i) & (CONN_MAX_PENDING - 1u)];
 }
 
 static struct conn_exch *newest(struct conn_state *st)
@@ -60,13 +61,15 @@ static enum conn_dir request_dir(const struct conn_state *st)
 	return st->role == CONN_ROLE_SERVER ? CONN_DIR_IN : CONN_DIR_OUT;
 }
 
-/* Emit, oldest first, every exchange whose request and response ended. */
-static void drain(const struct conn_call *k)
+/* Emit, oldest first, every exchange whose request and response ended
+ * (an exchange that cannot be recorded only leaves the ring). */
+static void drain(struct conn_call *k)
 {
 	struct conn_state *st = k->st;
 	while (st->count && nth(st, 0)->req_done && nth(st, 0)->resp_done) {
-		conn_finish(k, nth(st, 0));
-		st->head = (uint8_t)((st->head + 1) % CONN_MAX_PENDING);
+		if (!nth(st, 0)->quiet)
+			conn_finish(k, nth(st, 0));
+		st->head = (uint8_t)((st->head + 1) & (CONN_MAX_PENDING - 1u));
 		st->count--;
 		st->resp_off--;
 	}
@@ -115,7 +118,51 @@ static void take_req_llm(struct conn_state *st, struct conn_exch *ex)
 		ex->rec.flags |= REC_F_PARSE_ERROR;
 }
 
-static void req_begin(const struct conn_call *k)
+/*
+ * A new exchange's state. Every exchange clears what framing and pairing
+ * read, and the record fields they count or test (bytes, status, flags,
+ * codings, and the body entry fields conn_body.c matches across
+ * exchanges). The rest, the record and what settles it, is cleared and
+ * stamped (exch_keep) only for an exchange that may be recorded: a head
+ * read whole (`whole`) is decided before anything else is written, and
+ * one that cannot be LLM traffic stays quiet; a head read line by line is
+ * kept from its first byte, as a later header may make it a candidate.
+ */
+static void exch_begin(struct conn_exch *ex, int whole)
+{
+	ex->req_done = 0;
+	ex->resp_begun = 0;
+	ex->resp_done = 0;
+	ex->is_head = 0;
+	ex->is_connect = 0;
+	ex->path_stream = 0;
+	ex->may_llm = 0;
+	ex->id_due = 0;
+	ex->quiet = (uint8_t)whole;
+	ex->rec.req_bytes = 0;
+	ex->rec.resp_bytes = 0;
+	ex->rec.status = 0;
+	ex->rec.flags = 0;
+	ex->rec.body_xid = 0;
+	ex->rec.codings = 0;
+	ex->rec.body_bits = 0;
+	ex->rec.body_lost = 0;
+}
+
+/* The exchange may be recorded: a clean record (the request bytes counted
+ * so far kept), and its first byte's times, read in the call that
+ * carried it. */
+static void exch_keep(struct conn_call *k, struct conn_exch *ex)
+{
+	uint64_t req_bytes = ex->rec.req_bytes;
+	memset(ex, 0, offsetof(struct conn_exch, req_done));
+	ex->rec.req_bytes = req_bytes;
+	ex->quiet = 0;
+	ex->t0 = conn_now(k);
+	ex->rec.start_ns = conn_realtime_ns();
+}
+
+static void req_begin(struct conn_call *k, int whole)
 {
 	struct conn_state *st = k->st;
 	if (st->count == CONN_MAX_PENDING) {
@@ -124,85 +171,161 @@ static void req_begin(const struct conn_call *k)
 	}
 	st->count++;
 	struct conn_exch *ex = newest(st);
-	memset(ex, 0, sizeof *ex);
-	ex->t0 = k->now;
-	ex->rec.start_ns = conn_realtime_ns();
+	exch_begin(ex, whole);
+	if (!whole)
+		exch_keep(k, ex);
 	st->req_open = 1;
 	st->req_coding = REC_CODING_NONE;
 }
 
 /* A request through a forward proxy names the origin in the target
- * (absolute form, "http://host/path"): split it into authority and path. */
-static void absolute_form(struct tr_record *r, const char **t, size_t *n)
+ * (absolute form, "http://host/path"): its authority (host, hlen) and the
+ * path after it. 0 for the usual origin form. */
+static inline int absolute_form(const char **t, size_t *n, const char **host, size_t *hlen)
 {
+	if (**t != 'h') /* (the usual origin form starts with '/') */
+		return 0;
 	size_t skip = *n >= 7 && memcmp(*t, "http://", 7) == 0	  ? 7
 		      : *n >= 8 && memcmp(*t, "https://", 8) == 0 ? 8
 								  : 0;
 	if (!skip)
-		return;
-	const char *host = *t + skip, *end = *t + *n;
-	const char *slash = memchr(host, '/', (size_t)(end - host));
-	const char *h_end = slash ? slash : end;
-	rec_set_str(r->authority, REC_AUTHORITY_LEN, host, (size_t)(h_end - host), &r->flags,
-		    REC_F_TRUNC_AUTHORITY);
+		return 0;
+	const char *h = *t + skip, *end = *t + *n;
+	const char *slash = memchr(h, '/', (size_t)(end - h));
+	*host = h;
+	*hlen = (size_t)((slash ? slash : end) - h);
 	*t = slash ? slash : "/";
 	*n = slash ? (size_t)(end - slash) : 1;
+	return 1;
 }
 
-static void req_start_line(struct conn_exch *ex, const struct http_event *ev)
+/* The request line into the kept record (its first write: conn_fill_str). */
+static void req_fill(struct conn_exch *ex, const struct http_event *ev)
 {
 	struct tr_record *r = &ex->rec;
-	const char *target = ev->b;
-	size_t tlen = ev->b_len;
-	absolute_form(r, &target, &tlen);
-	rec_set_str(r->method, REC_METHOD_LEN, ev->a, ev->a_len, &r->flags, REC_F_TRUNC_METHOD);
-	rec_set_str(r->path, REC_PATH_LEN, target, tlen, &r->flags, REC_F_TRUNC_PATH);
+	const char *target = ev->b, *host;
+	size_t tlen = ev->b_len, hlen;
+	if (absolute_form(&target, &tlen, &host, &hlen))
+		conn_fill_str(ex, CONN_FILLED_AUTHORITY, r->authority, REC_AUTHORITY_LEN, host,
+			      hlen, REC_F_TRUNC_AUTHORITY);
+	conn_fill_str(ex, 0, r->method, REC_METHOD_LEN, ev->a, ev->a_len, REC_F_TRUNC_METHOD);
+	conn_fill_str(ex, 0, r->path, REC_PATH_LEN, target, tlen, REC_F_TRUNC_PATH);
 	if (ev->truncated)
 		r->flags |= REC_F_TRUNC_PATH;
-	ex->is_head = ev->a_len == 4 && memcmp(ev->a, "HEAD", 4) == 0;
-	ex->is_connect = ev->a_len == 7 && memcmp(ev->a, "CONNECT", 7) == 0;
+}
+
+/* The path as the record would keep it, without copying it: cut to the
+ * field as rec_set_str cuts it, and at a NUL, as every reader of the
+ * field stops there. */
+static size_t kept_path(const struct http_event *ev, const char **path)
+{
+	const char *t = ev->b, *host;
+	size_t n = ev->b_len, hlen;
+	(void)absolute_form(&t, &n, &host, &hlen);
+	if (n >= REC_PATH_LEN) {
+		n = REC_PATH_LEN - 1;
+		while (n > 0 && ((unsigned char)t[n] & 0xc0) == 0x80)
+			n--;
+	}
+	const char *nul = memchr(t, 0, n);
+	*path = t;
+	return nul ? (size_t)(nul - t) : n;
 }
 
 /* The request's head read: what the record keeps from it, and how its
- * body is read. */
-static void req_start(const struct conn_call *k, struct conn_exch *ex, const struct http_event *ev)
+ * body is read. A quiet exchange (a head read whole) is decided from the
+ * event's bytes, and only a candidate's record is kept and filled. */
+static void req_start(struct conn_call *k, struct conn_exch *ex, const struct http_event *ev)
 {
-	req_start_line(ex, ev);
+	ex->is_head = ev->a_len == 4 && memcmp(ev->a, "HEAD", 4) == 0;
+	ex->is_connect = ev->a_len == 7 && memcmp(ev->a, "CONNECT", 7) == 0;
+	int may = conn_llm_method(k->cfg, ev->a, ev->a_len);
+	if (!ex->quiet) {
+		req_fill(ex, ev);
+		may = may || conn_llm_path(k->cfg, ex->rec.path,
+					   strnlen(ex->rec.path, REC_PATH_LEN));
+	} else {
+		const char *path;
+		if (!may) {
+			size_t n = kept_path(ev, &path);
+			may = conn_llm_path(k->cfg, path, n);
+		}
+		if (may) {
+			exch_keep(k, ex);
+			req_fill(ex, ev);
+		}
+	}
 	/* an exchange that cannot be recorded: framing only, no extractor */
-	ex->may_llm = (uint8_t)conn_may_llm(&ex->rec, k->cfg, ev->a, ev->a_len);
-	if (ex->may_llm)
+	ex->may_llm = (uint8_t)may;
+	if (may)
 		llm_req_begin(&k->st->lreq);
 }
 
-static void req_headers_end(const struct conn_call *k, struct conn_exch *ex)
+/* An event-stream Accept made a quiet GET a candidate (conn_req_header's
+ * rule, read here from the event's bytes): kept and read from here on. */
+static void req_promote(struct conn_call *k, struct conn_exch *ex, const struct http_event *ev)
+{
+	exch_keep(k, ex);
+	req_fill(ex, ev);
+	ex->may_llm = 1;
+	http_want(&k->st->req, conn_req_headers_wanted(k->cfg));
+	llm_req_begin(&k->st->lreq);
+}
+
+/* Body entries are for compressed bodies only (conn_body.c): most bodies
+ * are not, and cost no call. */
+static void body_begin(struct conn_call *k, struct conn_exch *ex, enum rec_body_dir dir)
+{
+	unsigned c = dir == REC_BODY_REQUEST ? REC_CODING_REQ(ex->rec.codings)
+					     : REC_CODING_RESP(ex->rec.codings);
+	if (c == REC_CODING_NONE)
+		k->st->copy[dir] = 0;
+	else
+		conn_body_begin(k, ex, dir);
+}
+
+static void body_end(struct conn_call *k, struct conn_exch *ex, enum rec_body_dir dir)
+{
+	if (ex->rec.body_bits & (dir == REC_BODY_REQUEST ? REC_B_REQ_COPIED : REC_B_RESP_COPIED))
+		conn_body_end(k, ex, dir);
+}
+
+static void req_headers_end(struct conn_call *k, struct conn_exch *ex)
 {
 	struct conn_state *st = k->st;
 	if (ex->may_llm)
 		conn_req_headers_done(ex, k->cfg);
 	ex->rec.codings = REC_CODINGS(st->req_coding, REC_CODING_RESP(ex->rec.codings));
-	conn_body_begin(k, ex, REC_BODY_REQUEST);
+	body_begin(k, ex, REC_BODY_REQUEST);
 }
 
 /* A whole head at once (http_whole): its fields are those the line-by-line
  * events would have reported, filtered the same way (the names wanted
  * change when an Accept header makes the exchange a candidate). */
-static void req_head(const struct conn_call *k, struct conn_exch *ex, const struct http_event *ev)
+static void req_head(struct conn_call *k, struct conn_exch *ex, const struct http_event *ev)
 {
 	req_start(k, ex, ev);
-	uint64_t llm = ev->n_fields ? conn_req_headers_wanted(k->cfg) : 0;
+	uint64_t llm = ex->may_llm && ev->n_fields ? conn_req_headers_wanted(k->cfg) : 0;
 	for (unsigned i = 0; i < ev->n_fields; i++) {
 		const struct http_field *f = &ev->field[i];
-		uint64_t want = ex->may_llm ? llm : CONN_REQ_SSE_WANT;
-		if (want & HTTP_WANT_NAME(f->name_len, (unsigned char)f->name[0]))
-			conn_req_header(k->st, ex, k->cfg, f, 0);
+		uint64_t name = HTTP_WANT_NAME(f->name_len, (unsigned char)f->name[0]);
+		if (!ex->may_llm) {
+			if (!(name & CONN_REQ_SSE_WANT) || !conn_sse_get(ev->a, ev->a_len, f))
+				continue;
+			req_promote(k, ex, ev);
+			llm = conn_req_headers_wanted(k->cfg);
+		} else if (!(llm & name)) {
+			continue;
+		}
+		conn_req_header(k->st, ex, k->cfg, f, 0);
 	}
 	req_headers_end(k, ex);
 }
 
-static void req_end(const struct conn_call *k, struct conn_exch *ex)
+static void req_end(struct conn_call *k, struct conn_exch *ex)
 {
 	struct conn_state *st = k->st;
-	conn_body_end(k, ex, REC_BODY_REQUEST);
+	body_end(k, ex, REC_BODY_REQUEST);
 	take_req_llm(st, ex);
 	ex->req_done = 1;
 	st->req_open = 0;
@@ -215,13 +338,13 @@ static struct http_field field_of(const struct http_event *ev)
 	return (struct http_field){ev->a, ev->b, (uint32_t)ev->a_len, (uint32_t)ev->b_len};
 }
 
-static void on_req_event(const struct conn_call *k, const struct http_event *ev)
+static void on_req_event(struct conn_call *k, const struct http_event *ev)
 {
 	struct conn_state *st = k->st;
 	struct conn_exch *ex = newest(st);
 	switch (ev->type) {
 	case HTTP_EV_MSG_BEGIN:
-		req_begin(k);
+		req_begin(k, 0);
 		break;
 	case HTTP_EV_HEAD:
 		req_head(k, ex, ev);
@@ -257,7 +380,7 @@ static void on_req_event(const struct conn_call *k, const struct http_event *ev)
 	}
 }
 
-static void resp_begin(const struct conn_call *k)
+static void resp_begin(struct conn_call *k)
 {
 	struct conn_state *st = k->st;
 	struct conn_exch *ex = resp_target(st);
@@ -271,7 +394,8 @@ static void resp_begin(const struct conn_call *k)
 	st->resp_read = 0;
 	st->resp_ctype = CONN_CT_OTHER;
 	st->resp_coding = REC_CODING_NONE;
-	ex->t_msg = k->now;
+	if (!ex->quiet) /* (a quiet exchange is never recorded: no time) */
+		ex->t_msg = conn_now(k);
 	ex->resp_begun = 1;
 }
 
@@ -286,28 +410,31 @@ static void resp_status(struct conn_state *st, struct conn_exch *ex, const struc
 		st->resp_interim = 1; /* 100 Continue and friends: bytes only */
 		if (ev->status == 101) {
 			ex->rec.status = 101;
-			ex->rec.ttfb_ns = since(ex->t0, ex->t_msg);
+			if (!ex->quiet)
+				ex->rec.ttfb_ns = since(ex->t0, ex->t_msg);
 		}
 		return;
 	}
 	ex->rec.status = (uint16_t)ev->status;
-	ex->rec.ttfb_ns = since(ex->t0, ex->t_msg);
+	if (!ex->quiet)
+		ex->rec.ttfb_ns = since(ex->t0, ex->t_msg);
 }
 
 /* 101 Switching Protocols or a CONNECT tunnel: the exchange ends, the bytes
  * after are not HTTP (TLS to the origin, WebSocket...). */
-static void resp_upgraded(const struct conn_call *k, struct conn_exch *ex)
+static void resp_upgraded(struct conn_call *k, struct conn_exch *ex)
 {
 	ex->resp_done = 1;
 	ex->req_done = 1;
-	ex->t_end = k->now;
+	if (!ex->quiet)
+		ex->t_end = conn_now(k);
 	k->st->resp_off++;
 	k->st->req_open = 0;
 	drain(k);
 	k->st->mode = CONN_M_OTHER;
 }
 
-static void resp_headers_done(const struct conn_call *k, struct conn_exch *ex)
+static void resp_headers_done(struct conn_call *k, struct conn_exch *ex)
 {
 	struct conn_state *st = k->st;
 	if (st->resp_interim)
@@ -336,10 +463,10 @@ static void resp_headers_done(const struct conn_call *k, struct conn_exch *ex)
 		llm_resp_begin(&st->lresp, mode);
 		st->resp_read = 1;
 	}
-	conn_body_begin(k, ex, REC_BODY_RESPONSE);
+	body_begin(k, ex, REC_BODY_RESPONSE);
 }
 
-static void resp_end(const struct conn_call *k, struct conn_exch *ex)
+static void resp_end(struct conn_call *k, struct conn_exch *ex)
 {
 	struct conn_state *st = k->st;
 	st->resp_open = 0;
@@ -348,16 +475,17 @@ static void resp_end(const struct conn_call *k, struct conn_exch *ex)
 			resp_upgraded(k, ex);
 		return;
 	}
-	conn_body_end(k, ex, REC_BODY_RESPONSE);
+	body_end(k, ex, REC_BODY_RESPONSE);
 	take_resp_llm(st, ex);
 	ex->resp_done = 1;
-	ex->t_end = k->now;
+	if (!ex->quiet)
+		ex->t_end = conn_now(k);
 	st->resp_off++;
 	drain(k);
 }
 
 /* A whole head at once (http_whole): see req_head. */
-static void resp_head(const struct conn_call *k, struct conn_exch *ex, const struct http_event *ev)
+static void resp_head(struct conn_call *k, struct conn_exch *ex, const struct http_event *ev)
 {
 	struct conn_state *st = k->st;
 	resp_status(st, ex, ev);
@@ -367,7 +495,7 @@ static void resp_head(const struct conn_call *k, struct conn_exch *ex, const str
 	resp_headers_done(k, ex);
 }
 
-static void on_resp_event(const struct conn_call *k, const struct http_event *ev)
+static void on_resp_event(struct conn_call *k, const struct http_event *ev)
 {
 	struct conn_state *st = k->st;
 	struct conn_exch *ex = resp_target(st);
@@ -392,7 +520,7 @@ static void on_resp_event(const struct conn_call *k, const struct http_event *ev
 	case HTTP_EV_BODY:
 		if (st->resp_coding == REC_CODING_NONE) {
 			if (ex->may_llm) { /* (take_resp_llm) */
-				llm_resp_body(&st->lresp, &ex->rec, ev->a, ev->a_len, k->now);
+				llm_resp_body(&st->lresp, &ex->rec, ev->a, ev->a_len, conn_now(k));
 				conn_mcp_stream(k, ex);
 			}
 		} else
@@ -432,7 +560,7 @@ static void count_bytes(struct conn_state *st, int is_req, size_t n)
 
 /* Run one direction's framer over the bytes; after a parse error the rest
  * is only counted. */
-static void feed_side(const struct conn_call *k, int is_req, const char *buf, size_t len)
+static void feed_side(struct conn_call *k, int is_req, const char *buf, size_t len)
 {
 	struct conn_state *st = k->st;
 	struct http_parser *p = is_req ? &st->req : &st->resp;
@@ -441,7 +569,7 @@ static void feed_side(const struct conn_call *k, int is_req, const char *buf, si
 		size_t n = http_next(p, buf, len, &ev);
 		if (ev.type == HTTP_EV_HEAD) { /* the message began with these bytes */
 			if (is_req)
-				req_begin(k);
+				req_begin(k, 1);
 			else
 				resp_begin(k);
 		}
@@ -507,7 +635,7 @@ void conn_feed(struct conn *c, const struct conn_config *cfg, enum conn_dir dir,
 }
 
 /* At close, the exchange the response framer was on may end normally. */
-static void close_exchange(const struct conn_call *k, struct conn_exch *ex, int is_target)
+static void close_exchange(struct conn_call *k, struct conn_exch *ex, int is_target)
 {
 	struct conn_state *st = k->st;
 	int to_close = is_target && st->resp_open && st->mode == CONN_M_HTTP &&
@@ -518,7 +646,7 @@ static void close_exchange(const struct conn_call *k, struct conn_exch *ex, int 
 		take_resp_llm(st, ex);
 	if (ex->resp_done)
 		return;
-	ex->t_end = k->now;
+	ex->t_end = conn_now(k);
 	if (to_close) {
 		ex->resp_done = 1;
 		return;

@@ -58,7 +58,17 @@ struct conn_config {
 	/* where compressed body bytes go (same ctx as the emit callback);
 	 * NULL: not copied, the record says usage missing as before */
 	conn_body_fn body_emit;
+	/* CLOCK_MONOTONIC nanoseconds, for a call made with CONN_NOW_LAZY
+	 * (same ctx as the emit callback); NULL: such a call's time is 0 */
+	uint64_t (*clock)(void *ctx);
 };
+
+/* conn_feed's now_ns when the caller has not read the clock: the tracker
+ * reads cfg->clock at most once per call, and only if the call needs a
+ * time (an exchange's first byte, a response's first and last bytes, a
+ * body it reads or copies). Most calls of an exchange that cannot be
+ * recorded, and a request body's, need none. */
+#define CONN_NOW_LAZY 0
 
 /* Called once per finished exchange. The record has every HTTP/LLM field,
  * times, flags, reporter, status and start_ns filled; the caller adds pid,
@@ -78,8 +88,9 @@ struct conn {
 void conn_init(struct conn *c, enum conn_role role);
 
 /*
- * Account len bytes the app moved in direction dir at time now_ns (may be
- * called with len 0: no-op). May call emit zero or more times (pipelined
+ * Account len bytes the app moved in direction dir at time now_ns, or at
+ * the time cfg->clock gives when now_ns is CONN_NOW_LAZY (may be called
+ * with len 0: no-op). May call emit zero or more times (pipelined
  * exchanges finishing in this chunk). Malformed input never crashes: the
  * tracker marks the exchange REC_F_PARSE_ERROR and stops parsing this
  * connection (counting bytes only) until conn_init.

@@ -40,7 +40,7 @@ static uint8_t copied_bit(enum rec_body_dir dir)
 	return dir == REC_BODY_REQUEST ? REC_B_REQ_COPIED : REC_B_RESP_COPIED;
 }
 
-void conn_body_begin(const struct conn_call *k, struct conn_exch *ex, enum rec_body_dir dir)
+void conn_body_begin(struct conn_call *k, struct conn_exch *ex, enum rec_body_dir dir)
 {
 	struct conn_state *st = k->st;
 	uint8_t c = coding_of(ex, dir);
@@ -64,7 +64,7 @@ void conn_body_begin(const struct conn_call *k, struct conn_exch *ex, enum rec_b
 }
 
 /* Hand the pending entry to the ring; a drop is counted in the record. */
-static void flush(const struct conn_call *k, struct conn_exch *ex)
+static void flush(struct conn_call *k, struct conn_exch *ex)
 {
 	struct rec_body *b = &k->st->pend;
 	if (b->kind != REC_KIND_BODY)
@@ -96,14 +96,14 @@ static void start(struct conn_state *st, const struct conn_exch *ex, enum rec_bo
 	b->offset = ex->body_off[dir];
 }
 
-void conn_body_bytes(const struct conn_call *k, struct conn_exch *ex, enum rec_body_dir dir,
+void conn_body_bytes(struct conn_call *k, struct conn_exch *ex, enum rec_body_dir dir,
 		     const char *p, size_t n)
 {
 	struct conn_state *st = k->st;
 	struct rec_body *b = &st->pend;
 	if (!st->copy[dir] || n == 0)
 		return;
-	uint64_t t = k->now > ex->t0 ? k->now - ex->t0 : 1;
+	uint64_t now = conn_now(k), t = now > ex->t0 ? now - ex->t0 : 1;
 	if (b->kind == REC_KIND_BODY &&
 	    (b->xid != ex->rec.body_xid || b->dir != dir || t - st->pend_first > CONN_BODY_SLACK_NS))
 		flush(k, pend_owner(st));
@@ -132,7 +132,7 @@ void conn_body_bytes(const struct conn_call *k, struct conn_exch *ex, enum rec_b
 	}
 }
 
-void conn_body_end(const struct conn_call *k, struct conn_exch *ex, enum rec_body_dir dir)
+void conn_body_end(struct conn_call *k, struct conn_exch *ex, enum rec_body_dir dir)
 {
 	struct conn_state *st = k->st;
 	struct rec_body *b = &st->pend;
@@ -141,14 +141,15 @@ void conn_body_end(const struct conn_call *k, struct conn_exch *ex, enum rec_bod
 	if (b->kind != REC_KIND_BODY || b->xid != ex->rec.body_xid || b->dir != dir) {
 		flush(k, pend_owner(st));
 		start(st, ex, dir); /* an empty last entry: the body ended here */
-		b->t_ns = k->now > ex->t0 ? k->now - ex->t0 : 1;
+		uint64_t now = conn_now(k);
+		b->t_ns = now > ex->t0 ? now - ex->t0 : 1;
 	}
 	b->bflags |= REC_BODY_F_LAST;
 	flush(k, ex);
 	st->copy[dir] = 0;
 }
 
-void conn_body_flush(const struct conn_call *k)
+void conn_body_flush(struct conn_call *k)
 {
 	flush(k, pend_owner(k->st));
 }

@@ -52,10 +52,10 @@ static void body_facts(struct conn_exch *ex)
 		r->flags |= REC_F_BODY_LOST;
 }
 
-static void settle_times(struct conn_exch *ex, uint64_t now)
+static void settle_times(struct conn_call *k, struct conn_exch *ex)
 {
 	struct tr_record *r = &ex->rec;
-	uint64_t end = ex->t_end ? ex->t_end : now;
+	uint64_t end = ex->t_end ? ex->t_end : conn_now(k);
 	r->duration_ns = end > ex->t0 ? end - ex->t0 : 0;
 	if (ex->f.resp_stream) {
 		r->flags |= REC_F_STREAM;
@@ -69,7 +69,7 @@ static void settle_times(struct conn_exch *ex, uint64_t now)
  * by id with the answers read (proto/llm_mcp.h, shm/record_mcp.h). The
  * scanners' state belongs to the connection: it is this exchange's only if
  * it was read for this record (a pipelined request may have reset it). */
-static int emit_mcp_batch(const struct conn_call *k, struct conn_exch *ex)
+static int emit_mcp_batch(struct conn_call *k, struct conn_exch *ex)
 {
 	const struct llm_mcp_batch *b = &k->st->lreq.batch;
 	const struct llm_mcp_answers *a = &k->st->lresp.answers;
@@ -85,7 +85,7 @@ static int emit_mcp_batch(const struct conn_call *k, struct conn_exch *ex)
 	return 1;
 }
 
-void conn_mcp_stream(const struct conn_call *k, struct conn_exch *ex)
+void conn_mcp_stream(struct conn_call *k, struct conn_exch *ex)
 {
 	struct llm_mcp_answers *a = &k->st->lresp.answers;
 	if (a->endpoint_state != LLM_MCP_EP_KEPT || (a->n == 0 && a->dropped == 0))
@@ -118,9 +118,11 @@ void conn_mcp_stream(const struct conn_call *k, struct conn_exch *ex)
 	a->dropped = 0;
 }
 
-void conn_finish(const struct conn_call *k, struct conn_exch *ex)
+void conn_finish(struct conn_call *k, struct conn_exch *ex)
 {
 	struct tr_record *r = &ex->rec;
+	if (ex->quiet) /* never recorded, its record never kept (conn.c, exch_begin) */
+		return;
 	/* What llm_is_llm says once llm_usage_from_headers has run (token-count
 	 * headers make it LLM traffic): known before, so an exchange that is
 	 * not recorded (most: a GET /healthz, any non-LLM call) settles
@@ -130,7 +132,7 @@ void conn_finish(const struct conn_call *k, struct conn_exch *ex)
 		return;
 	r->reporter = k->st->role == CONN_ROLE_SERVER ? REC_REPORTER_DESTINATION
 						       : REC_REPORTER_SOURCE;
-	settle_times(ex, k->now);
+	settle_times(k, ex);
 	llm_usage_from_headers(&ex->f, r);
 	body_facts(ex);
 	if (llm)

@@ -7,18 +7,22 @@
  */
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "conn_internal.h"
 
-static void set_field(struct tr_record *r, char *dst, size_t cap, const struct http_field *h,
-		      int truncated, uint32_t flag)
+static void set_field(struct conn_exch *ex, unsigned bit, char *dst, size_t cap,
+		      const struct http_field *h, int truncated, uint32_t flag)
 {
-	rec_set_str(dst, cap, h->value, h->value_len, &r->flags, flag);
+	conn_fill_str(ex, bit, dst, cap, h->value, h->value_len, flag);
 	if (truncated)
-		r->flags |= flag;
+		ex->rec.flags |= flag;
 }
 
 /* Configured label headers (none by default: one load each to know). */
-static void label_headers(struct tr_record *r, const struct conn_config *cfg,
+static void label_headers(struct conn_exch *ex, const struct conn_config *cfg,
 			  const struct http_field *h, int truncated)
 {
 	static const uint32_t flags[REC_LABELS] = {REC_F_TRUNC_LABEL0, REC_F_TRUNC_LABEL1};
@@ -28,7 +32,8 @@ static void label_headers(struct tr_record *r, const struct conn_config *cfg,
 			continue;
 		size_t n = strnlen(want, sizeof cfg->label_headers[i]);
 		if (n == h->name_len && strncasecmp(want, h->name, n) == 0)
-			set_field(r, r->labels[i], REC_LABEL_LEN, h, truncated, flags[i]);
+			set_field(ex, CONN_FILLED_LABEL0 << i, ex->rec.labels[i], REC_LABEL_LEN, h,
+				  truncated, flags[i]);
 	}
 }
 
@@ -52,10 +57,10 @@ uint64_t conn_req_headers_wanted(const struct conn_config *cfg)
  * before Accept (Host...) were skipped: the stream's answers need only its
  * endpoint's session (conn_mcp_stream).
  */
-static int sse_stream_get(const struct tr_record *r, const struct http_field *h)
+int conn_sse_get(const char *method, size_t mlen, const struct http_field *h)
 {
-	return h->value_len >= 17 && strcmp(r->method, "GET") == 0 &&
-	       memmem(h->value, h->value_len, "text/event-stream", 17);
+	return h->value_len >= 17 && http_lit_is(h->name, h->name_len, "accept") && mlen == 3 &&
+	       memcmp(method, "GET", 3) == 0 && memmem(h->value, h->value_len, "text/event-stream", 17);
 }
 
 /* The names the record keeps are told apart by length first: most headers
@@ -69,11 +74,11 @@ void conn_req_header(struct conn_state *st, struct conn_exch *ex, const struct c
 	case 4:
 		if (http_lit_is(a, 4, "host") && r->authority[0] == 0)
 			/* (an absolute-form target already named it) */
-			set_field(r, r->authority, REC_AUTHORITY_LEN, h, truncated,
-				  REC_F_TRUNC_AUTHORITY);
+			set_field(ex, CONN_FILLED_AUTHORITY, r->authority, REC_AUTHORITY_LEN, h,
+				  truncated, REC_F_TRUNC_AUTHORITY);
 		break;
 	case 6:
-		if (!ex->may_llm && http_lit_is(a, 6, "accept") && sse_stream_get(r, h)) {
+		if (!ex->may_llm && conn_sse_get(r->method, strnlen(r->method, REC_METHOD_LEN), h)) {
 			ex->may_llm = 1; /* from here on read like any candidate */
 			http_want(&st->req, conn_req_headers_wanted(cfg));
 			llm_req_begin(&st->lreq);
@@ -81,8 +86,8 @@ void conn_req_header(struct conn_state *st, struct conn_exch *ex, const struct c
 		break;
 	case 10:
 		if (http_lit_is(a, 10, "user-agent"))
-			set_field(r, r->user_agent, REC_USER_AGENT_LEN, h, truncated,
-				  REC_F_TRUNC_USER_AGENT);
+			set_field(ex, CONN_FILLED_USER_AGENT, r->user_agent, REC_USER_AGENT_LEN, h,
+				  truncated, REC_F_TRUNC_USER_AGENT);
 		break;
 	case 11:
 		if (http_lit_is(a, 11, "traceparent") &&
@@ -91,8 +96,8 @@ void conn_req_header(struct conn_state *st, struct conn_exch *ex, const struct c
 		break;
 	case 12:
 		if (http_lit_is(a, 12, "x-request-id"))
-			set_field(r, r->request_id, REC_REQUEST_ID_LEN, h, truncated,
-				  REC_F_TRUNC_REQUEST_ID);
+			set_field(ex, CONN_FILLED_REQUEST_ID, r->request_id, REC_REQUEST_ID_LEN, h,
+				  truncated, REC_F_TRUNC_REQUEST_ID);
 		break;
 	case 16:
 		if (http_lit_is(a, 16, "content-encoding"))
@@ -101,14 +106,15 @@ void conn_req_header(struct conn_state *st, struct conn_exch *ex, const struct c
 	default:
 		break;
 	}
-	label_headers(r, cfg, h, truncated);
+	label_headers(ex, cfg, h, truncated);
 }
 
-static int configured_prefix(const struct conn_config *cfg, const char *path)
+/* path (plen bytes, no NUL) starts with a TOKENRING_LLM_PATHS prefix. */
+static int configured_prefix(const struct conn_config *cfg, const char *path, size_t plen)
 {
 	for (unsigned i = 0; i < cfg->n_llm_paths && i < CONN_MAX_LLM_PATHS; i++) {
 		size_t n = strnlen(cfg->llm_paths[i], CONN_LLM_PATH_LEN);
-		if (n && strncmp(path, cfg->llm_paths[i], n) == 0)
+		if (n && n <= plen && memcmp(path, cfg->llm_paths[i], n) == 0)
 			return 1;
 	}
 	return 0;
@@ -129,30 +135,81 @@ static int configured_prefix(const struct conn_config *cfg, const char *path)
  * TOKENRING_HTTP=all and TOKENRING_LLM_PATHS still record it
  * (tests/producer/test_conn.c, get_answered_with_usage_...).
  */
-int conn_may_llm(const struct tr_record *r, const struct conn_config *cfg, const char *method,
-		 size_t mlen)
+int conn_llm_method(const struct conn_config *cfg, const char *method, size_t mlen)
+{
+	return cfg->http_all || (mlen == 4 && memcmp(method, "POST", 4) == 0) ||
+	       (mlen == 3 && memcmp(method, "PUT", 3) == 0) ||
+	       (mlen == 5 && memcmp(method, "PATCH", 5) == 0);
+}
+
+int conn_llm_path(const struct conn_config *cfg, const char *path, size_t plen)
 {
 	struct llm_route route;
-	if (cfg->http_all || (mlen == 4 && memcmp(method, "POST", 4) == 0) ||
-	    (mlen == 3 && memcmp(method, "PUT", 3) == 0) ||
-	    (mlen == 5 && memcmp(method, "PATCH", 5) == 0))
-		return 1;
-	return llm_route(r->path, strnlen(r->path, REC_PATH_LEN), "", 0, &route) ||
-	       configured_prefix(cfg, r->path);
+	return llm_route(path, plen, "", 0, &route) || configured_prefix(cfg, path, plen);
+}
+
+/* Where a record string field's text ends (its first NUL) and where its
+ * first '?' and ':' are (len when there is none): the field is NUL-padded
+ * and whole in memory, so one pass reads it 16 bytes a step. */
+struct field_marks {
+	size_t len, query, colon;
+};
+
+static void field_marks(const char *f, size_t cap, struct field_marks *m)
+{
+#if defined(__SSE2__)
+	const __m128i nul = _mm_setzero_si128(), q = _mm_set1_epi8('?'), c = _mm_set1_epi8(':');
+	unsigned qs = 0, cs = 0;
+	size_t i = 0, qi = 0, ci = 0;
+	for (; i < cap; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(f + i));
+		unsigned z = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, nul));
+		if (!qs) {
+			qs = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, q));
+			qi = i;
+		}
+		if (!cs) {
+			cs = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, c));
+			ci = i;
+		}
+		if (z) {
+			i += (size_t)__builtin_ctz(z);
+			break;
+		}
+	}
+	m->len = i < cap ? i : cap;
+	m->query = qs && qi + (size_t)__builtin_ctz(qs) < m->len ? qi + (size_t)__builtin_ctz(qs)
+								  : m->len;
+	m->colon = cs && ci + (size_t)__builtin_ctz(cs) < m->len ? ci + (size_t)__builtin_ctz(cs)
+								  : m->len;
+#else
+	m->len = strnlen(f, cap);
+	const char *q = memchr(f, '?', m->len), *c = memchr(f, ':', m->len);
+	m->query = q ? (size_t)(q - f) : m->len;
+	m->colon = c ? (size_t)(c - f) : m->len;
+#endif
 }
 
 void conn_req_headers_done(struct conn_exch *ex, const struct conn_config *cfg)
 {
 	struct tr_record *r = &ex->rec;
-	size_t plen = strnlen(r->path, REC_PATH_LEN);
-	size_t hlen = strnlen(r->authority, REC_AUTHORITY_LEN);
-	ex->f.known_path = (uint8_t)llm_route(r->path, plen, r->authority, hlen, &ex->f.route);
-	if (configured_prefix(cfg, r->path))
+	struct field_marks p, h;
+	field_marks(r->path, REC_PATH_LEN, &p);
+	field_marks(r->authority, REC_AUTHORITY_LEN, &h);
+	size_t plen = p.len;
+	ex->f.known_path =
+		(uint8_t)llm_route_cut(r->path, p.query, r->authority, h.colon, &ex->f.route);
+	if (configured_prefix(cfg, r->path, plen))
 		ex->f.known_path = 1;
-	size_t at, mlen = llm_path_model(r->path, plen, &at);
-	if (mlen)
-		llm_set_path_model(r, r->path + at, mlen); /* "%3A" read as ':' */
-	ex->path_stream = conn_path_streams(r->path, plen);
+	/* a model in the path needs a ':' or the Bedrock prefix, a stream by
+	 * path a ':' (llm_path_model, conn_path_streams): most paths have
+	 * neither, and cost no call */
+	if (p.colon < plen || (plen >= 7 && memcmp(r->path, "/model/", 7) == 0)) {
+		size_t at, mlen = llm_path_model(r->path, plen, &at);
+		if (mlen)
+			llm_set_path_model(r, r->path + at, mlen); /* "%3A" read as ':' */
+		ex->path_stream = (uint8_t)(p.colon < plen && conn_path_streams(r->path, plen));
+	}
 	ex->id_due = r->request_id[0] == 0;
 }
 

@@ -554,18 +554,20 @@ void fdt_feed(int fd, enum conn_dir dir, const struct iovec *iov, size_t iovcnt,
 		goto out;
 	}
 	const struct conn_config *cfg = shim_current_config();
-	uint64_t now = shim_now_ns();
-	struct shim_emit_ctx ctx = {.slot = s, .extra_flags = 0, .now = now};
+	/* The clock is read by the tracker when the call needs it (conn.h,
+	 * CONN_NOW_LAZY), into ctx.now (shim_feed_clock): once per call. */
+	struct shim_emit_ctx ctx = {.slot = s, .extra_flags = 0, .now = CONN_NOW_LAZY};
 	if (SHIM_LIKELY(iovcnt == 1)) { /* every call but a vectored one */
 		size_t n = iov->iov_len < total ? iov->iov_len : total;
 		if (n > 0)
-			conn_feed(s->conn, cfg, dir, iov->iov_base, n, now, shim_emit, &ctx);
+			conn_feed(s->conn, cfg, dir, iov->iov_base, n, CONN_NOW_LAZY, shim_emit,
+				  &ctx);
 	} else {
 		for (size_t i = 0; i < iovcnt && total > 0; i++) {
 			size_t n = iov[i].iov_len < total ? iov[i].iov_len : total;
 			if (n == 0)
 				continue;
-			conn_feed(s->conn, cfg, dir, iov[i].iov_base, n, now, shim_emit, &ctx);
+			conn_feed(s->conn, cfg, dir, iov[i].iov_base, n, ctx.now, shim_emit, &ctx);
 			total -= n;
 		}
 	}

@@ -77,13 +77,13 @@ static uint64_t tls_install(_Atomic uint64_t *t, int fd, uint64_t old)
 /* Parse plaintext on a TLS slot we hold. */
 static void tls_feed_slot(struct fd_slot *s, enum conn_dir dir, const void *buf, size_t len)
 {
-	uint64_t now = shim_now_ns();
-	struct shim_emit_ctx ctx = {.slot = s, .extra_flags = REC_F_TLS, .now = now};
+	/* the clock is read only if the call needs it (shim_feed_clock) */
+	struct shim_emit_ctx ctx = {.slot = s, .extra_flags = REC_F_TLS, .now = CONN_NOW_LAZY};
 	if (SHIM_UNLIKELY(atomic_load_explicit(&s->state, memory_order_relaxed) &
 			  SLOT_F_INHERITED)) /* a fork child now uses the connection */
 		atomic_fetch_and_explicit(&s->state, ~(uint64_t)SLOT_F_INHERITED,
 					  memory_order_relaxed);
-	conn_feed(s->conn, shim_current_config(), dir, buf, len, now, shim_emit, &ctx);
+	conn_feed(s->conn, shim_current_config(), dir, buf, len, CONN_NOW_LAZY, shim_emit, &ctx);
 }
 
 uint64_t fdt_tls_feed(int fd, enum conn_dir dir, const void *buf, size_t len)

@@ -58,6 +58,7 @@ void shim_config_from_env(struct conn_config *cfg)
 	const char *v;
 
 	memset(cfg, 0, sizeof *cfg);
+	cfg->clock = shim_feed_clock;
 	v = getenv("TOKENRING_HTTP");
 	cfg->http_all = v != NULL && strcmp(v, "all") == 0;
 	v = getenv("TOKENRING_LLM_PATHS");

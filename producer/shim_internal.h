@@ -145,8 +145,12 @@ void shim_config_from_env(struct conn_config *cfg);
 struct shim_emit_ctx {
 	struct fd_slot *slot;
 	uint32_t extra_flags;
-	uint64_t now; /* the monotonic time the feed was given; 0: read the clock */
+	uint64_t now; /* the feed's monotonic time once read; 0: not read */
 };
+
+/* conn_config.clock: reads CLOCK_MONOTONIC into the emit context's now,
+ * so the record published in the same call does not read it again. */
+uint64_t shim_feed_clock(void *ctx);
 
 /* Read TOKENRING_RING (at init). */
 void shim_ring_init(void);

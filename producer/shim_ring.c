@@ -207,6 +207,13 @@ static void publish(struct tr_record *rec, uint64_t now)
 	handle_put(h);
 }
 
+uint64_t shim_feed_clock(void *vctx)
+{
+	struct shim_emit_ctx *ctx = vctx;
+	ctx->now = shim_now_ns();
+	return ctx->now;
+}
+
 void shim_emit(void *vctx, struct tr_record *rec)
 {
 	const struct shim_emit_ctx *ctx = vctx;

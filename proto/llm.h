@@ -148,6 +148,10 @@ struct llm_route {
  */
 int llm_route(const char *path, size_t plen, const char *host, size_t hlen,
 	      struct llm_route *out);
+/* The same for a path already cut before its query string ('?') and a host
+ * before its port (':'): for a caller that found both already. */
+int llm_route_cut(const char *path, size_t n, const char *host, size_t hlen,
+		  struct llm_route *out);
 
 /*
  * The model a request target names, for APIs that carry it in the path

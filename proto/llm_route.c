@@ -205,12 +205,10 @@ static inline unsigned lc(char c)
 }
 
 /* Every well-known host ends in ".com" or ".ai": anything else (an IP,
- * localhost, a cluster name) is settled by its last bytes. */
+ * localhost, a cluster name) is settled by its last bytes. h: the host
+ * without its port. */
 static uint8_t provider_by_host(const char *h, size_t n)
 {
-	const char *colon = memchr(h, ':', n);
-	if (colon)
-		n = (size_t)(colon - h);
 	if (n >= 4 && h[n - 4] == '.' && lc(h[n - 3]) == 'c' && lc(h[n - 2]) == 'o' &&
 	    lc(h[n - 1]) == 'm') {
 		if (host_ends(h, n, LIT("api.openai.com")))
@@ -251,7 +249,14 @@ int llm_route(const char *path, size_t plen, const char *host, size_t hlen,
 	      struct llm_route *out)
 {
 	const char *q = memchr(path, '?', plen);
-	size_t n = q ? (size_t)(q - path) : plen;
+	const char *colon = hlen ? memchr(host, ':', hlen) : NULL;
+	return llm_route_cut(path, q ? (size_t)(q - path) : plen, host,
+			     colon ? (size_t)(colon - host) : hlen, out);
+}
+
+int llm_route_cut(const char *path, size_t n, const char *host, size_t hlen,
+		  struct llm_route *out)
+{
 	out->provider = REC_PROVIDER_UNKNOWN;
 	out->operation = REC_OP_UNKNOWN;
 	int known = route_path(path, n, out);

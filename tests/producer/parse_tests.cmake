@@ -5,7 +5,7 @@ set(_pt ${CMAKE_CURRENT_LIST_DIR})
 add_library(tokenring_parse_testsupport STATIC ${_pt}/test_support.c)
 target_link_libraries(tokenring_parse_testsupport PUBLIC tokenring_conn tokenring_shm
   PRIVATE tokenring_warnings)
-foreach(t corpus conn conn_emit garbage llm_json llm_route llm_shape)
+foreach(t corpus conn conn_emit conn_quiet garbage llm_json llm_route llm_shape)
   add_executable(test_${t} ${_pt}/test_${t}.c)
   target_link_libraries(test_${t} PRIVATE tokenring_parse_testsupport tokenring_conn
     tokenring_shm tokenring_warnings PkgConfig::CRITERION PkgConfig::CJSON)
