@@ -56,8 +56,10 @@ static inline void http_headers_end(struct http_parser *p, struct http_event *ev
 		p->body = HTTP_BODY_LENGTH;
 	else
 		p->body = p->kind == HTTP_REQUEST ? HTTP_BODY_NONE : HTTP_BODY_CLOSE;
-	/* Interim (1xx), 204 and 304 responses never carry a body. */
-	if (p->kind == HTTP_RESPONSE && (p->status < 200 || p->status == 204 || p->status == 304))
+	/* Interim (1xx), 204 and 304 responses never carry a body, nor one
+	 * answering HEAD (http_head_answer). */
+	if (p->kind == HTTP_RESPONSE &&
+	    (p->status < 200 || p->status == 204 || p->status == 304 || p->head_answer))
 		p->body = HTTP_BODY_NONE;
 }
 

@@ -5,7 +5,8 @@
  * same again when the framer skips the header lines it is not asked for
  * (http_want), which then come out as events exactly when wanted; and
  * again with whole heads as one event (http_whole), fed in random pieces
- * or all at once, with the same wanted headers as the line events. */
+ * or all at once, with the same wanted headers as the line events; and
+ * with heads that end their body-less messages (http_fold). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@ static void on_event(struct view *v, const struct http_parser *p, const struct h
 	case HTTP_EV_HEAD:
 		memset(&v->m[v->n++], 0, sizeof v->m[0]);
 		m = &v->m[v->n - 1];
+		v->done += (unsigned)ev->last; /* (http_fold) it ends with its head */
 		/* its start line's fields are the event's */
 		__attribute__((fallthrough));
 	case HTTP_EV_START_LINE:
@@ -84,7 +86,8 @@ static unsigned whole_heads, last_slices;
 /* Feed buf in random pieces (of at most 97 bytes, or the whole buffer
  * with WHOLE_PIECES); *wanted counts the header events whose name has its
  * bit in mask (with want set, every event must have it). whole: heads
- * come whole (http_whole, with the names of want). */
+ * come whole (http_whole, with the names of want); 2: and fold their
+ * message's end (http_fold). */
 static void framer(enum http_kind kind, const char *buf, size_t n, uint32_t *seed, struct view *v,
 		   uint64_t want, uint64_t mask, unsigned *wanted, int whole, size_t pieces)
 {
@@ -94,6 +97,8 @@ static void framer(enum http_kind kind, const char *buf, size_t n, uint32_t *see
 		http_want(&p, want);
 	if (whole)
 		http_whole(&p, want);
+	if (whole == 2)
+		http_fold(&p);
 	for (size_t at = 0; at < n;) {
 		size_t k = pieces == WHOLE_PIECES ? n : 1 + rnd(seed) % pieces;
 		k = k < n - at ? k : n - at;
@@ -241,6 +246,14 @@ static void agree(enum http_kind kind, size_t (*gen)(char *, uint32_t *), uint32
 		framer(kind, buf, n, &seed, &cut_heads, want, want, &in_cut, 1, 97);
 		compare(&cut_heads, &theirs, buf);
 		cr_assert_eq(in_cut, all, "wanted headers in cut heads %u, of %u", in_cut, all);
+		/* heads that end their body-less messages (http_fold) */
+		struct view folded = {0}, cut_folded = {0};
+		unsigned in_folded = 0, in_cut_folded = 0;
+		framer(kind, buf, n, &seed, &folded, want, want, &in_folded, 2, WHOLE_PIECES);
+		compare(&folded, &theirs, buf);
+		framer(kind, buf, n, &seed, &cut_folded, want, want, &in_cut_folded, 2, 97);
+		compare(&cut_folded, &theirs, buf);
+		cr_assert_eq(in_folded + in_cut_folded, 2 * all, "wanted headers, folded");
 		msgs += ours.done;
 	}
 	cr_assert_gt(msgs, 3000, "the streams really hold messages (%zu)", msgs);
