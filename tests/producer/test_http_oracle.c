@@ -555,3 +555,52 @@ Test(http_oracle, whole_heads_keep_the_header_cap)
 		}
 	}
 }
+
+/* Content-Length values of every length, read a word at a time up to 8
+ * digits (http_take_length): the body framed is the value's, a non-digit
+ * anywhere (or a 19th digit) is an error, whole heads or line by line. */
+Test(http_oracle, content_length_values)
+{
+	static char msg[256], out[1 << 12];
+	uint32_t seed = 99;
+	static const char bad[] = {'/', ':', 'a', 'A', 0, '\x80', '\xb0', '\xff', '+', '-'};
+	for (int digits = 1; digits <= 19; digits++) {
+		for (int it = 0; it < 400; it++) {
+			char v[24];
+			for (int i = 0; i < digits; i++)
+				v[i] = (char)('0' + rnd(&seed) % 10);
+			int at = it % 3 == 0 ? (int)(rnd(&seed) % (unsigned)digits) : -1;
+			if (at >= 0)
+				v[at] = bad[rnd(&seed) % sizeof bad];
+			unsigned long long x = 0;
+			for (int i = 0; i < digits; i++)
+				x = x * 10 + (unsigned long long)(v[i] - '0');
+			int ok = at < 0 && digits <= HTTP_MAX_LENGTH_DIGITS;
+			int k = sprintf(msg, "HTTP/1.1 200 OK\r\nContent-Length: ");
+			memcpy(msg + k, v, (size_t)digits);
+			k += digits;
+			k += sprintf(msg + k, "\r\n\r\n");
+			for (int whole = 0; whole < 2; whole++) {
+				struct http_parser p;
+				struct http_event ev;
+				http_init(&p, HTTP_RESPONSE);
+				if (whole)
+					http_whole(&p, 0);
+				const char *b = guard_copy(msg, (size_t)k);
+				size_t left = (size_t)k;
+				enum http_ev_type last = HTTP_EV_PARTIAL;
+				do {
+					size_t used = http_next(&p, b, left, &ev);
+					b += used;
+					left -= used;
+					if (ev.type != HTTP_EV_PARTIAL)
+						last = ev.type;
+				} while (ev.type != HTTP_EV_PARTIAL && ev.type != HTTP_EV_ERROR);
+				cr_assert_eq(last == HTTP_EV_ERROR, !ok, "%.*s (%d)", digits, v, whole);
+				if (ok) /* the body still owed is the value */
+					cr_assert_eq(p.remaining, x, "%.*s (%d)", digits, v, whole);
+			}
+		}
+	}
+	(void)out;
+}
