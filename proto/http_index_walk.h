@@ -64,10 +64,11 @@ __attribute__((always_inline)) static inline int wanted_line(struct http_parser 
 	n -= nl[-1] == '\r';
 	if (gather && (want & bit) && ev->n_fields == HTTP_HEAD_FIELDS)
 		return -1;
+	/* (*end is the line's CR or LF: the first loop stops there) */
 	const char *v = colon + 1, *end = s + n;
-	while (v < end && http_ows(*v))
+	while (http_ows(*v))
 		v++;
-	while (end > v && http_ows(end[-1]))
+	while (end > v && (unsigned char)end[-1] <= ' ' && http_ows(end[-1]))
 		end--;
 	if (n_len == 14 && http_lit_is(s, 14, "content-length")) {
 		if (http_take_length(p, v, (size_t)(end - v)))
