@@ -604,3 +604,100 @@ Test(http_oracle, content_length_values)
 	}
 	(void)out;
 }
+
+/* ---- heads that end their messages (http_fold, http_head_answer) ---- */
+
+/* The events of msg cut at `cut` (0: whole) as text: a head "H<method or
+ * status>", its line events "B", "S<...>", "E", bodies "b<n>", MSG_END
+ * "M"; a `last` adds "." (the message ended with it). expand: write heads
+ * and lasts as the line events they stand for, to compare the two ways.
+ * answers: which responses (by order) answer HEAD, told before each with
+ * http_head_answer when fold, else by http_set_body after its head. */
+static void fold_text(enum http_kind kind, const char *msg, size_t cut, int fold,
+		      unsigned answers, int expand, char *out, size_t cap)
+{
+	struct http_parser p;
+	size_t k = 0, n = strlen(msg), body = 0;
+	unsigned heads = 0;
+	http_init(&p, kind);
+	http_whole(&p, HTTP_WANT_NAME(4, 'h'));
+	if (fold)
+		http_fold(&p);
+	out[0] = 0;
+	for (size_t at = 0; at < n;) {
+		size_t len = cut && at < cut ? cut - at : n - at;
+		const char *piece = guard_copy(msg + at, len);
+		for (;;) {
+			struct http_event ev;
+			if (fold && kind == HTTP_RESPONSE && http_idle(&p))
+				http_head_answer(&p, answers >> heads & 1);
+			size_t used = http_next(&p, piece, len, &ev);
+			piece += used;
+			len -= used;
+			if (ev.type == HTTP_EV_PARTIAL)
+				break;
+			cr_assert_neq(ev.type, HTTP_EV_ERROR);
+			const char *end = ev.last ? (expand ? "M" : ".") : "";
+			int head = ev.type == HTTP_EV_HEAD;
+			if (head || ev.type == HTTP_EV_START_LINE) {
+				const char *pre = head ? (expand ? "BS" : "H") : "S";
+				if (kind == HTTP_REQUEST)
+					snprintf(out + k, cap - k, "%s%.*s", pre, (int)ev.a_len, ev.a);
+				else
+					snprintf(out + k, cap - k, "%s%u", pre, ev.status);
+				k += strlen(out + k);
+				snprintf(out + k, cap - k, "%s%s", head && expand ? "E" : "", end);
+			} else if (ev.type == HTTP_EV_HEADER) {
+				/* (a head's fields are not written) */
+			} else if (ev.type == HTTP_EV_BODY) { /* slices merged: cut anywhere */
+				body += ev.a_len;
+				if (ev.last) /* (every body here has a length) */
+					snprintf(out + k, cap - k, "b%zu%s", body, end), body = 0;
+			} else {
+				if (body)
+					snprintf(out + k, cap - k, "b%zu", body), body = 0;
+				k += strlen(out + k);
+				snprintf(out + k, cap - k, "%c", "PBSHEbMX"[ev.type < 8 ? ev.type : 7]);
+			}
+			k += strlen(out + k);
+			if (ev.type == HTTP_EV_HEADERS_END || ev.type == HTTP_EV_HEAD)
+				if ((answers >> heads++ & 1) && !fold)
+					http_set_body(&p, HTTP_BODY_NONE);
+		}
+		at += cut && at < cut ? cut : n - at;
+	}
+	cr_assert_lt(k, cap - 1);
+}
+
+Test(http_oracle, fold_ends_bodyless_messages_with_their_head)
+{
+	static const char req[] = "GET / HTTP/1.1\r\nHost: h\r\n\r\n"
+				  "POST /x HTTP/1.1\r\nContent-Length: 2\r\n\r\nok"
+				  "HEAD /y HTTP/1.1\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 100 Continue\r\n\r\n"
+				   "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"
+				   "HTTP/1.1 204 No Content\r\n\r\n"
+				   "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc";
+	static char a[512], b[512];
+	/* whole: one event per body-less message, its head */
+	fold_text(HTTP_REQUEST, req, 0, 1, 0, 0, a, sizeof a);
+	cr_assert_str_eq(a, "HGET.HPOSTb2.HHEAD.");
+	fold_text(HTTP_REQUEST, req, 0, 0, 0, 0, a, sizeof a);
+	cr_assert_str_eq(a, "HGETMHPOSTb2.HHEADM");
+	/* the second response answers HEAD: its Content-Length frames nothing */
+	fold_text(HTTP_RESPONSE, resp, 0, 1, 2, 0, a, sizeof a);
+	cr_assert_str_eq(a, "H100.H200.H204.H200b3.");
+	fold_text(HTTP_RESPONSE, resp, 0, 0, 2, 0, a, sizeof a);
+	cr_assert_str_eq(a, "H100MH200MH204MH200b3.");
+	/* cut anywhere (heads then go line by line): the same messages */
+	fold_text(HTTP_REQUEST, req, 0, 0, 0, 1, b, sizeof b);
+	for (size_t cut = 1; cut < sizeof req - 1; cut++) {
+		fold_text(HTTP_REQUEST, req, cut, 1, 0, 1, a, sizeof a);
+		cr_assert_str_eq(a, b, "request cut at %zu: %s vs %s", cut, a, b);
+	}
+	fold_text(HTTP_RESPONSE, resp, 0, 0, 2, 1, b, sizeof b);
+	for (size_t cut = 1; cut < sizeof resp - 1; cut++) {
+		fold_text(HTTP_RESPONSE, resp, cut, 1, 2, 1, a, sizeof a);
+		cr_assert_str_eq(a, b, "response cut at %zu", cut);
+	}
+}
