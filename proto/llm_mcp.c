@@ -97,37 +97,29 @@ void llm_mcp_answer_id(struct llm_mcp_answers *a, enum jtype t, const char *v, s
 	memcpy(a->ev_id_raw, v, n);
 }
 
-void llm_mcp_answer_drop(struct llm_mcp_answers *a)
+/* A JSON-RPC answer ends (llm_mcp_answer_end): kept with its id. */
+void llm_mcp_answer_keep(struct llm_mcp_answers *a, uint64_t now)
 {
-	a->ev_rpc = 0;
-	a->ev_id = 0;
-	a->ev_id_len = 0;
-}
-
-void llm_mcp_answer_end(struct llm_mcp_answers *a, uint64_t now)
-{
-	if ((a->ev_rpc & LLM_RPC_JSONRPC) && a->ev_id_len)
+	if (a->ev_id_len)
 		a->ev_id = llm_mcp_id((enum jtype)a->ev_id_type, a->ev_id_raw, a->ev_id_len - 1u);
-	if ((a->ev_rpc & LLM_RPC_JSONRPC) && a->ev_id) {
-		if (a->n < LLM_MCP_CALLS)
-			a->a[a->n++] = (struct llm_mcp_answer){a->ev_id, now, a->ev_rpc};
-		else
-			a->dropped++;
-	}
-	llm_mcp_answer_drop(a);
+	if (!a->ev_id)
+		return;
+	if (a->n < LLM_MCP_CALLS)
+		a->a[a->n++] = (struct llm_mcp_answer){a->ev_id, now, a->ev_rpc};
+	else
+		a->dropped++;
 }
 
-void llm_mcp_sse_data(struct llm_mcp_answers *a, const char *p, size_t n)
+/* SSE data that may be the endpoint (llm_mcp_sse_data read the rest):
+ * an event's first data line starting like a path or an http(s) URL, not
+ * JSON, and what follows it in the event. */
+void llm_mcp_sse_endpoint(struct llm_mcp_answers *a, const char *p, size_t n)
 {
 	if (n == 0)
 		return;
 	if (a->endpoint_state != LLM_MCP_EP_READING) {
-		int first = !a->ev_data;
 		a->ev_data = 1;
-		/* (the usual event: JSON, or an event after the endpoint) */
-		if (!first || a->endpoint_state != LLM_MCP_EP_NONE || (p[0] != '/' && p[0] != 'h'))
-			return;
-		a->endpoint_state = LLM_MCP_EP_READING; /* a path or an http(s) URL, not JSON */
+		a->endpoint_state = LLM_MCP_EP_READING;
 	}
 	size_t k = LLM_MCP_ENDPOINT_KEEP - a->endpoint_len;
 	k = n < k ? n : k;
@@ -135,12 +127,10 @@ void llm_mcp_sse_data(struct llm_mcp_answers *a, const char *p, size_t n)
 	a->endpoint_len = (uint8_t)(a->endpoint_len + k);
 }
 
-void llm_mcp_sse_event_end(struct llm_mcp_answers *a)
+/* The end of an event being read as the endpoint. */
+void llm_mcp_sse_endpoint_end(struct llm_mcp_answers *a)
 {
 	const char *at;
-	a->ev_data = 0;
-	if (a->endpoint_state != LLM_MCP_EP_READING)
-		return;
 	/* (a URL cut to the buffer would name a session that matches nothing) */
 	if (a->endpoint_len < LLM_MCP_ENDPOINT_KEEP &&
 	    rec_mcp_session(a->endpoint, a->endpoint_len, &at)) {

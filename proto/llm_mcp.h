@@ -129,13 +129,45 @@ void llm_mcp_answer_bit(struct llm_mcp_answers *a, uint8_t bit);
  * the answer is known to be JSON-RPC, at its end if "jsonrpc" comes later. */
 void llm_mcp_answer_id(struct llm_mcp_answers *a, enum jtype t, const char *v, size_t n);
 /* The answer being read is dropped (half an answer is none). */
-void llm_mcp_answer_drop(struct llm_mcp_answers *a);
-void llm_mcp_answer_end(struct llm_mcp_answers *a, uint64_t now);
+static inline void llm_mcp_answer_drop(struct llm_mcp_answers *a)
+{
+	a->ev_rpc = 0;
+	a->ev_id = 0;
+	a->ev_id_len = 0;
+}
+
+void llm_mcp_answer_keep(struct llm_mcp_answers *a, uint64_t now);
+/* The answer's end: inline, since every event of every stream ends one and
+ * almost none is JSON-RPC. */
+static inline void llm_mcp_answer_end(struct llm_mcp_answers *a, uint64_t now)
+{
+	if (a->ev_rpc & LLM_RPC_JSONRPC)
+		llm_mcp_answer_keep(a, now);
+	llm_mcp_answer_drop(a);
+}
 
 /* SSE data bytes of the event being read, and the event's end: keeps the
- * first event whose data is a URL with a session (the `endpoint` event). */
-void llm_mcp_sse_data(struct llm_mcp_answers *a, const char *p, size_t n);
-void llm_mcp_sse_event_end(struct llm_mcp_answers *a);
+ * first event whose data is a URL with a session (the `endpoint` event).
+ * Inline for the usual data (JSON, or not the event's first line) and
+ * the usual end (no endpoint being read); llm_mcp.c reads the rest. */
+void llm_mcp_sse_endpoint(struct llm_mcp_answers *a, const char *p, size_t n);
+void llm_mcp_sse_endpoint_end(struct llm_mcp_answers *a);
+static inline void llm_mcp_sse_data(struct llm_mcp_answers *a, const char *p, size_t n)
+{
+	if (n && a->endpoint_state != LLM_MCP_EP_READING &&
+	    (a->ev_data || a->endpoint_state != LLM_MCP_EP_NONE || (p[0] != '/' && p[0] != 'h'))) {
+		a->ev_data = 1;
+		return;
+	}
+	llm_mcp_sse_endpoint(a, p, n);
+}
+
+static inline void llm_mcp_sse_event_end(struct llm_mcp_answers *a)
+{
+	a->ev_data = 0;
+	if (a->endpoint_state == LLM_MCP_EP_READING)
+		llm_mcp_sse_endpoint_end(a);
+}
 
 static inline int llm_mcp_owns(const struct llm_mcp_owner *o, const struct tr_record *rec)
 {
