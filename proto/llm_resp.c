@@ -172,9 +172,21 @@ static int under_counts(const struct jscan *s)
 	return 0;
 }
 
-__attribute__((noinline)) static void on_number(struct resp_ctx *c, const struct jscan *s,
-						 const char *v, size_t n)
+/* The scalar handlers (resp_by_key): each is called for its keys only,
+ * with any type; `how`: RESP_TRUNCATED and RESP_NONEMPTY (jscan_ops.scalar's
+ * truncated and nonempty, in one argument so that all are in registers). */
+#define RESP_TRUNCATED 1u
+#define RESP_NONEMPTY 2u
+typedef void resp_scalar_fn(struct resp_ctx *c, const struct jscan *s, enum jtype t,
+			    const char *v, size_t n, unsigned how);
+
+/* A token count, or a rerank score (any key: token_field says which). */
+static void on_number(struct resp_ctx *c, const struct jscan *s, enum jtype t, const char *v,
+		      size_t n, unsigned how)
 {
+	(void)how;
+	if (t != JT_NUMBER)
+		return;
 	enum jkey k = jscan_key(s);
 	uint32_t *f = NULL, x;
 	if (k == JK_RELEVANCE_SCORE) {
@@ -207,13 +219,6 @@ static int is_model_key(const struct jscan *s)
 	       (parent == JK_MESSAGE || parent == JK_RESPONSE);
 }
 
-static int is_content_key(enum jkey k)
-{
-	return k == JK_CONTENT || k == JK_TEXT || k == JK_DELTA || k == JK_RESPONSE ||
-	       k == JK_REASONING_CONTENT || k == JK_THINKING || k == JK_PARTIAL_JSON ||
-	       k == JK_ARGUMENTS || k == JK_OUTPUT_TEXT || k == JK_GENERATION;
-}
-
 /* Event "type" (Anthropic, responses API): a dotted type that is not a
  * delta (response.completed, *.done) repeats content already counted. */
 static void on_type(struct llm_resp *r, const char *v, size_t n)
@@ -237,42 +242,54 @@ static void on_object(struct llm_resp *r, const char *v, size_t n)
 	r->hints |= LLM_HINT_OPENAI;
 }
 
-__attribute__((noinline)) static void on_string(struct resp_ctx *c, const struct jscan *s,
-						 const char *v, size_t n, int truncated,
-						 int nonempty)
+static void on_model(struct resp_ctx *c, const struct jscan *s, enum jtype t, const char *v,
+		     size_t n, unsigned how)
 {
 	struct tr_record *rec = c->rec;
-	enum jkey k = jscan_key(s);
-	switch (k) {
-	case JK_MODEL:
-	case JK_MODEL_VERSION:
-		if (is_model_key(s) && rec->response_model[0] == 0 && n > 0)
-			llm_set_json_str(rec->response_model, REC_MODEL_LEN, v, n, truncated,
-					 &rec->flags, REC_F_TRUNC_RESPONSE_MODEL);
-		break;
-	case JK_TYPE:
-		if (jscan_level(s) == 1)
-			on_type(c->r, v, n);
-		break;
-	case JK_OBJECT:
-		if (jscan_level(s) == 1)
-			on_object(c->r, v, n);
-		break;
-	case JK_EMBEDDING: /* encoding_format base64: one string */
+	if (t == JT_STRING && is_model_key(s) && rec->response_model[0] == 0 && n > 0)
+		llm_set_json_str(rec->response_model, REC_MODEL_LEN, v, n, (how & RESP_TRUNCATED) != 0,
+				 &rec->flags, REC_F_TRUNC_RESPONSE_MODEL);
+}
+
+static void on_type_key(struct resp_ctx *c, const struct jscan *s, enum jtype t, const char *v,
+			size_t n, unsigned how)
+{
+	(void)how;
+	if (t == JT_STRING && jscan_level(s) == 1)
+		on_type(c->r, v, n);
+}
+
+static void on_object_key(struct resp_ctx *c, const struct jscan *s, enum jtype t,
+			  const char *v, size_t n, unsigned how)
+{
+	(void)how;
+	if (t == JT_STRING && jscan_level(s) == 1)
+		on_object(c->r, v, n);
+}
+
+static void on_embedding(struct resp_ctx *c, const struct jscan *s, enum jtype t, const char *v,
+			 size_t n, unsigned how)
+{
+	(void)s, (void)v, (void)n, (void)how;
+	if (t == JT_STRING) /* encoding_format base64: one string */
 		hint(c, LLM_HINT_EMBEDDING);
-		break;
-	default:
-		if (nonempty && is_content_key(k))
-			c->r->ev_content = 1;
-		break;
-	}
+}
+
+/* Content: the event carries some (a chunk, for the count and TTFT). */
+static void on_content(struct resp_ctx *c, const struct jscan *s, enum jtype t, const char *v,
+		       size_t n, unsigned how)
+{
+	(void)s, (void)v, (void)n;
+	if (t == JT_STRING && (how & RESP_NONEMPTY))
+		c->r->ev_content = 1;
 }
 
 /* JSON-RPC's keys: jsonrpc and id at the top, result.isError. */
-__attribute__((noinline)) static void rpc_scalar(struct resp_ctx *c, const struct jscan *s,
-						  enum jkey k, enum jtype t, const char *v,
-						  size_t n)
+static void on_rpc(struct resp_ctx *c, const struct jscan *s, enum jtype t, const char *v,
+		   size_t n, unsigned how)
 {
+	enum jkey k = jscan_key(s);
+	(void)how;
 	if (jscan_level(s) == 1 && k == JK_JSONRPC)
 		rpc_outcome(c, LLM_RPC_JSONRPC);
 	else if (jscan_level(s) == 1 && k == JK_ID && t != JT_NULL)
@@ -282,18 +299,41 @@ __attribute__((noinline)) static void rpc_scalar(struct resp_ctx *c, const struc
 		rpc_outcome(c, LLM_RPC_TOOL_ERROR);
 }
 
-/* A dispatch only (its callees are not inlined: each call then costs a
- * jump, not the registers the largest of them needs). */
+/* The handler of each key a response's strings and JSON-RPC scalars are
+ * read for; a known key without one (most of them: request keys,
+ * containers) costs no call. Numbers go to on_number whatever the key
+ * (token_field and top_level_count say which it reads). */
+static resp_scalar_fn *const resp_by_key[JK_COUNT] = {
+	[JK_MODEL] = on_model,
+	[JK_MODEL_VERSION] = on_model,
+	[JK_TYPE] = on_type_key,
+	[JK_OBJECT] = on_object_key,
+	[JK_EMBEDDING] = on_embedding,
+	[JK_CONTENT] = on_content,
+	[JK_TEXT] = on_content,
+	[JK_DELTA] = on_content,
+	[JK_RESPONSE] = on_content,
+	[JK_REASONING_CONTENT] = on_content,
+	[JK_THINKING] = on_content,
+	[JK_PARTIAL_JSON] = on_content,
+	[JK_ARGUMENTS] = on_content,
+	[JK_OUTPUT_TEXT] = on_content,
+	[JK_GENERATION] = on_content,
+	[JK_JSONRPC] = on_rpc,
+	[JK_ID] = on_rpc,
+	[JK_IS_ERROR] = on_rpc,
+};
+
+/* A dispatch only: one load and, for a key with a handler, a jump. */
 static void resp_scalar(void *ctx, const struct jscan *s, enum jtype t, const char *v, size_t n,
 			int truncated, int nonempty)
 {
-	enum jkey k = jscan_key(s);
-	if (k == JK_JSONRPC || k == JK_ID || k == JK_IS_ERROR)
-		rpc_scalar(ctx, s, k, t, v, n); /* no model, count or content */
-	else if (t == JT_NUMBER)
-		on_number(ctx, s, v, n);
-	else if (t == JT_STRING)
-		on_string(ctx, s, v, n, truncated, nonempty);
+	resp_scalar_fn *f = resp_by_key[jscan_key(s)];
+	if (!f && t == JT_NUMBER)
+		f = on_number;
+	if (f)
+		f(ctx, s, t, v, n,
+		  (truncated ? RESP_TRUNCATED : 0u) | (nonempty ? RESP_NONEMPTY : 0u));
 }
 
 static void resp_event_end(void *ctx, const struct jscan *s)
@@ -397,9 +437,10 @@ static int is_prefix(const char *have, size_t n, const char *lit)
  * whether it is an event stream. Bytes are held (at most LLM_SNIFF_MAX)
  * while they may still spell a field name, so any split decides alike; once
  * decided, the held bytes are replayed into the chosen reader. Returns the
- * bytes of p consumed.
+ * bytes of p consumed. Not inlined: once per body, it would make every
+ * call of llm_resp_body (one per event of a stream) save its registers.
  */
-static size_t sniff(struct resp_ctx *c, const char *p, size_t n)
+__attribute__((noinline)) static size_t sniff(struct resp_ctx *c, const char *p, size_t n)
 {
 	struct llm_resp *r = c->r;
 	size_t i = 0;
