@@ -157,6 +157,15 @@ Test(conn_quiet, whole_heads_and_line_by_line_heads_make_the_same_records)
 	/* ... and a known route after a NUL is not one */
 	whole_and_bytewise(&cfg, S("GET /x\0/v1/chat/completions HTTP/1.1\r\nHost: h\r\n\r\n"), ok_json,
 			   0);
+	/* DashScope's native API is known by its prefix, whatever its end */
+	whole_and_bytewise(&cfg, S("GET /api/v1/services/aigc/text-generation/generation HTTP/1.1\r\n"
+				   "Host: dashscope.aliyuncs.com\r\n\r\n"),
+			   ok_json, 1);
+	/* ... a path ending like a route's but none is not */
+	whole_and_bytewise(&cfg, S("GET /healthcheck?chat=completions HTTP/1.1\r\nHost: h\r\n\r\n"),
+			   ok_json, 0);
+	whole_and_bytewise(&cfg, S("GET /v1/chat/completions?q=/x HTTP/1.1\r\nHost: h\r\n\r\n"),
+			   ok_json, 1);
 	/* a Gemini path: the model and the stream are read from it */
 	whole_and_bytewise(
 		&cfg,
