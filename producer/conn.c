@@ -308,13 +308,12 @@ static void req_head(struct conn_call *k, struct conn_exch *ex, const struct htt
 	uint64_t llm = ex->may_llm && ev->n_fields ? conn_req_headers_wanted(k->cfg) : 0;
 	for (unsigned i = 0; i < ev->n_fields; i++) {
 		const struct http_field *f = &ev->field[i];
-		uint64_t name = HTTP_WANT_NAME(f->name_len, (unsigned char)f->name[0]);
-		if (!ex->may_llm) {
-			if (!(name & CONN_REQ_SSE_WANT) || !conn_sse_get(ev->a, ev->a_len, f))
+		if (!ex->may_llm) { /* only an Accept (CONN_REQ_SSE_WANT) can matter */
+			if (f->name_len != 6 || !conn_sse_get(ev->a, ev->a_len, f))
 				continue;
 			req_promote(k, ex, ev);
 			llm = conn_req_headers_wanted(k->cfg);
-		} else if (!(llm & name)) {
+		} else if (!(llm & HTTP_WANT_NAME(f->name_len, (unsigned char)f->name[0]))) {
 			continue;
 		}
 		conn_req_header(k->st, ex, k->cfg, f, 0);
@@ -446,6 +445,10 @@ static void resp_headers_done(struct conn_call *k, struct conn_exch *ex)
 	}
 	if (ex->is_head)
 		http_set_body(&st->resp, HTTP_BODY_NONE);
+	if (ex->quiet) { /* no header was read: no coding, no type, nothing kept */
+		st->copy[REC_BODY_RESPONSE] = 0;
+		return;
+	}
 	/* A response body's shape (usage, model) is looked for only where it
 	 * can matter (conn_may_llm: a POST, a known route, TOKENRING_HTTP=all;
 	 * gateways route LLM POSTs by any path). A GET /healthz answer is
