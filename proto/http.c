@@ -3,9 +3,9 @@
  * lines (found with memchr, kept as head + tail) and bodies (counted, never
  * copied). Each state handler consumes input and may produce one event.
  * Header lines whole in the buffer (the usual head) take a faster road,
- * http_head.c: one vector pass over the head, in place, an event only for
- * the names asked for (or, with http_whole, one event for the whole head);
- * anything unusual goes back to the line states.
+ * http_index.c: read in place by an index of their line feeds and colons,
+ * an event only for the names asked for (or, with http_whole, one event
+ * for the whole head); anything unusual goes back to the line states.
  */
 #include <stddef.h>
 #include <string.h>

@@ -65,7 +65,24 @@ static inline void http_headers_end(struct http_parser *p, struct http_event *ev
 int http_start_fields(struct http_parser *p, struct http_event *ev);
 int http_take_length(struct http_parser *p, const char *v, size_t n);
 void http_take_te(struct http_parser *p);
+int http_framing_in_place(struct http_parser *p, const char *s, size_t n, size_t n_len);
+
+/*
+ * http_index.c: heads read in place by their index (http_index_walk.h).
+ * http_head_lines: header lines whole at buf, an event for the first
+ * wanted one (http_want) or the blank line; returns the bytes consumed,
+ * stopping at a line not whole in buf or one left to the general path.
+ * http_head_whole: a whole head at once (http_whole), or 0.
+ */
 size_t http_head_lines(struct http_parser *p, const char *buf, size_t len, struct http_event *ev);
 size_t http_head_whole(struct http_parser *p, const char *buf, size_t len, struct http_event *ev);
+/* Tests: make the masks the base way (1: SSE2, or portable C), with AVX2
+ * (2: where the CPU has it) or as the CPU allows (0, the default). */
+void http_index_variant(int v);
+#if defined(__x86_64__) && defined(__SSE2__)
+#define HIDX_AVX2 1 /* http_index_avx2.c is built */
+size_t hidx_lines_avx2(struct http_parser *p, const char *buf, size_t len, struct http_event *ev);
+size_t hidx_head_avx2(struct http_parser *p, const char *buf, size_t len, struct http_event *ev);
+#endif
 
 #endif
