@@ -44,10 +44,49 @@ static void ev_clear(struct http_event *ev)
 	memset(ev, 0, offsetof(struct http_event, n_fields));
 }
 
+void http_fold(struct http_parser *p)
+{
+	p->fold = 1;
+}
+
+void http_head_answer(struct http_parser *p, int head)
+{
+	p->head_answer = (uint8_t)(head != 0);
+}
+
+static void line_reset(struct http_parser *p);
+
+/* The body's framing decided (S_BODY_BEGIN left): its state, or for a
+ * message with no body, a zero-length Content-Length body (S_LENGTH with
+ * nothing remaining owes its MSG_END). */
+static void body_state(struct http_parser *p)
+{
+	switch (p->body) {
+	case HTTP_BODY_LENGTH:
+		p->remaining = p->length;
+		p->state = S_LENGTH;
+		return;
+	case HTTP_BODY_CHUNKED:
+		p->state = S_CHUNK_SIZE;
+		line_reset(p);
+		return;
+	case HTTP_BODY_CLOSE:
+		p->state = S_CLOSE;
+		return;
+	default:
+		p->remaining = 0;
+		p->state = S_LENGTH;
+	}
+}
+
 void http_set_body(struct http_parser *p, enum http_body body)
 {
-	if (p->state == S_BODY_BEGIN)
+	if (p->state == S_BODY_BEGIN) {
 		p->body = (uint8_t)body;
+	} else if (p->fresh) { /* a whole head's framing, decided again */
+		p->body = (uint8_t)body;
+		body_state(p);
+	}
 }
 
 int http_reads_to_close(const struct http_parser *p)
@@ -243,21 +282,10 @@ static size_t msg_end(struct http_parser *p, struct http_event *ev)
 
 static size_t on_body_begin(struct http_parser *p, struct http_event *ev)
 {
-	switch (p->body) {
-	case HTTP_BODY_LENGTH:
-		p->remaining = p->length;
-		p->state = S_LENGTH;
-		return 0;
-	case HTTP_BODY_CHUNKED:
-		p->state = S_CHUNK_SIZE;
-		line_reset(p);
-		return 0;
-	case HTTP_BODY_CLOSE:
-		p->state = S_CLOSE;
-		return 0;
-	default:
+	if (p->body == HTTP_BODY_NONE)
 		return msg_end(p, ev);
-	}
+	body_state(p);
+	return 0;
 }
 
 /* Hand out up to `remaining` body bytes. */
@@ -396,8 +424,18 @@ static size_t on_idle(struct http_parser *p, const char *buf, size_t len, struct
 	if (i == 0 && p->whole) {
 		ev->n_fields = 0;
 		size_t k = http_head_whole(p, buf, len, ev);
-		if (k)
+		if (k) { /* the framing decided with the head (http_whole) */
+			if (p->fold && p->body == HTTP_BODY_NONE) {
+				ev->last = 1; /* the message ends with its head */
+				p->state = S_IDLE;
+				return k;
+			}
+			body_state(p);
+			/* 2: a response's, which http_set_body may yet make
+			 * body-less: another event may come (ev->more) */
+			p->fresh = (uint8_t)(1 + (p->kind == HTTP_RESPONSE && !p->fold));
 			return k;
+		}
 		ev_clear(ev); /* the line states start over from the first byte */
 		msg_reset(p);
 	}
@@ -475,6 +513,7 @@ size_t http_next(struct http_parser *p, const char *buf, size_t len, struct http
 {
 	size_t used = 0;
 	ev_clear(ev);
+	p->fresh = 0;
 	/* Each step either produces an event, consumes input, or moves to a
 	 * state that owes one: the loop always ends. */
 	while (ev->type == HTTP_EV_PARTIAL) {
@@ -482,6 +521,6 @@ size_t http_next(struct http_parser *p, const char *buf, size_t len, struct http
 			break;
 		used += step(p, buf + used, len - used, ev);
 	}
-	ev->more = owes_event(p);
+	ev->more = owes_event(p) | (p->fresh >> 1);
 	return used;
 }

@@ -91,6 +91,10 @@ struct http_parser {
 	uint8_t has_length;
 	uint8_t tail_len;
 	uint8_t whole; /* http_whole */
+	uint8_t fold;  /* http_fold */
+	uint8_t fresh; /* a whole head was just given: http_set_body applies
+			  (2: a response's, owing ev->more) */
+	uint8_t head_answer; /* http_head_answer: the next response's */
 	uint16_t status;
 	uint16_t n_headers;
 	uint16_t head_len;
@@ -140,8 +144,34 @@ void http_want(struct http_parser *p, uint64_t names);
  * filtered by http_want as before: every outcome equals the line-by-line
  * path's. And the last slice of a Content-Length body has `last` set and
  * ends the message (no MSG_END follows). Lasts until http_init.
+ *
+ * The body's framing is decided with the HTTP_EV_HEAD (no step of its own
+ * follows): a request's ev->more then says exactly whether an event is
+ * owed (its zero-length end); a response's stays 1 after its head, since
+ * http_set_body may still make it body-less (unless http_fold).
  */
 void http_whole(struct http_parser *p, uint64_t names);
+
+/*
+ * Opt in, after http_whole, to fewer events still. The caller says before
+ * each response whether it answers a HEAD request (http_head_answer), so
+ * no http_set_body is needed after the head; and it reads `last` on an
+ * HTTP_EV_HEAD: a message with no body (a request without Content-Length
+ * or chunked coding; a 1xx, 204 or 304 response, or one answering HEAD)
+ * ends with its head, no MSG_END follows. A GET and its answer's head are
+ * then one event each. Callers that do neither keep http_whole's events.
+ * Lasts until http_init.
+ */
+void http_fold(struct http_parser *p);
+
+/*
+ * The responses from the next one on answer a HEAD request (1) or not
+ * (0, as after http_init): such a response has no body whatever its
+ * headers say, as if http_set_body(p, HTTP_BODY_NONE) came right after
+ * its head. Call it before each response's first byte, while the parser
+ * is idle (http_idle); an interim (1xx) response has no body anyway.
+ */
+void http_head_answer(struct http_parser *p, int head);
 
 /*
  * Consume bytes from buf[0..len) until one event is complete; returns the
@@ -159,7 +189,9 @@ size_t http_next(struct http_parser *p, const char *buf, size_t len, struct http
 /*
  * Override the body framing the parser derived from the headers. Only
  * meaningful right after HTTP_EV_HEADERS_END or HTTP_EV_HEAD: a response
- * to HEAD has no body whatever its headers say.
+ * to HEAD has no body whatever its headers say. (After a request's
+ * HTTP_EV_HEAD, whose ev->more was exact for the framing its headers
+ * said, a caller that makes its body shorter loops until PARTIAL.)
  */
 void http_set_body(struct http_parser *p, enum http_body body);
 

@@ -32,11 +32,53 @@ static int request_version(const struct http_parser *p)
 	return version_minor(end - 8);
 }
 
-static int parse_request_line(struct http_parser *p, struct http_event *ev)
+/* The method's bytes at the start of the line h[0..n): GET and POST (and
+ * their space) by one word compare each, others a byte at a time. */
+static size_t method_len(const char *h, size_t n)
 {
 	size_t m = 0;
-	while (m < p->head_len && is_method_char(p->lh[m]))
+	if (n >= 8) {
+		uint64_t w, get = 0, post = 0;
+		memcpy(&w, h, 8);
+		memcpy(&get, "GET ", 4);
+		memcpy(&post, "POST ", 5);
+		if ((w & 0xffffffffull) == get)
+			return 3;
+		if ((w & 0xffffffffffull) == post)
+			return 4;
+	}
+	while (m < n && is_method_char(h[m]))
 		m++;
+	return m;
+}
+
+/* The first space in [t, stop), or NULL, reading only [lo, lim) (lo <= t,
+ * stop <= lim): 16 bytes a step, the last step the 16 that end at lim. A
+ * target is short: no call for it. */
+static const char *first_space(const char *lo, const char *t, const char *stop, const char *lim)
+{
+#ifdef SCAN_SSE2
+	if (lim - lo >= 16) {
+		const __m128i sp = _mm_set1_epi8(' ');
+		for (const char *q = t; q < stop; q += 16) {
+			const char *at = lim - q >= 16 ? q : lim - 16;
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)at);
+			unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, sp)) >> (q - at);
+			if (m)
+				return q + __builtin_ctz(m) < stop ? q + __builtin_ctz(m) : NULL;
+		}
+		return NULL;
+	}
+#else
+	(void)lo;
+	(void)lim;
+#endif
+	return t < stop ? memchr(t, ' ', (size_t)(stop - t)) : NULL;
+}
+
+static int parse_request_line(struct http_parser *p, struct http_event *ev)
+{
+	size_t m = method_len(p->lh, p->head_len);
 	if (m == 0 || m >= p->head_len || p->lh[m] != ' ')
 		return -1;
 	int minor = request_version(p);
@@ -52,8 +94,7 @@ static int parse_request_line(struct http_parser *p, struct http_event *ev)
 	}
 	const char *t = p->lh + m + 1;
 	size_t cap = tend - (m + 1);
-	const char *sp = scan_find(t, t + cap, ' ');
-	sp = sp == t + cap ? NULL : sp;
+	const char *sp = first_space(p->lh, t, t + cap, p->lh + p->head_len);
 	ev->a = p->lh;
 	ev->a_len = m;
 	ev->b = t;
@@ -71,12 +112,11 @@ static int parse_status_line(struct http_parser *p, struct http_event *ev)
 	int minor = version_minor(h);
 	if (minor < 0)
 		return -1;
-	unsigned st = 0;
-	for (int i = 9; i < 12; i++) {
-		if (h[i] < '0' || h[i] > '9')
-			return -1;
-		st = st * 10 + (unsigned)(h[i] - '0');
-	}
+	unsigned d0 = (unsigned char)h[9] - (unsigned)'0', d1 = (unsigned char)h[10] - (unsigned)'0';
+	unsigned d2 = (unsigned char)h[11] - (unsigned)'0';
+	if ((d0 > 9) | (d1 > 9) | (d2 > 9))
+		return -1;
+	unsigned st = d0 * 100 + d1 * 10 + d2;
 	if (st < 100 || (p->head_len > 12 && h[12] != ' '))
 		return -1;
 	p->status = (uint16_t)st;
@@ -89,24 +129,6 @@ static int parse_status_line(struct http_parser *p, struct http_event *ev)
 int http_start_fields(struct http_parser *p, struct http_event *ev)
 {
 	return p->kind == HTTP_REQUEST ? parse_request_line(p, ev) : parse_status_line(p, ev);
-}
-
-/* Content-Length: digits only, bounded, equal if repeated. */
-int http_take_length(struct http_parser *p, const char *v, size_t n)
-{
-	uint64_t x = 0;
-	if (n == 0 || n > HTTP_MAX_LENGTH_DIGITS)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (v[i] < '0' || v[i] > '9')
-			return -1;
-		x = x * 10 + (uint64_t)(v[i] - '0');
-	}
-	if (p->has_length && p->length != x)
-		return -1;
-	p->has_length = 1;
-	p->length = x;
-	return 0;
 }
 
 /* Transfer-Encoding: chunked only when it is the final coding (the tail of
@@ -126,27 +148,10 @@ void http_take_te(struct http_parser *p)
 
 /* take_te reads the tail of the line: for a line read in place, [s, s +
  * n), it is set around the call (no line is kept between calls). */
-static void te_in_place(struct http_parser *p, const char *s, size_t n)
+void http_te_in_place(struct http_parser *p, const char *s, size_t n)
 {
 	p->tail_len = (uint8_t)(n < HTTP_LINE_TAIL ? n : HTTP_LINE_TAIL);
 	p->lt = s + n - p->tail_len;
 	http_take_te(p);
 	p->tail_len = 0;
-}
-
-/* The framing headers of a line read in place, [s, s + n) with its name
- * n_len bytes: 0, or -1 for a value the general path refuses. */
-int http_framing_in_place(struct http_parser *p, const char *s, size_t n, size_t n_len)
-{
-	if (n_len == 14 && http_lit_is(s, 14, "content-length")) {
-		const char *v = s + 15, *end = s + n;
-		while (v < end && http_ows(*v))
-			v++;
-		while (end > v && http_ows(end[-1]))
-			end--;
-		return http_take_length(p, v, (size_t)(end - v));
-	}
-	if (n_len == 17 && http_lit_is(s, 17, "transfer-encoding"))
-		te_in_place(p, s, n);
-	return 0;
 }

@@ -52,27 +52,33 @@ static int odd_line(struct http_parser *p, const char *s, size_t len, struct htt
  * name's: 0 when it is consumed without an event (a framing header nobody
  * asked for; or, gathering, a wanted one put in ev->field[]), 1 when it
  * made *ev (a wanted header), -1 for the general path (a bad framing
- * value; gathering, one wanted header too many).
+ * value; gathering, one wanted header too many). The value is trimmed
+ * once, for the framing header's value and the field alike.
  */
 __attribute__((always_inline)) static inline int wanted_line(struct http_parser *p, const char *s,
-						 const char *nl, const char *colon,
-						 struct http_event *ev, int gather, uint64_t want,
-						 uint64_t bit)
+							     const char *nl, const char *colon,
+							     struct http_event *ev, int gather,
+							     uint64_t want, uint64_t bit, size_t *nh)
 {
 	size_t n = (size_t)(nl - s), n_len = (size_t)(colon - s);
 	n -= nl[-1] == '\r';
 	if (gather && (want & bit) && ev->n_fields == HTTP_HEAD_FIELDS)
 		return -1;
-	if ((n_len == 14 || n_len == 17) && http_framing_in_place(p, s, n, n_len))
-		return -1;
-	p->n_headers++;
+	/* (*end is the line's CR or LF: the first loop stops there) */
+	const char *v = colon + 1, *end = s + n;
+	while (http_ows(*v))
+		v++;
+	while (end > v && (unsigned char)end[-1] <= ' ' && http_ows(end[-1]))
+		end--;
+	if (n_len == 14 && http_lit_is(s, 14, "content-length")) {
+		if (http_take_length(p, v, (size_t)(end - v)))
+			return -1;
+	} else if (n_len == 17 && http_lit_is(s, 17, "transfer-encoding")) {
+		http_te_in_place(p, s, n);
+	}
+	++*nh;
 	if (!(want & bit))
 		return 0;
-	const char *v = colon + 1, *end = s + n;
-	while (v < end && http_ows(*v))
-		v++;
-	while (end > v && http_ows(end[-1]))
-		end--;
 	if (gather) {
 		struct http_field *f = &ev->field[ev->n_fields++];
 		f->name = s;
@@ -124,10 +130,7 @@ __attribute__((always_inline)) static inline int head_line(struct http_parser *p
 	}
 	if (*nh >= HTTP_MAX_HEADERS)
 		return -1;
-	p->n_headers = (uint16_t)*nh;
-	int r = wanted_line(p, s, nl, colon, ev, gather, want, (uint64_t)1 << at);
-	*nh = p->n_headers;
-	return r;
+	return wanted_line(p, s, nl, colon, ev, gather, want, (uint64_t)1 << at, nh);
 }
 
 /* Where the walk has got to: the start of the line being read, its first

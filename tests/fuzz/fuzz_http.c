@@ -4,7 +4,8 @@
  * identically again with whole heads as one event (http_whole), whose
  * messages, start lines, wanted headers and bodies must be the line
  * events' exactly; with each way the head's index makes its masks
- * (http_index.c: AVX2 where the CPU has it, and SSE2). */
+ * (http_index.c: AVX2 where the CPU has it, and SSE2); and with heads that
+ * end their body-less messages (http_fold, http_head_answer). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,8 @@ static void record(struct seen *s, const struct http_event *ev)
 			header(s, ev->field[i].name, ev->field[i].name_len, ev->field[i].value,
 			       ev->field[i].value_len, 0);
 		mix_event(s, HTTP_EV_HEADERS_END);
+		if (ev->last) /* (http_fold) the message ends with its head */
+			mix_event(s, HTTP_EV_MSG_END);
 		break;
 	case HTTP_EV_START_LINE:
 		start_line(s, ev);
@@ -86,8 +89,11 @@ static void record(struct seen *s, const struct http_event *ev)
 	}
 }
 
+/* whole: 0 line events, 1 http_whole, 2 http_whole and http_fold (told
+ * which responses answer HEAD instead of http_set_body after their head);
+ * sb_req: every other head is made body-less, requests' too. */
 static void run(enum http_kind kind, const char *buf, size_t n, size_t step, uint64_t want,
-		int whole, struct seen *s)
+		int whole, int sb_req, struct seen *s)
 {
 	struct http_parser p;
 	unsigned heads = 0;
@@ -95,14 +101,22 @@ static void run(enum http_kind kind, const char *buf, size_t n, size_t step, uin
 	http_want(&p, want);
 	if (whole)
 		http_whole(&p, want);
+	if (whole == 2)
+		http_fold(&p);
 	for (size_t at = 0; at < n;) {
 		size_t len = step && step < n - at ? step : n - at;
 		const char *piece = buf + at;
-		for (;;) {
+		for (int owed = 1;;) {
 			struct http_event ev;
+			if (whole == 2 && kind == HTTP_RESPONSE && http_idle(&p))
+				http_head_answer(&p, heads & 1);
 			size_t used = http_next(&p, piece, len, &ev);
 			if (used > len || (ev.type == HTTP_EV_HEAD && !whole))
 				abort();
+			/* no input left and no event owed: this call had none */
+			if (!owed && len == 0 && ev.type != HTTP_EV_PARTIAL)
+				abort();
+			owed = ev.more;
 			piece += used;
 			len -= used;
 			if (ev.type == HTTP_EV_PARTIAL)
@@ -112,7 +126,7 @@ static void run(enum http_kind kind, const char *buf, size_t n, size_t step, uin
 			record(s, &ev);
 			/* every other head is a HEAD request's answer: no body */
 			if (ev.type == HTTP_EV_HEADERS_END || ev.type == HTTP_EV_HEAD)
-				if (heads++ & 1)
+				if ((heads++ & 1) && whole != 2 && (kind == HTTP_RESPONSE || sb_req))
 					http_set_body(&p, HTTP_BODY_NONE);
 		}
 		at += step && step < n - at ? step : n - at;
@@ -139,20 +153,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *buf = (const char *)data + 1;
 	size_t n = size - 1;
 	for (int kind = 0; kind < 2; kind++) {
+		enum http_kind k = (enum http_kind)kind;
+		size_t cut_at = step ? step : 1;
 		struct seen whole = {0}, cut = {0}, heads = {0}, cut_heads = {0};
-		struct seen base = {0}, cut_base = {0};
-		run((enum http_kind)kind, buf, n, 0, want, 0, &whole);
-		run((enum http_kind)kind, buf, n, step ? step : 1, want, 0, &cut);
-		run((enum http_kind)kind, buf, n, 0, want, 1, &heads);
-		run((enum http_kind)kind, buf, n, step ? step : 1, want, 1, &cut_heads);
+		struct seen base = {0}, cut_base = {0}, plain = {0}, folded = {0}, cut_folded = {0};
+		run(k, buf, n, 0, want, 0, 1, &whole);
+		run(k, buf, n, cut_at, want, 0, 1, &cut);
+		run(k, buf, n, 0, want, 1, 1, &heads);
+		run(k, buf, n, cut_at, want, 1, 1, &cut_heads);
 		http_index_variant(1); /* the SSE2 masks */
-		run((enum http_kind)kind, buf, n, 0, want, 1, &base);
-		run((enum http_kind)kind, buf, n, step ? step : 1, want, 0, &cut_base);
+		run(k, buf, n, 0, want, 1, 1, &base);
+		run(k, buf, n, cut_at, want, 0, 1, &cut_base);
 		http_index_variant(0);
 		/* framing must not depend on how bytes arrive, nor on how the
 		 * events are grouped, nor on how the masks are made */
 		if (!same(&whole, &cut) || !same(&whole, &heads) || !same(&whole, &cut_heads) ||
 		    !same(&whole, &base) || !same(&whole, &cut_base))
+			abort();
+		/* nor on whether the heads fold their message's end (requests
+		 * keep their bodies: only responses are told about HEAD) */
+		run(k, buf, n, 0, want, 0, 0, &plain);
+		run(k, buf, n, 0, want, 2, 0, &folded);
+		run(k, buf, n, cut_at, want, 2, 0, &cut_folded);
+		if (!same(&plain, &folded) || !same(&plain, &cut_folded))
 			abort();
 	}
 	return 0;

@@ -5,7 +5,8 @@
  * same again when the framer skips the header lines it is not asked for
  * (http_want), which then come out as events exactly when wanted; and
  * again with whole heads as one event (http_whole), fed in random pieces
- * or all at once, with the same wanted headers as the line events. */
+ * or all at once, with the same wanted headers as the line events; and
+ * with heads that end their body-less messages (http_fold). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@ static void on_event(struct view *v, const struct http_parser *p, const struct h
 	case HTTP_EV_HEAD:
 		memset(&v->m[v->n++], 0, sizeof v->m[0]);
 		m = &v->m[v->n - 1];
+		v->done += (unsigned)ev->last; /* (http_fold) it ends with its head */
 		/* its start line's fields are the event's */
 		__attribute__((fallthrough));
 	case HTTP_EV_START_LINE:
@@ -84,7 +86,8 @@ static unsigned whole_heads, last_slices;
 /* Feed buf in random pieces (of at most 97 bytes, or the whole buffer
  * with WHOLE_PIECES); *wanted counts the header events whose name has its
  * bit in mask (with want set, every event must have it). whole: heads
- * come whole (http_whole, with the names of want). */
+ * come whole (http_whole, with the names of want); 2: and fold their
+ * message's end (http_fold). */
 static void framer(enum http_kind kind, const char *buf, size_t n, uint32_t *seed, struct view *v,
 		   uint64_t want, uint64_t mask, unsigned *wanted, int whole, size_t pieces)
 {
@@ -94,6 +97,8 @@ static void framer(enum http_kind kind, const char *buf, size_t n, uint32_t *see
 		http_want(&p, want);
 	if (whole)
 		http_whole(&p, want);
+	if (whole == 2)
+		http_fold(&p);
 	for (size_t at = 0; at < n;) {
 		size_t k = pieces == WHOLE_PIECES ? n : 1 + rnd(seed) % pieces;
 		k = k < n - at ? k : n - at;
@@ -241,6 +246,14 @@ static void agree(enum http_kind kind, size_t (*gen)(char *, uint32_t *), uint32
 		framer(kind, buf, n, &seed, &cut_heads, want, want, &in_cut, 1, 97);
 		compare(&cut_heads, &theirs, buf);
 		cr_assert_eq(in_cut, all, "wanted headers in cut heads %u, of %u", in_cut, all);
+		/* heads that end their body-less messages (http_fold) */
+		struct view folded = {0}, cut_folded = {0};
+		unsigned in_folded = 0, in_cut_folded = 0;
+		framer(kind, buf, n, &seed, &folded, want, want, &in_folded, 2, WHOLE_PIECES);
+		compare(&folded, &theirs, buf);
+		framer(kind, buf, n, &seed, &cut_folded, want, want, &in_cut_folded, 2, 97);
+		compare(&cut_folded, &theirs, buf);
+		cr_assert_eq(in_folded + in_cut_folded, 2 * all, "wanted headers, folded");
 		msgs += ours.done;
 	}
 	cr_assert_gt(msgs, 3000, "the streams really hold messages (%zu)", msgs);
@@ -540,5 +553,151 @@ Test(http_oracle, whole_heads_keep_the_header_cap)
 			cr_assert_eq(strstr(out, "X|") != NULL, over, "%d lines (%d): %s", lines,
 				     where, out + strlen(out) - 20);
 		}
+	}
+}
+
+/* Content-Length values of every length, read a word at a time up to 8
+ * digits (http_take_length): the body framed is the value's, a non-digit
+ * anywhere (or a 19th digit) is an error, whole heads or line by line. */
+Test(http_oracle, content_length_values)
+{
+	static char msg[256], out[1 << 12];
+	uint32_t seed = 99;
+	static const char bad[] = {'/', ':', 'a', 'A', 0, '\x80', '\xb0', '\xff', '+', '-'};
+	for (int digits = 1; digits <= 19; digits++) {
+		for (int it = 0; it < 400; it++) {
+			char v[24];
+			for (int i = 0; i < digits; i++)
+				v[i] = (char)('0' + rnd(&seed) % 10);
+			int at = it % 3 == 0 ? (int)(rnd(&seed) % (unsigned)digits) : -1;
+			if (at >= 0)
+				v[at] = bad[rnd(&seed) % sizeof bad];
+			unsigned long long x = 0;
+			for (int i = 0; i < digits; i++)
+				x = x * 10 + (unsigned long long)(v[i] - '0');
+			int ok = at < 0 && digits <= HTTP_MAX_LENGTH_DIGITS;
+			int k = sprintf(msg, "HTTP/1.1 200 OK\r\nContent-Length: ");
+			memcpy(msg + k, v, (size_t)digits);
+			k += digits;
+			k += sprintf(msg + k, "\r\n\r\n");
+			for (int whole = 0; whole < 2; whole++) {
+				struct http_parser p;
+				struct http_event ev;
+				http_init(&p, HTTP_RESPONSE);
+				if (whole)
+					http_whole(&p, 0);
+				const char *b = guard_copy(msg, (size_t)k);
+				size_t left = (size_t)k;
+				enum http_ev_type last = HTTP_EV_PARTIAL;
+				do {
+					size_t used = http_next(&p, b, left, &ev);
+					b += used;
+					left -= used;
+					if (ev.type != HTTP_EV_PARTIAL)
+						last = ev.type;
+				} while (ev.type != HTTP_EV_PARTIAL && ev.type != HTTP_EV_ERROR);
+				cr_assert_eq(last == HTTP_EV_ERROR, !ok, "%.*s (%d)", digits, v, whole);
+				if (ok) /* the body still owed is the value */
+					cr_assert_eq(p.remaining, x, "%.*s (%d)", digits, v, whole);
+			}
+		}
+	}
+	(void)out;
+}
+
+/* ---- heads that end their messages (http_fold, http_head_answer) ---- */
+
+/* The events of msg cut at `cut` (0: whole) as text: a head "H<method or
+ * status>", its line events "B", "S<...>", "E", bodies "b<n>", MSG_END
+ * "M"; a `last` adds "." (the message ended with it). expand: write heads
+ * and lasts as the line events they stand for, to compare the two ways.
+ * answers: which responses (by order) answer HEAD, told before each with
+ * http_head_answer when fold, else by http_set_body after its head. */
+static void fold_text(enum http_kind kind, const char *msg, size_t cut, int fold,
+		      unsigned answers, int expand, char *out, size_t cap)
+{
+	struct http_parser p;
+	size_t k = 0, n = strlen(msg), body = 0;
+	unsigned heads = 0;
+	http_init(&p, kind);
+	http_whole(&p, HTTP_WANT_NAME(4, 'h'));
+	if (fold)
+		http_fold(&p);
+	out[0] = 0;
+	for (size_t at = 0; at < n;) {
+		size_t len = cut && at < cut ? cut - at : n - at;
+		const char *piece = guard_copy(msg + at, len);
+		for (;;) {
+			struct http_event ev;
+			if (fold && kind == HTTP_RESPONSE && http_idle(&p))
+				http_head_answer(&p, answers >> heads & 1);
+			size_t used = http_next(&p, piece, len, &ev);
+			piece += used;
+			len -= used;
+			if (ev.type == HTTP_EV_PARTIAL)
+				break;
+			cr_assert_neq(ev.type, HTTP_EV_ERROR);
+			const char *end = ev.last ? (expand ? "M" : ".") : "";
+			int head = ev.type == HTTP_EV_HEAD;
+			if (head || ev.type == HTTP_EV_START_LINE) {
+				const char *pre = head ? (expand ? "BS" : "H") : "S";
+				if (kind == HTTP_REQUEST)
+					snprintf(out + k, cap - k, "%s%.*s", pre, (int)ev.a_len, ev.a);
+				else
+					snprintf(out + k, cap - k, "%s%u", pre, ev.status);
+				k += strlen(out + k);
+				snprintf(out + k, cap - k, "%s%s", head && expand ? "E" : "", end);
+			} else if (ev.type == HTTP_EV_HEADER) {
+				/* (a head's fields are not written) */
+			} else if (ev.type == HTTP_EV_BODY) { /* slices merged: cut anywhere */
+				body += ev.a_len;
+				if (ev.last) /* (every body here has a length) */
+					snprintf(out + k, cap - k, "b%zu%s", body, end), body = 0;
+			} else {
+				if (body)
+					snprintf(out + k, cap - k, "b%zu", body), body = 0;
+				k += strlen(out + k);
+				snprintf(out + k, cap - k, "%c", "PBSHEbMX"[ev.type < 8 ? ev.type : 7]);
+			}
+			k += strlen(out + k);
+			if (ev.type == HTTP_EV_HEADERS_END || ev.type == HTTP_EV_HEAD)
+				if ((answers >> heads++ & 1) && !fold)
+					http_set_body(&p, HTTP_BODY_NONE);
+		}
+		at += cut && at < cut ? cut : n - at;
+	}
+	cr_assert_lt(k, cap - 1);
+}
+
+Test(http_oracle, fold_ends_bodyless_messages_with_their_head)
+{
+	static const char req[] = "GET / HTTP/1.1\r\nHost: h\r\n\r\n"
+				  "POST /x HTTP/1.1\r\nContent-Length: 2\r\n\r\nok"
+				  "HEAD /y HTTP/1.1\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 100 Continue\r\n\r\n"
+				   "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"
+				   "HTTP/1.1 204 No Content\r\n\r\n"
+				   "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc";
+	static char a[512], b[512];
+	/* whole: one event per body-less message, its head */
+	fold_text(HTTP_REQUEST, req, 0, 1, 0, 0, a, sizeof a);
+	cr_assert_str_eq(a, "HGET.HPOSTb2.HHEAD.");
+	fold_text(HTTP_REQUEST, req, 0, 0, 0, 0, a, sizeof a);
+	cr_assert_str_eq(a, "HGETMHPOSTb2.HHEADM");
+	/* the second response answers HEAD: its Content-Length frames nothing */
+	fold_text(HTTP_RESPONSE, resp, 0, 1, 2, 0, a, sizeof a);
+	cr_assert_str_eq(a, "H100.H200.H204.H200b3.");
+	fold_text(HTTP_RESPONSE, resp, 0, 0, 2, 0, a, sizeof a);
+	cr_assert_str_eq(a, "H100MH200MH204MH200b3.");
+	/* cut anywhere (heads then go line by line): the same messages */
+	fold_text(HTTP_REQUEST, req, 0, 0, 0, 1, b, sizeof b);
+	for (size_t cut = 1; cut < sizeof req - 1; cut++) {
+		fold_text(HTTP_REQUEST, req, cut, 1, 0, 1, a, sizeof a);
+		cr_assert_str_eq(a, b, "request cut at %zu: %s vs %s", cut, a, b);
+	}
+	fold_text(HTTP_RESPONSE, resp, 0, 0, 2, 1, b, sizeof b);
+	for (size_t cut = 1; cut < sizeof resp - 1; cut++) {
+		fold_text(HTTP_RESPONSE, resp, cut, 1, 2, 1, a, sizeof a);
+		cr_assert_str_eq(a, b, "response cut at %zu", cut);
 	}
 }
