@@ -24,6 +24,7 @@ void http_init(struct http_parser *p, enum http_kind kind)
 {
 	memset(p, 0, sizeof *p);
 	p->kind = (uint8_t)kind;
+	p->resp_step = kind == HTTP_RESPONSE;
 	p->want = HTTP_WANT_ALL;
 }
 
@@ -47,6 +48,7 @@ static void ev_clear(struct http_event *ev)
 void http_fold(struct http_parser *p)
 {
 	p->fold = 1;
+	p->resp_step = 0;
 }
 
 void http_head_answer(struct http_parser *p, int head)
@@ -425,15 +427,16 @@ static size_t on_idle(struct http_parser *p, const char *buf, size_t len, struct
 		ev->n_fields = 0;
 		size_t k = http_head_whole(p, buf, len, ev);
 		if (k) { /* the framing decided with the head (http_whole) */
+			if (p->resp_step) /* a response's, http_set_body may yet
+					     make body-less: its step follows */
+				return k;
 			if (p->fold && p->body == HTTP_BODY_NONE) {
 				ev->last = 1; /* the message ends with its head */
 				p->state = S_IDLE;
 				return k;
 			}
 			body_state(p);
-			/* 2: a response's, which http_set_body may yet make
-			 * body-less: another event may come (ev->more) */
-			p->fresh = (uint8_t)(1 + (p->kind == HTTP_RESPONSE && !p->fold));
+			p->fresh = 1;
 			return k;
 		}
 		ev_clear(ev); /* the line states start over from the first byte */
@@ -521,6 +524,6 @@ size_t http_next(struct http_parser *p, const char *buf, size_t len, struct http
 			break;
 		used += step(p, buf + used, len - used, ev);
 	}
-	ev->more = owes_event(p) | (p->fresh >> 1);
+	ev->more = owes_event(p);
 	return used;
 }

@@ -92,8 +92,9 @@ struct http_parser {
 	uint8_t tail_len;
 	uint8_t whole; /* http_whole */
 	uint8_t fold;  /* http_fold */
-	uint8_t fresh; /* a whole head was just given: http_set_body applies
-			  (2: a response's, owing ev->more) */
+	uint8_t resp_step; /* a response's whole head keeps its body's step
+			      (no http_fold: http_set_body may follow) */
+	uint8_t fresh; /* a whole head was just decided: http_set_body applies */
 	uint8_t head_answer; /* http_head_answer: the next response's */
 	uint16_t status;
 	uint16_t n_headers;
@@ -145,9 +146,9 @@ void http_want(struct http_parser *p, uint64_t names);
  * path's. And the last slice of a Content-Length body has `last` set and
  * ends the message (no MSG_END follows). Lasts until http_init.
  *
- * The body's framing is decided with the HTTP_EV_HEAD (no step of its own
- * follows): a request's ev->more then says exactly whether an event is
- * owed (its zero-length end); a response's stays 1 after its head, since
+ * A request's body framing is decided with its HTTP_EV_HEAD (no step of
+ * its own follows): ev->more then says exactly whether an event is owed
+ * (its zero-length end). A response's is decided by the next call, since
  * http_set_body may still make it body-less (unless http_fold).
  */
 void http_whole(struct http_parser *p, uint64_t names);

@@ -21,12 +21,10 @@ static int is_method_char(char c)
 	return (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
 }
 
-/* The version at the end of the request line, from head or tail. */
-static int request_version(const struct http_parser *p)
+/* The version that ends a request line at end, avail bytes of it kept
+ * (the whole line, or the tail of a long one). */
+static int request_version(const char *end, size_t avail)
 {
-	int cut = http_line_truncated(p);
-	const char *end = cut ? p->lt + p->tail_len : p->lh + p->head_len;
-	size_t avail = cut ? p->tail_len : p->head_len;
 	if (avail < 9 || end[-9] != ' ')
 		return -1;
 	return version_minor(end - 8);
@@ -76,38 +74,41 @@ static const char *first_space(const char *lo, const char *t, const char *stop, 
 	return t < stop ? memchr(t, ' ', (size_t)(stop - t)) : NULL;
 }
 
-static int parse_request_line(struct http_parser *p, struct http_event *ev)
+/* A request line: h[0..n) its kept head, cut when the line was longer
+ * (its version then at the end of the kept tail: end, avail bytes). */
+static int request_fields(const char *h, size_t n, int cut, const char *end, size_t avail,
+			  struct http_event *ev)
 {
-	size_t m = method_len(p->lh, p->head_len);
-	if (m == 0 || m >= p->head_len || p->lh[m] != ' ')
+	size_t m = method_len(h, n);
+	if (m == 0 || m >= n || h[m] != ' ')
 		return -1;
-	int minor = request_version(p);
+	int minor = request_version(end, avail);
 	if (minor < 0)
 		return -1;
 	/* The target runs to the space before the version, or to the end of
 	 * what was kept of a long line. */
-	size_t tend = p->head_len;
-	if (!http_line_truncated(p)) {
-		if (p->head_len < m + 1 + 1 + 9)
+	size_t tend = n;
+	if (!cut) {
+		if (n < m + 1 + 1 + 9)
 			return -1;
-		tend = p->head_len - 9;
+		tend = n - 9;
 	}
-	const char *t = p->lh + m + 1;
+	const char *t = h + m + 1;
 	size_t cap = tend - (m + 1);
-	const char *sp = first_space(p->lh, t, t + cap, p->lh + p->head_len);
-	ev->a = p->lh;
+	const char *sp = first_space(h, t, t + cap, h + n);
+	ev->a = h;
 	ev->a_len = m;
 	ev->b = t;
 	ev->b_len = sp ? (size_t)(sp - t) : cap;
-	ev->truncated = http_line_truncated(p) && !sp;
+	ev->truncated = cut && !sp;
 	ev->minor = (unsigned)minor;
 	return ev->b_len == 0 ? -1 : 0;
 }
 
-static int parse_status_line(struct http_parser *p, struct http_event *ev)
+/* A status line, h[0..n) its kept head. */
+static int status_fields(struct http_parser *p, const char *h, size_t n, struct http_event *ev)
 {
-	const char *h = p->lh;
-	if (p->head_len < 12 || h[8] != ' ')
+	if (n < 12 || h[8] != ' ')
 		return -1;
 	int minor = version_minor(h);
 	if (minor < 0)
@@ -117,7 +118,7 @@ static int parse_status_line(struct http_parser *p, struct http_event *ev)
 	if ((d0 > 9) | (d1 > 9) | (d2 > 9))
 		return -1;
 	unsigned st = d0 * 100 + d1 * 10 + d2;
-	if (st < 100 || (p->head_len > 12 && h[12] != ' '))
+	if (st < 100 || (n > 12 && h[12] != ' '))
 		return -1;
 	p->status = (uint16_t)st;
 	ev->status = st;
@@ -128,7 +129,21 @@ static int parse_status_line(struct http_parser *p, struct http_event *ev)
 /* The start line at lh/lt into ev: request or status line; -1 if malformed. */
 int http_start_fields(struct http_parser *p, struct http_event *ev)
 {
-	return p->kind == HTTP_REQUEST ? parse_request_line(p, ev) : parse_status_line(p, ev);
+	if (p->kind == HTTP_RESPONSE)
+		return status_fields(p, p->lh, p->head_len, ev);
+	int cut = http_line_truncated(p);
+	return request_fields(p->lh, p->head_len, cut, cut ? p->lt + p->tail_len : p->lh + p->head_len,
+			      cut ? p->tail_len : p->head_len, ev);
+}
+
+/* The same for a start line whole in place, s[0..n) up to its LF (a CR
+ * before it dropped), n <= HTTP_LINE_KEEP: no head or tail to set. */
+int http_start_in_place(struct http_parser *p, const char *s, size_t n, struct http_event *ev)
+{
+	n -= n && s[n - 1] == '\r';
+	if (p->kind == HTTP_RESPONSE)
+		return status_fields(p, s, n, ev);
+	return request_fields(s, n, 0, s + n, n, ev);
 }
 
 /* Transfer-Encoding: chunked only when it is the final coding (the tail of

@@ -171,8 +171,7 @@ __attribute__((always_inline)) static inline int hidx_block(struct http_parser *
 		w->colon = NULL;
 		const char *nl = b + (unsigned)__builtin_ctzll(ml);
 		if (start) {
-			http_line_in_place(p, b, (size_t)(nl - b));
-			if (http_start_fields(p, ev))
+			if (http_start_in_place(p, b, (size_t)(nl - b), ev))
 				return -1;
 		} else {
 			int r = head_line(p, w->s, nl, colon, ev, gather, want, &w->nh, 1);
@@ -279,8 +278,7 @@ size_t HIDX_HEAD(struct http_parser *p, const char *buf, size_t len, struct http
 		const char *e = buf + len, *nl = scan_find(buf, e, '\n');
 		if (nl == e || nl - buf > HTTP_LINE_KEEP)
 			return 0;
-		http_line_in_place(p, buf, (size_t)(nl - buf));
-		if (http_start_fields(p, ev))
+		if (http_start_in_place(p, buf, (size_t)(nl - buf), ev))
 			return 0;
 		k = (size_t)(nl + 1 - buf) + hidx_walk(p, buf, nl + 1, (size_t)(e - nl - 1), ev, 1, 0, &r);
 	}

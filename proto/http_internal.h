@@ -65,6 +65,7 @@ static inline void http_headers_end(struct http_parser *p, struct http_event *ev
 
 /* http_head.c */
 int http_start_fields(struct http_parser *p, struct http_event *ev);
+int http_start_in_place(struct http_parser *p, const char *s, size_t n, struct http_event *ev);
 void http_take_te(struct http_parser *p);
 void http_te_in_place(struct http_parser *p, const char *s, size_t n);
 
