@@ -1,12 +1,14 @@
 /*
  * llm_json.c - the streaming JSON key scanner behind llm_json.h. Structural
  * bytes of walked containers are read one by one (they are few); strings are
- * crossed with vector searches and memchr, skipped containers by
+ * crossed with vector searches and memchr, skipped containers 64 bytes a
+ * step by the block index (llm_json_index.c), its leftovers by
  * llm_json_skip.c.
  */
 #include <string.h>
 
 #include "llm_json.h"
+#include "llm_json_index.h"
 #include "llm_keys_internal.h"
 #include "scan_internal.h"
 
@@ -131,7 +133,8 @@ static void begin_string(struct jscan *s, int is_key)
 	s->state = J_STR;
 }
 
-static void begin_top(struct jscan *s, char c, const struct jscan_ops *ops, void *ctx)
+static inline __attribute__((always_inline)) void begin_top(struct jscan *s, char c,
+							 const struct jscan_ops *ops, void *ctx)
 {
 	if (c != '{' && c != '[') {
 		s->err = s->values ? JSCAN_SYNTAX : JSCAN_NOT_JSON;
@@ -372,7 +375,7 @@ static const char *in_literal(struct jscan *s, const char *p, const char *e,
 }
 
 
-static const char *in_skip(struct jscan *s, const char *p, const char *e,
+static const char *in_skip(struct jscan *s, const char *p, const char *e, const char *lo,
 			   const struct jscan_ops *ops, void *ctx)
 {
 	while (p < e) {
@@ -387,16 +390,17 @@ static const char *in_skip(struct jscan *s, const char *p, const char *e,
 			p = q + 1;
 			continue;
 		}
-#ifdef SCAN_SSE2
+		/* the block index first; where it stops short (a string cut by
+		 * the end of the piece, malformed text), one region and one
+		 * string the byte-wise way */
 		int ended = 0;
-		p = jskip_blocks(&s->skip_depth, p, e, &ended);
+		p = jidx_skip(&s->skip_depth, p, e, lo, &ended);
 		if (ended) {
 			value_done(s, ops, ctx);
 			return p;
 		}
 		if (p == e)
 			return e;
-#endif
 		const char *q = scan_find(p, e, '"');
 		if (q == e)
 			q = NULL;
@@ -484,7 +488,8 @@ __attribute__((noinline)) static const char *fast(struct jscan *s, const char *p
 		return p;
 	}
 top:
-	p = skip_ws(p, e);
+	if (p < e && (unsigned char)*p <= ' ')
+		p = skip_ws(p, e);
 	if (p == e || (*p != '{' && *p != '['))
 		return p; /* not JSON, or the next piece's */
 	begin_top(s, *p, ops, ctx);
@@ -554,6 +559,8 @@ value:
 		size_t n = (size_t)(q - p) < JSCAN_VALUE_KEEP ? (size_t)(q - p) : JSCAN_VALUE_KEEP;
 		if (c == '-' || (unsigned)(c - '0') < 10u) { /* the usual literal, no call */
 			t = JT_NUMBER;
+		} else if (n == 4 && memcmp(p, "null", 4) == 0) { /* a chunk's finish_reason */
+			t = JT_NULL;
 		} else if (literal_type(p, n, &t)) {
 			syntax(s);
 			return e;
@@ -608,7 +615,7 @@ after:
 enum jscan_err jscan_feed(struct jscan *s, const char *p, size_t n, const struct jscan_ops *ops,
 			  void *ctx)
 {
-	const char *e = p + n;
+	const char *e = p + n, *lo = p; /* [lo, e): readable, for the block index */
 	while (p < e && s->err == JSCAN_OK) {
 		switch (s->state) {
 		case J_STR:
@@ -619,7 +626,7 @@ enum jscan_err jscan_feed(struct jscan *s, const char *p, size_t n, const struct
 			break;
 		case J_SKIP:
 		case J_SKIP_STR:
-			p = in_skip(s, p, e, ops, ctx);
+			p = in_skip(s, p, e, lo, ops, ctx);
 			break;
 		case J_TOP:
 		case J_KEY:

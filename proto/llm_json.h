@@ -6,9 +6,10 @@
  *
  * Speed: string contents (the bulk of LLM bodies: prompts, completions,
  * base64) are crossed with memchr; containers the caller does not care about
- * (a request's messages, an embedding vector) are skipped with memchr-class
- * counting of brackets between strings. Only the structural bytes of the
- * containers walked are looked at one by one.
+ * (a request's messages, an embedding vector) are skipped 64 bytes a step,
+ * their brackets outside strings counted on bitmasks (a structural index
+ * with escapes and string spans carried across blocks). Only the
+ * structural bytes of the containers walked are looked at one by one.
  *
  * Several top-level values may follow each other (NDJSON); a top-level
  * array's elements are reported as events too (Gemini's JSON-array stream).

@@ -69,8 +69,22 @@ void llm_sse_feed(struct llm_sse *s, const char *p, size_t n, const struct llm_s
 			/* the usual line, "data: " whole in the piece: no byte-wise
 			 * field name */
 			if (s->plen == 0 && e - p >= 6 && memcmp(p, "data: ", 6) == 0) {
-				s->state = L_DATA;
+				/* the usual line, read here whole (and the blank line
+				 * after it: the usual event) without a trip through
+				 * the states: what L_DATA and L_START would do */
 				p += 6;
+				q = memchr(p, '\n', (size_t)(e - p));
+				if ((q ? q : e) > p)
+					ops->data(ctx, p, (size_t)((q ? q : e) - p));
+				if (!q) {
+					s->state = L_DATA;
+					return;
+				}
+				p = q + 1;
+				if (p < e && *p == '\n') {
+					ops->event_end(ctx);
+					p++;
+				}
 				break;
 			}
 			p = line_start(s, p, ops, ctx);

@@ -78,18 +78,12 @@ static inline const char *scan_find(const char *p, const char *e, char c)
 }
 
 /*
- * The JSON scanner's skipped containers, crossed a region or a block at a
- * time (llm_json_skip.c, beside the searches above). *depth its brackets still
+ * The JSON scanner's skipped containers where the block index stops short
+ * (llm_json_skip.c, beside the searches above). *depth its brackets still
  * open (1 at its start). jskip_brackets: the brackets of [p, r), a region
  * with no string in it; returns just past the bracket that closes the
- * container, or NULL. jskip_blocks (SSE2): [p, e) crossed 16 bytes a step
- * while its strings are short and have no escapes; returns where it
- * stopped, outside any string (see its comment), *closed set if just past
- * the container's close.
+ * container, or NULL.
  */
 const char *jskip_brackets(uint32_t *depth, const char *p, const char *r);
-#ifdef SCAN_SSE2
-const char *jskip_blocks(uint32_t *depth, const char *p, const char *e, int *closed);
-#endif
 
 #endif

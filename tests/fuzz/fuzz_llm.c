@@ -2,12 +2,15 @@
  * scanner, the SSE framer, and the request/response extractors on any
  * bytes in any pieces. Strings written to the record stay NUL-terminated,
  * and a whole feed and a cut feed agree on what was extracted (models,
- * counts, flags, hints, JSON-RPC answers and batch calls with their ids). */
+ * counts, flags, hints, JSON-RPC answers and batch calls with their ids).
+ * The same bytes, read as a skipped container, are crossed by the block
+ * index (llm_json_index.h) as a byte-by-byte walk crosses them. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "llm.h"
+#include "llm_json_index.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -48,8 +51,58 @@ static int same_answers(const struct llm_resp *x, const struct llm_resp *y)
 	return 1;
 }
 
+/* The reference: [p, e) walked byte by byte from *depth brackets open,
+ * outside strings; just past the close, or NULL with *in set if the text
+ * ends in a string. *stray: the first backslash outside strings. */
+static const char *skip_walk(const char *p, const char *e, uint32_t *depth, int *in,
+			     const char **stray)
+{
+	int odd = 0;
+	for (*in = 0; p < e; p++) {
+		if (*in) {
+			if (*p == '"' && !odd)
+				*in = 0;
+			odd = *p == '\\' ? !odd : 0;
+		} else if (*p == '"') {
+			*in = 1;
+			odd = 0;
+		} else if (*p == '{' || *p == '[') {
+			++*depth;
+		} else if ((*p == '}' || *p == ']') && --*depth == 0) {
+			return p + 1;
+		} else if (*p == '\\' && !*stray) {
+			*stray = p;
+		}
+	}
+	return NULL;
+}
+
+/* jidx_skip ends where the walk does, or (after a stray backslash, or at
+ * a string cut by the end) stops short outside strings with the walk's
+ * depth there. */
+static void check_skip(const char *p, size_t n)
+{
+	const char *e = p + n, *stray = NULL;
+	uint32_t dw = 1, depth = 1, never = 1u << 30;
+	int in, closed = 0;
+	skip_walk(p, e, &never, &in, &stray);
+	const char *want = skip_walk(p, e, &dw, &in, &(const char *){NULL});
+	const char *got = jidx_skip(&depth, p, e, p, &closed);
+	if (closed || (want && !stray)) {
+		if (!closed || got != want)
+			abort();
+		return;
+	}
+	if ((stray && got > stray) || (want && got >= want) || got < p || got > e)
+		abort();
+	uint32_t dg = 1;
+	if (skip_walk(p, got, &dg, &in, &(const char *){NULL}) || in || dg != depth)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	check_skip((const char *)data, size);
 	if (size < 1)
 		return 0;
 	size_t step = 1 + data[0] % 16;

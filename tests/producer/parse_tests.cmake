@@ -5,13 +5,27 @@ set(_pt ${CMAKE_CURRENT_LIST_DIR})
 add_library(tokenring_parse_testsupport STATIC ${_pt}/test_support.c)
 target_link_libraries(tokenring_parse_testsupport PUBLIC tokenring_conn tokenring_shm
   PRIVATE tokenring_warnings)
-foreach(t corpus conn conn_emit conn_quiet garbage llm_json llm_route llm_shape)
+foreach(t corpus conn conn_emit conn_quiet garbage llm_json llm_json_index llm_route llm_shape)
   add_executable(test_${t} ${_pt}/test_${t}.c)
   target_link_libraries(test_${t} PRIVATE tokenring_parse_testsupport tokenring_conn
     tokenring_shm tokenring_warnings PkgConfig::CRITERION PkgConfig::CJSON)
   target_compile_definitions(test_${t} PRIVATE CORPUS_DIR="${_pt}/corpus")
   add_test(NAME parse_${t} COMMAND test_${t})
   set_tests_properties(parse_${t} PROPERTIES LABELS "unit")
+endforeach()
+
+# The same scanner and index tests on the block index's portable loop
+# (JIDX_SCALAR: what a build without SSE2 runs), so that it cannot rot: the
+# scanner's two files compiled into the test, before the library's copies.
+set(_proto ${PROJECT_SOURCE_DIR}/proto)
+foreach(t llm_json llm_json_index)
+  add_executable(test_${t}_scalar ${_pt}/test_${t}.c ${_proto}/llm_json.c
+    ${_proto}/llm_json_index.c)
+  target_link_libraries(test_${t}_scalar PRIVATE tokenring_parse_testsupport tokenring_conn
+    tokenring_shm tokenring_warnings PkgConfig::CRITERION PkgConfig::CJSON)
+  target_compile_definitions(test_${t}_scalar PRIVATE JIDX_SCALAR=1)
+  add_test(NAME parse_${t}_scalar COMMAND test_${t}_scalar)
+  set_tests_properties(parse_${t}_scalar PROPERTIES LABELS "unit")
 endforeach()
 
 # Differential framing test against Debian's libhttp-parser (test-only

@@ -94,7 +94,7 @@ Test(jscan, skipped_containers_hide_brackets_and_keys_in_strings)
 }
 
 /* A long skipped container of short strings without escapes (a chat
- * history) is crossed 16 bytes a step (skip_blocks): brackets inside its
+ * history) is crossed 64 bytes a step (jidx_skip): brackets inside its
  * strings, strings across block edges, one escape near the end, at every
  * split. */
 Test(jscan, skipped_history_is_crossed_in_strides)
@@ -405,4 +405,129 @@ Test(jscan, keys_in_documents_get_their_ids_and_unknown_keys_no_scalar)
 	same_at_every_split("{\"uid\":\"chatcmpl-1\",\"Model\":\"m\",\"index\":0,\"created\":1,"
 			    "\"system_fingerprint\":\"fp\",\"completion_tokens_detail\":1}",
 			    &walk_ops, "");
+}
+
+/* ---- the block index (proto/llm_json_index.c) at its edges ---- */
+
+/* The error (or none) is the same whole and at every split. */
+static void same_error_at_every_split(const char *doc, const struct jscan_ops *ops,
+				      enum jscan_err want)
+{
+	struct seen whole, part;
+	cr_assert_eq(scan_split(doc, 0, ops, &whole), want, "%s", doc);
+	for (size_t k = 1; k < strlen(doc); k++) {
+		cr_assert_eq(scan_split(doc, k, ops, &part), want, "split %zu: %s", k, doc);
+		cr_assert_str_eq(part.text, whole.text, "split %zu", k);
+	}
+}
+
+/* Escaped quotes and backslash runs in a skipped container, moved byte by
+ * byte across the index's 64-byte block edges (pad), and cut at every
+ * byte by the end of a piece; strings longer than a block among them. */
+Test(jscan_index, escapes_straddle_block_and_piece_edges)
+{
+	static const char x[] = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+	for (int pad = 0; pad < 70; pad++) {
+		char doc[1024];
+		snprintf(doc, sizeof doc,
+			 "{\"messages\":[{\"content\":\"%.*s\\\"]}\\\\\\\\\\\\\\\"[{\\\\\"},"
+			 "{\"content\":\"%s%s \\\\\\\"}]\",\"n\":[1,[2]]}],\"model\":\"m\","
+			 "\"stream\":true}",
+			 pad, x, x, x + pad);
+		same_at_every_split(doc, &skip_ops, "1:2=m;1:4=true;");
+	}
+}
+
+/* A walked string longer than a block, escapes in it: cut to
+ * JSCAN_VALUE_KEEP bytes whole or cut anywhere. */
+Test(jscan_index, walked_strings_longer_than_a_block)
+{
+	char doc[512], want[128];
+	const char *v = "a\\\"b0123456789012345678901234567890123456789012345678901234567890123"
+			"456789\\\\";
+	snprintf(doc, sizeof doc, "{\"model\":\"%s\",\"type\":\"t\"}", v);
+	snprintf(want, sizeof want, "1:2=%.*s;1:33=t;", JSCAN_VALUE_KEEP, v);
+	same_at_every_split(doc, &walk_ops, want);
+}
+
+/* A chat chunk (bench/exchange_client.c's) cut at every byte: every key
+ * split at every byte of it. */
+Test(jscan_index, chat_chunk_at_every_split)
+{
+	same_at_every_split("{\"id\":\"chatcmpl-AbCdEf01\",\"object\":\"chat.completion.chunk\","
+			    "\"created\":1733450000,\"model\":\"gpt-4o-mini-2024-07-18\","
+			    "\"system_fingerprint\":\"fp_0ba0d124f1\",\"choices\":[{\"index\":0,"
+			    "\"delta\":{\"content\":\" tok0001\"},\"finish_reason\":null}]}",
+			    &walk_ops,
+			    "1:83=chatcmpl-AbCdEf01;1:34=chat.completion.chunk;"
+			    "1:2=gpt-4o-mini-2024-07-18;4:39= tok0001;");
+}
+
+/* JSCAN_MAX_DEPTH containers walked; the one below is skipped whole (its
+ * brackets and escapes in strings across block edges), then the walk goes
+ * on at every level above it. */
+Test(jscan_index, nesting_at_max_depth)
+{
+	char doc[1024], want[256];
+	int k = 0, w = 0;
+	for (int d = 1; d < JSCAN_MAX_DEPTH; d++)
+		k += sprintf(doc + k, "{\"type\":%d,\"choices\":", d);
+	k += sprintf(doc + k, "{\"type\":%d,\"choices\":{\"model\":\"deep ]}\\\"[{ %s\"},\"text\":1}",
+		     JSCAN_MAX_DEPTH, "0123456789012345678901234567890123456789012345678901234567890");
+	for (int d = JSCAN_MAX_DEPTH - 1; d >= 1; d--)
+		k += sprintf(doc + k, ",\"model\":\"m%d\"}", d);
+	for (int d = 1; d <= JSCAN_MAX_DEPTH; d++)
+		w += sprintf(want + w, "%d:%d=%d;", d, JK_TYPE, d);
+	w += sprintf(want + w, "%d:%d=1;", JSCAN_MAX_DEPTH, JK_TEXT);
+	for (int d = JSCAN_MAX_DEPTH - 1; d >= 1; d--)
+		w += sprintf(want + w, "%d:%d=m%d;", d, JK_MODEL, d);
+	same_at_every_split(doc, &walk_ops, want);
+}
+
+/* Malformed text around the block edges of a skipped container: a
+ * backslash outside strings (nothing to a skipped container: no error, as
+ * before the index), a stray close after it, a string never closed. */
+Test(jscan_index, malformed_at_block_edges_keeps_its_error)
+{
+	static const char x[] = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+	for (int pad = 0; pad < 70; pad += 3) {
+		char doc[512];
+		snprintf(doc, sizeof doc, "{\"messages\":[\"%.*s\",\\\"],\"model\":\"m\"}", pad, x);
+		same_error_at_every_split(doc, &skip_ops, JSCAN_OK);
+		snprintf(doc, sizeof doc, "{\"messages\":[\"%.*s\",\\ \"a]\"],\"model\":\"m\"}", pad,
+			 x);
+		same_error_at_every_split(doc, &skip_ops, JSCAN_OK);
+		snprintf(doc, sizeof doc, "{\"messages\":[\"%.*s\"]]],\"model\":\"m\"}", pad, x);
+		same_error_at_every_split(doc, &skip_ops, JSCAN_SYNTAX);
+		snprintf(doc, sizeof doc, "{\"messages\":[\"%.*s\"],\"model\" \"m\"}", pad, x);
+		same_error_at_every_split(doc, &skip_ops, JSCAN_SYNTAX);
+	}
+}
+
+/* Events of NDJSON and of a top-level array whose skipped members cross
+ * block edges. */
+static int walk_events(void *ctx, const struct jscan *s, int is_object)
+{
+	(void)ctx;
+	(void)is_object;
+	return s->depth == 0 || jscan_level(s) == 0;
+}
+
+Test(jscan_index, ndjson_and_top_level_arrays_across_blocks)
+{
+	static const struct jscan_ops ops = {walk_events, on_scalar, on_event, NULL};
+	const char *tools = "[{\"name\":\"a ]}\\\"\",\"x\":[[[]]]},{\"description\":"
+			    "\"0123456789012345678901234567890123456789012345678901234567890\"}]";
+	char doc[1024];
+	snprintf(doc, sizeof doc, "{\"tools\":%s,\"model\":\"a\"}\n{\"tools\":%s,\"model\":\"b\"}\n",
+		 tools, tools);
+	same_at_every_split(doc, &ops, "1:2=a;1:2=b;");
+	struct seen z;
+	cr_assert_eq(scan_split(doc, 0, &ops, &z), JSCAN_OK);
+	cr_assert_eq(z.events, 2);
+	snprintf(doc, sizeof doc, "[{\"tools\":%s,\"model\":\"a\"},\n{\"tools\":%s,\"model\":\"b\"}]",
+		 tools, tools);
+	same_at_every_split(doc, &ops, "2:2=a;2:2=b;");
+	cr_assert_eq(scan_split(doc, 0, &ops, &z), JSCAN_OK);
+	cr_assert_eq(z.events, 2);
 }
