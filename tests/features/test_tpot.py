@@ -3,7 +3,14 @@ between stream chunks: tokenring_time_per_output_token_seconds (both
 reporters), gen_ai_server_time_per_output_token_seconds (destination) and
 gen_ai_client_operation_time_per_output_chunk_seconds (source) equal
 (duration - TTFT) / (n - 1) computed from the access log's lines, and are
-observed only where defined."""
+observed only where defined.
+
+The server's delay is a lower bound only where the shim stamps the server's
+own writes (destination): there every token is written at least DELAY_MS
+after the one before it. The client's stamps (source) are its reads, and a
+client scheduled late for the first chunk reads the rest sooner after it,
+so its figure may be a little under the delay; it is held to the access
+log's values exactly instead."""
 import unittest
 
 from features import CHAT, MESSAGES, FeatureCase, curl, node_client, py_client
@@ -83,9 +90,9 @@ class TimePerOutputToken(FeatureCase):
         node_client(self.daemon, w, self.server.url + "/v1",
                     [{"model": model, "stream": True, "include_usage": True,
                       "headers": {"x-request-id": rids[2]}}])
-        s, d = self.assertPerToken(model, rids)
-        # the server sleeps DELAY_MS between chunks: no token comes faster
-        self.assertGreaterEqual(min(s, d), 3 * DELAY_MS / 1000.0)
+        _, d = self.assertPerToken(model, rids)
+        # the server sleeps DELAY_MS between chunks: no token leaves it faster
+        self.assertGreaterEqual(d, 3 * DELAY_MS / 1000.0)
 
     def test_streams_of_other_formats(self):
         """The same for an Anthropic stream (output tokens from
@@ -101,8 +108,8 @@ class TimePerOutputToken(FeatureCase):
                     "body": {"contents": [{"parts": [{"text": "one two"}]}]}, "stream": True,
                     "headers": {"x-request-id": rids[1]}}])
         for model, rid in zip(("tpot-anthropic", "tpot-gemini"), rids):
-            s, d = self.assertPerToken(model, [rid])
-            self.assertGreaterEqual(min(s, d), DELAY_MS / 1000.0, model)
+            _, d = self.assertPerToken(model, [rid])
+            self.assertGreaterEqual(d, DELAY_MS / 1000.0, model)
 
     def test_not_observed_without_usage_or_second_token(self):
         """No per-token observation for a stream without usage (the client's
