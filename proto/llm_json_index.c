@@ -1,39 +1,55 @@
 /*
- * llm_json_index.c - a skipped container (a request's messages, an
- * embedding vector, tools) crossed with the block index
- * (llm_json_index.h) 64 bytes a step, its depth counted on the bracket
- * bits outside strings: no work per string, per token or per byte.
+ * llm_json_index.c - a skipped container crossed with the block index
+ * (the walk: llm_json_index_walk.h), a block's bits made with SSE2 (the
+ * x86-64 baseline) or, on CPUs that have it, AVX2
+ * (llm_json_index_avx2.c, chosen once per process); with the portable
+ * loop elsewhere or under JIDX_SCALAR (tests/producer/parse_tests.cmake
+ * builds and runs each).
  */
-#include "llm_json_index.h"
+#include <stdatomic.h>
+
+#define JIDX_SKIP jidx_skip_base
+#include "llm_json_index_walk.h"
+
+#ifdef JIDX_DISPATCH
+/* 0 = not decided yet, 1 = the base bits, 2 = AVX2. Deciding is
+ * idempotent (cpuid only), so a benign race just decides twice. */
+static _Atomic int variant;
+
+__attribute__((noinline, cold)) static int pick_variant(void)
+{
+	__builtin_cpu_init();
+	int v = __builtin_cpu_supports("avx2") ? 2 : 1;
+	atomic_store_explicit(&variant, v, memory_order_relaxed);
+	return v;
+}
+
+int jidx_variant(int v)
+{
+	__builtin_cpu_init();
+	if (v == 2 && !__builtin_cpu_supports("avx2"))
+		v = 1;
+	atomic_store_explicit(&variant, v, memory_order_relaxed);
+	return v;
+}
 
 const char *jidx_skip(uint32_t *depth, const char *p, const char *e, const char *lo, int *closed)
 {
-	unsigned esc = 0;
-	jidx_mask in = 0;	 /* all ones: the block starts inside a string */
-	const char *open = NULL; /* that string's opening quote */
-	for (const char *b = p; b < e; b += JIDX_W) {
-		struct jidx_raw r;
-		jidx_block(b, e, lo, &r);
-		jidx_mask q = jidx_unescaped(r.quote, r.bs, &esc);
-		jidx_mask x = jidx_prefix_xor(q, in);
-		/* A backslash outside strings escapes nothing there: malformed,
-		 * and up to it the bits are right; the byte-wise path takes it
-		 * from a point outside strings. */
-		if (r.bs & ~x)
-			return in ? open : b;
-		for (jidx_mask m = r.brk & (jidx_mask)~x; m; m &= (jidx_mask)(m - 1)) {
-			unsigned i = (unsigned)__builtin_ctzll(m);
-			if (b[i] & 2) { /* { and [ have bit 1, } and ] not */
-				++*depth;
-			} else if (--*depth == 0) {
-				*closed = 1;
-				return b + i + 1;
-			}
-		}
-		jidx_mask opens = q & x;
-		if (opens) /* (promoted to 64 bits whatever the width) */
-			open = b + (63 - __builtin_clzll(opens));
-		in = (jidx_mask)0 - (jidx_mask)(x >> (JIDX_W - 1));
-	}
-	return in ? open : e;
+	int v = atomic_load_explicit(&variant, memory_order_relaxed);
+	if (__builtin_expect(v == 0, 0))
+		v = pick_variant();
+	if (v == 2)
+		return jidx_skip_avx2(depth, p, e, lo, closed);
+	return jidx_skip_base(depth, p, e, lo, closed);
 }
+#else
+int jidx_variant(int v)
+{
+	return v == 0 ? 0 : 1;
+}
+
+const char *jidx_skip(uint32_t *depth, const char *p, const char *e, const char *lo, int *closed)
+{
+	return jidx_skip_base(depth, p, e, lo, closed);
+}
+#endif

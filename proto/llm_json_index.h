@@ -16,9 +16,12 @@
  *   the block's start carried in.
  * - brackets outside strings: { and [ (opens), } and ] (closes).
  *
- * SSE2 (the x86-64 baseline) when the compiler has it; a portable loop
- * otherwise, or when JIDX_SCALAR is defined (the scalar unit tests build
- * the scanner that way, so the fallback cannot rot).
+ * AVX2 where the file including this is compiled with it
+ * (llm_json_index_avx2.c, called only on CPUs that have it: the choice is
+ * made once per process in llm_json_index.c); else SSE2 (the x86-64
+ * baseline) when the compiler has it; a portable loop otherwise, or when
+ * JIDX_SCALAR is defined (the scalar unit tests build the scanner that
+ * way, so the fallback cannot rot).
  *
  * Reads never leave [lo, e): a block with fewer than 64 bytes left is read
  * as the last 64 bytes of the piece shifted into place when the piece has
@@ -44,7 +47,10 @@ typedef uint32_t jidx_mask;
 #error "JIDX_W: 64 or 32"
 #endif
 
-#if defined(SCAN_SSE2) && !defined(JIDX_SCALAR)
+#if defined(__AVX2__) && !defined(JIDX_SCALAR)
+#include <immintrin.h>
+#define JIDX_AVX2_BITS 1
+#elif defined(SCAN_SSE2) && !defined(JIDX_SCALAR)
 #define JIDX_SSE2 1
 #endif
 
@@ -53,7 +59,42 @@ struct jidx_raw {
 	jidx_mask quote, bs, brk; /* brk: { [ } ], told apart by bit 1 of the byte */
 };
 
-#ifdef JIDX_SSE2
+#if defined(JIDX_AVX2_BITS)
+static inline jidx_mask jidx_lane(__m256i m, int lane)
+{
+	return (jidx_mask)((uint64_t)(uint32_t)_mm256_movemask_epi8(m) << (32 * lane));
+}
+
+/* The JIDX_W bytes at p (all readable), 32 an instruction; backslashes
+ * placed only when the block has any, as below. */
+static inline void jidx_bits(const char *p, struct jidx_raw *r)
+{
+	const __m256i vq = _mm256_set1_epi8('"'), vb = _mm256_set1_epi8('\\');
+	const __m256i v20 = _mm256_set1_epi8(0x20), vo = _mm256_set1_epi8('{');
+	const __m256i vc = _mm256_set1_epi8('}');
+	__m256i anyb = _mm256_setzero_si256();
+	jidx_mask q = 0, k = 0;
+#pragma GCC unroll 2
+	for (int i = 0; i < JIDX_W / 32; i++) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32 * i));
+		__m256i w = _mm256_or_si256(v, v20); /* as below: '[' and ']' onto '{' '}' */
+		q |= jidx_lane(_mm256_cmpeq_epi8(v, vq), i);
+		k |= jidx_lane(_mm256_or_si256(_mm256_cmpeq_epi8(w, vo), _mm256_cmpeq_epi8(w, vc)),
+			       i);
+		anyb = _mm256_or_si256(anyb, _mm256_cmpeq_epi8(v, vb));
+	}
+	r->quote = q;
+	r->brk = k;
+	r->bs = 0;
+	if (!_mm256_testz_si256(anyb, anyb)) {
+#pragma GCC unroll 2
+		for (int i = 0; i < JIDX_W / 32; i++) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32 * i));
+			r->bs |= jidx_lane(_mm256_cmpeq_epi8(v, vb), i);
+		}
+	}
+}
+#elif defined(JIDX_SSE2)
 static inline jidx_mask jidx_lane(__m128i m, int lane)
 {
 	return (jidx_mask)((jidx_mask)(unsigned)_mm_movemask_epi8(m) << (16 * lane));
@@ -168,5 +209,15 @@ static inline jidx_mask jidx_prefix_xor(jidx_mask q, jidx_mask in)
  * path decides), from which in_skip goes on its own way.
  */
 const char *jidx_skip(uint32_t *depth, const char *p, const char *e, const char *lo, int *closed);
+
+/* Tests and fuzzing: cross with the base bits (1: SSE2, or the portable
+ * loop), with AVX2 (2: where the CPU has it, else 1) or as the CPU allows
+ * (0, the default). Returns the variant now in effect (0: not decided). */
+int jidx_variant(int v);
+#if defined(__x86_64__) && defined(SCAN_SSE2) && !defined(JIDX_SCALAR)
+#define JIDX_DISPATCH 1 /* llm_json_index_avx2.c is built */
+const char *jidx_skip_avx2(uint32_t *depth, const char *p, const char *e, const char *lo,
+			   int *closed);
+#endif
 
 #endif

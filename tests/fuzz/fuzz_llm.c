@@ -79,8 +79,21 @@ static const char *skip_walk(const char *p, const char *e, uint32_t *depth, int 
 
 /* jidx_skip ends where the walk does, or (after a stray backslash, or at
  * a string cut by the end) stops short outside strings with the walk's
- * depth there. */
+ * depth there: with each variant of the block bits this CPU runs (1: SSE2
+ * or the portable loop, 2: AVX2; jidx_variant), the one the process
+ * chose last (0), so the scanner below runs as it would unfuzzed. */
+static void check_skip_variant(const char *p, size_t n);
+
 static void check_skip(const char *p, size_t n)
+{
+	for (int v = 1; v <= 2; v++)
+		if (jidx_variant(v) == v)
+			check_skip_variant(p, n);
+	jidx_variant(0);
+	check_skip_variant(p, n);
+}
+
+static void check_skip_variant(const char *p, size_t n)
 {
 	const char *e = p + n, *stray = NULL;
 	uint32_t dw = 1, depth = 1, never = 1u << 30;

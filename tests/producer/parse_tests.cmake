@@ -28,6 +28,26 @@ foreach(t llm_json llm_json_index)
   set_tests_properties(parse_${t}_scalar PROPERTIES LABELS "unit")
 endforeach()
 
+# The index tests once more with the block bits made by AVX2 (the
+# header's inline functions compiled with -mavx2; the library's AVX2 skip,
+# llm_json_index_avx2.c, is crossed by every build's skip tests through
+# jidx_variant). Its main runs them only where the CPU has AVX2, and
+# elsewhere exits 77 with the reason: CTest shows the test skipped.
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+  add_library(test_llm_json_index_avx2_main OBJECT ${_pt}/test_llm_json_index_avx2_main.c)
+  target_link_libraries(test_llm_json_index_avx2_main PRIVATE PkgConfig::CRITERION
+    tokenring_warnings)
+  add_executable(test_llm_json_index_avx2 ${_pt}/test_llm_json_index.c
+    $<TARGET_OBJECTS:test_llm_json_index_avx2_main>)
+  target_link_libraries(test_llm_json_index_avx2 PRIVATE tokenring_parse_testsupport
+    tokenring_conn tokenring_shm tokenring_warnings PkgConfig::CRITERION PkgConfig::CJSON)
+  target_compile_definitions(test_llm_json_index_avx2 PRIVATE JIDX_TEST_AVX2=1)
+  target_compile_options(test_llm_json_index_avx2 PRIVATE -mavx2)
+  add_test(NAME parse_llm_json_index_avx2 COMMAND test_llm_json_index_avx2)
+  set_tests_properties(parse_llm_json_index_avx2 PROPERTIES LABELS "unit"
+    SKIP_RETURN_CODE 77)
+endif()
+
 # Differential framing test against Debian's libhttp-parser (test-only
 # oracle): required, so the framer is never left unchecked quietly.
 find_library(HTTP_PARSER_LIB http_parser)

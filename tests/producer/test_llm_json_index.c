@@ -2,14 +2,39 @@
  * llm_json_index.h) against byte-by-byte walks: escaped quotes with
  * backslash runs carried across blocks, the in-string mask carried across
  * blocks, brackets outside strings, and the skip of a container from any
- * start, at any end of the piece. Built twice: with SSE2 and with the
- * portable loop (JIDX_SCALAR), which must agree bit for bit. */
+ * start, at any end of the piece. Built three times: with SSE2, with the
+ * portable loop (JIDX_SCALAR) and with AVX2 (JIDX_TEST_AVX2: the bits of
+ * the header's inline functions made with AVX2; its main,
+ * test_llm_json_index_avx2_main.c, skips visibly on a CPU without it),
+ * which must agree bit for bit; each build's skip tests cross with every
+ * variant the library has on this CPU (jidx_variant). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "llm_json_index.h"
 #include "test_support.h"
+
+#if defined(JIDX_TEST_AVX2) && !defined(JIDX_AVX2_BITS)
+#error "JIDX_TEST_AVX2: build with -mavx2, or this build tests nothing new"
+#endif
+
+/* The variants of jidx_skip this build has: 1, and 2 where the CPU has
+ * AVX2 (jidx_variant says which it took). */
+static int variants(void)
+{
+#ifdef JIDX_DISPATCH
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2") ? 2 : 1;
+#else
+	return 1;
+#endif
+}
+
+static void use_variant(int v)
+{
+	cr_assert_eq(jidx_variant(v), v, "variant %d", v);
+}
 
 static uint32_t rnd(uint32_t *s)
 {
@@ -126,7 +151,7 @@ static const char *walk(const char *p, const char *e, uint32_t *depth, int *in,
  * opening quote, a block's start or the end) with the walk's depth there,
  * never past a stray backslash; without one it always ends where the
  * walk does. */
-Test(jidx, skip_ends_where_a_byte_walk_does)
+static void skip_agrees(int v)
 {
 	uint32_t seed = 4242;
 	static const char str_bytes[] = "x{}[]ab:,";
@@ -185,24 +210,74 @@ Test(jidx, skip_ends_where_a_byte_walk_does)
 			int closed = 0;
 			const char *got = jidx_skip(&depth, g + start, g + n, g, &closed);
 			if (closed || (want && !stray_any)) {
-				cr_assert(closed, "round %d start %zu", round, start);
-				cr_assert_eq(got, want, "round %d start %zu", round, start);
-				cr_assert(!stray_after || want <= stray_after, "round %d", round);
+				cr_assert(closed, "v%d round %d start %zu", v, round, start);
+				cr_assert_eq(got, want, "v%d round %d start %zu", v, round, start);
+				cr_assert(!stray_after || want <= stray_after, "v%d round %d", v, round);
 				continue;
 			}
 			/* (a stray backslash anywhere in a block stops it at the
 			 * block's start, even after the close: malformed text is
 			 * the byte-wise path's) */
-			cr_assert(!stray_after || got <= stray_after, "round %d start %zu", round,
+			cr_assert(!stray_after || got <= stray_after, "v%d round %d start %zu", v, round,
 				  start);
-			cr_assert(!want || got < want, "round %d start %zu", round, start);
+			cr_assert(!want || got < want, "v%d round %d start %zu", v, round, start);
 			uint32_t dg = d;
-			cr_assert(!walk(g + start, got, &dg, &in, NULL), "round %d", round);
-			cr_assert(!in, "round %d start %zu: stopped in a string", round, start);
-			cr_assert_eq(depth, dg, "round %d start %zu", round, start);
+			cr_assert(!walk(g + start, got, &dg, &in, NULL), "v%d round %d", v, round);
+			cr_assert(!in, "v%d round %d start %zu: stopped in a string", v, round, start);
+			cr_assert_eq(depth, dg, "v%d round %d start %zu", v, round, start);
 			cr_assert(got == g + n || *got == '"' || got == g + start ||
 					  (size_t)(got - g - start) % JIDX_W == 0,
-				  "round %d start %zu: stopped at %td", round, start, got - g);
+				  "v%d round %d start %zu: stopped at %td", v, round, start, got - g);
 		}
 	}
+}
+
+Test(jidx, skip_ends_where_a_byte_walk_does)
+{
+	for (int v = 1; v <= variants(); v++) {
+		use_variant(v);
+		skip_agrees(v);
+	}
+	jidx_variant(0);
+}
+
+/* A container of strings with escapes, cut at every end from 1 to 5
+ * blocks (so at, before and after every block edge) with the end against
+ * a guard page: jidx_skip, with each variant, ends where the walk does or,
+ * in a string cut by the end, at its opening quote with the walk's depth
+ * there. */
+Test(jidx, skip_at_every_end_of_the_piece)
+{
+	static const char unit[] = "[{\"a\\\"]\\\\\":[\"}\\\\\\\"\",1]},\"x{\"";
+	char t[JIDX_W * 5 + 1];
+	size_t k = strlen(unit);
+	t[0] = '[';
+	for (size_t i = 1; i < sizeof t; i++)
+		t[i] = unit[i % k];
+	for (int v = 1; v <= variants(); v++) {
+		use_variant(v);
+		for (size_t n = 2; n <= sizeof t; n++) {
+			const char *g = guard_copy(t, n);
+			uint32_t dw = 1, depth = 1;
+			int in = 0, closed = 0;
+			const char *want = walk(g + 1, g + n, &dw, &in, NULL);
+			const char *got = jidx_skip(&depth, g + 1, g + n, g, &closed);
+			if (want) {
+				cr_assert(closed, "v%d n %zu", v, n);
+				cr_assert_eq(got, want, "v%d n %zu", v, n);
+				continue;
+			}
+			cr_assert(!closed, "v%d n %zu", v, n);
+			if (!in) {
+				cr_assert_eq(got, g + n, "v%d n %zu", v, n);
+				cr_assert_eq(depth, dw, "v%d n %zu", v, n);
+				continue;
+			}
+			cr_assert_eq(*got, '"', "v%d n %zu: stopped at %td", v, n, got - g);
+			uint32_t dg = 1;
+			cr_assert(!walk(g + 1, got, &dg, &in, NULL) && !in, "v%d n %zu", v, n);
+			cr_assert_eq(depth, dg, "v%d n %zu", v, n);
+		}
+	}
+	jidx_variant(0);
 }
