@@ -232,6 +232,18 @@ static size_t kept_path(const struct http_event *ev, const char **path)
 	return nul ? (size_t)(nul - t) : n;
 }
 
+/* Whether the next response answers a HEAD request, told to its framer
+ * before its first byte (http_head_answer, http_fold): whenever the
+ * response target may have changed while no response is being read (a
+ * request's method known, a response ended). */
+static void answer_next(struct conn_state *st)
+{
+	if (st->resp_open)
+		return;
+	const struct conn_exch *t = resp_target(st);
+	http_head_answer(&st->resp, t != NULL && t->is_head);
+}
+
 /* The request's head read: what the record keeps from it, and how its
  * body is read. A quiet exchange (a head read whole) is decided from the
  * event's bytes, and only a candidate's record is kept and filled. */
@@ -259,6 +271,8 @@ static void req_start(struct conn_call *k, struct conn_exch *ex, const struct ht
 	ex->may_llm = (uint8_t)may;
 	if (may)
 		llm_req_begin(&k->st->lreq);
+	if (ex->is_head)
+		answer_next(k->st);
 }
 
 /* An event-stream Accept made a quiet GET a candidate (conn_req_header's
@@ -308,13 +322,12 @@ static void req_head(struct conn_call *k, struct conn_exch *ex, const struct htt
 	uint64_t llm = ex->may_llm && ev->n_fields ? conn_req_headers_wanted(k->cfg) : 0;
 	for (unsigned i = 0; i < ev->n_fields; i++) {
 		const struct http_field *f = &ev->field[i];
-		uint64_t name = HTTP_WANT_NAME(f->name_len, (unsigned char)f->name[0]);
-		if (!ex->may_llm) {
-			if (!(name & CONN_REQ_SSE_WANT) || !conn_sse_get(ev->a, ev->a_len, f))
+		if (!ex->may_llm) { /* only an Accept (CONN_REQ_SSE_WANT) can matter */
+			if (f->name_len != 6 || !conn_sse_get(ev->a, ev->a_len, f))
 				continue;
 			req_promote(k, ex, ev);
 			llm = conn_req_headers_wanted(k->cfg);
-		} else if (!(llm & name)) {
+		} else if (!(llm & HTTP_WANT_NAME(f->name_len, (unsigned char)f->name[0]))) {
 			continue;
 		}
 		conn_req_header(k->st, ex, k->cfg, f, 0);
@@ -338,16 +351,20 @@ static struct http_field field_of(const struct http_event *ev)
 	return (struct http_field){ev->a, ev->b, (uint32_t)ev->a_len, (uint32_t)ev->b_len};
 }
 
+/* (the events that end a message end it in one place: req_end and
+ * resp_end stay inline) */
 static void on_req_event(struct conn_call *k, const struct http_event *ev)
 {
 	struct conn_state *st = k->st;
 	struct conn_exch *ex = newest(st);
+	int end = 0;
 	switch (ev->type) {
 	case HTTP_EV_MSG_BEGIN:
 		req_begin(k, 0);
 		break;
 	case HTTP_EV_HEAD:
 		req_head(k, ex, ev);
+		end = ev->last; /* a body-less request ends with its head (http_fold) */
 		break;
 	case HTTP_EV_START_LINE:
 		req_start(k, ex, ev);
@@ -368,16 +385,17 @@ static void on_req_event(struct conn_call *k, const struct http_event *ev)
 			else
 				conn_body_bytes(k, ex, REC_BODY_REQUEST, ev->a, ev->a_len);
 		}
-		if (ev->last)
-			req_end(k, ex);
+		end = ev->last;
 		break;
 	case HTTP_EV_MSG_END:
-		req_end(k, ex);
+		end = 1;
 		break;
 	default:
 		go_dead(st);
 		break;
 	}
+	if (end)
+		req_end(k, ex);
 }
 
 static void resp_begin(struct conn_call *k)
@@ -446,6 +464,10 @@ static void resp_headers_done(struct conn_call *k, struct conn_exch *ex)
 	}
 	if (ex->is_head)
 		http_set_body(&st->resp, HTTP_BODY_NONE);
+	if (ex->quiet) { /* no header was read: no coding, no type, nothing kept */
+		st->copy[REC_BODY_RESPONSE] = 0;
+		return;
+	}
 	/* A response body's shape (usage, model) is looked for only where it
 	 * can matter (conn_may_llm: a POST, a known route, TOKENRING_HTTP=all;
 	 * gateways route LLM POSTs by any path). A GET /healthz answer is
@@ -482,6 +504,7 @@ static void resp_end(struct conn_call *k, struct conn_exch *ex)
 		ex->t_end = conn_now(k);
 	st->resp_off++;
 	drain(k);
+	answer_next(st);
 }
 
 /* A whole head at once (http_whole): see req_head. */
@@ -499,12 +522,16 @@ static void on_resp_event(struct conn_call *k, const struct http_event *ev)
 {
 	struct conn_state *st = k->st;
 	struct conn_exch *ex = resp_target(st);
+	int end = 0;
 	switch (ev->type) {
 	case HTTP_EV_MSG_BEGIN:
 		resp_begin(k);
 		break;
 	case HTTP_EV_HEAD:
 		resp_head(k, ex, ev);
+		/* a body-less answer ends with its head (http_fold), unless its
+		 * head already ended the exchange (a CONNECT tunnel) */
+		end = ev->last && st->resp_open;
 		break;
 	case HTTP_EV_START_LINE:
 		resp_status(st, ex, ev);
@@ -525,16 +552,17 @@ static void on_resp_event(struct conn_call *k, const struct http_event *ev)
 			}
 		} else
 			conn_body_bytes(k, ex, REC_BODY_RESPONSE, ev->a, ev->a_len);
-		if (ev->last)
-			resp_end(k, ex);
+		end = ev->last;
 		break;
 	case HTTP_EV_MSG_END:
-		resp_end(k, ex);
+		end = 1;
 		break;
 	default:
 		go_dead(st);
 		break;
 	}
+	if (end)
+		resp_end(k, ex);
 }
 
 /* The exchange this direction's bytes count towards right now, or NULL. */
@@ -617,6 +645,10 @@ static void classify(struct conn_state *st, const struct conn_config *cfg, enum 
 	 * lines any exchange may want (filtered per exchange: req_head). */
 	http_whole(&st->req, conn_req_headers_wanted(cfg) | CONN_REQ_SSE_WANT);
 	http_whole(&st->resp, CONN_RESP_HEADERS);
+	/* ... and a body-less message's end with its head (answer_next says
+	 * which responses answer HEAD) */
+	http_fold(&st->req);
+	http_fold(&st->resp);
 }
 
 void conn_feed(struct conn *c, const struct conn_config *cfg, enum conn_dir dir,

@@ -12,6 +12,7 @@
 #endif
 
 #include "conn_internal.h"
+#include "scan_internal.h"
 
 static void set_field(struct conn_exch *ex, unsigned bit, char *dst, size_t cap,
 		      const struct http_field *h, int truncated, uint32_t flag)
@@ -145,7 +146,10 @@ int conn_llm_method(const struct conn_config *cfg, const char *method, size_t ml
 int conn_llm_path(const struct conn_config *cfg, const char *path, size_t plen)
 {
 	struct llm_route route;
-	return llm_route(path, plen, "", 0, &route) || configured_prefix(cfg, path, plen);
+	const char *q = memchr(path, '?', plen);
+	size_t n = q ? (size_t)(q - path) : plen;
+	return (llm_route_maybe(path, n) && llm_route_cut(path, n, "", 0, &route)) ||
+	       (cfg->n_llm_paths && configured_prefix(cfg, path, plen));
 }
 
 /* Where a record string field's text ends (its first NUL) and where its
@@ -234,9 +238,7 @@ int conn_path_streams(const char *path, size_t n)
 /* Media type of a Content-Type value, parameters ignored. */
 static enum conn_ctype ctype_of(const char *v, size_t n)
 {
-	const char *semi = memchr(v, ';', n);
-	if (semi)
-		n = (size_t)(semi - v);
+	n = (size_t)(scan_find(v, v + n, ';') - v); /* (a short value: no libc call) */
 	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
 		n--;
 	if (http_lit_is(v, n, "text/event-stream"))

@@ -153,6 +153,23 @@ int llm_route(const char *path, size_t plen, const char *host, size_t hlen,
 int llm_route_cut(const char *path, size_t n, const char *host, size_t hlen,
 		  struct llm_route *out);
 
+/* The last bytes of every path llm_route knows: 'd' 'e' 'k' 'm' 's' 't',
+ * as bits of (byte - 96). */
+#define LLM_ROUTE_LAST_BYTES                                                               \
+	(1u << ('d' - 96) | 1u << ('e' - 96) | 1u << ('k' - 96) | 1u << ('m' - 96) |        \
+	 1u << ('s' - 96) | 1u << ('t' - 96))
+
+/* Whether llm_route_cut may know the path (n bytes, cut before its query):
+ * 0 rules it out from its last byte, or the one prefix tested first
+ * (DashScope's "/api/..."), with no call (GET /healthz stops here). */
+static inline int llm_route_maybe(const char *p, size_t n)
+{
+	if (n < 4)
+		return 0;
+	unsigned last = (unsigned char)p[n - 1] - 96u;
+	return p[1] == 'a' || (last < 32 && (LLM_ROUTE_LAST_BYTES >> last & 1));
+}
+
 /*
  * The model a request target names, for APIs that carry it in the path
  * rather than the body (Gemini: /v1beta/models/gemini-2.0-flash:generateContent).

@@ -93,12 +93,6 @@ static int route_openai(const char *p, size_t n, uint8_t op, struct llm_route *o
 	((uint32_t)(uint8_t)(a) << 24 | (uint32_t)(uint8_t)(b) << 16 |                     \
 	 (uint32_t)(uint8_t)(c) << 8 | (uint32_t)(uint8_t)(d))
 
-/* The last bytes of every path below: 'd' 'e' 'k' 'm' 's' 't', as bits of
- * (byte - 96). */
-#define LAST_BYTES                                                                         \
-	(1u << ('d' - 96) | 1u << ('e' - 96) | 1u << ('k' - 96) | 1u << ('m' - 96) |        \
-	 1u << ('s' - 96) | 1u << ('t' - 96))
-
 /*
  * Every API this knows ends its path in a way no other does: the path's
  * last byte rules most paths out (GET /healthz stops there), its last four
@@ -111,13 +105,13 @@ static int route_openai(const char *p, size_t n, uint8_t op, struct llm_route *o
  */
 static int route_path(const char *p, size_t n, struct llm_route *o)
 {
-	if (n < 4)
+	if (!llm_route_maybe(p, n))
 		return 0;
 	if (p[1] == 'a' && route_dashscope(p, n, o))
 		return 1;
 	const char *t = p + n - 4;
 	unsigned last = (unsigned char)t[3] - 96u;
-	if (last >= 32 || !(LAST_BYTES >> last & 1))
+	if (last >= 32 || !(LLM_ROUTE_LAST_BYTES >> last & 1))
 		return 0;
 	switch (TAIL(t[0], t[1], t[2], t[3])) {
 	case TAIL('i', 'o', 'n', 's'):

@@ -157,6 +157,15 @@ Test(conn_quiet, whole_heads_and_line_by_line_heads_make_the_same_records)
 	/* ... and a known route after a NUL is not one */
 	whole_and_bytewise(&cfg, S("GET /x\0/v1/chat/completions HTTP/1.1\r\nHost: h\r\n\r\n"), ok_json,
 			   0);
+	/* DashScope's native API is known by its prefix, whatever its end */
+	whole_and_bytewise(&cfg, S("GET /api/v1/services/aigc/text-generation/generation HTTP/1.1\r\n"
+				   "Host: dashscope.aliyuncs.com\r\n\r\n"),
+			   ok_json, 1);
+	/* ... a path ending like a route's but none is not */
+	whole_and_bytewise(&cfg, S("GET /healthcheck?chat=completions HTTP/1.1\r\nHost: h\r\n\r\n"),
+			   ok_json, 0);
+	whole_and_bytewise(&cfg, S("GET /v1/chat/completions?q=/x HTTP/1.1\r\nHost: h\r\n\r\n"),
+			   ok_json, 1);
 	/* a Gemini path: the model and the stream are read from it */
 	whole_and_bytewise(
 		&cfg,
@@ -286,4 +295,55 @@ Test(conn_quiet, no_clock_means_time_zero)
 	cr_expect_eq(k.out.rec[0].ttfb_ns, 1, "0 means not seen: a same-time byte is 1");
 	cr_expect_eq(k.out.rec[0].duration_ns, 0);
 	cr_expect_eq(k.reads, 0);
+}
+
+/* Heads that end their messages (http_fold): a body-less request, and an
+ * answer to HEAD whatever its Content-Length, told to the response framer
+ * before its first byte even when the HEAD is pipelined behind answers
+ * still to come. Whole and byte by byte, the same records. */
+Test(conn_quiet, answers_to_head_end_with_their_heads_when_pipelined)
+{
+	struct conn_config all = {.http_all = 1};
+	static const char rq[] = "HEAD /a HTTP/1.1\r\nHost: h\r\n\r\n"
+				 "GET /b HTTP/1.1\r\nHost: h\r\n\r\n"
+				 "HEAD /c HTTP/1.1\r\nHost: h\r\n\r\n"
+				 "GET /d HTTP/1.1\r\nHost: h\r\n\r\n";
+	static const char rs[] = "HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n"
+				 "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"
+				 "HTTP/1.1 100 Continue\r\n\r\n"
+				 "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n"
+				 "HTTP/1.1 204 No Content\r\n\r\n";
+	whole_and_bytewise(&all, S(rq), rs, 4);
+
+	struct conn c;
+	struct collect out = {0};
+	conn_init(&c, CONN_ROLE_CLIENT);
+	feed_pieces(&c, &all, CONN_DIR_OUT, S(rq), 0, 0, 1, &out);
+	feed_pieces(&c, &all, CONN_DIR_IN, S(rs), 0, 0, 2, &out);
+	cr_assert_eq(out.n, 4);
+	static const char *paths[] = {"/a", "/b", "/c", "/d"};
+	static const unsigned status[] = {200, 200, 200, 204};
+	for (unsigned i = 0; i < 4; i++) {
+		cr_expect_str_eq(out.rec[i].path, paths[i]);
+		cr_expect_eq(out.rec[i].status, status[i], "%s", paths[i]);
+		cr_expect_eq(out.rec[i].flags & (REC_F_PARSE_ERROR | REC_F_CONN_CLOSED), 0);
+	}
+	cr_expect_eq(out.rec[1].resp_bytes, strlen("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"));
+	cr_expect_eq(out.rec[2].resp_bytes,
+		     strlen("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n"));
+
+	/* a HEAD sent while a GET's answer is half read: the GET's body is
+	 * still read by its length, the HEAD's answer has none */
+	conn_init(&c, CONN_ROLE_CLIENT);
+	memset(&out, 0, sizeof out);
+	feed_pieces(&c, &all, CONN_DIR_OUT, S("GET /e HTTP/1.1\r\nHost: h\r\n\r\n"), 0, 0, 1, &out);
+	feed_pieces(&c, &all, CONN_DIR_IN, S("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab"), 0, 0, 2,
+		    &out);
+	feed_pieces(&c, &all, CONN_DIR_OUT, S("HEAD /f HTTP/1.1\r\nHost: h\r\n\r\n"), 0, 0, 3, &out);
+	feed_pieces(&c, &all, CONN_DIR_IN, S("cd" "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n"), 0, 0,
+		    4, &out);
+	cr_assert_eq(out.n, 2);
+	cr_expect_str_eq(out.rec[1].path, "/f");
+	cr_expect_eq(out.rec[1].resp_bytes, strlen("HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n"));
+	cr_expect_eq(out.rec[1].flags & (REC_F_PARSE_ERROR | REC_F_CONN_CLOSED), 0);
 }
