@@ -6,7 +6,6 @@
  * once per process); in portable C elsewhere (a byte loop, compiled and
  * tested on x86-64 too: tests/producer/http_index_tests.cmake).
  */
-#include <stdatomic.h>
 
 #include "http_internal.h"
 
@@ -48,28 +47,18 @@ static inline void hidx_masks(const char *b, uint64_t *lf, uint64_t *colon)
 #include "http_index_walk.h"
 
 #ifdef HIDX_AVX2
-/* 0 = not decided yet, 1 = the base masks, 2 = AVX2. Deciding is
- * idempotent (cpuid only), so a benign race just decides twice. */
-static _Atomic int variant;
+#include "cpu_variant.h"
 
-__attribute__((noinline, cold)) static int pick_variant(void)
-{
-	__builtin_cpu_init();
-	int v = __builtin_cpu_supports("avx2") ? 2 : 1;
-	atomic_store_explicit(&variant, v, memory_order_relaxed);
-	return v;
-}
+static _Atomic int variant; /* cpu_variant.h: 0 until decided */
 
 static inline int avx2(void)
 {
-	int v = atomic_load_explicit(&variant, memory_order_relaxed);
-	return (__builtin_expect(v != 0, 1) ? v : pick_variant()) == 2;
+	return cpu_variant(&variant) == 2;
 }
 
 void http_index_variant(int v)
 {
-	atomic_store_explicit(&variant, v == 2 && !__builtin_cpu_supports("avx2") ? 1 : v,
-			      memory_order_relaxed);
+	cpu_variant_force(&variant, v);
 }
 #else
 void http_index_variant(int v)
